@@ -1,0 +1,408 @@
+// Package actionrun runs the JavaScript of an Auth0 custom-phone-provider
+// Action in a real Node.js process, with the event and api objects built the
+// way Auth0 builds them, and reports what the Action decided.
+//
+// It exists so that generated Actions (package actiongen) and the fake tenant
+// (package phonemigratetest) can prove, offline, what a deployed Action does:
+// which HTTP requests it makes, and whether it calls
+// api.notification.retry or api.notification.drop.
+//
+// # What the Action sees
+//
+// [Run] writes the code to a temporary directory as a CommonJS module and
+// starts `node` (found on PATH) with a small embedded harness. The harness
+// requires the module and awaits
+//
+//	exports.onExecuteCustomPhoneProvider(event, api)
+//
+// where event is the JSON encoding of [Event] (field names as in Auth0's
+// event reference: event.notification.as_text, event.request.user_agent,
+// event.connection.strategy, event.client.client_id, event.tenant.id,
+// event.secrets.NAME, ...). Optional fields that are empty are absent, as
+// they are in Auth0: notification.code, notification.from,
+// notification.locale, request.hostname, request.language,
+// request.user_agent, and event.connection when [Event.Connection] is nil
+// (MFA messages). event.request.geoip is always an empty object and
+// event.client.metadata and event.secrets are always objects. event.user,
+// event.organization, event.custom_domain and event.transaction are not
+// provided.
+//
+// api.notification.retry(reason) and api.notification.drop(reason) record
+// the outcome; if several calls are made, the last one counts, as Auth0
+// documents. api.cache.get/set/delete keep values in memory for the one
+// execution, with Auth0's documented limits (20 entries, 64-byte keys, 4 kB
+// values, 8 kB in total, 24 h at most). The Action runs with Node's
+// built-ins only: global fetch (Node 18+), node:crypto, and so on. It may
+// make real HTTP requests.
+//
+// # Outcomes
+//
+// [Run] returns a [Result] for everything the Action itself does, including
+// throwing: a handler that returns without calling retry or drop is [Sent];
+// one that throws (or rejects, or throws from a timer callback) is [Threw]
+// with the error's message as the reason. Run returns an error only for
+// problems of the harness: node missing ([ErrNodeNotFound]), code that fails
+// to load or does not export onExecuteCustomPhoneProvider
+// ([ErrInvalidCode]), an execution longer than Auth0's 20 seconds
+// ([ErrTimeout]), a cancelled context, or a node process that dies without
+// reporting.
+//
+// # Secrets
+//
+// The event, secrets included, reaches node on its standard input, never in
+// its arguments or environment. The harness prints nothing. Every secret
+// value of four characters or more is replaced by "[redacted]" in the
+// returned reason, log lines and error messages, so that a careless Action
+// cannot leak a secret into test output.
+//
+// The result travels on file descriptor 3, so Run needs a platform where
+// [os/exec.Cmd.ExtraFiles] works (not Windows).
+package actionrun
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed harness.cjs
+var harness []byte
+
+// Notification is event.notification: the message Auth0 asks the Action to
+// deliver. The JSON names are Auth0's; Code, From and Locale are optional and
+// absent from the event when empty.
+type Notification struct {
+	AsText         string `json:"as_text"`
+	AsVoice        string `json:"as_voice"`
+	Code           string `json:"code,omitempty"`
+	DeliveryMethod string `json:"delivery_method"` // "text" or "voice"
+	From           string `json:"from,omitempty"`
+	Locale         string `json:"locale,omitempty"`
+	MessageType    string `json:"message_type"` // otp_verify, otp_enroll, blocked_account, change_password, password_breach
+	Recipient      string `json:"recipient"`
+}
+
+// Request is event.request: the end user's request that caused the message.
+// UserAgent, Hostname and Language are optional and absent when empty.
+// event.request.geoip is always present as an empty object.
+type Request struct {
+	IP        string `json:"ip"`
+	UserAgent string `json:"user_agent,omitempty"`
+	Method    string `json:"method"`
+	Hostname  string `json:"hostname,omitempty"`
+	Language  string `json:"language,omitempty"`
+}
+
+// Connection is event.connection. Auth0 sets it for Passwordless messages
+// (Strategy "sms") and omits it for MFA messages.
+type Connection struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Strategy string `json:"strategy"`
+}
+
+// Client is event.client: the application the user is logging in to. A nil
+// Metadata is sent as an empty object.
+type Client struct {
+	ClientID string            `json:"client_id"`
+	Name     string            `json:"name"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+// Tenant is event.tenant. ID is the tenant name.
+type Tenant struct {
+	ID string `json:"id"`
+}
+
+// Event is the event object passed to onExecuteCustomPhoneProvider.
+type Event struct {
+	Notification Notification
+	Request      Request
+	Connection   *Connection // nil for MFA messages: event.connection is then undefined
+	Client       Client
+	Tenant       Tenant
+	Secrets      map[string]string // event.secrets; a nil map is sent as an empty object
+}
+
+// wireEvent is the JSON form of Event that the harness receives.
+type wireEvent struct {
+	Notification Notification      `json:"notification"`
+	Request      wireRequest       `json:"request"`
+	Connection   *Connection       `json:"connection,omitempty"`
+	Client       Client            `json:"client"`
+	Tenant       Tenant            `json:"tenant"`
+	Secrets      map[string]string `json:"secrets"`
+}
+
+type wireRequest struct {
+	Request
+	GeoIP struct{} `json:"geoip"`
+}
+
+func (ev Event) wire() wireEvent {
+	w := wireEvent{
+		Notification: ev.Notification,
+		Request:      wireRequest{Request: ev.Request},
+		Connection:   ev.Connection,
+		Client:       ev.Client,
+		Tenant:       ev.Tenant,
+		Secrets:      ev.Secrets,
+	}
+	if w.Client.Metadata == nil {
+		w.Client.Metadata = map[string]string{}
+	}
+	if w.Secrets == nil {
+		w.Secrets = map[string]string{}
+	}
+	return w
+}
+
+// Outcome is what the Action decided about the notification.
+type Outcome string
+
+// The outcomes of an execution.
+const (
+	// Sent: the handler returned (or its promise resolved) without calling
+	// api.notification.retry or api.notification.drop.
+	Sent Outcome = "sent"
+	// Retry: the last call the handler made was api.notification.retry.
+	// Auth0 logs an error and retries up to 5 times.
+	Retry Outcome = "retry"
+	// Drop: the last call the handler made was api.notification.drop.
+	// Auth0 logs an error and does not retry.
+	Drop Outcome = "drop"
+	// Threw: the handler threw or its promise rejected, whatever retry or
+	// drop calls it made before.
+	Threw Outcome = "threw"
+)
+
+// Result is the outcome of one execution of an Action.
+type Result struct {
+	// Outcome is what the Action decided.
+	Outcome Outcome
+	// Reason is the reason passed to the last retry or drop call, truncated
+	// to 1024 characters as Auth0 does, or the message of the thrown error.
+	// It is empty for Sent.
+	Reason string
+	// Logs holds one entry per console.log, console.info, console.warn,
+	// console.error, console.debug or console.trace call, formatted as Node
+	// formats them and truncated to 256 characters as Auth0 stores them.
+	Logs []string
+}
+
+// Limits Auth0 applies, which Run reproduces.
+const (
+	// Timeout is how long an Action may run before Auth0 stops it.
+	Timeout = 20 * time.Second
+	// MaxReasonLen is the number of characters of a retry/drop reason kept.
+	MaxReasonLen = 1024
+	// MaxLogLen is the number of characters of a console line kept.
+	MaxLogLen = 256
+)
+
+// Errors Run returns; test with errors.Is.
+var (
+	// ErrNodeNotFound means no `node` executable is on PATH.
+	ErrNodeNotFound = errors.New("actionrun: node executable not found on PATH")
+	// ErrInvalidCode means the code could not be loaded as a CommonJS module
+	// (a syntax error, or an exception at module level) or does not export
+	// a function onExecuteCustomPhoneProvider.
+	ErrInvalidCode = errors.New("actionrun: invalid Action code")
+	// ErrTimeout means the Action ran longer than [Timeout]; node was killed.
+	ErrTimeout = errors.New("actionrun: Action exceeded the execution time limit")
+)
+
+// execTimeout is Timeout, shortened by tests.
+var execTimeout = Timeout
+
+// NodeAvailable reports whether a `node` executable is on PATH.
+func NodeAvailable() bool {
+	_, err := exec.LookPath("node")
+	return err == nil
+}
+
+// harnessReport is the JSON line the harness writes on fd 3.
+type harnessReport struct {
+	Outcome      Outcome  `json:"outcome"`
+	Reason       string   `json:"reason"`
+	Logs         []string `json:"logs"`
+	HarnessError string   `json:"harness_error"`
+	Message      string   `json:"message"`
+}
+
+// Run executes code, the JavaScript source of a custom-phone-provider Action,
+// once, with the event ev, and returns what the Action decided.
+//
+// Run starts a fresh node process for every call, so nothing (module-level
+// state, api.cache) survives from one call to the next. The process is
+// killed when ctx is done or after [Timeout]. Run returns an error, and no
+// Result, only for harness problems: [ErrNodeNotFound], [ErrInvalidCode],
+// [ErrTimeout], ctx's error (wrapped), or a node process that exits without
+// reporting. An Action that throws is a [Threw] Result, not an error.
+func Run(ctx context.Context, code string, ev Event) (*Result, error) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, ErrNodeNotFound
+	}
+	r := redactor(ev.Secrets)
+
+	input, err := json.Marshal(ev.wire())
+	if err != nil {
+		return nil, fmt.Errorf("actionrun: encode event: %w", err)
+	}
+
+	dir, err := os.MkdirTemp("", "actionrun-")
+	if err != nil {
+		return nil, fmt.Errorf("actionrun: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	actionPath := filepath.Join(dir, "action.cjs")
+	harnessPath := filepath.Join(dir, "harness.cjs")
+	if err := os.WriteFile(actionPath, []byte(code), 0o600); err != nil {
+		return nil, fmt.Errorf("actionrun: write action: %w", err)
+	}
+	if err := os.WriteFile(harnessPath, harness, 0o600); err != nil {
+		return nil, fmt.Errorf("actionrun: write harness: %w", err)
+	}
+
+	runCtx, cancel := context.WithTimeout(ctx, execTimeout)
+	defer cancel()
+
+	resR, resW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("actionrun: %w", err)
+	}
+	defer resR.Close()
+
+	var stderr limitedBuffer
+	cmd := exec.CommandContext(runCtx, node, harnessPath, actionPath)
+	cmd.Dir = dir
+	cmd.Env = nodeEnv()
+	cmd.Stdin = bytes.NewReader(input)
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &stderr
+	cmd.ExtraFiles = []*os.File{resW} // fd 3 in the child
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		resW.Close()
+		return nil, fmt.Errorf("actionrun: start node: %w", err)
+	}
+	resW.Close() // the child holds its own copy
+
+	outc := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(resR, 16<<20))
+		outc <- b
+	}()
+	waitErr := cmd.Wait()
+	resR.Close() // unblocks the reader if a grandchild kept fd 3 open
+	out := <-outc
+
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return nil, fmt.Errorf("actionrun: %w", ctxErr)
+	}
+	if runCtx.Err() != nil {
+		return nil, fmt.Errorf("%w (%s)", ErrTimeout, execTimeout)
+	}
+
+	line, _, _ := bytes.Cut(out, []byte("\n"))
+	if len(bytes.TrimSpace(line)) == 0 {
+		return nil, fmt.Errorf("actionrun: node exited without a result (%v): %s",
+			waitErr, r.Replace(strings.TrimSpace(stderr.String())))
+	}
+	var rep harnessReport
+	if err := json.Unmarshal(line, &rep); err != nil {
+		return nil, fmt.Errorf("actionrun: decode harness result: %w", err)
+	}
+	if rep.HarnessError != "" {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidCode, r.Replace(rep.Message))
+	}
+	switch rep.Outcome {
+	case Sent, Retry, Drop, Threw:
+	default:
+		return nil, fmt.Errorf("actionrun: harness reported unknown outcome %q", rep.Outcome)
+	}
+	res := &Result{
+		Outcome: rep.Outcome,
+		Reason:  r.Replace(truncate(rep.Reason, MaxReasonLen)),
+		Logs:    make([]string, 0, len(rep.Logs)),
+	}
+	if rep.Outcome == Threw {
+		res.Reason = r.Replace(rep.Reason)
+	}
+	for _, l := range rep.Logs {
+		res.Logs = append(res.Logs, r.Replace(truncate(l, MaxLogLen)))
+	}
+	return res, nil
+}
+
+// nodeEnv is the environment node runs with: enough to find executables,
+// nothing that changes node's behaviour (NODE_OPTIONS and the like), UTC as
+// in Auth0.
+func nodeEnv() []string {
+	env := []string{"TZ=UTC", "NODE_NO_WARNINGS=1"}
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "SYSTEMROOT"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+// truncate keeps the first n characters (code points) of s.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+// redactor replaces every secret value of at least four bytes with
+// "[redacted]", longest first so that a secret containing another is
+// replaced whole.
+func redactor(secrets map[string]string) *strings.Replacer {
+	var vals []string
+	for _, v := range secrets {
+		if len(v) >= 4 {
+			vals = append(vals, v)
+		}
+	}
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	var pairs []string
+	for _, v := range vals {
+		pairs = append(pairs, v, "[redacted]")
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// limitedBuffer keeps the first 8 kB written to it.
+type limitedBuffer struct{ bytes.Buffer }
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 8<<10 - b.Len(); room > 0 {
+		if len(p) > room {
+			b.Buffer.Write(p[:room])
+		} else {
+			b.Buffer.Write(p)
+		}
+	}
+	return len(p), nil
+}

@@ -1,0 +1,164 @@
+// Harness for one custom-phone-provider Action execution.
+//
+// Invoked by the Go package actionrun as:  node harness.cjs <action.cjs>
+// The event arrives as one JSON document on stdin (it holds event.secrets,
+// so it never travels in argv or the environment). The outcome is written as
+// one JSON line to file descriptor 3, which only this harness writes to; the
+// Action's own stdout/stderr writes can therefore never be mistaken for it.
+'use strict';
+
+const fs = require('node:fs');
+const util = require('node:util');
+
+let report = function (obj) {
+  fs.writeSync(3, JSON.stringify(obj) + '\n');
+};
+
+function readStdin() {
+  const chunks = [];
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n;
+    try {
+      n = fs.readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if (e.code === 'EAGAIN') continue;
+      if (e.code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const logs = [];
+function capture(...args) {
+  logs.push(util.format(...args));
+}
+for (const m of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
+  console[m] = capture;
+}
+
+function errorMessage(e) {
+  if (e instanceof Error) return String(e.message);
+  try {
+    return String(e);
+  } catch (_) {
+    return 'non-printable thrown value';
+  }
+}
+
+// api.cache: in memory for this execution, with Auth0's documented limits
+// (20 entries, key 64 bytes, value 4 kB, 8 kB total, ttl at most 24 h).
+function makeCache() {
+  const store = new Map();
+  const MAX_TTL = 24 * 60 * 60 * 1000;
+  function live(key) {
+    const rec = store.get(key);
+    if (rec && rec.expires_at <= Date.now()) {
+      store.delete(key);
+      return undefined;
+    }
+    return rec;
+  }
+  return {
+    get(key) {
+      const rec = live(String(key));
+      return rec ? { value: rec.value, expires_at: rec.expires_at } : undefined;
+    },
+    set(key, value, options) {
+      key = String(key);
+      value = String(value);
+      const opts = options || {};
+      let expires = Date.now() + MAX_TTL;
+      if (typeof opts.ttl === 'number') expires = Date.now() + Math.min(opts.ttl, MAX_TTL);
+      if (typeof opts.expires_at === 'number') expires = Math.min(opts.expires_at, Date.now() + MAX_TTL);
+      if (Buffer.byteLength(key) > 64) return { type: 'error', code: 'KEY_TOO_LARGE' };
+      if (Buffer.byteLength(value) > 4096) return { type: 'error', code: 'VALUE_TOO_LARGE' };
+      let total = Buffer.byteLength(value);
+      for (const [k, r] of store) if (k !== key) total += Buffer.byteLength(r.value);
+      if (total > 8192) return { type: 'error', code: 'QUOTA_EXCEEDED' };
+      if (!store.has(key) && store.size >= 20) return { type: 'error', code: 'TOO_MANY_ENTRIES' };
+      const rec = { value, expires_at: expires };
+      store.set(key, rec);
+      return { type: 'success', record: { value: rec.value, expires_at: rec.expires_at } };
+    },
+    delete(key) {
+      key = String(key);
+      const rec = live(key);
+      store.delete(key);
+      return { type: 'success', record: rec ? { value: rec.value, expires_at: rec.expires_at } : undefined };
+    },
+  };
+}
+
+let reported = false;
+const reportOnce = report;
+report = function (obj) {
+  if (reported) return;
+  reported = true;
+  reportOnce(obj);
+};
+
+// A rejection nobody awaits is logged, as Node would print it, but does not
+// end the execution. An exception thrown outside the handler's promise chain
+// (in a timer callback, say) ends it, the way an uncaught error does in Auth0.
+process.on('unhandledRejection', (e) => {
+  capture('Unhandled promise rejection: ' + errorMessage(e));
+});
+process.on('uncaughtException', (e) => {
+  report({ outcome: 'threw', reason: errorMessage(e), logs });
+  process.exit(0);
+});
+
+async function main() {
+  const event = JSON.parse(readStdin());
+
+  let outcome = 'sent';
+  let reason = '';
+  const api = {
+    notification: {
+      retry(r) {
+        outcome = 'retry';
+        reason = r === undefined ? '' : String(r);
+      },
+      drop(r) {
+        outcome = 'drop';
+        reason = r === undefined ? '' : String(r);
+      },
+    },
+    cache: makeCache(),
+  };
+
+  let mod;
+  try {
+    mod = require(process.argv[2]);
+  } catch (e) {
+    report({ harness_error: 'load', message: errorMessage(e), logs });
+    return;
+  }
+  const handler = mod && mod.onExecuteCustomPhoneProvider;
+  if (typeof handler !== 'function') {
+    report({ harness_error: 'export', message: 'module does not export a function onExecuteCustomPhoneProvider', logs });
+    return;
+  }
+  try {
+    await handler(event, api);
+  } catch (e) {
+    report({ outcome: 'threw', reason: errorMessage(e), logs });
+    return;
+  }
+  report({ outcome, reason, logs });
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    try {
+      report({ harness_error: 'internal', message: errorMessage(e), logs });
+    } finally {
+      process.exit(0);
+    }
+  },
+);
