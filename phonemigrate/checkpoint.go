@@ -1,0 +1,355 @@
+package phonemigrate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// CheckpointVersion is the [Checkpoint.Version] this package writes and
+// reads.
+const CheckpointVersion = 1
+
+// Checkpoint is the persisted record of one migration. It is JSON, holds no
+// secret values, and is saved after every transition (and right after each
+// resource the migration creates), so that Apply can resume and Rollback can
+// restore exactly what was there.
+type Checkpoint struct {
+	Version   int       `json:"version"`
+	Tenant    string    `json:"tenant"`
+	State     State     `json:"state"`
+	LastGood  State     `json:"last_good,omitempty"` // where Apply resumes when State is failed
+	Error     string    `json:"error,omitempty"`     // the failure, when State is failed
+	Plan      *Plan     `json:"plan,omitempty"`
+	Intent    *Intent   `json:"intent,omitempty"`
+	Created   Created   `json:"created"`
+	Originals Originals `json:"originals"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Created lists what the migration created, so rollback can remove it.
+type Created struct {
+	ActionID    string   `json:"action_id,omitempty"`
+	ProviderID  string   `json:"provider_id,omitempty"`
+	TemplateIDs []string `json:"template_ids,omitempty"`
+}
+
+// Originals holds every original value the migration changed, recorded
+// just before the first write of each. Connection options are recorded key
+// by key, only for the keys the migration touches — never whole option maps,
+// which hold gateway secrets. A nil field means the migration has not
+// changed that value.
+type Originals struct {
+	// PhoneConsolidatedExperience is the tenant flag before the switch.
+	PhoneConsolidatedExperience *OriginalFlag `json:"phone_consolidated_experience,omitempty"`
+	// ConnectionOptions are the original values of the connection option
+	// keys the migration set.
+	ConnectionOptions []OriginalOption `json:"connection_options,omitempty"`
+	// MFAMessageTypes are the MFA phone message types before alignment.
+	MFAMessageTypes *delivery.Set `json:"mfa_message_types,omitempty"`
+	// Templates are tenant phone templates as they were before being
+	// updated (created ones are in [Created.TemplateIDs]).
+	Templates []OriginalTemplate `json:"templates,omitempty"`
+	// Provider is a phone provider the migration replaced (AllowReplace),
+	// without credentials (Auth0 never returns them).
+	Provider *OriginalProvider `json:"provider,omitempty"`
+	// Bindings are the custom-phone-provider trigger bindings before the
+	// migration bound its Action.
+	Bindings *OriginalBindings `json:"bindings,omitempty"`
+}
+
+// OriginalFlag is a recorded boolean setting; Value is nil when Auth0 did
+// not return it.
+type OriginalFlag struct {
+	Value *bool `json:"value"`
+}
+
+// OriginalOption is the original state of one key of a connection's
+// options: absent (Present false) or present with Value.
+type OriginalOption struct {
+	ConnectionID string `json:"connection_id"`
+	Connection   string `json:"connection"`
+	Key          string `json:"key"`
+	Present      bool   `json:"present"`
+	Value        any    `json:"value,omitempty"`
+}
+
+// OriginalTemplate is a tenant phone template before the migration changed
+// it.
+type OriginalTemplate struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Disabled bool   `json:"disabled"`
+	Syntax   string `json:"syntax,omitempty"`
+	From     string `json:"from,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Voice    string `json:"voice,omitempty"`
+}
+
+func (o OriginalTemplate) content() PhoneTemplateContent {
+	return PhoneTemplateContent{Syntax: o.Syntax, From: o.From, Text: o.Text, Voice: o.Voice}
+}
+
+// OriginalProvider is a replaced phone provider's configuration.
+type OriginalProvider struct {
+	ID              string       `json:"id"`
+	Name            string       `json:"name"`
+	Disabled        bool         `json:"disabled"`
+	SID             string       `json:"sid,omitempty"`
+	DefaultFrom     string       `json:"default_from,omitempty"`
+	MSSID           string       `json:"mssid,omitempty"`
+	DeliveryMethods delivery.Set `json:"delivery_methods"`
+}
+
+// OriginalBindings are the trigger's bindings before the migration.
+type OriginalBindings struct {
+	Refs []OriginalBinding `json:"refs"`
+}
+
+// OriginalBinding is one original trigger binding.
+type OriginalBinding struct {
+	ActionID    string `json:"action_id"`
+	DisplayName string `json:"display_name,omitempty"`
+}
+
+// Store keeps the checkpoint of one migration (one tenant).
+type Store interface {
+	// Load returns the checkpoint, or ErrNoCheckpoint when there is none,
+	// or a *CheckpointError when it cannot be used.
+	Load(ctx context.Context) (*Checkpoint, error)
+	// Save replaces the checkpoint (atomically for the file store).
+	Save(ctx context.Context, cp *Checkpoint) error
+	// Lock takes the store's exclusive lock for one run, or returns
+	// ErrLocked while another run holds it. The returned func releases it.
+	Lock(ctx context.Context) (unlock func() error, err error)
+}
+
+var (
+	_ Store = (*FileStore)(nil)
+	_ Store = (*MemoryStore)(nil)
+)
+
+// validateCheckpoint checks what every store checks after decoding.
+func validateCheckpoint(cp *Checkpoint, path string) error {
+	if cp.Version != CheckpointVersion {
+		return &CheckpointError{Path: path, Problem: fmt.Sprintf("unsupported version %d (want %d)", cp.Version, CheckpointVersion)}
+	}
+	if !knownState(cp.State) {
+		return &CheckpointError{Path: path, Problem: fmt.Sprintf("unknown state %q", cp.State)}
+	}
+	if cp.LastGood != "" && !knownState(cp.LastGood) {
+		return &CheckpointError{Path: path, Problem: fmt.Sprintf("unknown last_good state %q", cp.LastGood)}
+	}
+	return nil
+}
+
+func knownState(s State) bool {
+	if stateOrder(s) >= 0 {
+		return true
+	}
+	switch s {
+	case StateFailed, StateRollingBack, StateRolledBack, StateAlreadyUnified:
+		return true
+	}
+	return false
+}
+
+func decodeCheckpoint(data []byte, path string) (*Checkpoint, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var cp Checkpoint
+	if err := dec.Decode(&cp); err != nil {
+		return nil, &CheckpointError{Path: path, Problem: "not a valid checkpoint: " + err.Error()}
+	}
+	if err := validateCheckpoint(&cp, path); err != nil {
+		return nil, err
+	}
+	return &cp, nil
+}
+
+// FileStore keeps the checkpoint in one JSON file, written atomically (a
+// temporary file in the same directory, synced, then renamed over the old
+// one) with mode 0600. Its lock is a file next to it (path + ".lock")
+// created with O_EXCL and holding the owner's process id; a lock whose
+// process no longer runs is taken over.
+type FileStore struct {
+	path string
+}
+
+// NewFileStore returns a store for the checkpoint file at path. Nothing is
+// created until Save or Lock.
+func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
+
+// Path returns the checkpoint file path.
+func (s *FileStore) Path() string { return s.path }
+
+// Load reads the checkpoint file.
+func (s *FileStore) Load(ctx context.Context) (*Checkpoint, error) {
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoCheckpoint
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	return decodeCheckpoint(data, s.path)
+}
+
+// Save writes cp atomically with mode 0600.
+func (s *FileStore) Save(ctx context.Context, cp *Checkpoint) error {
+	data, err := json.MarshalIndent(cp, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(s.path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	if err := os.Rename(name, s.path); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	ok = true
+	return nil
+}
+
+// Lock creates path + ".lock" exclusively.
+func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
+	lock := s.path + ".lock"
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, werr := f.WriteString(strconv.Itoa(os.Getpid()) + "\n")
+			cerr := f.Close()
+			if werr != nil || cerr != nil {
+				os.Remove(lock)
+				return nil, fmt.Errorf("write lock file: %w", errors.Join(werr, cerr))
+			}
+			var once sync.Once
+			return func() error {
+				var rerr error
+				once.Do(func() {
+					if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+						rerr = fmt.Errorf("remove lock file: %w", err)
+					}
+				})
+				return rerr
+			}, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("lock checkpoint: %w", err)
+		}
+		if attempt > 0 || !staleLock(lock) {
+			return nil, fmt.Errorf("%w (lock file %s)", ErrLocked, lock)
+		}
+		if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove stale lock: %w", err)
+		}
+	}
+}
+
+// staleLock reports whether the lock file names a process that no longer
+// exists. An unreadable or foreign file is not stale.
+func staleLock(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	err = p.Signal(syscall.Signal(0))
+	return errors.Is(err, os.ErrProcessDone) || errors.Is(err, syscall.ESRCH)
+}
+
+// MemoryStore keeps the checkpoint in memory (a deep copy through JSON, so
+// it holds exactly what a file would). It is safe for concurrent use.
+type MemoryStore struct {
+	mu     sync.Mutex
+	data   []byte
+	locked bool
+}
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+
+// Load returns a copy of the saved checkpoint.
+func (s *MemoryStore) Load(ctx context.Context) (*Checkpoint, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data == nil {
+		return nil, ErrNoCheckpoint
+	}
+	return decodeCheckpoint(s.data, "")
+}
+
+// Save stores a copy of cp.
+func (s *MemoryStore) Save(ctx context.Context, cp *Checkpoint) error {
+	data, err := json.Marshal(cp)
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data = data
+	return nil
+}
+
+// Lock takes the store's lock or returns ErrLocked.
+func (s *MemoryStore) Lock(ctx context.Context) (func() error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locked {
+		return nil, ErrLocked
+	}
+	s.locked = true
+	var once sync.Once
+	return func() error {
+		once.Do(func() {
+			s.mu.Lock()
+			s.locked = false
+			s.mu.Unlock()
+		})
+		return nil
+	}, nil
+}

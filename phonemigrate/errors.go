@@ -1,0 +1,141 @@
+package phonemigrate
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// Sentinel errors of the migration. Match them with errors.Is; every error
+// the package returns wraps at most one of them together with details.
+var (
+	// ErrNotEligible is returned by Plan and Apply when the tenant has
+	// neither an enabled and configured MFA phone factor nor a configured
+	// Passwordless SMS connection (nothing to migrate), or when its legacy
+	// setup cannot be served by one tenant-level provider. Nothing is written.
+	ErrNotEligible = errors.New("tenant not eligible for the phone migration")
+
+	// ErrAlreadyUnified is returned by Plan and Apply when the tenant is
+	// already on the Unified Phone Experience (phone_consolidated_experience
+	// is on, or the legacy Guardian endpoints answer 403). There is nothing
+	// to do; [ExitCode] maps it to 0.
+	ErrAlreadyUnified = errors.New("tenant already on the Unified Phone Experience")
+
+	// ErrTwilioTokenRequired is returned by Plan and Apply when a Twilio
+	// provider or a Twilio target inside a custom Action is needed and
+	// [Options.TwilioAuthToken] is empty. Auth0 never returns legacy Twilio
+	// tokens, so the caller must supply it.
+	ErrTwilioTokenRequired = errors.New("a Twilio auth token is required (Auth0 never returns the legacy one)")
+
+	// ErrNoCheckpoint is returned by [Store.Load], [Migrator.Status] and
+	// [Migrator.Rollback] when no checkpoint exists.
+	ErrNoCheckpoint = errors.New("no migration checkpoint")
+
+	// ErrLocked is returned by [Store.Lock] (and so by Apply and Rollback)
+	// while another run holds the store's lock.
+	ErrLocked = errors.New("another migration run holds the checkpoint lock")
+
+	// ErrTestNotConfirmed is returned by Apply when [Options.Confirm]
+	// answers false for a test message. The migration stops in state failed
+	// with LastGood provider_configured; nothing after provider_tested is
+	// written.
+	ErrTestNotConfirmed = errors.New("test message not confirmed")
+
+	// ErrCustomProviderRequired is returned by Plan and Apply when
+	// [Options.Provider] is twilio but a legacy path uses a custom SMS
+	// gateway (or Passwordless and MFA use different providers), which only a
+	// custom provider can serve.
+	ErrCustomProviderRequired = errors.New("a custom phone provider is required")
+)
+
+// InputError reports bad [Options] (or other caller input). It is returned
+// before any write.
+type InputError struct {
+	Field   string // the Options field, e.g. "TestRecipients"
+	Problem string // what is wrong, in one sentence
+}
+
+func (e *InputError) Error() string {
+	return fmt.Sprintf("invalid %s: %s", e.Field, e.Problem)
+}
+
+// DeliveryConflictError is returned by Plan and Apply when the desired
+// provider delivery methods do not cover the phone factors in use
+// (Passwordless needs text; MFA message types must be a subset). The user
+// must update the factors, or choose other delivery methods, first.
+type DeliveryConflictError struct {
+	Decision delivery.Decision
+}
+
+func (e *DeliveryConflictError) Error() string {
+	return "delivery conflict: " + e.Decision.Reason
+}
+
+// ExistingResourceError is returned by Plan and Apply when the tenant has a
+// phone provider or a custom-phone-provider Action this migration did not
+// create. Set [Options.AllowReplace] to replace it.
+type ExistingResourceError struct {
+	Kind string // "phone provider" or "action"
+	ID   string
+	Name string
+}
+
+func (e *ExistingResourceError) Error() string {
+	return fmt.Sprintf("tenant already has a %s %q (%s) this migration did not create; set AllowReplace to replace it", e.Kind, e.Name, e.ID)
+}
+
+// InvalidRecipientError is returned when a test recipient is not an E.164
+// phone number (+ then 7 to 15 digits, the first not 0).
+type InvalidRecipientError struct {
+	Recipient string
+}
+
+func (e *InvalidRecipientError) Error() string {
+	return fmt.Sprintf("invalid test recipient %q: want an E.164 number such as +15551234567", e.Recipient)
+}
+
+// CheckpointError is returned when a checkpoint cannot be used: it is not
+// valid JSON, has an unknown version or state, or belongs to another tenant.
+type CheckpointError struct {
+	Path    string // file path, or "" for other stores
+	Problem string
+}
+
+func (e *CheckpointError) Error() string {
+	if e.Path == "" {
+		return "checkpoint: " + e.Problem
+	}
+	return fmt.Sprintf("checkpoint %s: %s", e.Path, e.Problem)
+}
+
+// ExitCode maps an error of this package to a process exit code, for
+// command-line front ends:
+//
+//   - 0: nil, or [ErrAlreadyUnified] (nothing to do);
+//   - 2: bad input or usage: [*InputError], [*InvalidRecipientError],
+//     [*CheckpointError], [ErrTwilioTokenRequired];
+//   - 3: not eligible, or the user must act first: [ErrNotEligible],
+//     [*DeliveryConflictError], [*ExistingResourceError],
+//     [ErrCustomProviderRequired];
+//   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
+//     cancellation).
+func ExitCode(err error) int {
+	if err == nil || errors.Is(err, ErrAlreadyUnified) {
+		return 0
+	}
+	var (
+		ie *InputError
+		re *InvalidRecipientError
+		ce *CheckpointError
+		de *DeliveryConflictError
+		ee *ExistingResourceError
+	)
+	switch {
+	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired):
+		return 2
+	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired):
+		return 3
+	}
+	return 1
+}

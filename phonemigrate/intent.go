@@ -1,0 +1,79 @@
+package phonemigrate
+
+import "github.com/unifiedphone/unifiedphone/delivery"
+
+// Intent is the machine-readable decision behind a [Plan], recorded in the
+// checkpoint so that a resumed Apply (when the legacy settings may no longer
+// be readable) and Rollback follow exactly what was planned. It holds no
+// secret values: gateway secrets are re-read from the connection and the
+// Twilio token comes from [Options] when the Action or provider is written.
+type Intent struct {
+	Provider ProviderKind `json:"provider"`
+	Delivery delivery.Set `json:"delivery"`
+
+	// ReplaceProviderID is an existing provider to PATCH (AllowReplace);
+	// "" means create one.
+	ReplaceProviderID string `json:"replace_provider_id,omitempty"`
+	// ProviderID is the provider configured by the migration (created or
+	// replaced), known once provider_configured is reached.
+	ProviderID string `json:"provider_id,omitempty"`
+
+	// Twilio holds the non-secret Twilio settings of the Twilio provider or
+	// of a Twilio target inside the custom Action.
+	Twilio *TwilioSettings `json:"twilio,omitempty"`
+
+	// Custom provider: the Action name, the connection whose gateway
+	// options feed it ("" when there is no gateway), which target serves by
+	// default and which one serves Passwordless ("gateway" or "twilio").
+	ActionName          string `json:"action_name,omitempty"`
+	GatewayConnectionID string `json:"gateway_connection_id,omitempty"`
+	DefaultTarget       string `json:"default_target,omitempty"`
+	PasswordlessTarget  string `json:"passwordless_target,omitempty"`
+	AllowReplace        bool   `json:"allow_replace,omitempty"`
+
+	// Connections are the SMS connections to switch, and the option key and
+	// value to write.
+	Connections      []ConnectionRef `json:"connections,omitempty"`
+	UsePhoneProvider any             `json:"use_phone_provider,omitempty"`
+
+	// MFA message types to leave in place (only when MFA is enabled).
+	MFAEnabled      bool         `json:"mfa_enabled,omitempty"`
+	MFAMessageTypes delivery.Set `json:"mfa_message_types"`
+
+	// Templates are the tenant phone templates to write.
+	Templates []TemplateIntent `json:"templates,omitempty"`
+}
+
+// TwilioSettings are the non-secret Twilio settings copied from the legacy
+// configuration. Exactly one of From and MSSID is set.
+type TwilioSettings struct {
+	SID   string `json:"sid"`
+	From  string `json:"from,omitempty"`
+	MSSID string `json:"mssid,omitempty"`
+}
+
+// ConnectionRef names a connection.
+type ConnectionRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// TemplateIntent is a tenant phone template the migration writes.
+type TemplateIntent struct {
+	Type   string `json:"type"`
+	Source string `json:"source"` // where the text comes from, e.g. "connection sms"
+	From   string `json:"from,omitempty"`
+	Text   string `json:"text"`
+}
+
+// Target names used in [Intent].
+const (
+	targetGateway = "gateway"
+	targetTwilio  = "twilio"
+)
+
+// UsePhoneProviderKey is the SMS connection option the migration sets so
+// that Passwordless uses the tenant-level provider. It is undocumented by
+// Auth0 (terraform-provider-auth0 issue #1549); the migration verifies it by
+// reading the connection back.
+const UsePhoneProviderKey = "use_phone_provider"

@@ -1,0 +1,95 @@
+package phonemigrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Migrator discovers, plans, applies and rolls back the migration of one
+// tenant. It is not safe for concurrent use; the [Store] lock keeps two
+// runs (even in different processes) from working on the same checkpoint.
+type Migrator struct {
+	c        Client
+	store    Store
+	log      *slog.Logger
+	observer func(Transition)
+	poll     time.Duration
+	tenant   string
+	now      func() time.Time
+}
+
+// New returns a Migrator over c. Without options it keeps its checkpoint in
+// memory, logs nothing and polls Action builds every second.
+func New(c Client, opts ...Option) (*Migrator, error) {
+	if c == nil {
+		return nil, errors.New("phonemigrate: nil Client")
+	}
+	m := &Migrator{c: c, poll: time.Second, now: time.Now}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(m)
+		}
+	}
+	if m.store == nil {
+		m.store = NewMemoryStore()
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if m.poll <= 0 {
+		return nil, fmt.Errorf("phonemigrate: poll interval must be positive, got %v", m.poll)
+	}
+	return m, nil
+}
+
+// Transition is one state change, reported to the observer and in
+// [Result.Steps]. Duration is the time the step took (the Auth0 calls made
+// to reach To). Err is set when To is [StateFailed].
+type Transition struct {
+	From     State
+	To       State
+	Event    string
+	Duration time.Duration
+	Err      error
+}
+
+// Result is what Apply or Rollback did.
+type Result struct {
+	State       State        // the state reached
+	AlreadyDone bool         // nothing was written: the migration was already completed (or rolled back)
+	Plan        *Plan        // the plan followed
+	Steps       []Transition // the transitions of this run
+	Checkpoint  *Checkpoint  // the final checkpoint
+}
+
+var errNotImplemented = errors.New("not implemented")
+
+// Discover reads the tenant's phone setup. It writes nothing.
+func (m *Migrator) Discover(ctx context.Context) (*Discovery, error) {
+	return nil, errNotImplemented
+}
+
+// Plan discovers the tenant, checks it (preflight) and returns the plan. It
+// writes nothing, to the tenant or the store.
+func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
+	return nil, errNotImplemented
+}
+
+// Apply runs the migration, or resumes it from the store's checkpoint.
+func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
+	return nil, errNotImplemented
+}
+
+// Rollback restores what the migration changed.
+func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
+	return nil, errNotImplemented
+}
+
+// Status returns the store's checkpoint, or nil and ErrNoCheckpoint.
+func (m *Migrator) Status(ctx context.Context) (*Checkpoint, error) {
+	return m.store.Load(ctx)
+}

@@ -1,0 +1,167 @@
+package phonemigrate
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// ProviderKind selects the tenant-level phone provider the migration
+// configures.
+type ProviderKind string
+
+// Provider kinds.
+const (
+	// ProviderAuto (or "") lets the planner decide: Twilio when every legacy
+	// path (Passwordless connections and the MFA selected provider) uses the
+	// same Twilio account; custom (a generated custom-phone-provider Action)
+	// as soon as a custom SMS gateway is involved or Passwordless and MFA use
+	// different providers. Either way a Twilio auth token is required when
+	// Twilio is used.
+	ProviderAuto ProviderKind = "auto"
+	// ProviderKindTwilio configures a Twilio provider. It fails with
+	// [ErrCustomProviderRequired] when a gateway is involved.
+	ProviderKindTwilio ProviderKind = "twilio"
+	// ProviderKindCustom configures a custom provider backed by a generated
+	// custom-phone-provider Action, whatever the legacy paths are.
+	ProviderKindCustom ProviderKind = "custom"
+)
+
+// Options are the caller's choices for [Migrator.Plan] and
+// [Migrator.Apply]. They are validated before anything is written; bad
+// values give an [*InputError] or [*InvalidRecipientError].
+//
+// When Apply resumes a failed migration, the plan recorded in the
+// checkpoint is followed; only TwilioAuthToken, TestRecipients, SkipTest
+// and Confirm are taken from the new Options (the others are fixed by the
+// plan).
+type Options struct {
+	// Provider is the provider kind; "" means ProviderAuto.
+	Provider ProviderKind
+
+	// Delivery is the set of delivery methods of the new provider. Zero
+	// derives it from what is in use: text when a Passwordless SMS
+	// connection exists, plus the MFA message types (sms → text, voice →
+	// voice) when MFA is enabled, plus the methods of an existing provider.
+	Delivery delivery.Set
+
+	// TwilioAuthToken is the Twilio auth token, required for a Twilio
+	// provider and for a Twilio target inside a custom Action. It is sent
+	// only as provider credentials or an Action secret and never appears in
+	// plans, checkpoints, logs or errors.
+	TwilioAuthToken Secret
+
+	// TestRecipients are E.164 phone numbers. Once the provider is
+	// configured, Apply sends one test message per delivery method to each.
+	TestRecipients []string
+
+	// SkipTest skips the provider test. It must be set explicitly when
+	// TestRecipients is empty, and must not be set together with
+	// TestRecipients.
+	SkipTest bool
+
+	// Confirm, when set, is asked after each test message whether it
+	// arrived (Auth0 gives no delivery feedback). An answer of false stops
+	// the migration with [ErrTestNotConfirmed] before the tenant switch.
+	Confirm func(ctx context.Context, t TestMessage) (bool, error)
+
+	// AllowReplace permits replacing a phone provider, a
+	// custom-phone-provider Action binding, or Actions on that trigger that
+	// this migration did not create.
+	AllowReplace bool
+
+	// UsePhoneProvider is the value written to each SMS connection's
+	// options.use_phone_provider (an undocumented switch, see the package
+	// documentation). nil means true. It must be a bool or a string.
+	UsePhoneProvider any
+}
+
+// TestMessage describes one test message sent through the new provider.
+type TestMessage struct {
+	Recipient  string
+	Method     delivery.Method
+	ProviderID string
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
+
+// validate checks o without any I/O.
+func (o *Options) validate() error {
+	switch o.Provider {
+	case "", ProviderAuto, ProviderKindTwilio, ProviderKindCustom:
+	default:
+		return &InputError{Field: "Provider", Problem: `must be "auto", "twilio" or "custom", not ` + quote(string(o.Provider))}
+	}
+	for _, r := range o.TestRecipients {
+		if !e164.MatchString(r) {
+			return &InvalidRecipientError{Recipient: r}
+		}
+	}
+	switch {
+	case len(o.TestRecipients) == 0 && !o.SkipTest:
+		return &InputError{Field: "TestRecipients", Problem: "no test recipients; give at least one E.164 number, or set SkipTest to skip the provider test explicitly"}
+	case len(o.TestRecipients) > 0 && o.SkipTest:
+		return &InputError{Field: "SkipTest", Problem: "SkipTest is set together with TestRecipients; choose one"}
+	}
+	switch v := o.UsePhoneProvider.(type) {
+	case nil, bool:
+	case string:
+		if v == "" {
+			return &InputError{Field: "UsePhoneProvider", Problem: "must not be the empty string"}
+		}
+	default:
+		return &InputError{Field: "UsePhoneProvider", Problem: "must be a bool or a string"}
+	}
+	return nil
+}
+
+func (o *Options) usePhoneProvider() any {
+	if o.UsePhoneProvider == nil {
+		return true
+	}
+	return o.UsePhoneProvider
+}
+
+// Option configures a [Migrator]; see [WithStore], [WithLogger],
+// [WithObserver], [WithPollInterval] and [WithTenant].
+type Option interface {
+	apply(*Migrator)
+}
+
+type optionFunc func(*Migrator)
+
+func (f optionFunc) apply(m *Migrator) { f(m) }
+
+// WithStore sets where checkpoints are kept. The default is a fresh
+// [MemoryStore], which lasts as long as the Migrator.
+func WithStore(s Store) Option {
+	return optionFunc(func(m *Migrator) { m.store = s })
+}
+
+// WithLogger sets the structured logger; every transition is logged at
+// Info (failures at Error) with its duration. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(m *Migrator) { m.log = l })
+}
+
+// WithObserver registers f to be called synchronously after every state
+// transition (including failures), after the checkpoint is saved.
+func WithObserver(f func(Transition)) Option {
+	return optionFunc(func(m *Migrator) { m.observer = f })
+}
+
+// WithPollInterval sets how often Apply polls a new Action until it is
+// built. The default is one second; tests use milliseconds.
+func WithPollInterval(d time.Duration) Option {
+	return optionFunc(func(m *Migrator) { m.poll = d })
+}
+
+// WithTenant names the tenant (for example its domain). The name is
+// recorded in plans and checkpoints, and a checkpoint recorded for another
+// tenant is refused with a [*CheckpointError].
+func WithTenant(name string) Option {
+	return optionFunc(func(m *Migrator) { m.tenant = name })
+}

@@ -1,0 +1,85 @@
+package phonemigrate
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// Plan is what a migration will write, in order. It is deterministic for a
+// given tenant and Options, holds no secret values (they are shown as
+// "[redacted]"), and marshals to stable JSON with encoding/json.
+type Plan struct {
+	Tenant   string       `json:"tenant,omitempty"`
+	Provider ProviderKind `json:"provider"`
+	Delivery delivery.Set `json:"delivery"`
+	Steps    []Step       `json:"steps"`
+	// Warnings are things a person should know before applying: unknown
+	// template macros, the undocumented use_phone_provider switch, a
+	// replaced provider, MFA moving to another sender...
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Step is one forward step of the migration.
+type Step struct {
+	State  State   `json:"state"` // the state reached when this step completes
+	Title  string  `json:"title"`
+	Writes []Write `json:"writes"`
+}
+
+// Write is one Management API write. Before is the current value (nil when
+// the resource does not exist yet), After the value written; both show only
+// the fields the write touches, with secrets as "[redacted]".
+type Write struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Before any    `json:"before,omitempty"`
+	After  any    `json:"after,omitempty"`
+}
+
+// Text returns the plan in a deterministic human-readable form: a header,
+// the warnings, then each step with its writes and their before and after
+// values as compact JSON.
+func (p *Plan) Text() string {
+	var b strings.Builder
+	tenant := p.Tenant
+	if tenant == "" {
+		tenant = "(unnamed tenant)"
+	}
+	fmt.Fprintf(&b, "Migration plan for %s\n", tenant)
+	fmt.Fprintf(&b, "Provider: %s\nDelivery: %s\n", p.Provider, p.Delivery)
+	if len(p.Warnings) > 0 {
+		b.WriteString("\nWarnings:\n")
+		for _, w := range p.Warnings {
+			fmt.Fprintf(&b, "  ! %s\n", w)
+		}
+	}
+	for i, s := range p.Steps {
+		fmt.Fprintf(&b, "\n%d. %s → %s\n", i+1, s.Title, s.State)
+		if len(s.Writes) == 0 {
+			b.WriteString("   (no writes)\n")
+		}
+		for _, w := range s.Writes {
+			fmt.Fprintf(&b, "   %s %s\n", w.Method, w.Path)
+			if w.Before != nil {
+				fmt.Fprintf(&b, "     before: %s\n", compactJSON(w.Before))
+			}
+			if w.After != nil {
+				fmt.Fprintf(&b, "     after:  %s\n", compactJSON(w.After))
+			}
+		}
+	}
+	return b.String()
+}
+
+func compactJSON(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("<%v>", err)
+	}
+	return string(data)
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
