@@ -1,0 +1,538 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// optionFlags are the flags that become phonemigrate.Options (plan, apply).
+type optionFlags struct {
+	provider     string
+	delivery     string
+	testTo       stringList
+	skipTest     bool
+	allowReplace bool
+}
+
+func (o *optionFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.provider, "provider", "auto", "tenant-level phone provider: auto, twilio or custom")
+	fs.StringVar(&o.delivery, "delivery", "", "provider delivery methods: text, voice or text,voice (default: what the tenant uses)")
+	fs.Var(&o.testTo, "test-to", "send a test message to this `+E164` number per delivery method (repeatable)")
+	fs.BoolVar(&o.skipTest, "skip-test", false, "do not send test messages through the new provider")
+	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider or custom-phone-provider Action this tool did not create")
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// options validates the flags and returns the engine options (without the
+// Twilio token and Confirm, which apply adds).
+func (o *optionFlags) options() (phonemigrate.Options, error) {
+	var opts phonemigrate.Options
+	switch strings.ToLower(strings.TrimSpace(o.provider)) {
+	case "", "auto":
+		opts.Provider = phonemigrate.ProviderAuto
+	case "twilio":
+		opts.Provider = phonemigrate.ProviderKindTwilio
+	case "custom":
+		opts.Provider = phonemigrate.ProviderKindCustom
+	default:
+		return opts, usageErrorf("--provider %q is not one of auto, twilio, custom", o.provider)
+	}
+	if o.delivery != "" {
+		set, err := delivery.Parse(o.delivery)
+		if err != nil || set.Empty() {
+			return opts, usageErrorf("--delivery %q is not one of text, voice, text,voice", o.delivery)
+		}
+		opts.Delivery = set
+	}
+	for _, r := range o.testTo {
+		if !e164.MatchString(r) {
+			return opts, usageErrorf("--test-to %q is not a phone number in E.164 form such as +15551234567", r)
+		}
+	}
+	if o.skipTest && len(o.testTo) > 0 {
+		return opts, usageErrorf("--skip-test and --test-to cannot be used together")
+	}
+	if !o.skipTest && len(o.testTo) == 0 {
+		return opts, usageErrorf("give --test-to +E164 (repeatable) to test the new provider, or --skip-test to skip the test explicitly")
+	}
+	opts.TestRecipients = append([]string(nil), o.testTo...)
+	opts.SkipTest = o.skipTest
+	opts.AllowReplace = o.allowReplace
+	return opts, nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+// session is what plan, apply, status and rollback share: the tenant, the
+// checkpoint file, progress and the migrator.
+type session struct {
+	tenant     tenantConfig
+	checkpoint string
+	progress   *progress
+	migrator   *phonemigrate.Migrator
+}
+
+// newSession connects to the tenant and builds a migrator. With a
+// checkpoint path the migrator keeps its checkpoint in that file;
+// otherwise (plan) in memory.
+func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint string, log logging) (*session, error) {
+	client, err := connect(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{tenant: tenant, checkpoint: checkpoint, progress: newProgress(c.stderr, log.quiet, c.stderrTTY)}
+	opts := []phonemigrate.Option{
+		phonemigrate.WithTenant(tenant.Name()),
+		phonemigrate.WithLogger(log.logger(c.stderr)),
+		phonemigrate.WithObserver(s.progress.observe),
+	}
+	if checkpoint != "" {
+		opts = append(opts, phonemigrate.WithStore(phonemigrate.NewFileStore(checkpoint)))
+	}
+	s.migrator, err = phonemigrate.New(client, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *cli) writeJSON(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// ask prints question on stderr and reads a yes/no answer from stdin; only
+// "y" and "yes" (any case) mean yes.
+func (c *cli) ask(question string) (bool, error) {
+	fmt.Fprintf(c.stderr, "%s [y/N] ", question)
+	line, err := bufio.NewReader(c.stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+// ---- plan ----------------------------------------------------------------
+
+// planOutput is the --json output of plan (and part of apply's and demo's).
+type planOutput struct {
+	Tenant string             `json:"tenant"`
+	Plan   *phonemigrate.Plan `json:"plan"`
+}
+
+func runPlan(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet("plan")
+	var (
+		tf      tenantFlags
+		of      optionFlags
+		log     logging
+		jsonOut bool
+	)
+	tf.register(fs)
+	of.register(fs)
+	log.register(fs)
+	fs.BoolVar(&jsonOut, "json", false, "print the plan as JSON (schema in README)")
+	if err := c.parseFlags(fs, "plan", args); err != nil {
+		return err
+	}
+	if err := log.check(); err != nil {
+		return err
+	}
+	opts, err := of.options()
+	if err != nil {
+		return err
+	}
+	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	if err != nil {
+		return err
+	}
+	opts.TwilioAuthToken = phonemigrate.Secret(c.getenv(envTwilioToken))
+	s, err := c.newSession(ctx, tenant, "", log)
+	if err != nil {
+		return err
+	}
+	plan, err := s.migrator.Plan(ctx, opts)
+	if errors.Is(err, phonemigrate.ErrAlreadyUnified) {
+		if jsonOut {
+			return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: &phonemigrate.Plan{Tenant: tenant.Name(), Steps: []phonemigrate.Step{}}})
+		}
+		fmt.Fprintf(c.stdout, "Nothing to do: %s is already on the Unified Phone Experience.\n", tenant.Name())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: plan})
+	}
+	fmt.Fprint(c.stdout, plan.Text())
+	return nil
+}
+
+// ---- apply ---------------------------------------------------------------
+
+// applyOutput is the --json output of apply and rollback.
+type applyOutput struct {
+	Tenant      string             `json:"tenant"`
+	State       string             `json:"state"`
+	AlreadyDone bool               `json:"already_done"`
+	Checkpoint  string             `json:"checkpoint"`
+	Steps       []jsonTransition   `json:"steps"`
+	Plan        *phonemigrate.Plan `json:"plan,omitempty"`
+	Error       string             `json:"error,omitempty"`
+}
+
+type checkpointFlag struct{ path string }
+
+func (f *checkpointFlag) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.path, "checkpoint", "", "checkpoint `FILE` (default ./phonemigrate-<tenant>.checkpoint.json)")
+}
+
+func (f *checkpointFlag) resolve(t tenantConfig) string {
+	if f.path != "" {
+		return f.path
+	}
+	return t.defaultCheckpoint()
+}
+
+func runApply(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet("apply")
+	var (
+		tf      tenantFlags
+		of      optionFlags
+		cf      checkpointFlag
+		log     logging
+		yes     bool
+		jsonOut bool
+	)
+	tf.register(fs)
+	of.register(fs)
+	cf.register(fs)
+	log.register(fs)
+	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation (and accept test messages as received)")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
+	if err := c.parseFlags(fs, "apply", args); err != nil {
+		return err
+	}
+	if err := log.check(); err != nil {
+		return err
+	}
+	opts, err := of.options()
+	if err != nil {
+		return err
+	}
+	if !yes && !c.stdinTTY {
+		return usageErrorf("apply needs --yes when stdin is not a terminal (nothing was written)")
+	}
+	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	if err != nil {
+		return err
+	}
+	opts.TwilioAuthToken = phonemigrate.Secret(c.getenv(envTwilioToken))
+	if opts.TwilioAuthToken == "" && opts.Provider == phonemigrate.ProviderKindTwilio && c.stdinTTY {
+		if opts.TwilioAuthToken, err = c.promptTwilioToken(); err != nil {
+			return err
+		}
+	}
+	opts.Confirm = c.confirmTest(yes)
+	path := cf.resolve(tenant)
+	s, err := c.newSession(ctx, tenant, path, log)
+	if err != nil {
+		return err
+	}
+
+	// Show what will happen and ask, unless a checkpoint says we resume.
+	cp, err := s.migrator.Status(ctx)
+	if err != nil && !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
+		return err
+	}
+	resuming := cp != nil && cp.State != phonemigrate.StateNew
+	var plan *phonemigrate.Plan
+	if !resuming {
+		plan, err = s.migrator.Plan(ctx, opts)
+		if errors.Is(err, phonemigrate.ErrTwilioTokenRequired) && opts.TwilioAuthToken == "" && c.stdinTTY {
+			if opts.TwilioAuthToken, err = c.promptTwilioToken(); err != nil {
+				return err
+			}
+			plan, err = s.migrator.Plan(ctx, opts)
+		}
+		if errors.Is(err, phonemigrate.ErrAlreadyUnified) {
+			return c.applyNothing(tenant, path, jsonOut)
+		}
+		if err != nil {
+			return err
+		}
+		if !jsonOut && !log.quiet {
+			fmt.Fprint(c.stderr, plan.Text())
+		}
+	} else if cp.State != phonemigrate.StateCompleted && !log.quiet {
+		fmt.Fprintf(c.stderr, "Resuming the migration of %s from %s (checkpoint %s).\n", tenant.Name(), resumePoint(cp), path)
+	}
+	if !yes && !(resuming && cp.State == phonemigrate.StateCompleted) {
+		q := fmt.Sprintf("Apply these changes to %s?", tenant.Name())
+		if resuming {
+			q = fmt.Sprintf("Resume the migration of %s?", tenant.Name())
+		}
+		ok, err := c.ask(q)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(c.stderr, "Nothing was written.")
+			return nil
+		}
+	}
+	s.progress.note("Migrating %s (checkpoint %s):", tenant.Name(), path)
+	res, applyErr := s.migrator.Apply(ctx, opts)
+	if errors.Is(applyErr, phonemigrate.ErrAlreadyUnified) {
+		return c.applyNothing(tenant, path, jsonOut)
+	}
+	out := applyOutput{Tenant: tenant.Name(), Checkpoint: path, Steps: jsonSteps(s.progress.steps), Plan: plan}
+	if res != nil {
+		out.State = string(res.State)
+		out.AlreadyDone = res.AlreadyDone
+		if res.Plan != nil {
+			out.Plan = res.Plan
+		}
+	}
+	if applyErr != nil {
+		out.Error = applyErr.Error()
+		if out.State == "" {
+			out.State = string(phonemigrate.StateFailed)
+			if cp, err := s.migrator.Status(ctx); err == nil && cp != nil {
+				out.State = string(cp.State)
+			} else {
+				out.State = ""
+			}
+		}
+		if jsonOut && out.State != "" {
+			_ = c.writeJSON(out)
+		}
+		if phonemigrate.ExitCode(applyErr) == exitFailed && out.State != "" {
+			return fmt.Errorf("%w (checkpoint %s; 'phonemigrate status' explains, 'phonemigrate apply' resumes)", applyErr, path)
+		}
+		return applyErr
+	}
+	if jsonOut {
+		return c.writeJSON(out)
+	}
+	if out.AlreadyDone {
+		fmt.Fprintf(c.stdout, "Nothing to do: the migration of %s is already completed (checkpoint %s).\n", tenant.Name(), path)
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "Migration of %s %s; checkpoint %s.\n", tenant.Name(), out.State, path)
+	return nil
+}
+
+func resumePoint(cp *phonemigrate.Checkpoint) phonemigrate.State {
+	if cp.State == phonemigrate.StateFailed && cp.LastGood != "" {
+		return cp.LastGood
+	}
+	return cp.State
+}
+
+func (c *cli) applyNothing(tenant tenantConfig, path string, jsonOut bool) error {
+	if jsonOut {
+		return c.writeJSON(applyOutput{Tenant: tenant.Name(), State: string(phonemigrate.StateAlreadyUnified), AlreadyDone: true, Checkpoint: path, Steps: []jsonTransition{}})
+	}
+	fmt.Fprintf(c.stdout, "Nothing to do: %s is already on the Unified Phone Experience.\n", tenant.Name())
+	return nil
+}
+
+// promptTwilioToken asks for the Twilio auth token on the terminal without
+// echo.
+func (c *cli) promptTwilioToken() (phonemigrate.Secret, error) {
+	fmt.Fprint(c.stderr, "Twilio auth token (input hidden; or set TWILIO_AUTH_TOKEN): ")
+	tok, err := c.readSecret()
+	if err != nil {
+		return "", fmt.Errorf("reading the Twilio auth token: %w", err)
+	}
+	return phonemigrate.Secret(strings.TrimSpace(tok)), nil
+}
+
+// confirmTest is Options.Confirm: on a terminal it asks whether the test
+// message arrived; otherwise (only reachable with --yes) it accepts.
+func (c *cli) confirmTest(yes bool) func(context.Context, phonemigrate.TestMessage) (bool, error) {
+	return func(ctx context.Context, t phonemigrate.TestMessage) (bool, error) {
+		if !c.stdinTTY {
+			return yes, nil
+		}
+		return c.ask(fmt.Sprintf("Auth0 gives no delivery feedback: did the %s test message to %s arrive?", t.Method, t.Recipient))
+	}
+}
+
+// ---- status --------------------------------------------------------------
+
+// statusOutput is the --json output of status: the checkpoint file's path
+// and its content (no secrets are ever in it).
+type statusOutput struct {
+	CheckpointFile string `json:"checkpoint_file"`
+	*phonemigrate.Checkpoint
+}
+
+func runStatus(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet("status")
+	var (
+		tf      tenantFlags
+		cf      checkpointFlag
+		log     logging
+		jsonOut bool
+	)
+	tf.register(fs)
+	cf.register(fs)
+	log.register(fs)
+	fs.BoolVar(&jsonOut, "json", false, "print the checkpoint as JSON (schema in README)")
+	if err := c.parseFlags(fs, "status", args); err != nil {
+		return err
+	}
+	if err := log.check(); err != nil {
+		return err
+	}
+	path := cf.path
+	if path == "" {
+		tenant, err := resolveTenant(tf.baseURL, c.getenv)
+		if err != nil {
+			return err
+		}
+		path = cf.resolve(tenant)
+	}
+	cp, err := phonemigrate.NewFileStore(path).Load(ctx)
+	if errors.Is(err, phonemigrate.ErrNoCheckpoint) {
+		if jsonOut {
+			return c.writeJSON(statusOutput{CheckpointFile: path, Checkpoint: &phonemigrate.Checkpoint{State: phonemigrate.StateNew}})
+		}
+		fmt.Fprintf(c.stdout, "No migration yet: there is no checkpoint at %s.\n", path)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return c.writeJSON(statusOutput{CheckpointFile: path, Checkpoint: cp})
+	}
+	fmt.Fprint(c.stdout, statusText(path, cp))
+	return nil
+}
+
+func statusText(path string, cp *phonemigrate.Checkpoint) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Tenant:     %s\n", cp.Tenant)
+	fmt.Fprintf(&b, "Checkpoint: %s\n", path)
+	fmt.Fprintf(&b, "State:      %s\n", cp.State)
+	if !cp.UpdatedAt.IsZero() {
+		fmt.Fprintf(&b, "Updated:    %s\n", cp.UpdatedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	if cp.Created.ActionID != "" {
+		fmt.Fprintf(&b, "Created Action:   %s\n", cp.Created.ActionID)
+	}
+	if cp.Created.ProviderID != "" {
+		fmt.Fprintf(&b, "Created provider: %s\n", cp.Created.ProviderID)
+	}
+	switch cp.State {
+	case phonemigrate.StateFailed:
+		fmt.Fprintf(&b, "Error:      %s\n", cp.Error)
+		fmt.Fprintf(&b, "Next: 'phonemigrate apply' resumes after %s; 'phonemigrate rollback' restores what was changed.\n", cp.LastGood)
+	case phonemigrate.StateCompleted:
+		b.WriteString("Next: nothing; 'phonemigrate rollback' would restore the legacy setup.\n")
+	case phonemigrate.StateRolledBack:
+		b.WriteString("Next: nothing; the legacy setup was restored.\n")
+	default:
+		b.WriteString("Next: 'phonemigrate apply' continues from here.\n")
+	}
+	return b.String()
+}
+
+// ---- rollback ------------------------------------------------------------
+
+func runRollback(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet("rollback")
+	var (
+		tf      tenantFlags
+		cf      checkpointFlag
+		log     logging
+		yes     bool
+		jsonOut bool
+	)
+	tf.register(fs)
+	cf.register(fs)
+	log.register(fs)
+	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
+	if err := c.parseFlags(fs, "rollback", args); err != nil {
+		return err
+	}
+	if err := log.check(); err != nil {
+		return err
+	}
+	if !yes && !c.stdinTTY {
+		return usageErrorf("rollback needs --yes when stdin is not a terminal (nothing was written)")
+	}
+	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	if err != nil {
+		return err
+	}
+	path := cf.resolve(tenant)
+	s, err := c.newSession(ctx, tenant, path, log)
+	if err != nil {
+		return err
+	}
+	cp, err := s.migrator.Status(ctx)
+	if errors.Is(err, phonemigrate.ErrNoCheckpoint) {
+		return usageErrorf("there is no checkpoint at %s, and rollback restores only what a checkpointed apply changed (nothing was written)", path)
+	}
+	if err != nil {
+		return err
+	}
+	if !yes {
+		ok, err := c.ask(fmt.Sprintf("Roll %s back from %s to its legacy phone setup?", tenant.Name(), cp.State))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(c.stderr, "Nothing was written.")
+			return nil
+		}
+	}
+	s.progress.note("Rolling back %s (checkpoint %s):", tenant.Name(), path)
+	res, rbErr := s.migrator.Rollback(ctx)
+	out := applyOutput{Tenant: tenant.Name(), Checkpoint: path, Steps: jsonSteps(s.progress.steps)}
+	if res != nil {
+		out.State = string(res.State)
+		out.AlreadyDone = res.AlreadyDone
+	}
+	if rbErr != nil {
+		out.Error = rbErr.Error()
+		if jsonOut && out.State != "" {
+			_ = c.writeJSON(out)
+		}
+		return rbErr
+	}
+	if jsonOut {
+		return c.writeJSON(out)
+	}
+	fmt.Fprintf(c.stdout, "Rollback of %s %s; checkpoint %s.\n", tenant.Name(), out.State, path)
+	return nil
+}

@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// Exit codes. They are part of the CLI's contract (README "Exit codes").
+const (
+	exitOK       = 0 // success, or nothing to do
+	exitFailed   = 1 // the migration failed; the checkpoint is saved and apply resumes
+	exitUsage    = 2 // bad usage or input; nothing was written
+	exitUserWork = 3 // the tenant is not eligible or a person must act first; nothing was written
+)
+
+// cli holds what one invocation of run works with, so that tests run the
+// command in-process with their own streams and environment.
+type cli struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+
+	// stdinTTY and stderrTTY report whether the streams are terminals;
+	// prompts need stdinTTY, colour needs stderrTTY.
+	stdinTTY  bool
+	stderrTTY bool
+	// readSecret reads a line from the terminal without echo. Tests
+	// replace it.
+	readSecret func() (string, error)
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	usage   string // first line of the help, after "phonemigrate "
+	run     func(ctx context.Context, c *cli, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "run the whole migration offline against an embedded fake tenant", "demo [--scenario NAME] [--json]", runDemo},
+		{"plan", "show what apply would write to the tenant, writing nothing", "plan [tenant flags] [--provider P] [--delivery D] [--test-to +E164]... [--skip-test] [--json]", runPlan},
+		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)", "apply [tenant flags] [--provider P] [--delivery D] [--test-to +E164]... [--skip-test] [--yes] [--checkpoint FILE] [--json]", runApply},
+		{"status", "show the migration's checkpoint", "status [tenant flags] [--checkpoint FILE] [--json]", runStatus},
+		{"rollback", "restore what the migration changed, from its checkpoint", "rollback [tenant flags] [--yes] [--checkpoint FILE] [--json]", runRollback},
+		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "action --options FILE [--json]", runAction},
+		{"diagram", "print the migration's state machine as a Mermaid diagram", "diagram", runDiagram},
+		{"fake", "serve a fake Auth0 tenant until interrupted", "fake [--listen ADDR] [--scenario NAME]", runFake},
+		{"version", "print the version", "version", runVersion},
+		{"help", "show help for a command", "help [COMMAND]", runHelp},
+	}
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// run is the whole CLI: it parses args, runs one command and returns the
+// process exit code. Errors are written to stderr as one sentence.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env func(string) string) int {
+	c := &cli{
+		stdin:     stdin,
+		stdout:    stdout,
+		stderr:    stderr,
+		getenv:    env,
+		stdinTTY:  isTerminal(stdin),
+		stderrTTY: isTerminal(stderr),
+	}
+	c.readSecret = func() (string, error) {
+		f := stdin.(*os.File) // only called when stdinTTY, which implies *os.File
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		return string(b), err
+	}
+	if env == nil {
+		c.getenv = func(string) string { return "" }
+	}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, mainUsage())
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		fmt.Fprint(stdout, mainUsage())
+		return exitOK
+	case "-version", "--version":
+		name = "version"
+	}
+	cmd, ok := findCommand(name)
+	if !ok {
+		return c.fail("", usageErrorf("unknown command %q; run 'phonemigrate help' for the list of commands", name))
+	}
+	err := cmd.run(ctx, c, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return c.fail(cmd.name, err)
+}
+
+// fail prints err as one sentence on stderr and returns its exit code.
+func (c *cli) fail(cmd string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	if code == exitOK {
+		return code
+	}
+	prefix := "phonemigrate"
+	if cmd != "" {
+		prefix += " " + cmd
+	}
+	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(err.Error()))
+	return code
+}
+
+// sentence makes msg read as one sentence: a single line ending in a full
+// stop.
+func sentence(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if msg == "" {
+		return "unknown error."
+	}
+	if !strings.HasSuffix(msg, ".") && !strings.HasSuffix(msg, "?") && !strings.HasSuffix(msg, "!") {
+		msg += "."
+	}
+	return msg
+}
+
+// exitCode maps an error to the CLI's exit codes: usage errors give 2,
+// everything else follows phonemigrate.ExitCode.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		return exitFailed
+	}
+	return phonemigrate.ExitCode(err)
+}
+
+// usageError is bad usage of the CLI: exit code 2, nothing written.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, a ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, a...)}
+}
+
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func mainUsage() string {
+	var b strings.Builder
+	b.WriteString(`phonemigrate moves an Auth0 tenant onto the Unified Phone Experience (one
+tenant-level phone provider for Passwordless SMS and MFA) without breaking
+anyone's codes.
+
+Usage:
+  phonemigrate COMMAND [flags]
+
+Commands:
+`)
+	cmds := commands()
+	width := 0
+	for _, c := range cmds {
+		width = max(width, len(c.name))
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
+	}
+	b.WriteString(`
+Tenant (plan, apply, status, rollback):
+  AUTH0_DOMAIN with AUTH0_TOKEN, or with AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET;
+  or --base-url / PHONEMIGRATE_BASE_URL (plain http only to loopback).
+
+Exit codes:
+  0 success   1 migration failed (checkpoint saved; apply resumes)
+  2 bad usage or input (nothing written)
+  3 tenant not eligible or a user action is required first (nothing written)
+
+Run 'phonemigrate help COMMAND' for a command's flags.
+`)
+	return b.String()
+}
+
+// newFlagSet returns a FlagSet that reports errors through run (one
+// sentence, exit 2) rather than printing its own.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("phonemigrate "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args into fs. -h prints the command's help on stdout
+// and returns flag.ErrHelp; any other problem is a usage error. Positional
+// arguments are refused.
+func (c *cli) parseFlags(fs *flag.FlagSet, name string, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.printCommandHelp(c.stdout, name, fs)
+			return flag.ErrHelp
+		}
+		return usageErrorf("%v; run 'phonemigrate help %s' for usage", err, name)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q; run 'phonemigrate help %s' for usage", fs.Arg(0), name)
+	}
+	return nil
+}
+
+func (c *cli) printCommandHelp(w io.Writer, name string, fs *flag.FlagSet) {
+	cmd, _ := findCommand(name)
+	fmt.Fprintf(w, "Usage: phonemigrate %s\n\n%s.\n", cmd.usage, upperFirst(cmd.summary))
+	if extra := commandNotes[name]; extra != "" {
+		fmt.Fprintf(w, "\n%s", extra)
+	}
+	if fs == nil {
+		return
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	if len(names) == 0 {
+		return
+	}
+	sort.Strings(names)
+	fmt.Fprint(w, "\nFlags:\n")
+	for _, n := range names {
+		f := fs.Lookup(n)
+		arg, usage := flag.UnquoteUsage(f)
+		left := "--" + n
+		if arg != "" {
+			left += " " + arg
+		}
+		fmt.Fprintf(w, "  %-24s %s", left, usage)
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// commandNotes are extra help paragraphs per command.
+var commandNotes = map[string]string{
+	"plan": tenantNotes,
+	"apply": tenantNotes + `The Twilio auth token comes only from TWILIO_AUTH_TOKEN (or, on a terminal,
+a prompt). apply asks for confirmation before writing unless --yes; when
+stdin is not a terminal it refuses (exit 2) without --yes. After a failure
+the checkpoint file lets apply resume where it stopped.
+`,
+	"status":   tenantNotes,
+	"rollback": tenantNotes,
+	"fake": `Prints PHONEMIGRATE_BASE_URL=<url> and AUTH0_TOKEN=<token> on stdout, then
+serves until interrupted (Ctrl-C).
+`,
+}
+
+const tenantNotes = `The tenant is AUTH0_DOMAIN with AUTH0_TOKEN (or AUTH0_CLIENT_ID and
+AUTH0_CLIENT_SECRET), or --base-url / PHONEMIGRATE_BASE_URL, e.g. the URL
+'phonemigrate fake' prints. Plain http is allowed only to loopback hosts.
+`
+
+// logging holds --quiet and --verbose.
+type logging struct {
+	quiet, verbose bool
+}
+
+func (l *logging) register(fs *flag.FlagSet) {
+	fs.BoolVar(&l.quiet, "quiet", false, "print no progress on stderr")
+	fs.BoolVar(&l.verbose, "verbose", false, "log debug detail (slog) on stderr")
+}
+
+func (l *logging) check() error {
+	if l.quiet && l.verbose {
+		return usageErrorf("--quiet and --verbose cannot be used together")
+	}
+	return nil
+}
+
+// logger returns the slog logger for --verbose (debug, text, stderr) or a
+// logger that discards everything.
+func (l *logging) logger(w io.Writer) *slog.Logger {
+	if !l.verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

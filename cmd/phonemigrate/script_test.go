@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain registers the phonemigrate command so that testscript scripts
+// run it (the test binary re-executes itself as the command).
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"phonemigrate": func() {
+			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+		},
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script. Each script
+// can start fake tenants and inspect them with the commands in
+// scriptCommands. Run with -update to rewrite cmp'd golden sections.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       *update,
+		Setup:               scriptSetup,
+		Cmds:                scriptCommands(),
+	})
+}
