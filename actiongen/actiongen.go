@@ -1,0 +1,484 @@
+// Package actiongen writes Auth0 custom-phone-provider Actions that deliver
+// phone messages exactly the way a tenant's legacy setup did.
+//
+// Under Auth0's Unified Phone Experience, Auth0 no longer calls the custom
+// SMS gateway configured on a Passwordless connection, nor the Twilio account
+// configured there. A tenant-level phone provider does: either Twilio, or
+// "custom", an Action on the custom-phone-provider trigger. Auth0's own
+// sample for turning a gateway into such an Action is a sketch with
+// placeholders, no gateway authentication and no error handling. [Generate]
+// turns the legacy settings ([Gateway], read from the raw connection options
+// by [GatewayFromOptions], or [Twilio]) into an [Action] the gateway cannot
+// tell apart from the old Auth0 calls.
+//
+// # What the generated code does
+//
+// For a [Gateway] target it POSTs, to the URL held in an Action secret, with
+// Content-Type application/json, the legacy body field for field:
+//
+//	{"recipient": notification.recipient, "body": notification.as_text,
+//	 "sender": Gateway.From, or notification.from when From is empty}
+//
+// plus "req": {"ip": request.ip, "user-agent": request.user_agent} only when
+// ForwardRequestInfo is set. The "sender" key is absent when both From and
+// notification.from are empty. With [GatewayAuth] it adds
+// "Authorization: Bearer <JWT>", an HS256 token with the claims sub (only
+// when Subject is set), aud, iat and exp = iat + 300, signed with the
+// gateway secret, which is decoded first when SecretBase64Encoded (base64 or
+// base64url, padded or not). A voice notification is dropped unless
+// [Gateway.Voice] is set, in which case "body" carries notification.as_voice.
+//
+// For a [Twilio] target it POSTs form-encoded To, From or
+// MessagingServiceSid, and Body to {APIBaseURL}/2010-04-01/Accounts/{SID}/
+// Messages.json for text, and To, From and Twiml
+// "<Response><Say>{as_voice, XML-escaped}</Say></Response>" to
+// .../Calls.json for voice (a Messaging Service cannot place calls: voice
+// without From is dropped), with HTTP basic authentication SID:token.
+//
+// Both map the answer to Auth0's outcome the same way: 2xx returns
+// (success); 429, 5xx, a network error, or no answer within
+// [Spec.RequestTimeout] calls api.notification.retry(reason) (Auth0 retries
+// up to 5 times); any other status (4xx, an unfollowed 3xx) calls
+// api.notification.drop(reason). Reasons carry the HTTP status (and Twilio's
+// numeric error code, or the network error code); never a URL, a secret, or
+// the recipient. A secret missing from event.secrets at run time drops the
+// message with a reason naming the secret.
+//
+// # Secrets
+//
+// URLs and credentials reach the code only as Action secrets, read from
+// event.secrets; [Action.Code] never holds them. Every other value (From,
+// Subject, Audience, the Twilio API base URL, the Action name) is embedded
+// as a JSON literal produced by encoding/json, so no input can change the
+// code around it. The secret names are:
+//
+//	GATEWAY_URL         Gateway.URL
+//	GATEWAY_SECRET      Gateway.Auth.Secret (only with Auth)
+//	TWILIO_ACCOUNT_SID  Twilio.AccountSID
+//	TWILIO_AUTH_TOKEN   Twilio.AuthToken
+//
+// for the [Spec.Default] target, and the same names prefixed with
+// PASSWORDLESS_ (PASSWORDLESS_GATEWAY_URL, ...) for the [Spec.Passwordless]
+// target, so that the two never collide.
+//
+// # Routing
+//
+// A [Spec] with a Passwordless target sends messages whose
+// event.connection.strategy is "sms" (Passwordless SMS) there and every
+// other message (MFA: event.connection is absent) to Default. This is what a
+// tenant that had a Passwordless gateway and Twilio MFA needs: Auth0 allows
+// a single phone provider, and a single custom-phone-provider Action.
+//
+// The code needs only Node 18+ built-ins (global fetch, AbortController,
+// node:crypto): [Action.Dependencies] is empty and [Action.Runtime] is
+// "node22", Auth0's default. It is a few kilobytes, far below Auth0's
+// 100 kB limit for an Action.
+package actiongen
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+)
+
+// GatewayAuth is the legacy connection's gateway_authentication: how Auth0
+// signed the JWT it sent to the gateway.
+type GatewayAuth struct {
+	// Method is "bearer", the only method the legacy gateway had. Empty
+	// means "bearer".
+	Method string
+	// Subject is the JWT's sub claim; empty omits the claim.
+	Subject string
+	// Audience is the JWT's aud claim. Required.
+	Audience string
+	// Secret signs the token (HMAC-SHA256). Required. It becomes the Action
+	// secret GATEWAY_SECRET; the code never holds it. Auth0 limits Action
+	// secret values to 4096 characters.
+	Secret string
+	// SecretBase64Encoded means Secret is base64 or base64url text (padded
+	// or not) and the decoded bytes are the key.
+	SecretBase64Encoded bool
+}
+
+// Gateway is a legacy Passwordless custom SMS gateway (connection options
+// provider "sms_gateway").
+type Gateway struct {
+	// URL is the gateway_url. It must be https; http is accepted only for
+	// loopback hosts (127.0.0.0/8, ::1, localhost), for tests. It becomes the
+	// Action secret GATEWAY_URL.
+	URL string
+	// From is the legacy options.from, sent as "sender". When empty, the
+	// Action sends notification.from instead (absent when that is empty too).
+	From string
+	// ForwardRequestInfo is the legacy forward_req_info: send "req" with the
+	// end user's IP address and user agent.
+	ForwardRequestInfo bool
+	// Auth, when not nil, is the legacy gateway_authentication.
+	Auth *GatewayAuth
+	// Voice forwards voice deliveries (notification.as_voice in "body")
+	// instead of dropping them. The legacy gateway never received voice
+	// messages: set it only for a gateway that handles them.
+	Voice bool
+}
+
+// Twilio is a Twilio account that delivers the messages directly.
+type Twilio struct {
+	// AccountSID (AC...) and AuthToken authenticate to Twilio. Both are
+	// required and become the Action secrets TWILIO_ACCOUNT_SID and
+	// TWILIO_AUTH_TOKEN.
+	AccountSID, AuthToken string
+	// From (a phone number or alphanumeric sender) or MessagingServiceSID
+	// (MG...) sends text messages: exactly one must be set. Voice calls need
+	// From.
+	From, MessagingServiceSID string
+	// APIBaseURL is where Twilio's REST API lives, default
+	// "https://api.twilio.com"; tests point it at a fake. Same rules as
+	// Gateway.URL; it is embedded in the code, not a secret, and must have
+	// no query or fragment.
+	APIBaseURL string
+}
+
+// DefaultTwilioAPIBaseURL is the [Twilio.APIBaseURL] used when it is empty.
+const DefaultTwilioAPIBaseURL = "https://api.twilio.com"
+
+// Target is where messages go: exactly one of Gateway and Twilio is set.
+type Target struct {
+	Gateway *Gateway
+	Twilio  *Twilio
+}
+
+// Spec describes the Action to generate.
+type Spec struct {
+	// Name is the Action's name, default [DefaultName].
+	Name string
+	// Default handles every message unless Passwordless matches.
+	Default Target
+	// Passwordless, when not nil, handles the messages whose
+	// event.connection.strategy is "sms" (Passwordless SMS). Its secrets are
+	// named with the prefix PASSWORDLESS_.
+	Passwordless *Target
+	// RequestTimeout bounds each HTTP request the Action makes; when it
+	// passes the Action calls api.notification.retry. Zero means
+	// [DefaultRequestTimeout]. It must be at most [MaxRequestTimeout].
+	RequestTimeout time.Duration
+}
+
+// Defaults and limits of a [Spec].
+const (
+	DefaultName           = "phonemigrate-custom-phone-provider"
+	DefaultRequestTimeout = 10 * time.Second
+	// MaxRequestTimeout leaves room under Auth0's 20 s execution limit.
+	MaxRequestTimeout = 15 * time.Second
+	// Runtime is the Node runtime of every generated Action.
+	Runtime = "node22"
+	// maxSecretValue is Auth0's limit on an Action secret value.
+	maxSecretValue = 4096
+)
+
+// Names of the Action secrets. The [Spec.Passwordless] target's secrets carry
+// [PasswordlessSecretPrefix] in front.
+const (
+	SecretGatewayURL         = "GATEWAY_URL"
+	SecretGatewaySecret      = "GATEWAY_SECRET"
+	SecretTwilioAccountSID   = "TWILIO_ACCOUNT_SID"
+	SecretTwilioAuthToken    = "TWILIO_AUTH_TOKEN"
+	PasswordlessSecretPrefix = "PASSWORDLESS_"
+)
+
+// Secret is an Action secret: uploaded with the Action, read by the code as
+// event.secrets[Name].
+type Secret struct{ Name, Value string }
+
+// Dependency is an npm package the Action needs. Generated Actions need none.
+type Dependency struct{ Name, Version string }
+
+// Action is a generated custom-phone-provider Action, ready to be created
+// through POST /api/v2/actions/actions with supported_triggers
+// [{id: "custom-phone-provider", version: "v1"}].
+type Action struct {
+	// Name is Spec.Name or DefaultName.
+	Name string
+	// Runtime is "node22".
+	Runtime string
+	// Code is the JavaScript source. It exports onExecuteCustomPhoneProvider
+	// and holds no secret value.
+	Code string
+	// Secrets carry the URLs and credentials, in a fixed order: the Default
+	// target's, then the Passwordless target's.
+	Secrets []Secret
+	// Dependencies is empty (not nil): the code uses Node built-ins only.
+	Dependencies []Dependency
+}
+
+//go:embed action.js.tmpl
+var codeTemplateText string
+
+var codeTemplate = template.Must(template.New("action.js").
+	Funcs(template.FuncMap{"json": jsonLiteral}).
+	Parse(codeTemplateText))
+
+// jsonLiteral encodes v as indented JSON without HTML escaping. JSON is a
+// subset of JavaScript expressions (U+2028 and U+2029 are escaped by
+// encoding/json), so the result can be inserted into the code as a literal.
+func jsonLiteral(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// config is CONFIG in the generated code. It holds no secret value: only the
+// names of the secrets.
+type config struct {
+	Name         string    `json:"name"`
+	TimeoutMs    int64     `json:"timeoutMs"`
+	Default      jsTarget  `json:"default"`
+	Passwordless *jsTarget `json:"passwordless"`
+}
+
+type jsTarget struct {
+	Gateway *jsGateway `json:"gateway,omitempty"`
+	Twilio  *jsTwilio  `json:"twilio,omitempty"`
+}
+
+type jsGateway struct {
+	URLSecret          string  `json:"urlSecret"`
+	From               string  `json:"from"`
+	ForwardRequestInfo bool    `json:"forwardRequestInfo"`
+	Voice              bool    `json:"voice"`
+	Auth               *jsAuth `json:"auth"`
+}
+
+type jsAuth struct {
+	SecretName          string `json:"secretName"`
+	Subject             string `json:"subject"`
+	Audience            string `json:"audience"`
+	SecretBase64Encoded bool   `json:"secretBase64Encoded"`
+}
+
+type jsTwilio struct {
+	APIBaseURL          string `json:"apiBaseURL"`
+	AccountSIDSecret    string `json:"accountSidSecret"`
+	AuthTokenSecret     string `json:"authTokenSecret"`
+	From                string `json:"from"`
+	MessagingServiceSID string `json:"messagingServiceSid"`
+}
+
+// Generate validates spec and writes the Action.
+//
+// Every problem is reported before any code is written, as a
+// [*ValidationError] wrapping [ErrInvalidSpec], [ErrInvalidGateway] or
+// [ErrInvalidTwilio], with Field naming the input ("Default.Gateway.URL",
+// "Passwordless.Twilio.AuthToken", ...). All strings must be valid UTF-8.
+// The same Spec always yields the same Action, byte for byte.
+func Generate(spec Spec) (*Action, error) {
+	name := spec.Name
+	if name == "" {
+		name = DefaultName
+	}
+	if !utf8.ValidString(name) {
+		return nil, invalid(ErrInvalidSpec, "Name", "is not valid UTF-8")
+	}
+	if strings.TrimSpace(name) == "" {
+		return nil, invalid(ErrInvalidSpec, "Name", "is blank")
+	}
+	timeout := spec.RequestTimeout
+	switch {
+	case timeout == 0:
+		timeout = DefaultRequestTimeout
+	case timeout < time.Millisecond:
+		return nil, invalid(ErrInvalidSpec, "RequestTimeout", "is %v; it must be at least 1ms (or zero for the default %v)", timeout, DefaultRequestTimeout)
+	case timeout > MaxRequestTimeout:
+		return nil, invalid(ErrInvalidSpec, "RequestTimeout", "is %v; it must be at most %v to stay under Auth0's 20s Action limit", timeout, MaxRequestTimeout)
+	}
+
+	cfg := config{Name: name, TimeoutMs: timeout.Milliseconds()}
+	var secrets []Secret
+	def, defSecrets, err := buildTarget("Default", "", spec.Default)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Default = def
+	secrets = append(secrets, defSecrets...)
+	if spec.Passwordless != nil {
+		pwl, pwlSecrets, err := buildTarget("Passwordless", PasswordlessSecretPrefix, *spec.Passwordless)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Passwordless = &pwl
+		secrets = append(secrets, pwlSecrets...)
+	}
+
+	var code bytes.Buffer
+	if err := codeTemplate.Execute(&code, cfg); err != nil {
+		return nil, fmt.Errorf("actiongen: render code: %w", err)
+	}
+	return &Action{
+		Name:         name,
+		Runtime:      Runtime,
+		Code:         code.String(),
+		Secrets:      secrets,
+		Dependencies: []Dependency{},
+	}, nil
+}
+
+func buildTarget(field, prefix string, t Target) (jsTarget, []Secret, error) {
+	switch {
+	case t.Gateway != nil && t.Twilio != nil:
+		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets both Gateway and Twilio; set exactly one")
+	case t.Gateway != nil:
+		return buildGateway(field+".Gateway", prefix, t.Gateway)
+	case t.Twilio != nil:
+		return buildTwilio(field+".Twilio", prefix, t.Twilio)
+	default:
+		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets neither Gateway nor Twilio; set exactly one")
+	}
+}
+
+func buildGateway(field, prefix string, g *Gateway) (jsTarget, []Secret, error) {
+	if err := checkURL(ErrInvalidGateway, field+".URL", g.URL); err != nil {
+		return jsTarget{}, nil, err
+	}
+	if err := checkSecretValue(ErrInvalidGateway, field+".URL", g.URL); err != nil {
+		return jsTarget{}, nil, err
+	}
+	if !utf8.ValidString(g.From) {
+		return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".From", "is not valid UTF-8")
+	}
+	js := &jsGateway{
+		URLSecret:          prefix + SecretGatewayURL,
+		From:               g.From,
+		ForwardRequestInfo: g.ForwardRequestInfo,
+		Voice:              g.Voice,
+	}
+	secrets := []Secret{{Name: js.URLSecret, Value: g.URL}}
+	if a := g.Auth; a != nil {
+		if err := checkAuth(ErrInvalidGateway, field+".Auth", a.Method, a.Audience, a.Secret, a.SecretBase64Encoded); err != nil {
+			return jsTarget{}, nil, err
+		}
+		if !utf8.ValidString(a.Subject) {
+			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Subject", "is not valid UTF-8")
+		}
+		js.Auth = &jsAuth{
+			SecretName:          prefix + SecretGatewaySecret,
+			Subject:             a.Subject,
+			Audience:            a.Audience,
+			SecretBase64Encoded: a.SecretBase64Encoded,
+		}
+		secrets = append(secrets, Secret{Name: js.Auth.SecretName, Value: a.Secret})
+	}
+	return jsTarget{Gateway: js}, secrets, nil
+}
+
+// checkAuth validates gateway_authentication; field names follow the caller's
+// style through the names table.
+func checkAuth(kind error, field, method, audience, secret string, b64 bool) error {
+	if method != "" && !strings.EqualFold(method, "bearer") {
+		return invalid(kind, field+".Method", "is %q; the only gateway authentication method is \"bearer\"", printable(method))
+	}
+	if audience == "" {
+		return invalid(kind, field+".Audience", "is required with gateway authentication")
+	}
+	if !utf8.ValidString(audience) {
+		return invalid(kind, field+".Audience", "is not valid UTF-8")
+	}
+	if secret == "" {
+		return invalid(kind, field+".Secret", "is required with gateway authentication")
+	}
+	if err := checkSecretValue(kind, field+".Secret", secret); err != nil {
+		return err
+	}
+	if b64 {
+		key, err := decodeBase64Secret(secret)
+		if err != nil {
+			return invalid(kind, field+".Secret", "is marked base64-encoded but is not valid base64 or base64url")
+		}
+		if len(key) == 0 {
+			return invalid(kind, field+".Secret", "decodes to an empty key")
+		}
+	}
+	return nil
+}
+
+func buildTwilio(field, prefix string, t *Twilio) (jsTarget, []Secret, error) {
+	for _, f := range []struct{ name, value string }{
+		{"AccountSID", t.AccountSID},
+		{"AuthToken", t.AuthToken},
+	} {
+		if f.value == "" {
+			return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+"."+f.name, "is required")
+		}
+		if err := checkSecretValue(ErrInvalidTwilio, field+"."+f.name, f.value); err != nil {
+			return jsTarget{}, nil, err
+		}
+	}
+	// The SID is the user name of HTTP basic authentication.
+	if strings.ContainsAny(t.AccountSID, ":\r\n") {
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".AccountSID", "contains a colon or a line break")
+	}
+	switch {
+	case t.From != "" && t.MessagingServiceSID != "":
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".From", "and MessagingServiceSID are both set; set exactly one")
+	case t.From == "" && t.MessagingServiceSID == "":
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".From", "and MessagingServiceSID are both empty; set exactly one")
+	}
+	if !utf8.ValidString(t.From) {
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".From", "is not valid UTF-8")
+	}
+	if !utf8.ValidString(t.MessagingServiceSID) {
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".MessagingServiceSID", "is not valid UTF-8")
+	}
+	base := t.APIBaseURL
+	if base == "" {
+		base = DefaultTwilioAPIBaseURL
+	}
+	if err := checkURL(ErrInvalidTwilio, field+".APIBaseURL", base); err != nil {
+		return jsTarget{}, nil, err
+	}
+	if strings.ContainsAny(base, "?#") {
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".APIBaseURL", "has a query or fragment; give the base URL only")
+	}
+	js := &jsTwilio{
+		APIBaseURL:          strings.TrimRight(base, "/"),
+		AccountSIDSecret:    prefix + SecretTwilioAccountSID,
+		AuthTokenSecret:     prefix + SecretTwilioAuthToken,
+		From:                t.From,
+		MessagingServiceSID: t.MessagingServiceSID,
+	}
+	secrets := []Secret{
+		{Name: js.AccountSIDSecret, Value: t.AccountSID},
+		{Name: js.AuthTokenSecret, Value: t.AuthToken},
+	}
+	return jsTarget{Twilio: js}, secrets, nil
+}
+
+// checkSecretValue enforces what Auth0 accepts as an Action secret value.
+func checkSecretValue(kind error, field, v string) error {
+	if !utf8.ValidString(v) {
+		return invalid(kind, field, "is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(v); n > maxSecretValue {
+		return invalid(kind, field, "is %d characters long; Auth0 Action secrets hold at most %d", n, maxSecretValue)
+	}
+	return nil
+}
+
+// printable shortens and sanitises a non-secret value for an error message.
+func printable(s string) string {
+	if !utf8.ValidString(s) {
+		return "<invalid UTF-8>"
+	}
+	if utf8.RuneCountInString(s) > 40 {
+		return string([]rune(s)[:40]) + "…"
+	}
+	return s
+}
