@@ -1,6 +1,11 @@
 package phonemigrate
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
@@ -40,4 +45,115 @@ type Discovery struct {
 	Bindings []Binding
 	// Templates are the tenant phone templates.
 	Templates []PhoneTemplate
+}
+
+// Discover reads the tenant's phone setup through the Client: the tenant
+// flag, every SMS connection (raw options), the Guardian phone factor and
+// message types, the legacy selected provider, Twilio settings and
+// templates (read only while the tenant is not on UPE; a 403 there means
+// UPE is on), the tenant-level provider, custom-phone-provider Actions and
+// bindings, and the tenant phone templates. It writes nothing.
+func (m *Migrator) Discover(ctx context.Context) (*Discovery, error) {
+	d := &Discovery{}
+	ts, err := m.c.TenantSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discover tenant settings: %w", err)
+	}
+	d.PhoneConsolidatedExperience = ts.PhoneConsolidatedExperience
+	d.UPE = ts.PhoneConsolidatedExperience != nil && *ts.PhoneConsolidatedExperience
+
+	if d.SMSConnections, err = m.c.ListSMSConnections(ctx); err != nil {
+		return nil, fmt.Errorf("discover SMS connections: %w", err)
+	}
+	sort.SliceStable(d.SMSConnections, func(i, j int) bool { return d.SMSConnections[i].Name < d.SMSConnections[j].Name })
+
+	factors, err := m.c.GuardianFactors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discover guardian factors: %w", err)
+	}
+	for _, f := range factors {
+		if f.Name == "sms" && f.Enabled {
+			d.MFAEnabled = true
+		}
+	}
+	types, err := m.c.PhoneMessageTypes(ctx)
+	switch {
+	case err == nil:
+		d.MFAMessageTypes, d.MFAMessageTypesConfigured = types, true
+	case errors.Is(err, ErrNotFound):
+	default:
+		return nil, fmt.Errorf("discover phone message types: %w", err)
+	}
+
+	if !d.UPE {
+		if err := m.discoverLegacy(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+
+	providers, err := m.c.ListPhoneProviders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discover phone providers: %w", err)
+	}
+	if len(providers) > 0 {
+		p := providers[0]
+		d.Provider = &p
+	}
+	if d.Actions, err = m.c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider); err != nil {
+		return nil, fmt.Errorf("discover custom-phone-provider actions: %w", err)
+	}
+	if len(d.Actions) > 0 {
+		a := d.Actions[0]
+		d.Action = &a
+	}
+	if d.Bindings, err = m.c.TriggerBindings(ctx, TriggerCustomPhoneProvider); err != nil {
+		return nil, fmt.Errorf("discover custom-phone-provider bindings: %w", err)
+	}
+	if d.Templates, err = m.c.ListPhoneTemplates(ctx); err != nil {
+		return nil, fmt.Errorf("discover phone templates: %w", err)
+	}
+	sort.SliceStable(d.Templates, func(i, j int) bool { return d.Templates[i].Type < d.Templates[j].Type })
+	return d, nil
+}
+
+// discoverLegacy reads the legacy Guardian endpoints; a 403 from any of
+// them means the tenant is on UPE, a 404 that the setting is absent.
+func (m *Migrator) discoverLegacy(ctx context.Context, d *Discovery) error {
+	sel, err := m.c.SelectedPhoneProvider(ctx)
+	switch {
+	case err == nil:
+		d.MFAProvider = sel
+	case errors.Is(err, ErrForbidden):
+		d.UPE = true
+		return nil
+	case errors.Is(err, ErrNotFound):
+	default:
+		return fmt.Errorf("discover selected phone provider: %w", err)
+	}
+	tw, err := m.c.LegacyTwilio(ctx)
+	switch {
+	case err == nil:
+		if tw.SID != "" {
+			d.LegacyTwilio = &tw
+		}
+	case errors.Is(err, ErrForbidden):
+		d.UPE = true
+		return nil
+	case errors.Is(err, ErrNotFound):
+	default:
+		return fmt.Errorf("discover legacy Twilio settings: %w", err)
+	}
+	tpl, err := m.c.LegacyPhoneTemplates(ctx)
+	switch {
+	case err == nil:
+		if tpl.EnrollmentMessage != "" || tpl.VerificationMessage != "" {
+			d.LegacyTemplates = &tpl
+		}
+	case errors.Is(err, ErrForbidden):
+		d.UPE = true
+	case errors.Is(err, ErrNotFound):
+	default:
+		return fmt.Errorf("discover legacy phone templates: %w", err)
+	}
+	return nil
 }

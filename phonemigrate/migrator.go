@@ -66,30 +66,8 @@ type Result struct {
 	Checkpoint  *Checkpoint  // the final checkpoint
 }
 
-var errNotImplemented = errors.New("not implemented")
-
-// Discover reads the tenant's phone setup. It writes nothing.
-func (m *Migrator) Discover(ctx context.Context) (*Discovery, error) {
-	return nil, errNotImplemented
-}
-
-// Plan discovers the tenant, checks it (preflight) and returns the plan. It
-// writes nothing, to the tenant or the store.
-func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
-	return nil, errNotImplemented
-}
-
-// Apply runs the migration, or resumes it from the store's checkpoint.
-func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
-	return nil, errNotImplemented
-}
-
-// Rollback restores what the migration changed.
-func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
-	return nil, errNotImplemented
-}
-
-// Status returns the store's checkpoint, or nil and ErrNoCheckpoint.
+// Status returns the store's checkpoint, or nil and [ErrNoCheckpoint] when
+// there is none. It takes no lock and writes nothing.
 func (m *Migrator) Status(ctx context.Context) (*Checkpoint, error) {
-	return m.store.Load(ctx)
+	return m.load(ctx)
 }

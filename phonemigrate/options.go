@@ -77,6 +77,10 @@ type Options struct {
 	// options.use_phone_provider (an undocumented switch, see the package
 	// documentation). nil means true. It must be a bool or a string.
 	UsePhoneProvider any
+
+	// TwilioAPIBaseURL overrides the Twilio API base URL inside a generated
+	// Action (default https://api.twilio.com); tests point it at a fake.
+	TwilioAPIBaseURL string
 }
 
 // TestMessage describes one test message sent through the new provider.

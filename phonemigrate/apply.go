@@ -1,0 +1,739 @@
+package phonemigrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/looplab/fsm"
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// run is one Apply or Rollback: the checkpoint, the machine positioned at
+// its state, and what this run did.
+type run struct {
+	m       *Migrator
+	cp      *Checkpoint
+	machine *fsm.FSM
+	o       *Options
+	d       *Discovery // set once discovered in this run
+	steps   []Transition
+}
+
+func (m *Migrator) newCheckpoint() *Checkpoint {
+	return &Checkpoint{Version: CheckpointVersion, Tenant: m.tenant, State: StateNew}
+}
+
+// load reads the checkpoint and checks it belongs to this tenant.
+func (m *Migrator) load(ctx context.Context) (*Checkpoint, error) {
+	cp, err := m.store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.tenant != "" && cp.Tenant != "" && cp.Tenant != m.tenant {
+		path := ""
+		if fs, ok := m.store.(*FileStore); ok {
+			path = fs.Path()
+		}
+		return nil, &CheckpointError{Path: path, Problem: fmt.Sprintf("belongs to tenant %q, not %q", cp.Tenant, m.tenant)}
+	}
+	return cp, nil
+}
+
+func (m *Migrator) lock(ctx context.Context) (func(), error) {
+	unlock, err := m.store.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if err := unlock(); err != nil {
+			m.log.Warn("release checkpoint lock", "err", err)
+		}
+	}, nil
+}
+
+// Apply runs the migration to completion, or resumes it.
+//
+// Without a checkpoint (or after a rollback) it starts at new: it
+// discovers, runs preflight and plans (failing with the typed errors listed
+// at [Migrator.Plan] before any write), then runs each step of the forward
+// path. Each step is idempotent: it re-reads what it changes, writes only
+// when needed and verifies the result by reading it back. The checkpoint is
+// saved after every transition and right after each resource is created.
+//
+// When a step fails the migration moves to [StateFailed] with
+// [Checkpoint.LastGood] set to the state it failed from, and Apply returns
+// the error; calling Apply again resumes from LastGood, following the plan
+// recorded in the checkpoint. On a completed migration Apply writes nothing
+// and returns a Result with AlreadyDone set. On a tenant already on the
+// Unified Phone Experience it returns the state already_unified and
+// [ErrAlreadyUnified].
+//
+// The result is non-nil whenever the run got past the store lock, also
+// when an error is returned.
+func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	cp, err := m.load(ctx)
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		cp = m.newCheckpoint()
+	case err != nil:
+		return nil, err
+	}
+	start := cp.State
+	switch cp.State {
+	case StateCompleted:
+		m.log.InfoContext(ctx, "migration already completed; nothing to do", "tenant", cp.Tenant)
+		return &Result{State: cp.State, AlreadyDone: true, Plan: cp.Plan, Checkpoint: cp}, nil
+	case StateRolledBack, StateAlreadyUnified:
+		cp = m.newCheckpoint()
+		start = StateNew
+	case StateRollingBack:
+		return nil, errors.New("phonemigrate: a rollback was interrupted; run Rollback again to finish it")
+	case StateFailed:
+		if cp.LastGood == StateRollingBack {
+			return nil, errors.New("phonemigrate: the last rollback failed; run Rollback again to finish it")
+		}
+		start = cp.LastGood
+		if start == "" {
+			start = StateNew
+		}
+	}
+	if cp.Intent != nil && stateOrder(start) <= stateOrder(StateActionDeployed) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" {
+		return nil, ErrTwilioTokenRequired
+	}
+	r := &run{m: m, cp: cp, machine: newMachine(start), o: &o}
+	if start != cp.State {
+		m.log.InfoContext(ctx, "resuming migration", "tenant", cp.Tenant, "from", start)
+	}
+	err = r.forward(ctx)
+	res := &Result{State: State(r.machine.Current()), Plan: r.cp.Plan, Steps: r.steps, Checkpoint: r.cp}
+	if err == nil && res.State == StateAlreadyUnified {
+		err = ErrAlreadyUnified
+	}
+	return res, err
+}
+
+// stepFunc performs the Auth0 calls that lead out of a state; it returns
+// the event to fire.
+type stepFunc func(ctx context.Context) (string, error)
+
+func (r *run) stepFor(s State) stepFunc {
+	switch s {
+	case StateNew:
+		return r.discover
+	case StateDiscovered:
+		return r.planStep
+	case StatePlanned:
+		if r.cp.Intent.Provider == ProviderKindCustom {
+			return r.deployAction
+		}
+		return r.configureProvider
+	case StateActionDeployed:
+		return r.configureProvider
+	case StateProviderConfigured:
+		return r.testProvider
+	case StateProviderTested:
+		return r.switchTenant
+	case StateTenantSwitched:
+		return r.switchConnections
+	case StateConnectionsSwitched:
+		return r.alignMFA
+	case StateMFAAligned:
+		return r.migrateTemplates
+	case StateTemplatesMigrated:
+		return func(context.Context) (string, error) { return EventComplete, nil }
+	}
+	return nil
+}
+
+func (r *run) forward(ctx context.Context) error {
+	for {
+		cur := State(r.machine.Current())
+		step := r.stepFor(cur)
+		if step == nil {
+			return nil // completed or already_unified
+		}
+		if cur != StateNew && cur != StateDiscovered && r.cp.Intent == nil {
+			return r.fail(ctx, cur, time.Now(), &CheckpointError{Problem: fmt.Sprintf("state %s without a recorded plan", cur)})
+		}
+		began := time.Now()
+		event, err := step(ctx)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return r.fail(ctx, cur, began, err)
+		}
+		if err := r.transition(ctx, event, began, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// transition fires event (the step's work is already done), saves the
+// checkpoint and reports. The machine never runs callbacks and is given a
+// context that cannot be cancelled, so it cannot wedge (looplab/fsm#115);
+// cancellation is checked by the caller before.
+func (r *run) transition(ctx context.Context, event string, began time.Time, stepErr error) error {
+	from := State(r.machine.Current())
+	if err := r.machine.Event(context.WithoutCancel(ctx), event); err != nil {
+		return fmt.Errorf("phonemigrate: internal: transition %s from %s: %w", event, from, err)
+	}
+	to := State(r.machine.Current())
+	r.cp.State = to
+	if stepErr == nil {
+		r.cp.LastGood, r.cp.Error = "", ""
+	}
+	r.cp.UpdatedAt = r.m.now().UTC()
+	saveErr := r.save(ctx)
+	t := Transition{From: from, To: to, Event: event, Duration: time.Since(began), Err: stepErr}
+	r.steps = append(r.steps, t)
+	r.m.report(ctx, r.cp.Tenant, t)
+	if saveErr != nil {
+		return fmt.Errorf("phonemigrate: save checkpoint after %s: %w", to, saveErr)
+	}
+	return nil
+}
+
+func (r *run) save(ctx context.Context) error {
+	return r.m.store.Save(context.WithoutCancel(ctx), r.cp)
+}
+
+// fail moves the machine from cur to failed, records the error and returns
+// it (wrapped with the step it failed in).
+func (r *run) fail(ctx context.Context, cur State, began time.Time, err error) error {
+	err = fmt.Errorf("phonemigrate: %s: %w", stepName(cur), err)
+	r.cp.LastGood = cur
+	r.cp.Error = err.Error()
+	if terr := r.transition(ctx, EventFail, began, err); terr != nil {
+		return errors.Join(err, terr)
+	}
+	return err
+}
+
+func stepName(s State) string {
+	switch s {
+	case StateNew:
+		return "discover"
+	case StateDiscovered:
+		return "plan"
+	case StatePlanned:
+		return "deploy action or configure provider"
+	case StateActionDeployed:
+		return "configure provider"
+	case StateProviderConfigured:
+		return "test provider"
+	case StateProviderTested:
+		return "switch tenant"
+	case StateTenantSwitched:
+		return "switch connections"
+	case StateConnectionsSwitched:
+		return "align MFA message types"
+	case StateMFAAligned:
+		return "migrate templates"
+	case StateRollingBack:
+		return "rollback"
+	}
+	return string(s)
+}
+
+func (m *Migrator) report(ctx context.Context, tenant string, t Transition) {
+	attrs := []any{"tenant", tenant, "from", t.From, "to", t.To, "event", t.Event, "duration", t.Duration}
+	if t.Err != nil {
+		m.log.ErrorContext(ctx, "migration step failed", append(attrs, "err", t.Err)...)
+	} else {
+		m.log.InfoContext(ctx, "migration transition", attrs...)
+	}
+	if m.observer != nil {
+		m.observer(t)
+	}
+}
+
+// Forward steps.
+
+func (r *run) discover(ctx context.Context) (string, error) {
+	d, err := r.m.Discover(ctx)
+	if err != nil {
+		return "", err
+	}
+	r.d = d
+	return EventDiscover, nil
+}
+
+func (r *run) planStep(ctx context.Context) (string, error) {
+	if r.d == nil {
+		d, err := r.m.Discover(ctx)
+		if err != nil {
+			return "", err
+		}
+		r.d = d
+	}
+	if r.d.UPE {
+		return EventAlreadyUnified, nil
+	}
+	p, in, err := r.m.plan(r.d, r.o)
+	if err != nil {
+		return "", err
+	}
+	r.cp.Plan, r.cp.Intent = p, in
+	return EventPlan, nil
+}
+
+// poll waits one poll interval or until ctx is done.
+func (m *Migrator) sleep(ctx context.Context) error {
+	t := time.NewTimer(m.poll)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (r *run) deployAction(ctx context.Context) (string, error) {
+	in, c := r.cp.Intent, r.m.c
+	if r.cp.Created.ActionID == "" {
+		var gw map[string]any
+		if in.GatewayConnectionID != "" {
+			conn, err := c.GetConnection(ctx, in.GatewayConnectionID)
+			if err != nil {
+				return "", fmt.Errorf("read gateway connection: %w", err)
+			}
+			gw = conn.Options
+		}
+		act, err := generateAction(in, r.o, gw)
+		if err != nil {
+			return "", err
+		}
+		req := ActionRequest{Name: act.Name, Runtime: act.Runtime, Code: act.Code}
+		for _, s := range act.Secrets {
+			req.Secrets = append(req.Secrets, ActionSecret{Name: s.Name, Value: Secret(s.Value)})
+		}
+		for _, dep := range act.Dependencies {
+			req.Dependencies = append(req.Dependencies, ActionDependency{Name: dep.Name, Version: dep.Version})
+		}
+		a, err := c.CreateAction(ctx, req)
+		if err != nil {
+			return "", fmt.Errorf("create action: %w", err)
+		}
+		r.cp.Created.ActionID = a.ID
+		if err := r.save(ctx); err != nil {
+			return "", err
+		}
+	}
+	id := r.cp.Created.ActionID
+	a, err := r.waitAction(ctx, id, func(a Action) bool { return a.Status == "built" })
+	if err != nil {
+		return "", err
+	}
+	if !a.Deployed {
+		if err := c.DeployAction(ctx, id); err != nil {
+			return "", fmt.Errorf("deploy action %s: %w", id, err)
+		}
+		if _, err := r.waitAction(ctx, id, func(a Action) bool { return a.Deployed }); err != nil {
+			return "", err
+		}
+	}
+	bs, err := c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
+	if err != nil {
+		return "", fmt.Errorf("read trigger bindings: %w", err)
+	}
+	if onlyBinding(bs, id) {
+		return EventDeployAction, nil
+	}
+	if len(bs) > 0 && !in.AllowReplace {
+		return "", &ExistingResourceError{Kind: "action", ID: bs[0].ActionID, Name: bs[0].ActionName}
+	}
+	if r.cp.Originals.Bindings == nil {
+		ob := &OriginalBindings{Refs: []OriginalBinding{}}
+		for _, b := range bs {
+			if b.ActionID != id {
+				ob.Refs = append(ob.Refs, OriginalBinding{ActionID: b.ActionID, DisplayName: b.DisplayName})
+			}
+		}
+		r.cp.Originals.Bindings = ob
+		if err := r.save(ctx); err != nil {
+			return "", err
+		}
+	}
+	if _, err := c.SetTriggerBindings(ctx, TriggerCustomPhoneProvider, []BindingRef{{ActionID: id, DisplayName: in.ActionName}}); err != nil {
+		return "", fmt.Errorf("bind action %s: %w", id, err)
+	}
+	bs, err = c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
+	if err != nil {
+		return "", fmt.Errorf("verify trigger bindings: %w", err)
+	}
+	if !onlyBinding(bs, id) {
+		return "", fmt.Errorf("verify trigger bindings: action %s is not the only %s binding after binding it", id, TriggerCustomPhoneProvider)
+	}
+	return EventDeployAction, nil
+}
+
+func onlyBinding(bs []Binding, id string) bool {
+	return len(bs) == 1 && bs[0].ActionID == id
+}
+
+// waitAction polls the Action until ok, failing on a failed build.
+func (r *run) waitAction(ctx context.Context, id string, ok func(Action) bool) (Action, error) {
+	for {
+		a, err := r.m.c.GetAction(ctx, id)
+		if err != nil {
+			return Action{}, fmt.Errorf("read action %s: %w", id, err)
+		}
+		if ok(a) {
+			return a, nil
+		}
+		if a.Status == "failed" {
+			return Action{}, fmt.Errorf("action %s build failed", id)
+		}
+		if err := r.m.sleep(ctx); err != nil {
+			return Action{}, fmt.Errorf("wait for action %s (status %q): %w", id, a.Status, err)
+		}
+	}
+}
+
+func (r *run) configureProvider(ctx context.Context) (string, error) {
+	in, c := r.cp.Intent, r.m.c
+	if in.Twilio != nil && in.Provider == ProviderKindTwilio && r.o.TwilioAuthToken == "" {
+		return "", ErrTwilioTokenRequired
+	}
+	req := providerRequest(in, r.o)
+	ps, err := c.ListPhoneProviders(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list phone providers: %w", err)
+	}
+	var id string
+	if len(ps) == 0 {
+		p, err := c.CreatePhoneProvider(ctx, req)
+		if err != nil {
+			return "", fmt.Errorf("create phone provider: %w", err)
+		}
+		id = p.ID
+		r.cp.Created.ProviderID = id
+		in.ProviderID = id
+		if err := r.save(ctx); err != nil {
+			return "", err
+		}
+	} else {
+		p := ps[0]
+		id = p.ID
+		ours := p.ID == r.cp.Created.ProviderID
+		if !ours {
+			if !in.AllowReplace {
+				return "", &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
+			}
+			if r.cp.Originals.Provider == nil {
+				r.cp.Originals.Provider = &OriginalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
+					DefaultFrom: p.Configuration.DefaultFrom, MSSID: p.Configuration.MSSID, DeliveryMethods: p.Configuration.DeliveryMethods}
+				if err := r.save(ctx); err != nil {
+					return "", err
+				}
+			}
+		}
+		if !ours || !providerMatches(p, req) {
+			if _, err := c.UpdatePhoneProvider(ctx, id, req); err != nil {
+				return "", fmt.Errorf("update phone provider %s: %w", id, err)
+			}
+		}
+		in.ProviderID = id
+	}
+	ps, err = c.ListPhoneProviders(ctx)
+	if err != nil {
+		return "", fmt.Errorf("verify phone provider: %w", err)
+	}
+	if len(ps) != 1 || ps[0].ID != id || !providerMatches(ps[0], req) {
+		return "", fmt.Errorf("verify phone provider %s: configuration read back differs from what was written", id)
+	}
+	return EventConfigureProvider, nil
+}
+
+func providerMatches(p PhoneProvider, req PhoneProviderRequest) bool {
+	return p.Name == req.Name && !p.Disabled && p.Configuration == req.Configuration
+}
+
+func (r *run) testProvider(ctx context.Context) (string, error) {
+	if r.o.SkipTest {
+		r.m.log.InfoContext(ctx, "provider test skipped (SkipTest)", "tenant", r.cp.Tenant)
+		return EventTestProvider, nil
+	}
+	id := r.cp.Intent.ProviderID
+	for _, to := range r.o.TestRecipients {
+		for _, meth := range r.cp.Intent.Delivery.Methods() {
+			if err := r.m.c.TestPhoneProvider(ctx, id, to, meth); err != nil {
+				return "", fmt.Errorf("test message (%s) to %s: %w", meth, to, err)
+			}
+			if r.o.Confirm == nil {
+				continue
+			}
+			ok, err := r.o.Confirm(ctx, TestMessage{Recipient: to, Method: meth, ProviderID: id})
+			if err != nil {
+				return "", fmt.Errorf("confirm test message (%s) to %s: %w", meth, to, err)
+			}
+			if !ok {
+				return "", fmt.Errorf("%w: %s message to %s", ErrTestNotConfirmed, meth, to)
+			}
+		}
+	}
+	return EventTestProvider, nil
+}
+
+func flagOn(v *bool) bool { return v != nil && *v }
+
+func (r *run) switchTenant(ctx context.Context) (string, error) {
+	c := r.m.c
+	ts, err := c.TenantSettings(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read tenant settings: %w", err)
+	}
+	if flagOn(ts.PhoneConsolidatedExperience) {
+		return EventSwitchTenant, nil
+	}
+	if r.cp.Originals.PhoneConsolidatedExperience == nil {
+		r.cp.Originals.PhoneConsolidatedExperience = &OriginalFlag{Value: ts.PhoneConsolidatedExperience}
+		if err := r.save(ctx); err != nil {
+			return "", err
+		}
+	}
+	if err := c.SetPhoneConsolidatedExperience(ctx, true); err != nil {
+		return "", fmt.Errorf("switch tenant: %w", err)
+	}
+	ts, err = c.TenantSettings(ctx)
+	if err != nil {
+		return "", fmt.Errorf("verify tenant switch: %w", err)
+	}
+	if !flagOn(ts.PhoneConsolidatedExperience) {
+		return "", errors.New("verify tenant switch: phone_consolidated_experience is not on after setting it")
+	}
+	return EventSwitchTenant, nil
+}
+
+// normalize round-trips v through JSON so values read from Auth0 and
+// values built in Go compare equal.
+func normalize(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return v
+	}
+	return out
+}
+
+func sameValue(a, b any) bool { return reflect.DeepEqual(normalize(a), normalize(b)) }
+
+// setOption writes options with key set to value (or removed when
+// !present), then reads the connection back and verifies the key and that
+// no other key changed. Errors name keys, never values (options hold
+// secrets).
+func (m *Migrator) setOption(ctx context.Context, c Connection, key string, present bool, value any) error {
+	opts := make(map[string]any, len(c.Options)+1)
+	for k, v := range c.Options {
+		opts[k] = v
+	}
+	if present {
+		opts[key] = value
+	} else {
+		delete(opts, key)
+	}
+	if _, err := m.c.ReplaceConnectionOptions(ctx, c.ID, opts); err != nil {
+		return fmt.Errorf("write options of connection %q: %w", c.Name, err)
+	}
+	after, err := m.c.GetConnection(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("verify options of connection %q: %w", c.Name, err)
+	}
+	got, ok := after.Options[key]
+	if ok != present || (present && !sameValue(got, value)) {
+		return fmt.Errorf("verify options of connection %q: %s did not take the written value", c.Name, key)
+	}
+	var changed []string
+	keys := map[string]bool{}
+	for k := range c.Options {
+		keys[k] = true
+	}
+	for k := range after.Options {
+		keys[k] = true
+	}
+	for k := range keys {
+		if k == key {
+			continue
+		}
+		bv, bok := c.Options[k]
+		av, aok := after.Options[k]
+		if bok != aok || !sameValue(bv, av) {
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) > 0 {
+		sort.Strings(changed)
+		return fmt.Errorf("verify options of connection %q: other options changed by the write: %s", c.Name, strings.Join(changed, ", "))
+	}
+	return nil
+}
+
+func (r *run) switchConnections(ctx context.Context) (string, error) {
+	in := r.cp.Intent
+	for _, ref := range in.Connections {
+		c, err := r.m.c.GetConnection(ctx, ref.ID)
+		if err != nil {
+			return "", fmt.Errorf("read connection %q: %w", ref.Name, err)
+		}
+		cur, present := c.Options[UsePhoneProviderKey]
+		if present && sameValue(cur, in.UsePhoneProvider) {
+			continue
+		}
+		if findOriginalOption(r.cp.Originals.ConnectionOptions, ref.ID, UsePhoneProviderKey) == nil {
+			oo := OriginalOption{ConnectionID: ref.ID, Connection: ref.Name, Key: UsePhoneProviderKey, Present: present}
+			if present {
+				oo.Value = normalize(cur)
+			}
+			r.cp.Originals.ConnectionOptions = append(r.cp.Originals.ConnectionOptions, oo)
+			if err := r.save(ctx); err != nil {
+				return "", err
+			}
+		}
+		if err := r.m.setOption(ctx, c, UsePhoneProviderKey, true, in.UsePhoneProvider); err != nil {
+			return "", err
+		}
+	}
+	return EventSwitchConnections, nil
+}
+
+func findOriginalOption(os []OriginalOption, id, key string) *OriginalOption {
+	for i := range os {
+		if os[i].ConnectionID == id && os[i].Key == key {
+			return &os[i]
+		}
+	}
+	return nil
+}
+
+func (m *Migrator) messageTypes(ctx context.Context) (delivery.Set, error) {
+	t, err := m.c.PhoneMessageTypes(ctx)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	return t, err
+}
+
+func (r *run) alignMFA(ctx context.Context) (string, error) {
+	in := r.cp.Intent
+	if !in.MFAEnabled {
+		return EventAlignMFA, nil
+	}
+	cur, err := r.m.messageTypes(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read MFA message types: %w", err)
+	}
+	if cur == in.MFAMessageTypes {
+		return EventAlignMFA, nil
+	}
+	if r.cp.Originals.MFAMessageTypes == nil {
+		orig := cur
+		r.cp.Originals.MFAMessageTypes = &orig
+		if err := r.save(ctx); err != nil {
+			return "", err
+		}
+	}
+	if err := r.m.c.SetPhoneMessageTypes(ctx, in.MFAMessageTypes); err != nil {
+		return "", fmt.Errorf("set MFA message types to %s: %w", in.MFAMessageTypes, err)
+	}
+	got, err := r.m.messageTypes(ctx)
+	if err != nil {
+		return "", fmt.Errorf("verify MFA message types: %w", err)
+	}
+	if got != in.MFAMessageTypes {
+		return "", fmt.Errorf("verify MFA message types: read back %s, want %s", got, in.MFAMessageTypes)
+	}
+	return EventAlignMFA, nil
+}
+
+func (r *run) migrateTemplates(ctx context.Context) (string, error) {
+	in, c := r.cp.Intent, r.m.c
+	if len(in.Templates) == 0 {
+		return EventMigrateTemplates, nil
+	}
+	ts, err := c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list phone templates: %w", err)
+	}
+	for _, ti := range in.Templates {
+		ex := findTemplate(ts, ti.Type)
+		if ex == nil {
+			content := PhoneTemplateContent{Syntax: "liquid", From: ti.From, Text: ti.Text}
+			if in.Delivery.Has(delivery.Voice) {
+				content.Voice = ti.Text
+			}
+			t, err := c.CreatePhoneTemplate(ctx, PhoneTemplate{Type: ti.Type, Content: content})
+			if err != nil {
+				return "", fmt.Errorf("create %s template: %w", ti.Type, err)
+			}
+			r.cp.Created.TemplateIDs = append(r.cp.Created.TemplateIDs, t.ID)
+			if err := r.save(ctx); err != nil {
+				return "", err
+			}
+			continue
+		}
+		if ex.Content.Text == ti.Text && ex.Content.From == ti.From && !ex.Disabled {
+			continue
+		}
+		if !containsString(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
+			r.cp.Originals.Templates = append(r.cp.Originals.Templates, OriginalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
+				Syntax: ex.Content.Syntax, From: ex.Content.From, Text: ex.Content.Text, Voice: ex.Content.Voice})
+			if err := r.save(ctx); err != nil {
+				return "", err
+			}
+		}
+		content := ex.Content
+		content.From, content.Text = ti.From, ti.Text
+		if _, err := c.UpdatePhoneTemplate(ctx, ex.ID, content, false); err != nil {
+			return "", fmt.Errorf("update %s template %s: %w", ti.Type, ex.ID, err)
+		}
+	}
+	ts, err = c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return "", fmt.Errorf("verify phone templates: %w", err)
+	}
+	for _, ti := range in.Templates {
+		ex := findTemplate(ts, ti.Type)
+		if ex == nil || ex.Content.Text != ti.Text || ex.Content.From != ti.From || ex.Disabled {
+			return "", fmt.Errorf("verify phone templates: %s does not hold the migrated text", ti.Type)
+		}
+	}
+	return EventMigrateTemplates, nil
+}
+
+func containsString(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func findOriginalTemplate(ts []OriginalTemplate, id string) *OriginalTemplate {
+	for i := range ts {
+		if ts[i].ID == id {
+			return &ts[i]
+		}
+	}
+	return nil
+}

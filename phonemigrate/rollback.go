@@ -1,0 +1,258 @@
+package phonemigrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Rollback restores what the migration changed, from the checkpoint's
+// recorded originals, in an order that keeps every consumer served:
+//
+//  1. each SMS connection's use_phone_provider back to its exact original
+//     (absent, or its original value), whole options re-sent and verified;
+//  2. the tenant switch back to its original value;
+//  3. the MFA message types back to their original set;
+//  4. the tenant phone templates: updated ones restored, created ones
+//     deleted;
+//  5. only then what the migration created or replaced: the phone provider
+//     it created is deleted (a replaced one gets its configuration back),
+//     the trigger bindings are restored and the Action it created is
+//     deleted.
+//
+// Every step re-reads and writes only what differs, so Rollback can be run
+// again after a failure. It needs a checkpoint ([ErrNoCheckpoint]
+// otherwise) in state completed or failed; a migration interrupted in
+// another forward state is first marked failed. A rolled-back migration
+// returns AlreadyDone.
+func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
+	unlock, err := m.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cp, err := m.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{m: m, cp: cp, machine: newMachine(cp.State), o: &Options{}}
+	result := func(err error) (*Result, error) {
+		return &Result{State: State(r.machine.Current()), Plan: cp.Plan, Steps: r.steps, Checkpoint: cp}, err
+	}
+	switch {
+	case cp.State == StateRolledBack:
+		return &Result{State: cp.State, AlreadyDone: true, Plan: cp.Plan, Checkpoint: cp}, nil
+	case cp.State == StateAlreadyUnified:
+		return nil, fmt.Errorf("phonemigrate: nothing to roll back: the tenant was already on the Unified Phone Experience")
+	case cp.State == StateRollingBack || (cp.State != StateCompleted && cp.State != StateFailed):
+		// Interrupted (a crash, not a recorded failure): record it first.
+		cp.LastGood = cp.State
+		cp.Error = "interrupted"
+		if err := r.transition(ctx, EventFail, time.Now(), errors.New("interrupted")); err != nil {
+			return result(err)
+		}
+	}
+	began := time.Now()
+	if err := ctx.Err(); err != nil {
+		return result(err)
+	}
+	if err := r.transition(ctx, EventRollback, began, nil); err != nil {
+		return result(err)
+	}
+	began = time.Now()
+	err = r.restore(ctx)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return result(r.fail(ctx, StateRollingBack, began, err))
+	}
+	return result(r.transition(ctx, EventFinishRollback, began, nil))
+}
+
+func (r *run) restore(ctx context.Context) error {
+	for _, f := range []func(context.Context) error{
+		r.restoreConnections, r.restoreTenant, r.restoreMFA, r.restoreTemplates, r.restoreProvider, r.restoreAction,
+	} {
+		if err := f(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) restoreConnections(ctx context.Context) error {
+	for _, oo := range r.cp.Originals.ConnectionOptions {
+		c, err := r.m.c.GetConnection(ctx, oo.ConnectionID)
+		if errors.Is(err, ErrNotFound) {
+			r.m.log.WarnContext(ctx, "rollback: connection no longer exists", "connection", oo.Connection)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read connection %q: %w", oo.Connection, err)
+		}
+		cur, present := c.Options[oo.Key]
+		if present == oo.Present && (!present || sameValue(cur, oo.Value)) {
+			continue
+		}
+		if err := r.m.setOption(ctx, c, oo.Key, oo.Present, oo.Value); err != nil {
+			return err
+		}
+		r.m.log.InfoContext(ctx, "rollback: connection restored", "connection", oo.Connection, "key", oo.Key)
+	}
+	return nil
+}
+
+func (r *run) restoreTenant(ctx context.Context) error {
+	o := r.cp.Originals.PhoneConsolidatedExperience
+	if o == nil {
+		return nil
+	}
+	want := flagOn(o.Value)
+	ts, err := r.m.c.TenantSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("read tenant settings: %w", err)
+	}
+	if flagOn(ts.PhoneConsolidatedExperience) == want {
+		return nil
+	}
+	if err := r.m.c.SetPhoneConsolidatedExperience(ctx, want); err != nil {
+		return fmt.Errorf("restore tenant switch: %w", err)
+	}
+	ts, err = r.m.c.TenantSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("verify tenant switch: %w", err)
+	}
+	if flagOn(ts.PhoneConsolidatedExperience) != want {
+		return errors.New("verify tenant switch: phone_consolidated_experience did not take its original value")
+	}
+	r.m.log.InfoContext(ctx, "rollback: tenant switch restored", "phone_consolidated_experience", want)
+	return nil
+}
+
+func (r *run) restoreMFA(ctx context.Context) error {
+	o := r.cp.Originals.MFAMessageTypes
+	if o == nil || o.Empty() {
+		// Nothing recorded, or Auth0 had no message types (404): there is
+		// no empty value to write back.
+		return nil
+	}
+	cur, err := r.m.messageTypes(ctx)
+	if err != nil {
+		return fmt.Errorf("read MFA message types: %w", err)
+	}
+	if cur == *o {
+		return nil
+	}
+	if err := r.m.c.SetPhoneMessageTypes(ctx, *o); err != nil {
+		return fmt.Errorf("restore MFA message types to %s: %w", *o, err)
+	}
+	r.m.log.InfoContext(ctx, "rollback: MFA message types restored", "message_types", o.String())
+	return nil
+}
+
+func (r *run) restoreTemplates(ctx context.Context) error {
+	c := r.m.c
+	if len(r.cp.Originals.Templates) == 0 && len(r.cp.Created.TemplateIDs) == 0 {
+		return nil
+	}
+	ts, err := c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return fmt.Errorf("list phone templates: %w", err)
+	}
+	for _, ot := range r.cp.Originals.Templates {
+		var cur *PhoneTemplate
+		for i := range ts {
+			if ts[i].ID == ot.ID {
+				cur = &ts[i]
+			}
+		}
+		if cur == nil {
+			return fmt.Errorf("restore %s template: template %s no longer exists", ot.Type, ot.ID)
+		}
+		if cur.Content.Text == ot.Text && cur.Content.From == ot.From && cur.Disabled == ot.Disabled {
+			continue
+		}
+		content := cur.Content
+		content.From, content.Text = ot.From, ot.Text
+		if _, err := c.UpdatePhoneTemplate(ctx, ot.ID, content, ot.Disabled); err != nil {
+			return fmt.Errorf("restore %s template: %w", ot.Type, err)
+		}
+	}
+	for _, id := range r.cp.Created.TemplateIDs {
+		if err := c.DeletePhoneTemplate(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("delete created template %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (r *run) restoreProvider(ctx context.Context) error {
+	c := r.m.c
+	if id := r.cp.Created.ProviderID; id != "" {
+		if err := c.DeletePhoneProvider(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("delete created phone provider %s: %w", id, err)
+		}
+		r.m.log.InfoContext(ctx, "rollback: phone provider deleted", "provider", id)
+	}
+	if op := r.cp.Originals.Provider; op != nil {
+		req := PhoneProviderRequest{Name: op.Name, Disabled: op.Disabled, Configuration: ProviderConfiguration{
+			SID: op.SID, DefaultFrom: op.DefaultFrom, MSSID: op.MSSID, DeliveryMethods: op.DeliveryMethods}}
+		ps, err := c.ListPhoneProviders(ctx)
+		if err != nil {
+			return fmt.Errorf("list phone providers: %w", err)
+		}
+		if len(ps) == 1 && ps[0].ID == op.ID && ps[0].Name == req.Name && ps[0].Disabled == req.Disabled && ps[0].Configuration == req.Configuration {
+			return nil
+		}
+		if _, err := c.UpdatePhoneProvider(ctx, op.ID, req); err != nil {
+			return fmt.Errorf("restore replaced phone provider %s (credentials cannot be restored): %w", op.ID, err)
+		}
+	}
+	return nil
+}
+
+func (r *run) restoreAction(ctx context.Context) error {
+	c := r.m.c
+	id := r.cp.Created.ActionID
+	ob := r.cp.Originals.Bindings
+	if id == "" && ob == nil {
+		return nil
+	}
+	bs, err := c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
+	if err != nil {
+		return fmt.Errorf("read trigger bindings: %w", err)
+	}
+	var want []BindingRef
+	if ob != nil {
+		for _, b := range ob.Refs {
+			want = append(want, BindingRef{ActionID: b.ActionID, DisplayName: b.DisplayName})
+		}
+	} else {
+		for _, b := range bs {
+			if b.ActionID != id {
+				want = append(want, BindingRef{ActionID: b.ActionID, DisplayName: b.DisplayName})
+			}
+		}
+	}
+	same := len(bs) == len(want)
+	for i := 0; same && i < len(bs); i++ {
+		same = bs[i].ActionID == want[i].ActionID
+	}
+	if !same {
+		if want == nil {
+			want = []BindingRef{}
+		}
+		if _, err := c.SetTriggerBindings(ctx, TriggerCustomPhoneProvider, want); err != nil {
+			return fmt.Errorf("restore trigger bindings: %w", err)
+		}
+	}
+	if id != "" {
+		if err := c.DeleteAction(ctx, id, true); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("delete created action %s: %w", id, err)
+		}
+		r.m.log.InfoContext(ctx, "rollback: action deleted", "action", id)
+	}
+	return nil
+}
