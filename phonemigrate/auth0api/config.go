@@ -1,0 +1,354 @@
+package auth0api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/auth0/go-auth0/v3/management/client"
+	"github.com/auth0/go-auth0/v3/management/option"
+	"golang.org/x/time/rate"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// Defaults applied by [New] to zero [Config] fields.
+const (
+	DefaultMaxAttempts  = 4                // total attempts per request
+	DefaultMinBackoff   = 250 * time.Millisecond
+	DefaultMaxBackoff   = 8 * time.Second  // cap of the exponential backoff
+	DefaultMaxRetryWait = 30 * time.Second // longest server-requested wait honoured
+	maxMaxAttempts      = 20
+)
+
+// Config configures a [Client]. The zero value is not valid: set exactly one
+// of Domain and BaseURL, and exactly one credential (Token, or ClientID with
+// ClientSecret). Zero values of the other fields select the defaults
+// documented on each field.
+//
+// Config is safe to print: Token and ClientSecret are [phonemigrate.Secret]
+// values, which format as "[redacted]".
+type Config struct {
+	// Domain is the tenant's Auth0 domain, such as "acme.eu.auth0.com" or a
+	// custom domain, without scheme or path. The Management API is then
+	// https://Domain/api/v2.
+	Domain string
+
+	// BaseURL is the full Management API base URL, such as
+	// "https://acme.eu.auth0.com/api/v2" or, for the fake tenant,
+	// "http://127.0.0.1:PORT/api/v2". A URL with an empty path or "/" gets
+	// "/api/v2". The scheme must be https, or http when the host is a
+	// loopback address (127.0.0.0/8, ::1) or "localhost"; user info, query
+	// and fragment are refused.
+	BaseURL string
+
+	// Token is a static Management API access token, sent as a bearer token.
+	Token phonemigrate.Secret
+
+	// ClientID and ClientSecret select the OAuth client-credentials grant:
+	// tokens come from "<scheme>://<host>/oauth/token" of the API URL.
+	ClientID     string
+	ClientSecret phonemigrate.Secret
+
+	// Audience is the audience requested in client-credentials mode. The
+	// default is "<scheme>://<host>/api/v2/" of the API URL; set it when
+	// Domain is a custom domain (the audience is then the canonical
+	// https://TENANT.auth0.com/api/v2/).
+	Audience string
+
+	// MaxAttempts bounds the attempts per request, first one included
+	// (1 disables retries). 0 means [DefaultMaxAttempts]; at most 20.
+	MaxAttempts int
+
+	// MinBackoff and MaxBackoff bound the jittered exponential backoff used
+	// when the server gives no Retry-After or X-RateLimit-Reset: the n-th
+	// retry waits a random duration in [b/2, b] with b = min(MinBackoff·2ⁿ⁻¹,
+	// MaxBackoff). 0 means [DefaultMinBackoff] / [DefaultMaxBackoff].
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+
+	// MaxRetryWait is the longest wait requested by the server (Retry-After,
+	// X-RateLimit-Reset) that a retry will honour; a longer one ends the
+	// retries and returns the 429. 0 means [DefaultMaxRetryWait].
+	MaxRetryWait time.Duration
+
+	// RequestTimeout bounds each attempt (connection, headers and body). 0
+	// means no per-attempt bound beyond the caller's context.
+	RequestTimeout time.Duration
+
+	// RateLimit, when positive, paces requests client-side to this many per
+	// second (a token bucket of size RateBurst). Waiting for the bucket
+	// watches the context.
+	RateLimit rate.Limit
+	// RateBurst is the bucket size for RateLimit; 0 means 1.
+	RateBurst int
+
+	// HTTPClient supplies the underlying transport (its Transport field;
+	// http.DefaultTransport when nil or when HTTPClient is nil). Its Timeout,
+	// CheckRedirect and Jar are kept.
+	HTTPClient *http.Client
+
+	// Logger, when set, receives one debug record per attempt: method, path,
+	// status, attempt, duration. Never headers or bodies.
+	Logger *slog.Logger
+}
+
+// ErrInvalidConfig is matched (with errors.Is) by every [*ConfigError].
+var ErrInvalidConfig = errors.New("auth0api: invalid config")
+
+// ConfigError reports an invalid [Config] field. It never holds a secret
+// value, nor a URL containing user info.
+type ConfigError struct {
+	Field  string // the Config field, e.g. "BaseURL"
+	Reason string // what is wrong with it
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("auth0api: invalid config: %s: %s", e.Field, e.Reason)
+}
+
+// Is reports whether target is [ErrInvalidConfig].
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// credentialMode is the validated credential choice.
+type credentialMode int
+
+const (
+	modeToken credentialMode = iota + 1
+	modeClientCredentials
+)
+
+// settings is a validated Config with defaults applied.
+type settings struct {
+	Config
+	base *url.URL
+	mode credentialMode
+}
+
+// Validate checks c without any network traffic and returns the first
+// problem found as a [*ConfigError], or nil.
+func (c Config) Validate() error {
+	_, err := c.validate()
+	return err
+}
+
+func (c Config) validate() (*settings, error) {
+	s := &settings{Config: c}
+	switch {
+	case c.Domain != "" && c.BaseURL != "":
+		return nil, &ConfigError{Field: "Domain", Reason: "set Domain or BaseURL, not both"}
+	case c.Domain == "" && c.BaseURL == "":
+		return nil, &ConfigError{Field: "Domain", Reason: "set Domain or BaseURL"}
+	case c.Domain != "":
+		u, err := domainURL(c.Domain)
+		if err != nil {
+			return nil, err
+		}
+		s.base = u
+	default:
+		u, err := baseURL(c.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		s.base = u
+	}
+
+	hasToken := c.Token != ""
+	hasCC := c.ClientID != "" || c.ClientSecret != ""
+	switch {
+	case hasToken && hasCC:
+		return nil, &ConfigError{Field: "Token", Reason: "set Token or ClientID/ClientSecret, not both"}
+	case hasToken:
+		if strings.ContainsAny(c.Token.Reveal(), " \t\r\n") {
+			return nil, &ConfigError{Field: "Token", Reason: "contains white space"}
+		}
+		s.mode = modeToken
+	case hasCC:
+		if c.ClientID == "" {
+			return nil, &ConfigError{Field: "ClientID", Reason: "required with ClientSecret"}
+		}
+		if c.ClientSecret == "" {
+			return nil, &ConfigError{Field: "ClientSecret", Reason: "required with ClientID"}
+		}
+		s.mode = modeClientCredentials
+	default:
+		return nil, &ConfigError{Field: "Token", Reason: "set Token, or ClientID and ClientSecret"}
+	}
+	if c.Audience != "" && s.mode != modeClientCredentials {
+		return nil, &ConfigError{Field: "Audience", Reason: "only used with ClientID/ClientSecret"}
+	}
+
+	switch {
+	case c.MaxAttempts < 0 || c.MaxAttempts > maxMaxAttempts:
+		return nil, &ConfigError{Field: "MaxAttempts", Reason: fmt.Sprintf("must be between 0 and %d", maxMaxAttempts)}
+	case c.MaxAttempts == 0:
+		s.MaxAttempts = DefaultMaxAttempts
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"MinBackoff", &s.MinBackoff, DefaultMinBackoff},
+		{"MaxBackoff", &s.MaxBackoff, DefaultMaxBackoff},
+		{"MaxRetryWait", &s.MaxRetryWait, DefaultMaxRetryWait},
+		{"RequestTimeout", &s.RequestTimeout, 0},
+	} {
+		if *d.v < 0 {
+			return nil, &ConfigError{Field: d.name, Reason: "must not be negative"}
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if s.MinBackoff > s.MaxBackoff {
+		return nil, &ConfigError{Field: "MinBackoff", Reason: "greater than MaxBackoff"}
+	}
+	if c.RateLimit < 0 {
+		return nil, &ConfigError{Field: "RateLimit", Reason: "must not be negative"}
+	}
+	if c.RateBurst < 0 {
+		return nil, &ConfigError{Field: "RateBurst", Reason: "must not be negative"}
+	}
+	if c.RateBurst > 0 && c.RateLimit == 0 {
+		return nil, &ConfigError{Field: "RateBurst", Reason: "set without RateLimit"}
+	}
+	if s.RateBurst == 0 {
+		s.RateBurst = 1
+	}
+	return s, nil
+}
+
+// domainURL turns a bare domain into https://domain/api/v2.
+func domainURL(domain string) (*url.URL, error) {
+	if strings.Contains(domain, "://") {
+		return nil, &ConfigError{Field: "Domain", Reason: "must be a host name without scheme (use BaseURL for a full URL)"}
+	}
+	if strings.ContainsAny(domain, "/?#@ \t\r\n") {
+		return nil, &ConfigError{Field: "Domain", Reason: "must be a host name, optionally with :port, nothing else"}
+	}
+	u, err := url.Parse("https://" + domain)
+	if err != nil || u.Host != domain || u.Hostname() == "" {
+		return nil, &ConfigError{Field: "Domain", Reason: "not a valid host name"}
+	}
+	u.Path = "/api/v2"
+	return u, nil
+}
+
+// baseURL validates a full Management API URL.
+func baseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse errors quote the input, which could hold user info.
+		return nil, &ConfigError{Field: "BaseURL", Reason: "not a valid URL"}
+	}
+	if u.User != nil {
+		return nil, &ConfigError{Field: "BaseURL", Reason: "must not contain user info (credentials go in Token or ClientSecret)"}
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return nil, &ConfigError{Field: "BaseURL", Reason: "must not contain a query or fragment"}
+	}
+	if u.Hostname() == "" {
+		return nil, &ConfigError{Field: "BaseURL", Reason: "has no host"}
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return nil, &ConfigError{Field: "BaseURL", Reason: fmt.Sprintf("plain http is only allowed to loopback hosts, not %q; use https", u.Hostname())}
+		}
+	default:
+		return nil, &ConfigError{Field: "BaseURL", Reason: "scheme must be https (or http for a loopback host)"}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	if u.Path == "" {
+		u.Path = "/api/v2"
+	}
+	u.RawPath = ""
+	return u, nil
+}
+
+// isLoopback reports whether host is "localhost" or a loopback IP address
+// (127.0.0.0/8, ::1). Names other than "localhost" are not resolved: a DNS
+// name that points at 127.0.0.1 today may not tomorrow.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Client implements [phonemigrate.Client] over go-auth0 v3. Create it with
+// [New]; it is safe for concurrent use.
+type Client struct {
+	m    *client.Management
+	base *url.URL
+	mode credentialMode
+}
+
+var _ phonemigrate.Client = (*Client)(nil)
+
+// New validates cfg and returns a Client for the Management API it names.
+// Validation happens before any network traffic; an invalid cfg gives a
+// [*ConfigError].
+//
+// With ClientID and ClientSecret, New obtains an access token at once,
+// within ctx, and returns a [*TokenError] when the token endpoint refuses
+// the credentials or cannot be reached, so that a wrong secret fails here
+// rather than as 401s later. With a static Token, New makes no request.
+//
+// ctx is used only for that first token request; later requests use their
+// own contexts.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	s, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	var base http.RoundTripper = http.DefaultTransport
+	hc := http.Client{}
+	if cfg.HTTPClient != nil {
+		hc = *cfg.HTTPClient
+		if hc.Transport != nil {
+			base = hc.Transport
+		}
+	}
+	t := newTransport(base, s)
+	if s.mode == modeToken {
+		t.auth = staticToken(s.Token)
+	} else {
+		tokenHTTP := hc
+		// The token request is safe to replay: a second token is harmless.
+		tokenHTTP.Transport = newTransport(base, s).replayAll()
+		cc := newClientCredentials(s, &tokenHTTP)
+		if _, err := cc.token(ctx); err != nil {
+			return nil, err
+		}
+		t.auth = cc
+	}
+	hc.Transport = t
+	m := client.NewWithOptions(
+		option.WithBaseURL(s.base.String()),
+		option.WithHTTPClient(&hc),
+		// The transport handles every retryable status itself; this keeps
+		// the SDK to a single attempt should one ever reach it.
+		option.WithoutRetries(),
+	)
+	return &Client{m: m, base: s.base, mode: s.mode}, nil
+}
+
+// String describes the client without secrets, e.g.
+// "auth0api.Client{https://acme.eu.auth0.com/api/v2, token}".
+func (c *Client) String() string {
+	mode := "token"
+	if c.mode == modeClientCredentials {
+		mode = "client-credentials"
+	}
+	return fmt.Sprintf("auth0api.Client{%s, %s}", c.base, mode)
+}

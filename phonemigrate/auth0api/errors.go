@@ -1,0 +1,53 @@
+package auth0api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/auth0/go-auth0/v3/management/core"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// ErrIncompleteResponse is matched by the error of a call whose 2xx answer
+// lacked something the caller needs, such as the id of a created object.
+var ErrIncompleteResponse = errors.New("auth0api: incomplete response")
+
+// fail turns an error of a go-auth0 call into this package's errors:
+//
+//   - a retryable status the transport gave up on, or any non-2xx status
+//     go-auth0 decoded (typed errors such as *management.NotFoundError embed
+//     *core.APIError), becomes a *phonemigrate.APIError with only Auth0's
+//     "errorCode" and "message" fields;
+//   - a cancelled or expired ctx gives an error wrapping ctx.Err();
+//   - a *TokenError and transport errors are wrapped (with the *url.Error
+//     layer removed, its URL being redundant with the method and path).
+func fail(ctx context.Context, method, path string, err error) error {
+	var se *statusError
+	if errors.As(err, &se) {
+		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: se.StatusCode, ErrorCode: se.ErrorCode, Message: se.Message}
+	}
+	var ae *core.APIError
+	if errors.As(err, &ae) {
+		var code, msg string
+		if inner := ae.Unwrap(); inner != nil {
+			code, msg = parseErrorBody([]byte(inner.Error()))
+		}
+		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: ae.StatusCode, ErrorCode: code, Message: msg}
+	}
+	if cerr := ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return fmt.Errorf("auth0api: %s %s: %w", method, path, cerr)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("auth0api: %s %s: %w", method, path, err)
+}
+
+// incomplete reports a 2xx answer that lacks what field names.
+func incomplete(method, path, what string) error {
+	return fmt.Errorf("auth0api: %s %s: %w: no %s", method, path, ErrIncompleteResponse, what)
+}

@@ -1,0 +1,357 @@
+package auth0api
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// userAgent is sent on every request.
+const userAgent = "unifiedphone-phonemigrate (go-auth0/v3.0.0)"
+
+// maxErrorBody bounds how much of an error response is read for its
+// "message" and "errorCode" fields.
+const maxErrorBody = 64 << 10
+
+// ctxKey marks requests for the transport.
+type ctxKey int
+
+const (
+	keyReplaySafe ctxKey = iota + 1 // the request may be sent twice (sets a value)
+	keyEmptyOK                      // an empty 2xx body may be read as {}
+)
+
+// replaySafe marks ctx's request as safe to send again after a 5xx or a
+// connection error that happened after the request was written.
+func replaySafe(ctx context.Context) context.Context {
+	return context.WithValue(ctx, keyReplaySafe, true)
+}
+
+// emptyOK marks ctx's request as one whose response body is not used, so an
+// empty 2xx body is handed to go-auth0 as "{}" (which it would otherwise
+// reject with "the server responded with nothing").
+func emptyOK(ctx context.Context) context.Context {
+	return context.WithValue(ctx, keyEmptyOK, true)
+}
+
+func flag(ctx context.Context, k ctxKey) bool { v, _ := ctx.Value(k).(bool); return v }
+
+// statusError is a retryable status (429, 408, 5xx) the transport gave up
+// on. It is returned as an error instead of a response so that go-auth0's
+// retrier, which sleeps at least a second after every such response without
+// watching the context, never sees one. The adapter turns it into a
+// *phonemigrate.APIError.
+type statusError struct {
+	StatusCode int
+	ErrorCode  string
+	Message    string
+	Attempts   int
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("status %d after %d attempt(s): %s", e.StatusCode, e.Attempts, e.Message)
+}
+
+// authorizer supplies the Authorization header value of a request.
+type authorizer interface {
+	authorization(ctx context.Context) (string, error)
+}
+
+type staticToken string
+
+func (t staticToken) authorization(context.Context) (string, error) { return "Bearer " + string(t), nil }
+
+// transport is the http.RoundTripper under go-auth0: authorization, pacing,
+// per-attempt timeouts, retries and debug logging.
+type transport struct {
+	base        http.RoundTripper
+	auth        authorizer // nil: send no Authorization header
+	limiter     *rate.Limiter
+	maxAttempts int
+	minBackoff  time.Duration
+	maxBackoff  time.Duration
+	maxWait     time.Duration
+	timeout     time.Duration
+	logger      *slog.Logger
+	replayAny   bool // every request is replay-safe (token endpoint)
+
+	// Hooks for tests.
+	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error
+	jitter func(max time.Duration) time.Duration // uniform in [0, max]
+}
+
+func newTransport(base http.RoundTripper, s *settings) *transport {
+	t := &transport{
+		base:        base,
+		maxAttempts: s.MaxAttempts,
+		minBackoff:  s.MinBackoff,
+		maxBackoff:  s.MaxBackoff,
+		maxWait:     s.MaxRetryWait,
+		timeout:     s.RequestTimeout,
+		logger:      s.Logger,
+		now:         time.Now,
+		sleep:       sleepCtx,
+		jitter:      func(max time.Duration) time.Duration { return rand.N(max + 1) },
+	}
+	if s.RateLimit > 0 {
+		t.limiter = rate.NewLimiter(s.RateLimit, s.RateBurst)
+	}
+	return t
+}
+
+func (t *transport) replayAll() *transport { t.replayAny = true; return t }
+
+// sleepCtx waits d or until ctx is done, whichever is first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// idempotent reports whether method is idempotent per RFC 9110.
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// RoundTrip implements http.RoundTripper. It never modifies req.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	safe := t.replayAny || idempotent(req.Method) || flag(ctx, keyReplaySafe)
+	// Without GetBody a body cannot be sent twice: one attempt only.
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	for attempt := 1; ; attempt++ {
+		if t.limiter != nil {
+			if err := t.limiter.Wait(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, fmt.Errorf("rate limiter: %w", err)
+			}
+		}
+		resp, wrote, err := t.attempt(req, attempt)
+		last := attempt >= t.maxAttempts || !replayable
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var te *TokenError
+			if last || (!safe && wrote) || errors.As(err, &te) {
+				return nil, err
+			}
+			if err := t.sleep(ctx, t.backoff(attempt)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !retryableStatus(resp.StatusCode) {
+			return t.fixEmpty(ctx, resp), nil
+		}
+		serr := readStatusError(resp, attempt)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if last || !(safe || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout) {
+			return nil, serr
+		}
+		wait, fromServer := t.retryWait(resp.Header, attempt)
+		if fromServer && wait > t.maxWait {
+			return nil, serr
+		}
+		if err := t.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// attempt sends one try of req. wrote reports whether the request was
+// completely written to a connection (so the server may have acted on it).
+func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrote bool, err error) {
+	ctx := req.Context()
+	var cancel context.CancelFunc = func() {}
+	if t.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+	}
+	var mu sync.Mutex
+	trace := &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			mu.Lock()
+			wrote = wrote || info.Err == nil
+			mu.Unlock()
+		},
+	}
+	r := req.Clone(httptrace.WithClientTrace(ctx, trace))
+	if n > 1 && req.GetBody != nil {
+		body, gerr := req.GetBody()
+		if gerr != nil {
+			cancel()
+			return nil, false, fmt.Errorf("replaying request body: %w", gerr)
+		}
+		r.Body = body
+	}
+	r.Header.Set("User-Agent", userAgent)
+	if t.auth != nil {
+		h, aerr := t.auth.authorization(ctx)
+		if aerr != nil {
+			cancel()
+			return nil, false, aerr
+		}
+		r.Header.Set("Authorization", h)
+	}
+	start := time.Now()
+	resp, err = t.base.RoundTrip(r)
+	mu.Lock()
+	w := wrote
+	mu.Unlock()
+	t.log(ctx, req, n, resp, err, time.Since(start))
+	if err != nil {
+		cancel()
+		return nil, w, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, w, nil
+}
+
+func (t *transport) log(ctx context.Context, req *http.Request, n int, resp *http.Response, err error, d time.Duration) {
+	if t.logger == nil || !t.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", req.Method),
+		slog.String("path", req.URL.Path),
+		slog.Int("attempt", n),
+		slog.Duration("duration", d),
+	}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode))
+	}
+	if err != nil {
+		// Transport errors name the URL and the failure, nothing secret;
+		// token errors are built without response bodies.
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	t.logger.LogAttrs(ctx, slog.LevelDebug, "auth0 request", attrs...)
+}
+
+// cancelBody releases the per-attempt timeout once the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error { err := b.ReadCloser.Close(); b.cancel(); return err }
+
+// retryableStatus reports the statuses go-auth0's retrier would sleep on.
+func retryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500
+}
+
+// readStatusError consumes and closes resp's body and keeps only Auth0's
+// "errorCode" and "message" (or "error") fields.
+func readStatusError(resp *http.Response, attempts int) *statusError {
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	code, msg := parseErrorBody(raw)
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	return &statusError{StatusCode: resp.StatusCode, ErrorCode: code, Message: msg, Attempts: attempts}
+}
+
+// parseErrorBody extracts Auth0's error fields from a JSON error body. It
+// returns empty strings for anything else; the raw body is never used, as it
+// could echo a secret from the request.
+func parseErrorBody(raw []byte) (errorCode, message string) {
+	var body struct {
+		Message   any    `json:"message"`
+		Error     any    `json:"error"`
+		ErrorCode string `json:"errorCode"`
+	}
+	if json.Unmarshal(raw, &body) != nil {
+		return "", ""
+	}
+	message, _ = body.Message.(string)
+	if message == "" {
+		message, _ = body.Error.(string)
+	}
+	const maxMessage = 500
+	if len(message) > maxMessage {
+		message = message[:maxMessage] + "…"
+	}
+	return body.ErrorCode, message
+}
+
+// retryWait returns the wait before retry number attempt (1-based) after a
+// retryable response, and whether the server asked for it.
+func (t *transport) retryWait(h http.Header, attempt int) (time.Duration, bool) {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+			return time.Duration(secs) * time.Second, true
+		}
+		if at, err := http.ParseTime(v); err == nil {
+			return max(at.Sub(t.now()), 0), true
+		}
+	}
+	if v := strings.TrimSpace(h.Get("X-RateLimit-Reset")); v != "" {
+		if unix, err := strconv.ParseInt(v, 10, 64); err == nil && unix > 0 {
+			return max(time.Unix(unix, 0).Sub(t.now()), 0), true
+		}
+	}
+	return t.backoff(attempt), false
+}
+
+// backoff is the jittered exponential backoff before retry number attempt:
+// uniform in [b/2, b] with b = min(minBackoff·2^(attempt-1), maxBackoff).
+func (t *transport) backoff(attempt int) time.Duration {
+	b := t.minBackoff
+	for i := 1; i < attempt && b < t.maxBackoff; i++ {
+		b *= 2
+	}
+	b = min(b, t.maxBackoff)
+	return b/2 + t.jitter(b-b/2)
+}
+
+// fixEmpty replaces an empty 2xx body with "{}" for requests marked
+// emptyOK.
+func (t *transport) fixEmpty(ctx context.Context, resp *http.Response) *http.Response {
+	if !flag(ctx, keyEmptyOK) || resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp
+	}
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.Peek(1); err == io.EOF {
+		resp.Body.Close()
+		resp.Body = io.NopCloser(strings.NewReader("{}"))
+		resp.ContentLength = 2
+		return resp
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, resp.Body}
+	return resp
+}
