@@ -767,4 +767,3 @@ func (c *Client) SetTriggerBindings(ctx context.Context, trigger string, refs []
 	}
 	return out, nil
 }
-

@@ -20,7 +20,7 @@ import (
 
 // Defaults applied by [New] to zero [Config] fields.
 const (
-	DefaultMaxAttempts  = 4                // total attempts per request
+	DefaultMaxAttempts  = 4 // total attempts per request
 	DefaultMinBackoff   = 250 * time.Millisecond
 	DefaultMaxBackoff   = 8 * time.Second  // cap of the exponential backoff
 	DefaultMaxRetryWait = 30 * time.Second // longest server-requested wait honoured

@@ -72,7 +72,9 @@ type authorizer interface {
 
 type staticToken string
 
-func (t staticToken) authorization(context.Context) (string, error) { return "Bearer " + string(t), nil }
+func (t staticToken) authorization(context.Context) (string, error) {
+	return "Bearer " + string(t), nil
+}
 
 // transport is the http.RoundTripper under go-auth0: authorization, pacing,
 // per-attempt timeouts, retries and debug logging.
