@@ -1,0 +1,1113 @@
+package phonemigratetest
+
+import (
+	"encoding/json"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Auth0 error messages the fake answers with (verbatim where Auth0's is
+// known; see ../../shared/reference/auth0-domain.md).
+const (
+	msgDeprecatedFeature   = "Insufficient privileges to use this deprecated feature. To handle Phone Provider/Templates refer to Tenant Phone Settings"
+	msgMessageTypeNotSupp  = "Message Type is not supported by the configured phone provider"
+	msgPhoneFactorMissing  = "The phone factor does not exist."
+	msgProviderConflict    = "Custom phone provider conflict."
+	msgBadNotification     = "Bad Operation on Notification Resource"
+	msgMissingCredentials  = "Payload validation error: 'Missing required property: credentials'"
+	msgProviderNotConfig   = "Phone provider has not been configured."
+	msgTemplateConflict    = "Phone template already configured for tenant"
+	msgInvalidJSON         = "Invalid request payload JSON format"
+	msgConnectionNotFound  = "The connection does not exist"
+	errCodeNoDeployedActon = "custom_email_provider_deployed_action_not_found"
+)
+
+// apiErr is an error answer computed under the lock and written after it.
+type apiErr struct {
+	status  int
+	message string
+	code    string
+}
+
+func (e *apiErr) write(w http.ResponseWriter) { writeError(w, e.status, e.message, e.code) }
+
+func badRequest(msg string) *apiErr { return &apiErr{status: http.StatusBadRequest, message: msg} }
+
+func payloadErr(format string) *apiErr {
+	return badRequest("Payload validation error: '" + format + "'")
+}
+
+// readBody decodes a JSON object body. An empty body is an empty object.
+func readBody(r *http.Request) (map[string]any, *apiErr) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return nil, badRequest(msgInvalidJSON)
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return map[string]any{}, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return nil, badRequest(msgInvalidJSON)
+	}
+	return m, nil
+}
+
+// handle wraps a handler that computes (status, body) or an error under
+// the server lock.
+func (s *Server) handle(f func(r *http.Request) (int, any, *apiErr)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		status, body, e := f(r)
+		if e != nil {
+			e.write(w)
+			return
+		}
+		if body == nil {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, body)
+	}
+}
+
+func (s *Server) registerAPI(mux *http.ServeMux) {
+	h := func(pattern string, f func(r *http.Request) (int, any, *apiErr)) {
+		mux.Handle(pattern, s.handle(f))
+	}
+	const p = "/api/v2"
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "Not Found", "")
+	})
+
+	h("GET "+p+"/tenants/settings", s.getTenantSettings)
+	h("PATCH "+p+"/tenants/settings", s.patchTenantSettings)
+
+	h("GET "+p+"/connections", s.listConnections)
+	h("POST "+p+"/connections", s.createConnection)
+	h("GET "+p+"/connections/{id}", s.getConnection)
+	h("PATCH "+p+"/connections/{id}", s.patchConnection)
+	h("DELETE "+p+"/connections/{id}", s.deleteConnection)
+
+	h("GET "+p+"/guardian/factors", s.listFactors)
+	h("PUT "+p+"/guardian/factors/{name}", s.putFactor)
+	h("GET "+p+"/guardian/factors/phone/message-types", s.getMessageTypes)
+	h("PUT "+p+"/guardian/factors/phone/message-types", s.putMessageTypes)
+	for _, f := range []string{"phone", "sms"} {
+		h("GET "+p+"/guardian/factors/"+f+"/selected-provider", s.legacy(s.getSelectedProvider))
+		h("PUT "+p+"/guardian/factors/"+f+"/selected-provider", s.legacy(s.putSelectedProvider))
+		h("GET "+p+"/guardian/factors/"+f+"/providers/twilio", s.legacy(s.getGuardianTwilio))
+		h("PUT "+p+"/guardian/factors/"+f+"/providers/twilio", s.legacy(s.putGuardianTwilio))
+		h("GET "+p+"/guardian/factors/"+f+"/templates", s.legacy(s.getGuardianTemplates))
+		h("PUT "+p+"/guardian/factors/"+f+"/templates", s.legacy(s.putGuardianTemplates))
+	}
+
+	h("GET "+p+"/branding/phone/providers", s.listProviders)
+	h("POST "+p+"/branding/phone/providers", s.createProvider)
+	h("GET "+p+"/branding/phone/providers/{id}", s.getProvider)
+	h("PATCH "+p+"/branding/phone/providers/{id}", s.patchProvider)
+	h("DELETE "+p+"/branding/phone/providers/{id}", s.deleteProvider)
+	h("POST "+p+"/branding/phone/providers/{id}/try", s.tryProvider)
+
+	h("GET "+p+"/branding/phone/templates", s.listTemplates)
+	h("POST "+p+"/branding/phone/templates", s.createTemplate)
+	h("GET "+p+"/branding/phone/templates/{id}", s.getTemplate)
+	h("PATCH "+p+"/branding/phone/templates/{id}", s.patchTemplate)
+	h("DELETE "+p+"/branding/phone/templates/{id}", s.deleteTemplate)
+	h("PATCH "+p+"/branding/phone/templates/{id}/reset", s.resetTemplate)
+	h("POST "+p+"/branding/phone/templates/{id}/try", s.tryTemplate)
+
+	h("GET "+p+"/actions/actions", s.listActions)
+	h("POST "+p+"/actions/actions", s.createAction)
+	h("GET "+p+"/actions/actions/{id}", s.getAction)
+	h("PATCH "+p+"/actions/actions/{id}", s.patchAction)
+	h("DELETE "+p+"/actions/actions/{id}", s.deleteAction)
+	h("POST "+p+"/actions/actions/{id}/deploy", s.deployAction)
+	h("GET "+p+"/actions/triggers", s.listTriggers)
+	h("GET "+p+"/actions/triggers/{triggerId}/bindings", s.listBindings)
+	h("PATCH "+p+"/actions/triggers/{triggerId}/bindings", s.patchBindings)
+}
+
+// ---- tenant settings ----
+
+func (s *Server) upeLocked() bool {
+	v, _ := s.st.TenantSettings["phone_consolidated_experience"].(bool)
+	return v
+}
+
+func (s *Server) getTenantSettings(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return http.StatusOK, deepCopyMap(s.st.TenantSettings), nil
+}
+
+func (s *Server) patchTenantSettings(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	if len(body) == 0 {
+		return 0, nil, payloadErr("Too few properties defined (0), minimum 1")
+	}
+	if v, ok := body["phone_consolidated_experience"]; ok {
+		if _, isBool := v.(bool); !isBool {
+			return 0, nil, payloadErr("Expected type boolean but found type " + jsonType(v)).withProp("phone_consolidated_experience")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, v := range body {
+		if k == "flags" {
+			if nf, ok := v.(map[string]any); ok {
+				old, _ := s.st.TenantSettings["flags"].(map[string]any)
+				merged := maps.Clone(old)
+				if merged == nil {
+					merged = map[string]any{}
+				}
+				maps.Copy(merged, nf)
+				s.st.TenantSettings["flags"] = merged
+				continue
+			}
+		}
+		s.st.TenantSettings[k] = v
+	}
+	return http.StatusOK, deepCopyMap(s.st.TenantSettings), nil
+}
+
+func (e *apiErr) withProp(p string) *apiErr {
+	e.message += " on property " + p
+	return e
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case float64:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+// ---- connections ----
+
+func (s *Server) findConnLocked(id string) int {
+	return slices.IndexFunc(s.st.Connections, func(c Connection) bool { return c.ID == id })
+}
+
+func connJSON(c Connection, forList bool) map[string]any {
+	b, _ := json.Marshal(c)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if forList {
+		delete(m, "enabled_clients")
+	}
+	return m
+}
+
+func (s *Server) listConnections(r *http.Request) (int, any, *apiErr) {
+	q := r.URL.Query()
+	strategies := q["strategy"]
+	name := q.Get("name")
+	s.mu.Lock()
+	var list []Connection
+	for _, c := range s.st.Connections {
+		if len(strategies) > 0 && !slices.Contains(strategies, c.Strategy) {
+			continue
+		}
+		if name != "" && c.Name != name {
+			continue
+		}
+		list = append(list, c)
+	}
+	s.mu.Unlock()
+	items := func(cs []Connection) []any {
+		out := make([]any, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, connJSON(c, true))
+		}
+		return out
+	}
+
+	switch {
+	case q.Has("take") || q.Has("from"):
+		take := 50
+		if q.Has("take") {
+			n, err := strconv.Atoi(q.Get("take"))
+			if err != nil || n < 1 || n > 1000 {
+				return 0, nil, badRequest("Query validation error: 'Invalid value for take' on property take")
+			}
+			take = n
+		}
+		start := 0
+		if from := q.Get("from"); from != "" {
+			start = slices.IndexFunc(list, func(c Connection) bool { return c.ID == from })
+			if start < 0 {
+				return 0, nil, badRequest("Query validation error: 'Invalid value for from' on property from")
+			}
+		}
+		end := min(start+take, len(list))
+		out := map[string]any{"connections": items(list[start:end])}
+		if end < len(list) {
+			out["next"] = list[end].ID // omitted on the last page: go-auth0 stops there
+		}
+		return http.StatusOK, out, nil
+	case q.Has("page") || q.Has("per_page"):
+		page, _ := strconv.Atoi(q.Get("page"))
+		perPage := 50
+		if q.Has("per_page") {
+			perPage, _ = strconv.Atoi(q.Get("per_page"))
+		}
+		if page < 0 || perPage < 1 {
+			return 0, nil, badRequest("Query validation error: 'Invalid paging parameters'")
+		}
+		start := min(page*perPage, len(list))
+		end := min(start+perPage, len(list))
+		if q.Get("include_totals") == "true" {
+			return http.StatusOK, map[string]any{"total": len(list), "start": start, "limit": perPage, "connections": items(list[start:end])}, nil
+		}
+		return http.StatusOK, items(list[start:end]), nil
+	default:
+		return http.StatusOK, items(list), nil
+	}
+}
+
+func (s *Server) createConnection(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	name, _ := body["name"].(string)
+	strategy, _ := body["strategy"].(string)
+	if name == "" {
+		return 0, nil, payloadErr("Missing required property: name")
+	}
+	if strategy == "" {
+		return 0, nil, payloadErr("Missing required property: strategy")
+	}
+	c := Connection{Name: name, Strategy: strategy, Options: map[string]any{}, Realms: []string{name}, EnabledClients: []string{}}
+	if e := applyConnFields(&c, body, true); e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.ContainsFunc(s.st.Connections, func(x Connection) bool { return x.Name == name }) {
+		return 0, nil, &apiErr{status: http.StatusConflict, message: "A connection with the same name already exists", code: "connection_conflict"}
+	}
+	c.ID = s.nextIDLocked("con_")
+	s.st.Connections = append(s.st.Connections, c)
+	return http.StatusCreated, connJSON(c, false), nil
+}
+
+// applyConnFields applies the writable connection fields of body to c.
+func applyConnFields(c *Connection, body map[string]any, create bool) *apiErr {
+	for k, v := range body {
+		switch k {
+		case "name", "strategy":
+			if !create {
+				return payloadErr("Additional properties not allowed: " + k)
+			}
+		case "options":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return payloadErr("Expected type object but found type " + jsonType(v)).withProp("options")
+			}
+			c.Options = deepCopyMap(m) // replaces the whole options object, as Auth0 does
+		case "display_name":
+			sv, ok := v.(string)
+			if !ok {
+				return payloadErr("Expected type string but found type " + jsonType(v)).withProp(k)
+			}
+			c.DisplayName = sv
+		case "enabled_clients", "realms":
+			arr, ok := toStrings(v)
+			if !ok {
+				return payloadErr("Expected type array but found type " + jsonType(v)).withProp(k)
+			}
+			if k == "realms" {
+				c.Realms = arr
+			} else {
+				c.EnabledClients = arr
+			}
+		case "is_domain_connection", "show_as_button":
+			bv, ok := v.(bool)
+			if !ok {
+				return payloadErr("Expected type boolean but found type " + jsonType(v)).withProp(k)
+			}
+			if k == "is_domain_connection" {
+				c.IsDomainConnection = bv
+			} else {
+				c.ShowAsButton = &bv
+			}
+		case "metadata":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return payloadErr("Expected type object but found type " + jsonType(v)).withProp(k)
+			}
+			c.Metadata = m
+		default:
+			return payloadErr("Additional properties not allowed: " + k)
+		}
+	}
+	return nil
+}
+
+func toStrings(v any) ([]string, bool) {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([]string, 0, len(arr))
+	for _, x := range arr {
+		sv, ok := x.(string)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, sv)
+	}
+	return out, true
+}
+
+func (s *Server) getConnection(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findConnLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgConnectionNotFound, code: "inexistent_connection"}
+	}
+	return http.StatusOK, connJSON(s.st.Connections[i], false), nil
+}
+
+func (s *Server) patchConnection(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findConnLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgConnectionNotFound, code: "inexistent_connection"}
+	}
+	c := s.st.Connections[i]
+	c.Options = deepCopyMap(c.Options)
+	if e := applyConnFields(&c, body, false); e != nil {
+		return 0, nil, e
+	}
+	s.st.Connections[i] = c
+	return http.StatusOK, connJSON(c, false), nil
+}
+
+func (s *Server) deleteConnection(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findConnLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgConnectionNotFound, code: "inexistent_connection"}
+	}
+	s.st.Connections = slices.Delete(s.st.Connections, i, i+1)
+	return http.StatusAccepted, nil, nil // Auth0: 202, the deletion is asynchronous
+}
+
+// ---- guardian ----
+
+func (s *Server) listFactors(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]any, 0, len(s.st.Guardian.Factors))
+	for _, f := range s.st.Guardian.Factors {
+		out = append(out, map[string]any{"name": f.Name, "enabled": f.Enabled, "trial_expired": f.TrialExpired})
+	}
+	return http.StatusOK, out, nil
+}
+
+func (s *Server) putFactor(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	v, ok := body["enabled"]
+	if !ok {
+		return 0, nil, payloadErr("Missing required property: enabled")
+	}
+	enabled, ok := v.(bool)
+	if !ok {
+		return 0, nil, payloadErr("Expected type boolean but found type " + jsonType(v)).withProp("enabled")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := r.PathValue("name")
+	i := slices.IndexFunc(s.st.Guardian.Factors, func(f Factor) bool { return f.Name == name })
+	if i < 0 {
+		return 0, nil, badRequest("Path validation error: 'No enum match for: \"" + name + "\"' on property name (Factor name)")
+	}
+	s.st.Guardian.Factors[i].Enabled = enabled
+	return http.StatusOK, map[string]any{"enabled": enabled}, nil
+}
+
+func (s *Server) smsFactorEnabledLocked() bool {
+	for _, f := range s.st.Guardian.Factors {
+		if f.Name == "sms" {
+			return f.Enabled
+		}
+	}
+	return false
+}
+
+func (s *Server) getMessageTypes(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return http.StatusOK, map[string]any{"message_types": slices.Clone(s.st.Guardian.MessageTypes)}, nil
+}
+
+// factorToDelivery maps an MFA message type to a provider delivery method.
+var factorToDelivery = map[string]string{"sms": "text", "voice": "voice"}
+
+func (s *Server) putMessageTypes(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	v, ok := body["message_types"]
+	if !ok {
+		return 0, nil, payloadErr("Missing required property: message_types")
+	}
+	types, ok := toStrings(v)
+	if !ok {
+		return 0, nil, payloadErr("Expected type array but found type " + jsonType(v)).withProp("message_types")
+	}
+	for _, t := range types {
+		if _, ok := factorToDelivery[t]; !ok {
+			return 0, nil, payloadErr("No enum match for: \"" + t + "\"").withProp("message_types")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.smsFactorEnabledLocked() {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgPhoneFactorMissing}
+	}
+	if s.upeLocked() {
+		var methods []string
+		if len(s.st.PhoneProviders) > 0 {
+			methods = s.st.PhoneProviders[0].Configuration.DeliveryMethods
+		}
+		for _, t := range types {
+			if !slices.Contains(methods, factorToDelivery[t]) {
+				return 0, nil, &apiErr{status: http.StatusConflict, message: msgMessageTypeNotSupp}
+			}
+		}
+	}
+	s.st.Guardian.MessageTypes = dedupe(types)
+	return http.StatusOK, map[string]any{"message_types": slices.Clone(s.st.Guardian.MessageTypes)}, nil
+}
+
+func dedupe(xs []string) []string {
+	out := []string{}
+	for _, x := range xs {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// legacy wraps a legacy Guardian phone endpoint: 403 under UPE.
+func (s *Server) legacy(f func(r *http.Request) (int, any, *apiErr)) func(r *http.Request) (int, any, *apiErr) {
+	return func(r *http.Request) (int, any, *apiErr) {
+		s.mu.Lock()
+		upe := s.upeLocked()
+		s.mu.Unlock()
+		if upe {
+			return 0, nil, &apiErr{status: http.StatusForbidden, message: msgDeprecatedFeature}
+		}
+		return f(r)
+	}
+}
+
+func (s *Server) getSelectedProvider(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return http.StatusOK, map[string]any{"provider": s.st.Guardian.SelectedProvider}, nil
+}
+
+func (s *Server) putSelectedProvider(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	p, _ := body["provider"].(string)
+	if !slices.Contains([]string{"auth0", "twilio", "phone-message-hook"}, p) {
+		return 0, nil, payloadErr("No enum match for: \"" + p + "\"").withProp("provider")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.Guardian.SelectedProvider = p
+	return http.StatusOK, map[string]any{"provider": p}, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// guardianTwilioJSON is the Guardian Twilio setting as the fake returns it:
+// the auth token is never returned (Auth0's example response includes it;
+// the fake keeps secrets out of every Management API answer).
+func guardianTwilioJSON(t GuardianTwilio) map[string]any {
+	return map[string]any{"from": nullable(t.From), "messaging_service_sid": nullable(t.MessagingServiceSID), "sid": nullable(t.SID)}
+}
+
+func (s *Server) getGuardianTwilio(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return http.StatusOK, guardianTwilioJSON(s.st.Guardian.Twilio), nil
+}
+
+func (s *Server) putGuardianTwilio(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	var t GuardianTwilio
+	for k, v := range body {
+		sv, ok := v.(string)
+		if v != nil && !ok {
+			return 0, nil, payloadErr("Expected type string but found type " + jsonType(v)).withProp(k)
+		}
+		switch k {
+		case "from":
+			t.From = sv
+		case "messaging_service_sid":
+			t.MessagingServiceSID = sv
+		case "auth_token":
+			t.AuthToken = sv
+		case "sid":
+			t.SID = sv
+		default:
+			return 0, nil, payloadErr("Additional properties not allowed: " + k)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.Guardian.Twilio = t
+	return http.StatusOK, guardianTwilioJSON(t), nil
+}
+
+func (s *Server) getGuardianTemplates(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.st.Guardian.Templates
+	return http.StatusOK, map[string]any{"enrollment_message": t.EnrollmentMessage, "verification_message": t.VerificationMessage}, nil
+}
+
+func (s *Server) putGuardianTemplates(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	var t GuardianTemplates
+	for _, k := range []string{"enrollment_message", "verification_message"} {
+		v, ok := body[k].(string)
+		if !ok {
+			return 0, nil, payloadErr("Missing required property: " + k)
+		}
+		if k == "enrollment_message" {
+			t.EnrollmentMessage = v
+		} else {
+			t.VerificationMessage = v
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.Guardian.Templates = t
+	return http.StatusOK, map[string]any{"enrollment_message": t.EnrollmentMessage, "verification_message": t.VerificationMessage}, nil
+}
+
+// ---- branding phone providers ----
+
+// providerJSON is the masked provider (credentials are never returned).
+func providerJSON(p PhoneProvider) map[string]any {
+	cfg := map[string]any{"delivery_methods": slices.Clone(p.Configuration.DeliveryMethods)}
+	if p.Name == "twilio" {
+		cfg["sid"] = p.Configuration.SID
+		if p.Configuration.DefaultFrom != "" {
+			cfg["default_from"] = p.Configuration.DefaultFrom
+		}
+		if p.Configuration.MSSID != "" {
+			cfg["mssid"] = p.Configuration.MSSID
+		}
+	}
+	return map[string]any{
+		"id": p.ID, "tenant": p.Tenant, "name": p.Name, "channel": p.Channel, "disabled": p.Disabled,
+		"configuration": cfg, "created_at": p.CreatedAt, "updated_at": p.UpdatedAt,
+	}
+}
+
+func (s *Server) findProviderLocked(id string) int {
+	return slices.IndexFunc(s.st.PhoneProviders, func(p PhoneProvider) bool { return p.ID == id })
+}
+
+func (s *Server) listProviders(r *http.Request) (int, any, *apiErr) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, p := range s.st.PhoneProviders {
+		if q.Has("disabled") && strconv.FormatBool(p.Disabled) != q.Get("disabled") {
+			continue
+		}
+		out = append(out, providerJSON(p))
+	}
+	return http.StatusOK, map[string]any{"providers": out}, nil
+}
+
+// applyProviderBody applies a create or PATCH body to p and validates the
+// result. create says whether credentials are required.
+func (s *Server) applyProviderBodyLocked(p *PhoneProvider, body map[string]any, create bool) *apiErr {
+	if !create && len(body) == 0 {
+		return payloadErr("Too few properties defined (0), minimum 1")
+	}
+	for k := range body {
+		if !slices.Contains([]string{"name", "disabled", "configuration", "credentials"}, k) {
+			return payloadErr("Additional properties not allowed: " + k)
+		}
+	}
+	if v, ok := body["name"]; ok {
+		n, _ := v.(string)
+		if n != "twilio" && n != "custom" {
+			return payloadErr("No enum match for: \"" + n + "\"").withProp("name")
+		}
+		p.Name = n
+	} else if create {
+		return payloadErr("Missing required property: name")
+	}
+	if v, ok := body["disabled"]; ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			return payloadErr("Expected type boolean but found type " + jsonType(v)).withProp("disabled")
+		}
+		p.Disabled = b
+	}
+	credsV, hasCreds := body["credentials"]
+	if create && (!hasCreds || credsV == nil) {
+		return badRequest(msgMissingCredentials)
+	}
+	if hasCreds {
+		creds, ok := credsV.(map[string]any)
+		if !ok {
+			return payloadErr("Expected type object but found type " + jsonType(credsV)).withProp("credentials")
+		}
+		p.Credentials = ProviderCredentials{}
+		for k, v := range creds {
+			if k != "auth_token" {
+				return payloadErr("Additional properties not allowed: " + k).withProp("credentials")
+			}
+			tok, _ := v.(string)
+			if tok == "" || len(tok) > 255 {
+				return payloadErr("String is too short (0 chars), minimum 1").withProp("credentials.auth_token")
+			}
+			p.Credentials.AuthToken = tok
+		}
+	}
+	if v, ok := body["configuration"]; ok {
+		cfg, isObj := v.(map[string]any)
+		if !isObj {
+			return payloadErr("Expected type object but found type " + jsonType(v)).withProp("configuration")
+		}
+		var c ProviderConfiguration
+		for k, v := range cfg {
+			switch k {
+			case "delivery_methods":
+				dm, ok := toStrings(v)
+				if !ok {
+					return payloadErr("Expected type array but found type " + jsonType(v)).withProp("configuration.delivery_methods")
+				}
+				for _, m := range dm {
+					if m != "text" && m != "voice" {
+						return payloadErr("No enum match for: \"" + m + "\"").withProp("configuration.delivery_methods")
+					}
+				}
+				c.DeliveryMethods = dedupe(dm)
+			case "sid", "default_from", "mssid":
+				sv, ok := v.(string)
+				if !ok {
+					return payloadErr("Expected type string but found type " + jsonType(v)).withProp("configuration." + k)
+				}
+				switch k {
+				case "sid":
+					c.SID = sv
+				case "default_from":
+					c.DefaultFrom = sv
+				default:
+					c.MSSID = sv
+				}
+			default:
+				return payloadErr("Additional properties not allowed: " + k).withProp("configuration")
+			}
+		}
+		p.Configuration = c
+	} else if create {
+		return payloadErr("Missing required property: configuration")
+	}
+
+	// Validate the result as a whole.
+	c := p.Configuration
+	if len(c.DeliveryMethods) == 0 {
+		return payloadErr("Array is too short (0), minimum 1").withProp("configuration.delivery_methods")
+	}
+	switch p.Name {
+	case "twilio":
+		if c.SID == "" {
+			return payloadErr("Missing required property: sid").withProp("configuration")
+		}
+		if p.Credentials.AuthToken == "" {
+			return payloadErr("Missing required property: auth_token").withProp("credentials")
+		}
+		if c.DefaultFrom == "" && c.MSSID == "" {
+			return badRequest(msgBadNotification)
+		}
+	case "custom":
+		if c.SID != "" || c.DefaultFrom != "" || c.MSSID != "" {
+			return payloadErr("Additional properties not allowed: sid, default_from, mssid").withProp("configuration")
+		}
+		if p.Credentials.AuthToken != "" {
+			return payloadErr("Additional properties not allowed: auth_token").withProp("credentials")
+		}
+		if _, ok := s.boundCustomPhoneActionLocked(); !ok {
+			return &apiErr{status: http.StatusBadRequest, message: "A deployed action bound to the custom-phone-provider trigger is required to configure a custom phone provider", code: errCodeNoDeployedActon}
+		}
+	}
+	return nil
+}
+
+// boundCustomPhoneActionLocked returns the deployed Action bound first to
+// the custom-phone-provider trigger.
+func (s *Server) boundCustomPhoneActionLocked() (Action, bool) {
+	for _, b := range s.st.TriggerBindings[triggerCustomPhone] {
+		if i := s.findActionLocked(b.ActionID); i >= 0 && s.st.Actions[i].Deployed {
+			return s.st.Actions[i], true
+		}
+	}
+	return Action{}, false
+}
+
+func (s *Server) createProvider(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := PhoneProvider{Tenant: TenantName, Channel: "phone"}
+	if e := s.applyProviderBodyLocked(&p, body, true); e != nil {
+		return 0, nil, e
+	}
+	if len(s.st.PhoneProviders) > 0 {
+		return 0, nil, &apiErr{status: http.StatusConflict, message: msgProviderConflict}
+	}
+	p.ID = s.nextIDLocked("pro_")
+	p.CreatedAt, p.UpdatedAt = now(), now()
+	s.st.PhoneProviders = append(s.st.PhoneProviders, p)
+	return http.StatusCreated, providerJSON(p), nil
+}
+
+func (s *Server) getProvider(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findProviderLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
+	}
+	return http.StatusOK, providerJSON(s.st.PhoneProviders[i]), nil
+}
+
+func (s *Server) patchProvider(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findProviderLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
+	}
+	p := s.st.PhoneProviders[i]
+	p.Configuration.DeliveryMethods = slices.Clone(p.Configuration.DeliveryMethods)
+	if n, ok := body["name"].(string); ok && n != p.Name {
+		// Switching provider kind: the old kind's credentials no longer apply.
+		p.Credentials = ProviderCredentials{}
+	}
+	if e := s.applyProviderBodyLocked(&p, body, false); e != nil {
+		return 0, nil, e
+	}
+	p.UpdatedAt = now()
+	s.st.PhoneProviders[i] = p
+	return http.StatusOK, providerJSON(p), nil
+}
+
+func (s *Server) deleteProvider(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findProviderLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
+	}
+	s.st.PhoneProviders = slices.Delete(s.st.PhoneProviders, i, i+1)
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) tryProvider(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	to, _ := body["to"].(string)
+	if to == "" || len(to) > 16 {
+		return 0, nil, payloadErr("Missing required property: to")
+	}
+	method, _ := body["delivery_method"].(string)
+	if method == "" {
+		method = "text"
+	}
+	if method != "text" && method != "voice" {
+		return 0, nil, payloadErr("No enum match for: \"" + method + "\"").withProp("delivery_method")
+	}
+	s.mu.Lock()
+	i := s.findProviderLocked(r.PathValue("id"))
+	s.mu.Unlock()
+	if i < 0 {
+		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
+	}
+	// Auth0 gives no delivery feedback: the answer is 202 whatever happens.
+	// The fake really sends the test message through the provider, so a
+	// test can look at the Gateway or Twilio fake to see what arrived.
+	s.sendTest(r.Context(), to, method)
+	return http.StatusAccepted, map[string]any{"code": http.StatusAccepted, "message": "Test message sent"}, nil
+}
+
+// ---- branding phone templates ----
+
+var templateTypes = []string{"otp_verify", "otp_enroll", "change_password", "blocked_account", "password_breach"}
+
+func templateJSON(t PhoneTemplate) map[string]any {
+	body := map[string]any{}
+	if t.Content.Body.Text != "" {
+		body["text"] = t.Content.Body.Text
+	}
+	if t.Content.Body.Voice != "" {
+		body["voice"] = t.Content.Body.Voice
+	}
+	content := map[string]any{"syntax": t.Content.Syntax, "body": body}
+	if t.Content.From != "" {
+		content["from"] = t.Content.From
+	}
+	return map[string]any{
+		"id": t.ID, "channel": t.Channel, "customizable": t.Customizable, "tenant": t.Tenant,
+		"content": content, "type": t.Type, "disabled": t.Disabled,
+	}
+}
+
+func (s *Server) findTemplateLocked(id string) int {
+	return slices.IndexFunc(s.st.PhoneTemplates, func(t PhoneTemplate) bool { return t.ID == id })
+}
+
+func (s *Server) listTemplates(r *http.Request) (int, any, *apiErr) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []any{}
+	for _, t := range s.st.PhoneTemplates {
+		if q.Has("disabled") && strconv.FormatBool(t.Disabled) != q.Get("disabled") {
+			continue
+		}
+		out = append(out, templateJSON(t))
+	}
+	return http.StatusOK, map[string]any{"templates": out}, nil
+}
+
+// applyContent applies a content object; full says syntax is allowed.
+func applyContent(c *PhoneTemplateContent, v any, full bool) *apiErr {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return payloadErr("Expected type object but found type " + jsonType(v)).withProp("content")
+	}
+	for k, v := range m {
+		switch k {
+		case "syntax", "from":
+			if k == "syntax" && !full {
+				return payloadErr("Additional properties not allowed: syntax").withProp("content")
+			}
+			sv, ok := v.(string)
+			if !ok {
+				return payloadErr("Expected type string but found type " + jsonType(v)).withProp("content." + k)
+			}
+			if k == "syntax" {
+				c.Syntax = sv
+			} else {
+				if len(sv) > 16 {
+					return payloadErr("String is too long").withProp("content.from")
+				}
+				c.From = sv
+			}
+		case "body":
+			b, ok := v.(map[string]any)
+			if !ok {
+				return payloadErr("Expected type object but found type " + jsonType(v)).withProp("content.body")
+			}
+			for bk, bv := range b {
+				sv, ok := bv.(string)
+				if !ok || (bk != "text" && bk != "voice") {
+					return payloadErr("Invalid property " + bk).withProp("content.body")
+				}
+				if bk == "text" {
+					c.Body.Text = sv
+				} else {
+					c.Body.Voice = sv
+				}
+			}
+		default:
+			return payloadErr("Additional properties not allowed: " + k).withProp("content")
+		}
+	}
+	return nil
+}
+
+func (s *Server) createTemplate(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	t := PhoneTemplate{Channel: "phone", Customizable: true, Tenant: TenantName, Content: PhoneTemplateContent{Syntax: "liquid"}}
+	for k, v := range body {
+		switch k {
+		case "type":
+			typ, _ := v.(string)
+			if !slices.Contains(templateTypes, typ) {
+				return 0, nil, payloadErr("No enum match for: \"" + typ + "\"").withProp("type")
+			}
+			t.Type = typ
+		case "disabled":
+			b, ok := v.(bool)
+			if !ok {
+				return 0, nil, payloadErr("Expected type boolean but found type " + jsonType(v)).withProp("disabled")
+			}
+			t.Disabled = b
+		case "content":
+			if e := applyContent(&t.Content, v, true); e != nil {
+				return 0, nil, e
+			}
+		default:
+			return 0, nil, payloadErr("Additional properties not allowed: " + k)
+		}
+	}
+	if t.Type == "" {
+		return 0, nil, payloadErr("Missing required property: type")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.ContainsFunc(s.st.PhoneTemplates, func(x PhoneTemplate) bool { return x.Type == t.Type }) {
+		return 0, nil, &apiErr{status: http.StatusConflict, message: msgTemplateConflict}
+	}
+	t.ID = s.nextIDLocked("tem_")
+	s.st.PhoneTemplates = append(s.st.PhoneTemplates, t)
+	return http.StatusCreated, templateJSON(t), nil
+}
+
+func templateNotFound() *apiErr {
+	return &apiErr{status: http.StatusNotFound, message: "Phone template not found"}
+}
+
+func (s *Server) getTemplate(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findTemplateLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, templateNotFound()
+	}
+	return http.StatusOK, templateJSON(s.st.PhoneTemplates[i]), nil
+}
+
+func (s *Server) patchTemplate(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findTemplateLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, templateNotFound()
+	}
+	t := s.st.PhoneTemplates[i]
+	for k, v := range body {
+		switch k {
+		case "disabled":
+			b, ok := v.(bool)
+			if !ok {
+				return 0, nil, payloadErr("Expected type boolean but found type " + jsonType(v)).withProp("disabled")
+			}
+			t.Disabled = b
+		case "content":
+			if e := applyContent(&t.Content, v, false); e != nil {
+				return 0, nil, e
+			}
+		default:
+			return 0, nil, payloadErr("Additional properties not allowed: " + k)
+		}
+	}
+	s.st.PhoneTemplates[i] = t
+	return http.StatusOK, templateJSON(t), nil
+}
+
+func (s *Server) deleteTemplate(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findTemplateLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, templateNotFound()
+	}
+	s.st.PhoneTemplates = slices.Delete(s.st.PhoneTemplates, i, i+1)
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) resetTemplate(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.findTemplateLocked(r.PathValue("id"))
+	if i < 0 {
+		return 0, nil, templateNotFound()
+	}
+	t := &s.st.PhoneTemplates[i]
+	t.Content = PhoneTemplateContent{Syntax: "liquid", Body: PhoneTemplateBody{Text: defaultOTPText, Voice: defaultOTPText}}
+	t.Disabled = false
+	return http.StatusOK, templateJSON(*t), nil
+}
+
+func (s *Server) tryTemplate(r *http.Request) (int, any, *apiErr) {
+	body, e := readBody(r)
+	if e != nil {
+		return 0, nil, e
+	}
+	if to, _ := body["to"].(string); to == "" {
+		return 0, nil, payloadErr("Missing required property: to")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.findTemplateLocked(r.PathValue("id")) < 0 {
+		return 0, nil, templateNotFound()
+	}
+	return http.StatusAccepted, map[string]any{"message": "Test notification sent"}, nil
+}

@@ -1,0 +1,61 @@
+// Package phonemigratetest serves a fake Auth0 tenant for tests, demos and
+// anyone without a spare tenant: a stateful fake of the Management API
+// subset a phone migration uses, over real HTTP, that the real go-auth0 v3
+// client talks to, in the spirit of net/http/httptest.
+//
+//	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
+//	defer srv.Close()
+//	// srv.BaseURL ("http://127.0.0.1:port/api/v2") and srv.Token go to the client.
+//
+// # Scenarios
+//
+// A [Server] starts seeded with a [Scenario]: a realistic tenant as it looks
+// before (or after) a migration to the Unified Phone Experience. The
+// constants of scenario.go ([GatewaySecret], [TwilioSID], [GatewayTemplate],
+// ...) are the fake values the scenarios hold. Tenants can also be shaped
+// through the Management API itself (POST /connections,
+// POST /branding/phone/providers, ...).
+//
+// # Management API
+//
+// Served under /api/v2 with Auth0's paths, status codes, JSON shapes (each
+// checked against the example go-auth0 v3 ships in
+// wiremock/wiremock-mappings.json) and error bodies
+// {"statusCode","error","message"[,"errorCode"]}:
+//
+//	GET|PATCH        /tenants/settings
+//	GET|POST         /connections                (strategy filter; take/from checkpoint paging, "next" omitted on the last page;
+//	                                             page/per_page; no paging parameters: a plain array, as Auth0)
+//	GET|PATCH|DELETE /connections/{id}           (PATCH replaces options wholesale)
+//	GET              /guardian/factors;  PUT /guardian/factors/{name}
+//	GET|PUT          /guardian/factors/phone/message-types
+//	GET|PUT          /guardian/factors/{phone,sms}/{selected-provider,providers/twilio,templates}   (403 under UPE)
+//	GET|POST         /branding/phone/providers;  GET|PATCH|DELETE /branding/phone/providers/{id};  POST .../{id}/try
+//	GET|POST         /branding/phone/templates;  GET|PATCH|DELETE /branding/phone/templates/{id};  PATCH .../reset;  POST .../try
+//	GET|POST         /actions/actions;  GET|PATCH|DELETE /actions/actions/{id};  POST .../{id}/deploy
+//	GET              /actions/triggers;  GET|PATCH /actions/triggers/{triggerId}/bindings
+//	POST             /oauth/token                (client credentials, outside /api/v2)
+//
+// Where Auth0's behaviour is not documented the fake makes a choice and says
+// so in [Server]'s documentation and in the handlers: delete answers 204
+// (202 for connections), deploying an Action that is still building is 409,
+// a second custom-phone-provider Action is 409, deleting a bound Action
+// without force=true is 409, the Guardian Twilio auth token is never
+// returned.
+//
+// # Delivery
+//
+// [Server.Notify] (POST /__fake/notify) sends one Passwordless or MFA
+// message the way the tenant would at that moment: through the legacy
+// gateway (a real HTTP POST with an HS256 JWT to the fake's [Gateway], which
+// verifies it with golang-jwt), through legacy Twilio or a Twilio provider
+// (the fake [TwilioAPI]), or through the custom provider's deployed Action,
+// run in Node.js by internal/actionrun. It is how tests prove the same user
+// receives the same text before and after a migration.
+//
+// # Serving on an address
+//
+// `phonemigrate fake --listen ADDR` uses [NewUnstartedServer] then
+// [Server.StartAt](ADDR), which returns the listen error instead of
+// panicking; [Server.Handler] serves the fake from any http.Server.
+package phonemigratetest

@@ -1,0 +1,546 @@
+package phonemigratetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/osteele/liquid"
+
+	"github.com/unifiedphone/unifiedphone/internal/actionrun"
+)
+
+// NotifyRequest asks the fake tenant to send one message the way it would
+// at this moment: what POST /__fake/notify accepts.
+type NotifyRequest struct {
+	// Kind is "passwordless" (a /passwordless/start on an SMS connection)
+	// or "mfa" (an MFA phone challenge or enrollment).
+	Kind string `json:"kind"`
+	// Connection is the SMS connection's name or id (passwordless only;
+	// empty means the tenant's only SMS connection).
+	Connection string `json:"connection,omitempty"`
+	// Recipient is the phone number, E.164.
+	Recipient string `json:"recipient"`
+	// DeliveryMethod is "text" (default; "sms" is accepted) or "voice"
+	// (MFA only: Passwordless SMS sends text).
+	DeliveryMethod string `json:"delivery_method,omitempty"`
+	// MessageType is "otp_verify" (default) or "otp_enroll" (MFA
+	// enrollment).
+	MessageType string `json:"message_type,omitempty"`
+	// IP and UserAgent describe the end user's request (forwarded to the
+	// gateway with forward_req_info, and event.request of an Action).
+	// Defaults: 203.0.113.7 and a fixed browser user agent.
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+// Routes a notification can take ([NotifyResult.Route]).
+const (
+	RouteLegacyGateway  = "legacy_gateway"  // Passwordless connection, provider sms_gateway
+	RouteLegacyTwilio   = "legacy_twilio"   // Passwordless connection Twilio, or Guardian selected provider twilio
+	RouteLegacyAuth0    = "legacy_auth0"    // Guardian selected provider auth0 (Auth0's own sender; simulated, always delivered)
+	RouteLegacyHook     = "legacy_hook"     // Guardian selected provider phone-message-hook (not simulated; never delivered)
+	RouteProviderCustom = "provider_custom" // tenant-level custom provider: the deployed Action ran in Node
+	RouteProviderTwilio = "provider_twilio" // tenant-level Twilio provider
+	RouteNone           = "none"            // nothing can deliver it
+)
+
+// NotifyResult is what happened: what POST /__fake/notify answers.
+type NotifyResult struct {
+	// Route is how the tenant sent the message (Route* constants).
+	Route string `json:"route"`
+	// Text is the text the user receives (rendered template), empty for
+	// RouteNone.
+	Text string `json:"text"`
+	// Code is the one-time code in the message. It is derived from the
+	// recipient and message type, so the same user gets the same code
+	// before and after a migration and texts compare equal.
+	Code string `json:"code"`
+	// Delivered says the message reached its destination: the gateway
+	// answered 200, fake Twilio accepted it, or the Action finished without
+	// retry/drop/throwing.
+	Delivered bool `json:"delivered"`
+	// Detail explains the route and the outcome in one sentence.
+	Detail string `json:"detail"`
+}
+
+// ErrInvalidNotify is wrapped by [Server.Notify] errors about the request
+// itself (unknown kind, unknown connection, ...).
+var ErrInvalidNotify = errors.New("invalid notify request")
+
+const (
+	defaultIP        = "203.0.113.7"
+	defaultUserAgent = "Mozilla/5.0 (X11; Linux x86_64) phonemigratetest/1.0"
+	appName          = "ACME Web"
+	// legacyDefaultTemplate is Auth0's default Passwordless SMS template.
+	legacyDefaultTemplate = "Your verification code is: @@password@@"
+)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("phonemigratetest: notify: %w: %s", ErrInvalidNotify, fmt.Sprintf(format, args...))
+}
+
+// Notify sends one message the way the tenant would right now, and says
+// how (same as POST /__fake/notify):
+//
+// Passwordless ("passwordless"): under the Unified Phone Experience
+// (tenant_settings.phone_consolidated_experience) a connection whose
+// options.use_phone_provider is true (or "unified"), or that has no legacy
+// provider configured, goes through the tenant-level provider. Otherwise —
+// including under UPE without use_phone_provider, as Auth0 users report —
+// the connection's legacy settings are used: provider "sms_gateway" POSTs
+// the legacy body to gateway_url with an HS256 JWT bearer token (sub,
+// aud, iat, exp; the secret base64url-decoded when secret_base64_encoded);
+// twilio_sid/twilio_token send through the fake Twilio API. The text is the
+// connection's template (md_with_macros: @@password@@; liquid: {{ code }} /
+// {{ password }}).
+//
+// MFA ("mfa"): the phone factor ("sms") must be enabled and the message
+// type ("sms" for text, "voice") enabled. Under UPE the tenant-level
+// provider sends; otherwise Guardian's selected provider: twilio (fake
+// Twilio, SMS or call), auth0 (simulated as delivered) or
+// phone-message-hook (not simulated). The text is the legacy Guardian
+// template ({{code}}).
+//
+// Tenant-level provider: it must exist, be enabled and list the delivery
+// method; the text is the enabled tenant phone template of the message type
+// (Liquid, {{ code }}) or Auth0's default text. A "custom" provider runs the
+// deployed custom-phone-provider Action (the bound one) in Node through
+// internal/actionrun, with its secrets, and lets it make its real HTTP
+// calls; a "twilio" provider sends through fake Twilio with the provider's
+// credentials.
+//
+// Notify returns an error (wrapping [ErrInvalidNotify]) only for a request
+// it cannot interpret; every delivery problem is a result with Delivered
+// false and a Detail.
+func (s *Server) Notify(ctx context.Context, req NotifyRequest) (NotifyResult, error) {
+	switch req.DeliveryMethod {
+	case "", "text", "sms":
+		req.DeliveryMethod = "text"
+	case "voice":
+	default:
+		return NotifyResult{}, invalid("delivery_method %q is not text or voice", req.DeliveryMethod)
+	}
+	if req.MessageType == "" {
+		req.MessageType = "otp_verify"
+	}
+	if !slices.Contains(templateTypes, req.MessageType) {
+		return NotifyResult{}, invalid("message_type %q is not one of %s", req.MessageType, strings.Join(templateTypes, ", "))
+	}
+	if req.Recipient == "" {
+		return NotifyResult{}, invalid("recipient is required")
+	}
+	if req.IP == "" {
+		req.IP = defaultIP
+	}
+	if req.UserAgent == "" {
+		req.UserAgent = defaultUserAgent
+	}
+	st := s.State()
+	var (
+		res NotifyResult
+		err error
+	)
+	switch req.Kind {
+	case "passwordless":
+		res, err = s.notifyPasswordless(ctx, st, req)
+	case "mfa":
+		res, err = s.notifyMFA(ctx, st, req)
+	default:
+		return NotifyResult{}, invalid("kind %q is not passwordless or mfa", req.Kind)
+	}
+	if err == nil && s.cfg.logger != nil {
+		s.cfg.logger.Info("fake auth0 notify", "kind", req.Kind, "route", res.Route, "delivered", res.Delivered)
+	}
+	return res, err
+}
+
+// otpCode derives the code from the recipient and message type.
+func otpCode(recipient, messageType string, length int) string {
+	if length < 4 || length > 12 {
+		length = 6
+	}
+	h := fnv.New64a()
+	_, _ = io.WriteString(h, recipient+"|"+messageType)
+	n := h.Sum64()
+	var b strings.Builder
+	for range length {
+		b.WriteByte(byte('0' + n%10))
+		n /= 10
+	}
+	return b.String()
+}
+
+func (s *Server) notifyPasswordless(ctx context.Context, st State, req NotifyRequest) (NotifyResult, error) {
+	if req.DeliveryMethod != "text" {
+		return NotifyResult{}, invalid("passwordless SMS sends text only")
+	}
+	var conn *Connection
+	var smsConns []Connection
+	for _, c := range st.Connections {
+		if c.Strategy == "sms" {
+			smsConns = append(smsConns, c)
+		}
+	}
+	for i, c := range smsConns {
+		if req.Connection != "" && (c.Name == req.Connection || c.ID == req.Connection) {
+			conn = &smsConns[i]
+		}
+	}
+	if req.Connection == "" && len(smsConns) == 1 {
+		conn = &smsConns[0]
+	}
+	if conn == nil {
+		if req.Connection == "" {
+			return NotifyResult{}, invalid("the tenant has %d SMS connections: name one", len(smsConns))
+		}
+		return NotifyResult{}, invalid("no SMS connection named %q", req.Connection)
+	}
+	o := conn.Options
+	length := 6
+	if totp, ok := o["totp"].(map[string]any); ok {
+		if l, ok := totp["length"].(float64); ok {
+			length = int(l)
+		}
+	}
+	code := otpCode(req.Recipient, req.MessageType, length)
+	upe, _ := st.TenantSettings["phone_consolidated_experience"].(bool)
+	usePP := o["use_phone_provider"] == true || o["use_phone_provider"] == "unified"
+	provider, _ := o["provider"].(string)
+	gatewayURL, _ := o["gateway_url"].(string)
+	twilioSID, _ := o["twilio_sid"].(string)
+	legacyGateway := provider == "sms_gateway" && gatewayURL != ""
+	legacyTwilio := (provider == "" || provider == "twilio") && twilioSID != ""
+
+	if upe && (usePP || (!legacyGateway && !legacyTwilio)) {
+		why := "the connection has use_phone_provider"
+		if !usePP {
+			why = "the connection has no legacy SMS provider"
+		}
+		return s.viaProvider(ctx, st, req, code, conn, "Unified Phone Experience is on and "+why)
+	}
+	text, err := renderLegacyPasswordless(o, code, req)
+	res := NotifyResult{Text: text, Code: code}
+	if err != nil {
+		res.Route, res.Text = RouteNone, ""
+		res.Detail = "the connection template does not render: " + err.Error()
+		return res, nil
+	}
+	from, _ := o["from"].(string)
+	switch {
+	case legacyGateway:
+		res.Route = RouteLegacyGateway
+		res.Delivered, res.Detail = s.postGateway(ctx, o, gatewayURL, req, text, from)
+	case legacyTwilio:
+		res.Route = RouteLegacyTwilio
+		token, _ := o["twilio_token"].(string)
+		mssid, _ := o["messaging_service_sid"].(string)
+		res.Delivered, res.Detail = s.sendTwilio(ctx, twilioSID, token, from, mssid, req.Recipient, "text", text)
+	default:
+		res.Route, res.Text = RouteNone, ""
+		res.Detail = "the connection has no legacy SMS provider and the Unified Phone Experience is off"
+	}
+	return res, nil
+}
+
+// renderLegacyPasswordless renders the connection template.
+func renderLegacyPasswordless(o map[string]any, code string, req NotifyRequest) (string, error) {
+	tpl, _ := o["template"].(string)
+	if tpl == "" {
+		tpl = legacyDefaultTemplate
+	}
+	syntax, _ := o["syntax"].(string)
+	if syntax == "liquid" {
+		return renderLiquid(tpl, map[string]any{
+			"password": code, "code": code, "phone_number": req.Recipient,
+			"application": map[string]any{"name": appName}, "request_language": "en",
+		})
+	}
+	return strings.ReplaceAll(tpl, "@@password@@", code), nil
+}
+
+func renderLiquid(tpl string, vars map[string]any) (string, error) {
+	out, err := liquid.NewEngine().ParseAndRenderString(tpl, vars)
+	if err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// gatewayKey returns the HS256 key of gateway_authentication.
+func gatewayKey(auth map[string]any) ([]byte, error) {
+	secret, _ := auth["secret"].(string)
+	if secret == "" {
+		return nil, errors.New("gateway_authentication has no secret")
+	}
+	if b, _ := auth["secret_base64_encoded"].(bool); b {
+		key, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(secret, "="))
+		if err != nil {
+			return nil, errors.New("gateway_authentication.secret is not base64url")
+		}
+		return key, nil
+	}
+	return []byte(secret), nil
+}
+
+// postGateway POSTs the legacy body to the gateway.
+func (s *Server) postGateway(ctx context.Context, o map[string]any, gatewayURL string, req NotifyRequest, text, from string) (bool, string) {
+	body := map[string]any{"recipient": req.Recipient, "body": text}
+	if from != "" {
+		body["sender"] = from
+	}
+	if fwd := o["forward_req_info"]; fwd == true || fwd == "true" {
+		body["req"] = map[string]any{"ip": req.IP, "user-agent": req.UserAgent}
+	}
+	b, _ := json.Marshal(body)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // Auth0's gateway timeout
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, gatewayURL, bytes.NewReader(b))
+	if err != nil {
+		return false, "gateway_url is not a valid URL"
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("User-Agent", "Auth0")
+	if auth, ok := o["gateway_authentication"].(map[string]any); ok {
+		key, err := gatewayKey(auth)
+		if err != nil {
+			return false, err.Error()
+		}
+		t := time.Now()
+		claims := jwt.MapClaims{"iat": t.Unix(), "exp": t.Add(5 * time.Minute).Unix()}
+		if aud, _ := auth["audience"].(string); aud != "" {
+			claims["aud"] = aud
+		}
+		if sub, _ := auth["subject"].(string); sub != "" {
+			claims["sub"] = sub
+		}
+		signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(key)
+		if err != nil {
+			return false, "cannot sign the gateway token"
+		}
+		hr.Header.Set("Authorization", "Bearer "+signed)
+	}
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return false, "gateway unreachable: " + redactURLError(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Sprintf("gateway answered %d (Auth0: \"Unexpected response while calling the SMS gateway: %d\")", resp.StatusCode, resp.StatusCode)
+	}
+	return true, "gateway answered 200"
+}
+
+// redactURLError keeps the error's kind without query strings.
+func redactURLError(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// sendTwilio sends an SMS (Messages.json) or a call (Calls.json) through
+// the fake Twilio API.
+func (s *Server) sendTwilio(ctx context.Context, sid, token, from, mssid, to, method, text string) (bool, string) {
+	form := url.Values{"To": {to}}
+	if from != "" {
+		form.Set("From", from)
+	} else if mssid != "" {
+		form.Set("MessagingServiceSid", mssid)
+	}
+	endpoint := "Messages.json"
+	if method == "voice" {
+		endpoint = "Calls.json"
+		form.Set("Twiml", "<Response><Say>"+html.EscapeString(text)+"</Say></Response>")
+	} else {
+		form.Set("Body", text)
+	}
+	u := s.twilio.URL + "/2010-04-01/Accounts/" + url.PathEscape(sid) + "/" + endpoint
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return false, "invalid Twilio account sid"
+	}
+	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hr.SetBasicAuth(sid, token)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return false, "Twilio unreachable: " + redactURLError(err)
+	}
+	defer resp.Body.Close()
+	var tw struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&tw)
+	if resp.StatusCode != http.StatusCreated {
+		return false, fmt.Sprintf("Twilio answered %d: %d %s", resp.StatusCode, tw.Code, tw.Message)
+	}
+	return true, "Twilio accepted the " + map[string]string{"text": "message", "voice": "call"}[method]
+}
+
+func (s *Server) notifyMFA(ctx context.Context, st State, req NotifyRequest) (NotifyResult, error) {
+	code := otpCode(req.Recipient, req.MessageType, 6)
+	enabled := slices.ContainsFunc(st.Guardian.Factors, func(f Factor) bool { return f.Name == "sms" && f.Enabled })
+	if !enabled {
+		return NotifyResult{Route: RouteNone, Code: code, Detail: "the MFA phone factor (sms) is disabled"}, nil
+	}
+	mt := map[string]string{"text": "sms", "voice": "voice"}[req.DeliveryMethod]
+	if !slices.Contains(st.Guardian.MessageTypes, mt) {
+		return NotifyResult{Route: RouteNone, Code: code, Detail: "MFA phone message type " + mt + " is not enabled"}, nil
+	}
+	if upe, _ := st.TenantSettings["phone_consolidated_experience"].(bool); upe {
+		return s.viaProvider(ctx, st, req, code, nil, "Unified Phone Experience is on")
+	}
+	tpl := st.Guardian.Templates.VerificationMessage
+	if req.MessageType == "otp_enroll" {
+		tpl = st.Guardian.Templates.EnrollmentMessage
+	}
+	friendly, _ := st.TenantSettings["friendly_name"].(string)
+	text, err := renderLiquid(tpl, map[string]any{"code": code, "tenant": map[string]any{"friendly_name": friendly, "name": TenantName}})
+	if err != nil {
+		return NotifyResult{Route: RouteNone, Code: code, Detail: "the Guardian template does not render: " + err.Error()}, nil
+	}
+	res := NotifyResult{Text: text, Code: code}
+	switch st.Guardian.SelectedProvider {
+	case "twilio":
+		t := st.Guardian.Twilio
+		res.Route = RouteLegacyTwilio
+		res.Delivered, res.Detail = s.sendTwilio(ctx, t.SID, t.AuthToken, t.From, t.MessagingServiceSID, req.Recipient, req.DeliveryMethod, text)
+	case "auth0", "":
+		res.Route, res.Delivered = RouteLegacyAuth0, true
+		res.Detail = "Auth0's built-in phone sender (simulated: always delivered)"
+	default:
+		res.Route = RouteLegacyHook
+		res.Detail = "the send-phone-message hook is not simulated"
+	}
+	return res, nil
+}
+
+// providerText renders the tenant phone template of the message type.
+func providerText(st State, messageType, code, method string) (text, voice, from string, err error) {
+	tplText, tplVoice := defaultOTPText, defaultOTPText
+	for _, t := range st.PhoneTemplates {
+		if t.Type == messageType && !t.Disabled {
+			if t.Content.Body.Text != "" {
+				tplText = t.Content.Body.Text
+			}
+			tplVoice = tplText
+			if t.Content.Body.Voice != "" {
+				tplVoice = t.Content.Body.Voice
+			}
+			from = t.Content.From
+		}
+	}
+	friendly, _ := st.TenantSettings["friendly_name"].(string)
+	vars := map[string]any{"code": code, "locale": "en", "friendly_name": friendly, "tenant": TenantName,
+		"client": map[string]any{"name": appName, "client_id": AppClientID}}
+	if text, err = renderLiquid(tplText, vars); err != nil {
+		return "", "", "", err
+	}
+	if voice, err = renderLiquid(tplVoice, vars); err != nil {
+		return "", "", "", err
+	}
+	return text, voice, from, nil
+}
+
+// viaProvider sends through the tenant-level phone provider.
+func (s *Server) viaProvider(ctx context.Context, st State, req NotifyRequest, code string, conn *Connection, why string) (NotifyResult, error) {
+	res := NotifyResult{Route: RouteNone, Code: code}
+	if len(st.PhoneProviders) == 0 {
+		res.Detail = why + ", but no phone provider is configured"
+		return res, nil
+	}
+	p := st.PhoneProviders[0]
+	if p.Disabled {
+		res.Detail = why + ", but the phone provider is disabled"
+		return res, nil
+	}
+	if !slices.Contains(p.Configuration.DeliveryMethods, req.DeliveryMethod) {
+		res.Detail = why + ", but the phone provider does not deliver " + req.DeliveryMethod
+		return res, nil
+	}
+	text, voice, from, err := providerText(st, req.MessageType, code, req.DeliveryMethod)
+	if err != nil {
+		res.Detail = "the tenant phone template does not render: " + err.Error()
+		return res, nil
+	}
+	if from == "" {
+		from = p.Configuration.DefaultFrom
+	}
+	res.Text = text
+	if req.DeliveryMethod == "voice" {
+		res.Text = voice
+	}
+	switch p.Name {
+	case "twilio":
+		res.Route = RouteProviderTwilio
+		ok, detail := s.sendTwilio(ctx, p.Configuration.SID, p.Credentials.AuthToken, from, p.Configuration.MSSID, req.Recipient, req.DeliveryMethod, res.Text)
+		res.Delivered, res.Detail = ok, why+"; "+detail
+	case "custom":
+		res.Route = RouteProviderCustom
+		ok, detail := s.runAction(ctx, actionrun.Notification{
+			AsText: text, AsVoice: voice, Code: code, DeliveryMethod: req.DeliveryMethod, From: from,
+			Locale: "en", MessageType: req.MessageType, Recipient: req.Recipient,
+		}, req, conn)
+		res.Delivered, res.Detail = ok, why+"; "+detail
+	}
+	return res, nil
+}
+
+// runAction runs the deployed custom-phone-provider Action.
+func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req NotifyRequest, conn *Connection) (bool, string) {
+	s.mu.Lock()
+	a, ok := s.boundCustomPhoneActionLocked()
+	var v deployedVersion
+	if ok {
+		v = s.versions[a.ID]
+	}
+	s.mu.Unlock()
+	if !ok {
+		return false, "no deployed Action is bound to the custom-phone-provider trigger"
+	}
+	secrets := map[string]string{}
+	for _, sec := range v.action.Secrets {
+		secrets[sec.Name] = sec.Value
+	}
+	ev := actionrun.Event{
+		Notification: n,
+		Request:      actionrun.Request{IP: req.IP, UserAgent: req.UserAgent, Method: http.MethodPost, Hostname: TenantName + ".us.auth0.com", Language: "en"},
+		Client:       actionrun.Client{ClientID: AppClientID, Name: appName},
+		Tenant:       actionrun.Tenant{ID: TenantName},
+		Secrets:      secrets,
+	}
+	if conn != nil {
+		ev.Connection = &actionrun.Connection{ID: conn.ID, Name: conn.Name, Strategy: conn.Strategy}
+	}
+	r, err := actionrun.Run(ctx, v.action.Code, ev)
+	if err != nil {
+		return false, "the Action did not run: " + err.Error()
+	}
+	detail := fmt.Sprintf("Action %s (version %d) finished: %s", v.action.Name, v.number, r.Outcome)
+	if r.Reason != "" {
+		detail += " (" + r.Reason + ")"
+	}
+	return r.Outcome == actionrun.Sent, detail
+}
+
+// sendTest delivers a provider /try test message through the provider.
+func (s *Server) sendTest(ctx context.Context, to, method string) {
+	st := s.State()
+	_, _ = s.viaProvider(ctx, st, NotifyRequest{Kind: "test", Recipient: to, DeliveryMethod: method, MessageType: "otp_verify", IP: defaultIP, UserAgent: defaultUserAgent},
+		otpCode(to, "test", 6), nil, "provider test message")
+}

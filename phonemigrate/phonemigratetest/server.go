@@ -1,0 +1,625 @@
+package phonemigratetest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Server is a fake Auth0 tenant: a stateful fake of the Management API
+// subset the migration uses, served over real HTTP on 127.0.0.1, plus a
+// test-control API under /__fake/ and two fakes it delivers messages to (a
+// legacy SMS [Gateway] and a [TwilioAPI]).
+//
+// Point go-auth0 v3 (or anything else) at it with
+//
+//	client.New("unused", option.WithBaseURL(srv.BaseURL), option.WithToken(srv.Token))
+//
+// or with client credentials ([Server.ClientID], [Server.ClientSecret]
+// against URL + "/oauth/token"). Every /api/v2 request needs
+// "Authorization: Bearer " + Token, else 401.
+//
+// The fake enforces the rules that matter to a phone migration: one phone
+// provider per tenant, Twilio providers need sid + default_from or mssid and
+// credentials, custom providers need credentials {} and a deployed, bound
+// custom-phone-provider Action, credentials are never returned, connection
+// PATCH replaces options wholesale, legacy Guardian phone endpoints answer
+// 403 once phone_consolidated_experience is on, MFA message types must be a
+// subset of the provider's delivery methods under UPE (409), Actions build
+// before they can be deployed and a trigger allows one custom-phone-provider
+// Action. Error bodies have Auth0's shape:
+// {"statusCode","error","message"[,"errorCode"]}.
+//
+// The test-control API (no token needed):
+//
+//	GET    /__fake/state      the tenant as JSON (see [State])
+//	GET    /__fake/requests   the request log (see [Request])
+//	DELETE /__fake/requests   clear the request log
+//	POST   /__fake/faults     inject a [Fault]; DELETE clears them all
+//	POST   /__fake/ratelimit  {"per_second": 2, "burst": 5}; per_second <= 0 turns limiting off
+//	POST   /__fake/notify     send one message (see [NotifyRequest], [NotifyResult])
+//
+// A Server is safe for concurrent use. Close it when done.
+type Server struct {
+	// URL is the server's root, "http://127.0.0.1:port" (empty before
+	// Start).
+	URL string
+	// BaseURL is URL + "/api/v2", the Management API base for go-auth0's
+	// option.WithBaseURL.
+	BaseURL string
+	// Token is the bearer token /api/v2 accepts; /oauth/token issues it.
+	Token string
+	// ClientID and ClientSecret are the client credentials /oauth/token
+	// accepts.
+	ClientID, ClientSecret string
+	// Scenario is the scenario the tenant was seeded with.
+	Scenario Scenario
+
+	cfg     config
+	handler http.Handler
+	hs      *httptest.Server
+	gateway *Gateway
+	twilio  *TwilioAPI
+
+	mu            sync.Mutex
+	st            *State
+	builds        map[string]*buildProgress  // action id -> build progress
+	versions      map[string]deployedVersion // action id -> deployed version
+	pendingDeploy map[string]bool            // created with "deploy": true, not built yet
+	seq           int
+	reqs          []Request
+	faults        []*faultEntry
+	limiter       *rate.Limiter
+	perSec        float64
+	burst         int
+	closeMux      sync.Once
+}
+
+type buildProgress struct {
+	started time.Time
+	gets    int
+}
+
+// Request is one entry of the request log: what GET /__fake/requests
+// answers, in arrival order. Only Management API (/api/v2) and /oauth/token
+// requests are logged. Status is the status the fake answered, or 0 when a
+// fault dropped the connection.
+type Request struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Query is the raw query string, when there was one.
+	Query  string `json:"query,omitempty"`
+	Status int    `json:"status"`
+}
+
+// Fault is an injected failure: what POST /__fake/faults accepts.
+//
+// A request matches when Method is empty or equal (case-insensitive) and
+// Path equals the request path, with or without the "/api/v2" prefix; a
+// Path ending in "*" matches every path with that prefix ("/api/v2/*",
+// "/connections/*"). A matching fault first waits DelayMS milliseconds (or
+// until the client gives up), then drops the connection without an answer
+// when Drop, else answers Status with an Auth0 error body when Status is
+// non-zero, else lets the request through (a pure delay). Times is how many
+// requests it affects; 0 means every request until [Server.ClearFaults].
+// Faults apply to /api/v2 and /oauth/token, in the order injected, and the
+// first match wins.
+type Fault struct {
+	Method  string `json:"method"`
+	Path    string `json:"path"`
+	Status  int    `json:"status"`
+	Times   int    `json:"times"`
+	DelayMS int    `json:"delay_ms"`
+	Drop    bool   `json:"drop"`
+}
+
+type faultEntry struct {
+	Fault
+	used int
+}
+
+type config struct {
+	perSecond  float64
+	burst      int
+	listener   net.Listener
+	addr       string
+	logger     *slog.Logger
+	gatewayURL string
+	buildDelay time.Duration
+	buildGets  int
+}
+
+// Option configures a [Server].
+type Option func(*config)
+
+// WithRateLimit limits the Management API to perSecond requests per second
+// with bursts of burst (a token bucket, golang.org/x/time/rate). Answers
+// then carry Auth0's X-RateLimit-Limit (burst), X-RateLimit-Remaining and
+// X-RateLimit-Reset (unix seconds) headers, and requests over the limit get
+// 429 {"statusCode":429,"error":"Too Many Requests",...}. The default is no
+// limit and no headers. See also [Server.SetRateLimit].
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *config) { c.perSecond, c.burst = perSecond, burst }
+}
+
+// WithListener makes [Server.Start] serve on l instead of a new listener on
+// 127.0.0.1:0. The server takes ownership of l.
+func WithListener(l net.Listener) Option {
+	return func(c *config) { c.listener = l }
+}
+
+// WithAddr makes [Server.Start] listen on addr (e.g. "127.0.0.1:8787", or
+// ":0"). This is what `phonemigrate fake --listen ADDR` uses; prefer
+// [Server.StartAt] to get the listen error instead of a panic.
+func WithAddr(addr string) Option {
+	return func(c *config) { c.addr = addr }
+}
+
+// WithLogger logs one line per Management API request (method, path,
+// status; never bodies or headers) and every notification to l. The
+// default logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithGatewayURL makes the gateway scenarios' connections point their
+// gateway_url at url instead of the fake's own [Gateway].
+func WithGatewayURL(url string) Option {
+	return func(c *config) { c.gatewayURL = url }
+}
+
+// WithActionBuild sets how long a created or updated Action stays
+// "building": it turns "built" once delay has passed since the change, or
+// on the gets-th GET /actions/actions/{id} after it (gets <= 0: only the
+// delay counts), whichever comes first. The default is 200ms or the second
+// GET, so a poller sees "building" once and then "built".
+func WithActionBuild(delay time.Duration, gets int) Option {
+	return func(c *config) { c.buildDelay, c.buildGets = delay, gets }
+}
+
+// NewServer starts a fake tenant seeded with scenario on 127.0.0.1 (or as
+// [WithListener] / [WithAddr] say) and returns it. Like httptest.NewServer
+// it panics if it cannot listen, or if scenario is unknown (use
+// [ParseScenario] on user input first).
+func NewServer(scenario Scenario, opts ...Option) *Server {
+	s := NewUnstartedServer(scenario, opts...)
+	s.Start()
+	return s
+}
+
+// NewUnstartedServer returns a seeded fake tenant that is not serving the
+// Management API yet (its Gateway and Twilio fakes already are); call
+// [Server.Start] or [Server.StartAt], or mount [Server.Handler] yourself.
+// It panics if scenario is unknown.
+func NewUnstartedServer(scenario Scenario, opts ...Option) *Server {
+	cfg := config{buildDelay: 200 * time.Millisecond, buildGets: 2}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := &Server{
+		Scenario:      scenario,
+		Token:         "fake-mgmt-token-" + randomHex(16),
+		ClientID:      "fakeMgmtClient0PhoneMigrate00001",
+		ClientSecret:  "fake-client-secret-" + randomHex(16),
+		cfg:           cfg,
+		builds:        map[string]*buildProgress{},
+		versions:      map[string]deployedVersion{},
+		pendingDeploy: map[string]bool{},
+	}
+	s.gateway = newGateway()
+	s.twilio = newTwilioAPI()
+	s.twilio.AddAccount(TwilioSID, TwilioAuthToken)
+	gw := cfg.gatewayURL
+	if gw == "" {
+		gw = s.gateway.URL + GatewayPath
+	}
+	st, err := seed(scenario, gw)
+	if err != nil {
+		s.gateway.Close()
+		s.twilio.Close()
+		panic(err.Error())
+	}
+	s.st = st
+	s.setRateLimitLocked(cfg.perSecond, cfg.burst)
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the fake's whole HTTP handler (Management API, /oauth/token
+// and /__fake/), for serving it with your own http.Server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start serves the fake on the listener of [WithListener], the address of
+// [WithAddr], or 127.0.0.1:0, and sets URL and BaseURL. It panics if it
+// cannot listen, like httptest.Server.Start.
+func (s *Server) Start() {
+	if err := s.StartAt(s.cfg.addr); err != nil {
+		panic(fmt.Sprintf("phonemigratetest: %v", err))
+	}
+}
+
+// StartAt serves the fake on addr ("" means the [WithListener] listener or
+// 127.0.0.1:0) and sets URL and BaseURL. It returns the listen error
+// instead of panicking; `phonemigrate fake --listen` uses it.
+func (s *Server) StartAt(addr string) error {
+	l := s.cfg.listener
+	if l == nil {
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		var err error
+		l, err = net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+	}
+	s.hs = &httptest.Server{Listener: l, Config: &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}}
+	s.hs.Start()
+	s.URL = s.hs.URL
+	s.BaseURL = s.URL + "/api/v2"
+	return nil
+}
+
+// Close shuts the fake down, with its Gateway and Twilio fakes. It blocks
+// until outstanding requests finish, like httptest.Server.Close.
+func (s *Server) Close() {
+	s.closeMux.Do(func() {
+		if s.hs != nil {
+			s.hs.Close()
+		}
+		s.gateway.Close()
+		s.twilio.Close()
+	})
+}
+
+// Client returns an *http.Client for the fake (from httptest), or
+// http.DefaultClient before Start.
+func (s *Server) Client() *http.Client {
+	if s.hs == nil {
+		return http.DefaultClient
+	}
+	return s.hs.Client()
+}
+
+// Gateway returns the fake legacy SMS gateway the gateway scenarios point
+// at (unless [WithGatewayURL]).
+func (s *Server) Gateway() *Gateway { return s.gateway }
+
+// Twilio returns the fake Twilio REST API that legacy Twilio settings and
+// Twilio phone providers deliver to.
+func (s *Server) Twilio() *TwilioAPI { return s.twilio }
+
+// State returns a deep copy of the tenant, the same structure GET
+// /__fake/state answers.
+func (s *Server) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refreshBuildsLocked(time.Now())
+	return s.st.clone()
+}
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request{}, s.reqs...)
+}
+
+// ResetRequests clears the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqs = nil
+}
+
+// InjectFault adds f, like POST /__fake/faults.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &faultEntry{Fault: f})
+}
+
+// ClearFaults removes every fault, like DELETE /__fake/faults.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// SetRateLimit changes the rate limit, like POST /__fake/ratelimit; a
+// perSecond <= 0 turns it off. The bucket starts full.
+func (s *Server) SetRateLimit(perSecond float64, burst int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setRateLimitLocked(perSecond, burst)
+}
+
+func (s *Server) setRateLimitLocked(perSecond float64, burst int) {
+	if perSecond <= 0 {
+		s.limiter, s.perSec, s.burst = nil, 0, 0
+		return
+	}
+	if burst < 1 {
+		burst = 1
+	}
+	s.limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
+	s.perSec, s.burst = perSecond, burst
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// nextID returns a new id with prefix; callers hold s.mu.
+func (s *Server) nextIDLocked(prefix string) string {
+	s.seq++
+	return fmt.Sprintf("%sFk%014d", prefix, s.seq)
+}
+
+// nextUUIDLocked returns a new UUID-shaped id (Actions and bindings use
+// UUIDs); callers hold s.mu.
+func (s *Server) nextUUIDLocked() string {
+	s.seq++
+	return fmt.Sprintf("6f1b2c3d-%04x-4e5f-8a9b-%012x", s.seq, s.seq)
+}
+
+func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// routes builds the whole handler.
+func (s *Server) routes() http.Handler {
+	api := http.NewServeMux()
+	s.registerAPI(api)
+	control := http.NewServeMux()
+	s.registerControl(control)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/__fake/") {
+			control.ServeHTTP(w, r)
+			return
+		}
+		s.serveLogged(w, r, api)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// serveLogged applies faults, the rate limit and auth, and logs.
+func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Handler) {
+	sw := &statusWriter{ResponseWriter: w}
+	dropped := false
+	defer func() {
+		status := sw.status
+		if dropped {
+			status = 0
+		}
+		s.mu.Lock()
+		s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
+		s.mu.Unlock()
+		if l := s.cfg.logger; l != nil {
+			l.Info("fake auth0 request", "method", r.Method, "path", r.URL.Path, "status", status)
+		}
+	}()
+
+	if f, ok := s.matchFault(r); ok {
+		if f.DelayMS > 0 {
+			t := time.NewTimer(time.Duration(f.DelayMS) * time.Millisecond)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				dropped = true
+				return
+			}
+		}
+		if f.Drop {
+			dropped = true
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler)
+		}
+		if f.Status != 0 {
+			writeError(sw, f.Status, "Injected fault", "")
+			return
+		}
+	}
+
+	if r.URL.Path == "/oauth/token" {
+		s.handleToken(sw, r)
+		return
+	}
+	if !strings.HasPrefix(r.URL.Path, "/api/v2/") {
+		writeError(sw, http.StatusNotFound, "Not Found", "")
+		return
+	}
+	if !s.rateLimit(sw) {
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+s.Token {
+		msg := "Missing authentication"
+		if r.Header.Get("Authorization") != "" {
+			msg = "Invalid token"
+		}
+		writeError(sw, http.StatusUnauthorized, msg, "")
+		return
+	}
+	api.ServeHTTP(sw, r)
+}
+
+func (s *Server) matchFault(r *http.Request) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.Method != "" && !strings.EqualFold(f.Method, r.Method) {
+			continue
+		}
+		if !faultPathMatches(f.Path, r.URL.Path) {
+			continue
+		}
+		f.used++
+		out := f.Fault
+		if f.Times > 0 && f.used >= f.Times {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+		}
+		return out, true
+	}
+	return Fault{}, false
+}
+
+func faultPathMatches(pattern, path string) bool {
+	if pattern == "" {
+		return false
+	}
+	candidates := []string{path}
+	if rest, ok := strings.CutPrefix(path, "/api/v2"); ok {
+		candidates = append(candidates, rest)
+	}
+	for _, p := range candidates {
+		if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+			if strings.HasPrefix(p, prefix) {
+				return true
+			}
+		} else if p == pattern {
+			return true
+		}
+	}
+	return false
+}
+
+// rateLimit takes a token and sets the X-RateLimit headers; it answers 429
+// and returns false when the bucket is empty.
+func (s *Server) rateLimit(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	lim, perSec, burst := s.limiter, s.perSec, s.burst
+	s.mu.Unlock()
+	if lim == nil {
+		return true
+	}
+	t := time.Now()
+	ok := lim.AllowN(t, 1)
+	tokens := lim.TokensAt(t)
+	remaining := int(math.Max(0, math.Floor(tokens)))
+	var wait float64 // seconds until the reset the header announces
+	if ok {
+		wait = (float64(burst) - tokens) / perSec // until the bucket is full again
+	} else {
+		wait = (1 - tokens) / perSec // until one request is allowed
+	}
+	reset := t.Add(time.Duration(wait * float64(time.Second)))
+	resetUnix := reset.Unix()
+	if reset.Nanosecond() > 0 {
+		resetUnix++
+	}
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(burst))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(resetUnix, 10))
+	if !ok {
+		writeError(w, http.StatusTooManyRequests, "Global limit has been reached", "too_many_requests")
+		return false
+	}
+	return true
+}
+
+// handleToken is POST /oauth/token (client credentials; JSON or form body).
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", "")
+		return
+	}
+	var in struct {
+		GrantType    string `json:"grant_type"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+		Audience     string `json:"audience"`
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid request payload JSON format")
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid form body")
+			return
+		}
+		in.GrantType = r.PostForm.Get("grant_type")
+		in.ClientID = r.PostForm.Get("client_id")
+		in.ClientSecret = r.PostForm.Get("client_secret")
+		in.Audience = r.PostForm.Get("audience")
+	}
+	if id, secret, ok := r.BasicAuth(); ok && in.ClientID == "" {
+		in.ClientID, in.ClientSecret = id, secret
+	}
+	if in.GrantType != "client_credentials" {
+		writeOAuthError(w, http.StatusForbidden, "unsupported_grant_type", "Unsupported grant type: "+in.GrantType)
+		return
+	}
+	if in.ClientID != s.ClientID || in.ClientSecret != s.ClientSecret {
+		writeOAuthError(w, http.StatusUnauthorized, "access_denied", "Unauthorized")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": s.Token,
+		"token_type":   "Bearer",
+		"expires_in":   86400,
+		"scope":        "read:connections update:connections read:connections_options update:connections_options read:tenant_settings update:tenant_settings read:guardian_factors update:guardian_factors read:phone_providers create:phone_providers update:phone_providers delete:phone_providers read:phone_templates create:phone_templates update:phone_templates delete:phone_templates read:actions create:actions update:actions delete:actions",
+	})
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]any{"error": code, "error_description": desc})
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"statusCode":500,"error":"Internal Server Error","message":"fake: response does not marshal"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// writeError answers an Auth0-shaped error.
+func writeError(w http.ResponseWriter, status int, message, errorCode string) {
+	body := map[string]any{"statusCode": status, "error": http.StatusText(status), "message": message}
+	if errorCode != "" {
+		body["errorCode"] = errorCode
+	}
+	writeJSON(w, status, body)
+}
