@@ -37,6 +37,9 @@ type Write struct {
 	Path   string `json:"path"`
 	Before any    `json:"before,omitempty"`
 	After  any    `json:"after,omitempty"`
+	// Note explains the write when the values alone do not (where a
+	// template comes from, what an absent key means).
+	Note string `json:"note,omitempty"`
 }
 
 // Text returns the plan in a deterministic human-readable form: a header,
@@ -68,6 +71,9 @@ func (p *Plan) Text() string {
 			}
 			if w.After != nil {
 				fmt.Fprintf(&b, "     after:  %s\n", compactJSON(w.After))
+			}
+			if w.Note != "" {
+				fmt.Fprintf(&b, "     note:   %s\n", w.Note)
 			}
 		}
 	}

@@ -1,0 +1,238 @@
+package phonemigrate_test
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// golden compares got with testdata/name, rewriting the file under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestDiagramGolden(t *testing.T) {
+	golden(t, "diagram.mmd", []byte(phonemigrate.Diagram()))
+}
+
+func baseOptions() phonemigrate.Options {
+	return phonemigrate.Options{TwilioAuthToken: fxTwilioToken, TestRecipients: []string{fxRecipient}}
+}
+
+func TestPlanGolden(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		opts     func(*phonemigrate.Options)
+		tenant   func(*memTenant)
+	}{
+		{name: "legacy-gateway", scenario: "legacy-gateway"},
+		{name: "legacy-twilio", scenario: "legacy-twilio"},
+		{name: "legacy-twilio-custom", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.Provider = phonemigrate.ProviderKindCustom }},
+		{name: "mfa-twilio", scenario: "mfa-twilio"},
+		{name: "mixed", scenario: "mixed"},
+		{name: "mixed-voice-replace", scenario: "mixed", opts: func(o *phonemigrate.Options) {
+			o.Delivery = delivery.Of(delivery.Text, delivery.Voice)
+			o.AllowReplace = true
+			o.UsePhoneProvider = "unified"
+		}, tenant: func(m *memTenant) {
+			m.Providers = []phonemigrate.PhoneProvider{{ID: "pro_old", Name: "twilio", Configuration: phonemigrate.ProviderConfiguration{SID: "ACold", DefaultFrom: "+15550000000", DeliveryMethods: delivery.Of(delivery.Text)}}}
+			m.Templates = []phonemigrate.PhoneTemplate{{ID: "tem_v", Type: "otp_verify", Content: phonemigrate.PhoneTemplateContent{Syntax: "liquid", Text: "old {{ code }}"}}}
+		}},
+		{name: "gateway-unknown-macro-skiptest", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) {
+			o.TestRecipients, o.SkipTest = nil, true
+		}, tenant: func(m *memTenant) {
+			m.Conns[1].Options["template"] = "@@password@@ for @@application_name@@"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mt := scenario(tt.scenario)
+			if tt.tenant != nil {
+				tt.tenant(mt)
+			}
+			o := baseOptions()
+			if tt.opts != nil {
+				tt.opts(&o)
+			}
+			m, err := phonemigrate.New(mt, phonemigrate.WithTenant("acme-legacy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := mt.snapshot()
+			p, err := m.Plan(t.Context(), o)
+			if err != nil {
+				t.Fatalf("Plan: %v", err)
+			}
+			if diff := cmp.Diff(before, mt.snapshot(), cmpTenant); diff != "" {
+				t.Errorf("Plan wrote to the tenant (-before +after):\n%s", diff)
+			}
+			data, err := json.MarshalIndent(p, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range []string{fxTwilioToken, fxGwSecret} {
+				if strings.Contains(p.Text(), secret) || strings.Contains(string(data), secret) {
+					t.Errorf("plan leaks a secret")
+				}
+			}
+			golden(t, "plan/"+tt.name+".txt", []byte(p.Text()))
+			golden(t, "plan/"+tt.name+".json", append(data, '\n'))
+
+			// Deterministic: a second plan is identical.
+			p2, err := m.Plan(t.Context(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(p, p2); diff != "" {
+				t.Errorf("second plan differs (-first +second):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPreflightErrors(t *testing.T) {
+	var (
+		inputErr    *phonemigrate.InputError
+		recipErr    *phonemigrate.InvalidRecipientError
+		conflictErr *phonemigrate.DeliveryConflictError
+		existErr    *phonemigrate.ExistingResourceError
+	)
+	tests := []struct {
+		name     string
+		scenario string
+		opts     func(*phonemigrate.Options)
+		tenant   func(*memTenant)
+		is       error
+		as       any
+		exit     int
+	}{
+		{name: "empty tenant", scenario: "empty", is: phonemigrate.ErrNotEligible, exit: 3},
+		{name: "unified tenant", scenario: "unified", is: phonemigrate.ErrAlreadyUnified, exit: 0},
+		{name: "legacy 403 means unified", scenario: "legacy-gateway", tenant: func(m *memTenant) { m.UPE = nil; m.Force403 = true }, is: nil, exit: 0},
+		{name: "mfa auth0 only", scenario: "empty", tenant: func(m *memTenant) { m.MFAEnabled = true }, is: phonemigrate.ErrNotEligible, exit: 3},
+		{name: "no token twilio", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
+		{name: "no token mixed", scenario: "mixed", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
+		{name: "gateway needs custom", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) { o.Provider = phonemigrate.ProviderKindTwilio }, is: phonemigrate.ErrCustomProviderRequired, exit: 3},
+		{name: "mixed needs custom", scenario: "mixed", opts: func(o *phonemigrate.Options) { o.Provider = phonemigrate.ProviderKindTwilio }, is: phonemigrate.ErrCustomProviderRequired, exit: 3},
+		{name: "passwordless needs text", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) { o.Delivery = delivery.Of(delivery.Voice) }, as: &conflictErr, exit: 3},
+		{name: "mfa voice not covered", scenario: "mfa-twilio", opts: func(o *phonemigrate.Options) { o.Delivery = delivery.Of(delivery.Text) }, as: &conflictErr, exit: 3},
+		{name: "existing provider", scenario: "legacy-twilio", tenant: func(m *memTenant) {
+			m.Providers = []phonemigrate.PhoneProvider{{ID: "pro_x", Name: "twilio"}}
+		}, as: &existErr, exit: 3},
+		{name: "existing action", scenario: "legacy-gateway", tenant: func(m *memTenant) {
+			m.Actions = []phonemigrate.Action{{ID: "act_x", Name: "mine"}}
+		}, as: &existErr, exit: 3},
+		{name: "bad recipient", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TestRecipients = []string{"555-1234"} }, as: &recipErr, exit: 2},
+		{name: "recipient leading zero", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TestRecipients = []string{"+0551234567"} }, as: &recipErr, exit: 2},
+		{name: "no recipients no skip", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TestRecipients = nil }, as: &inputErr, exit: 2},
+		{name: "skip and recipients", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.SkipTest = true }, as: &inputErr, exit: 2},
+		{name: "bad provider kind", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.Provider = "sns" }, as: &inputErr, exit: 2},
+		{name: "bad use_phone_provider", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.UsePhoneProvider = 3 }, as: &inputErr, exit: 2},
+		{name: "gateway http url", scenario: "legacy-gateway", tenant: func(m *memTenant) { m.Conns[1].Options["gateway_url"] = "http://gateway.example/sms" }, is: phonemigrate.ErrNotEligible, exit: 3},
+		{name: "two twilio accounts", scenario: "mixed", tenant: func(m *memTenant) {
+			m.Conns[1] = twilioConn()
+			m.Conns[1].Options["twilio_sid"] = "ACother"
+		}, is: phonemigrate.ErrNotEligible, exit: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mt := scenario(tt.scenario)
+			if tt.tenant != nil {
+				tt.tenant(mt)
+			}
+			o := baseOptions()
+			if tt.opts != nil {
+				tt.opts(&o)
+			}
+			m, _ := phonemigrate.New(mt)
+			_, err := m.Plan(t.Context(), o)
+			if tt.is == nil && tt.as == nil {
+				if !errors.Is(err, phonemigrate.ErrAlreadyUnified) {
+					t.Fatalf("err = %v, want ErrAlreadyUnified", err)
+				}
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Fatalf("err = %v, want errors.Is %v", err, tt.is)
+			}
+			if tt.as != nil && !errors.As(err, tt.as) {
+				t.Fatalf("err = %v (%T), want errors.As %T", err, err, tt.as)
+			}
+			if got := phonemigrate.ExitCode(err); got != tt.exit {
+				t.Errorf("ExitCode(%v) = %d, want %d", err, got, tt.exit)
+			}
+			if err != nil && strings.Contains(err.Error(), fxGwSecret) {
+				t.Errorf("error leaks the gateway secret: %v", err)
+			}
+			// Apply refuses the same way, writing nothing.
+			before := mt.snapshot()
+			if _, aerr := m.Apply(t.Context(), o); phonemigrate.ExitCode(aerr) != tt.exit || (aerr == nil) != (err == nil) {
+				t.Errorf("Apply err = %v, Plan err = %v", aerr, err)
+			}
+			if diff := cmp.Diff(before, mt.snapshot(), cmpTenant); diff != "" {
+				t.Errorf("refused Apply wrote (-before +after):\n%s", diff)
+			}
+		})
+	}
+	// The conflict carries the decision.
+	m, _ := phonemigrate.New(scenario("mfa-twilio"))
+	o := baseOptions()
+	o.Delivery = delivery.Of(delivery.Text)
+	_, err := m.Plan(t.Context(), o)
+	if !errors.As(err, &conflictErr) || conflictErr.Decision.Action != delivery.UpdateFactors || conflictErr.Decision.Missing != delivery.Of(delivery.Voice) {
+		t.Errorf("conflict = %+v", conflictErr)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{phonemigrate.ErrAlreadyUnified, 0},
+		{&phonemigrate.InputError{Field: "x"}, 2},
+		{&phonemigrate.CheckpointError{Problem: "x"}, 2},
+		{phonemigrate.ErrTwilioTokenRequired, 2},
+		{&phonemigrate.InvalidRecipientError{}, 2},
+		{phonemigrate.ErrNotEligible, 3},
+		{&phonemigrate.DeliveryConflictError{}, 3},
+		{&phonemigrate.ExistingResourceError{}, 3},
+		{phonemigrate.ErrCustomProviderRequired, 3},
+		{phonemigrate.ErrLocked, 1},
+		{phonemigrate.ErrTestNotConfirmed, 1},
+		{errors.New("boom"), 1},
+	}
+	for _, tt := range tests {
+		if got := phonemigrate.ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
