@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // call sends method path (relative to srv.URL) with body encoded as JSON
@@ -78,3 +81,21 @@ func newServer(t *testing.T, sc Scenario, opts ...Option) *Server {
 	t.Cleanup(srv.Close)
 	return srv
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+func jsonValue(t *testing.T, raw []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, raw)
+	}
+	return v
+}
+
+// cmpIgnoreTimes ignores the timestamp fields (CreatedAt, UpdatedAt,
+// BuiltAt) of State structs.
+var cmpIgnoreTimes = cmp.FilterPath(func(p cmp.Path) bool {
+	sf, ok := p.Last().(cmp.StructField)
+	return ok && strings.HasSuffix(sf.Name(), "At")
+}, cmp.Ignore())
