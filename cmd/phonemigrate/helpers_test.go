@@ -1,17 +1,268 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and cmp sections of scripts")
 
+// scriptState is one script's fake tenants and saved snapshots.
+type scriptState struct {
+	srv   *phonemigratetest.Server
+	saved map[string]phonemigratetest.State
+}
+
+type scriptStateKey struct{}
+
 func scriptSetup(env *testscript.Env) error {
+	st := &scriptState{saved: map[string]phonemigratetest.State{}}
+	env.Values[scriptStateKey{}] = st
+	env.Defer(func() {
+		if st.srv != nil {
+			st.srv.Close()
+		}
+	})
 	return nil
 }
 
+func stateOf(ts *testscript.TestScript) *scriptState {
+	return ts.Value(scriptStateKey{}).(*scriptState)
+}
+
+func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Server {
+	if st.srv == nil {
+		ts.Fatalf("no fake tenant: run fake-tenant SCENARIO first")
+	}
+	return st.srv
+}
+
+// scriptCommands are the commands scripts use to set up and inspect fake
+// tenants (the phonemigrate command itself runs as a separate process and
+// reaches the fake over HTTP, like a user's would):
+//
+//	fake-tenant SCENARIO        start a fake tenant; sets PHONEMIGRATE_BASE_URL,
+//	                            AUTH0_TOKEN, FAKE_URL, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET
+//	fault METHOD PATH STATUS [TIMES]   inject a failure (STATUS "drop" drops the connection)
+//	ratelimit PER_SECOND BURST  rate-limit the Management API
+//	requests [writes|reset]     print the request log ("METHOD PATH STATUS" lines)
+//	notify KIND CONNECTION RECIPIENT [METHOD]   send one message, print the result as JSON
+//	tenant-state get PATH       print the JSON value at PATH (dot-separated;
+//	                            array elements by index or by name)
+//	tenant-state save NAME      remember the tenant's state
+//	tenant-state same NAME      fail unless the state equals the one saved (ids and times ignored)
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
-	return map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
+		"fake-tenant":  cmdFakeTenant,
+		"fault":        cmdFault,
+		"ratelimit":    cmdRateLimit,
+		"requests":     cmdRequests,
+		"notify":       cmdNotify,
+		"tenant-state": cmdTenantState,
+	}
+}
+
+func cmdFakeTenant(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fake-tenant SCENARIO")
+	}
+	sc, err := phonemigratetest.ParseScenario(args[0])
+	ts.Check(err)
+	st := stateOf(ts)
+	if st.srv != nil {
+		st.srv.Close()
+	}
+	st.srv = phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+	ts.Setenv("PHONEMIGRATE_BASE_URL", st.srv.BaseURL)
+	ts.Setenv("AUTH0_TOKEN", st.srv.Token)
+	ts.Setenv("FAKE_URL", st.srv.URL)
+	ts.Setenv("FAKE_CLIENT_ID", st.srv.ClientID)
+	ts.Setenv("FAKE_CLIENT_SECRET", st.srv.ClientSecret)
+}
+
+func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 || len(args) > 4 {
+		ts.Fatalf("usage: fault METHOD PATH STATUS|drop [TIMES]")
+	}
+	f := phonemigratetest.Fault{Method: args[0], Path: args[1], Times: 1}
+	if args[2] == "drop" {
+		f.Drop = true
+	} else {
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		f.Status = n
+	}
+	if len(args) == 4 {
+		n, err := strconv.Atoi(args[3])
+		ts.Check(err)
+		f.Times = n
+	}
+	stateOf(ts).server(ts).InjectFault(f)
+}
+
+func cmdRateLimit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: ratelimit PER_SECOND BURST")
+	}
+	per, err := strconv.ParseFloat(args[0], 64)
+	ts.Check(err)
+	burst, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	stateOf(ts).server(ts).SetRateLimit(per, burst)
+}
+
+func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: requests [writes|reset]")
+	}
+	srv := stateOf(ts).server(ts)
+	mode := ""
+	if len(args) == 1 {
+		mode = args[0]
+	}
+	switch mode {
+	case "reset":
+		srv.ResetRequests()
+		return
+	case "", "writes":
+	default:
+		ts.Fatalf("usage: requests [writes|reset]")
+	}
+	for _, r := range srv.Requests() {
+		if mode == "writes" && (r.Method == "GET" || r.Path == "/oauth/token") {
+			continue
+		}
+		fmt.Fprintf(ts.Stdout(), "%s %s %d\n", r.Method, r.Path, r.Status)
+	}
+}
+
+func cmdNotify(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 || len(args) > 4 {
+		ts.Fatalf("usage: notify passwordless|mfa CONNECTION RECIPIENT [text|voice]")
+	}
+	req := phonemigratetest.NotifyRequest{Kind: args[0], Connection: args[1], Recipient: args[2], DeliveryMethod: "text"}
+	if len(args) == 4 {
+		req.DeliveryMethod = args[3]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := stateOf(ts).server(ts).Notify(ctx, req)
+	ts.Check(err)
+	b, err := json.Marshal(res)
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%s\n", b)
+}
+
+func cmdTenantState(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: tenant-state get PATH | save NAME | same NAME")
+	}
+	st := stateOf(ts)
+	srv := st.server(ts)
+	switch args[0] {
+	case "get":
+		if neg {
+			ts.Fatalf("tenant-state get cannot be negated")
+		}
+		v, err := lookupPath(srv.State(), args[1])
+		ts.Check(err)
+		b, err := json.Marshal(v)
+		ts.Check(err)
+		fmt.Fprintf(ts.Stdout(), "%s\n", b)
+	case "save":
+		if neg {
+			ts.Fatalf("tenant-state save cannot be negated")
+		}
+		st.saved[args[1]] = srv.State()
+	case "same":
+		want, ok := st.saved[args[1]]
+		if !ok {
+			ts.Fatalf("no saved state %q", args[1])
+		}
+		diff := cmp.Diff(comparable(ts, want), comparable(ts, srv.State()))
+		switch {
+		case diff != "" && !neg:
+			ts.Fatalf("tenant state differs from %q (-saved +now):\n%s", args[1], diff)
+		case diff == "" && neg:
+			ts.Fatalf("tenant state unexpectedly equals %q", args[1])
+		}
+	default:
+		ts.Fatalf("usage: tenant-state get PATH | save NAME | same NAME")
+	}
+}
+
+// comparable turns a state into generic JSON without the keys that change
+// on every write (timestamps).
+func comparable(ts *testscript.TestScript, s phonemigratetest.State) any {
+	b, err := json.Marshal(s)
+	ts.Check(err)
+	var v any
+	ts.Check(json.Unmarshal(b, &v))
+	return dropKeys(v, map[string]bool{"created_at": true, "updated_at": true})
+}
+
+func dropKeys(v any, keys map[string]bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k := range x {
+			if keys[k] {
+				delete(x, k)
+				continue
+			}
+			x[k] = dropKeys(x[k], keys)
+		}
+	case []any:
+		for i := range x {
+			x[i] = dropKeys(x[i], keys)
+		}
+	}
+	return v
+}
+
+// lookupPath walks the state's JSON form along a dot-separated path; an
+// array element is named by its index or by its "name" or "type" field
+// (connections.sms.options.use_phone_provider).
+func lookupPath(s phonemigratetest.State, path string) (any, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	for _, seg := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[seg]
+		case []any:
+			found := false
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(x) {
+				v, found = x[i], true
+			} else {
+				for _, e := range x {
+					if m, ok := e.(map[string]any); ok && (m["name"] == seg || m["type"] == seg) {
+						v, found = e, true
+						break
+					}
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("no element %q in %s", seg, path)
+			}
+		default:
+			return nil, fmt.Errorf("path %s: %q is below a scalar", path, seg)
+		}
+	}
+	return v, nil
 }

@@ -22,6 +22,7 @@ type optionFlags struct {
 	testTo       stringList
 	skipTest     bool
 	allowReplace bool
+	twilioAPI    string
 }
 
 func (o *optionFlags) register(fs *flag.FlagSet) {
@@ -30,6 +31,7 @@ func (o *optionFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.testTo, "test-to", "send a test message to this `+E164` number per delivery method (repeatable)")
 	fs.BoolVar(&o.skipTest, "skip-test", false, "do not send test messages through the new provider")
 	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider or custom-phone-provider Action this tool did not create")
+	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` used inside a generated Action (default https://api.twilio.com; for tests against 'phonemigrate fake')")
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -69,6 +71,12 @@ func (o *optionFlags) options() (phonemigrate.Options, error) {
 	opts.TestRecipients = append([]string(nil), o.testTo...)
 	opts.SkipTest = o.skipTest
 	opts.AllowReplace = o.allowReplace
+	if o.twilioAPI != "" {
+		if err := checkURL("--twilio-api-url", o.twilioAPI); err != nil {
+			return opts, err
+		}
+		opts.TwilioAPIBaseURL = o.twilioAPI
+	}
 	return opts, nil
 }
 
@@ -94,14 +102,15 @@ type session struct {
 // checkpoint path the migrator keeps its checkpoint in that file;
 // otherwise (plan) in memory.
 func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint string, log logging) (*session, error) {
-	client, err := connect(ctx, tenant)
+	logger := log.logger(c.stderr)
+	client, err := connect(ctx, tenant, logger)
 	if err != nil {
 		return nil, err
 	}
 	s := &session{tenant: tenant, checkpoint: checkpoint, progress: newProgress(c.stderr, log.quiet, c.stderrTTY)}
 	opts := []phonemigrate.Option{
 		phonemigrate.WithTenant(tenant.Name()),
-		phonemigrate.WithLogger(log.logger(c.stderr)),
+		phonemigrate.WithLogger(logger),
 		phonemigrate.WithObserver(s.progress.observe),
 	}
 	if checkpoint != "" {

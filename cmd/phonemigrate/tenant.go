@@ -117,12 +117,17 @@ func resolveTenant(flagBaseURL string, getenv func(string) string) (tenantConfig
 // checkBaseURL accepts https URLs, and http URLs only to loopback hosts
 // (localhost, 127.0.0.0/8, ::1).
 func checkBaseURL(raw string) error {
+	return checkURL("--base-url", raw)
+}
+
+// checkURL is checkBaseURL for the flag named name.
+func checkURL(name, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return usageErrorf("--base-url %q is not an http(s) URL with a host", redactURL(raw))
+		return usageErrorf("%s %q is not an http(s) URL with a host", name, redactURL(raw))
 	}
 	if u.User != nil {
-		return usageErrorf("--base-url must not hold credentials; use %s", envToken)
+		return usageErrorf("%s must not hold credentials", name)
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return usageErrorf("plain http is allowed only to loopback hosts, not %q; use https", u.Hostname())

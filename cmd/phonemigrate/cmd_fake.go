@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// parseScenario parses --scenario with phonemigratetest.ParseScenario.
+func parseScenario(name string) (phonemigratetest.Scenario, error) {
+	sc, err := phonemigratetest.ParseScenario(name)
+	if err != nil {
+		return "", usageErrorf("--scenario %q is not one of %s", name, scenarioNames())
+	}
+	return sc, nil
+}
+
+// runFake serves a fake tenant until ctx is done or the process gets
+// SIGINT/SIGTERM. It prints the two environment lines on stdout first, so
+// a person (or a script reading the first two lines) can point plan/apply
+// at it.
+func runFake(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet("fake")
+	var (
+		listen   string
+		scenario string
+		log      logging
+	)
+	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one)")
+	fs.StringVar(&scenario, "scenario", string(phonemigratetest.LegacyGateway), "tenant scenario: "+scenarioNames())
+	log.register(fs)
+	if err := c.parseFlags(fs, "fake", args); err != nil {
+		return err
+	}
+	if err := log.check(); err != nil {
+		return err
+	}
+	sc, err := parseScenario(scenario)
+	if err != nil {
+		return err
+	}
+	var opts []phonemigratetest.Option
+	if log.verbose {
+		opts = append(opts, phonemigratetest.WithLogger(log.logger(c.stderr)))
+	}
+	srv := phonemigratetest.NewUnstartedServer(sc, opts...)
+	defer srv.Close()
+	if err := srv.StartAt(listen); err != nil {
+		return fmt.Errorf("the fake tenant cannot listen: %w", err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(c.stdout, "PHONEMIGRATE_BASE_URL=%s\n", srv.BaseURL)
+	fmt.Fprintf(c.stdout, "AUTH0_TOKEN=%s\n", srv.Token)
+	if !log.quiet {
+		fmt.Fprintf(c.stderr, "Fake Auth0 tenant (scenario %s) at %s; its state is at %s/__fake/state. Press Ctrl-C to stop.\n", sc, srv.BaseURL, srv.URL)
+		if sc != phonemigratetest.LegacyGateway && sc != phonemigratetest.Empty {
+			fmt.Fprintf(c.stderr, "Its fake Twilio API is at %s (pass --twilio-api-url %s to apply) and accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", srv.Twilio().URL, srv.Twilio().URL, phonemigratetest.TwilioAuthToken)
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func scenarioNames() string {
+	s := ""
+	for i, sc := range phonemigratetest.Scenarios() {
+		if i > 0 {
+			s += ", "
+		}
+		s += string(sc)
+	}
+	return s
+}
