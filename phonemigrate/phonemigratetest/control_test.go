@@ -1,0 +1,353 @@
+package phonemigratetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseScenario(t *testing.T) {
+	for _, sc := range Scenarios() {
+		got, err := ParseScenario(" " + string(sc) + " ")
+		if err != nil || got != sc {
+			t.Errorf("ParseScenario(%q) = %q, %v", sc, got, err)
+		}
+	}
+	if _, err := ParseScenario("LEGACY-GATEWAY"); err != nil {
+		t.Errorf("case-insensitive parse failed: %v", err)
+	}
+	_, err := ParseScenario("staging")
+	if !errors.Is(err, ErrUnknownScenario) {
+		t.Errorf("ParseScenario(staging) = %v, want ErrUnknownScenario", err)
+	}
+}
+
+func TestNewServerPanicsOnUnknownScenario(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("NewServer(unknown) did not panic")
+		}
+	}()
+	NewServer("nope").Close()
+}
+
+func TestScenarioContents(t *testing.T) {
+	type facts struct {
+		upe           bool
+		smsConns      int
+		provider      string // legacy connection provider key, "" none
+		smsFactor     bool
+		messageTypes  []string
+		selected      string
+		guardianSID   string
+		phoneProvider string
+		templates     int
+	}
+	tests := []struct {
+		sc   Scenario
+		want facts
+	}{
+		{Empty, facts{selected: "auth0", messageTypes: []string{}}},
+		{LegacyGateway, facts{smsConns: 1, provider: "sms_gateway", selected: "auth0", messageTypes: []string{}}},
+		{LegacyTwilio, facts{smsConns: 1, provider: "", selected: "auth0", messageTypes: []string{}}},
+		{MFATwilio, facts{smsFactor: true, messageTypes: []string{"sms", "voice"}, selected: "twilio", guardianSID: TwilioSID}},
+		{Mixed, facts{smsConns: 1, provider: "sms_gateway", smsFactor: true, messageTypes: []string{"sms"}, selected: "twilio", guardianSID: TwilioSID}},
+		{Unified, facts{upe: true, smsConns: 1, smsFactor: true, messageTypes: []string{"sms"}, selected: "auth0", phoneProvider: "twilio", templates: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.sc), func(t *testing.T) {
+			srv := newServer(t, tt.sc)
+			st := srv.State()
+			var got facts
+			got.upe, _ = st.TenantSettings["phone_consolidated_experience"].(bool)
+			for _, c := range st.Connections {
+				if c.Strategy == "sms" {
+					got.smsConns++
+					got.provider, _ = c.Options["provider"].(string)
+				}
+			}
+			for _, f := range st.Guardian.Factors {
+				if f.Name == "sms" {
+					got.smsFactor = f.Enabled
+				}
+			}
+			got.messageTypes = st.Guardian.MessageTypes
+			got.selected = st.Guardian.SelectedProvider
+			got.guardianSID = st.Guardian.Twilio.SID
+			if len(st.PhoneProviders) > 0 {
+				got.phoneProvider = st.PhoneProviders[0].Name
+			}
+			got.templates = len(st.PhoneTemplates)
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(facts{})); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if !slices.ContainsFunc(st.Connections, func(c Connection) bool { return c.Strategy == "auth0" }) {
+				t.Errorf("no database connection")
+			}
+		})
+	}
+
+	// The gateway scenario in detail: what a migration must carry over.
+	srv := newServer(t, LegacyGateway)
+	c := srv.State().Connections[1]
+	wantOpts := map[string]any{
+		"name": "sms", "provider": "sms_gateway", "gateway_url": srv.Gateway().URL + GatewayPath,
+		"gateway_authentication": map[string]any{"method": "bearer", "subject": GatewaySubject, "audience": GatewayAudience, "secret": GatewaySecret, "secret_base64_encoded": false},
+		"forward_req_info":       true, "from": SMSFrom, "syntax": "md_with_macros", "template": GatewayTemplate,
+		"totp": map[string]any{"time_step": 300.0, "length": 6.0}, "brute_force_protection": true, "disable_signup": false,
+		"custom_flag": "keep-me", "upstream_params": map[string]any{"screen_hint": map[string]any{"value": "sms"}},
+	}
+	if diff := cmp.Diff(wantOpts, c.Options); diff != "" {
+		t.Errorf("legacy-gateway options (-want +got):\n%s", diff)
+	}
+	other := newServer(t, LegacyGateway, WithGatewayURL("https://sms.acme.example/send"))
+	if got := other.State().Connections[1].Options["gateway_url"]; got != "https://sms.acme.example/send" {
+		t.Errorf("WithGatewayURL: gateway_url = %v", got)
+	}
+}
+
+func TestStateEndpoint(t *testing.T) {
+	srv := newServer(t, Unified)
+	status, raw, _ := callRaw(t, srv, "GET", "/__fake/state", nil, "")
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k := range keys {
+		got = append(got, k)
+	}
+	slices.Sort(got)
+	want := []string{"actions", "connections", "guardian", "phone_providers", "phone_templates", "tenant_settings", "trigger_bindings"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("state keys (-want +got):\n%s", diff)
+	}
+	var guardian map[string]json.RawMessage
+	_ = json.Unmarshal(keys["guardian"], &guardian)
+	for _, k := range []string{"factors", "message_types", "selected_provider", "twilio"} {
+		if _, ok := guardian[k]; !ok {
+			t.Errorf("guardian lacks %q", k)
+		}
+	}
+	var fromHTTP State
+	if err := json.Unmarshal(raw, &fromHTTP); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(srv.State(), fromHTTP); diff != "" {
+		t.Errorf("GET /__fake/state vs State() (-want +got):\n%s", diff)
+	}
+	// The state shows credentials (it is a fake).
+	if fromHTTP.PhoneProviders[0].Credentials.AuthToken != TwilioAuthToken {
+		t.Errorf("state hides the provider credentials")
+	}
+	// State is a deep copy.
+	st := srv.State()
+	st.Connections[1].Options["name"] = "changed"
+	st.TenantSettings["friendly_name"] = "changed"
+	if again := srv.State(); again.Connections[1].Options["name"] != "sms" || again.TenantSettings["friendly_name"] != TenantFriendlyName {
+		t.Errorf("State() is not a deep copy")
+	}
+	// The empty tenant serializes slices as [], not null.
+	_, raw, _ = callRaw(t, newServer(t, Empty), "GET", "/__fake/state", nil, "")
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	for _, k := range []string{"phone_providers", "phone_templates", "actions"} {
+		if arr, ok := m[k].([]any); !ok || len(arr) != 0 {
+			t.Errorf("%s = %v, want []", k, m[k])
+		}
+	}
+}
+
+func TestRequestLog(t *testing.T) {
+	srv := newServer(t, Empty)
+	call(t, srv, "GET", "/api/v2/connections?strategy=sms&take=50", nil)
+	callTok(t, srv, "GET", "/api/v2/guardian/factors", nil, "")
+	call(t, srv, "PATCH", "/api/v2/tenants/settings", map[string]any{"friendly_name": "x"})
+	call(t, srv, "GET", "/__fake/state", nil) // control calls are not logged
+	want := []Request{
+		{Method: "GET", Path: "/api/v2/connections", Query: "strategy=sms&take=50", Status: 200},
+		{Method: "GET", Path: "/api/v2/guardian/factors", Status: 401},
+		{Method: "PATCH", Path: "/api/v2/tenants/settings", Status: 200},
+	}
+	if diff := cmp.Diff(want, srv.Requests()); diff != "" {
+		t.Errorf("Requests() (-want +got):\n%s", diff)
+	}
+	_, v := call(t, srv, "GET", "/__fake/requests", nil)
+	b, _ := json.Marshal(v)
+	var fromHTTP []Request
+	_ = json.Unmarshal(b, &fromHTTP)
+	if diff := cmp.Diff(want, fromHTTP); diff != "" {
+		t.Errorf("GET /__fake/requests (-want +got):\n%s", diff)
+	}
+	if status, _ := call(t, srv, "DELETE", "/__fake/requests", nil); status != 204 {
+		t.Errorf("DELETE /__fake/requests: %d", status)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d requests after reset", n)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   Fault
+		request [2]string // method, path
+		want    []int     // statuses of successive identical requests; 0 = dropped
+	}{
+		{"status once", Fault{Method: "GET", Path: "/api/v2/guardian/factors", Status: 503, Times: 1}, [2]string{"GET", "/api/v2/guardian/factors"}, []int{503, 200}},
+		{"status twice", Fault{Path: "/guardian/factors", Status: 500, Times: 2}, [2]string{"GET", "/api/v2/guardian/factors"}, []int{500, 500, 200}},
+		{"wildcard", Fault{Path: "/api/v2/branding/*", Status: 429, Times: 1}, [2]string{"GET", "/api/v2/branding/phone/providers"}, []int{429, 200}},
+		{"other method untouched", Fault{Method: "PATCH", Path: "/api/v2/tenants/settings", Status: 500}, [2]string{"GET", "/api/v2/tenants/settings"}, []int{200, 200}},
+		{"other path untouched", Fault{Path: "/api/v2/connections", Status: 500}, [2]string{"GET", "/api/v2/guardian/factors"}, []int{200}},
+		{"until cleared", Fault{Path: "/api/v2/guardian/factors", Status: 502}, [2]string{"GET", "/api/v2/guardian/factors"}, []int{502, 502, 502}},
+		{"drop once", Fault{Path: "/api/v2/guardian/factors", Drop: true, Times: 1}, [2]string{"GET", "/api/v2/guardian/factors"}, []int{0, 200}},
+		{"oauth token", Fault{Path: "/oauth/token", Status: 500, Times: 1}, [2]string{"POST", "/oauth/token"}, []int{500, 403}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, Empty)
+			srv.InjectFault(tt.fault)
+			var got []int
+			for range tt.want {
+				req, _ := http.NewRequest(tt.request[0], srv.URL+tt.request[1], nil)
+				req.Header.Set("Authorization", "Bearer "+srv.Token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					got = append(got, 0)
+					continue
+				}
+				resp.Body.Close()
+				got = append(got, resp.StatusCode)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("statuses (-want +got):\n%s", diff)
+			}
+			if slices.Contains(tt.want, 0) {
+				if r := srv.Requests()[0]; r.Status != 0 {
+					t.Errorf("dropped request logged with status %d, want 0", r.Status)
+				}
+			}
+		})
+	}
+
+	t.Run("error body", func(t *testing.T) {
+		srv := newServer(t, Empty)
+		srv.InjectFault(Fault{Path: "/api/v2/connections", Status: 503, Times: 1})
+		wantError(t, srv, "GET", "/api/v2/connections", nil, 503, "Injected fault", "")
+	})
+	t.Run("delay", func(t *testing.T) {
+		srv := newServer(t, Empty)
+		srv.InjectFault(Fault{Path: "/api/v2/guardian/factors", DelayMS: 300, Times: 1})
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v2/guardian/factors", nil)
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+		if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("delayed request: err %v, want the client's deadline", err)
+		}
+		// The fault was used up: the next request answers at once.
+		status, _ := call(t, srv, "GET", "/api/v2/guardian/factors", nil)
+		if status != 200 {
+			t.Errorf("after the delay fault: %d", status)
+		}
+	})
+	t.Run("delay then status", func(t *testing.T) {
+		srv := newServer(t, Empty)
+		srv.InjectFault(Fault{Path: "/api/v2/guardian/factors", DelayMS: 20, Status: 500, Times: 1})
+		if status, _ := call(t, srv, "GET", "/api/v2/guardian/factors", nil); status != 500 {
+			t.Errorf("status %d, want 500 after the delay", status)
+		}
+	})
+	t.Run("control API", func(t *testing.T) {
+		srv := newServer(t, Empty)
+		if status, _ := call(t, srv, "POST", "/__fake/faults", map[string]any{"method": "GET", "path": "/api/v2/connections", "status": 500, "times": 1}); status != 201 {
+			t.Fatalf("POST /__fake/faults: %d", status)
+		}
+		if status, _ := call(t, srv, "GET", "/api/v2/connections", nil); status != 500 {
+			t.Errorf("fault from the control API not applied: %d", status)
+		}
+		call(t, srv, "POST", "/__fake/faults", map[string]any{"path": "/api/v2/connections", "status": 500})
+		if status, _ := call(t, srv, "DELETE", "/__fake/faults", nil); status != 204 {
+			t.Errorf("DELETE /__fake/faults: %d", status)
+		}
+		if status, _ := call(t, srv, "GET", "/api/v2/connections", nil); status != 200 {
+			t.Errorf("after DELETE /__fake/faults: %d", status)
+		}
+		for _, bad := range []map[string]any{{"status": 500}, {"path": "/x", "status": 42}, {"path": "/x"}, {"path": "/x", "status": 500, "bogus": 1}} {
+			if status, _ := call(t, srv, "POST", "/__fake/faults", bad); status != 400 {
+				t.Errorf("POST /__fake/faults %v: %d, want 400", bad, status)
+			}
+		}
+	})
+}
+
+func TestRateLimit(t *testing.T) {
+	srv := newServer(t, Empty, WithRateLimit(1, 3))
+	type answer struct {
+		status    int
+		limit     string
+		remaining string
+	}
+	var got []answer
+	var resets []int64
+	start := time.Now()
+	for range 4 {
+		status, _, h := callRaw(t, srv, "GET", "/api/v2/guardian/factors", nil, srv.Token)
+		got = append(got, answer{status, h.Get("X-RateLimit-Limit"), h.Get("X-RateLimit-Remaining")})
+		r, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+		if err != nil {
+			t.Fatalf("X-RateLimit-Reset %q: %v", h.Get("X-RateLimit-Reset"), err)
+		}
+		resets = append(resets, r)
+	}
+	want := []answer{{200, "3", "2"}, {200, "3", "1"}, {200, "3", "0"}, {429, "3", "0"}}
+	if time.Since(start) < 500*time.Millisecond { // tokens refill at 1/s; a slow machine may see one more
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(answer{})); diff != "" {
+			t.Errorf("answers (-want +got):\n%s", diff)
+		}
+	}
+	// The 429's reset is when the next token arrives: within 1 s (+1 rounding).
+	if d := resets[3] - start.Unix(); d < 0 || d > 2 {
+		t.Errorf("429 reset %d s after start, want 0..2", d)
+	}
+	wantError(t, srv, "GET", "/api/v2/guardian/factors", nil, 429, "Global limit has been reached", "too_many_requests")
+
+	// The control API changes the limit; per_second 0 removes it and the headers.
+	if status, v := call(t, srv, "POST", "/__fake/ratelimit", map[string]any{"per_second": 0, "burst": 0}); status != 200 {
+		t.Fatalf("POST /__fake/ratelimit: %d %v", status, v)
+	}
+	status, _, h := callRaw(t, srv, "GET", "/api/v2/guardian/factors", nil, srv.Token)
+	if status != 200 || h.Get("X-RateLimit-Limit") != "" {
+		t.Errorf("after removing the limit: %d, X-RateLimit-Limit %q", status, h.Get("X-RateLimit-Limit"))
+	}
+	call(t, srv, "POST", "/__fake/ratelimit", map[string]any{"per_second": 0.001, "burst": 1})
+	codes := []int{}
+	for range 2 {
+		s, _ := call(t, srv, "GET", "/api/v2/guardian/factors", nil)
+		codes = append(codes, s)
+	}
+	if diff := cmp.Diff([]int{200, 429}, codes); diff != "" {
+		t.Errorf("burst 1 (-want +got):\n%s", diff)
+	}
+	// The control API itself is never limited.
+	if s, _ := call(t, srv, "GET", "/__fake/state", nil); s != 200 {
+		t.Errorf("control API limited: %d", s)
+	}
+}
+
+func TestControlNotFound(t *testing.T) {
+	srv := newServer(t, Empty)
+	if status, _ := call(t, srv, "GET", "/__fake/nope", nil); status != 404 {
+		t.Errorf("unknown control endpoint: %d", status)
+	}
+}
