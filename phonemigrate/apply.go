@@ -308,6 +308,22 @@ func (m *Migrator) sleep(ctx context.Context) error {
 func (r *run) deployAction(ctx context.Context) (string, error) {
 	in, c := r.cp.Intent, r.m.c
 	if r.cp.Created.ActionID == "" {
+		// The plan chose a name no Action had; an Action with it now is
+		// ours, created by a call whose answer was lost. Adopt it.
+		existing, err := c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
+		if err != nil {
+			return "", fmt.Errorf("list actions: %w", err)
+		}
+		for _, a := range existing {
+			if a.Name == in.ActionName {
+				r.cp.Created.ActionID = a.ID
+				if err := r.save(ctx); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
+	if r.cp.Created.ActionID == "" {
 		var gw map[string]any
 		if in.GatewayConnectionID != "" {
 			conn, err := c.GetConnection(ctx, in.GatewayConnectionID)
@@ -432,6 +448,14 @@ func (r *run) configureProvider(ctx context.Context) (string, error) {
 	} else {
 		p := ps[0]
 		id = p.ID
+		if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && p.Name == req.Name {
+			// The plan saw no provider: this one is ours, created by a call
+			// whose answer was lost. Adopt it.
+			r.cp.Created.ProviderID = p.ID
+			if err := r.save(ctx); err != nil {
+				return "", err
+			}
+		}
 		ours := p.ID == r.cp.Created.ProviderID
 		if !ours {
 			if !in.AllowReplace {
@@ -638,16 +662,18 @@ func (r *run) alignMFA(ctx context.Context) (string, error) {
 	if !in.MFAEnabled {
 		return EventAlignMFA, nil
 	}
-	cur, err := r.m.messageTypes(ctx)
-	if err != nil {
+	cur, err := r.m.c.PhoneMessageTypes(ctx)
+	notFound := errors.Is(err, ErrNotFound)
+	if err != nil && !notFound {
 		return "", fmt.Errorf("read MFA message types: %w", err)
 	}
-	if cur == in.MFAMessageTypes {
+	if !notFound && cur == in.MFAMessageTypes {
 		return EventAlignMFA, nil
 	}
 	if r.cp.Originals.MFAMessageTypes == nil {
 		orig := cur
 		r.cp.Originals.MFAMessageTypes = &orig
+		r.cp.Originals.MFAMessageTypesNotFound = notFound
 		if err := r.save(ctx); err != nil {
 			return "", err
 		}
@@ -690,6 +716,14 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 				return "", err
 			}
 			continue
+		}
+		if !ti.Existed && !containsString(r.cp.Created.TemplateIDs, ex.ID) {
+			// The plan saw no template of this type: this one was created by
+			// a call whose answer was lost. Adopt it.
+			r.cp.Created.TemplateIDs = append(r.cp.Created.TemplateIDs, ex.ID)
+			if err := r.save(ctx); err != nil {
+				return "", err
+			}
 		}
 		if ex.Content.Text == ti.Text && ex.Content.From == ti.From && !ex.Disabled {
 			continue

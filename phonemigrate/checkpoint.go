@@ -59,6 +59,10 @@ type Originals struct {
 	ConnectionOptions []OriginalOption `json:"connection_options,omitempty"`
 	// MFAMessageTypes are the MFA phone message types before alignment.
 	MFAMessageTypes *delivery.Set `json:"mfa_message_types,omitempty"`
+	// MFAMessageTypesNotFound is true when Auth0 had no message types at
+	// all (404) before alignment; there is no API to make them absent
+	// again, so rollback leaves the aligned types in place.
+	MFAMessageTypesNotFound bool `json:"mfa_message_types_not_found,omitempty"`
 	// Templates are tenant phone templates as they were before being
 	// updated (created ones are in [Created.TemplateIDs]).
 	Templates []OriginalTemplate `json:"templates,omitempty"`

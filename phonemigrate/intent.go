@@ -64,6 +64,9 @@ type TemplateIntent struct {
 	Source string `json:"source"` // where the text comes from, e.g. "connection sms"
 	From   string `json:"from,omitempty"`
 	Text   string `json:"text"`
+	// Existed is true when the tenant had a template of this type at plan
+	// time (it is updated, and restored on rollback).
+	Existed bool `json:"existed,omitempty"`
 }
 
 // Target names used in [Intent].

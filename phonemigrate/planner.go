@@ -241,6 +241,9 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 
 	// Templates.
 	tpls, tw := planTemplates(d, pwl != nil)
+	for i := range tpls {
+		tpls[i].Existed = findTemplate(d.Templates, tpls[i].Type) != nil
+	}
 	in.Templates = tpls
 	warnings = append(warnings, tw...)
 	if len(conns) > 0 {

@@ -133,9 +133,13 @@ func (r *run) restoreTenant(ctx context.Context) error {
 
 func (r *run) restoreMFA(ctx context.Context) error {
 	o := r.cp.Originals.MFAMessageTypes
-	if o == nil || o.Empty() {
-		// Nothing recorded, or Auth0 had no message types (404): there is
-		// no empty value to write back.
+	if o == nil {
+		return nil
+	}
+	if r.cp.Originals.MFAMessageTypesNotFound {
+		// Auth0 had no message types at all (404); no API call makes them
+		// absent again.
+		r.m.log.WarnContext(ctx, "rollback: MFA message types were not configured before the migration and are left as aligned")
 		return nil
 	}
 	cur, err := r.m.messageTypes(ctx)
