@@ -125,22 +125,30 @@ func newFakeServer(t *testing.T, status int) *fakeServer {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
+		status, body, delay := f.status, f.body, f.delay
 		f.mu.Unlock()
-		if f.delay > 0 {
+		if delay > 0 {
 			select {
 			case <-r.Context().Done():
 				return
-			case <-time.After(f.delay):
+			case <-time.After(delay):
 			}
 		}
-		if f.body != "" {
+		if body != "" {
 			w.Header().Set("Content-Type", "application/json")
 		}
-		w.WriteHeader(f.status)
-		io.WriteString(w, f.body)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
 	}))
 	t.Cleanup(f.Close)
 	return f
+}
+
+// set changes the answer for the next requests.
+func (f *fakeServer) set(status int, body string, delay time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status, f.body, f.delay = status, body, delay
 }
 
 func (f *fakeServer) got() []recorded {
@@ -546,7 +554,7 @@ func TestStatusMapping(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				srv := newFakeServer(t, tt.status)
-				srv.delay = tt.delay
+				srv.set(tt.status, "", tt.delay)
 				base := srv.URL
 				if tt.status == 0 {
 					base = refusedURL(t)
@@ -581,7 +589,7 @@ func TestStatusMapping(t *testing.T) {
 func TestTwilioErrorCodeInReason(t *testing.T) {
 	requireNode(t)
 	srv := newFakeServer(t, http.StatusBadRequest)
-	srv.body = `{"code": 21211, "message": "The 'To' number ` + testRecipient + ` is not a valid phone number.", "status": 400}`
+	srv.set(http.StatusBadRequest, `{"code": 21211, "message": "The 'To' number ` + testRecipient + ` is not a valid phone number.", "status": 400}`, 0)
 	a := generate(t, Spec{Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: srv.URL}}})
 	res := run(t, a, passwordlessEvent())
 	if diff := cmp.Diff(&actionrun.Result{Outcome: actionrun.Drop, Reason: "Twilio answered HTTP 400 (Twilio error 21211)",

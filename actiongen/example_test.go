@@ -1,0 +1,113 @@
+package actiongen_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/actiongen"
+)
+
+// Generate an Action that replaces a Passwordless custom SMS gateway with
+// JWT authentication. The URL and the signing secret travel as Action
+// secrets; the code never holds them.
+func ExampleGenerate() {
+	action, err := actiongen.Generate(actiongen.Spec{
+		Default: actiongen.Target{Gateway: &actiongen.Gateway{
+			URL:                "https://sms-gateway.example.com/send",
+			From:               "+1 234 567",
+			ForwardRequestInfo: true,
+			Auth: &actiongen.GatewayAuth{
+				Method:   "bearer",
+				Subject:  "urn:Auth0",
+				Audience: "urn:MySmsGateway",
+				Secret:   "MySecretToSignTheToken",
+			},
+		}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(action.Name, action.Runtime, len(action.Dependencies))
+	for _, s := range action.Secrets {
+		fmt.Println("secret", s.Name)
+	}
+	fmt.Println(strings.Contains(action.Code, "exports.onExecuteCustomPhoneProvider"))
+	fmt.Println(strings.Contains(action.Code, "MySecretToSignTheToken"))
+	// Output:
+	// phonemigrate-custom-phone-provider node22 0
+	// secret GATEWAY_URL
+	// secret GATEWAY_SECRET
+	// true
+	// false
+}
+
+// One Action for a tenant whose Passwordless connection used a custom
+// gateway while MFA used Twilio: Passwordless messages (event.connection
+// strategy "sms") go to the gateway, the rest to Twilio.
+func ExampleGenerate_routing() {
+	action, err := actiongen.Generate(actiongen.Spec{
+		Default: actiongen.Target{Twilio: &actiongen.Twilio{
+			AccountSID: "AC0123456789abcdef0123456789abcdef",
+			AuthToken:  "token-from-the-environment",
+			From:       "+15550001111",
+		}},
+		Passwordless: &actiongen.Target{Gateway: &actiongen.Gateway{
+			URL: "https://sms-gateway.example.com/send",
+		}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range action.Secrets {
+		fmt.Println(s.Name)
+	}
+	// Output:
+	// TWILIO_ACCOUNT_SID
+	// TWILIO_AUTH_TOKEN
+	// PASSWORDLESS_GATEWAY_URL
+}
+
+// Read the gateway from a legacy connection's raw options, as the
+// Management API returns them. Auth0's docs write forward_req_info as a
+// string; both forms are accepted.
+func ExampleGatewayFromOptions() {
+	var options map[string]any
+	_ = json.Unmarshal([]byte(`{
+		"strategy": "sms", "provider": "sms_gateway",
+		"gateway_url": "https://sms-gateway.example.com/send",
+		"from": "+1 234 567", "forward_req_info": "true",
+		"template": "Your verification code is: @@password@@",
+		"gateway_authentication": {"method": "bearer", "subject": "urn:Auth0",
+			"audience": "urn:MySmsGateway", "secret": "MySecretToSignTheToken",
+			"secret_base64_encoded": false}
+	}`), &options)
+
+	gw, err := actiongen.GatewayFromOptions(options)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(gw.URL, gw.From, gw.ForwardRequestInfo, gw.Auth.Audience)
+
+	// A Twilio connection is not a gateway: branch on the sentinel.
+	_, err = actiongen.GatewayFromOptions(map[string]any{"provider": "twilio"})
+	fmt.Println(errors.Is(err, actiongen.ErrNotGateway))
+	fmt.Println(err)
+
+	// Bad settings name the option; the secret never appears.
+	options["gateway_url"] = "http://sms-gateway.example.com/send"
+	_, err = actiongen.GatewayFromOptions(options)
+	var ve *actiongen.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Field, errors.Is(err, actiongen.ErrInvalidGateway))
+	}
+	// Output:
+	// https://sms-gateway.example.com/send +1 234 567 true urn:MySmsGateway
+	// true
+	// actiongen: connection does not use a custom SMS gateway: provider: is "twilio", not "sms_gateway"
+	// gateway_url true
+}
