@@ -589,7 +589,7 @@ func TestStatusMapping(t *testing.T) {
 func TestTwilioErrorCodeInReason(t *testing.T) {
 	requireNode(t)
 	srv := newFakeServer(t, http.StatusBadRequest)
-	srv.set(http.StatusBadRequest, `{"code": 21211, "message": "The 'To' number ` + testRecipient + ` is not a valid phone number.", "status": 400}`, 0)
+	srv.set(http.StatusBadRequest, `{"code": 21211, "message": "The 'To' number `+testRecipient+` is not a valid phone number.", "status": 400}`, 0)
 	a := generate(t, Spec{Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: srv.URL}}})
 	res := run(t, a, passwordlessEvent())
 	if diff := cmp.Diff(&actionrun.Result{Outcome: actionrun.Drop, Reason: "Twilio answered HTTP 400 (Twilio error 21211)",
