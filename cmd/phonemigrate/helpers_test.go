@@ -3,8 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -55,12 +59,17 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	                            AUTH0_TOKEN, FAKE_URL, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET
 //	fault METHOD PATH STATUS [TIMES]   inject a failure (STATUS "drop" drops the connection)
 //	ratelimit PER_SECOND BURST  rate-limit the Management API
-//	requests [writes|reset]     print the request log ("METHOD PATH STATUS" lines)
+//	requests [writes|reset]     print "requests: N" and the request log ("METHOD PATH STATUS"
+//	                            lines); writes leaves out GETs and /oauth/token
 //	notify KIND CONNECTION RECIPIENT [METHOD]   send one message, print the result as JSON
 //	tenant-state get PATH       print the JSON value at PATH (dot-separated;
 //	                            array elements by index or by name)
 //	tenant-state save NAME      remember the tenant's state
-//	tenant-state same NAME      fail unless the state equals the one saved (ids and times ignored)
+//	tenant-state same NAME      fail unless the state equals the one saved (times ignored)
+//	exits CODE PROG ARGS...     run PROG like exec and fail unless it exits with CODE
+//	json-get FILE PATH          print the JSON value at PATH in FILE
+//	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
+//	glob-exists PATTERN         fail unless a file matches PATTERN
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"fake-tenant":  cmdFakeTenant,
@@ -69,6 +78,10 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"requests":     cmdRequests,
 		"notify":       cmdNotify,
 		"tenant-state": cmdTenantState,
+		"json-get":     cmdJSONGet,
+		"exits":        cmdExits,
+		"file-mode":    cmdFileMode,
+		"glob-exists":  cmdGlobExists,
 	}
 }
 
@@ -138,12 +151,16 @@ func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
 	default:
 		ts.Fatalf("usage: requests [writes|reset]")
 	}
+	var lines []string
 	for _, r := range srv.Requests() {
 		if mode == "writes" && (r.Method == "GET" || r.Path == "/oauth/token") {
 			continue
 		}
-		fmt.Fprintf(ts.Stdout(), "%s %s %d\n", r.Method, r.Path, r.Status)
+		lines = append(lines, fmt.Sprintf("%s %s %d\n", r.Method, r.Path, r.Status))
 	}
+	// The count comes first so that "no writes" is a positive match
+	// (a custom command that prints nothing leaves stdout as it was).
+	fmt.Fprintf(ts.Stdout(), "requests: %d\n%s", len(lines), strings.Join(lines, ""))
 }
 
 func cmdNotify(ts *testscript.TestScript, neg bool, args []string) {
@@ -241,6 +258,11 @@ func lookupPath(s phonemigratetest.State, path string) (any, error) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, err
 	}
+	return walkJSON(v, path)
+}
+
+// walkJSON is lookupPath on decoded JSON.
+func walkJSON(v any, path string) (any, error) {
 	for _, seg := range strings.Split(path, ".") {
 		switch x := v.(type) {
 		case map[string]any:
@@ -265,4 +287,60 @@ func lookupPath(s phonemigratetest.State, path string) (any, error) {
 		}
 	}
 	return v, nil
+}
+
+func cmdJSONGet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: json-get FILE PATH")
+	}
+	var v any
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &v))
+	got, err := walkJSON(v, args[1])
+	ts.Check(err)
+	b, err := json.Marshal(got)
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%s\n", b)
+}
+
+func cmdFileMode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: file-mode FILE")
+	}
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%o\n", fi.Mode().Perm())
+}
+
+func cmdGlobExists(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: glob-exists PATTERN")
+	}
+	m, err := filepath.Glob(ts.MkAbs(args[0]))
+	ts.Check(err)
+	switch {
+	case len(m) == 0 && !neg:
+		ts.Fatalf("no file matches %s", args[0])
+	case len(m) > 0 && neg:
+		ts.Fatalf("%s matches %v", args[0], m)
+	}
+}
+
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	if err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
@@ -101,7 +102,7 @@ type session struct {
 // newSession connects to the tenant and builds a migrator. With a
 // checkpoint path the migrator keeps its checkpoint in that file;
 // otherwise (plan) in memory.
-func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint string, log logging) (*session, error) {
+func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint string, log logging, extra ...phonemigrate.Option) (*session, error) {
 	logger := log.logger(c.stderr)
 	client, err := connect(ctx, tenant, logger)
 	if err != nil {
@@ -116,6 +117,7 @@ func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint st
 	if checkpoint != "" {
 		opts = append(opts, phonemigrate.WithStore(phonemigrate.NewFileStore(checkpoint)))
 	}
+	opts = append(opts, extra...)
 	s.migrator, err = phonemigrate.New(client, opts...)
 	if err != nil {
 		return nil, err
@@ -236,12 +238,14 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		log     logging
 		yes     bool
 		jsonOut bool
+		poll    time.Duration
 	)
 	tf.register(fs)
 	of.register(fs)
 	cf.register(fs)
 	log.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation (and accept test messages as received)")
+	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	if err := c.parseFlags(fs, "apply", args); err != nil {
 		return err
@@ -252,6 +256,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	opts, err := of.options()
 	if err != nil {
 		return err
+	}
+	if poll <= 0 {
+		return usageErrorf("--poll-interval must be positive")
 	}
 	if !yes && !c.stdinTTY {
 		return usageErrorf("apply needs --yes when stdin is not a terminal (nothing was written)")
@@ -268,7 +275,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	opts.Confirm = c.confirmTest(yes)
 	path := cf.resolve(tenant)
-	s, err := c.newSession(ctx, tenant, path, log)
+	s, err := c.newSession(ctx, tenant, path, log, phonemigrate.WithPollInterval(poll))
 	if err != nil {
 		return err
 	}
@@ -278,7 +285,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if err != nil && !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		return err
 	}
-	resuming := cp != nil && cp.State != phonemigrate.StateNew
+	// A checkpoint in the middle of the forward path (or failed) means
+	// Apply resumes; new and rolled_back start over; completed is a no-op.
+	resuming := cp != nil && cp.State != phonemigrate.StateNew && cp.State != phonemigrate.StateRolledBack
 	var plan *phonemigrate.Plan
 	if !resuming {
 		plan, err = s.migrator.Plan(ctx, opts)
@@ -314,7 +323,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 			return nil
 		}
 	}
-	s.progress.note("Migrating %s (checkpoint %s):", tenant.Name(), path)
+	if !(resuming && cp.State == phonemigrate.StateCompleted) {
+		s.progress.note("Migrating %s (checkpoint %s):", tenant.Name(), path)
+	}
 	res, applyErr := s.migrator.Apply(ctx, opts)
 	if errors.Is(applyErr, phonemigrate.ErrAlreadyUnified) {
 		return c.applyNothing(tenant, path, jsonOut)
@@ -541,6 +552,10 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 	}
 	if jsonOut {
 		return c.writeJSON(out)
+	}
+	if out.AlreadyDone {
+		fmt.Fprintf(c.stdout, "Nothing to do: %s was already rolled back (checkpoint %s).\n", tenant.Name(), path)
+		return nil
 	}
 	fmt.Fprintf(c.stdout, "Rollback of %s %s; checkpoint %s.\n", tenant.Name(), out.State, path)
 	return nil
