@@ -1,0 +1,203 @@
+package phonemigrate_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+func sampleCheckpoint() *phonemigrate.Checkpoint {
+	types := delivery.Of(delivery.Text)
+	return &phonemigrate.Checkpoint{
+		Version: phonemigrate.CheckpointVersion, Tenant: "acme", State: phonemigrate.StateFailed, LastGood: phonemigrate.StateTenantSwitched,
+		Error:   "boom",
+		Created: phonemigrate.Created{ActionID: "act_1", ProviderID: "pro_1", TemplateIDs: []string{"tem_1"}},
+		Originals: phonemigrate.Originals{
+			PhoneConsolidatedExperience: &phonemigrate.OriginalFlag{Value: ptr(false)},
+			ConnectionOptions:           []phonemigrate.OriginalOption{{ConnectionID: "con_1", Connection: "sms", Key: "use_phone_provider", Present: true, Value: false}},
+			MFAMessageTypes:             &types,
+		},
+		UpdatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	}
+}
+
+func TestFileStore(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cp.json")
+	s := phonemigrate.NewFileStore(path)
+	if _, err := s.Load(t.Context()); !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
+		t.Fatalf("Load of nothing: %v", err)
+	}
+	cp := sampleCheckpoint()
+	if err := s.Save(t.Context(), cp); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
+	}
+	got, err := s.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(cp, got); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	// Atomic replace: a second save leaves no temporary file and the file
+	// is always a whole checkpoint.
+	cp.State = phonemigrate.StateCompleted
+	if err := s.Save(t.Context(), cp); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want only cp.json", names)
+	}
+	got, _ = s.Load(t.Context())
+	if got.State != phonemigrate.StateCompleted {
+		t.Errorf("state = %s", got.State)
+	}
+	// Even an existing, more permissive file ends up 0600.
+	os.Chmod(path, 0o644)
+	s.Save(t.Context(), cp)
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after resave = %v", fi.Mode().Perm())
+	}
+}
+
+func TestFileStoreCorrupt(t *testing.T) {
+	tests := []struct{ name, content string }{
+		{"not json", "{not json"},
+		{"truncated", `{"version":1,"state":"plan`},
+		{"wrong version", `{"version":99,"state":"planned"}`},
+		{"unknown state", `{"version":1,"state":"exploded"}`},
+		{"unknown last_good", `{"version":1,"state":"failed","last_good":"nowhere"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cp.json")
+			os.WriteFile(path, []byte(tt.content), 0o600)
+			_, err := phonemigrate.NewFileStore(path).Load(t.Context())
+			var ce *phonemigrate.CheckpointError
+			if !errors.As(err, &ce) || ce.Path != path {
+				t.Errorf("err = %v, want *CheckpointError for %s", err, path)
+			}
+			if phonemigrate.ExitCode(err) != 2 {
+				t.Errorf("exit code %d", phonemigrate.ExitCode(err))
+			}
+		})
+	}
+}
+
+func TestFileStoreLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cp.json")
+	a, b := phonemigrate.NewFileStore(path), phonemigrate.NewFileStore(path)
+	unlock, err := a.Lock(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path + ".lock"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("lock file: %v %v", fi, err)
+	}
+	if _, err := b.Lock(t.Context()); !errors.Is(err, phonemigrate.ErrLocked) {
+		t.Errorf("second Lock: %v, want ErrLocked", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	unlock2, err := b.Lock(t.Context())
+	if err != nil {
+		t.Fatalf("Lock after unlock: %v", err)
+	}
+	unlock2()
+
+	// A lock left by a process that no longer runs is taken over; one held
+	// by a live process (here: ours, as another run) is not.
+	os.WriteFile(path+".lock", []byte(strconv.Itoa(deadPID(t))+"\n"), 0o600)
+	unlock3, err := a.Lock(t.Context())
+	if err != nil {
+		t.Fatalf("stale lock not taken over: %v", err)
+	}
+	unlock3()
+	os.WriteFile(path+".lock", []byte("garbage"), 0o600)
+	if _, err := a.Lock(t.Context()); !errors.Is(err, phonemigrate.ErrLocked) {
+		t.Errorf("unreadable lock: %v, want ErrLocked", err)
+	}
+}
+
+// deadPID returns the pid of a process that has exited.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	p, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{})
+	if err != nil {
+		t.Skipf("cannot start a process: %v", err)
+	}
+	pid := p.Pid
+	p.Wait()
+	return pid
+}
+
+func TestMemoryStore(t *testing.T) {
+	s := phonemigrate.NewMemoryStore()
+	if _, err := s.Load(t.Context()); !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
+		t.Fatal(err)
+	}
+	cp := sampleCheckpoint()
+	s.Save(t.Context(), cp)
+	cp.Tenant = "changed after save"
+	got, _ := s.Load(t.Context())
+	if got.Tenant != "acme" {
+		t.Errorf("store shares memory with the caller")
+	}
+	unlock, _ := s.Lock(t.Context())
+	if _, err := s.Lock(t.Context()); !errors.Is(err, phonemigrate.ErrLocked) {
+		t.Errorf("second lock: %v", err)
+	}
+	unlock()
+	if _, err := s.Lock(t.Context()); err != nil {
+		t.Errorf("lock after unlock: %v", err)
+	}
+}
+
+// TestApplyFileStore runs a migration on a file store: the file is 0600,
+// holds no secret, and a second Migrator (a new process) resumes from it.
+func TestApplyFileStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cp.json")
+	mt := scenario("mixed")
+	m, _ := phonemigrate.New(mockOver(t, mt, false, inject(mt, injection{method: "ReplaceConnectionOptions"})),
+		phonemigrate.WithStore(phonemigrate.NewFileStore(path)), phonemigrate.WithPollInterval(time.Millisecond))
+	if _, err := m.Apply(t.Context(), baseOptions()); !errors.Is(err, errBoom) {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	for _, s := range []string{fxTwilioToken, fxGwSecret, fxGatewayURL} {
+		if bytes.Contains(data, []byte(s)) {
+			t.Errorf("checkpoint file holds a secret")
+		}
+	}
+	m2, _ := phonemigrate.New(mt, phonemigrate.WithStore(phonemigrate.NewFileStore(path)), phonemigrate.WithPollInterval(time.Millisecond))
+	res, err := m2.Apply(t.Context(), baseOptions())
+	if err != nil || res.State != phonemigrate.StateCompleted {
+		t.Fatalf("resume from file = %v, %v", res, err)
+	}
+	cp, err := m2.Status(t.Context())
+	if err != nil || cp.State != phonemigrate.StateCompleted || cp.Plan == nil {
+		t.Errorf("Status = %+v, %v", cp, err)
+	}
+}
