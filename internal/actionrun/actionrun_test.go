@@ -321,3 +321,18 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRun measures one execution: temp files, a node process, the
+// harness, a handler that returns at once.
+func BenchmarkRun(b *testing.B) {
+	if !NodeAvailable() {
+		b.Skip("node not found on PATH")
+	}
+	code := `exports.onExecuteCustomPhoneProvider = async () => {};`
+	ev := sampleEvent()
+	for b.Loop() {
+		if _, err := Run(context.Background(), code, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
