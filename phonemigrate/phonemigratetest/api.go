@@ -74,14 +74,21 @@ func (s *Server) handle(f func(r *http.Request) (int, any, *apiErr)) http.Handle
 	}
 }
 
-func (s *Server) registerAPI(mux *http.ServeMux) {
+// router is what registerAPI registers routes on (an *http.ServeMux).
+type router interface {
+	Handle(pattern string, h http.Handler)
+}
+
+func (s *Server) registerAPI(mux *http.ServeMux) { s.registerAPIOn(mux) }
+
+func (s *Server) registerAPIOn(mux router) {
 	h := func(pattern string, f func(r *http.Request) (int, any, *apiErr)) {
 		mux.Handle(pattern, s.handle(f))
 	}
 	const p = "/api/v2"
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found", "")
-	})
+	}))
 
 	h("GET "+p+"/tenants/settings", s.getTenantSettings)
 	h("PATCH "+p+"/tenants/settings", s.patchTenantSettings)
