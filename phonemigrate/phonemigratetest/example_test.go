@@ -1,0 +1,83 @@
+package phonemigratetest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+func ExampleNewServer() {
+	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
+	defer srv.Close()
+
+	// Any HTTP client (go-auth0 v3 with option.WithBaseURL(srv.BaseURL) and
+	// option.WithToken(srv.Token), say) talks to the Management API.
+	req, _ := http.NewRequest("GET", srv.BaseURL+"/connections?strategy=sms&take=50", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Connections []struct {
+			Name    string         `json:"name"`
+			Options map[string]any `json:"options"`
+		} `json:"connections"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&page)
+	for _, c := range page.Connections {
+		fmt.Println(c.Name, c.Options["provider"], c.Options["template"])
+	}
+
+	// Send a Passwordless code the way the tenant does today: through the
+	// legacy gateway, which verifies the JWT.
+	res, err := srv.Notify(context.Background(), phonemigratetest.NotifyRequest{Kind: "passwordless", Recipient: "+15551234567"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(res.Route, res.Delivered)
+	fmt.Println(srv.Gateway().Messages()[0].Verified)
+	// Output:
+	// sms sms_gateway Your ACME verification code is: @@password@@
+	// legacy_gateway true
+	// true
+}
+
+func ExampleServer_InjectFault() {
+	srv := phonemigratetest.NewServer(phonemigratetest.Unified)
+	defer srv.Close()
+	srv.InjectFault(phonemigratetest.Fault{Method: "GET", Path: "/api/v2/branding/phone/*", Status: 503, Times: 1})
+
+	for range 2 {
+		req, _ := http.NewRequest("GET", srv.BaseURL+"/branding/phone/providers", nil)
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+	}
+	for _, r := range srv.Requests() {
+		fmt.Println(r.Method, r.Path, r.Status)
+	}
+	// Output:
+	// GET /api/v2/branding/phone/providers 503
+	// GET /api/v2/branding/phone/providers 200
+}
+
+func ExampleServer_StartAt() {
+	// What `phonemigrate fake --listen ADDR` does.
+	srv := phonemigratetest.NewUnstartedServer(phonemigratetest.MFATwilio)
+	defer srv.Close()
+	if err := srv.StartAt("127.0.0.1:0"); err != nil {
+		fmt.Println("listen:", err)
+		return
+	}
+	fmt.Println(srv.BaseURL == srv.URL+"/api/v2", srv.Scenario)
+	// Output:
+	// true mfa-twilio
+}
