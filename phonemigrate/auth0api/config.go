@@ -97,6 +97,16 @@ type Config struct {
 	// Logger, when set, receives one debug record per attempt: method, path,
 	// status, attempt, duration. Never headers or bodies.
 	Logger *slog.Logger
+
+	// SDKRetrier hands retries to go-auth0's own retrier (with MaxAttempts
+	// attempts) instead of this package's transport, which then makes one
+	// attempt per call and passes 429, 408 and 5xx answers up to go-auth0.
+	// go-auth0 sleeps with time.Sleep, ignoring the context, at least one
+	// second per retry, and never retries a broken connection. It exists so
+	// that the two retriers can be measured against each other
+	// (internal/reliability benchmarks); do not set it otherwise.
+	// RateLimit pacing and RequestTimeout still apply.
+	SDKRetrier bool
 }
 
 // ErrInvalidConfig is matched (with errors.Is) by every [*ConfigError].
@@ -320,6 +330,9 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		}
 	}
 	t := newTransport(base, s)
+	if s.SDKRetrier {
+		t.maxAttempts, t.passRetryable = 1, true
+	}
 	if s.mode == modeToken {
 		t.auth = staticToken(s.Token)
 	} else {
@@ -336,11 +349,19 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	m := client.NewWithOptions(
 		option.WithBaseURL(s.base.String()),
 		option.WithHTTPClient(&hc),
-		// The transport handles every retryable status itself; this keeps
-		// the SDK to a single attempt should one ever reach it.
-		option.WithoutRetries(),
+		sdkRetries(s),
 	)
 	return &Client{m: m, base: s.base, mode: s.mode}, nil
+}
+
+// sdkRetries is the go-auth0 retry option: the transport handles every
+// retryable status itself, so the SDK is kept to a single attempt should
+// one ever reach it, unless Config.SDKRetrier hands retries to it.
+func sdkRetries(s *settings) option.RequestOption {
+	if s.SDKRetrier {
+		return option.WithMaxAttempts(uint(s.MaxAttempts))
+	}
+	return option.WithoutRetries()
 }
 
 // String describes the client without secrets, e.g.

@@ -89,6 +89,9 @@ type transport struct {
 	timeout     time.Duration
 	logger      *slog.Logger
 	replayAny   bool // every request is replay-safe (token endpoint)
+	// passRetryable returns 429, 408 and 5xx answers as responses, for
+	// go-auth0's retrier (Config.SDKRetrier).
+	passRetryable bool
 
 	// Hooks for tests.
 	now    func() time.Time
@@ -171,7 +174,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			continue
 		}
-		if !retryableStatus(resp.StatusCode) {
+		if !retryableStatus(resp.StatusCode) || t.passRetryable {
 			return t.fixEmpty(ctx, resp), nil
 		}
 		serr := readStatusError(resp, attempt)
