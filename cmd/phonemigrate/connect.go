@@ -29,7 +29,7 @@ func connect(ctx context.Context, t tenantConfig, log *slog.Logger) (phonemigrat
 		return nil, usageErrorf("%s", strings.TrimPrefix(ce.Error(), "auth0api: "))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the tenant %s: %w", t.Name(), err)
+		return nil, fmt.Errorf("cannot get a Management API token for %s: %w", t.Name(), err)
 	}
 	return cl, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -56,8 +57,11 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 // reaches the fake over HTTP, like a user's would):
 //
 //	fake-tenant SCENARIO        start a fake tenant; sets PHONEMIGRATE_BASE_URL,
-//	                            AUTH0_TOKEN, FAKE_URL, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET
-//	fault METHOD PATH STATUS [TIMES]   inject a failure (STATUS "drop" drops the connection)
+//	                            AUTH0_TOKEN, FAKE_URL, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET,
+//	                            FAKE_TWILIO_URL
+//	fault METHOD PATH STATUS [TIMES]   inject a failure (STATUS "drop" drops the connection;
+//	                            TIMES 0 means until "fault clear"; default 1)
+//	fault clear                 remove every fault
 //	ratelimit PER_SECOND BURST  rate-limit the Management API
 //	requests [writes|reset]     print "requests: N" and the request log ("METHOD PATH STATUS"
 //	                            lines); writes leaves out GETs and /oauth/token
@@ -67,6 +71,7 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	tenant-state save NAME      remember the tenant's state
 //	tenant-state same NAME      fail unless the state equals the one saved (times ignored)
 //	exits CODE PROG ARGS...     run PROG like exec and fail unless it exits with CODE
+//	hold-lock FILE              take FILE's checkpoint lock until the script ends
 //	json-get FILE PATH          print the JSON value at PATH in FILE
 //	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
 //	glob-exists PATTERN         fail unless a file matches PATTERN
@@ -80,6 +85,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"tenant-state": cmdTenantState,
 		"json-get":     cmdJSONGet,
 		"exits":        cmdExits,
+		"hold-lock":    cmdHoldLock,
 		"file-mode":    cmdFileMode,
 		"glob-exists":  cmdGlobExists,
 	}
@@ -101,11 +107,16 @@ func cmdFakeTenant(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("FAKE_URL", st.srv.URL)
 	ts.Setenv("FAKE_CLIENT_ID", st.srv.ClientID)
 	ts.Setenv("FAKE_CLIENT_SECRET", st.srv.ClientSecret)
+	ts.Setenv("FAKE_TWILIO_URL", st.srv.Twilio().URL)
 }
 
 func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
+	if !neg && len(args) == 1 && args[0] == "clear" {
+		stateOf(ts).server(ts).ClearFaults()
+		return
+	}
 	if neg || len(args) < 3 || len(args) > 4 {
-		ts.Fatalf("usage: fault METHOD PATH STATUS|drop [TIMES]")
+		ts.Fatalf("usage: fault METHOD PATH STATUS|drop [TIMES] | fault clear")
 	}
 	f := phonemigratetest.Fault{Method: args[0], Path: args[1], Times: 1}
 	if args[2] == "drop" {
@@ -219,8 +230,14 @@ func cmdTenantState(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // comparable turns a state into generic JSON without the keys that change
-// on every write (timestamps).
+// on every write (timestamps), and without triggers whose binding list is
+// empty (no bindings and an empty list are the same to Auth0).
 func comparable(ts *testscript.TestScript, s phonemigratetest.State) any {
+	for trigger, bs := range s.TriggerBindings {
+		if len(bs) == 0 {
+			delete(s.TriggerBindings, trigger)
+		}
+	}
 	b, err := json.Marshal(s)
 	ts.Check(err)
 	var v any
@@ -343,4 +360,13 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
+}
+
+func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: hold-lock FILE")
+	}
+	unlock, err := phonemigrate.NewFileStore(ts.MkAbs(args[0])).Lock(context.Background())
+	ts.Check(err)
+	ts.Defer(func() { _ = unlock() })
 }

@@ -93,6 +93,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if env == nil {
 		c.getenv = func(string) string { return "" }
 	}
+	return c.main(ctx, args)
+}
+
+// main runs one command line with c's streams; run sets c up from the
+// process, tests set it up by hand (to pretend stdin is a terminal).
+func (c *cli) main(ctx context.Context, args []string) int {
+	stdout, stderr := c.stdout, c.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mainUsage())
 		return exitUsage
