@@ -1,0 +1,178 @@
+package phonemigrate_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// exampleTenant starts a fake legacy tenant and connects to it with the real
+// go-auth0 client, as a program would connect to Auth0.
+func exampleTenant(sc phonemigratetest.Scenario) (*phonemigratetest.Server, phonemigrate.Client) {
+	srv := phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+	client, err := auth0api.New(context.Background(), auth0api.Config{
+		BaseURL: srv.BaseURL, // for Auth0: Domain: "acme.eu.auth0.com"
+		Token:   phonemigrate.Secret(srv.Token),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return srv, client
+}
+
+// Plan shows every write a migration would make, without making any.
+func ExampleMigrator_Plan() {
+	ctx := context.Background()
+	srv, client := exampleTenant(phonemigratetest.LegacyTwilio)
+	defer srv.Close()
+
+	m, err := phonemigrate.New(client, phonemigrate.WithTenant("acme-legacy"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	plan, err := m.Plan(ctx, phonemigrate.Options{
+		TwilioAuthToken: phonemigrate.Secret(phonemigratetest.TwilioAuthToken), // from an env var, never a flag
+		TestRecipients:  []string{"+15551230001"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(plan.Text())
+	// Output:
+	// Migration plan for acme-legacy
+	// Provider: twilio
+	// Delivery: SMS
+	//
+	// Warnings:
+	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.
+	//
+	// 1. Configure the tenant-level twilio phone provider → provider_configured
+	//    POST /branding/phone/providers
+	//      after:  {"configuration":{"default_from":"+15005550006","delivery_methods":["text"],"sid":"ACf0e1d2c3b4a5968778695a4b3c2d1e0f"},"credentials":{"auth_token":"[redacted]"},"disabled":false,"name":"twilio"}
+	//
+	// 2. Send a test message per delivery method to each recipient (Auth0 reports no delivery; confirm receipt) → provider_tested
+	//    POST /branding/phone/providers/{new_provider_id}/try
+	//      after:  {"delivery_method":"text","to":"+15551230001"}
+	//
+	// 3. Switch the tenant to the Unified Phone Experience → tenant_switched
+	//    PATCH /tenants/settings
+	//      before: {"phone_consolidated_experience":false}
+	//      after:  {"phone_consolidated_experience":true}
+	//
+	// 4. Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified) → connections_switched
+	//    PATCH /connections/con_Tw3hJ6cV9mQs1KeY
+	//      before: {"options":{}}
+	//      after:  {"options":{"use_phone_provider":true}}
+	//      note:   connection "sms": options.use_phone_provider is absent before; every other option is re-sent unchanged
+	//
+	// 5. MFA phone factor not enabled: message types left as they are → mfa_aligned
+	//    (no writes)
+	//
+	// 6. Migrate the legacy message templates to tenant phone templates → templates_migrated
+	//    POST /branding/phone/templates
+	//      after:  {"content":{"from":"+15005550006","text":"{{ code }} is your ACME login code. It expires in 5 minutes."},"type":"otp_verify"}
+	//      note:   from the connection sms
+}
+
+// Apply migrates a tenant whose Passwordless connection uses a custom SMS
+// gateway: it generates, deploys and binds a custom-phone-provider Action,
+// creates the custom provider, tests it, then switches the tenant and the
+// connection. The observer sees every transition; a file store would let a
+// failed run resume where it stopped.
+func ExampleMigrator_Apply() {
+	ctx := context.Background()
+	srv, client := exampleTenant(phonemigratetest.LegacyGateway)
+	defer srv.Close()
+
+	m, err := phonemigrate.New(client,
+		phonemigrate.WithPollInterval(10*time.Millisecond),
+		phonemigrate.WithObserver(func(t phonemigrate.Transition) {
+			fmt.Printf("%s → %s\n", t.From, t.To)
+		}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := m.Apply(ctx, phonemigrate.Options{
+		TestRecipients: []string{"+15551230001"},
+		Confirm: func(ctx context.Context, t phonemigrate.TestMessage) (bool, error) {
+			return true, nil // ask a person: Auth0 reports no delivery
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("result:", res.State, "provider:", res.Plan.Provider)
+
+	// Applying again is a no-op.
+	res, err = m.Apply(ctx, phonemigrate.Options{SkipTest: true})
+	fmt.Println("again:", res.State, res.AlreadyDone, err)
+	// Output:
+	// new → discovered
+	// discovered → planned
+	// planned → action_deployed
+	// action_deployed → provider_configured
+	// provider_configured → provider_tested
+	// provider_tested → tenant_switched
+	// tenant_switched → connections_switched
+	// connections_switched → mfa_aligned
+	// mfa_aligned → templates_migrated
+	// templates_migrated → completed
+	// result: completed provider: custom
+	// again: completed true <nil>
+}
+
+// Rollback puts back every original value and removes what the migration
+// created, consumers first.
+func ExampleMigrator_Rollback() {
+	ctx := context.Background()
+	srv, client := exampleTenant(phonemigratetest.MFATwilio)
+	defer srv.Close()
+
+	m, err := phonemigrate.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := m.Apply(ctx, phonemigrate.Options{
+		TwilioAuthToken: phonemigrate.Secret(phonemigratetest.TwilioAuthToken),
+		SkipTest:        true,
+	}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("unified:", srv.State().TenantSettings["phone_consolidated_experience"], "providers:", len(srv.State().PhoneProviders))
+
+	res, err := m.Rollback(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.State)
+	fmt.Println("unified:", srv.State().TenantSettings["phone_consolidated_experience"], "providers:", len(srv.State().PhoneProviders))
+
+	// Without a checkpoint there is nothing to roll back.
+	other, _ := phonemigrate.New(client)
+	_, err = other.Rollback(ctx)
+	fmt.Println(errors.Is(err, phonemigrate.ErrNoCheckpoint))
+	// Output:
+	// unified: true providers: 1
+	// rolled_back
+	// unified: false providers: 0
+	// true
+}
+
+// ExitCode maps errors to process exit codes for command-line tools.
+func ExampleExitCode() {
+	fmt.Println(phonemigrate.ExitCode(nil))
+	fmt.Println(phonemigrate.ExitCode(phonemigrate.ErrAlreadyUnified))
+	fmt.Println(phonemigrate.ExitCode(&phonemigrate.InvalidRecipientError{Recipient: "555"}))
+	fmt.Println(phonemigrate.ExitCode(fmt.Errorf("plan: %w", phonemigrate.ErrNotEligible)))
+	// Output:
+	// 0
+	// 0
+	// 2
+	// 3
+}
