@@ -6,4 +6,77 @@
 // The Management API is reached through the small [Client] interface;
 // package auth0api implements it over go-auth0 v3 and package
 // phonemigratetest serves a fake tenant for tests and demos.
+//
+// # Workflow
+//
+// A [Migrator] built with [New] offers four operations:
+//
+//   - [Migrator.Discover] reads the tenant's phone setup and writes nothing.
+//   - [Migrator.Plan] discovers, checks the tenant and the [Options]
+//     (preflight) and returns a [Plan]: every write in order with its before
+//     and after values, secrets shown as "[redacted]". It writes nothing.
+//   - [Migrator.Apply] runs the plan as a state machine, saving a
+//     [Checkpoint] after every transition; after a failure, Apply again
+//     resumes from the last good state.
+//   - [Migrator.Rollback] restores every original value the migration
+//     changed and removes what it created.
+//
+// # Decisions
+//
+// Preflight refuses, with typed errors (see [ExitCode]), a tenant with
+// neither an enabled and configured MFA phone factor nor a configured
+// Passwordless SMS connection ([ErrNotEligible]), a tenant already on UPE
+// ([ErrAlreadyUnified]), delivery methods that do not cover the phone
+// factors in use ([*DeliveryConflictError], decided by
+// [github.com/unifiedphone/unifiedphone/delivery.Decide]), a provider or
+// custom-phone-provider Action the migration did not create unless
+// [Options.AllowReplace] ([*ExistingResourceError]), a missing Twilio token
+// ([ErrTwilioTokenRequired]) and bad test recipients
+// ([*InvalidRecipientError]).
+//
+// The provider is Twilio when every legacy path uses the same Twilio
+// settings; otherwise it is custom: a custom-phone-provider Action generated
+// by package actiongen from the legacy settings (the gateway URL, JWT
+// settings and Twilio token travel only as Action secrets). When
+// Passwordless and MFA use different providers the Action routes
+// Passwordless messages to the Passwordless target and everything else to
+// the MFA target.
+//
+// # Order of writes
+//
+// Apply follows the states of [Diagram]: the Action (custom only) is
+// created, built, deployed and bound; the provider is created (or, with
+// AllowReplace, updated); a test message per delivery method goes to each
+// recipient (Auth0 reports no delivery, so [Options.Confirm] can ask a
+// person); the tenant is switched (phone_consolidated_experience); each SMS
+// connection gets options.use_phone_provider — an undocumented switch,
+// written as part of the whole options map and verified by reading the
+// connection back, every other key unchanged; the MFA message types are
+// aligned; the legacy templates become tenant phone templates (@@password@@
+// and Liquid password become {{ code }}; unknown macros are kept and
+// reported in [Plan.Warnings]). Legacy Guardian endpoints are only read,
+// before the switch.
+//
+// Each step re-reads what it changes, writes only when needed and verifies
+// the result; resources whose creation answer was lost are recognised and
+// adopted on resume. The state machine (looplab/fsm) is only the table of
+// legal transitions: Auth0 calls never run in fsm callbacks, and events are
+// fired with a context that cannot be cancelled, after checking the
+// caller's context, so a cancelled run cannot wedge the machine.
+//
+// # Checkpoints and rollback
+//
+// A [Store] keeps the checkpoint: [NewFileStore] (JSON, mode 0600, atomic
+// replace, a lock file against concurrent runs) or [NewMemoryStore]. It
+// holds the plan, what was created and the original of every value
+// changed — for connections only the keys touched, never whole option maps
+// (they hold gateway secrets) — and no secret value.
+//
+// Rollback restores in a safe order: connections first, then the tenant
+// switch, MFA message types and templates, and only then the provider and
+// the Action are removed, so no consumer is ever left pointing at a
+// provider that is gone. Two things cannot be restored exactly, and
+// Rollback says so in its log: MFA message types Auth0 had never configured
+// (404) stay as aligned, and a replaced provider gets its configuration back
+// but not its credentials, which Auth0 never returns.
 package phonemigrate

@@ -66,6 +66,14 @@ func TestPlanGolden(t *testing.T) {
 			m.Providers = []phonemigrate.PhoneProvider{{ID: "pro_old", Name: "twilio", Configuration: phonemigrate.ProviderConfiguration{SID: "ACold", DefaultFrom: "+15550000000", DeliveryMethods: delivery.Of(delivery.Text)}}}
 			m.Templates = []phonemigrate.PhoneTemplate{{ID: "tem_v", Type: "otp_verify", Content: phonemigrate.PhoneTemplateContent{Syntax: "liquid", Text: "old {{ code }}"}}}
 		}},
+		{name: "gateway-voice", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) {
+			o.Delivery = delivery.Of(delivery.Text, delivery.Voice)
+		}},
+		{name: "mfa-twilio-types-unset", scenario: "mfa-twilio", tenant: func(m *memTenant) {
+			m.MsgTypes = nil
+			m.Selected = "twilio"
+			m.LegacyTw.MessagingServiceSID = "MG0123456789abcdef0123456789abcdef"
+		}},
 		{name: "gateway-unknown-macro-skiptest", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) {
 			o.TestRecipients, o.SkipTest = nil, true
 		}, tenant: func(m *memTenant) {
@@ -157,6 +165,9 @@ func TestPreflightErrors(t *testing.T) {
 		{name: "bad provider kind", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.Provider = "sns" }, as: &inputErr, exit: 2},
 		{name: "bad use_phone_provider", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.UsePhoneProvider = 3 }, as: &inputErr, exit: 2},
 		{name: "gateway http url", scenario: "legacy-gateway", tenant: func(m *memTenant) { m.Conns[1].Options["gateway_url"] = "http://gateway.example/sms" }, is: phonemigrate.ErrNotEligible, exit: 3},
+		{name: "mfa voice with only a gateway", scenario: "legacy-gateway", tenant: func(m *memTenant) {
+			m.MFAEnabled, m.MsgTypes = true, ptr(delivery.Of(delivery.Text, delivery.Voice))
+		}, is: phonemigrate.ErrNotEligible, exit: 3},
 		{name: "two twilio accounts", scenario: "mixed", tenant: func(m *memTenant) {
 			m.Conns[1] = twilioConn()
 			m.Conns[1].Options["twilio_sid"] = "ACother"

@@ -215,8 +215,12 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		return nil, nil, &DeliveryConflictError{Decision: dec}
 	}
 	in.Delivery = desired
-	if kind == ProviderKindCustom && def.kind == targetGateway && desired.Has(delivery.Voice) {
-		warnings = append(warnings, "The legacy SMS gateway never received voice messages; the generated Action drops voice deliveries that are not routed to Twilio.")
+	if def.kind == targetGateway && desired.Has(delivery.Voice) {
+		if factors.Has(delivery.Voice) {
+			return nil, nil, fmt.Errorf("%w: MFA voice messages are in use, but the only legacy settings to build a provider from are the SMS gateway of connection %q, which cannot place calls",
+				ErrNotEligible, def.conn.Name)
+		}
+		warnings = append(warnings, "The legacy SMS gateway never received voice messages; the generated Action drops voice deliveries.")
 	}
 
 	// Existing resources.
