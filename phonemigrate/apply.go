@@ -72,14 +72,12 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // recorded in the checkpoint. On a completed migration Apply writes nothing
 // and returns a Result with AlreadyDone set. On a tenant already on the
 // Unified Phone Experience it returns the state already_unified and
-// [ErrAlreadyUnified].
+// [ErrAlreadyUnified]. Options are validated (before any write) unless the
+// migration is already completed.
 //
 // The result is non-nil whenever the run got past the store lock, also
 // when an error is returned.
 func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
@@ -98,6 +96,11 @@ func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
 	case StateCompleted:
 		m.log.InfoContext(ctx, "migration already completed; nothing to do", "tenant", cp.Tenant)
 		return &Result{State: cp.State, AlreadyDone: true, Plan: cp.Plan, Checkpoint: cp}, nil
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	switch cp.State {
 	case StateRolledBack, StateAlreadyUnified:
 		cp = m.newCheckpoint()
 		start = StateNew

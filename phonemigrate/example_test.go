@@ -110,7 +110,7 @@ func ExampleMigrator_Apply() {
 	fmt.Println("result:", res.State, "provider:", res.Plan.Provider)
 
 	// Applying again is a no-op.
-	res, err = m.Apply(ctx, phonemigrate.Options{SkipTest: true})
+	res, err = m.Apply(ctx, phonemigrate.Options{})
 	fmt.Println("again:", res.State, res.AlreadyDone, err)
 	// Output:
 	// new → discovered

@@ -1,0 +1,148 @@
+package phonemigrate_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/mock_phonemigrate"
+)
+
+// TestApplyVerifiesEveryWrite: a write Auth0 acknowledges but does not
+// apply is caught by the read-back of its step, which fails.
+func TestApplyVerifiesEveryWrite(t *testing.T) {
+	tests := []struct {
+		name     string
+		silent   func(e *mock_phonemigrate.MockClientMockRecorder)
+		lastGood phonemigrate.State
+		want     string
+	}{
+		{"bindings", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.SetTriggerBindings(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil)
+		}, phonemigrate.StatePlanned, "trigger bindings"},
+		{"provider", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.CreatePhoneProvider(gomock.Any(), gomock.Any()).Return(phonemigrate.PhoneProvider{ID: "pro_ghost"}, nil)
+		}, phonemigrate.StateActionDeployed, "verify phone provider"},
+		{"tenant switch", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.SetPhoneConsolidatedExperience(gomock.Any(), true).Return(nil)
+		}, phonemigrate.StateProviderTested, "verify tenant switch"},
+		{"connection", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.ReplaceConnectionOptions(gomock.Any(), gomock.Any(), gomock.Any()).Return(phonemigrate.Connection{}, nil)
+		}, phonemigrate.StateTenantSwitched, "use_phone_provider did not take"},
+		{"mfa types", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.SetPhoneMessageTypes(gomock.Any(), gomock.Any()).Return(nil)
+		}, phonemigrate.StateConnectionsSwitched, "verify MFA message types"},
+		{"templates", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.CreatePhoneTemplate(gomock.Any(), gomock.Any()).Return(phonemigrate.PhoneTemplate{ID: "tem_ghost"}, nil).AnyTimes()
+		}, phonemigrate.StateMFAAligned, "verify phone templates"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mt := mixedMFAUnset()
+			m, store := newMigrator(t, mockOver(t, mt, false, func(mc *mock_phonemigrate.MockClient) { tt.silent(mc.EXPECT()) }))
+			_, err := m.Apply(t.Context(), baseOptions())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Apply err = %v, want it to mention %q", err, tt.want)
+			}
+			cp, _ := store.Load(t.Context())
+			if cp.State != phonemigrate.StateFailed || cp.LastGood != tt.lastGood {
+				t.Errorf("checkpoint %s/%s, want failed/%s", cp.State, cp.LastGood, tt.lastGood)
+			}
+		})
+	}
+}
+
+func TestApplyActionBuildFails(t *testing.T) {
+	mt := scenario("legacy-gateway")
+	c := mockOver(t, mt, false, func(mc *mock_phonemigrate.MockClient) {
+		mc.EXPECT().GetAction(gomock.Any(), gomock.Any()).DoAndReturn(func(ctx context.Context, id string) (phonemigrate.Action, error) {
+			a, err := mt.GetAction(ctx, id)
+			a.Status = "failed"
+			return a, err
+		})
+	})
+	m, _ := newMigrator(t, c)
+	_, err := m.Apply(t.Context(), baseOptions())
+	if err == nil || !strings.Contains(err.Error(), "build failed") {
+		t.Fatalf("err = %v, want build failed", err)
+	}
+	if len(mt.Providers) != 0 {
+		t.Errorf("provider created although the Action did not build")
+	}
+}
+
+// TestApplyCanceledWhileBuilding: cancellation during the build poll stops
+// the run; the next run resumes with the Action already created.
+func TestApplyCanceledWhileBuilding(t *testing.T) {
+	mt := scenario("legacy-gateway")
+	mt.BuildPolls = 1000
+	m, store := newMigrator(t, mt, phonemigrate.WithPollInterval(time.Millisecond))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
+	defer cancel()
+	if _, err := m.Apply(ctx, baseOptions()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want deadline exceeded", err)
+	}
+	cp, _ := store.Load(t.Context())
+	if cp.Created.ActionID == "" || cp.State != phonemigrate.StateFailed {
+		t.Fatalf("checkpoint %+v", cp)
+	}
+	mt.BuildPolls = 0
+	res, err := m.Apply(t.Context(), baseOptions())
+	if err != nil || res.State != phonemigrate.StateCompleted {
+		t.Fatalf("resume = %v, %v", res, err)
+	}
+	if len(mt.Actions) != 1 {
+		t.Errorf("%d actions, want the first one reused", len(mt.Actions))
+	}
+}
+
+// TestApplyResumeNeedsToken: resuming before the provider is configured
+// needs the Twilio token again (it is never stored).
+func TestApplyResumeNeedsToken(t *testing.T) {
+	mt := scenario("legacy-twilio")
+	m, _ := newMigrator(t, mockOver(t, mt, false, inject(mt, injection{method: "CreatePhoneProvider"})))
+	if _, err := m.Apply(t.Context(), baseOptions()); !errors.Is(err, errBoom) {
+		t.Fatal(err)
+	}
+	o := baseOptions()
+	o.TwilioAuthToken = ""
+	if _, err := m.Apply(t.Context(), o); !errors.Is(err, phonemigrate.ErrTwilioTokenRequired) {
+		t.Errorf("resume without token: %v, want ErrTwilioTokenRequired", err)
+	}
+}
+
+// TestApplyReplaceProvider: with AllowReplace an existing provider is
+// PATCHed in place (never a second POST), and its original recorded
+// without credentials.
+func TestApplyReplaceProvider(t *testing.T) {
+	mt := scenario("legacy-twilio")
+	mt.Providers = []phonemigrate.PhoneProvider{{ID: "pro_old", Name: "custom", Configuration: phonemigrate.ProviderConfiguration{DeliveryMethods: delivery.Of(delivery.Voice)}}}
+	c := mockOver(t, mt, true, func(mc *mock_phonemigrate.MockClient) {
+		e := mc.EXPECT()
+		gomock.InOrder(
+			e.UpdatePhoneProvider(gomock.Any(), "pro_old", gomock.Cond(func(r phonemigrate.PhoneProviderRequest) bool {
+				return r.Name == "twilio" && r.AuthToken.Reveal() == fxTwilioToken
+			})).DoAndReturn(mt.UpdatePhoneProvider),
+			e.TestPhoneProvider(gomock.Any(), "pro_old", fxRecipient, delivery.Text).DoAndReturn(mt.TestPhoneProvider),
+			e.SetPhoneConsolidatedExperience(gomock.Any(), true).DoAndReturn(mt.SetPhoneConsolidatedExperience),
+			e.ReplaceConnectionOptions(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(mt.ReplaceConnectionOptions),
+			e.CreatePhoneTemplate(gomock.Any(), gomock.Any()).DoAndReturn(mt.CreatePhoneTemplate),
+		)
+	})
+	m, store := newMigrator(t, c)
+	o := baseOptions()
+	o.AllowReplace = true
+	if _, err := m.Apply(t.Context(), o); err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := store.Load(t.Context())
+	if cp.Originals.Provider == nil || cp.Originals.Provider.Name != "custom" || cp.Created.ProviderID != "" {
+		t.Errorf("originals %+v created %+v", cp.Originals.Provider, cp.Created)
+	}
+}
