@@ -1,0 +1,549 @@
+package fleet
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// DefaultConcurrency is the number of tenants migrated at once when neither
+// the fleet file nor the Runner sets one.
+const DefaultConcurrency = 10
+
+// Config is a validated fleet file: the tenants to migrate and how many at
+// once. Build it with [Load] or [Parse]; a Config built by hand must pass
+// [Config.Validate] before [Runner.Run] accepts it.
+type Config struct {
+	// Concurrency is the number of tenants migrated at once (0: the
+	// Runner's, else [DefaultConcurrency]).
+	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
+	// Tenants are the tenants, in file order; reports keep this order.
+	Tenants []Tenant `json:"tenants" yaml:"tenants"`
+}
+
+// Tenant is one tenant of a fleet file. Exactly one of Domain and BaseURL
+// names the Management API, and exactly one of TokenEnv and the pair
+// ClientIDEnv/ClientSecretEnv names the environment variables holding its
+// credentials.
+type Tenant struct {
+	// Name identifies the tenant in reports and progress; unique in the
+	// file; letters, digits, '.', '-' and '_'.
+	Name string `json:"name" yaml:"name"`
+	// Domain is the tenant's Auth0 domain ("acme.eu.auth0.com"); the
+	// Management API is then https://Domain/api/v2.
+	Domain string `json:"domain,omitempty" yaml:"domain,omitempty"`
+	// BaseURL is a full Management API URL, https (or http to a loopback
+	// host only, such as a fake tenant).
+	BaseURL string `json:"base_url,omitempty" yaml:"base_url,omitempty"`
+	// TokenEnv names the environment variable holding a Management API
+	// token.
+	TokenEnv string `json:"token_env,omitempty" yaml:"token_env,omitempty"`
+	// ClientIDEnv and ClientSecretEnv name the environment variables
+	// holding client credentials (client-credentials grant).
+	ClientIDEnv     string `json:"client_id_env,omitempty" yaml:"client_id_env,omitempty"`
+	ClientSecretEnv string `json:"client_secret_env,omitempty" yaml:"client_secret_env,omitempty"`
+	// Checkpoint is the checkpoint file. [Load] resolves a relative path
+	// against the fleet file's directory and fills in the default
+	// "phonemigrate-<name>.checkpoint.json"; no two tenants may share one.
+	Checkpoint string `json:"checkpoint,omitempty" yaml:"checkpoint,omitempty"`
+	// RateLimit paces this tenant's requests client-side.
+	RateLimit RateLimit `json:"rate_limit,omitzero" yaml:"rate_limit,omitempty"`
+	// Options are the migration choices for this tenant.
+	Options TenantOptions `json:"options,omitzero" yaml:"options,omitempty"`
+}
+
+// RateLimit is a token bucket: PerSecond requests per second on average,
+// Burst at once. The zero value means no client-side pacing. Auth0's
+// Management API limits are per tenant and plan, typically 2 to 50
+// requests per second with bursts of 10 to 50.
+type RateLimit struct {
+	PerSecond float64 `json:"per_second,omitempty" yaml:"per_second,omitempty"`
+	Burst     int     `json:"burst,omitempty" yaml:"burst,omitempty"`
+}
+
+// TenantOptions are a tenant's migration choices; they become
+// [phonemigrate.Options] (see there for their meaning).
+type TenantOptions struct {
+	// Provider is "auto" (or empty), "twilio" or "custom".
+	Provider string `json:"provider,omitempty" yaml:"provider,omitempty"`
+	// Delivery is the provider's delivery methods in [delivery.Parse] form
+	// ("text", "voice", "text,voice"); empty derives them from the tenant.
+	Delivery string `json:"delivery,omitempty" yaml:"delivery,omitempty"`
+	// TestTo are E.164 numbers for the provider test.
+	TestTo []string `json:"test_to,omitempty" yaml:"test_to,omitempty"`
+	// SkipTest skips the provider test; required when TestTo is empty.
+	SkipTest bool `json:"skip_test,omitempty" yaml:"skip_test,omitempty"`
+	// AllowReplace permits replacing a provider or Action this tool did not
+	// create.
+	AllowReplace bool `json:"allow_replace,omitempty" yaml:"allow_replace,omitempty"`
+	// TwilioTokenEnv names the environment variable holding the Twilio
+	// auth token (needed for a Twilio provider or a Twilio target of a
+	// custom one). Empty: the Runner's DefaultTwilioTokenEnv.
+	TwilioTokenEnv string `json:"twilio_token_env,omitempty" yaml:"twilio_token_env,omitempty"`
+	// TwilioAPIURL overrides the Twilio API base URL inside a generated
+	// Action (tests against a fake Twilio); https, or http to loopback.
+	TwilioAPIURL string `json:"twilio_api_url,omitempty" yaml:"twilio_api_url,omitempty"`
+}
+
+// ErrInvalidConfig is matched (errors.Is) by every [*ConfigError].
+var ErrInvalidConfig = errors.New("invalid fleet file")
+
+// ConfigError is a problem with a fleet file, found before any tenant is
+// contacted. It never holds a secret: a value that might be one (a literal
+// token, an *_env value that is not a variable name) is described, not
+// quoted.
+type ConfigError struct {
+	// Path is the fleet file ("" when parsed from memory).
+	Path string
+	// Tenant is the tenant's name, or "#N" (1-based) when it has none; ""
+	// for a problem with the file as a whole.
+	Tenant string
+	// Field is the key at fault, e.g. "token_env" or "options.test_to".
+	Field string
+	// Problem says what is wrong, as a sentence fragment.
+	Problem string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("fleet file")
+	if e.Path != "" {
+		fmt.Fprintf(&b, " %s", e.Path)
+	}
+	if e.Tenant != "" {
+		fmt.Fprintf(&b, ": tenant %s", e.Tenant)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": %s", e.Field)
+	}
+	fmt.Fprintf(&b, ": %s", e.Problem)
+	return b.String()
+}
+
+// Is reports whether target is [ErrInvalidConfig].
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// Format is a fleet file's syntax.
+type Format int
+
+const (
+	// FormatAuto picks JSON when the first non-space byte is '{' or '[' and
+	// YAML otherwise.
+	FormatAuto Format = iota
+	FormatYAML
+	FormatJSON
+)
+
+// Load reads, parses and validates the fleet file at path. The format
+// follows the extension (.json, .yaml, .yml; anything else: [FormatAuto]).
+// Relative checkpoint paths are resolved against path's directory.
+// Problems are [*ConfigError] values (an unreadable file wraps the
+// underlying *fs.PathError, too).
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &loadError{ConfigError{Path: path, Problem: "cannot be read: " + describeReadError(err)}, err}
+	}
+	f := FormatAuto
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		f = FormatJSON
+	case ".yaml", ".yml":
+		f = FormatYAML
+	}
+	cfg, err := parse(data, f, path)
+	if err != nil {
+		return nil, err
+	}
+	cfg.resolve(filepath.Dir(path))
+	return cfg, cfg.validate(path)
+}
+
+// loadError is a ConfigError that also wraps the I/O error.
+type loadError struct {
+	ConfigError
+	err error
+}
+
+func (e *loadError) Unwrap() error { return e.err }
+
+func describeReadError(err error) string {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "no such file"
+	case errors.Is(err, os.ErrPermission):
+		return "permission denied"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse parses and validates a fleet file held in memory. Relative
+// checkpoint paths stay relative (to the working directory); default
+// checkpoint names are filled in.
+func Parse(data []byte, f Format) (*Config, error) {
+	cfg, err := parse(data, f, "")
+	if err != nil {
+		return nil, err
+	}
+	cfg.resolve("")
+	return cfg, cfg.validate("")
+}
+
+// secretKeys are keys that would hold a credential itself.
+var secretKeys = map[string]string{
+	"token":              "token_env",
+	"access_token":       "token_env",
+	"management_token":   "token_env",
+	"auth0_token":        "token_env",
+	"client_secret":      "client_secret_env",
+	"secret":             "client_secret_env",
+	"password":           "an *_env key",
+	"twilio_token":       "options.twilio_token_env",
+	"twilio_auth_token":  "options.twilio_token_env",
+	"auth_token":         "options.twilio_token_env",
+	"gateway_secret":     "an Action secret (it never goes in a fleet file)",
+	"credentials":        "token_env or client_id_env/client_secret_env",
+	"authorization":      "token_env",
+	"bearer":             "token_env",
+	"api_key":            "token_env",
+	"management_api_key": "token_env",
+}
+
+func parse(data []byte, f Format, path string) (*Config, error) {
+	if f == FormatAuto {
+		trimmed := bytes.TrimSpace(data)
+		if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+			f = FormatJSON
+		} else {
+			f = FormatYAML
+		}
+	}
+	// First a generic decode, to refuse literal secrets with a clear
+	// message before strict decoding would call them unknown keys.
+	var generic any
+	var err error
+	if f == FormatJSON {
+		err = json.Unmarshal(data, &generic)
+	} else {
+		err = yaml.Unmarshal(data, &generic)
+	}
+	if err != nil {
+		return nil, &ConfigError{Path: path, Problem: "is not valid " + formatName(f) + ": " + syntaxProblem(err)}
+	}
+	if generic == nil {
+		return nil, &ConfigError{Path: path, Problem: "is empty; list at least one tenant"}
+	}
+	if err := scanSecrets(generic, path); err != nil {
+		return nil, err
+	}
+	// A bare list is the tenants.
+	if _, ok := generic.([]any); ok {
+		data, f = wrapTenants(data, f)
+	}
+	cfg := new(Config)
+	if f == FormatJSON {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(cfg)
+		if err == nil && dec.More() {
+			err = errors.New("more than one JSON value")
+		}
+	} else {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		err = dec.Decode(cfg)
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return nil, &ConfigError{Path: path, Problem: "does not match the fleet file schema: " + syntaxProblem(err)}
+	}
+	return cfg, nil
+}
+
+func formatName(f Format) string {
+	if f == FormatJSON {
+		return "JSON"
+	}
+	return "YAML"
+}
+
+// syntaxProblem is the decoder's message, on one line. Decoder messages
+// name keys and types, and quote at most a short token of input; fleet
+// files hold no secret values (those are refused before strict decoding).
+func syntaxProblem(err error) string {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.TrimPrefix(msg, "json: ")
+	return msg
+}
+
+// wrapTenants turns a bare list into {"tenants": list}.
+func wrapTenants(data []byte, f Format) ([]byte, Format) {
+	if f == FormatJSON {
+		return append(append([]byte(`{"tenants":`), data...), '}'), FormatJSON
+	}
+	var b bytes.Buffer
+	b.WriteString("tenants:\n")
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		if line != "" {
+			b.WriteString("  " + line)
+		}
+	}
+	return b.Bytes(), FormatYAML
+}
+
+// scanSecrets refuses keys that would hold a credential, anywhere in the
+// document. The message names the key and where it is, never its value.
+func scanSecrets(v any, path string) error {
+	var walk func(v any, where string, tenant string) error
+	walk = func(v any, where string, tenant string) error {
+		switch x := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(x))
+			for k := range x {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				field := k
+				if where != "" {
+					field = where + "." + k
+				}
+				if use, ok := secretKeys[strings.ToLower(k)]; ok {
+					return &ConfigError{Path: path, Tenant: tenant, Field: field, Problem: "would hold a secret in the file; secrets come only from environment variables: use " + use + " with the variable's name"}
+				}
+				if err := walk(x[k], field, tenant); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for i, e := range x {
+				t := tenant
+				if where == "" || where == "tenants" {
+					t = tenantLabel(e, i)
+				}
+				if err := walk(e, "", t); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk(v, "", "")
+}
+
+func tenantLabel(v any, i int) string {
+	if m, ok := v.(map[string]any); ok {
+		if n, ok := m["name"].(string); ok && nameRE.MatchString(n) {
+			return n
+		}
+	}
+	return fmt.Sprintf("#%d", i+1)
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+	envRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+)
+
+// resolve fills default checkpoints and anchors relative ones at dir.
+func (c *Config) resolve(dir string) {
+	for i := range c.Tenants {
+		t := &c.Tenants[i]
+		if t.Checkpoint == "" && nameRE.MatchString(t.Name) {
+			t.Checkpoint = "phonemigrate-" + t.Name + ".checkpoint.json"
+		}
+		if t.Checkpoint != "" && dir != "" && !filepath.IsAbs(t.Checkpoint) {
+			t.Checkpoint = filepath.Join(dir, t.Checkpoint)
+		}
+	}
+}
+
+// Validate checks c as [Load] does and returns the first problem as a
+// [*ConfigError], or nil. It does not look at the environment: missing
+// variables are reported per tenant when the fleet runs.
+func (c *Config) Validate() error { return c.validate("") }
+
+func (c *Config) validate(path string) error {
+	bad := func(tenant, field, problem string) error {
+		return &ConfigError{Path: path, Tenant: tenant, Field: field, Problem: problem}
+	}
+	if c.Concurrency < 0 || c.Concurrency > 1000 {
+		return bad("", "concurrency", "must be between 1 and 1000")
+	}
+	if len(c.Tenants) == 0 {
+		return bad("", "tenants", "list at least one tenant")
+	}
+	names := map[string]bool{}
+	checkpoints := map[string]string{}
+	for i, t := range c.Tenants {
+		label := fmt.Sprintf("#%d", i+1)
+		if !nameRE.MatchString(t.Name) {
+			if t.Name == "" {
+				return bad(label, "name", "is required")
+			}
+			return bad(label, "name", "must be letters, digits, '.', '-' or '_' (at most 100)")
+		}
+		label = t.Name
+		if names[t.Name] {
+			return bad(label, "name", "is used by another tenant")
+		}
+		names[t.Name] = true
+		switch {
+		case t.Domain != "" && t.BaseURL != "":
+			return bad(label, "domain", "set domain or base_url, not both")
+		case t.Domain == "" && t.BaseURL == "":
+			return bad(label, "domain", "set domain or base_url")
+		case t.Domain != "":
+			if strings.Contains(t.Domain, "://") || strings.ContainsAny(t.Domain, "/?#@ \t") {
+				return bad(label, "domain", "must be a host name such as acme.eu.auth0.com, not a URL")
+			}
+		default:
+			if p := checkURL(t.BaseURL); p != "" {
+				return bad(label, "base_url", p)
+			}
+		}
+		hasCC := t.ClientIDEnv != "" || t.ClientSecretEnv != ""
+		switch {
+		case t.TokenEnv != "" && hasCC:
+			return bad(label, "token_env", "set token_env or client_id_env/client_secret_env, not both")
+		case t.TokenEnv != "":
+			if !envRE.MatchString(t.TokenEnv) {
+				return bad(label, "token_env", "must be the name of an environment variable (it holds the token), not the token itself")
+			}
+		case hasCC:
+			if t.ClientIDEnv == "" || t.ClientSecretEnv == "" {
+				return bad(label, "client_id_env", "client_id_env and client_secret_env must be set together")
+			}
+			if !envRE.MatchString(t.ClientIDEnv) {
+				return bad(label, "client_id_env", "must be the name of an environment variable")
+			}
+			if !envRE.MatchString(t.ClientSecretEnv) {
+				return bad(label, "client_secret_env", "must be the name of an environment variable (it holds the secret), not the secret itself")
+			}
+		default:
+			return bad(label, "token_env", "set token_env, or client_id_env and client_secret_env (names of environment variables)")
+		}
+		if t.Checkpoint == "" {
+			return bad(label, "checkpoint", "is required")
+		}
+		key := filepath.Clean(t.Checkpoint)
+		if other, ok := checkpoints[key]; ok {
+			return bad(label, "checkpoint", "is also the checkpoint of tenant "+other+"; each tenant needs its own")
+		}
+		checkpoints[key] = t.Name
+		switch r := t.RateLimit; {
+		case r.PerSecond < 0 || r.PerSecond > 10000:
+			return bad(label, "rate_limit.per_second", "must be between 0 (no pacing) and 10000")
+		case r.Burst < 0 || r.Burst > 10000:
+			return bad(label, "rate_limit.burst", "must be between 0 and 10000")
+		case r.Burst > 0 && r.PerSecond == 0:
+			return bad(label, "rate_limit.burst", "is set without per_second")
+		}
+		if _, err := t.Options.options(); err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				return bad(label, ce.Field, ce.Problem)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// checkURL returns what is wrong with a Management API or Twilio URL, or "".
+func checkURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "must be an https URL with a host"
+	}
+	if u.User != nil {
+		return "must not hold credentials"
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "must not hold a query or fragment"
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "plain http is allowed only to loopback hosts; use https"
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// options turns o into engine options, without the Twilio token. Problems
+// are *ConfigError with Field set.
+func (o TenantOptions) options() (phonemigrate.Options, error) {
+	var out phonemigrate.Options
+	bad := func(field, problem string) error {
+		return &ConfigError{Field: "options." + field, Problem: problem}
+	}
+	switch strings.ToLower(strings.TrimSpace(o.Provider)) {
+	case "", "auto":
+		out.Provider = phonemigrate.ProviderAuto
+	case "twilio":
+		out.Provider = phonemigrate.ProviderKindTwilio
+	case "custom":
+		out.Provider = phonemigrate.ProviderKindCustom
+	default:
+		return out, bad("provider", fmt.Sprintf("%q is not one of auto, twilio, custom", o.Provider))
+	}
+	if o.Delivery != "" {
+		set, err := delivery.Parse(o.Delivery)
+		if err != nil || set.Empty() {
+			return out, bad("delivery", fmt.Sprintf("%q is not one of text, voice, text,voice", o.Delivery))
+		}
+		out.Delivery = set
+	}
+	for _, r := range o.TestTo {
+		if !e164RE.MatchString(r) {
+			return out, bad("test_to", fmt.Sprintf("%q is not a phone number in E.164 form such as +15551234567", r))
+		}
+	}
+	switch {
+	case o.SkipTest && len(o.TestTo) > 0:
+		return out, bad("skip_test", "skip_test and test_to cannot be used together")
+	case !o.SkipTest && len(o.TestTo) == 0:
+		return out, bad("test_to", "give test_to numbers to test the new provider, or skip_test: true to skip the test explicitly")
+	}
+	if o.TwilioTokenEnv != "" && !envRE.MatchString(o.TwilioTokenEnv) {
+		return out, bad("twilio_token_env", "must be the name of an environment variable (it holds the token), not the token itself")
+	}
+	if o.TwilioAPIURL != "" {
+		if p := checkURL(o.TwilioAPIURL); p != "" {
+			return out, bad("twilio_api_url", p)
+		}
+		out.TwilioAPIBaseURL = o.TwilioAPIURL
+	}
+	out.TestRecipients = append([]string(nil), o.TestTo...)
+	out.SkipTest = o.SkipTest
+	out.AllowReplace = o.AllowReplace
+	return out, nil
+}

@@ -1,0 +1,177 @@
+package fleet_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
+)
+
+func TestParseForms(t *testing.T) {
+	want := &fleet.Config{
+		Concurrency: 3,
+		Tenants: []fleet.Tenant{{
+			Name:       "acme-eu",
+			Domain:     "acme.eu.auth0.com",
+			TokenEnv:   "ACME_TOKEN",
+			Checkpoint: "phonemigrate-acme-eu.checkpoint.json",
+			RateLimit:  fleet.RateLimit{PerSecond: 2, Burst: 10},
+			Options:    fleet.TenantOptions{Provider: "custom", Delivery: "text,voice", TestTo: []string{"+15551230001"}},
+		}, {
+			Name:            "dev",
+			BaseURL:         "http://127.0.0.1:8080/api/v2",
+			ClientIDEnv:     "DEV_ID",
+			ClientSecretEnv: "DEV_SECRET",
+			Checkpoint:      "cp/dev.json",
+			Options:         fleet.TenantOptions{SkipTest: true, TwilioTokenEnv: "DEV_TWILIO"},
+		}},
+	}
+	tests := []struct {
+		name string
+		in   string
+		f    fleet.Format
+		want *fleet.Config
+	}{
+		{"yaml", `
+concurrency: 3
+tenants:
+  - name: acme-eu
+    domain: acme.eu.auth0.com
+    token_env: ACME_TOKEN
+    rate_limit: {per_second: 2, burst: 10}
+    options: {provider: custom, delivery: "text,voice", test_to: ["+15551230001"]}
+  - name: dev
+    base_url: http://127.0.0.1:8080/api/v2
+    client_id_env: DEV_ID
+    client_secret_env: DEV_SECRET
+    checkpoint: cp/dev.json
+    options: {skip_test: true, twilio_token_env: DEV_TWILIO}
+`, fleet.FormatYAML, want},
+		{"json auto", `{"concurrency": 3, "tenants": [
+ {"name": "acme-eu", "domain": "acme.eu.auth0.com", "token_env": "ACME_TOKEN",
+  "rate_limit": {"per_second": 2, "burst": 10},
+  "options": {"provider": "custom", "delivery": "text,voice", "test_to": ["+15551230001"]}},
+ {"name": "dev", "base_url": "http://127.0.0.1:8080/api/v2", "client_id_env": "DEV_ID",
+  "client_secret_env": "DEV_SECRET", "checkpoint": "cp/dev.json",
+  "options": {"skip_test": true, "twilio_token_env": "DEV_TWILIO"}}]}`, fleet.FormatAuto, want},
+		{"bare yaml list", `
+- name: dev
+  base_url: http://127.0.0.1:8080/api/v2
+  client_id_env: DEV_ID
+  client_secret_env: DEV_SECRET
+  checkpoint: cp/dev.json
+  options: {skip_test: true, twilio_token_env: DEV_TWILIO}
+`, fleet.FormatAuto, &fleet.Config{Tenants: want.Tenants[1:]}},
+		{"bare json list", `[{"name": "dev", "base_url": "http://127.0.0.1:8080/api/v2", "client_id_env": "DEV_ID",
+  "client_secret_env": "DEV_SECRET", "checkpoint": "cp/dev.json",
+  "options": {"skip_test": true, "twilio_token_env": "DEV_TWILIO"}}]`, fleet.FormatJSON, &fleet.Config{Tenants: want.Tenants[1:]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := fleet.Parse([]byte(tt.in), tt.f)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Parse (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// sentinel is a value that looks like a credential; no error may repeat it.
+const sentinel = "SENTINEL-eyJhbGciOiJSUzI1NiJ9-not-a-real-token"
+
+func TestParseErrors(t *testing.T) {
+	const base = "name: t1\n    base_url: https://t1.example.com/api/v2\n    token_env: T1\n    options: {skip_test: true}\n"
+	tenant := func(extra string) string { return "tenants:\n  - " + base + extra }
+	tests := []struct {
+		name, in   string
+		field, has string
+	}{
+		{"empty", ``, "", "is empty"},
+		{"no tenants", "tenants: []", "tenants", "at least one"},
+		{"syntax", "tenants: [", "", "not valid YAML"},
+		{"json syntax", `{"tenants": [}`, "", "not valid JSON"},
+		{"unknown key", tenant("    colour: red\n"), "", "colour"},
+		{"literal token", tenant("    token: " + sentinel + "\n"), "token", "environment variables"},
+		{"literal client secret", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    client_id_env: A\n    client_secret: " + sentinel + "\n", "client_secret", "client_secret_env"},
+		{"literal twilio token", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: A\n    options: {skip_test: true, twilio_auth_token: " + sentinel + "}\n", "options.twilio_auth_token", "twilio_token_env"},
+		{"token in token_env", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: " + sentinel + "\n    options: {skip_test: true}\n", "token_env", "name of an environment variable"},
+		{"secret in client_secret_env", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    client_id_env: A\n    client_secret_env: " + sentinel + "\n    options: {skip_test: true}\n", "client_secret_env", "not the secret itself"},
+		{"no name", "tenants:\n  - domain: a.auth0.com\n    token_env: A\n    options: {skip_test: true}\n", "name", "required"},
+		{"bad name", "tenants:\n  - name: a b\n    domain: a.auth0.com\n    token_env: A\n    options: {skip_test: true}\n", "name", "letters"},
+		{"duplicate name", tenant("  - " + base), "name", "another tenant"},
+		{"domain and base_url", tenant("    domain: a.auth0.com\n"), "domain", "not both"},
+		{"no address", "tenants:\n  - name: t1\n    token_env: A\n    options: {skip_test: true}\n", "domain", "domain or base_url"},
+		{"domain is url", "tenants:\n  - name: t1\n    domain: https://a.auth0.com\n    token_env: A\n    options: {skip_test: true}\n", "domain", "host name"},
+		{"plain http", "tenants:\n  - name: t1\n    base_url: http://a.example.com/api/v2\n    token_env: A\n    options: {skip_test: true}\n", "base_url", "loopback"},
+		{"user info", "tenants:\n  - name: t1\n    base_url: https://u:" + sentinel + "@a.example.com/api/v2\n    token_env: A\n    options: {skip_test: true}\n", "base_url", "credentials"},
+		{"no credentials", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    options: {skip_test: true}\n", "token_env", "set token_env"},
+		{"both credentials", tenant("    client_id_env: A\n    client_secret_env: B\n"), "token_env", "not both"},
+		{"half client credentials", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    client_id_env: A\n    options: {skip_test: true}\n", "client_id_env", "together"},
+		{"shared checkpoint", "tenants:\n  - " + base + "    checkpoint: x.json\n  - name: t2\n    domain: b.auth0.com\n    token_env: B\n    checkpoint: ./x.json\n    options: {skip_test: true}\n", "checkpoint", "its own"},
+		{"negative rate", tenant("    rate_limit: {per_second: -1}\n"), "rate_limit.per_second", "between"},
+		{"burst without rate", tenant("    rate_limit: {burst: 5}\n"), "rate_limit.burst", "without per_second"},
+		{"bad provider", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: A\n    options: {skip_test: true, provider: messagebird}\n", "options.provider", "auto, twilio, custom"},
+		{"bad delivery", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: A\n    options: {skip_test: true, delivery: fax}\n", "options.delivery", "text, voice"},
+		{"bad e164", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: A\n    options: {test_to: [\"555-1234\"]}\n", "options.test_to", "E.164"},
+		{"no test choice", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: A\n", "options.test_to", "skip_test"},
+		{"test and skip", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: A\n    options: {skip_test: true, test_to: [\"+15551230001\"]}\n", "options.skip_test", "together"},
+		{"non-https twilio url", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: A\n    options: {skip_test: true, twilio_api_url: \"http://twilio.example.com\"}\n", "options.twilio_api_url", "https"},
+		{"concurrency", "concurrency: -2\n" + tenant(""), "concurrency", "between"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fleet.Parse([]byte(tt.in), fleet.FormatAuto)
+			var ce *fleet.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(err, fleet.ErrInvalidConfig) {
+				t.Fatalf("Parse = %v, want a *ConfigError", err)
+			}
+			if ce.Field != tt.field {
+				t.Errorf("Field = %q, want %q (error %q)", ce.Field, tt.field, err)
+			}
+			if !strings.Contains(err.Error(), tt.has) {
+				t.Errorf("error %q does not say %q", err, tt.has)
+			}
+			if strings.Contains(err.Error(), sentinel) || strings.Contains(err.Error(), "SENTINEL") {
+				t.Errorf("error repeats the secret: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "fleet.yml")
+	if err := os.WriteFile(path, []byte("- name: a\n  domain: a.auth0.com\n  token_env: A\n  options: {skip_test: true}\n- name: b\n  domain: b.auth0.com\n  token_env: B\n  checkpoint: /abs/b.json\n  options: {skip_test: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := fleet.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{cfg.Tenants[0].Checkpoint, cfg.Tenants[1].Checkpoint}
+	want := []string{filepath.Join(dir, "phonemigrate-a.checkpoint.json"), "/abs/b.json"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("checkpoints (-want +got):\n%s", diff)
+	}
+
+	_, err = fleet.Load(filepath.Join(dir, "missing.yaml"))
+	if !errors.Is(err, fleet.ErrInvalidConfig) || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("Load(missing) = %v, want a ConfigError wrapping ErrNotExist", err)
+	}
+	// A .json file is parsed strictly as JSON even if YAML would accept it.
+	jpath := filepath.Join(dir, "fleet.json")
+	if err := os.WriteFile(jpath, []byte("tenants: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.Load(jpath); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		t.Errorf("Load(YAML in .json) = %v, want a JSON error", err)
+	}
+}

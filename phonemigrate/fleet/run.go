@@ -1,0 +1,321 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+)
+
+// Runner migrates the tenants of a [Config]. The zero Runner is ready to
+// use: it reads the environment with os.Getenv, runs up to the file's
+// concurrency (else [DefaultConcurrency]) tenants at once, and talks to
+// each tenant through auth0api with that tenant's rate limit. A Runner may
+// be reused, but not for two concurrent runs over the same checkpoints
+// (the second would find them locked).
+type Runner struct {
+	// Concurrency overrides the fleet file's concurrency when positive.
+	Concurrency int
+
+	// Getenv looks up environment variables (credentials). nil means
+	// os.Getenv.
+	Getenv func(string) string
+
+	// DefaultTwilioTokenEnv names the variable holding the Twilio auth
+	// token for tenants whose options set no twilio_token_env. Empty: such
+	// tenants get no token.
+	DefaultTwilioTokenEnv string
+
+	// Progress, when set, receives an [Event] when a tenant starts, at each
+	// of its state transitions and when it ends. Calls are serialized (never
+	// two at once), in the order the events happened; keep it quick, the
+	// tenants wait for it.
+	Progress func(Event)
+
+	// Logger receives the engine's and the client's debug records for
+	// every tenant, each with a "tenant" attribute. nil discards them.
+	Logger *slog.Logger
+
+	// ClientConfig, when set, may adjust each tenant's auth0api.Config
+	// (timeouts, attempts, an HTTP client, ...) after the fleet file's
+	// settings were applied. It must not keep the Config, which holds
+	// credentials.
+	ClientConfig func(t Tenant, c *auth0api.Config)
+
+	// MigratorOptions, when set, returns extra options for each tenant's
+	// Migrator (after WithStore, WithTenant, WithLogger and WithObserver,
+	// so it can replace them), for example a shorter WithPollInterval.
+	MigratorOptions func(t Tenant) []phonemigrate.Option
+
+	// Confirm is set as Options.Confirm of every tenant; nil accepts every
+	// test message unasked.
+	Confirm func(ctx context.Context, tenant string, m phonemigrate.TestMessage) (bool, error)
+}
+
+// EventKind says what an [Event] reports.
+type EventKind string
+
+// The kinds of [Event].
+const (
+	EventStarted    EventKind = "started"    // the tenant's migration began
+	EventTransition EventKind = "transition" // the tenant's migration changed state
+	EventFinished   EventKind = "finished"   // the tenant is done (Result is set)
+)
+
+// Event is one progress report of [Runner.Run].
+type Event struct {
+	Kind EventKind
+	// Tenant is the tenant's name; Index its position in the file.
+	Tenant string
+	Index  int
+	// Transition is set for EventTransition.
+	Transition *phonemigrate.Transition
+	// Result is set for EventFinished.
+	Result *TenantResult
+	// Done and Total count finished tenants (this one included for
+	// EventFinished) and all tenants.
+	Done, Total int
+}
+
+// ErrMissingCredentials is matched by a tenant's error when an environment
+// variable named in the fleet file is unset or empty. Nothing was sent to
+// that tenant.
+var ErrMissingCredentials = errors.New("missing credentials")
+
+// EnvError reports an environment variable named by the fleet file that is
+// unset or empty. It matches [ErrMissingCredentials].
+type EnvError struct {
+	Field string // e.g. "token_env"
+	Var   string // the variable's name (never its value)
+}
+
+func (e *EnvError) Error() string {
+	return fmt.Sprintf("environment variable %s (%s) is not set", e.Var, e.Field)
+}
+
+// Is reports whether target is [ErrMissingCredentials].
+func (e *EnvError) Is(target error) bool { return target == ErrMissingCredentials }
+
+// Run migrates every tenant of cfg and returns the report, one
+// [TenantResult] per tenant in file order.
+//
+// cfg must be valid ([Load], [Parse] or [Config.Validate]); an invalid one
+// is returned as its *ConfigError with no tenant contacted. Each tenant
+// runs on its own: its failure is recorded in its result and the other
+// tenants carry on. Run returns a nil error when every tenant was tried,
+// whatever their outcomes (see [Report.Failed]); when ctx is done before
+// every tenant finished it returns the report so far — unstarted tenants
+// with [OutcomeCanceled] — and ctx's error. Tenants that were running are
+// stopped by ctx too; their checkpoints let the next run resume them.
+func (r *Runner) Run(ctx context.Context, cfg *Config) (*Report, error) {
+	if cfg == nil {
+		return nil, &ConfigError{Problem: "no fleet configuration"}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	conc := r.Concurrency
+	if conc <= 0 {
+		conc = cfg.Concurrency
+	}
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	conc = min(conc, len(cfg.Tenants))
+
+	rep := &Report{Started: time.Now(), Concurrency: conc, Tenants: make([]TenantResult, len(cfg.Tenants))}
+	var (
+		mu   sync.Mutex // serializes Progress and counts done
+		done int
+	)
+	emit := func(ev Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if ev.Kind == EventFinished {
+			done++
+		}
+		ev.Done, ev.Total = done, len(cfg.Tenants)
+		if r.Progress != nil {
+			r.Progress(ev)
+		}
+	}
+
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				t := cfg.Tenants[i]
+				emit(Event{Kind: EventStarted, Tenant: t.Name, Index: i})
+				res := r.runTenant(ctx, i, t, emit)
+				rep.Tenants[i] = res
+				emit(Event{Kind: EventFinished, Tenant: t.Name, Index: i, Result: &res})
+			}
+		}()
+	}
+	next := 0
+feed:
+	for ; next < len(cfg.Tenants); next++ {
+		select {
+		case jobs <- next:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for i := next; i < len(cfg.Tenants); i++ {
+		t := cfg.Tenants[i]
+		rep.Tenants[i] = TenantResult{Name: t.Name, Checkpoint: t.Checkpoint, Outcome: OutcomeCanceled, Error: ctx.Err().Error(), ExitCode: 1, err: ctx.Err()}
+		res := rep.Tenants[i]
+		emit(Event{Kind: EventFinished, Tenant: t.Name, Index: i, Result: &res})
+	}
+	rep.Duration = time.Since(rep.Started)
+	if next < len(cfg.Tenants) {
+		return rep, ctx.Err()
+	}
+	return rep, nil
+}
+
+// runTenant migrates one tenant; every problem ends up in the result.
+func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, emit func(Event)) TenantResult {
+	start := time.Now()
+	res := TenantResult{Name: t.Name, Checkpoint: t.Checkpoint}
+	finish := func(state phonemigrate.State, err error) TenantResult {
+		res.Duration = time.Since(start)
+		res.State = state
+		res.err = err
+		res.ExitCode = phonemigrate.ExitCode(err)
+		switch {
+		case errors.Is(err, phonemigrate.ErrAlreadyUnified):
+			res.Outcome = OutcomeAlreadyUnified
+			res.State = phonemigrate.StateAlreadyUnified
+		case err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() != nil:
+			res.Outcome = OutcomeCanceled
+		case err != nil:
+			res.Outcome = OutcomeFailed
+		case res.AlreadyDone:
+			res.Outcome = OutcomeAlreadyDone
+		default:
+			res.Outcome = OutcomeCompleted
+		}
+		if err != nil && res.Outcome != OutcomeAlreadyUnified {
+			res.Error = err.Error()
+			if res.ExitCode == 0 {
+				res.ExitCode = 1
+			}
+		}
+		return res
+	}
+
+	getenv := r.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	opts, err := t.Options.options()
+	if err != nil { // Validate already checked; kept for hand-built configs.
+		return finish("", err)
+	}
+	cc := auth0api.Config{Domain: t.Domain, BaseURL: t.BaseURL}
+	env := func(field, name string) (string, error) {
+		v := getenv(name)
+		if v == "" {
+			return "", &EnvError{Field: field, Var: name}
+		}
+		return v, nil
+	}
+	if t.TokenEnv != "" {
+		tok, err := env("token_env", t.TokenEnv)
+		if err != nil {
+			return finish("", err)
+		}
+		cc.Token = phonemigrate.Secret(tok)
+	} else {
+		id, err := env("client_id_env", t.ClientIDEnv)
+		if err != nil {
+			return finish("", err)
+		}
+		sec, err := env("client_secret_env", t.ClientSecretEnv)
+		if err != nil {
+			return finish("", err)
+		}
+		cc.ClientID, cc.ClientSecret = id, phonemigrate.Secret(sec)
+	}
+	if name := t.Options.TwilioTokenEnv; name != "" {
+		tok, err := env("options.twilio_token_env", name)
+		if err != nil {
+			return finish("", err)
+		}
+		opts.TwilioAuthToken = phonemigrate.Secret(tok)
+	} else if r.DefaultTwilioTokenEnv != "" {
+		opts.TwilioAuthToken = phonemigrate.Secret(getenv(r.DefaultTwilioTokenEnv))
+	}
+	if t.RateLimit.PerSecond > 0 {
+		cc.RateLimit = rate.Limit(t.RateLimit.PerSecond)
+		cc.RateBurst = max(t.RateLimit.Burst, 1)
+	}
+	logger := r.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("tenant", t.Name)
+	cc.Logger = logger
+	if r.ClientConfig != nil {
+		r.ClientConfig(t, &cc)
+	}
+	client, err := auth0api.New(ctx, cc)
+	if err != nil {
+		return finish("", fmt.Errorf("connecting: %w", err))
+	}
+
+	store := phonemigrate.NewFileStore(t.Checkpoint)
+	if cp, err := store.Load(ctx); err == nil && cp.State != phonemigrate.StateNew && cp.State != phonemigrate.StateRolledBack && cp.State != phonemigrate.StateCompleted && cp.State != phonemigrate.StateAlreadyUnified {
+		res.ResumedFrom = cp.State
+		if cp.State == phonemigrate.StateFailed && cp.LastGood != "" {
+			res.ResumedFrom = cp.LastGood
+		}
+	}
+	mopts := []phonemigrate.Option{
+		phonemigrate.WithStore(store),
+		phonemigrate.WithTenant(t.Name),
+		phonemigrate.WithLogger(logger),
+		phonemigrate.WithObserver(func(tr phonemigrate.Transition) {
+			res.Steps++
+			emit(Event{Kind: EventTransition, Tenant: t.Name, Index: index, Transition: &tr})
+		}),
+	}
+	if r.MigratorOptions != nil {
+		mopts = append(mopts, r.MigratorOptions(t)...)
+	}
+	m, err := phonemigrate.New(client, mopts...)
+	if err != nil {
+		return finish("", err)
+	}
+	if r.Confirm != nil {
+		opts.Confirm = func(ctx context.Context, msg phonemigrate.TestMessage) (bool, error) {
+			return r.Confirm(ctx, t.Name, msg)
+		}
+	}
+	out, err := m.Apply(ctx, opts)
+	var state phonemigrate.State
+	if out != nil {
+		state = out.State
+		res.AlreadyDone = out.AlreadyDone
+	}
+	if state == "" && err != nil {
+		if cp, cerr := m.Status(ctx); cerr == nil && cp != nil {
+			state = cp.State
+		}
+	}
+	return finish(state, err)
+}

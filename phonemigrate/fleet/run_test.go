@@ -1,0 +1,239 @@
+package fleet_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// fastRunner is a Runner tuned for fake tenants: millisecond backoff and
+// Action polling.
+func fastRunner(env map[string]string) *fleet.Runner {
+	return &fleet.Runner{
+		Getenv: func(k string) string { return env[k] },
+		ClientConfig: func(_ fleet.Tenant, c *auth0api.Config) {
+			c.MinBackoff, c.MaxBackoff = time.Millisecond, 5*time.Millisecond
+		},
+		MigratorOptions: func(fleet.Tenant) []phonemigrate.Option {
+			return []phonemigrate.Option{phonemigrate.WithPollInterval(5 * time.Millisecond)}
+		},
+	}
+}
+
+func startFake(t *testing.T, sc phonemigratetest.Scenario) *phonemigratetest.Server {
+	t.Helper()
+	srv := phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// outcomes summarizes a report as "name outcome state exit" lines.
+func outcomes(r *fleet.Report) []string {
+	var out []string
+	for _, t := range r.Tenants {
+		out = append(out, fmt.Sprintf("%s %s %s %d", t.Name, t.Outcome, t.State, t.ExitCode))
+	}
+	return out
+}
+
+func TestRunMixedFleet(t *testing.T) {
+	dir := t.TempDir()
+	gw := startFake(t, phonemigratetest.LegacyGateway)
+	tw := startFake(t, phonemigratetest.LegacyTwilio)
+	empty := startFake(t, phonemigratetest.Empty)
+	unified := startFake(t, phonemigratetest.Unified)
+	faulty := startFake(t, phonemigratetest.Mixed)
+	faulty.InjectFault(phonemigratetest.Fault{Method: "PATCH", Path: "/tenants/settings", Status: 500})
+
+	env := map[string]string{"TW_TWILIO": phonemigratetest.TwilioAuthToken}
+	var tenants []fleet.Tenant
+	for _, x := range []struct {
+		name string
+		srv  *phonemigratetest.Server
+		opts fleet.TenantOptions
+	}{
+		{"gw", gw, fleet.TenantOptions{SkipTest: true}},
+		{"tw", tw, fleet.TenantOptions{Provider: "twilio", TestTo: []string{"+15551230001"}, TwilioTokenEnv: "TW_TWILIO"}},
+		{"empty", empty, fleet.TenantOptions{SkipTest: true}},
+		{"unified", unified, fleet.TenantOptions{SkipTest: true}},
+		{"noenv", gw, fleet.TenantOptions{SkipTest: true}},
+		{"faulty", faulty, fleet.TenantOptions{SkipTest: true, TwilioTokenEnv: "TW_TWILIO", TwilioAPIURL: faulty.Twilio().URL}},
+	} {
+		tokenEnv := strings.ToUpper(x.name) + "_TOKEN"
+		if x.name != "noenv" {
+			env[tokenEnv] = x.srv.Token
+		}
+		tenants = append(tenants, fleet.Tenant{Name: x.name, BaseURL: x.srv.BaseURL, TokenEnv: tokenEnv,
+			Checkpoint: filepath.Join(dir, x.name+".json"), RateLimit: fleet.RateLimit{PerSecond: 200, Burst: 20}, Options: x.opts})
+	}
+	cfg := &fleet.Config{Concurrency: 2, Tenants: tenants}
+
+	r := fastRunner(env)
+	var (
+		mu                sync.Mutex
+		running, maxRun   int
+		started, finished = map[string]int{}, map[string]int{}
+		lastDone          int
+		transitions       int
+	)
+	r.Progress = func(ev fleet.Event) {
+		mu.Lock() // Progress calls are serialized; the lock checks that claim under -race.
+		defer mu.Unlock()
+		switch ev.Kind {
+		case fleet.EventStarted:
+			running++
+			maxRun = max(maxRun, running)
+			started[ev.Tenant]++
+		case fleet.EventFinished:
+			running--
+			finished[ev.Tenant]++
+			if ev.Done != lastDone+1 || ev.Total != len(tenants) || ev.Result == nil || ev.Result.Name != ev.Tenant {
+				t.Errorf("finished event %+v after done=%d", ev, lastDone)
+			}
+			lastDone = ev.Done
+		case fleet.EventTransition:
+			transitions++
+		}
+	}
+	rep, err := r.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	want := []string{
+		"gw completed completed 0",
+		"tw completed completed 0",
+		"empty failed failed 3",
+		"unified already_unified already_unified 0",
+		"noenv failed  1",
+		"faulty failed failed 1",
+	}
+	if diff := cmp.Diff(want, outcomes(rep)); diff != "" {
+		t.Errorf("first run (-want +got):\n%s", diff)
+	}
+	if maxRun > 2 || maxRun < 1 {
+		t.Errorf("at most %d tenants ran at once, want 1..2 (concurrency 2)", maxRun)
+	}
+	for _, tn := range tenants {
+		if started[tn.Name] != 1 || finished[tn.Name] != 1 {
+			t.Errorf("%s: %d started, %d finished events; want 1 each", tn.Name, started[tn.Name], finished[tn.Name])
+		}
+	}
+	if transitions == 0 {
+		t.Error("no transition events")
+	}
+	if got := rep.Failed(); got != 3 {
+		t.Errorf("Failed() = %d, want 3", got)
+	}
+	if err := rep.Tenants[4].Err(); !errors.Is(err, fleet.ErrMissingCredentials) || !strings.Contains(err.Error(), "NOENV_TOKEN") {
+		t.Errorf("noenv error = %v, want ErrMissingCredentials naming NOENV_TOKEN", err)
+	}
+	if err := rep.Tenants[2].Err(); !errors.Is(err, phonemigrate.ErrNotEligible) {
+		t.Errorf("empty error = %v, want ErrNotEligible", err)
+	}
+	// The tenant whose token was missing was never contacted under its name:
+	// gw got exactly one migration.
+	if got := gw.State().TenantSettings["phone_consolidated_experience"]; got != true {
+		t.Errorf("gw not switched: %v", got)
+	}
+
+	// Second run: the fault is gone. The faulty tenant resumes from its
+	// checkpoint; the completed ones write nothing.
+	faulty.ClearFaults()
+	gw.ResetRequests()
+	rep2, err := fastRunner(env).Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want2 := []string{
+		"gw already_done completed 0",
+		"tw already_done completed 0",
+		"empty failed failed 3",
+		"unified already_unified already_unified 0",
+		"noenv failed  1",
+		"faulty completed completed 0",
+	}
+	if diff := cmp.Diff(want2, outcomes(rep2)); diff != "" {
+		t.Errorf("second run (-want +got):\n%s", diff)
+	}
+	if rep2.Tenants[5].ResumedFrom != phonemigrate.StateProviderTested {
+		t.Errorf("faulty resumed from %q, want provider_tested", rep2.Tenants[5].ResumedFrom)
+	}
+	for _, rq := range gw.Requests() {
+		if rq.Method != "GET" {
+			t.Errorf("completed tenant got a write on the second run: %+v", rq)
+		}
+	}
+
+	// The JSON report has the documented keys and counts.
+	b, err := json.Marshal(rep2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Total, Succeeded, Failed, Concurrency int
+		Tenants                               []map[string]any
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Total != 6 || doc.Succeeded != 4 || doc.Failed != 2 || doc.Concurrency != 2 || len(doc.Tenants) != 6 {
+		t.Errorf("JSON report counts: %s", b)
+	}
+	if doc.Tenants[5]["outcome"] != "completed" || doc.Tenants[5]["resumed_from"] != "provider_tested" || doc.Tenants[5]["duration_ms"] == nil {
+		t.Errorf("JSON tenant: %v", doc.Tenants[5])
+	}
+	for _, secret := range []string{gw.Token, phonemigratetest.TwilioAuthToken} {
+		if strings.Contains(string(b), secret) || strings.Contains(rep.Table(), secret) || strings.Contains(rep2.Table(), secret) {
+			t.Errorf("report holds a secret")
+		}
+	}
+}
+
+// TestRunCancel stops a fleet whose tenants wait on a slow fake: Run
+// returns promptly with ctx's error, and the tenants that never started are
+// reported as canceled.
+func TestRunCancel(t *testing.T) {
+	srv := startFake(t, phonemigratetest.LegacyGateway)
+	srv.InjectFault(phonemigratetest.Fault{Path: "/api/v2/*", DelayMS: 10_000})
+	var tenants []fleet.Tenant
+	dir := t.TempDir()
+	for i := range 5 {
+		tenants = append(tenants, fleet.Tenant{Name: fmt.Sprint("t", i), BaseURL: srv.BaseURL, TokenEnv: "TOK",
+			Checkpoint: filepath.Join(dir, fmt.Sprint(i, ".json")), Options: fleet.TenantOptions{SkipTest: true}})
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	rep, err := fastRunner(map[string]string{"TOK": srv.Token}).Run(ctx, &fleet.Config{Concurrency: 2, Tenants: tenants})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Run took %v after cancellation", d)
+	}
+	for _, tr := range rep.Tenants {
+		if tr.Outcome != fleet.OutcomeCanceled {
+			t.Errorf("%s: outcome %s, want canceled", tr.Name, tr.Outcome)
+		}
+	}
+}
+
+func TestRunInvalidConfig(t *testing.T) {
+	_, err := (&fleet.Runner{}).Run(t.Context(), &fleet.Config{})
+	if !errors.Is(err, fleet.ErrInvalidConfig) {
+		t.Fatalf("Run(empty config) = %v, want ErrInvalidConfig", err)
+	}
+}
