@@ -102,10 +102,6 @@ type OriginalTemplate struct {
 	Voice    string `json:"voice,omitempty"`
 }
 
-func (o OriginalTemplate) content() PhoneTemplateContent {
-	return PhoneTemplateContent{Syntax: o.Syntax, From: o.From, Text: o.Text, Voice: o.Voice}
-}
-
 // OriginalProvider is a replaced phone provider's configuration.
 type OriginalProvider struct {
 	ID              string       `json:"id"`

@@ -195,3 +195,31 @@ func TestRollbackInterrupted(t *testing.T) {
 		t.Errorf("tenant (-original +got):\n%s", diff)
 	}
 }
+
+// TestRollbackUnconfiguredMFATypes: message types Auth0 had never
+// configured (404) cannot be made absent again; everything else is
+// restored, and the aligned types stay.
+func TestRollbackUnconfiguredMFATypes(t *testing.T) {
+	mt := scenario("mfa-twilio")
+	mt.MsgTypes = nil
+	original := mt.snapshot()
+	m, store := newMigrator(t, mt)
+	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
+		t.Fatal(err)
+	}
+	cp, _ := store.Load(t.Context())
+	if !cp.Originals.MFAMessageTypesNotFound {
+		t.Errorf("404 not recorded")
+	}
+	if _, err := m.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := mt.snapshot()
+	if got.MsgTypes == nil || *got.MsgTypes != delivery.Of(delivery.Text) {
+		t.Errorf("message types %v, want the aligned SMS left in place", got.MsgTypes)
+	}
+	got.MsgTypes = nil
+	if diff := cmp.Diff(original, got, cmpTenant); diff != "" {
+		t.Errorf("tenant (-original +got):\n%s", diff)
+	}
+}

@@ -146,3 +146,24 @@ func TestApplyReplaceProvider(t *testing.T) {
 		t.Errorf("originals %+v created %+v", cp.Originals.Provider, cp.Created)
 	}
 }
+
+// TestApplyAfterRefusal: a run refused by preflight (no token) leaves a
+// failed checkpoint at discovered; fixing the input and applying again
+// rediscovers and completes.
+func TestApplyAfterRefusal(t *testing.T) {
+	mt := scenario("mixed")
+	m, store := newMigrator(t, mt)
+	o := baseOptions()
+	o.TwilioAuthToken = ""
+	if _, err := m.Apply(t.Context(), o); !errors.Is(err, phonemigrate.ErrTwilioTokenRequired) {
+		t.Fatalf("err = %v", err)
+	}
+	cp, _ := store.Load(t.Context())
+	if cp.State != phonemigrate.StateFailed || cp.LastGood != phonemigrate.StateDiscovered || cp.Plan != nil {
+		t.Fatalf("checkpoint %s/%s plan %v", cp.State, cp.LastGood, cp.Plan)
+	}
+	res, err := m.Apply(t.Context(), baseOptions())
+	if err != nil || res.State != phonemigrate.StateCompleted || res.Steps[0].From != phonemigrate.StateDiscovered {
+		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+}
