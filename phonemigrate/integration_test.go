@@ -158,6 +158,47 @@ func TestIntegrationScenarios(t *testing.T) {
 			if len(after.PhoneProviders) != 1 {
 				t.Fatalf("providers: %+v", after.PhoneProviders)
 			}
+
+			// What was created: provider, Action and binding, templates.
+			type created struct {
+				Provider  string
+				Delivery  []string
+				SID, From string
+				Bound     bool
+				Templates map[string]string
+			}
+			wantCreated := map[phonemigratetest.Scenario]created{
+				phonemigratetest.LegacyGateway: {Provider: "custom", Delivery: []string{"text"}, Bound: true,
+					Templates: map[string]string{"otp_verify": "Your ACME verification code is: {{ code }}"}},
+				phonemigratetest.LegacyTwilio: {Provider: "twilio", Delivery: []string{"text"}, SID: phonemigratetest.TwilioSID, From: phonemigratetest.SMSFrom,
+					Templates: map[string]string{"otp_verify": phonemigratetest.TwilioTemplate}},
+				phonemigratetest.MFATwilio: {Provider: "twilio", Delivery: []string{"text", "voice"}, SID: phonemigratetest.TwilioSID, From: phonemigratetest.TwilioFrom,
+					Templates: map[string]string{"otp_verify": phonemigratetest.MFAVerificationMessage, "otp_enroll": phonemigratetest.MFAEnrollmentMessage}},
+				phonemigratetest.Mixed: {Provider: "custom", Delivery: []string{"text"}, Bound: true,
+					Templates: map[string]string{"otp_verify": "Your ACME verification code is: {{ code }}", "otp_enroll": phonemigratetest.MFAEnrollmentMessage}},
+			}[sc]
+			p := after.PhoneProviders[0]
+			got := created{Provider: p.Name, Delivery: p.Configuration.DeliveryMethods, SID: p.Configuration.SID, From: p.Configuration.DefaultFrom,
+				Templates: map[string]string{}}
+			for _, b := range after.TriggerBindings[phonemigrate.TriggerCustomPhoneProvider] {
+				for _, a := range after.Actions {
+					got.Bound = got.Bound || (a.ID == b.ActionID && a.Deployed)
+				}
+			}
+			for _, tp := range after.PhoneTemplates {
+				got.Templates[tp.Type] = tp.Content.Body.Text
+			}
+			if diff := cmp.Diff(wantCreated, got); diff != "" {
+				t.Errorf("created (-want +got):\n%s", diff)
+			}
+			if p.Name == "twilio" && p.Credentials.AuthToken != phonemigratetest.TwilioAuthToken {
+				t.Errorf("provider credentials not sent")
+			}
+			cp, err := m.Status(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertNoSecrets(t, cp, phonemigratetest.GatewaySecret, phonemigratetest.GatewaySecretBase64, phonemigratetest.TwilioAuthToken, srv.Gateway().URL)
 		})
 	}
 }
