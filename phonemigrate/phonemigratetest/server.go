@@ -1,10 +1,12 @@
 package phonemigratetest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -431,6 +433,17 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Ha
 	}()
 
 	if f, ok := s.matchFault(r); ok {
+		if f.DelayMS > 0 && r.Body != nil {
+			// net/http notices a client that gave up only once the body
+			// has been read: read it now so that the wait below ends
+			// (and nothing is applied) when the client goes away.
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				dropped = true
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		if f.DelayMS > 0 {
 			t := time.NewTimer(time.Duration(f.DelayMS) * time.Millisecond)
 			select {
