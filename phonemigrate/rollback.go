@@ -73,11 +73,67 @@ func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
 
 func (r *run) restore(ctx context.Context) error {
 	for _, f := range []func(context.Context) error{
-		r.restoreConnections, r.restoreTenant, r.restoreMFA, r.restoreTemplates, r.restoreProvider, r.restoreAction,
+		r.adoptLost, r.restoreConnections, r.restoreTenant, r.restoreMFA, r.restoreTemplates, r.restoreProvider, r.restoreAction,
 	} {
 		if err := f(ctx); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// adoptLost records, before anything is restored, the resources created by a
+// call whose answer was lost (a crash or timeout after the write landed, so
+// the checkpoint never got their ids), by the same rules Apply uses to adopt
+// them on resume: an Action with the planned name, the only phone provider
+// with the planned kind when the plan saw none, a template of a type the
+// plan saw none of. Without this, rolling back such a run would leave them
+// behind.
+func (r *run) adoptLost(ctx context.Context) error {
+	in, c := r.cp.Intent, r.m.c
+	if in == nil {
+		return nil
+	}
+	adopted := false
+	if r.cp.Created.ActionID == "" && in.ActionName != "" {
+		as, err := c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
+		if err != nil {
+			return fmt.Errorf("list actions: %w", err)
+		}
+		for _, a := range as {
+			if a.Name == in.ActionName {
+				r.cp.Created.ActionID, adopted = a.ID, true
+			}
+		}
+	}
+	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" {
+		ps, err := c.ListPhoneProviders(ctx)
+		if err != nil {
+			return fmt.Errorf("list phone providers: %w", err)
+		}
+		if len(ps) == 1 && ps[0].Name == providerRequest(in, &Options{}).Name {
+			r.cp.Created.ProviderID, adopted = ps[0].ID, true
+		}
+	}
+	var missing []string
+	for _, ti := range in.Templates {
+		if !ti.Existed {
+			missing = append(missing, ti.Type)
+		}
+	}
+	if len(missing) > 0 {
+		ts, err := c.ListPhoneTemplates(ctx)
+		if err != nil {
+			return fmt.Errorf("list phone templates: %w", err)
+		}
+		for _, t := range ts {
+			if containsString(missing, t.Type) && !containsString(r.cp.Created.TemplateIDs, t.ID) {
+				r.cp.Created.TemplateIDs, adopted = append(r.cp.Created.TemplateIDs, t.ID), true
+			}
+		}
+	}
+	if adopted {
+		return r.save(ctx)
 	}
 	return nil
 }
