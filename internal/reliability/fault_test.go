@@ -1,0 +1,262 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// fault is one kind of failure the matrix injects at one request.
+type fault struct {
+	name string
+	// inject returns the fake's fault for the request (nil: none).
+	inject func(r *http.Request) *phonemigratetest.Fault
+	crash  bool
+}
+
+var faults = []fault{
+	{name: "500-once", inject: func(r *http.Request) *phonemigratetest.Fault {
+		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, Status: 500, Times: 1}
+	}},
+	{name: "500-persistent", inject: func(r *http.Request) *phonemigratetest.Fault {
+		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, Status: 500}
+	}},
+	{name: "429-storm", inject: func(r *http.Request) *phonemigratetest.Fault {
+		// More 429s than the client's attempts (DefaultMaxAttempts 4).
+		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, Status: 429, Times: 10}
+	}},
+	{name: "slow", inject: func(r *http.Request) *phonemigratetest.Fault {
+		// Answers (if the client still waited) after the client's timeout.
+		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, DelayMS: int(requestTimeout.Milliseconds()) * 3 / 2, Times: 1}
+	}},
+	{name: "drop", inject: func(r *http.Request) *phonemigratetest.Fault {
+		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, Drop: true, Times: 1}
+	}},
+	{name: "crash-after-write", crash: true},
+}
+
+// reference is a scenario's clean migration: the tenant before and after,
+// and its mutating requests in the order the client sent them.
+type reference struct {
+	original, migrated phonemigratetest.State
+	writes             []string
+	messages           []phonemigratetest.NotifyRequest
+	urls               []string // the reference fake's Gateway and Twilio URLs
+}
+
+func cleanRun(ctx context.Context, sc phonemigratetest.Scenario, dir string) (*reference, error) {
+	srv := newFake(sc)
+	defer srv.Close()
+	ref := &reference{original: srv.State(), urls: []string{srv.Gateway().URL, srv.Twilio().URL}}
+	ref.messages = messagesOf(ref.original)
+	h := &hook{base: http.DefaultTransport}
+	m, err := newMigrator(ctx, srv, h, phonemigrate.NewFileStore(filepath.Join(dir, "clean-"+string(sc)+".json")))
+	if err != nil {
+		return nil, err
+	}
+	res, err := m.Apply(ctx, migrateOptions(srv))
+	if err != nil || res.State != phonemigrate.StateCompleted {
+		return nil, fmt.Errorf("clean apply: %v, %v", res, err)
+	}
+	ref.migrated = srv.State()
+	// The list comes from the fake's request log; the hook saw the same
+	// requests, in the client's order (the log is in completion order).
+	logged := writesOf(srv.Requests())
+	ref.writes = h.seq
+	a, b := slices.Sorted(slices.Values(logged)), slices.Sorted(slices.Values(h.seq))
+	if !slices.Equal(a, b) {
+		return nil, fmt.Errorf("the fake logged writes %v, the client sent %v", logged, h.seq)
+	}
+	return ref, nil
+}
+
+// matrixCase is one cell: a scenario, the index of the mutating request,
+// a fault, and how the run ends (resume or rollback).
+type matrixCase struct {
+	sc       phonemigratetest.Scenario
+	ref      *reference
+	index    int // 1-based, into ref.writes
+	fault    fault
+	rollback bool
+}
+
+func (c matrixCase) String() string {
+	end := "resume"
+	if c.rollback {
+		end = "rollback"
+	}
+	return fmt.Sprintf("%s/%02d %s/%s/%s", c.sc, c.index, normalize(c.ref.writes[c.index-1]), c.fault.name, end)
+}
+
+// run plays one case and returns what did not hold (nil: it held).
+func (c matrixCase) run(ctx context.Context, dir string) error {
+	srv := newFake(c.sc)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	original := srv.State()
+
+	// 1. The faulted attempt.
+	runCtx, crash := context.WithCancel(ctx)
+	defer crash()
+	h := &hook{base: http.DefaultTransport, target: c.index}
+	if c.fault.crash {
+		h.crash = crash
+	} else {
+		h.before = func(r *http.Request) { srv.InjectFault(*c.fault.inject(r)) }
+	}
+	store := killableStore{Store: phonemigrate.NewFileStore(filepath.Join(dir, "cp.json")), killed: h.isCrashed}
+	m, err := newMigrator(ctx, srv, h, store)
+	if err != nil {
+		return err
+	}
+	res, applyErr := m.Apply(runCtx, migrateOptions(srv))
+	if h.n < c.index {
+		return fmt.Errorf("the faulted run sent only %d mutating requests, the target was #%d (%v)", h.n, c.index, applyErr)
+	}
+	srv.ClearFaults()
+	if applyErr == nil && res.State != phonemigrate.StateCompleted {
+		return fmt.Errorf("faulted apply returned no error in state %s", res.State)
+	}
+
+	// 2. In between: every user still gets codes.
+	if bad := undelivered(ctx, srv, c.ref.messages); len(bad) > 0 {
+		return fmt.Errorf("after the faulted apply (%v), undelivered: %s", applyErr, strings.Join(bad, "; "))
+	}
+
+	// 3. Resume or roll back, as a new process would (fresh client and
+	// migrator, same checkpoint file).
+	m2, err := newMigrator(ctx, srv, nil, phonemigrate.NewFileStore(filepath.Join(dir, "cp.json")))
+	if err != nil {
+		return err
+	}
+	want, wantURLs := c.ref.migrated, c.ref.urls
+	if c.rollback {
+		want, wantURLs = original, []string{srv.Gateway().URL, srv.Twilio().URL}
+		res, err := m2.Rollback(ctx)
+		if err != nil {
+			return fmt.Errorf("rollback after %v: %w", applyErr, err)
+		}
+		if res.State != phonemigrate.StateRolledBack {
+			return fmt.Errorf("rollback ended in %s", res.State)
+		}
+	} else {
+		res, err := m2.Apply(ctx, migrateOptions(srv))
+		if err != nil {
+			return fmt.Errorf("resume after %v: %w", applyErr, err)
+		}
+		if res.State != phonemigrate.StateCompleted {
+			return fmt.Errorf("resume ended in %s", res.State)
+		}
+	}
+	if diff := cmp.Diff(portless(want, wantURLs...), portless(srv.State(), srv.Gateway().URL, srv.Twilio().URL), ignoreGenerated); diff != "" {
+		return fmt.Errorf("tenant differs from the %s state (-want +got):\n%s", map[bool]string{false: "migrated", true: "original"}[c.rollback], diff)
+	}
+	if bad := undelivered(ctx, srv, c.ref.messages); len(bad) > 0 {
+		return fmt.Errorf("at the end, undelivered: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// TestFaultMatrix injects every fault at every mutating request of every
+// migrating scenario's apply, then resumes (every fault) or rolls back
+// (every fault too), and checks that the tenant ends exactly migrated or
+// exactly original and that Passwordless and MFA messages were deliverable
+// after the failed attempt and at the end.
+//
+// With -short only the first and last mutating request of each scenario
+// are faulted.
+func TestFaultMatrix(t *testing.T) {
+	requireNode(t)
+	ctx := t.Context()
+	var cases []matrixCase
+	for _, sc := range migrating {
+		ref, err := cleanRun(ctx, sc, t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", sc, err)
+		}
+		t.Logf("%s: %d mutating requests: %s", sc, len(ref.writes), strings.Join(mapSlice(ref.writes, normalize), ", "))
+		for i := range ref.writes {
+			if testing.Short() && i != 0 && i != len(ref.writes)-1 {
+				continue
+			}
+			for _, f := range faults {
+				for _, rb := range []bool{false, true} {
+					cases = append(cases, matrixCase{sc: sc, ref: ref, index: i + 1, fault: f, rollback: rb})
+				}
+			}
+		}
+	}
+
+	// The cases run on a pool wider than -parallel: most of their time is
+	// spent waiting (timeouts, builds, Node).
+	var (
+		held    atomic.Int64
+		mu      sync.Mutex
+		failed  []string
+		wg      sync.WaitGroup
+		next    = make(chan matrixCase)
+		workers = 6
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				dir, err := mkdirTemp(t)
+				if err == nil {
+					err = c.run(ctx, dir)
+				}
+				if err != nil {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s: %v", c, err))
+					mu.Unlock()
+					continue
+				}
+				held.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	for _, c := range cases {
+		next <- c
+	}
+	close(next)
+	wg.Wait()
+	slices.Sort(failed)
+	for _, f := range failed {
+		t.Error(f)
+	}
+	t.Logf("fault matrix: %d cases (%d scenarios × their mutating requests × %d faults × resume/rollback), %d held, in %v",
+		len(cases), len(migrating), len(faults), held.Load(), time.Since(start).Round(time.Millisecond))
+}
+
+func mapSlice[T, U any](s []T, f func(T) U) []U {
+	out := make([]U, len(s))
+	for i, v := range s {
+		out[i] = f(v)
+	}
+	return out
+}
+
+var tempMu sync.Mutex
+
+// mkdirTemp is t.TempDir for use from worker goroutines.
+func mkdirTemp(t *testing.T) (string, error) {
+	tempMu.Lock()
+	defer tempMu.Unlock()
+	return t.TempDir(), nil
+}
