@@ -1,0 +1,46 @@
+package phonemigratetest
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestUseSecrets(t *testing.T) {
+	sec := Secrets{ManagementToken: "SENTINEL-MGMT", ClientSecret: "SENTINEL-CS", TwilioAuthToken: "SENTINEL-TWILIO", GatewaySecret: "SENTINEL-GATEWAY-KEY"}
+	for _, sc := range Scenarios() {
+		t.Run(string(sc), func(t *testing.T) {
+			srv := NewUnstartedServer(sc)
+			srv.UseSecrets(sec)
+			srv.Start()
+			defer srv.Close()
+			if srv.Token != sec.ManagementToken || srv.ClientSecret != sec.ClientSecret {
+				t.Errorf("Token/ClientSecret not replaced")
+			}
+			b, _ := json.Marshal(srv.State())
+			for _, old := range []string{TwilioAuthToken, GatewaySecret, GatewaySecretBase64} {
+				if strings.Contains(string(b), old) {
+					t.Errorf("state still holds the scenario secret %q", old)
+				}
+			}
+			// The legacy routes work with the new values: the gateway and
+			// Twilio accept only them now.
+			delivered := 0
+			for _, req := range []NotifyRequest{{Kind: "passwordless", Recipient: "+15557654321"}, {Kind: "mfa", Recipient: "+15557654321"}} {
+				res, err := srv.Notify(t.Context(), req)
+				if err != nil {
+					continue // the scenario has no such route
+				}
+				if res.Route != RouteNone && res.Route != RouteLegacyHook && !res.Delivered {
+					t.Errorf("%s via %s not delivered: %s", req.Kind, res.Route, res.Detail)
+				}
+				if res.Delivered {
+					delivered++
+				}
+			}
+			if sc != Empty && delivered == 0 {
+				t.Error("no message delivered with the replaced secrets")
+			}
+		})
+	}
+}
