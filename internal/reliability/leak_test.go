@@ -204,4 +204,3 @@ func readIfExists(path string) []byte {
 	b, _ := os.ReadFile(path)
 	return b
 }
-
