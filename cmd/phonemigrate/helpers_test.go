@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,10 +61,10 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	fake-tenant SCENARIO        start a fake tenant; sets PHONEMIGRATE_BASE_URL,
 //	                            AUTH0_TOKEN, FAKE_URL, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET,
 //	                            FAKE_TWILIO_URL
-//	fault METHOD PATH STATUS [TIMES]   inject a failure (STATUS "drop" drops the connection;
+//	fault METHOD PATH STATUS [TIMES]   inject a failure (STATUS "drop" drops the connection,
+//	                            "delay:MS" only delays;
 //	                            TIMES 0 means until "fault clear"; default 1)
 //	fault clear                 remove every fault
-//	ratelimit PER_SECOND BURST  rate-limit the Management API
 //	requests [writes|reset]     print "requests: N" and the request log ("METHOD PATH STATUS"
 //	                            lines); writes leaves out GETs and /oauth/token
 //	notify KIND CONNECTION RECIPIENT [METHOD]   send one message, print the result as JSON
@@ -71,6 +73,9 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	tenant-state save NAME      remember the tenant's state
 //	tenant-state same NAME      fail unless the state equals the one saved (times ignored)
 //	exits CODE PROG ARGS...     run PROG like exec and fail unless it exits with CODE
+//	sleep DURATION              wait, e.g. 500ms
+//	free-port VAR               set VAR to a free TCP port on 127.0.0.1
+//	wait-http URL               wait (up to 10s) until URL answers 200
 //	hold-lock FILE              take FILE's checkpoint lock until the script ends
 //	json-get FILE PATH          print the JSON value at PATH in FILE
 //	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
@@ -79,13 +84,15 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"fake-tenant":  cmdFakeTenant,
 		"fault":        cmdFault,
-		"ratelimit":    cmdRateLimit,
 		"requests":     cmdRequests,
 		"notify":       cmdNotify,
 		"tenant-state": cmdTenantState,
 		"json-get":     cmdJSONGet,
 		"exits":        cmdExits,
 		"hold-lock":    cmdHoldLock,
+		"free-port":    cmdFreePort,
+		"sleep":        cmdSleep,
+		"wait-http":    cmdWaitHTTP,
 		"file-mode":    cmdFileMode,
 		"glob-exists":  cmdGlobExists,
 	}
@@ -119,7 +126,11 @@ func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: fault METHOD PATH STATUS|drop [TIMES] | fault clear")
 	}
 	f := phonemigratetest.Fault{Method: args[0], Path: args[1], Times: 1}
-	if args[2] == "drop" {
+	if ms, ok := strings.CutPrefix(args[2], "delay:"); ok {
+		n, err := strconv.Atoi(ms)
+		ts.Check(err)
+		f.DelayMS = n
+	} else if args[2] == "drop" {
 		f.Drop = true
 	} else {
 		n, err := strconv.Atoi(args[2])
@@ -132,17 +143,6 @@ func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
 		f.Times = n
 	}
 	stateOf(ts).server(ts).InjectFault(f)
-}
-
-func cmdRateLimit(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: ratelimit PER_SECOND BURST")
-	}
-	per, err := strconv.ParseFloat(args[0], 64)
-	ts.Check(err)
-	burst, err := strconv.Atoi(args[1])
-	ts.Check(err)
-	stateOf(ts).server(ts).SetRateLimit(per, burst)
 }
 
 func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
@@ -369,4 +369,44 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 	unlock, err := phonemigrate.NewFileStore(ts.MkAbs(args[0])).Lock(context.Background())
 	ts.Check(err)
 	ts.Defer(func() { _ = unlock() })
+}
+
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: free-port VAR")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := l.Addr().(*net.TCPAddr).Port
+	ts.Check(l.Close())
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: wait-http URL")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%s did not answer 200 within 10s (last error: %v)", args[0], err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }

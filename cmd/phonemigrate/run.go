@@ -136,8 +136,25 @@ func (c *cli) fail(cmd string, err error) int {
 	if cmd != "" {
 		prefix += " " + cmd
 	}
-	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(err.Error()))
+	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(message(err)))
 	return code
+}
+
+// message is err's text for the command line: the library's own prefix
+// dropped, and library field names replaced by the flags that set them.
+func message(err error) string {
+	var ee *phonemigrate.ExistingResourceError
+	if errors.As(err, &ee) {
+		return fmt.Sprintf("the tenant already has a %s %q (%s) that this tool did not create; pass --allow-replace to replace it", ee.Kind, ee.Name, ee.ID)
+	}
+	msg := err.Error()
+	for {
+		trimmed := strings.TrimPrefix(msg, "phonemigrate: ")
+		if trimmed == msg {
+			return msg
+		}
+		msg = trimmed
+	}
 }
 
 // sentence makes msg read as one sentence: a single line ending in a full

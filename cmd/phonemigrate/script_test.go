@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"os"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -12,9 +10,7 @@ import (
 // run it (the test binary re-executes itself as the command).
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"phonemigrate": func() {
-			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
-		},
+		"phonemigrate": main,
 	})
 }
 
