@@ -139,7 +139,7 @@ func endpoints(t *testing.T) []endpoint {
 	return []endpoint{
 		{
 			name: "TenantSettings", method: "GET", path: "/tenants/settings", replay: true,
-			call: func(ctx context.Context, c *Client) (any, error) { return c.TenantSettings(ctx) },
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.TenantSettings(ctx) },
 			replies: map[string]reply{"": {200, `{"friendly_name":"Acme","phone_consolidated_experience":true,"flags":{"x":true}}`}},
 			want:    []wire{{Method: "GET", Path: "/api/v2/tenants/settings"}},
 			result:  phonemigrate.TenantSettings{PhoneConsolidatedExperience: ptr(true)},
@@ -156,7 +156,7 @@ func endpoints(t *testing.T) []endpoint {
 			name: "ListSMSConnections", method: "GET", path: "/connections", replay: true,
 			call: func(ctx context.Context, c *Client) (any, error) { return c.ListSMSConnections(ctx) },
 			replies: map[string]reply{
-				"":          {200, `{"connections":[{"id":"con_1","name":"sms","strategy":"sms","options":` + gatewayOptions + `}],"next":"cur_2"}`},
+				"":           {200, `{"connections":[{"id":"con_1","name":"sms","strategy":"sms","options":` + gatewayOptions + `}],"next":"cur_2"}`},
 				"from=cur_2": {200, `{"connections":[{"id":"con_2","name":"sms-2","strategy":"sms","options":{"provider":"twilio"}}]}`},
 			},
 			want: []wire{
