@@ -32,7 +32,7 @@ func runAction(ctx context.Context, c *cli, args []string) error {
 		jsonOut bool
 	)
 	fs.StringVar(&file, "options", "", "legacy connection options as JSON, from `FILE` ('-' for stdin); a whole connection object is accepted too")
-	fs.StringVar(&name, "name", actiongen.DefaultName, "the Action's name")
+	fs.StringVar(&name, "name", actiongen.DefaultName, "the Action's `NAME`")
 	fs.BoolVar(&jsonOut, "json", false, "print name, runtime, secret names and code as JSON (schema in README)")
 	if err := c.parseFlags(fs, "action", args); err != nil {
 		return err

@@ -60,7 +60,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 		jsonOut  bool
 		log      logging
 	)
-	fs.StringVar(&scenario, "scenario", string(phonemigratetest.LegacyGateway), "fake tenant scenario: "+scenarioNames())
+	fs.StringVar(&scenario, "scenario", string(phonemigratetest.LegacyGateway), "fake tenant scenario `NAME`: "+scenarioNames())
 	fs.BoolVar(&jsonOut, "json", false, "print the demo's result as JSON (schema in README)")
 	log.register(fs)
 	if err := c.parseFlags(fs, "demo", args); err != nil {

@@ -31,7 +31,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		log      logging
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one)")
-	fs.StringVar(&scenario, "scenario", string(phonemigratetest.LegacyGateway), "tenant scenario: "+scenarioNames())
+	fs.StringVar(&scenario, "scenario", string(phonemigratetest.LegacyGateway), "tenant scenario `NAME`: "+scenarioNames())
 	log.register(fs)
 	if err := c.parseFlags(fs, "fake", args); err != nil {
 		return err

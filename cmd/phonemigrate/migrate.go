@@ -27,8 +27,8 @@ type optionFlags struct {
 }
 
 func (o *optionFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.provider, "provider", "auto", "tenant-level phone provider: auto, twilio or custom")
-	fs.StringVar(&o.delivery, "delivery", "", "provider delivery methods: text, voice or text,voice (default: what the tenant uses)")
+	fs.StringVar(&o.provider, "provider", "auto", "tenant-level phone provider `KIND`: auto, twilio or custom")
+	fs.StringVar(&o.delivery, "delivery", "", "provider delivery `METHODS`: text, voice or text,voice (default: what the tenant uses)")
 	fs.Var(&o.testTo, "test-to", "send a test message to this `+E164` number per delivery method (repeatable)")
 	fs.BoolVar(&o.skipTest, "skip-test", false, "do not send test messages through the new provider")
 	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider or custom-phone-provider Action this tool did not create")

@@ -52,11 +52,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"demo", "run the whole migration offline against an embedded fake tenant", "demo [--scenario NAME] [--json]", runDemo},
-		{"plan", "show what apply would write to the tenant, writing nothing", "plan [tenant flags] [--provider P] [--delivery D] [--test-to +E164]... [--skip-test] [--json]", runPlan},
-		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)", "apply [tenant flags] [--provider P] [--delivery D] [--test-to +E164]... [--skip-test] [--yes] [--checkpoint FILE] [--json]", runApply},
+		{"plan", "show what apply would write to the tenant, writing nothing", "plan [tenant flags] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--json]", runPlan},
+		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)", "apply [tenant flags] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--yes] [--checkpoint FILE] [--json]", runApply},
 		{"status", "show the migration's checkpoint", "status [tenant flags] [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", "rollback [tenant flags] [--yes] [--checkpoint FILE] [--json]", runRollback},
-		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "action --options FILE [--json]", runAction},
+		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "action --options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "diagram", runDiagram},
 		{"fake", "serve a fake Auth0 tenant until interrupted", "fake [--listen ADDR] [--scenario NAME]", runFake},
 		{"version", "print the version", "version", runVersion},

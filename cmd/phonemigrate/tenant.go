@@ -27,7 +27,7 @@ type tenantFlags struct {
 }
 
 func (t *tenantFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&t.baseURL, "base-url", "", "Management API base URL, e.g. http://127.0.0.1:8080/api/v2 (overrides "+envBaseURL+" and "+envDomain+")")
+	fs.StringVar(&t.baseURL, "base-url", "", "Management API base `URL`, e.g. http://127.0.0.1:8080/api/v2 (overrides "+envBaseURL+" and "+envDomain+")")
 }
 
 // tenantConfig is a resolved tenant: where the Management API is and how to
