@@ -33,6 +33,16 @@ type scriptState struct {
 type scriptStateKey struct{}
 
 func scriptSetup(env *testscript.Env) error {
+	// NODELESS_PATH is PATH without the directories holding node, for
+	// scripts that check what happens on a machine without Node.js.
+	var dirs []string
+	for _, dir := range filepath.SplitList(env.Getenv("PATH")) {
+		if _, err := os.Stat(filepath.Join(dir, "node")); err != nil {
+			dirs = append(dirs, dir)
+		}
+	}
+	env.Setenv("NODELESS_PATH", strings.Join(dirs, string(filepath.ListSeparator)))
+
 	st := &scriptState{saved: map[string]phonemigratetest.State{}}
 	env.Values[scriptStateKey{}] = st
 	env.Defer(func() {

@@ -244,7 +244,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	of.register(fs)
 	cf.register(fs)
 	log.register(fs)
-	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation (and accept test messages as received)")
+	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, also count test messages as received)")
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	if err := c.parseFlags(fs, "apply", args); err != nil {
