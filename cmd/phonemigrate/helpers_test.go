@@ -84,6 +84,7 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	tenant-state same NAME      fail unless the state equals the one saved (times ignored)
 //	exits CODE PROG ARGS...     run PROG like exec and fail unless it exits with CODE
 //	sleep DURATION              wait, e.g. 500ms
+//	wait-checkpoint FILE STATE  wait (up to 20s) until the checkpoint FILE is in STATE
 //	free-port VAR               set VAR to a free TCP port on 127.0.0.1
 //	wait-http URL               wait (up to 10s) until URL answers 200
 //	hold-lock FILE              take FILE's checkpoint lock until the script ends
@@ -92,19 +93,20 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	glob-exists PATTERN         fail unless a file matches PATTERN
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"fake-tenant":  cmdFakeTenant,
-		"fault":        cmdFault,
-		"requests":     cmdRequests,
-		"notify":       cmdNotify,
-		"tenant-state": cmdTenantState,
-		"json-get":     cmdJSONGet,
-		"exits":        cmdExits,
-		"hold-lock":    cmdHoldLock,
-		"free-port":    cmdFreePort,
-		"sleep":        cmdSleep,
-		"wait-http":    cmdWaitHTTP,
-		"file-mode":    cmdFileMode,
-		"glob-exists":  cmdGlobExists,
+		"fake-tenant":     cmdFakeTenant,
+		"fault":           cmdFault,
+		"requests":        cmdRequests,
+		"notify":          cmdNotify,
+		"tenant-state":    cmdTenantState,
+		"json-get":        cmdJSONGet,
+		"exits":           cmdExits,
+		"hold-lock":       cmdHoldLock,
+		"free-port":       cmdFreePort,
+		"sleep":           cmdSleep,
+		"wait-checkpoint": cmdWaitCheckpoint,
+		"wait-http":       cmdWaitHTTP,
+		"file-mode":       cmdFileMode,
+		"glob-exists":     cmdGlobExists,
 	}
 }
 
@@ -419,4 +421,26 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+func cmdWaitCheckpoint(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: wait-checkpoint FILE STATE")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(20 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		var cp struct {
+			State string `json:"state"`
+		}
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &cp) == nil {
+			last = cp.State
+			if cp.State == args[1] {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("checkpoint %s did not reach %s within 20s (last state %q)", args[0], args[1], last)
 }
