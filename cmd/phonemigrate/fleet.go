@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
+)
+
+// fleetConflicts are the apply flags a fleet file replaces: the tenant,
+// its checkpoint and its options come from the file.
+var fleetConflicts = []string{"base-url", "checkpoint", "provider", "delivery", "test-to", "skip-test", "allow-replace", "twilio-api-url"}
+
+// applyFleet is 'apply --fleet FILE': every tenant of the file, with
+// bounded concurrency, then a summary table (or the JSON report with
+// --json) on stdout. It returns an error (exit 1) when any tenant failed;
+// a bad fleet file is a usage error (exit 2) and nothing is contacted.
+//
+// On a terminal stderr shows a progress bar; otherwise one line per
+// finished tenant (nothing with --quiet).
+func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, path string, yes, jsonOut bool, poll time.Duration, log logging) error {
+	var conflict string
+	fs.Visit(func(f *flag.Flag) {
+		for _, n := range fleetConflicts {
+			if f.Name == n && conflict == "" {
+				conflict = n
+			}
+		}
+	})
+	if conflict != "" {
+		return usageErrorf("--fleet and --%s cannot be used together: the fleet file sets each tenant's %s", conflict, strings.TrimPrefix(conflict, "--"))
+	}
+	if poll <= 0 {
+		return usageErrorf("--poll-interval must be positive")
+	}
+	if !yes && !c.stdinTTY {
+		return usageErrorf("apply --fleet needs --yes when stdin is not a terminal (nothing was written)")
+	}
+	cfg, err := fleet.Load(path)
+	var ce *fleet.ConfigError
+	if errors.As(err, &ce) {
+		return usageErrorf("%s", ce.Error())
+	}
+	if err != nil {
+		return err
+	}
+	if !yes {
+		ok, err := c.ask(fmt.Sprintf("Migrate the %d tenants of %s?", len(cfg.Tenants), path))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(c.stderr, "Nothing was written.")
+			return nil
+		}
+	}
+	pr := newFleetProgress(c.stderr, c.stderrTTY, log.quiet, len(cfg.Tenants))
+	r := &fleet.Runner{
+		Getenv:                c.getenv,
+		DefaultTwilioTokenEnv: envTwilioToken,
+		Progress:              pr.event,
+		Logger:                log.logger(c.stderr),
+		MigratorOptions: func(fleet.Tenant) []phonemigrate.Option {
+			return []phonemigrate.Option{phonemigrate.WithPollInterval(poll)}
+		},
+	}
+	rep, runErr := r.Run(ctx, cfg)
+	pr.finish()
+	if rep == nil {
+		return runErr
+	}
+	if jsonOut {
+		if err := c.writeJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(c.stdout, rep.Table())
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if n := rep.Failed(); n > 0 {
+		return fmt.Errorf("%d of %d tenants failed; rerun 'phonemigrate apply --fleet %s' to resume them from their checkpoints", n, len(rep.Tenants), path)
+	}
+	return nil
+}
+
+// fleetProgress shows a fleet's progress on stderr: on a terminal a bar
+// redrawn in place,
+//
+//	[##########..........]  37/200 tenants  2 failed  12s
+//
+// otherwise one line per finished tenant ("acme-eu: completed (2.31s)").
+type fleetProgress struct {
+	mu     sync.Mutex
+	w      io.Writer
+	tty    bool
+	quiet  bool
+	total  int
+	done   int
+	failed int
+	start  time.Time
+	drawn  bool
+}
+
+func newFleetProgress(w io.Writer, tty, quiet bool, total int) *fleetProgress {
+	return &fleetProgress{w: w, tty: tty, quiet: quiet, total: total, start: time.Now()}
+}
+
+// event is a fleet.Runner Progress callback.
+func (p *fleetProgress) event(ev fleet.Event) {
+	if ev.Kind != fleet.EventFinished || p.quiet {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = ev.Done
+	if !ev.Result.Outcome.OK() {
+		p.failed++
+	}
+	if !p.tty {
+		line := fmt.Sprintf("%s: %s (%s)", ev.Tenant, ev.Result.Outcome, formatDuration(ev.Result.Duration))
+		if ev.Result.Error != "" {
+			line += ": " + sentence(ev.Result.Error)
+		}
+		fmt.Fprintln(p.w, line)
+		return
+	}
+	fmt.Fprint(p.w, "\r"+p.bar())
+	p.drawn = true
+}
+
+// bar renders the progress bar line.
+func (p *fleetProgress) bar() string {
+	const width = 20
+	filled := 0
+	if p.total > 0 {
+		filled = p.done * width / p.total
+	}
+	s := fmt.Sprintf("[%s%s] %*d/%d tenants", strings.Repeat("#", filled), strings.Repeat(".", width-filled), len(fmt.Sprint(p.total)), p.done, p.total)
+	if p.failed > 0 {
+		s += fmt.Sprintf("  %d failed", p.failed)
+	}
+	return s + "  " + time.Since(p.start).Round(time.Second).String()
+}
+
+// finish ends the bar's line.
+func (p *fleetProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
