@@ -1,12 +1,15 @@
 package phonemigratetest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -349,5 +352,47 @@ func TestControlNotFound(t *testing.T) {
 	srv := newServer(t, Empty)
 	if status, _ := call(t, srv, "GET", "/__fake/nope", nil); status != 404 {
 		t.Errorf("unknown control endpoint: %d", status)
+	}
+}
+
+func TestCloseEndsInjectedDelays(t *testing.T) {
+	srv := NewServer(Empty)
+	srv.InjectFault(Fault{Path: "/api/v2/*", DelayMS: 60_000})
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", srv.URL+"/api/v2/guardian/factors", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	for len(srv.Requests()) == 0 && !srv.faultInFlight() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	srv.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v with a request in an injected delay", d)
+	}
+	<-done
+}
+
+func TestLoggerLogsNoSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	srv := newServer(t, LegacyGateway, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
+	call(t, srv, "PUT", "/api/v2/guardian/factors/phone/providers/twilio", map[string]any{"sid": TwilioSID, "auth_token": "tok-very-secret-0001"})
+	call(t, srv, "GET", "/api/v2/connections/con_Gw7tQ2mN8xLp4RvZ", nil)
+	notify(t, srv, NotifyRequest{Kind: "passwordless", Recipient: recipient})
+	out := buf.String()
+	for _, want := range []string{"method=PUT path=/api/v2/guardian/factors/phone/providers/twilio status=200", "path=/api/v2/connections/con_Gw7tQ2mN8xLp4RvZ status=200", "route=legacy_gateway delivered=true"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"tok-very-secret-0001", srv.Token, GatewaySecret, srv.ClientSecret} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains a secret:\n%s", out)
+		}
 	}
 }

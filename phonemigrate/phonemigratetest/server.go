@@ -87,6 +87,7 @@ type Server struct {
 	perSec        float64
 	burst         int
 	closeMux      sync.Once
+	closing       chan struct{} // closed by Close: injected delays end at once
 }
 
 type buildProgress struct {
@@ -219,6 +220,7 @@ func NewUnstartedServer(scenario Scenario, opts ...Option) *Server {
 		builds:        map[string]*buildProgress{},
 		versions:      map[string]deployedVersion{},
 		pendingDeploy: map[string]bool{},
+		closing:       make(chan struct{}),
 	}
 	s.gateway = newGateway()
 	s.twilio = newTwilioAPI()
@@ -274,10 +276,12 @@ func (s *Server) StartAt(addr string) error {
 	return nil
 }
 
-// Close shuts the fake down, with its Gateway and Twilio fakes. It blocks
-// until outstanding requests finish, like httptest.Server.Close.
+// Close shuts the fake down, with its Gateway and Twilio fakes. Requests
+// held by an injected delay end at once; Close then blocks until the
+// other outstanding requests finish, like httptest.Server.Close.
 func (s *Server) Close() {
 	s.closeMux.Do(func() {
+		close(s.closing)
 		if s.hs != nil {
 			s.hs.Close()
 		}
@@ -452,6 +456,10 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Ha
 				t.Stop()
 				dropped = true
 				return
+			case <-s.closing:
+				t.Stop()
+				dropped = true
+				return
 			}
 		}
 		if f.Drop {
@@ -510,6 +518,18 @@ func (s *Server) matchFault(r *http.Request) (Fault, bool) {
 		return out, true
 	}
 	return Fault{}, false
+}
+
+// faultInFlight reports whether a fault has been used at least once.
+func (s *Server) faultInFlight() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.faults {
+		if f.used > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func faultPathMatches(pattern, path string) bool {
