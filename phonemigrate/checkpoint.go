@@ -201,7 +201,13 @@ func (s *FileStore) Load(ctx context.Context) (*Checkpoint, error) {
 		return nil, ErrNoCheckpoint
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
+		// An unreadable file is bad input (exit 2), like a corrupt one.
+		problem := err.Error()
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			problem = pe.Err.Error()
+		}
+		return nil, &CheckpointError{Path: s.path, Problem: "cannot be read: " + problem}
 	}
 	return decodeCheckpoint(data, s.path)
 }
