@@ -115,7 +115,7 @@ func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
 			start = StateNew
 		}
 	}
-	if cp.Intent != nil && stateOrder(start) <= stateOrder(StateActionDeployed) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" {
+	if cp.Intent != nil && stateOrder(start) <= stateOrder(StatePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" {
 		return nil, ErrTwilioTokenRequired
 	}
 	r := &run{m: m, cp: cp, machine: newMachine(start), o: &o}
