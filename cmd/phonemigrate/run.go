@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 )
 
 // Exit codes. They are part of the CLI's contract (README "Exit codes").
@@ -144,7 +145,7 @@ func (c *cli) fail(cmd string, err error) int {
 // dropped, and library field names replaced by the flags that set them.
 func message(err error) string {
 	var ee *phonemigrate.ExistingResourceError
-	if errors.As(err, &ee) {
+	if errors.As(err, &ee) && !ee.CannotReplace {
 		return fmt.Sprintf("the tenant already has a %s %q (%s) that this tool did not create; pass --allow-replace to replace it", ee.Kind, ee.Name, ee.ID)
 	}
 	msg := err.Error()
@@ -182,6 +183,12 @@ func exitCode(err error) int {
 	}
 	if errors.Is(err, context.Canceled) {
 		return exitFailed
+	}
+	// Credentials the tenant refuses are bad input: every run starts with
+	// reads, so a wrong token or client secret fails before any write.
+	var te *auth0api.TokenError
+	if errors.Is(err, phonemigrate.ErrUnauthorized) || errors.As(err, &te) && (te.StatusCode == 401 || te.StatusCode == 403) {
+		return exitUsage
 	}
 	return phonemigrate.ExitCode(err)
 }
