@@ -116,6 +116,9 @@ type ConfigError struct {
 	Field string
 	// Problem says what is wrong, as a sentence fragment.
 	Problem string
+	// Err is the underlying error, if any (the *fs.PathError of a file
+	// that cannot be read).
+	Err error
 }
 
 func (e *ConfigError) Error() string {
@@ -137,6 +140,9 @@ func (e *ConfigError) Error() string {
 // Is reports whether target is [ErrInvalidConfig].
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // Format is a fleet file's syntax.
 type Format int
 
@@ -151,12 +157,12 @@ const (
 // Load reads, parses and validates the fleet file at path. The format
 // follows the extension (.json, .yaml, .yml; anything else: [FormatAuto]).
 // Relative checkpoint paths are resolved against path's directory.
-// Problems are [*ConfigError] values (an unreadable file wraps the
-// underlying *fs.PathError, too).
+// Problems are [*ConfigError] values (for an unreadable file, wrapping the
+// *fs.PathError).
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &loadError{ConfigError{Path: path, Problem: "cannot be read: " + describeReadError(err)}, err}
+		return nil, &ConfigError{Path: path, Problem: "cannot be read: " + describeReadError(err), Err: err}
 	}
 	f := FormatAuto
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -172,14 +178,6 @@ func Load(path string) (*Config, error) {
 	cfg.resolve(filepath.Dir(path))
 	return cfg, cfg.validate(path)
 }
-
-// loadError is a ConfigError that also wraps the I/O error.
-type loadError struct {
-	ConfigError
-	err error
-}
-
-func (e *loadError) Unwrap() error { return e.err }
 
 func describeReadError(err error) string {
 	switch {
