@@ -1,0 +1,350 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// Run the benchmarks with
+//
+//	go test -run='^$' -bench=. -benchtime=1x ./internal/reliability/
+//
+// (BenchmarkFleet200 takes minutes per iteration; the others accept a
+// larger -benchtime). Figures and goals are in BENCHMARKS.md.
+
+// minimalCalls is the smallest number of Management API calls the rules
+// require to migrate a tenant in state st, given the writes a migration
+// must make (from a clean run: each of them is required by the rules):
+//
+//   - reads needed: tenant settings (the UPE switch), the SMS connections
+//     (with their raw options), the MFA factors; when MFA is enabled its
+//     message types, selected provider, legacy templates and, when the
+//     selected provider is Twilio, its legacy settings; the phone providers
+//     (one per tenant: list before create); the phone templates; for a
+//     custom provider the Actions of the trigger and its bindings, and one
+//     read of the Action to see it built before deploying;
+//   - the writes;
+//   - one verify read per whole-options write (connection PATCH).
+//
+// It is the floor the issue's goal refers to ("reads needed + writes needed
+// + one verify read per whole-options write").
+func minimalCalls(st phonemigratetest.State, writes []string) (reads, verifies int) {
+	reads = 3 // tenant settings, connections, guardian factors
+	mfa := slices.ContainsFunc(st.Guardian.Factors, func(f phonemigratetest.Factor) bool { return f.Name == "sms" && f.Enabled })
+	if mfa {
+		reads += 3 // message types, selected provider, legacy templates
+		if st.Guardian.SelectedProvider == "twilio" {
+			reads++ // legacy Twilio settings
+		}
+	}
+	reads += 2 // phone providers, phone templates
+	custom := false
+	for _, w := range writes {
+		if normalize(w) == "POST /api/v2/actions/actions" {
+			custom = true
+		}
+		if normalize(w) == "PATCH /api/v2/connections/{id}" {
+			verifies++
+		}
+	}
+	if custom {
+		reads += 3 // actions by trigger, trigger bindings, the Action built
+	}
+	return reads, verifies
+}
+
+// BenchmarkCallsPerMigration counts the Management API calls of one
+// migration per scenario (reads, writes, total) next to the minimum of
+// minimalCalls.
+func BenchmarkCallsPerMigration(b *testing.B) {
+	for _, sc := range migrating {
+		b.Run(string(sc), func(b *testing.B) {
+			var reads, writes, minimum int
+			for b.Loop() {
+				b.StopTimer()
+				srv := newFake(sc)
+				original := srv.State()
+				m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := m.Apply(b.Context(), migrateOptions(srv)); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				reqs := srv.Requests()
+				w := writesOf(reqs)
+				reads, writes = len(reqs)-len(w), len(w)
+				r, v := minimalCalls(original, w)
+				minimum = r + len(w) + v
+				srv.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(reads+writes), "calls/op")
+			b.ReportMetric(float64(reads), "reads/op")
+			b.ReportMetric(float64(writes), "writes/op")
+			b.ReportMetric(float64(minimum), "min-calls")
+			b.ReportMetric(float64(reads+writes)/float64(minimum), "x-min")
+		})
+	}
+}
+
+// fleetOf starts n fake tenants of scenario sc, each limited to perSecond
+// requests per second with burst, and a fleet file for them with the same
+// client-side rate limit (paced) or none.
+func fleetOf(b *testing.B, n int, sc phonemigratetest.Scenario, perSecond float64, burst int, paced bool) ([]*phonemigratetest.Server, *fleet.Config, map[string]string) {
+	b.Helper()
+	dir := b.TempDir()
+	env := map[string]string{"TWILIO": phonemigratetest.TwilioAuthToken}
+	cfg := &fleet.Config{}
+	srvs := make([]*phonemigratetest.Server, n)
+	for i := range n {
+		var opts []phonemigratetest.Option
+		if perSecond > 0 {
+			opts = append(opts, phonemigratetest.WithRateLimit(perSecond, burst))
+		}
+		srvs[i] = newFake(sc, opts...)
+		name := fmt.Sprintf("t%04d", i)
+		env[name] = srvs[i].Token
+		t := fleet.Tenant{Name: name, BaseURL: srvs[i].BaseURL, TokenEnv: name, Checkpoint: filepath.Join(dir, name+".json"),
+			Options: fleet.TenantOptions{SkipTest: true, TwilioTokenEnv: "TWILIO"}}
+		if paced {
+			t.RateLimit = fleet.RateLimit{PerSecond: perSecond, Burst: burst}
+		}
+		cfg.Tenants = append(cfg.Tenants, t)
+	}
+	b.Cleanup(func() {
+		for _, s := range srvs {
+			s.Close()
+		}
+	})
+	return srvs, cfg, env
+}
+
+// BenchmarkFleet200 migrates 200 fake tenants, each limited by the fake to
+// 2 requests/s with bursts of 10, 50 at a time, and compares the wall time
+// with the lower bound the rate limit sets: every tenant needs N calls, the
+// first 10 free and then 2 per second, and 50 run at once, so the fleet
+// cannot finish before ceil(200/50) × (N−10)/2 seconds.
+//
+//   - ours: the fleet file's rate limit paces each tenant client-side
+//     (auth0api RateLimit) and our transport retries;
+//   - ours-unpaced: no client-side pacing, our transport retries 429s
+//     after X-RateLimit-Reset;
+//   - go-auth0-retrier: no pacing, go-auth0's own retrier (auth0api
+//     Config.SDKRetrier), as a go-auth0 user would have it.
+func BenchmarkFleet200(b *testing.B) {
+	const (
+		tenants     = 200
+		perSecond   = 2
+		burst       = 10
+		concurrency = 50
+	)
+	for _, v := range []struct {
+		name       string
+		paced, sdk bool
+	}{
+		{"ours", true, false},
+		{"ours-unpaced", false, false},
+		{"go-auth0-retrier", false, true},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			var wall, bound time.Duration
+			var failed, calls, throttled int
+			for b.Loop() {
+				b.StopTimer()
+				srvs, cfg, env := fleetOf(b, tenants, phonemigratetest.LegacyTwilio, perSecond, burst, v.paced)
+				r := &fleet.Runner{
+					Concurrency: concurrency,
+					Getenv:      func(k string) string { return env[k] },
+					ClientConfig: func(_ fleet.Tenant, c *auth0api.Config) {
+						c.SDKRetrier = v.sdk // attempts: DefaultMaxAttempts for both retriers
+					},
+					MigratorOptions: func(fleet.Tenant) []phonemigrate.Option {
+						return []phonemigrate.Option{phonemigrate.WithPollInterval(5 * time.Millisecond)}
+					},
+				}
+				b.StartTimer()
+				start := time.Now()
+				rep, err := r.Run(b.Context(), cfg)
+				wall = time.Since(start)
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				failed = rep.Failed()
+				maxCalls := 0
+				calls, throttled = 0, 0
+				for _, s := range srvs {
+					served := 0
+					for _, rq := range s.Requests() {
+						if rq.Status == http.StatusTooManyRequests {
+							throttled++
+						} else {
+							served++
+						}
+					}
+					calls += served
+					maxCalls = max(maxCalls, served)
+				}
+				waves := int(math.Ceil(float64(tenants) / concurrency))
+				bound = time.Duration(float64(waves) * float64(max(0, maxCalls-burst)) / perSecond * float64(time.Second))
+				b.StartTimer()
+			}
+			b.ReportMetric(wall.Seconds(), "wall-s")
+			b.ReportMetric(bound.Seconds(), "bound-s")
+			b.ReportMetric(wall.Seconds()/bound.Seconds(), "x-bound")
+			b.ReportMetric(float64(failed), "failed-tenants")
+			b.ReportMetric(float64(calls)/tenants, "calls/tenant")
+			b.ReportMetric(float64(throttled), "429s")
+		})
+	}
+}
+
+// BenchmarkCancelDuringRateLimitWait measures how long a call takes to
+// return after its context is cancelled while it waits because of a rate
+// limit:
+//
+//   - client-pacing: waiting for the client-side token bucket;
+//   - server-429: our transport waiting for X-RateLimit-Reset after a 429;
+//   - go-auth0-retrier-429: go-auth0's retrier sleeping after a 429
+//     (time.Sleep, deaf to the context).
+//
+// The metric cancel-ms is the mean latency from cancel() to the call's
+// return; max-cancel-ms the worst.
+func BenchmarkCancelDuringRateLimitWait(b *testing.B) {
+	for _, v := range []struct {
+		name       string
+		clientRate rate.Limit
+		serverRate float64
+		sdk        bool
+	}{
+		{"client-pacing", 0.2, 0, false},
+		{"server-429", 0, 0.2, false},
+		{"go-auth0-retrier-429", 0, 0.2, true},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			var total, worst time.Duration
+			n := 0
+			for b.Loop() {
+				b.StopTimer()
+				var opts []phonemigratetest.Option
+				if v.serverRate > 0 {
+					opts = append(opts, phonemigratetest.WithRateLimit(v.serverRate, 1))
+				}
+				srv := newFake(phonemigratetest.LegacyTwilio, opts...)
+				cfg := clientConfig(srv, nil)
+				cfg.RequestTimeout = 0
+				cfg.MaxRetryWait = time.Minute
+				if v.clientRate > 0 {
+					cfg.RateLimit, cfg.RateBurst = v.clientRate, 1
+				}
+				cfg.SDKRetrier = v.sdk
+				cl, err := auth0api.New(b.Context(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				// The first call takes the only token; the second waits.
+				if _, err := cl.TenantSettings(b.Context()); err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(b.Context())
+				done := make(chan error, 1)
+				go func() { _, err := cl.TenantSettings(ctx); done <- err }()
+				time.Sleep(100 * time.Millisecond) // well inside the wait
+				b.StartTimer()
+				at := time.Now()
+				cancel()
+				err = <-done
+				d := time.Since(at)
+				b.StopTimer()
+				if err == nil {
+					b.Fatal("the call succeeded; it should have been waiting")
+				}
+				total += d
+				worst = max(worst, d)
+				n++
+				srv.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(total.Microseconds())/float64(n)/1000, "cancel-ms")
+			b.ReportMetric(float64(worst.Microseconds())/1000, "max-cancel-ms")
+		})
+	}
+}
+
+// BenchmarkFleetMemory1000 migrates 1,000 fake tenants (no rate limit,
+// concurrency 50) and samples the heap every 5 ms. fakes-MB is the heap
+// held by the 1,000 fakes before the run; peak-MB the highest heap in use
+// during the run (fakes, their request handling and the fleet runner
+// together); run-MB the difference, an upper bound of what the runner
+// needs for 1,000 tenants.
+func BenchmarkFleetMemory1000(b *testing.B) {
+	const tenants = 1000
+	var base, peak uint64
+	var failed int
+	for b.Loop() {
+		b.StopTimer()
+		_, cfg, env := fleetOf(b, tenants, phonemigratetest.LegacyTwilio, 0, 0, false)
+		r := &fleet.Runner{Concurrency: 50, Getenv: func(k string) string { return env[k] }}
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		base = ms.HeapInuse
+		var p atomic.Uint64
+		p.Store(base)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tk := time.NewTicker(5 * time.Millisecond)
+			defer tk.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tk.C:
+					var ms runtime.MemStats
+					runtime.ReadMemStats(&ms)
+					if ms.HeapInuse > p.Load() {
+						p.Store(ms.HeapInuse)
+					}
+				}
+			}
+		}()
+		b.StartTimer()
+		rep, err := r.Run(b.Context(), cfg)
+		b.StopTimer()
+		close(stop)
+		wg.Wait()
+		if err != nil {
+			b.Fatal(err)
+		}
+		failed = rep.Failed()
+		peak = p.Load()
+		b.StartTimer()
+	}
+	const mb = 1 << 20
+	b.ReportMetric(float64(base)/mb, "fakes-MB")
+	b.ReportMetric(float64(peak)/mb, "peak-MB")
+	b.ReportMetric(float64(peak-base)/mb, "run-MB")
+	b.ReportMetric(float64(failed), "failed-tenants")
+}
