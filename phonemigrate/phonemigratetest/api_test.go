@@ -21,7 +21,7 @@ func errBody(status int, msg, code string) map[string]any {
 }
 
 // wantError asserts an Auth0-shaped error answer.
-func wantError(t *testing.T, srv *Server, method, path string, body any, status int, msg, code string) {
+func wantError(t testing.TB, srv *Server, method, path string, body any, status int, msg, code string) {
 	t.Helper()
 	got, v := call(t, srv, method, path, body)
 	if got != status {
@@ -32,7 +32,7 @@ func wantError(t *testing.T, srv *Server, method, path string, body any, status 
 	}
 }
 
-func wantStatus(t *testing.T, srv *Server, method, path string, body any, status int) any {
+func wantStatus(t testing.TB, srv *Server, method, path string, body any, status int) any {
 	t.Helper()
 	got, v := call(t, srv, method, path, body)
 	if got != status {
@@ -339,7 +339,7 @@ func TestFactors(t *testing.T) {
 
 // deployCustomAction creates, builds, deploys and (when bind) binds a
 // custom-phone-provider Action with code, and returns its id.
-func deployCustomAction(t *testing.T, srv *Server, name, code string, secrets map[string]string, bind bool) string {
+func deployCustomAction(t testing.TB, srv *Server, name, code string, secrets map[string]string, bind bool) string {
 	t.Helper()
 	sec := []any{}
 	for k, v := range secrets {

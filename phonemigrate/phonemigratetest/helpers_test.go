@@ -14,12 +14,12 @@ import (
 // call sends method path (relative to srv.URL) with body encoded as JSON
 // (nil: no body) and the server's token, and returns the status and the
 // decoded JSON answer (nil for an empty body).
-func call(t *testing.T, srv *Server, method, path string, body any) (int, any) {
+func call(t testing.TB, srv *Server, method, path string, body any) (int, any) {
 	t.Helper()
 	return callTok(t, srv, method, path, body, srv.Token)
 }
 
-func callTok(t *testing.T, srv *Server, method, path string, body any, token string) (int, any) {
+func callTok(t testing.TB, srv *Server, method, path string, body any, token string) (int, any) {
 	t.Helper()
 	status, raw, _ := callRaw(t, srv, method, path, body, token)
 	if len(bytes.TrimSpace(raw)) == 0 {
@@ -32,7 +32,7 @@ func callTok(t *testing.T, srv *Server, method, path string, body any, token str
 	return status, v
 }
 
-func callRaw(t *testing.T, srv *Server, method, path string, body any, token string) (int, []byte, http.Header) {
+func callRaw(t testing.TB, srv *Server, method, path string, body any, token string) (int, []byte, http.Header) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -65,7 +65,7 @@ func callRaw(t *testing.T, srv *Server, method, path string, body any, token str
 }
 
 // obj asserts v is a JSON object.
-func obj(t *testing.T, v any) map[string]any {
+func obj(t testing.TB, v any) map[string]any {
 	t.Helper()
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -75,7 +75,7 @@ func obj(t *testing.T, v any) map[string]any {
 }
 
 // newServer starts a server closed at the end of the test.
-func newServer(t *testing.T, sc Scenario, opts ...Option) *Server {
+func newServer(t testing.TB, sc Scenario, opts ...Option) *Server {
 	t.Helper()
 	srv := NewServer(sc, opts...)
 	t.Cleanup(srv.Close)
@@ -84,7 +84,7 @@ func newServer(t *testing.T, sc Scenario, opts ...Option) *Server {
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
 
-func jsonValue(t *testing.T, raw []byte) any {
+func jsonValue(t testing.TB, raw []byte) any {
 	t.Helper()
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {

@@ -51,7 +51,7 @@ func (g *independentGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-func notify(t *testing.T, srv *Server, req NotifyRequest) NotifyResult {
+func notify(t testing.TB, srv *Server, req NotifyRequest) NotifyResult {
 	t.Helper()
 	res, err := srv.Notify(context.Background(), req)
 	if err != nil {
@@ -162,7 +162,7 @@ func TestGatewayScenario(t *testing.T) {
 
 // upe turns the Unified Phone Experience on and, when use is not nil, sets
 // options.use_phone_provider on connection id (whole-options PATCH).
-func upe(t *testing.T, srv *Server, connID string, use any) {
+func upe(t testing.TB, srv *Server, connID string, use any) {
 	t.Helper()
 	wantStatus(t, srv, "PATCH", "/api/v2/tenants/settings", map[string]any{"phone_consolidated_experience": true}, 200)
 	if use != nil {
@@ -173,7 +173,7 @@ func upe(t *testing.T, srv *Server, connID string, use any) {
 	}
 }
 
-func addTwilioProvider(t *testing.T, srv *Server, token string, methods ...any) {
+func addTwilioProvider(t testing.TB, srv *Server, token string, methods ...any) {
 	t.Helper()
 	wantStatus(t, srv, "POST", "/api/v2/branding/phone/providers", map[string]any{"name": "twilio",
 		"configuration": map[string]any{"sid": TwilioSID, "default_from": "+15557654321", "delivery_methods": methods},
@@ -372,7 +372,7 @@ exports.onExecuteCustomPhoneProvider = async (event, api) => {
 };
 `
 
-func requireNode(t *testing.T) {
+func requireNode(t testing.TB) {
 	t.Helper()
 	if !actionrun.NodeAvailable() {
 		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
