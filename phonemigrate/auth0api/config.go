@@ -357,11 +357,16 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 // sdkRetries is the go-auth0 retry option: the transport handles every
 // retryable status itself, so the SDK is kept to a single attempt should
 // one ever reach it, unless Config.SDKRetrier hands retries to it.
+//
+// It is WithMaxAttempts(1), not WithoutRetries(): go-auth0 v3.0.0 ignores
+// WithoutRetries given to the client (NewRetrier drops the flag; only a
+// per-call WithoutRetries reaches Retrier.Run), so a client built with it
+// still makes 2 attempts and sleeps ~3 s on a 429 (BenchmarkSDKSleepOn429).
 func sdkRetries(s *settings) option.RequestOption {
 	if s.SDKRetrier {
 		return option.WithMaxAttempts(uint(s.MaxAttempts))
 	}
-	return option.WithoutRetries()
+	return option.WithMaxAttempts(1)
 }
 
 // String describes the client without secrets, e.g.

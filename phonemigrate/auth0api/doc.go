@@ -38,7 +38,9 @@
 // go-auth0's own retrier is switched off and never gets to see a retryable
 // status: it sleeps with time.Sleep, ignoring the context, for at least one
 // second after every 429, 408 or 5xx it sees — even when retries are
-// disabled and even after the last attempt. Instead an HTTP transport of
+// disabled and even after the last attempt (and a client-level
+// option.WithoutRetries is silently ignored by go-auth0 v3.0.0, leaving 2
+// attempts and about 3 s of sleep per 429). Instead an HTTP transport of
 // this package retries, per request, up to [Config.MaxAttempts] attempts:
 //
 //   - 429 Too Many Requests and 408 Request Timeout, for every method (the
