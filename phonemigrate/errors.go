@@ -74,14 +74,23 @@ func (e *DeliveryConflictError) Error() string {
 
 // ExistingResourceError is returned by Plan and Apply when the tenant has a
 // phone provider or a custom-phone-provider Action this migration did not
-// create. Set [Options.AllowReplace] to replace it.
+// create. A phone provider can be replaced by setting
+// [Options.AllowReplace]. An existing custom-phone-provider Action cannot
+// (CannotReplace is true): Auth0 allows one Action for that trigger, and its
+// secrets cannot be read back, so a replaced Action could not be restored by
+// Rollback. Its owner must delete it (or Reset the phone provider in the
+// Dashboard) first.
 type ExistingResourceError struct {
-	Kind string // "phone provider" or "action"
-	ID   string
-	Name string
+	Kind          string // "phone provider" or "action"
+	ID            string
+	Name          string
+	CannotReplace bool // AllowReplace does not help; the user must remove it first
 }
 
 func (e *ExistingResourceError) Error() string {
+	if e.CannotReplace {
+		return fmt.Sprintf("tenant already has the %s Action %q (%s), which this migration did not create; Auth0 allows one such Action and its secrets cannot be read back to restore it later, so delete it first", TriggerCustomPhoneProvider, e.Name, e.ID)
+	}
 	return fmt.Sprintf("tenant already has a %s %q (%s) this migration did not create; set AllowReplace to replace it", e.Kind, e.Name, e.ID)
 }
 

@@ -352,10 +352,10 @@ func (t *memTenant) DeletePhoneTemplate(ctx context.Context, id string) error {
 func (t *memTenant) CreateAction(ctx context.Context, req phonemigrate.ActionRequest) (phonemigrate.Action, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, a := range t.Actions {
-		if a.Name == req.Name {
-			return phonemigrate.Action{}, apiErr(409, "POST", "/actions/actions")
-		}
+	// Like Auth0 (and phonemigratetest): one Action per
+	// custom-phone-provider trigger.
+	if len(t.Actions) > 0 {
+		return phonemigrate.Action{}, apiErr(409, "POST", "/actions/actions")
 	}
 	a := phonemigrate.Action{ID: t.id("act"), Name: req.Name, Runtime: req.Runtime, Code: req.Code, Status: "pending",
 		SupportedTriggers: []string{phonemigrate.TriggerCustomPhoneProvider}}

@@ -68,9 +68,11 @@ type Options struct {
 	// the migration with [ErrTestNotConfirmed] before the tenant switch.
 	Confirm func(ctx context.Context, t TestMessage) (bool, error)
 
-	// AllowReplace permits replacing a phone provider, a
-	// custom-phone-provider Action binding, or Actions on that trigger that
-	// this migration did not create.
+	// AllowReplace permits replacing (PATCHing) a tenant-level phone
+	// provider this migration did not create. It does not cover an existing
+	// custom-phone-provider Action: Auth0 allows one Action for that trigger
+	// and its secrets cannot be read back for a rollback, so the user must
+	// delete it first ([ExistingResourceError.CannotReplace]).
 	AllowReplace bool
 
 	// UsePhoneProvider is the value written to each SMS connection's

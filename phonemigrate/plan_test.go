@@ -158,6 +158,9 @@ func TestPreflightErrors(t *testing.T) {
 		{name: "existing action", scenario: "legacy-gateway", tenant: func(m *memTenant) {
 			m.Actions = []phonemigrate.Action{{ID: "act_x", Name: "mine"}}
 		}, as: &existErr, exit: 3},
+		{name: "existing action with allow replace", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) { o.AllowReplace = true }, tenant: func(m *memTenant) {
+			m.Actions = []phonemigrate.Action{{ID: "act_x", Name: "mine"}}
+		}, as: &existErr, exit: 3},
 		{name: "bad recipient", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TestRecipients = []string{"555-1234"} }, as: &recipErr, exit: 2},
 		{name: "recipient leading zero", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TestRecipients = []string{"+0551234567"} }, as: &recipErr, exit: 2},
 		{name: "no recipients no skip", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TestRecipients = nil }, as: &inputErr, exit: 2},
@@ -195,6 +198,14 @@ func TestPreflightErrors(t *testing.T) {
 			}
 			if tt.as != nil && !errors.As(err, tt.as) {
 				t.Fatalf("err = %v (%T), want errors.As %T", err, err, tt.as)
+			}
+			if tt.as == &existErr {
+				// An existing custom-phone-provider Action can never be
+				// replaced (one per trigger; its secrets are unreadable); a
+				// provider can, with AllowReplace.
+				if want := existErr.Kind == "action"; existErr.CannotReplace != want {
+					t.Errorf("CannotReplace = %v for a %s, want %v", existErr.CannotReplace, existErr.Kind, want)
+				}
 			}
 			if got := phonemigrate.ExitCode(err); got != tt.exit {
 				t.Errorf("ExitCode(%v) = %d, want %d", err, got, tt.exit)

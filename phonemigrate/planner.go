@@ -232,15 +232,18 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		warnings = append(warnings, fmt.Sprintf("The existing %s phone provider %s is replaced; rollback restores its configuration but not its credentials.", d.Provider.Name, d.Provider.ID))
 	}
 	if kind == ProviderKindCustom {
-		if len(d.Actions) > 0 && !o.AllowReplace {
+		// Auth0 allows one Action for the trigger, so a second cannot be
+		// created, and an existing one cannot be overwritten without losing
+		// its secrets for good: the user removes it first.
+		if len(d.Actions) > 0 {
 			a := d.Actions[0]
-			return nil, nil, &ExistingResourceError{Kind: "action", ID: a.ID, Name: a.Name}
+			return nil, nil, &ExistingResourceError{Kind: "action", ID: a.ID, Name: a.Name, CannotReplace: true}
 		}
-		if len(d.Bindings) > 0 && !o.AllowReplace {
+		if len(d.Bindings) > 0 {
 			b := d.Bindings[0]
-			return nil, nil, &ExistingResourceError{Kind: "action", ID: b.ActionID, Name: b.ActionName}
+			return nil, nil, &ExistingResourceError{Kind: "action", ID: b.ActionID, Name: b.ActionName, CannotReplace: true}
 		}
-		in.ActionName = uniqueActionName(d.Actions)
+		in.ActionName = actiongen.DefaultName
 	}
 
 	// Templates.
@@ -261,18 +264,6 @@ func describePath(p *legacyPath) string {
 		return "nothing"
 	}
 	return p.describe()
-}
-
-func uniqueActionName(existing []Action) string {
-	taken := map[string]bool{}
-	for _, a := range existing {
-		taken[a.Name] = true
-	}
-	name := actiongen.DefaultName
-	for i := 2; taken[name]; i++ {
-		name = fmt.Sprintf("%s-%d", actiongen.DefaultName, i)
-	}
-	return name
 }
 
 // Template conversion.

@@ -31,8 +31,6 @@ func TestRollbackRestoresOriginal(t *testing.T) {
 		{name: "replaced provider, existing templates", tenant: func() *memTenant {
 			mt := scenario("mixed")
 			mt.Providers = []phonemigrate.PhoneProvider{{ID: "pro_old", Name: "twilio", Disabled: true, Configuration: phonemigrate.ProviderConfiguration{SID: "ACold", DefaultFrom: "+15550000000", DeliveryMethods: delivery.Of(delivery.Text)}}}
-			mt.Actions = []phonemigrate.Action{{ID: "act_old", Name: "phonemigrate-custom-phone-provider", Status: "built", Deployed: true}}
-			mt.Bindings = []phonemigrate.Binding{{ID: "bnd_old", ActionID: "act_old", ActionName: "phonemigrate-custom-phone-provider", DisplayName: "old"}}
 			mt.Templates = []phonemigrate.PhoneTemplate{{ID: "tem_v", Type: "otp_verify", Disabled: true, Content: phonemigrate.PhoneTemplateContent{Syntax: "liquid", From: "+1555", Text: "old {{ code }}", Voice: "old voice"}}}
 			return mt
 		}, opts: func(o *phonemigrate.Options) { o.AllowReplace = true }},

@@ -31,7 +31,7 @@ func (o *optionFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.delivery, "delivery", "", "provider delivery `METHODS`: text, voice or text,voice (default: what the tenant uses)")
 	fs.Var(&o.testTo, "test-to", "send a test message to this `+E164` number per delivery method (repeatable)")
 	fs.BoolVar(&o.skipTest, "skip-test", false, "do not send test messages through the new provider")
-	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider or custom-phone-provider Action this tool did not create")
+	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider this tool did not create (never an existing custom-phone-provider Action)")
 	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` used inside a generated Action (default https://api.twilio.com; for tests against 'phonemigrate fake')")
 }
 
