@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// leakSentinels are distinctive values for every secret the CLI handles.
+var leakSentinels = phonemigratetest.Secrets{
+	ManagementToken: "SENTINEL-CLI-MGMT-3f9a1c",
+	ClientSecret:    "SENTINEL-CLI-CLIENT-SECRET-b27d40",
+	TwilioAuthToken: "SENTINEL-CLI-TWILIO-81e6c5",
+	GatewaySecret:   "SENTINEL-CLI-GATEWAY-0c4f9e",
+}
+
+// leakForms are the strings that must never appear: each sentinel, the
+// encoded forms secrets travel in, and the common prefix.
+func leakForms() []string {
+	s := leakSentinels
+	return []string{s.ManagementToken, s.ClientSecret, s.TwilioAuthToken, s.GatewaySecret,
+		base64.RawURLEncoding.EncodeToString([]byte(s.GatewaySecret)),
+		base64.StdEncoding.EncodeToString([]byte(phonemigratetest.TwilioSID + ":" + s.TwilioAuthToken)),
+		"SENTINEL"}
+}
+
+// TestNoSecretLeaksCLI runs every scenario through the CLI — plan (text and
+// JSON), a failing apply with --verbose, status, the resumed apply with
+// --json and --verbose, rollback, action on the legacy options, a fleet —
+// with sentinel values for every secret (management token, then client
+// secret; TWILIO_AUTH_TOKEN; the gateway secret in the scenario), and
+// checks that none appears in stdout, stderr (debug logs and error text
+// included), checkpoints or any file written.
+func TestNoSecretLeaksCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every scenario end to end")
+	}
+	for _, sc := range phonemigratetest.Scenarios() {
+		for _, creds := range []string{"token", "client-credentials"} {
+			t.Run(string(sc)+"/"+creds, func(t *testing.T) {
+				srv := phonemigratetest.NewUnstartedServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+				srv.UseSecrets(leakSentinels)
+				srv.Start()
+				defer srv.Close()
+				dir := t.TempDir()
+				t.Chdir(dir)
+				env := map[string]string{envBaseURL: srv.BaseURL, envTwilioToken: leakSentinels.TwilioAuthToken}
+				if creds == "token" {
+					env[envToken] = leakSentinels.ManagementToken
+				} else {
+					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
+				}
+				var all bytes.Buffer
+				cli := func(args ...string) int {
+					var stdout, stderr bytes.Buffer
+					ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+					defer cancel()
+					code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+					fmt.Fprintf(&all, "$ %s -> %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+					t.Logf("phonemigrate %s -> exit %d (%d bytes out, %d err)", args[0], code, stdout.Len(), stderr.Len())
+					return code
+				}
+				apply := []string{"apply", "--yes", "--verbose", "--poll-interval", "5ms", "--test-to", "+15551230001", "--twilio-api-url", srv.Twilio().URL, "--checkpoint", "cp.json"}
+
+				cli("plan", "--skip-test")
+				cli("plan", "--skip-test", "--json", "--verbose")
+				srv.InjectFault(phonemigratetest.Fault{Method: "PATCH", Path: "/tenants/settings", Status: 500})
+				cli(apply...)
+				cli("status", "--checkpoint", "cp.json")
+				cli("status", "--checkpoint", "cp.json", "--json")
+				srv.ClearFaults()
+				if code := cli(append(apply, "--json")...); code == 0 && sc != phonemigratetest.Unified {
+					// The sentinels were really used: users get codes.
+					for _, kind := range []string{"passwordless", "mfa"} {
+						res, err := srv.Notify(t.Context(), phonemigratetest.NotifyRequest{Kind: kind, Recipient: "+15557654321"})
+						if err == nil && res.Route != phonemigratetest.RouteNone && !res.Delivered {
+							t.Errorf("%s after the migration not delivered: %s", kind, res.Detail)
+						}
+					}
+				}
+				cli("rollback", "--yes", "--verbose", "--json", "--checkpoint", "cp.json")
+
+				// The legacy options (they hold the gateway secret) through
+				// the action command.
+				for _, c := range srv.State().Connections {
+					if c.Strategy != "sms" {
+						continue
+					}
+					b, err := json.Marshal(c.Options)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile("options.json", b, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					cli("action", "--options", "options.json")
+					cli("action", "--options", "options.json", "--json")
+					if err := os.Remove("options.json"); err != nil {
+						t.Fatal(err)
+					}
+				}
+
+				// A fleet of this tenant, credentials by env var name.
+				fleetFile := fmt.Sprintf(`[{"name": "t", "base_url": %q, %s, "checkpoint": "fleet-cp.json", "options": {"skip_test": true, "twilio_api_url": %q}}]`,
+					srv.BaseURL, map[string]string{"token": `"token_env": "AUTH0_TOKEN"`, "client-credentials": `"client_id_env": "AUTH0_CLIENT_ID", "client_secret_env": "AUTH0_CLIENT_SECRET"`}[creds], srv.Twilio().URL)
+				if err := os.WriteFile("fleet.json", []byte(fleetFile), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cli("apply", "--yes", "--verbose", "--fleet", "fleet.json")
+				cli("apply", "--yes", "--json", "--fleet", "fleet.json")
+
+				// Every file the runs left (checkpoints, locks, ...).
+				err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+					if err != nil || d.IsDir() {
+						return err
+					}
+					b, err := os.ReadFile(path)
+					fmt.Fprintf(&all, "== file %s\n%s\n", path, b)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(all.String(), "level=DEBUG") {
+					t.Error("no debug log was captured; --verbose output is not being scanned")
+				}
+				for _, f := range leakForms() {
+					if i := strings.Index(all.String(), f); i >= 0 {
+						lo, hi := max(0, i-200), min(all.Len(), i+len(f)+50)
+						// Show where, with the secret itself masked.
+						t.Errorf("a secret form leaked:\n...%s...", strings.ReplaceAll(all.String()[lo:hi], f, "<SECRET>"))
+					}
+				}
+			})
+		}
+	}
+}
