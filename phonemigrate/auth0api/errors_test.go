@@ -159,7 +159,7 @@ func testErrorPaths(t *testing.T, ep endpoint) {
 			case <-time.After(5 * time.Second):
 			}
 		})
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 		defer cancel()
 		_, err := ep.call(ctx, c)
 		if !errors.Is(err, context.DeadlineExceeded) {
