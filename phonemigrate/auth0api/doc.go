@@ -60,7 +60,9 @@
 // jittered exponential backoff from [Config.MinBackoff] up to
 // [Config.MaxBackoff]. A server-requested wait longer than
 // [Config.MaxRetryWait] is not waited for: the 429 is returned at once.
-// Every wait watches the context and returns as soon as it is done.
+// Every wait watches the context and returns as soon as it is done; a wait
+// that would outlast the context's deadline is not started, and the last
+// error (the 429, say) is returned at once instead.
 // [Config.RateLimit] optionally paces all requests client-side with a
 // token bucket (golang.org/x/time/rate). [Config.RequestTimeout] bounds each
 // attempt.

@@ -135,6 +135,13 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// outlasts reports whether waiting d would take past ctx's deadline: the
+// last error is then returned at once instead of a deadline error later.
+func outlasts(ctx context.Context, d time.Duration) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && time.Until(deadline) < d
+}
+
 // idempotent reports whether method is idempotent per RFC 9110.
 func idempotent(method string) bool {
 	switch method {
@@ -156,7 +163,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
-				return nil, fmt.Errorf("rate limiter: %w", err)
+				// The pacer's wait would outlast the context's deadline.
+				return nil, fmt.Errorf("client-side rate limit: %v: %w", err, context.DeadlineExceeded)
 			}
 		}
 		resp, wrote, err := t.attempt(req, attempt)
@@ -169,7 +177,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if last || (!safe && wrote) || errors.As(err, &te) {
 				return nil, err
 			}
-			if err := t.sleep(ctx, t.backoff(attempt)); err != nil {
+			wait := t.backoff(attempt)
+			if outlasts(ctx, wait) {
+				return nil, err
+			}
+			if err := t.sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 			continue
@@ -185,7 +197,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, serr
 		}
 		wait, fromServer := t.retryWait(resp.Header, attempt)
-		if fromServer && wait > t.maxWait {
+		if fromServer && wait > t.maxWait || outlasts(ctx, wait) {
 			return nil, serr
 		}
 		if err := t.sleep(ctx, wait); err != nil {

@@ -438,3 +438,41 @@ func TestEmptyBodyWhereResultNeeded(t *testing.T) {
 		t.Errorf("CreateAction without id: error %v, want ErrIncompleteResponse", err)
 	}
 }
+
+// TestWaitBeyondDeadline: a retry wait that would outlast the context's
+// deadline is not started; the 429 comes back at once.
+func TestWaitBeyondDeadline(t *testing.T) {
+	var n atomic.Int32
+	tr, waits := fakeTransport(t, script(&n, status(429, "Retry-After", "5")), Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "https://tenant.example/api/v2/x", nil)
+	_, err := tr.RoundTrip(req)
+	var se *statusError
+	if !errors.As(err, &se) || se.StatusCode != 429 {
+		t.Fatalf("error = %v, want the 429", err)
+	}
+	if w := waits(); len(w) != 0 || n.Load() != 1 {
+		t.Errorf("waits %v, attempts %d; want none, 1", w, n.Load())
+	}
+}
+
+// TestPacerBeyondDeadline: when the client-side pacer cannot admit the
+// request before the deadline, the error matches context.DeadlineExceeded.
+func TestPacerBeyondDeadline(t *testing.T) {
+	c, mux, _ := setup(t, func(c *Config) { c.RateLimit, c.RateBurst = 0.01, 1 })
+	mux.HandleFunc("GET /api/v2/tenants/settings", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{}`) })
+	if _, err := c.TenantSettings(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := c.TenantSettings(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("took %v; the pacer should refuse at once", d)
+	}
+}
