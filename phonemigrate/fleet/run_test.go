@@ -237,3 +237,39 @@ func TestRunInvalidConfig(t *testing.T) {
 		t.Fatalf("Run(empty config) = %v, want ErrInvalidConfig", err)
 	}
 }
+
+// TestRunPacesEachTenant checks that each tenant's client gets the rate
+// limit of its own fleet entry (auth0api paces with it; the effect on 429s
+// is measured by BenchmarkFleet200 in internal/reliability) and that the
+// Runner's ClientConfig sees the file's settings.
+func TestRunPacesEachTenant(t *testing.T) {
+	a := startFake(t, phonemigratetest.LegacyGateway)
+	b := startFake(t, phonemigratetest.LegacyGateway)
+	dir := t.TempDir()
+	env := map[string]string{"A": a.Token, "B": b.Token}
+	cfg := &fleet.Config{Concurrency: 2, Tenants: []fleet.Tenant{
+		{Name: "a", BaseURL: a.BaseURL, TokenEnv: "A", Checkpoint: filepath.Join(dir, "a.json"),
+			RateLimit: fleet.RateLimit{PerSecond: 50, Burst: 7}, Options: fleet.TenantOptions{SkipTest: true}},
+		{Name: "b", BaseURL: b.BaseURL, TokenEnv: "B", Checkpoint: filepath.Join(dir, "b.json"),
+			RateLimit: fleet.RateLimit{PerSecond: 30}, Options: fleet.TenantOptions{SkipTest: true}},
+	}}
+	var mu sync.Mutex
+	got := map[string]string{}
+	r := fastRunner(env)
+	r.ClientConfig = func(t fleet.Tenant, c *auth0api.Config) {
+		mu.Lock()
+		defer mu.Unlock()
+		got[t.Name] = fmt.Sprintf("%v/%d %s", float64(c.RateLimit), c.RateBurst, c.BaseURL)
+	}
+	rep, err := r.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "50/7 " + a.BaseURL, "b": "30/1 " + b.BaseURL}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("client rate limits (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"a completed completed 0", "b completed completed 0"}, outcomes(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+}
