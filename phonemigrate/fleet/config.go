@@ -150,7 +150,9 @@ const (
 	// FormatAuto picks JSON when the first non-space byte is '{' or '[' and
 	// YAML otherwise.
 	FormatAuto Format = iota
+	// FormatYAML is YAML (go.yaml.in/yaml/v3), unknown keys refused.
 	FormatYAML
+	// FormatJSON is JSON (encoding/json), unknown keys refused.
 	FormatJSON
 )
 
