@@ -120,9 +120,11 @@ type Client struct {
 	Metadata map[string]string `json:"metadata"`
 }
 
-// Tenant is event.tenant. ID is the tenant name.
+// Tenant is event.tenant. ID is the tenant name. FriendlyName is the
+// tenant's friendly_name, optional in Auth0's event and absent when empty.
 type Tenant struct {
-	ID string `json:"id"`
+	ID           string `json:"id"`
+	FriendlyName string `json:"friendly_name,omitempty"`
 }
 
 // Event is the event object passed to onExecuteCustomPhoneProvider.
