@@ -150,6 +150,10 @@ const DefaultTwilioAPIBaseURL = "https://api.twilio.com"
 type Target struct {
 	Gateway *Gateway
 	Twilio  *Twilio
+	// Text, when not nil, is this target's own otp_verify / otp_enroll text,
+	// used instead of the one Auth0 rendered from the tenant's phone
+	// templates. See [MessageText].
+	Text *MessageText
 }
 
 // Spec describes the Action to generate.
@@ -178,6 +182,9 @@ const (
 	Runtime = "node22"
 	// maxSecretValue is Auth0's limit on an Action secret value.
 	maxSecretValue = 4096
+	// MaxCodeSize is Auth0's limit on an Action's code, in bytes. Only
+	// [MessageText] can bring generated code near it.
+	MaxCodeSize = 100 * 1024
 )
 
 // Names of the Action secrets. The [Spec.Passwordless] target's secrets carry
@@ -248,6 +255,15 @@ type config struct {
 type jsTarget struct {
 	Gateway *jsGateway `json:"gateway,omitempty"`
 	Twilio  *jsTwilio  `json:"twilio,omitempty"`
+	Text    *jsText    `json:"text,omitempty"`
+}
+
+// templateData is what action.js.tmpl renders. Text says whether any target
+// has a [MessageText]: only then does the code carry the functions that use
+// it, so that Actions without one stay exactly as they were.
+type templateData struct {
+	Config config
+	Text   bool
 }
 
 type jsGateway struct {
@@ -278,8 +294,12 @@ type jsTwilio struct {
 // Every problem is reported before any code is written, as a
 // [*ValidationError] wrapping [ErrInvalidSpec], [ErrInvalidGateway] or
 // [ErrInvalidTwilio], with Field naming the input ("Default.Gateway.URL",
-// "Passwordless.Twilio.AuthToken", ...). All strings must be valid UTF-8.
-// The same Spec always yields the same Action, byte for byte.
+// "Passwordless.Twilio.AuthToken", "Default.Text.Verify", ...). All strings
+// must be valid UTF-8. The one check made on the code itself is its size:
+// code over [MaxCodeSize] bytes, which only very long [MessageText] texts
+// can produce, is rejected with Field "Text". The same Spec always yields
+// the same Action, byte for byte, and a Spec without Text yields the same
+// code as before MessageText existed.
 func Generate(spec Spec) (*Action, error) {
 	name := spec.Name
 	if name == "" {
@@ -318,9 +338,14 @@ func Generate(spec Spec) (*Action, error) {
 		secrets = append(secrets, pwlSecrets...)
 	}
 
+	data := templateData{Config: cfg, Text: cfg.Default.Text != nil || (cfg.Passwordless != nil && cfg.Passwordless.Text != nil)}
 	var code bytes.Buffer
-	if err := codeTemplate.Execute(&code, cfg); err != nil {
+	if err := codeTemplate.Execute(&code, data); err != nil {
 		return nil, fmt.Errorf("actiongen: render code: %w", err)
+	}
+	if code.Len() > MaxCodeSize {
+		// Only long texts full of characters JSON escapes get here.
+		return nil, invalid(ErrInvalidSpec, "Text", "makes the Action code %d bytes long; Auth0 accepts at most %d: shorten the texts", code.Len(), MaxCodeSize)
 	}
 	return &Action{
 		Name:         name,
@@ -332,6 +357,17 @@ func Generate(spec Spec) (*Action, error) {
 }
 
 func buildTarget(field, prefix string, t Target) (jsTarget, []Secret, error) {
+	js, secrets, err := buildDelivery(field, prefix, t)
+	if err != nil || t.Text == nil {
+		return js, secrets, err
+	}
+	if js.Text, err = buildText(field, t.Text); err != nil {
+		return jsTarget{}, nil, err
+	}
+	return js, secrets, nil
+}
+
+func buildDelivery(field, prefix string, t Target) (jsTarget, []Secret, error) {
 	switch {
 	case t.Gateway != nil && t.Twilio != nil:
 		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets both Gateway and Twilio; set exactly one")

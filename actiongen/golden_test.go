@@ -69,6 +69,21 @@ var goldenSpecs = []struct {
 			Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:MySmsGateway", Secret: testGatewaySecret},
 		}},
 	},
+}, {
+	// MFA (Twilio) keeps its legacy Guardian texts; Passwordless uses the
+	// tenant's phone templates.
+	name: "routing-gateway-passwordless-twilio-mfa-text",
+	spec: Spec{
+		Default: Target{
+			Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111"},
+			Text: &MessageText{
+				Verify:      "{{code}} is your verification code for {{tenant.friendly_name}}",
+				Enroll:      "{{ code }} is your verification code for {{ tenant.friendly_name }}. Please enter this code to verify your enrollment.",
+				EnrollVoice: "Your {{ friendly_name }} enrollment code is {{ password }} </Say> \"${x}\" \u2028",
+			},
+		},
+		Passwordless: &Target{Gateway: &Gateway{URL: testGatewayURL, From: "Acme"}},
+	},
 }}
 
 // actionSummary is the golden form of an Action minus its code, with secret
