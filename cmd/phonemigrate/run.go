@@ -53,7 +53,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"demo", "run the whole migration offline against an embedded fake tenant", "demo [--scenario NAME] [--json]", runDemo},
-		{"plan", "show what apply would write to the tenant, writing nothing", "plan [tenant flags] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--json]", runPlan},
+		{"plan", "show what apply would write to the tenant, writing nothing", "plan [tenant flags] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--checkpoint FILE] [--json]", runPlan},
 		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)", "apply [tenant flags] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--yes] [--checkpoint FILE] [--json]", runApply},
 		{"status", "show the migration's checkpoint", "status [tenant flags] [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", "rollback [tenant flags] [--yes] [--checkpoint FILE] [--json]", runRollback},
@@ -306,7 +306,12 @@ func upperFirst(s string) string {
 
 // commandNotes are extra help paragraphs per command.
 var commandNotes = map[string]string{
-	"plan": tenantNotes,
+	"plan": tenantNotes + `When the checkpoint file records a migration under way (say, a failed apply
+that already switched the tenant), plan reads no tenant: it says where the
+migration stopped and lists the steps 'phonemigrate apply' would still run
+('phonemigrate rollback' undoes what was changed), and exits 0. A completed
+checkpoint means nothing to do (exit 0); a corrupt or foreign one exits 2.
+`,
 	"apply": tenantNotes + `The Twilio auth token comes only from TWILIO_AUTH_TOKEN (or, on a terminal,
 a prompt). apply asks for confirmation before writing unless --yes; when
 stdin is not a terminal it refuses (exit 2) without --yes. After a failure
