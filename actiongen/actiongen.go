@@ -69,6 +69,23 @@
 // tenant that had a Passwordless gateway and Twilio MFA needs: Auth0 allows
 // a single phone provider, and a single custom-phone-provider Action.
 //
+// # Texts
+//
+// Auth0 renders notification.as_text and as_voice from the tenant's phone
+// templates, one per message type, shared by Passwordless and MFA. When the
+// two products had different legacy texts, one of them can keep its own
+// through [Target.Text]: a [MessageText] with otp_verify and otp_enroll
+// texts using the placeholders {{ code }}, {{ tenant.friendly_name }} and
+// {{ locale }}. The Action then builds the body itself from
+// notification.code for those two message types (text and voice, gateway
+// and Twilio alike); change_password, blocked_account and password_breach
+// messages, and messages without notification.code, keep Auth0's
+// rendering. Any other Liquid construct is rejected by [Generate], never
+// dropped. The texts are embedded as JSON literals, already split into
+// literal parts and placeholders, and the code only concatenates strings.
+// An Action generated from a [Spec] without Text contains none of this
+// code.
+//
 // The code needs only Node 18+ built-ins (global fetch, AbortController,
 // node:crypto): [Action.Dependencies] is empty and [Action.Runtime] is
 // "node22", Auth0's default. It is a few kilobytes, far below Auth0's

@@ -111,3 +111,43 @@ func ExampleGatewayFromOptions() {
 	// actiongen: connection does not use a custom SMS gateway: provider: is "twilio", not "sms_gateway"
 	// gateway_url true
 }
+
+// A tenant whose Passwordless connection used a gateway and whose MFA used
+// Twilio had two sets of texts, but the tenant's phone templates are shared.
+// Migrate the Passwordless text to the templates and keep MFA's legacy
+// Guardian texts on the Twilio target. A text with an unsupported Liquid
+// construct is rejected, never silently changed.
+func ExampleMessageText() {
+	twilio := &actiongen.Twilio{
+		AccountSID: "AC0123456789abcdef0123456789abcdef",
+		AuthToken:  "token-from-the-environment",
+		From:       "+15550001111",
+	}
+	_, err := actiongen.Generate(actiongen.Spec{
+		Default: actiongen.Target{
+			Twilio: twilio,
+			Text: &actiongen.MessageText{
+				Verify: "{{code}} is your verification code for {{tenant.friendly_name}}",
+				Enroll: "{{code}} is your verification code for {{tenant.friendly_name}}. Please enter this code to verify your enrollment.",
+			},
+		},
+		Passwordless: &actiongen.Target{Gateway: &actiongen.Gateway{
+			URL: "https://sms-gateway.example.com/send",
+		}},
+	})
+	fmt.Println(err)
+
+	_, err = actiongen.Generate(actiongen.Spec{Default: actiongen.Target{
+		Twilio: twilio,
+		Text:   &actiongen.MessageText{Verify: "Hi {{ user.name }}, your code is {{ code }}"},
+	}})
+	var ve *actiongen.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Field, errors.Is(err, actiongen.ErrInvalidSpec))
+	}
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// Default.Text.Verify true
+	// actiongen: invalid Action spec: Default.Text.Verify: has "{{ user.name }}"; only the placeholders {{ code }}, {{ tenant.friendly_name }} and {{ locale }} are supported (no filters, tags or whitespace control)
+}
