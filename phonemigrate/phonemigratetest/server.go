@@ -422,18 +422,25 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // serveLogged applies faults, the rate limit and auth, and logs.
 func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Handler) {
 	sw := &statusWriter{ResponseWriter: w}
-	dropped := false
-	defer func() {
-		status := sw.status
-		if dropped {
-			status = 0
+	dropped, logged := false, false
+	record := func(status int) {
+		if logged {
+			return
 		}
+		logged = true
 		s.mu.Lock()
 		s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
 		s.mu.Unlock()
 		if l := s.cfg.logger; l != nil {
 			l.Info("fake auth0 request", "method", r.Method, "path", r.URL.Path, "status", status)
 		}
+	}
+	defer func() {
+		status := sw.status
+		if dropped {
+			status = 0
+		}
+		record(status)
 	}()
 
 	if f, ok := s.matchFault(r); ok {
@@ -464,6 +471,10 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Ha
 		}
 		if f.Drop {
 			dropped = true
+			// Log before hanging up: a client that sees the connection
+			// drop and sends its next request must find this one first in
+			// the log, not after the next.
+			record(0)
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
 					_ = conn.Close()
