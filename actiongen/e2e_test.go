@@ -119,7 +119,7 @@ type fakeServer struct {
 	delay    time.Duration
 }
 
-func newFakeServer(t *testing.T, status int) *fakeServer {
+func newFakeServer(t testing.TB, status int) *fakeServer {
 	f := &fakeServer{status: status}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

@@ -2,9 +2,14 @@ package actiongen
 
 import (
 	"errors"
+	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/unifiedphone/unifiedphone/internal/actionrun"
 )
 
 // FuzzGenerate proves that, whatever the strings, Generate either rejects
@@ -89,6 +94,107 @@ func FuzzGenerate(f *testing.F) {
 		}
 		if strings.Contains(a.Code, "s3cret") || strings.Contains(a.Code, `"token"`) {
 			t.Error("code contains a secret value")
+		}
+	})
+}
+
+// FuzzMessageText proves that, whatever the texts, Generate either rejects a
+// MessageText with a *ValidationError wrapping ErrInvalidSpec, or embeds
+// each text unchanged and the Action, run in real Node against the fake
+// Twilio, sends exactly what a real Liquid engine renders from it. Verify is
+// prefix + "{{ code }}" + suffix; Enroll is arbitrary; friendlyName is
+// event.tenant.friendly_name.
+func FuzzMessageText(f *testing.F) {
+	f.Add("Your code is ", ".", "{{code}} enrolls you in {{ tenant.friendly_name }}", "Acme")
+	f.Add("", "", "", "")
+	f.Add("{{ locale }}: ", " {{friendly_name}}", "{{ password }}", "{{ code }} ${x} \u2028")
+	f.Add("</script> `${x}` \"'\\", "{ }} %} {", "", "<b>&")
+	f.Add("x", "y", "no code here", "")
+	f.Add("{{ user.name }}", "", "{% if x %}{{ code }}{% endif %}", "")
+	f.Add("{{- ", " -}}", "{{ code | upcase }}", "")
+	f.Add("\x00\x01 日本語 ", " {{", "{{\tcode\n}}", "\xff")
+	f.Add("\x00\x01 日本語 ", "\r\n", "{{\vcode\f}}", "\xff")
+	withNode := actionrun.NodeAvailable() || os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != ""
+	twSrv := newFakeServer(f, http.StatusCreated)
+	f.Fuzz(func(t *testing.T, prefix, suffix, enroll, friendlyName string) {
+		verify := prefix + "{{ code }}" + suffix
+		spec := Spec{Default: Target{
+			Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: twSrv.URL},
+			Text:   &MessageText{Verify: verify, Enroll: enroll},
+		}}
+		a, err := Generate(spec)
+		// Texts that must be accepted or rejected whatever the parser does.
+		plain := func(s string) bool {
+			return utf8.ValidString(s) && !strings.Contains(s, "{") && utf8.RuneCountInString(s) <= MaxMessageTextLength
+		}
+		verifyPlain := plain(prefix+suffix) && utf8.RuneCountInString(verify) <= MaxMessageTextLength
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) || !errors.Is(err, ErrInvalidSpec) {
+				t.Fatalf("Generate error %T %v is not a *ValidationError for ErrInvalidSpec", err, err)
+			}
+			if ve.Field == "Default.Text.Verify" && verifyPlain {
+				t.Fatalf("Generate rejected a plain Verify text %q: %v", verify, err)
+			}
+			if ve.Field == "Default.Text.Enroll" && enroll == "" {
+				t.Fatalf("Generate rejected an empty Enroll: %v", err)
+			}
+			return
+		}
+		if verifyPlain && enroll != "" && plain(enroll) {
+			t.Fatalf("Generate accepted Enroll %q, which has no code placeholder", enroll)
+		}
+		mustParse(t, "fuzz-text.js", a.Code)
+		cfg, exported := evalConfig(t, a.Code)
+		if !exported {
+			t.Fatal("code does not export onExecuteCustomPhoneProvider")
+		}
+		text := cfg.Default.Text
+		if text == nil || text.OTPVerify == nil || text.OTPVerify.Text == nil || text.OTPVerify.Text.Source != verify {
+			t.Fatalf("CONFIG otp_verify text = %+v, want source %q", text, verify)
+		}
+		if enroll != "" && (text.OTPEnroll == nil || text.OTPEnroll.Text == nil || text.OTPEnroll.Text.Source != enroll) {
+			t.Fatalf("CONFIG otp_enroll text = %+v, want source %q", text.OTPEnroll, enroll)
+		}
+		// The event carries valid UTF-8 only (it travels as JSON).
+		friendlyName = strings.ToValidUTF8(friendlyName, "\uFFFD")
+		values := map[string]string{placeholderCode: "482913", placeholderLocale: "fr-CA", placeholderFriendlyName: friendlyName}
+		want, err := renderLiquid(verify, values)
+		if err != nil {
+			t.Fatalf("Generate accepted %q, which Liquid cannot render: %v", verify, err)
+		}
+		if got := renderParts(text.OTPVerify.Text.Parts, values); got != want {
+			t.Fatalf("CONFIG parts render %q, Liquid renders %q", got, want)
+		}
+		if enroll != "" {
+			wantEnroll, err := renderLiquid(enroll, values)
+			if err != nil {
+				t.Fatalf("Generate accepted %q, which Liquid cannot render: %v", enroll, err)
+			}
+			if got := renderParts(text.OTPEnroll.Text.Parts, values); got != wantEnroll {
+				t.Fatalf("CONFIG enroll parts render %q, Liquid renders %q", got, wantEnroll)
+			}
+		}
+		if !withNode {
+			return
+		}
+		ev := mfaEvent("text")
+		ev.Notification.MessageType, ev.Notification.Code, ev.Notification.Locale = "otp_verify", "482913", "fr-CA"
+		ev.Tenant.FriendlyName = friendlyName
+		before := len(twSrv.got())
+		if res := run(t, a, ev); res.Outcome != actionrun.Sent {
+			t.Fatalf("Outcome = %s (%s), want sent", res.Outcome, res.Reason)
+		}
+		reqs := twSrv.got()[before:]
+		if len(reqs) != 1 {
+			t.Fatalf("Twilio got %d requests, want 1", len(reqs))
+		}
+		form, err := url.ParseQuery(string(reqs[0].Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := form.Get("Body"); got != want {
+			t.Errorf("Twilio Body = %q, want %q", got, want)
 		}
 	})
 }
