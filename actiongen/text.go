@@ -46,8 +46,8 @@ import (
 // "body" for a [Gateway], Body or the spoken TwiML for [Twilio]. The texts
 // are embedded in the code as JSON literals, already split into literal
 // parts and placeholders; the code only concatenates strings (no eval, no
-// regular expression built from the text). Change_password,
-// blocked_account and password_breach notifications always use as_text /
+// regular expression built from the text). Notifications of the types
+// change_password, blocked_account and password_breach always use as_text /
 // as_voice. When notification.code is absent or empty at run time, the
 // Action keeps as_text / as_voice, which Auth0 rendered with whatever code it
 // had: an override without the code would be useless to the user.
@@ -57,10 +57,11 @@ type MessageText struct {
 	// Enroll is the otp_enroll text; "" keeps notification.as_text.
 	Enroll string
 	// VerifyVoice and EnrollVoice are spoken for voice deliveries. "" means
-	// the text variant (Verify, Enroll) is spoken, as the legacy Guardian
-	// templates served both; when that is "" too, notification.as_voice is.
-	// Note that a code spoken from "{{ code }}" is read as a number ("one
-	// hundred twenty-three thousand..."), unlike Auth0's voice rendering.
+	// the text variant (Verify, Enroll) is spoken, so that one legacy text
+	// serves both channels; when that is "" too, notification.as_voice is.
+	// "{{ code }}" is the bare code ("482913"): a text-to-speech engine may
+	// read it as one number, where Auth0's own as_voice may space the
+	// digits; write the voice text accordingly.
 	VerifyVoice, EnrollVoice string
 }
 
