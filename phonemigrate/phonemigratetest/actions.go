@@ -38,10 +38,6 @@ func (s *Server) findActionLocked(id string) int {
 	return slices.IndexFunc(s.st.Actions, func(a Action) bool { return a.ID == id })
 }
 
-func actionNotFound() *apiErr {
-	return &apiErr{status: http.StatusNotFound, message: "That action does not exist."}
-}
-
 // refreshBuildsLocked finishes the builds whose delay has passed, and
 // deploys Actions created with "deploy": true once built.
 func (s *Server) refreshBuildsLocked(t time.Time) {
@@ -89,31 +85,21 @@ func (s *Server) deployLocked(a *Action) deployedVersion {
 }
 
 func secretsJSON(secrets []ActionSecret) []any {
-	out := make([]any, 0, len(secrets))
-	for _, sec := range secrets {
-		out = append(out, map[string]any{"name": sec.Name, "updated_at": sec.UpdatedAt})
-	}
-	return out
+	return jsonList(secrets, func(sec ActionSecret) any { return map[string]any{"name": sec.Name, "updated_at": sec.UpdatedAt} })
 }
 
 func depsJSON(deps []Dependency) []any {
-	out := make([]any, 0, len(deps))
-	for _, d := range deps {
-		out = append(out, map[string]any{"name": d.Name, "version": d.Version})
-	}
-	return out
+	return jsonList(deps, func(d Dependency) any { return map[string]any{"name": d.Name, "version": d.Version} })
 }
 
 func triggersJSON(ts []Trigger) []any {
-	out := make([]any, 0, len(ts))
-	for _, t := range ts {
+	return jsonList(ts, func(t Trigger) any {
 		m := map[string]any{"id": t.ID}
 		if t.Version != "" {
 			m["version"] = t.Version
 		}
-		out = append(out, m)
-	}
-	return out
+		return m
+	})
 }
 
 func actionBaseJSON(a Action) map[string]any {
@@ -259,11 +245,7 @@ func supports(a Action, trigger string) bool {
 	return slices.ContainsFunc(a.SupportedTriggers, func(t Trigger) bool { return t.ID == trigger })
 }
 
-func (s *Server) createAction(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) createAction(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	a := Action{Runtime: "node22", Dependencies: []Dependency{}, Secrets: []ActionSecret{}}
 	if e := applyActionBody(&a, body, true); e != nil {
 		return 0, nil, e
@@ -286,13 +268,7 @@ func (s *Server) createAction(r *http.Request) (int, any, *apiErr) {
 	return http.StatusCreated, s.actionJSONLocked(a), nil
 }
 
-func (s *Server) getAction(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findActionLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, actionNotFound()
-	}
+func (s *Server) getActionLocked(r *http.Request, i int) (int, any, *apiErr) {
 	if bp := s.builds[s.st.Actions[i].ID]; bp != nil {
 		bp.gets++
 	}
@@ -300,17 +276,7 @@ func (s *Server) getAction(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, s.actionJSONLocked(s.st.Actions[i]), nil
 }
 
-func (s *Server) patchAction(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findActionLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, actionNotFound()
-	}
+func (s *Server) patchActionLocked(r *http.Request, i int, body map[string]any) (int, any, *apiErr) {
 	a := s.st.Actions[i]
 	a.Secrets = slices.Clone(a.Secrets)
 	if e := applyActionBody(&a, body, false); e != nil {
@@ -325,14 +291,8 @@ func (s *Server) patchAction(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, s.actionJSONLocked(a), nil
 }
 
-func (s *Server) deleteAction(r *http.Request) (int, any, *apiErr) {
+func (s *Server) deleteActionLocked(r *http.Request, i int) (int, any, *apiErr) {
 	force := r.URL.Query().Get("force") == "true"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findActionLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, actionNotFound()
-	}
 	id := s.st.Actions[i].ID
 	bound := false
 	for _, bs := range s.st.TriggerBindings {
@@ -353,13 +313,7 @@ func (s *Server) deleteAction(r *http.Request) (int, any, *apiErr) {
 	return http.StatusNoContent, nil, nil
 }
 
-func (s *Server) deployAction(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findActionLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, actionNotFound()
-	}
+func (s *Server) deployActionLocked(r *http.Request, i int) (int, any, *apiErr) {
 	s.refreshBuildsLocked(time.Now())
 	a := &s.st.Actions[i]
 	if a.Status != "built" {
@@ -415,10 +369,7 @@ func (s *Server) listActions(r *http.Request) (int, any, *apiErr) {
 		list = append(list, a)
 	}
 	start, end := window(len(list), page, perPage)
-	out := []any{}
-	for _, a := range list[start:end] {
-		out = append(out, s.actionJSONLocked(a))
-	}
+	out := jsonList(list[start:end], func(a Action) any { return s.actionJSONLocked(a) })
 	return http.StatusOK, map[string]any{"total": len(list), "page": page, "per_page": perPage, "actions": out}, nil
 }
 
@@ -466,10 +417,7 @@ func (s *Server) listBindings(r *http.Request) (int, any, *apiErr) {
 	defer s.mu.Unlock()
 	bs := s.st.TriggerBindings[trigger]
 	start, end := window(len(bs), page, perPage)
-	out := []any{}
-	for _, b := range bs[start:end] {
-		out = append(out, s.bindingJSONLocked(b))
-	}
+	out := jsonList(bs[start:end], func(b Binding) any { return s.bindingJSONLocked(b) })
 	return http.StatusOK, map[string]any{"total": len(bs), "page": page, "per_page": perPage, "bindings": out}, nil
 }
 
@@ -538,9 +486,6 @@ func (s *Server) patchBindings(r *http.Request) (int, any, *apiErr) {
 		next = []Binding{}
 	}
 	s.st.TriggerBindings[trigger] = next
-	out := []any{}
-	for _, b := range next {
-		out = append(out, s.bindingJSONLocked(b))
-	}
+	out := jsonList(next, func(b Binding) any { return s.bindingJSONLocked(b) })
 	return http.StatusOK, map[string]any{"bindings": out}, nil
 }

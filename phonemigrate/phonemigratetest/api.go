@@ -57,9 +57,97 @@ func readBody(r *http.Request) (map[string]any, *apiErr) {
 	return m, nil
 }
 
-// handle wraps a handler that computes (status, body) or an error under
-// the server lock.
-func (s *Server) handle(f func(r *http.Request) (int, any, *apiErr)) http.HandlerFunc {
+// apiFunc computes a Management API answer: a status and a JSON body (nil
+// for none), or an Auth0-shaped error. [Server.handle] writes it.
+type apiFunc func(r *http.Request) (int, any, *apiErr)
+
+// withBody returns an apiFunc that decodes the request's JSON object body
+// (see readBody) before f runs, and answers 400 when it is not one. The
+// body is read before any lock is taken: a slow client never holds s.mu.
+func withBody(f func(r *http.Request, body map[string]any) (int, any, *apiErr)) apiFunc {
+	return func(r *http.Request) (int, any, *apiErr) {
+		body, e := readBody(r)
+		if e != nil {
+			return 0, nil, e
+		}
+		return f(r, body)
+	}
+}
+
+// collection is a kind of resource the {id} path value addresses.
+type collection struct {
+	// find returns the index of the element with this id, or -1; the
+	// caller holds s.mu.
+	find     func(s *Server, id string) int
+	notFound func() *apiErr
+}
+
+var (
+	connections = collection{(*Server).findConnLocked, func() *apiErr {
+		return &apiErr{status: http.StatusNotFound, message: msgConnectionNotFound, code: "inexistent_connection"}
+	}}
+	providers = collection{(*Server).findProviderLocked, func() *apiErr {
+		return &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
+	}}
+	templates = collection{(*Server).findTemplateLocked, func() *apiErr {
+		return &apiErr{status: http.StatusNotFound, message: "Phone template not found"}
+	}}
+	actions = collection{(*Server).findActionLocked, func() *apiErr {
+		return &apiErr{status: http.StatusNotFound, message: "That action does not exist."}
+	}}
+)
+
+// item returns an apiFunc for one element of c: with s.mu held it finds
+// the element the {id} path value names, answers c's 404 when there is
+// none, and otherwise runs f with its index (s.mu still held).
+func (s *Server) item(c collection, f func(r *http.Request, i int) (int, any, *apiErr)) apiFunc {
+	return func(r *http.Request) (int, any, *apiErr) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		i := c.find(s, r.PathValue("id"))
+		if i < 0 {
+			return 0, nil, c.notFound()
+		}
+		return f(r, i)
+	}
+}
+
+// itemWithBody is item for requests with a JSON body: the body is decoded
+// first (a bad body is 400 even for an unknown id, as before), then the
+// element is looked up under s.mu.
+func (s *Server) itemWithBody(c collection, f func(r *http.Request, i int, body map[string]any) (int, any, *apiErr)) apiFunc {
+	return withBody(func(r *http.Request, body map[string]any) (int, any, *apiErr) {
+		return s.item(c, func(r *http.Request, i int) (int, any, *apiErr) { return f(r, i, body) })(r)
+	})
+}
+
+// jsonList maps xs to a JSON array that is never null.
+func jsonList[T any](xs []T, f func(T) any) []any {
+	out := make([]any, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, f(x))
+	}
+	return out
+}
+
+// listByDisabled maps items to JSON, keeping only those whose disabled flag
+// matches the ?disabled= query when the request has one (the list
+// endpoints of providers and templates).
+func listByDisabled[T any](r *http.Request, items []T, disabled func(T) bool, toJSON func(T) map[string]any) []any {
+	q := r.URL.Query()
+	out := []any{}
+	for _, x := range items {
+		if q.Has("disabled") && strconv.FormatBool(disabled(x)) != q.Get("disabled") {
+			continue
+		}
+		out = append(out, toJSON(x))
+	}
+	return out
+}
+
+// handle adapts an apiFunc to net/http: it writes the error, the status
+// alone, or the status with the JSON body.
+func (s *Server) handle(f apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		status, body, e := f(r)
 		if e != nil {
@@ -82,7 +170,7 @@ type router interface {
 func (s *Server) registerAPI(mux *http.ServeMux) { s.registerAPIOn(mux) }
 
 func (s *Server) registerAPIOn(mux router) {
-	h := func(pattern string, f func(r *http.Request) (int, any, *apiErr)) {
+	h := func(pattern string, f apiFunc) {
 		mux.Handle(pattern, s.handle(f))
 	}
 	const p = "/api/v2"
@@ -91,48 +179,48 @@ func (s *Server) registerAPIOn(mux router) {
 	}))
 
 	h("GET "+p+"/tenants/settings", s.getTenantSettings)
-	h("PATCH "+p+"/tenants/settings", s.patchTenantSettings)
+	h("PATCH "+p+"/tenants/settings", withBody(s.patchTenantSettings))
 
 	h("GET "+p+"/connections", s.listConnections)
-	h("POST "+p+"/connections", s.createConnection)
-	h("GET "+p+"/connections/{id}", s.getConnection)
-	h("PATCH "+p+"/connections/{id}", s.patchConnection)
-	h("DELETE "+p+"/connections/{id}", s.deleteConnection)
+	h("POST "+p+"/connections", withBody(s.createConnection))
+	h("GET "+p+"/connections/{id}", s.item(connections, s.getConnectionLocked))
+	h("PATCH "+p+"/connections/{id}", s.itemWithBody(connections, s.patchConnectionLocked))
+	h("DELETE "+p+"/connections/{id}", s.item(connections, s.deleteConnectionLocked))
 
 	h("GET "+p+"/guardian/factors", s.listFactors)
-	h("PUT "+p+"/guardian/factors/{name}", s.putFactor)
+	h("PUT "+p+"/guardian/factors/{name}", withBody(s.putFactor))
 	h("GET "+p+"/guardian/factors/phone/message-types", s.getMessageTypes)
-	h("PUT "+p+"/guardian/factors/phone/message-types", s.putMessageTypes)
+	h("PUT "+p+"/guardian/factors/phone/message-types", withBody(s.putMessageTypes))
 	for _, f := range []string{"phone", "sms"} {
 		h("GET "+p+"/guardian/factors/"+f+"/selected-provider", s.legacy(s.getSelectedProvider))
-		h("PUT "+p+"/guardian/factors/"+f+"/selected-provider", s.legacy(s.putSelectedProvider))
+		h("PUT "+p+"/guardian/factors/"+f+"/selected-provider", s.legacy(withBody(s.putSelectedProvider)))
 		h("GET "+p+"/guardian/factors/"+f+"/providers/twilio", s.legacy(s.getGuardianTwilio))
-		h("PUT "+p+"/guardian/factors/"+f+"/providers/twilio", s.legacy(s.putGuardianTwilio))
+		h("PUT "+p+"/guardian/factors/"+f+"/providers/twilio", s.legacy(withBody(s.putGuardianTwilio)))
 		h("GET "+p+"/guardian/factors/"+f+"/templates", s.legacy(s.getGuardianTemplates))
-		h("PUT "+p+"/guardian/factors/"+f+"/templates", s.legacy(s.putGuardianTemplates))
+		h("PUT "+p+"/guardian/factors/"+f+"/templates", s.legacy(withBody(s.putGuardianTemplates)))
 	}
 
 	h("GET "+p+"/branding/phone/providers", s.listProviders)
-	h("POST "+p+"/branding/phone/providers", s.createProvider)
-	h("GET "+p+"/branding/phone/providers/{id}", s.getProvider)
-	h("PATCH "+p+"/branding/phone/providers/{id}", s.patchProvider)
-	h("DELETE "+p+"/branding/phone/providers/{id}", s.deleteProvider)
-	h("POST "+p+"/branding/phone/providers/{id}/try", s.tryProvider)
+	h("POST "+p+"/branding/phone/providers", withBody(s.createProvider))
+	h("GET "+p+"/branding/phone/providers/{id}", s.item(providers, s.getProviderLocked))
+	h("PATCH "+p+"/branding/phone/providers/{id}", s.itemWithBody(providers, s.patchProviderLocked))
+	h("DELETE "+p+"/branding/phone/providers/{id}", s.item(providers, s.deleteProviderLocked))
+	h("POST "+p+"/branding/phone/providers/{id}/try", withBody(s.tryProvider))
 
 	h("GET "+p+"/branding/phone/templates", s.listTemplates)
-	h("POST "+p+"/branding/phone/templates", s.createTemplate)
-	h("GET "+p+"/branding/phone/templates/{id}", s.getTemplate)
-	h("PATCH "+p+"/branding/phone/templates/{id}", s.patchTemplate)
-	h("DELETE "+p+"/branding/phone/templates/{id}", s.deleteTemplate)
-	h("PATCH "+p+"/branding/phone/templates/{id}/reset", s.resetTemplate)
-	h("POST "+p+"/branding/phone/templates/{id}/try", s.tryTemplate)
+	h("POST "+p+"/branding/phone/templates", withBody(s.createTemplate))
+	h("GET "+p+"/branding/phone/templates/{id}", s.item(templates, s.getTemplateLocked))
+	h("PATCH "+p+"/branding/phone/templates/{id}", s.itemWithBody(templates, s.patchTemplateLocked))
+	h("DELETE "+p+"/branding/phone/templates/{id}", s.item(templates, s.deleteTemplateLocked))
+	h("PATCH "+p+"/branding/phone/templates/{id}/reset", s.item(templates, s.resetTemplateLocked))
+	h("POST "+p+"/branding/phone/templates/{id}/try", withBody(s.tryTemplate))
 
 	h("GET "+p+"/actions/actions", s.listActions)
-	h("POST "+p+"/actions/actions", s.createAction)
-	h("GET "+p+"/actions/actions/{id}", s.getAction)
-	h("PATCH "+p+"/actions/actions/{id}", s.patchAction)
-	h("DELETE "+p+"/actions/actions/{id}", s.deleteAction)
-	h("POST "+p+"/actions/actions/{id}/deploy", s.deployAction)
+	h("POST "+p+"/actions/actions", withBody(s.createAction))
+	h("GET "+p+"/actions/actions/{id}", s.item(actions, s.getActionLocked))
+	h("PATCH "+p+"/actions/actions/{id}", s.itemWithBody(actions, s.patchActionLocked))
+	h("DELETE "+p+"/actions/actions/{id}", s.item(actions, s.deleteActionLocked))
+	h("POST "+p+"/actions/actions/{id}/deploy", s.item(actions, s.deployActionLocked))
 	h("GET "+p+"/actions/triggers", s.listTriggers)
 	h("GET "+p+"/actions/triggers/{triggerId}/bindings", s.listBindings)
 	h("PATCH "+p+"/actions/triggers/{triggerId}/bindings", s.patchBindings)
@@ -151,11 +239,7 @@ func (s *Server) getTenantSettings(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, deepCopyMap(s.st.TenantSettings), nil
 }
 
-func (s *Server) patchTenantSettings(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) patchTenantSettings(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	if len(body) == 0 {
 		return 0, nil, payloadErr("Too few properties defined (0), minimum 1")
 	}
@@ -239,11 +323,7 @@ func (s *Server) listConnections(r *http.Request) (int, any, *apiErr) {
 	}
 	s.mu.Unlock()
 	items := func(cs []Connection) []any {
-		out := make([]any, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, connJSON(c, true))
-		}
-		return out
+		return jsonList(cs, func(c Connection) any { return connJSON(c, true) })
 	}
 
 	switch {
@@ -289,11 +369,7 @@ func (s *Server) listConnections(r *http.Request) (int, any, *apiErr) {
 	}
 }
 
-func (s *Server) createConnection(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) createConnection(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	name, _ := body["name"].(string)
 	strategy, _ := body["strategy"].(string)
 	if name == "" {
@@ -385,27 +461,11 @@ func toStrings(v any) ([]string, bool) {
 	return out, true
 }
 
-func (s *Server) getConnection(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findConnLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgConnectionNotFound, code: "inexistent_connection"}
-	}
+func (s *Server) getConnectionLocked(r *http.Request, i int) (int, any, *apiErr) {
 	return http.StatusOK, connJSON(s.st.Connections[i], false), nil
 }
 
-func (s *Server) patchConnection(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findConnLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgConnectionNotFound, code: "inexistent_connection"}
-	}
+func (s *Server) patchConnectionLocked(r *http.Request, i int, body map[string]any) (int, any, *apiErr) {
 	c := s.st.Connections[i]
 	c.Options = deepCopyMap(c.Options)
 	if e := applyConnFields(&c, body, false); e != nil {
@@ -415,13 +475,7 @@ func (s *Server) patchConnection(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, connJSON(c, false), nil
 }
 
-func (s *Server) deleteConnection(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findConnLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgConnectionNotFound, code: "inexistent_connection"}
-	}
+func (s *Server) deleteConnectionLocked(r *http.Request, i int) (int, any, *apiErr) {
 	s.st.Connections = slices.Delete(s.st.Connections, i, i+1)
 	return http.StatusAccepted, nil, nil // Auth0: 202, the deletion is asynchronous
 }
@@ -438,11 +492,7 @@ func (s *Server) listFactors(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, out, nil
 }
 
-func (s *Server) putFactor(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) putFactor(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	v, ok := body["enabled"]
 	if !ok {
 		return 0, nil, payloadErr("Missing required property: enabled")
@@ -480,11 +530,7 @@ func (s *Server) getMessageTypes(r *http.Request) (int, any, *apiErr) {
 // factorToDelivery maps an MFA message type to a provider delivery method.
 var factorToDelivery = map[string]string{"sms": "text", "voice": "voice"}
 
-func (s *Server) putMessageTypes(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) putMessageTypes(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	v, ok := body["message_types"]
 	if !ok {
 		return 0, nil, payloadErr("Missing required property: message_types")
@@ -529,7 +575,7 @@ func dedupe(xs []string) []string {
 }
 
 // legacy wraps a legacy Guardian phone endpoint: 403 under UPE.
-func (s *Server) legacy(f func(r *http.Request) (int, any, *apiErr)) func(r *http.Request) (int, any, *apiErr) {
+func (s *Server) legacy(f apiFunc) apiFunc {
 	return func(r *http.Request) (int, any, *apiErr) {
 		s.mu.Lock()
 		upe := s.upeLocked()
@@ -547,11 +593,7 @@ func (s *Server) getSelectedProvider(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, map[string]any{"provider": s.st.Guardian.SelectedProvider}, nil
 }
 
-func (s *Server) putSelectedProvider(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) putSelectedProvider(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	p, _ := body["provider"].(string)
 	if !slices.Contains([]string{"auth0", "twilio", "phone-message-hook"}, p) {
 		return 0, nil, payloadErr("No enum match for: \"" + p + "\"").withProp("provider")
@@ -582,11 +624,7 @@ func (s *Server) getGuardianTwilio(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, guardianTwilioJSON(s.st.Guardian.Twilio), nil
 }
 
-func (s *Server) putGuardianTwilio(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) putGuardianTwilio(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	var t GuardianTwilio
 	for k, v := range body {
 		sv, ok := v.(string)
@@ -619,11 +657,7 @@ func (s *Server) getGuardianTemplates(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, map[string]any{"enrollment_message": t.EnrollmentMessage, "verification_message": t.VerificationMessage}, nil
 }
 
-func (s *Server) putGuardianTemplates(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) putGuardianTemplates(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	var t GuardianTemplates
 	for _, k := range []string{"enrollment_message", "verification_message"} {
 		v, ok := body[k].(string)
@@ -667,16 +701,9 @@ func (s *Server) findProviderLocked(id string) int {
 }
 
 func (s *Server) listProviders(r *http.Request) (int, any, *apiErr) {
-	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []any{}
-	for _, p := range s.st.PhoneProviders {
-		if q.Has("disabled") && strconv.FormatBool(p.Disabled) != q.Get("disabled") {
-			continue
-		}
-		out = append(out, providerJSON(p))
-	}
+	out := listByDisabled(r, s.st.PhoneProviders, func(p PhoneProvider) bool { return p.Disabled }, providerJSON)
 	return http.StatusOK, map[string]any{"providers": out}, nil
 }
 
@@ -810,11 +837,7 @@ func (s *Server) boundCustomPhoneActionLocked() (Action, bool) {
 	return Action{}, false
 }
 
-func (s *Server) createProvider(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) createProvider(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := PhoneProvider{Tenant: TenantName, Channel: "phone"}
@@ -830,27 +853,11 @@ func (s *Server) createProvider(r *http.Request) (int, any, *apiErr) {
 	return http.StatusCreated, providerJSON(p), nil
 }
 
-func (s *Server) getProvider(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findProviderLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
-	}
+func (s *Server) getProviderLocked(r *http.Request, i int) (int, any, *apiErr) {
 	return http.StatusOK, providerJSON(s.st.PhoneProviders[i]), nil
 }
 
-func (s *Server) patchProvider(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findProviderLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
-	}
+func (s *Server) patchProviderLocked(r *http.Request, i int, body map[string]any) (int, any, *apiErr) {
 	p := s.st.PhoneProviders[i]
 	p.Configuration.DeliveryMethods = slices.Clone(p.Configuration.DeliveryMethods)
 	if n, ok := body["name"].(string); ok && n != p.Name {
@@ -865,22 +872,12 @@ func (s *Server) patchProvider(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, providerJSON(p), nil
 }
 
-func (s *Server) deleteProvider(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findProviderLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
-	}
+func (s *Server) deleteProviderLocked(r *http.Request, i int) (int, any, *apiErr) {
 	s.st.PhoneProviders = slices.Delete(s.st.PhoneProviders, i, i+1)
 	return http.StatusNoContent, nil, nil
 }
 
-func (s *Server) tryProvider(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) tryProvider(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	to, _ := body["to"].(string)
 	if to == "" || len(to) > 16 {
 		return 0, nil, payloadErr("Missing required property: to")
@@ -896,7 +893,7 @@ func (s *Server) tryProvider(r *http.Request) (int, any, *apiErr) {
 	i := s.findProviderLocked(r.PathValue("id"))
 	s.mu.Unlock()
 	if i < 0 {
-		return 0, nil, &apiErr{status: http.StatusNotFound, message: msgProviderNotConfig}
+		return 0, nil, providers.notFound()
 	}
 	// Auth0 gives no delivery feedback: the answer is 202 whatever happens.
 	// The fake really sends the test message through the provider, so a
@@ -932,16 +929,9 @@ func (s *Server) findTemplateLocked(id string) int {
 }
 
 func (s *Server) listTemplates(r *http.Request) (int, any, *apiErr) {
-	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := []any{}
-	for _, t := range s.st.PhoneTemplates {
-		if q.Has("disabled") && strconv.FormatBool(t.Disabled) != q.Get("disabled") {
-			continue
-		}
-		out = append(out, templateJSON(t))
-	}
+	out := listByDisabled(r, s.st.PhoneTemplates, func(t PhoneTemplate) bool { return t.Disabled }, templateJSON)
 	return http.StatusOK, map[string]any{"templates": out}, nil
 }
 
@@ -992,11 +982,7 @@ func applyContent(c *PhoneTemplateContent, v any, full bool) *apiErr {
 	return nil
 }
 
-func (s *Server) createTemplate(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) createTemplate(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	t := PhoneTemplate{Channel: "phone", Customizable: true, Tenant: TenantName, Content: PhoneTemplateContent{Syntax: "liquid"}}
 	for k, v := range body {
 		switch k {
@@ -1033,31 +1019,11 @@ func (s *Server) createTemplate(r *http.Request) (int, any, *apiErr) {
 	return http.StatusCreated, templateJSON(t), nil
 }
 
-func templateNotFound() *apiErr {
-	return &apiErr{status: http.StatusNotFound, message: "Phone template not found"}
-}
-
-func (s *Server) getTemplate(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findTemplateLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, templateNotFound()
-	}
+func (s *Server) getTemplateLocked(r *http.Request, i int) (int, any, *apiErr) {
 	return http.StatusOK, templateJSON(s.st.PhoneTemplates[i]), nil
 }
 
-func (s *Server) patchTemplate(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findTemplateLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, templateNotFound()
-	}
+func (s *Server) patchTemplateLocked(r *http.Request, i int, body map[string]any) (int, any, *apiErr) {
 	t := s.st.PhoneTemplates[i]
 	for k, v := range body {
 		switch k {
@@ -1079,42 +1045,26 @@ func (s *Server) patchTemplate(r *http.Request) (int, any, *apiErr) {
 	return http.StatusOK, templateJSON(t), nil
 }
 
-func (s *Server) deleteTemplate(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findTemplateLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, templateNotFound()
-	}
+func (s *Server) deleteTemplateLocked(r *http.Request, i int) (int, any, *apiErr) {
 	s.st.PhoneTemplates = slices.Delete(s.st.PhoneTemplates, i, i+1)
 	return http.StatusNoContent, nil, nil
 }
 
-func (s *Server) resetTemplate(r *http.Request) (int, any, *apiErr) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.findTemplateLocked(r.PathValue("id"))
-	if i < 0 {
-		return 0, nil, templateNotFound()
-	}
+func (s *Server) resetTemplateLocked(r *http.Request, i int) (int, any, *apiErr) {
 	t := &s.st.PhoneTemplates[i]
 	t.Content = PhoneTemplateContent{Syntax: "liquid", Body: PhoneTemplateBody{Text: defaultOTPText, Voice: defaultOTPText}}
 	t.Disabled = false
 	return http.StatusOK, templateJSON(*t), nil
 }
 
-func (s *Server) tryTemplate(r *http.Request) (int, any, *apiErr) {
-	body, e := readBody(r)
-	if e != nil {
-		return 0, nil, e
-	}
+func (s *Server) tryTemplate(r *http.Request, body map[string]any) (int, any, *apiErr) {
 	if to, _ := body["to"].(string); to == "" {
 		return 0, nil, payloadErr("Missing required property: to")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.findTemplateLocked(r.PathValue("id")) < 0 {
-		return 0, nil, templateNotFound()
+		return 0, nil, templates.notFound()
 	}
 	return http.StatusAccepted, map[string]any{"message": "Test notification sent"}, nil
 }
