@@ -38,7 +38,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	keys     [][]byte
 	status   int
-	messages []GatewayMessage
+	messages received[GatewayMessage]
 }
 
 // GatewayMessage is one POST the gateway received.
@@ -90,18 +90,10 @@ func (g *Gateway) SetStatus(status int) {
 }
 
 // Messages returns a copy of every POST received, in order.
-func (g *Gateway) Messages() []GatewayMessage {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]GatewayMessage{}, g.messages...)
-}
+func (g *Gateway) Messages() []GatewayMessage { return g.messages.all() }
 
 // Reset forgets the received messages.
-func (g *Gateway) Reset() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.messages = nil
-}
+func (g *Gateway) Reset() { g.messages.reset() }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -154,11 +146,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (g *Gateway) record(m GatewayMessage) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.messages = append(g.messages, m)
-}
+func (g *Gateway) record(m GatewayMessage) { g.messages.add(m) }
 
 // verifyGatewayJWT checks a legacy gateway bearer token with golang-jwt.
 func verifyGatewayJWT(header string, keys [][]byte) (map[string]any, error) {

@@ -81,7 +81,7 @@ type Server struct {
 	versions      map[string]deployedVersion // action id -> deployed version
 	pendingDeploy map[string]bool            // created with "deploy": true, not built yet
 	seq           int
-	reqs          []Request
+	reqs          received[Request]
 	faults        []*faultEntry
 	limiter       *rate.Limiter
 	perSec        float64
@@ -317,17 +317,35 @@ func (s *Server) State() State {
 }
 
 // Requests returns a copy of the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request{}, s.reqs...)
-}
+func (s *Server) Requests() []Request { return s.reqs.all() }
 
 // ResetRequests clears the request log.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reqs = nil
+func (s *Server) ResetRequests() { s.reqs.reset() }
+
+// received is what one of the fakes received, in order: the Management
+// API's request log, the Gateway's and Twilio's messages. It is safe for
+// concurrent use; all returns a copy.
+type received[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func (r *received[T]) add(x T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items = append(r.items, x)
+}
+
+func (r *received[T]) all() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T{}, r.items...)
+}
+
+func (r *received[T]) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items = nil
 }
 
 // InjectFault adds f, like POST /__fake/faults.
@@ -428,9 +446,7 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Ha
 			return
 		}
 		logged = true
-		s.mu.Lock()
-		s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
-		s.mu.Unlock()
+		s.reqs.add(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status})
 		if l := s.cfg.logger; l != nil {
 			l.Info("fake auth0 request", "method", r.Method, "path", r.URL.Path, "status", status)
 		}

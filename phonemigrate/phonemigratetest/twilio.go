@@ -28,7 +28,7 @@ type TwilioAPI struct {
 	hs       *httptest.Server
 	mu       sync.Mutex
 	accounts map[string]string
-	messages []TwilioMessage
+	messages received[TwilioMessage]
 	seq      int
 }
 
@@ -66,18 +66,10 @@ func (t *TwilioAPI) AddAccount(sid, authToken string) {
 }
 
 // Messages returns a copy of the accepted messages and calls, in order.
-func (t *TwilioAPI) Messages() []TwilioMessage {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]TwilioMessage{}, t.messages...)
-}
+func (t *TwilioAPI) Messages() []TwilioMessage { return t.messages.all() }
 
 // Reset forgets the accepted messages.
-func (t *TwilioAPI) Reset() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.messages = nil
-}
+func (t *TwilioAPI) Reset() { t.messages.reset() }
 
 func twilioError(w http.ResponseWriter, status, code int, msg string) {
 	writeJSON(w, status, map[string]any{
@@ -122,7 +114,7 @@ func (t *TwilioAPI) serve(w http.ResponseWriter, r *http.Request, channel string
 		prefix = "CA"
 	}
 	m.SID = fmt.Sprintf("%s%032x", prefix, t.seq)
-	t.messages = append(t.messages, m)
+	t.messages.add(m) // under t.mu: messages stay in SID order
 	t.mu.Unlock()
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"sid": m.SID, "account_sid": sid, "to": m.To, "from": m.From, "messaging_service_sid": nullable(m.MessagingServiceSID),
