@@ -21,9 +21,17 @@ type run struct {
 	cp      *Checkpoint
 	machine *fsm.FSM
 	o       *Options
-	d       *Discovery // set once discovered in this run
-	steps   []Transition
+	// d is set once this run has discovered the tenant. Nothing but this
+	// run's own writes has changed the tenant since (each step changes what
+	// no later step reads), so while d is set the steps use it instead of
+	// re-reading before they write. A run that resumes after a failure
+	// starts without d, and each step then re-reads what it depends on.
+	d     *Discovery
+	steps []Transition
 }
+
+// fresh reports whether this run discovered the tenant itself (see d).
+func (r *run) fresh() bool { return r.d != nil }
 
 func (m *Migrator) newCheckpoint() *Checkpoint {
 	return &Checkpoint{Version: CheckpointVersion, Tenant: m.tenant, State: StateNew}
@@ -69,7 +77,15 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // When a step fails the migration moves to [StateFailed] with
 // [Checkpoint.LastGood] set to the state it failed from, and Apply returns
 // the error; calling Apply again resumes from LastGood, following the plan
-// recorded in the checkpoint. On a completed migration Apply writes nothing
+// recorded in the checkpoint.
+//
+// A run that starts by discovering reads each thing once: until the end of
+// that run its steps write from what discovery read, and verify each write
+// from Auth0's answer to it (connection option writes, which replace the
+// whole options map, are verified by reading the connection back). A run
+// that resumes from a later state re-reads what each step depends on before
+// it writes, and recognises resources created by calls whose answers were
+// lost. On a completed migration Apply writes nothing
 // and returns a Result with AlreadyDone set. On a tenant already on the
 // Unified Phone Experience it returns the state already_unified and
 // [ErrAlreadyUnified]. Options are validated (before any write) unless the
@@ -269,7 +285,7 @@ func (m *Migrator) report(ctx context.Context, tenant string, t Transition) {
 // Forward steps.
 
 func (r *run) discover(ctx context.Context) (string, error) {
-	d, err := r.m.Discover(ctx)
+	d, err := r.m.discover(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -279,7 +295,7 @@ func (r *run) discover(ctx context.Context) (string, error) {
 
 func (r *run) planStep(ctx context.Context) (string, error) {
 	if r.d == nil {
-		d, err := r.m.Discover(ctx)
+		d, err := r.m.discover(ctx)
 		if err != nil {
 			return "", err
 		}
@@ -288,7 +304,7 @@ func (r *run) planStep(ctx context.Context) (string, error) {
 	if r.d.UPE {
 		return EventAlreadyUnified, nil
 	}
-	p, in, err := r.m.plan(r.d, r.o)
+	p, in, err := r.m.plan(ctx, r.d, r.o)
 	if err != nil {
 		return "", err
 	}
@@ -310,9 +326,10 @@ func (m *Migrator) sleep(ctx context.Context) error {
 
 func (r *run) deployAction(ctx context.Context) (string, error) {
 	in, c := r.cp.Intent, r.m.c
-	if r.cp.Created.ActionID == "" {
+	if r.cp.Created.ActionID == "" && !r.fresh() {
 		// The plan chose a name no Action had; an Action with it now is
-		// ours, created by a call whose answer was lost. Adopt it.
+		// ours, created by a call whose answer was lost. Adopt it. (A fresh
+		// run's discovery saw no Action at all: preflight refuses one.)
 		existing, err := c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
 		if err != nil {
 			return "", fmt.Errorf("list actions: %w", err)
@@ -326,10 +343,11 @@ func (r *run) deployAction(ctx context.Context) (string, error) {
 			}
 		}
 	}
+	var created *Action
 	if r.cp.Created.ActionID == "" {
 		var gw map[string]any
 		if in.GatewayConnectionID != "" {
-			conn, err := c.GetConnection(ctx, in.GatewayConnectionID)
+			conn, err := r.connection(ctx, ConnectionRef{ID: in.GatewayConnectionID, Name: in.GatewayConnectionID})
 			if err != nil {
 				return "", fmt.Errorf("read gateway connection: %w", err)
 			}
@@ -350,27 +368,41 @@ func (r *run) deployAction(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("create action: %w", err)
 		}
+		if a.ID == "" {
+			return "", errors.New("create action: Auth0 answered without an action id")
+		}
 		r.cp.Created.ActionID = a.ID
 		if err := r.save(ctx); err != nil {
 			return "", err
 		}
+		created = &a
 	}
 	id := r.cp.Created.ActionID
-	a, err := r.waitAction(ctx, id, func(a Action) bool { return a.Status == "built" })
-	if err != nil {
-		return "", err
-	}
-	if !a.Deployed {
-		if err := c.DeployAction(ctx, id); err != nil {
-			return "", fmt.Errorf("deploy action %s: %w", id, err)
-		}
-		if _, err := r.waitAction(ctx, id, func(a Action) bool { return a.Deployed }); err != nil {
+	var a Action
+	if created != nil && created.Status == "built" {
+		a = *created
+	} else {
+		var err error
+		if a, err = r.waitAction(ctx, id, func(a Action) bool { return a.Status == "built" }); err != nil {
 			return "", err
 		}
 	}
-	bs, err := c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
-	if err != nil {
-		return "", fmt.Errorf("read trigger bindings: %w", err)
+	if !a.Deployed {
+		// Deploying is synchronous: a 2xx answer means a deployed version
+		// exists. Binding an undeployed Action is refused, so the binding
+		// below cannot succeed on a deploy that did not happen.
+		if err := c.DeployAction(ctx, id); err != nil {
+			return "", fmt.Errorf("deploy action %s: %w", id, err)
+		}
+	}
+	var bs []Binding
+	if r.fresh() && r.d.actionsRead {
+		bs = r.d.Bindings
+	} else {
+		var err error
+		if bs, err = c.TriggerBindings(ctx, TriggerCustomPhoneProvider); err != nil {
+			return "", fmt.Errorf("read trigger bindings: %w", err)
+		}
 	}
 	if onlyBinding(bs, id) {
 		return EventDeployAction, nil
@@ -390,17 +422,41 @@ func (r *run) deployAction(ctx context.Context) (string, error) {
 			return "", err
 		}
 	}
-	if _, err := c.SetTriggerBindings(ctx, TriggerCustomPhoneProvider, []BindingRef{{ActionID: id, DisplayName: in.ActionName}}); err != nil {
+	got, err := c.SetTriggerBindings(ctx, TriggerCustomPhoneProvider, []BindingRef{{ActionID: id, DisplayName: in.ActionName}})
+	if err != nil {
 		return "", fmt.Errorf("bind action %s: %w", id, err)
 	}
-	bs, err = c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
-	if err != nil {
-		return "", fmt.Errorf("verify trigger bindings: %w", err)
-	}
-	if !onlyBinding(bs, id) {
-		return "", fmt.Errorf("verify trigger bindings: action %s is not the only %s binding after binding it", id, TriggerCustomPhoneProvider)
+	if !onlyBinding(got, id) {
+		return "", fmt.Errorf("verify trigger bindings: Auth0 answered the binding with %d binding(s), not action %s alone", len(got), id)
 	}
 	return EventDeployAction, nil
+}
+
+// connection returns the connection ref names: from this run's discovery
+// when fresh, else read from Auth0.
+func (r *run) connection(ctx context.Context, ref ConnectionRef) (Connection, error) {
+	if r.fresh() {
+		for _, c := range r.d.SMSConnections {
+			if c.ID == ref.ID {
+				c.Options = cloneOptions(c.Options)
+				return c, nil
+			}
+		}
+	}
+	return r.m.c.GetConnection(ctx, ref.ID)
+}
+
+// cloneOptions copies an options map one level deep (writes replace
+// top-level keys only).
+func cloneOptions(o map[string]any) map[string]any {
+	if o == nil {
+		return nil
+	}
+	out := make(map[string]any, len(o))
+	for k, v := range o {
+		out[k] = v
+	}
+	return out
 }
 
 func onlyBinding(bs []Binding, id string) bool {
@@ -432,9 +488,16 @@ func (r *run) configureProvider(ctx context.Context) (string, error) {
 		return "", ErrTwilioTokenRequired
 	}
 	req := providerRequest(in, r.o)
-	ps, err := c.ListPhoneProviders(ctx)
-	if err != nil {
-		return "", fmt.Errorf("list phone providers: %w", err)
+	var ps []PhoneProvider
+	if r.fresh() {
+		if r.d.Provider != nil {
+			ps = []PhoneProvider{*r.d.Provider}
+		}
+	} else {
+		var err error
+		if ps, err = c.ListPhoneProviders(ctx); err != nil {
+			return "", fmt.Errorf("list phone providers: %w", err)
+		}
 	}
 	var id string
 	if len(ps) == 0 {
@@ -442,50 +505,54 @@ func (r *run) configureProvider(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("create phone provider: %w", err)
 		}
+		if p.ID == "" {
+			return "", errors.New("verify phone provider: Auth0 answered the create without a provider id")
+		}
 		id = p.ID
 		r.cp.Created.ProviderID = id
 		in.ProviderID = id
 		if err := r.save(ctx); err != nil {
 			return "", err
 		}
-	} else {
-		p := ps[0]
-		id = p.ID
-		if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && p.Name == req.Name {
-			// The plan saw no provider: this one is ours, created by a call
-			// whose answer was lost. Adopt it.
-			r.cp.Created.ProviderID = p.ID
+		if !providerMatches(p, req) {
+			return "", fmt.Errorf("verify phone provider %s: the configuration Auth0 answered with differs from what was written", id)
+		}
+		return EventConfigureProvider, nil
+	}
+	p := ps[0]
+	id = p.ID
+	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && p.Name == req.Name {
+		// The plan saw no provider: this one is ours, created by a call
+		// whose answer was lost. Adopt it.
+		r.cp.Created.ProviderID = p.ID
+		if err := r.save(ctx); err != nil {
+			return "", err
+		}
+	}
+	ours := p.ID == r.cp.Created.ProviderID
+	if !ours {
+		if !in.AllowReplace {
+			return "", &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
+		}
+		if r.cp.Originals.Provider == nil {
+			r.cp.Originals.Provider = &OriginalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
+				DefaultFrom: p.Configuration.DefaultFrom, MSSID: p.Configuration.MSSID, DeliveryMethods: p.Configuration.DeliveryMethods}
 			if err := r.save(ctx); err != nil {
 				return "", err
 			}
 		}
-		ours := p.ID == r.cp.Created.ProviderID
-		if !ours {
-			if !in.AllowReplace {
-				return "", &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
-			}
-			if r.cp.Originals.Provider == nil {
-				r.cp.Originals.Provider = &OriginalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
-					DefaultFrom: p.Configuration.DefaultFrom, MSSID: p.Configuration.MSSID, DeliveryMethods: p.Configuration.DeliveryMethods}
-				if err := r.save(ctx); err != nil {
-					return "", err
-				}
-			}
+	}
+	// A replaced provider is always written: its credentials are unknown.
+	if !ours || !providerMatches(p, req) {
+		got, err := c.UpdatePhoneProvider(ctx, id, req)
+		if err != nil {
+			return "", fmt.Errorf("update phone provider %s: %w", id, err)
 		}
-		if !ours || !providerMatches(p, req) {
-			if _, err := c.UpdatePhoneProvider(ctx, id, req); err != nil {
-				return "", fmt.Errorf("update phone provider %s: %w", id, err)
-			}
+		if got.ID != id || !providerMatches(got, req) {
+			return "", fmt.Errorf("verify phone provider %s: the configuration Auth0 answered with differs from what was written", id)
 		}
-		in.ProviderID = id
 	}
-	ps, err = c.ListPhoneProviders(ctx)
-	if err != nil {
-		return "", fmt.Errorf("verify phone provider: %w", err)
-	}
-	if len(ps) != 1 || ps[0].ID != id || !providerMatches(ps[0], req) {
-		return "", fmt.Errorf("verify phone provider %s: configuration read back differs from what was written", id)
-	}
+	in.ProviderID = id
 	return EventConfigureProvider, nil
 }
 
@@ -522,31 +589,48 @@ func (r *run) testProvider(ctx context.Context) (string, error) {
 func flagOn(v *bool) bool { return v != nil && *v }
 
 func (r *run) switchTenant(ctx context.Context) (string, error) {
-	c := r.m.c
-	ts, err := c.TenantSettings(ctx)
-	if err != nil {
-		return "", fmt.Errorf("read tenant settings: %w", err)
+	var cur *bool
+	if r.fresh() {
+		cur = r.d.PhoneConsolidatedExperience
+	} else {
+		ts, err := r.m.c.TenantSettings(ctx)
+		if err != nil {
+			return "", fmt.Errorf("read tenant settings: %w", err)
+		}
+		cur = ts.PhoneConsolidatedExperience
 	}
-	if flagOn(ts.PhoneConsolidatedExperience) {
+	if flagOn(cur) {
 		return EventSwitchTenant, nil
 	}
 	if r.cp.Originals.PhoneConsolidatedExperience == nil {
-		r.cp.Originals.PhoneConsolidatedExperience = &OriginalFlag{Value: ts.PhoneConsolidatedExperience}
+		r.cp.Originals.PhoneConsolidatedExperience = &OriginalFlag{Value: cur}
 		if err := r.save(ctx); err != nil {
 			return "", err
 		}
 	}
-	if err := c.SetPhoneConsolidatedExperience(ctx, true); err != nil {
+	if err := r.m.setUPE(ctx, true); err != nil {
 		return "", fmt.Errorf("switch tenant: %w", err)
 	}
-	ts, err = c.TenantSettings(ctx)
-	if err != nil {
-		return "", fmt.Errorf("verify tenant switch: %w", err)
-	}
-	if !flagOn(ts.PhoneConsolidatedExperience) {
-		return "", errors.New("verify tenant switch: phone_consolidated_experience is not on after setting it")
-	}
 	return EventSwitchTenant, nil
+}
+
+// setUPE writes phone_consolidated_experience and verifies it from Auth0's
+// answer to the PATCH; only when the answer does not carry the flag is the
+// tenant read back.
+func (m *Migrator) setUPE(ctx context.Context, want bool) error {
+	ts, err := m.c.SetPhoneConsolidatedExperience(ctx, want)
+	if err != nil {
+		return err
+	}
+	if ts.PhoneConsolidatedExperience == nil {
+		if ts, err = m.c.TenantSettings(ctx); err != nil {
+			return fmt.Errorf("verify tenant switch: %w", err)
+		}
+	}
+	if flagOn(ts.PhoneConsolidatedExperience) != want {
+		return fmt.Errorf("verify tenant switch: phone_consolidated_experience is not %v after setting it", want)
+	}
+	return nil
 }
 
 // normalize round-trips v through JSON so values read from Auth0 and
@@ -618,7 +702,7 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 func (r *run) switchConnections(ctx context.Context) (string, error) {
 	in := r.cp.Intent
 	for _, ref := range in.Connections {
-		c, err := r.m.c.GetConnection(ctx, ref.ID)
+		c, err := r.connection(ctx, ref)
 		if err != nil {
 			return "", fmt.Errorf("read connection %q: %w", ref.Name, err)
 		}
@@ -665,10 +749,17 @@ func (r *run) alignMFA(ctx context.Context) (string, error) {
 	if !in.MFAEnabled {
 		return EventAlignMFA, nil
 	}
-	cur, err := r.m.c.PhoneMessageTypes(ctx)
-	notFound := errors.Is(err, ErrNotFound)
-	if err != nil && !notFound {
-		return "", fmt.Errorf("read MFA message types: %w", err)
+	var cur delivery.Set
+	var notFound bool
+	if r.fresh() {
+		cur, notFound = r.d.MFAMessageTypes, !r.d.MFAMessageTypesConfigured
+	} else {
+		var err error
+		cur, err = r.m.c.PhoneMessageTypes(ctx)
+		notFound = errors.Is(err, ErrNotFound)
+		if err != nil && !notFound {
+			return "", fmt.Errorf("read MFA message types: %w", err)
+		}
 	}
 	if !notFound && cur == in.MFAMessageTypes {
 		return EventAlignMFA, nil
@@ -684,6 +775,7 @@ func (r *run) alignMFA(ctx context.Context) (string, error) {
 	if err := r.m.c.SetPhoneMessageTypes(ctx, in.MFAMessageTypes); err != nil {
 		return "", fmt.Errorf("set MFA message types to %s: %w", in.MFAMessageTypes, err)
 	}
+	// Read back: the Client's SetPhoneMessageTypes returns no body.
 	got, err := r.m.messageTypes(ctx)
 	if err != nil {
 		return "", fmt.Errorf("verify MFA message types: %w", err)
@@ -699,9 +791,14 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 	if len(in.Templates) == 0 {
 		return EventMigrateTemplates, nil
 	}
-	ts, err := c.ListPhoneTemplates(ctx)
-	if err != nil {
-		return "", fmt.Errorf("list phone templates: %w", err)
+	var ts []PhoneTemplate
+	if r.fresh() {
+		ts = r.d.Templates
+	} else {
+		var err error
+		if ts, err = c.ListPhoneTemplates(ctx); err != nil {
+			return "", fmt.Errorf("list phone templates: %w", err)
+		}
 	}
 	for _, ti := range in.Templates {
 		ex := findTemplate(ts, ti.Type)
@@ -714,8 +811,13 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("create %s template: %w", ti.Type, err)
 			}
-			r.cp.Created.TemplateIDs = append(r.cp.Created.TemplateIDs, t.ID)
-			if err := r.save(ctx); err != nil {
+			if t.ID != "" {
+				r.cp.Created.TemplateIDs = append(r.cp.Created.TemplateIDs, t.ID)
+				if err := r.save(ctx); err != nil {
+					return "", err
+				}
+			}
+			if err := verifyTemplate(t, ti); err != nil {
 				return "", err
 			}
 			continue
@@ -728,7 +830,7 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 				return "", err
 			}
 		}
-		if ex.Content.Text == ti.Text && ex.Content.From == ti.From && !ex.Disabled {
+		if holdsTemplate(*ex, ti) {
 			continue
 		}
 		if !containsString(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
@@ -740,21 +842,28 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 		}
 		content := ex.Content
 		content.From, content.Text = ti.From, ti.Text
-		if _, err := c.UpdatePhoneTemplate(ctx, ex.ID, content, false); err != nil {
+		t, err := c.UpdatePhoneTemplate(ctx, ex.ID, content, false)
+		if err != nil {
 			return "", fmt.Errorf("update %s template %s: %w", ti.Type, ex.ID, err)
 		}
-	}
-	ts, err = c.ListPhoneTemplates(ctx)
-	if err != nil {
-		return "", fmt.Errorf("verify phone templates: %w", err)
-	}
-	for _, ti := range in.Templates {
-		ex := findTemplate(ts, ti.Type)
-		if ex == nil || ex.Content.Text != ti.Text || ex.Content.From != ti.From || ex.Disabled {
-			return "", fmt.Errorf("verify phone templates: %s does not hold the migrated text", ti.Type)
+		if err := verifyTemplate(t, ti); err != nil {
+			return "", err
 		}
 	}
 	return EventMigrateTemplates, nil
+}
+
+// holdsTemplate reports whether t already is the template ti describes.
+func holdsTemplate(t PhoneTemplate, ti TemplateIntent) bool {
+	return t.Type == ti.Type && t.Content.Text == ti.Text && t.Content.From == ti.From && !t.Disabled
+}
+
+// verifyTemplate checks Auth0's answer to a template write.
+func verifyTemplate(t PhoneTemplate, ti TemplateIntent) error {
+	if t.ID == "" || !holdsTemplate(t, ti) {
+		return fmt.Errorf("verify phone templates: Auth0's answer shows %s does not hold the migrated text", ti.Type)
+	}
+	return nil
 }
 
 func containsString(ss []string, s string) bool {

@@ -274,11 +274,11 @@ func inject(mt *memTenant, in injection) func(m *mock_phonemigrate.MockClient) {
 		case "TestPhoneProvider":
 			e.TestPhoneProvider(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(errBoom)
 		case "SetPhoneConsolidatedExperience":
-			e.SetPhoneConsolidatedExperience(gomock.Any(), gomock.Any()).DoAndReturn(func(ctx context.Context, v bool) error {
+			e.SetPhoneConsolidatedExperience(gomock.Any(), gomock.Any()).DoAndReturn(func(ctx context.Context, v bool) (phonemigrate.TenantSettings, error) {
 				if in.lost {
 					mt.SetPhoneConsolidatedExperience(ctx, v)
 				}
-				return errBoom
+				return phonemigrate.TenantSettings{}, errBoom
 			})
 		case "ReplaceConnectionOptions":
 			e.ReplaceConnectionOptions(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(func(ctx context.Context, id string, o map[string]any) (phonemigrate.Connection, error) {

@@ -31,8 +31,10 @@ type Tenants interface {
 	// TenantSettings returns GET /tenants/settings.
 	TenantSettings(ctx context.Context) (TenantSettings, error)
 	// SetPhoneConsolidatedExperience sends PATCH /tenants/settings
-	// {"phone_consolidated_experience": enabled}.
-	SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) error
+	// {"phone_consolidated_experience": enabled} and returns the settings
+	// Auth0 answered with (PhoneConsolidatedExperience is nil when the
+	// answer did not include it).
+	SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) (TenantSettings, error)
 }
 
 // Connections reads SMS (Passwordless) connections with their raw options

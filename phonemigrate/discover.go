@@ -22,18 +22,20 @@ type Discovery struct {
 	// MFAEnabled is true when the Guardian "sms" (phone) factor is enabled.
 	MFAEnabled bool
 	// MFAMessageTypes are the phone message types (zero when not
-	// configured: Auth0 answered 404).
+	// configured: Auth0 answered 404). Read only when MFAEnabled.
 	MFAMessageTypes delivery.Set
-	// MFAMessageTypesConfigured is false when Auth0 answered 404.
+	// MFAMessageTypesConfigured is false when Auth0 answered 404 (or MFA is
+	// not enabled, so they were not read).
 	MFAMessageTypesConfigured bool
 	// MFAProvider is the selected legacy provider: auth0, twilio or
-	// phone-message-hook ("" when unknown or under UPE).
+	// phone-message-hook ("" when unknown, under UPE, or MFA not enabled).
 	MFAProvider string
 	// LegacyTwilio is the legacy Guardian Twilio setting (nil when not
-	// configured or under UPE).
+	// configured, under UPE, or not read because MFA does not select
+	// Twilio).
 	LegacyTwilio *LegacyTwilio
 	// LegacyTemplates are the legacy Guardian phone templates (nil when
-	// not configured or under UPE).
+	// not configured, under UPE, or MFA not enabled).
 	LegacyTemplates *LegacyPhoneTemplates
 	// Provider is the existing tenant-level phone provider, if any.
 	Provider *PhoneProvider
@@ -45,15 +47,35 @@ type Discovery struct {
 	Bindings []Binding
 	// Templates are the tenant phone templates.
 	Templates []PhoneTemplate
+
+	// actionsRead is true once Actions and Bindings were read. Planning
+	// reads them only when the migration needs a custom provider.
+	actionsRead bool
 }
 
-// Discover reads the tenant's phone setup through the Client: the tenant
-// flag, every SMS connection (raw options), the Guardian phone factor and
-// message types, the legacy selected provider, Twilio settings and
-// templates (read only while the tenant is not on UPE; a 403 there means
-// UPE is on), the tenant-level provider, custom-phone-provider Actions and
-// bindings, and the tenant phone templates. It writes nothing.
+// Discover reads the tenant's phone setup through the Client, each thing
+// once: the tenant flag, every SMS connection (raw options), the Guardian
+// factors; when the MFA phone factor is enabled, its message types and the
+// legacy selected provider, Twilio settings (only when Twilio is selected)
+// and templates — legacy endpoints are read only while the tenant is not
+// on UPE, and a 403 there means UPE is on; then the tenant-level provider,
+// the custom-phone-provider Actions and bindings, and the tenant phone
+// templates. Legacy settings that cannot matter (MFA disabled, or a
+// selected provider other than Twilio) are not read. It writes nothing.
 func (m *Migrator) Discover(ctx context.Context) (*Discovery, error) {
+	d, err := m.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.discoverActions(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// discover is Discover without the custom-phone-provider Actions and
+// bindings, which only a custom provider needs (see discoverActions).
+func (m *Migrator) discover(ctx context.Context) (*Discovery, error) {
 	d := &Discovery{}
 	ts, err := m.c.TenantSettings(ctx)
 	if err != nil {
@@ -76,13 +98,15 @@ func (m *Migrator) Discover(ctx context.Context) (*Discovery, error) {
 			d.MFAEnabled = true
 		}
 	}
-	types, err := m.c.PhoneMessageTypes(ctx)
-	switch {
-	case err == nil:
-		d.MFAMessageTypes, d.MFAMessageTypesConfigured = types, true
-	case errors.Is(err, ErrNotFound):
-	default:
-		return nil, fmt.Errorf("discover phone message types: %w", err)
+	if d.MFAEnabled {
+		types, err := m.c.PhoneMessageTypes(ctx)
+		switch {
+		case err == nil:
+			d.MFAMessageTypes, d.MFAMessageTypesConfigured = types, true
+		case errors.Is(err, ErrNotFound):
+		default:
+			return nil, fmt.Errorf("discover phone message types: %w", err)
+		}
 	}
 
 	if !d.UPE {
@@ -99,16 +123,6 @@ func (m *Migrator) Discover(ctx context.Context) (*Discovery, error) {
 		p := providers[0]
 		d.Provider = &p
 	}
-	if d.Actions, err = m.c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider); err != nil {
-		return nil, fmt.Errorf("discover custom-phone-provider actions: %w", err)
-	}
-	if len(d.Actions) > 0 {
-		a := d.Actions[0]
-		d.Action = &a
-	}
-	if d.Bindings, err = m.c.TriggerBindings(ctx, TriggerCustomPhoneProvider); err != nil {
-		return nil, fmt.Errorf("discover custom-phone-provider bindings: %w", err)
-	}
 	if d.Templates, err = m.c.ListPhoneTemplates(ctx); err != nil {
 		return nil, fmt.Errorf("discover phone templates: %w", err)
 	}
@@ -116,13 +130,43 @@ func (m *Migrator) Discover(ctx context.Context) (*Discovery, error) {
 	return d, nil
 }
 
-// discoverLegacy reads the legacy Guardian endpoints; a 403 from any of
-// them means the tenant is on UPE, a 404 that the setting is absent.
+// discoverActions reads the custom-phone-provider Actions and trigger
+// bindings into d, once.
+func (m *Migrator) discoverActions(ctx context.Context, d *Discovery) error {
+	if d.actionsRead {
+		return nil
+	}
+	var err error
+	if d.Actions, err = m.c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider); err != nil {
+		return fmt.Errorf("discover custom-phone-provider actions: %w", err)
+	}
+	if len(d.Actions) > 0 {
+		a := d.Actions[0]
+		d.Action = &a
+	}
+	if d.Bindings, err = m.c.TriggerBindings(ctx, TriggerCustomPhoneProvider); err != nil {
+		return fmt.Errorf("discover custom-phone-provider bindings: %w", err)
+	}
+	d.actionsRead = true
+	return nil
+}
+
+// discoverLegacy reads the legacy Guardian endpoints that matter: with the
+// MFA phone factor enabled, the selected provider, the Twilio settings when
+// it is Twilio, and the templates. With MFA disabled none of them can
+// change the migration; only when the tenant flag is absent is the selected
+// provider read, as a probe for UPE. A 403 from any of them means the
+// tenant is on UPE, a 404 that the setting is absent.
 func (m *Migrator) discoverLegacy(ctx context.Context, d *Discovery) error {
+	if !d.MFAEnabled && d.PhoneConsolidatedExperience != nil {
+		return nil
+	}
 	sel, err := m.c.SelectedPhoneProvider(ctx)
 	switch {
 	case err == nil:
-		d.MFAProvider = sel
+		if d.MFAEnabled {
+			d.MFAProvider = sel
+		}
 	case errors.Is(err, ErrForbidden):
 		d.UPE = true
 		return nil
@@ -130,18 +174,23 @@ func (m *Migrator) discoverLegacy(ctx context.Context, d *Discovery) error {
 	default:
 		return fmt.Errorf("discover selected phone provider: %w", err)
 	}
-	tw, err := m.c.LegacyTwilio(ctx)
-	switch {
-	case err == nil:
-		if tw.SID != "" {
-			d.LegacyTwilio = &tw
-		}
-	case errors.Is(err, ErrForbidden):
-		d.UPE = true
+	if !d.MFAEnabled {
 		return nil
-	case errors.Is(err, ErrNotFound):
-	default:
-		return fmt.Errorf("discover legacy Twilio settings: %w", err)
+	}
+	if sel == mfaProviderTwilio {
+		tw, err := m.c.LegacyTwilio(ctx)
+		switch {
+		case err == nil:
+			if tw.SID != "" {
+				d.LegacyTwilio = &tw
+			}
+		case errors.Is(err, ErrForbidden):
+			d.UPE = true
+			return nil
+		case errors.Is(err, ErrNotFound):
+		default:
+			return fmt.Errorf("discover legacy Twilio settings: %w", err)
+		}
 	}
 	tpl, err := m.c.LegacyPhoneTemplates(ctx)
 	switch {

@@ -109,11 +109,12 @@ func (t *memTenant) TenantSettings(ctx context.Context) (phonemigrate.TenantSett
 	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: v}, nil
 }
 
-func (t *memTenant) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) error {
+func (t *memTenant) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) (phonemigrate.TenantSettings, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.UPE = &enabled
-	return nil
+	v := enabled
+	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: &v}, nil
 }
 
 func (t *memTenant) ListSMSConnections(ctx context.Context) ([]phonemigrate.Connection, error) {

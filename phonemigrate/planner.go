@@ -388,17 +388,26 @@ func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	d, err := m.Discover(ctx)
+	d, err := m.discover(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := m.plan(d, &o)
+	p, _, err := m.plan(ctx, d, &o)
 	return p, err
 }
 
-// plan runs preflight and builds the plan for discovery d.
-func (m *Migrator) plan(d *Discovery, o *Options) (*Plan, *Intent, error) {
+// plan runs preflight and builds the plan for discovery d. When the
+// migration needs a custom provider and d does not hold the
+// custom-phone-provider Actions and bindings yet, it reads them (once) and
+// runs preflight again with them; a Twilio provider never needs them.
+func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *Intent, error) {
 	in, warnings, err := m.preflight(d, o)
+	if err == nil && in.Provider == ProviderKindCustom && !d.actionsRead {
+		if err := m.discoverActions(ctx, d); err != nil {
+			return nil, nil, err
+		}
+		in, warnings, err = m.preflight(d, o)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -173,15 +173,8 @@ func (r *run) restoreTenant(ctx context.Context) error {
 	if flagOn(ts.PhoneConsolidatedExperience) == want {
 		return nil
 	}
-	if err := r.m.c.SetPhoneConsolidatedExperience(ctx, want); err != nil {
+	if err := r.m.setUPE(ctx, want); err != nil {
 		return fmt.Errorf("restore tenant switch: %w", err)
-	}
-	ts, err = r.m.c.TenantSettings(ctx)
-	if err != nil {
-		return fmt.Errorf("verify tenant switch: %w", err)
-	}
-	if flagOn(ts.PhoneConsolidatedExperience) != want {
-		return errors.New("verify tenant switch: phone_consolidated_experience did not take its original value")
 	}
 	r.m.log.InfoContext(ctx, "rollback: tenant switch restored", "phone_consolidated_experience", want)
 	return nil

@@ -29,8 +29,11 @@ func TestApplyVerifiesEveryWrite(t *testing.T) {
 		{"provider", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.CreatePhoneProvider(gomock.Any(), gomock.Any()).Return(phonemigrate.PhoneProvider{ID: "pro_ghost"}, nil)
 		}, phonemigrate.StateActionDeployed, "verify phone provider"},
-		{"tenant switch", func(e *mock_phonemigrate.MockClientMockRecorder) {
-			e.SetPhoneConsolidatedExperience(gomock.Any(), true).Return(nil)
+		{"tenant switch (answer without the flag, read back)", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.SetPhoneConsolidatedExperience(gomock.Any(), true).Return(phonemigrate.TenantSettings{}, nil)
+		}, phonemigrate.StateProviderTested, "verify tenant switch"},
+		{"tenant switch (answer says off)", func(e *mock_phonemigrate.MockClientMockRecorder) {
+			e.SetPhoneConsolidatedExperience(gomock.Any(), true).Return(phonemigrate.TenantSettings{PhoneConsolidatedExperience: ptr(false)}, nil)
 		}, phonemigrate.StateProviderTested, "verify tenant switch"},
 		{"connection", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.ReplaceConnectionOptions(gomock.Any(), gomock.Any(), gomock.Any()).Return(phonemigrate.Connection{}, nil)

@@ -50,16 +50,19 @@ func (c *Client) TenantSettings(ctx context.Context) (phonemigrate.TenantSetting
 }
 
 // SetPhoneConsolidatedExperience implements [phonemigrate.Tenants]: PATCH
-// /tenants/settings {"phone_consolidated_experience": enabled}. The request
-// sets a value, so it is retried after 5xx and dropped connections.
-func (c *Client) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) error {
+// /tenants/settings {"phone_consolidated_experience": enabled}, returning
+// the settings Auth0 answered with (an empty 2xx body gives a nil flag).
+// The request sets a value, so it is retried after 5xx and dropped
+// connections.
+func (c *Client) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) (phonemigrate.TenantSettings, error) {
 	const method, path = http.MethodPatch, "/tenants/settings"
 	req := &management.UpdateTenantSettingsRequestContent{}
 	req.SetPhoneConsolidatedExperience(&enabled)
-	if _, err := c.m.Tenants.Settings.Update(emptyOK(replaySafe(ctx)), req); err != nil {
-		return fail(ctx, method, path, err)
+	s, err := c.m.Tenants.Settings.Update(emptyOK(replaySafe(ctx)), req)
+	if err != nil {
+		return phonemigrate.TenantSettings{}, fail(ctx, method, path, err)
 	}
-	return nil
+	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: s.PhoneConsolidatedExperience}, nil
 }
 
 // ---- Connections ----

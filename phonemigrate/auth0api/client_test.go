@@ -147,10 +147,11 @@ func endpoints(t *testing.T) []endpoint {
 		{
 			name: "SetPhoneConsolidatedExperience", method: "PATCH", path: "/tenants/settings", replay: true,
 			call: func(ctx context.Context, c *Client) (any, error) {
-				return nil, c.SetPhoneConsolidatedExperience(ctx, false)
+				return c.SetPhoneConsolidatedExperience(ctx, false)
 			},
-			replies: map[string]reply{"": {200, ``}}, // empty 2xx body
+			replies: map[string]reply{"": {200, ``}}, // empty 2xx body: no flag
 			want:    []wire{{Method: "PATCH", Path: "/api/v2/tenants/settings", Body: jsonv(t, `{"phone_consolidated_experience":false}`)}},
+			result:  phonemigrate.TenantSettings{},
 		},
 		{
 			name: "ListSMSConnections", method: "GET", path: "/connections", replay: true,

@@ -83,7 +83,11 @@ func TestContractTenant(t *testing.T) {
 	if s.PhoneConsolidatedExperience == nil || *s.PhoneConsolidatedExperience {
 		t.Fatalf("PhoneConsolidatedExperience = %v, want false", s.PhoneConsolidatedExperience)
 	}
-	noErr(t, c.SetPhoneConsolidatedExperience(t.Context(), true))
+	ts, err := c.SetPhoneConsolidatedExperience(t.Context(), true)
+	noErr(t, err)
+	if ts.PhoneConsolidatedExperience == nil || !*ts.PhoneConsolidatedExperience {
+		t.Errorf("PATCH answered phone_consolidated_experience %v, want true", ts.PhoneConsolidatedExperience)
+	}
 	if got := srv.State().TenantSettings["phone_consolidated_experience"]; got != true {
 		t.Errorf("fake state phone_consolidated_experience = %v, want true", got)
 	}
@@ -387,7 +391,8 @@ func contractCalls() []contractCall {
 	return []contractCall{
 		{"TenantSettings", phonemigratetest.Empty, "GET", "/tenants/settings", true, e(func(ctx context.Context, c *auth0api.Client) (any, error) { return c.TenantSettings(ctx) })},
 		{"SetPhoneConsolidatedExperience", phonemigratetest.Empty, "PATCH", "/tenants/settings", true, func(ctx context.Context, c *auth0api.Client) error {
-			return c.SetPhoneConsolidatedExperience(ctx, true)
+			_, err := c.SetPhoneConsolidatedExperience(ctx, true)
+			return err
 		}},
 		{"ListSMSConnections", phonemigratetest.LegacyGateway, "GET", "/connections", true, e(func(ctx context.Context, c *auth0api.Client) (any, error) { return c.ListSMSConnections(ctx) })},
 		{"GetConnection", phonemigratetest.LegacyGateway, "GET", "/connections/" + gatewayConnID, true, e(func(ctx context.Context, c *auth0api.Client) (any, error) {

@@ -780,11 +780,12 @@ func (c *MockClientSelectedPhoneProviderCall) DoAndReturn(f func(context.Context
 }
 
 // SetPhoneConsolidatedExperience mocks base method.
-func (m *MockClient) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) error {
+func (m *MockClient) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) (phonemigrate.TenantSettings, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "SetPhoneConsolidatedExperience", ctx, enabled)
-	ret0, _ := ret[0].(error)
-	return ret0
+	ret0, _ := ret[0].(phonemigrate.TenantSettings)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
 }
 
 // SetPhoneConsolidatedExperience indicates an expected call of SetPhoneConsolidatedExperience.
@@ -800,19 +801,19 @@ type MockClientSetPhoneConsolidatedExperienceCall struct {
 }
 
 // Return rewrite *gomock.Call.Return
-func (c *MockClientSetPhoneConsolidatedExperienceCall) Return(arg0 error) *MockClientSetPhoneConsolidatedExperienceCall {
-	c.Call = c.Call.Return(arg0)
+func (c *MockClientSetPhoneConsolidatedExperienceCall) Return(arg0 phonemigrate.TenantSettings, arg1 error) *MockClientSetPhoneConsolidatedExperienceCall {
+	c.Call = c.Call.Return(arg0, arg1)
 	return c
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockClientSetPhoneConsolidatedExperienceCall) Do(f func(context.Context, bool) error) *MockClientSetPhoneConsolidatedExperienceCall {
+func (c *MockClientSetPhoneConsolidatedExperienceCall) Do(f func(context.Context, bool) (phonemigrate.TenantSettings, error)) *MockClientSetPhoneConsolidatedExperienceCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockClientSetPhoneConsolidatedExperienceCall) DoAndReturn(f func(context.Context, bool) error) *MockClientSetPhoneConsolidatedExperienceCall {
+func (c *MockClientSetPhoneConsolidatedExperienceCall) DoAndReturn(f func(context.Context, bool) (phonemigrate.TenantSettings, error)) *MockClientSetPhoneConsolidatedExperienceCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
@@ -1113,11 +1114,12 @@ func (m *MockTenants) EXPECT() *MockTenantsMockRecorder {
 }
 
 // SetPhoneConsolidatedExperience mocks base method.
-func (m *MockTenants) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) error {
+func (m *MockTenants) SetPhoneConsolidatedExperience(ctx context.Context, enabled bool) (phonemigrate.TenantSettings, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "SetPhoneConsolidatedExperience", ctx, enabled)
-	ret0, _ := ret[0].(error)
-	return ret0
+	ret0, _ := ret[0].(phonemigrate.TenantSettings)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
 }
 
 // SetPhoneConsolidatedExperience indicates an expected call of SetPhoneConsolidatedExperience.
@@ -1133,19 +1135,19 @@ type MockTenantsSetPhoneConsolidatedExperienceCall struct {
 }
 
 // Return rewrite *gomock.Call.Return
-func (c *MockTenantsSetPhoneConsolidatedExperienceCall) Return(arg0 error) *MockTenantsSetPhoneConsolidatedExperienceCall {
-	c.Call = c.Call.Return(arg0)
+func (c *MockTenantsSetPhoneConsolidatedExperienceCall) Return(arg0 phonemigrate.TenantSettings, arg1 error) *MockTenantsSetPhoneConsolidatedExperienceCall {
+	c.Call = c.Call.Return(arg0, arg1)
 	return c
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockTenantsSetPhoneConsolidatedExperienceCall) Do(f func(context.Context, bool) error) *MockTenantsSetPhoneConsolidatedExperienceCall {
+func (c *MockTenantsSetPhoneConsolidatedExperienceCall) Do(f func(context.Context, bool) (phonemigrate.TenantSettings, error)) *MockTenantsSetPhoneConsolidatedExperienceCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockTenantsSetPhoneConsolidatedExperienceCall) DoAndReturn(f func(context.Context, bool) error) *MockTenantsSetPhoneConsolidatedExperienceCall {
+func (c *MockTenantsSetPhoneConsolidatedExperienceCall) DoAndReturn(f func(context.Context, bool) (phonemigrate.TenantSettings, error)) *MockTenantsSetPhoneConsolidatedExperienceCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
