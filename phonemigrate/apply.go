@@ -70,9 +70,9 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // Without a checkpoint (or after a rollback) it starts at new: it
 // discovers, runs preflight and plans (failing with the typed errors listed
 // at [Migrator.Plan] before any write), then runs each step of the forward
-// path. Each step is idempotent: it re-reads what it changes, writes only
-// when needed and verifies the result by reading it back. The checkpoint is
-// saved after every transition and right after each resource is created.
+// path. Each step is idempotent: it writes only when needed and verifies
+// the result. The checkpoint is saved after every transition and right after
+// each resource is created.
 //
 // When a step fails the migration moves to [StateFailed] with
 // [Checkpoint.LastGood] set to the state it failed from, and Apply returns
@@ -85,8 +85,10 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // whole options map, are verified by reading the connection back). A run
 // that resumes from a later state re-reads what each step depends on before
 // it writes, and recognises resources created by calls whose answers were
-// lost. On a completed migration Apply writes nothing
-// and returns a Result with AlreadyDone set. On a tenant already on the
+// lost.
+//
+// On a completed migration Apply writes nothing and returns a Result with
+// AlreadyDone set. On a tenant already on the
 // Unified Phone Experience it returns the state already_unified and
 // [ErrAlreadyUnified]. Options are validated (before any write) unless the
 // migration is already completed.

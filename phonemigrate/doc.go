@@ -57,9 +57,13 @@
 // reported in [Plan.Warnings]). Legacy Guardian endpoints are only read,
 // before the switch.
 //
-// Each step re-reads what it changes, writes only when needed and verifies
-// the result; resources whose creation answer was lost are recognised and
-// adopted on resume. The state machine (looplab/fsm) is only the table of
+// Each step writes only when needed and verifies the result. A run that
+// discovered the tenant itself makes only the calls the rules need: it
+// reads each thing once (and no legacy setting that cannot matter), writes
+// from that snapshot, and verifies each write from Auth0's answer, except
+// the whole-options connection writes, which are read back. A resumed run
+// re-reads what each step depends on before it writes, and recognises and
+// adopts resources whose creation answer was lost. The state machine (looplab/fsm) is only the table of
 // legal transitions: Auth0 calls never run in fsm callbacks, and events are
 // fired with a context that cannot be cancelled, after checking the
 // caller's context, so a cancelled run cannot wedge the machine.
