@@ -60,7 +60,7 @@ func cleanRun(ctx context.Context, sc phonemigratetest.Scenario, dir string) (*r
 	srv := newFake(sc)
 	defer srv.Close()
 	ref := &reference{original: srv.State(), urls: []string{srv.Gateway().URL, srv.Twilio().URL}}
-	ref.messages = messagesOf(ref.original)
+	ref.messages = ref.original.Messages(recipient)
 	h := &hook{base: http.DefaultTransport}
 	m, err := newMigrator(ctx, srv, h, phonemigrate.NewFileStore(filepath.Join(dir, "clean-"+string(sc)+".json")))
 	if err != nil {
@@ -162,7 +162,7 @@ func (c matrixCase) run(ctx context.Context, dir string) error {
 			return fmt.Errorf("resume ended in %s", res.State)
 		}
 	}
-	if diff := cmp.Diff(portless(want, wantURLs...), portless(srv.State(), srv.Gateway().URL, srv.Twilio().URL), ignoreGenerated); diff != "" {
+	if diff := cmp.Diff(portless(want, wantURLs...), portless(srv.State(), srv.Gateway().URL, srv.Twilio().URL), phonemigratetest.IgnoreGenerated); diff != "" {
 		return fmt.Errorf("tenant differs from the %s state (-want +got):\n%s", map[bool]string{false: "migrated", true: "original"}[c.rollback], diff)
 	}
 	if bad := undelivered(ctx, srv, c.ref.messages); len(bad) > 0 {

@@ -9,14 +9,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
@@ -31,6 +27,10 @@ var migrating = []phonemigratetest.Scenario{
 	phonemigratetest.MFATwilio,
 	phonemigratetest.Mixed,
 }
+
+// recipient is the phone number every user message of the tests goes to
+// (see phonemigratetest.State.Messages).
+const recipient = "+15557654321"
 
 // newFake starts a fake tenant with millisecond Action builds.
 func newFake(sc phonemigratetest.Scenario, opts ...phonemigratetest.Option) *phonemigratetest.Server {
@@ -92,28 +92,6 @@ func writesOf(reqs []phonemigratetest.Request) []string {
 	return out
 }
 
-// messagesOf lists the messages the tenant's users receive today: one
-// Passwordless code per SMS connection, and an MFA verification and
-// enrollment per enabled message type.
-func messagesOf(st phonemigratetest.State) []phonemigratetest.NotifyRequest {
-	const to = "+15557654321"
-	var out []phonemigratetest.NotifyRequest
-	for _, c := range st.Connections {
-		if c.Strategy == "sms" {
-			out = append(out, phonemigratetest.NotifyRequest{Kind: "passwordless", Connection: c.Name, Recipient: to})
-		}
-	}
-	if slices.ContainsFunc(st.Guardian.Factors, func(f phonemigratetest.Factor) bool { return f.Name == "sms" && f.Enabled }) {
-		for _, mt := range st.Guardian.MessageTypes {
-			method := map[string]string{"sms": "text", "voice": "voice"}[mt]
-			for _, typ := range []string{"otp_verify", "otp_enroll"} {
-				out = append(out, phonemigratetest.NotifyRequest{Kind: "mfa", Recipient: to, DeliveryMethod: method, MessageType: typ})
-			}
-		}
-	}
-	return out
-}
-
 // undelivered sends every message and returns a description of each one
 // that found no route or was not delivered.
 func undelivered(ctx context.Context, srv *phonemigratetest.Server, msgs []phonemigratetest.NotifyRequest) []string {
@@ -128,19 +106,6 @@ func undelivered(ctx context.Context, srv *phonemigratetest.Server, msgs []phone
 		}
 	}
 	return bad
-}
-
-// ignoreGenerated ignores what a migration, a retry or a rollback
-// legitimately regenerate: ids, timestamps and Action version counters.
-var ignoreGenerated = cmp.Options{
-	cmpopts.IgnoreFields(phonemigratetest.Binding{}, "ID", "CreatedAt", "UpdatedAt"),
-	cmpopts.IgnoreFields(phonemigratetest.PhoneProvider{}, "ID", "CreatedAt", "UpdatedAt"),
-	cmpopts.IgnoreFields(phonemigratetest.Action{}, "ID", "CreatedAt", "UpdatedAt", "BuiltAt"),
-	cmpopts.IgnoreFields(phonemigratetest.ActionSecret{}, "UpdatedAt"),
-	cmpopts.IgnoreFields(phonemigratetest.PhoneTemplate{}, "ID"),
-	cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "updated_at" || k == "created_at" }),
-	cmpopts.IgnoreMapEntries(func(_ string, v []phonemigratetest.Binding) bool { return len(v) == 0 }),
-	cmpopts.EquateEmpty(),
 }
 
 // hook is an http.RoundTripper between auth0api and the network. It counts

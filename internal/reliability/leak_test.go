@@ -149,7 +149,7 @@ func TestNoSecretLeaksLibrary(t *testing.T) {
 			scan.add("resume result", res)
 			scan.add("checkpoint after resume", readIfExists(cpPath))
 			if res != nil && res.State == phonemigrate.StateCompleted {
-				for _, msg := range messagesOf(srv.State()) {
+				for _, msg := range srv.State().Messages(recipient) {
 					r, err := srv.Notify(ctx, msg)
 					if err != nil || !r.Delivered {
 						t.Errorf("after the migration, %s/%s not delivered (%v): %s", msg.Kind, msg.DeliveryMethod, err, r.Detail)
