@@ -29,13 +29,7 @@ var sentinels = phonemigratetest.Secrets{
 // secretForms are the strings to search for: every sentinel, the encoded
 // forms a secret is stored or sent in (base64url gateway key, Twilio basic
 // auth), and a distinctive prefix to catch truncated echoes.
-func secretForms() []string {
-	forms := []string{sentinels.ManagementToken, sentinels.ClientSecret, sentinels.TwilioAuthToken, sentinels.GatewaySecret,
-		base64.RawURLEncoding.EncodeToString([]byte(sentinels.GatewaySecret)),
-		base64.StdEncoding.EncodeToString([]byte(phonemigratetest.TwilioSID + ":" + sentinels.TwilioAuthToken)),
-		"SENTINEL"}
-	return forms
-}
+func secretForms() []string { return append(sentinels.Forms(), "SENTINEL") }
 
 // sentinelFake starts a fake tenant seeded with the sentinels.
 func sentinelFake(sc phonemigratetest.Scenario) *phonemigratetest.Server {

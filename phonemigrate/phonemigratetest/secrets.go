@@ -67,3 +67,26 @@ func (s *Server) UseSecrets(sec Secrets) {
 		}
 	}
 }
+
+// Forms returns every non-empty secret of s together with the encoded
+// forms the fake tenant stores or sends it in — the gateway secret
+// base64url-encoded (secret_base64_encoded connections, Action secrets) and
+// the Twilio token inside the basic-auth value "TwilioSID:token", base64 —
+// so that a leak scan searching output, logs and files for each of them
+// also catches a secret that leaked encoded. A scan should add a prefix
+// shared by its sentinels (e.g. "SENTINEL") to catch truncated echoes too.
+func (s Secrets) Forms() []string {
+	var out []string
+	for _, v := range []string{s.ManagementToken, s.ClientSecret, s.TwilioAuthToken, s.GatewaySecret} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	if s.GatewaySecret != "" {
+		out = append(out, base64.RawURLEncoding.EncodeToString([]byte(s.GatewaySecret)))
+	}
+	if s.TwilioAuthToken != "" {
+		out = append(out, base64.StdEncoding.EncodeToString([]byte(TwilioSID+":"+s.TwilioAuthToken)))
+	}
+	return out
+}

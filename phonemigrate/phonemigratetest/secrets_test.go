@@ -1,9 +1,12 @@
 package phonemigratetest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestUseSecrets(t *testing.T) {
@@ -40,6 +43,29 @@ func TestUseSecrets(t *testing.T) {
 			}
 			if sc != Empty && delivered == 0 {
 				t.Error("no message delivered with the replaced secrets")
+			}
+		})
+	}
+}
+
+func TestSecretsForms(t *testing.T) {
+	tests := []struct {
+		name string
+		sec  Secrets
+		want []string
+	}{
+		{"none", Secrets{}, nil},
+		{"all", Secrets{ManagementToken: "M", ClientSecret: "C", TwilioAuthToken: "T", GatewaySecret: "G?>"}, []string{
+			"M", "C", "T", "G?>",
+			"Rz8-", // base64url of "G?>" (not "Rz8+")
+			base64.StdEncoding.EncodeToString([]byte(TwilioSID + ":T")),
+		}},
+		{"gateway only", Secrets{GatewaySecret: "key"}, []string{"key", "a2V5"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, tt.sec.Forms()); diff != "" {
+				t.Errorf("Forms (-want +got):\n%s", diff)
 			}
 		})
 	}
