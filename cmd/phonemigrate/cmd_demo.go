@@ -56,23 +56,17 @@ var errDemoMismatch = errors.New("the message sent after the migration differs f
 func runDemo(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet("demo")
 	var (
-		scenario string
-		jsonOut  bool
-		log      logging
+		scen    scenarioFlag
+		jsonOut bool
+		log     logging
 	)
-	fs.StringVar(&scenario, "scenario", string(phonemigratetest.LegacyGateway), "fake tenant scenario `NAME`: "+scenarioNames())
+	scen.register(fs)
 	fs.BoolVar(&jsonOut, "json", false, "print the demo's result as JSON (schema in README)")
 	log.register(fs)
-	if err := c.parseFlags(fs, "demo", args); err != nil {
+	if err := c.parseFlags(fs, "demo", args, log.check, scen.check); err != nil {
 		return err
 	}
-	if err := log.check(); err != nil {
-		return err
-	}
-	sc, err := parseScenario(scenario)
-	if err != nil {
-		return err
-	}
+	sc := scen.sc
 	out := io.Writer(c.stdout)
 	if jsonOut {
 		out = io.Discard
@@ -87,6 +81,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	req, canSend := demoNotifyRequest(srv.State())
 	var before phonemigratetest.NotifyResult
 	if canSend {
+		var err error
 		if before, err = srv.Notify(ctx, req); err != nil {
 			return fmt.Errorf("sending the message before the migration: %w", err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -10,13 +11,25 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
-// parseScenario parses --scenario with phonemigratetest.ParseScenario.
-func parseScenario(name string) (phonemigratetest.Scenario, error) {
-	sc, err := phonemigratetest.ParseScenario(name)
+// scenarioFlag is --scenario of demo and fake: a fake tenant scenario,
+// parsed by its check (a parseFlags check) with
+// phonemigratetest.ParseScenario.
+type scenarioFlag struct {
+	name string
+	sc   phonemigratetest.Scenario
+}
+
+func (f *scenarioFlag) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.name, "scenario", string(phonemigratetest.LegacyGateway), "fake tenant scenario `NAME`: "+scenarioNames())
+}
+
+func (f *scenarioFlag) check() error {
+	sc, err := phonemigratetest.ParseScenario(f.name)
 	if err != nil {
-		return "", usageErrorf("--scenario %q is not one of %s", name, scenarioNames())
+		return usageErrorf("--scenario %q is not one of %s", f.name, scenarioNames())
 	}
-	return sc, nil
+	f.sc = sc
+	return nil
 }
 
 // runFake serves a fake tenant until ctx is done or the process gets
@@ -26,23 +39,17 @@ func parseScenario(name string) (phonemigratetest.Scenario, error) {
 func runFake(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet("fake")
 	var (
-		listen   string
-		scenario string
-		log      logging
+		listen string
+		scen   scenarioFlag
+		log    logging
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one)")
-	fs.StringVar(&scenario, "scenario", string(phonemigratetest.LegacyGateway), "tenant scenario `NAME`: "+scenarioNames())
+	scen.register(fs)
 	log.register(fs)
-	if err := c.parseFlags(fs, "fake", args); err != nil {
+	if err := c.parseFlags(fs, "fake", args, log.check, scen.check); err != nil {
 		return err
 	}
-	if err := log.check(); err != nil {
-		return err
-	}
-	sc, err := parseScenario(scenario)
-	if err != nil {
-		return err
-	}
+	sc := scen.sc
 	var opts []phonemigratetest.Option
 	if log.verbose {
 		opts = append(opts, phonemigratetest.WithLogger(log.logger(c.stderr)))

@@ -184,10 +184,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	cf.register(fs)
 	log.register(fs)
 	fs.BoolVar(&jsonOut, "json", false, "print the plan as JSON (schema in README)")
-	if err := c.parseFlags(fs, "plan", args); err != nil {
-		return err
-	}
-	if err := log.check(); err != nil {
+	if err := c.parseFlags(fs, "plan", args, log.check); err != nil {
 		return err
 	}
 	opts, err := of.options()
@@ -343,10 +340,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	fleetPath := fs.String("fleet", "", "migrate every tenant of this YAML or JSON fleet `FILE` instead of one tenant (credentials only as names of environment variables)")
-	if err := c.parseFlags(fs, "apply", args); err != nil {
-		return err
-	}
-	if err := log.check(); err != nil {
+	if err := c.parseFlags(fs, "apply", args, log.check); err != nil {
 		return err
 	}
 	if *fleetPath != "" {
@@ -535,10 +529,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	cf.register(fs)
 	log.register(fs)
 	fs.BoolVar(&jsonOut, "json", false, "print the checkpoint as JSON (schema in README)")
-	if err := c.parseFlags(fs, "status", args); err != nil {
-		return err
-	}
-	if err := log.check(); err != nil {
+	if err := c.parseFlags(fs, "status", args, log.check); err != nil {
 		return err
 	}
 	path := cf.path
@@ -611,10 +602,7 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 	log.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
-	if err := c.parseFlags(fs, "rollback", args); err != nil {
-		return err
-	}
-	if err := log.check(); err != nil {
+	if err := c.parseFlags(fs, "rollback", args, log.check); err != nil {
 		return err
 	}
 	if !yes && !c.stdinTTY {

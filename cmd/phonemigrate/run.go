@@ -251,8 +251,9 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // parseFlags parses args into fs. -h prints the command's help on stdout
 // and returns flag.ErrHelp; any other problem is a usage error. Positional
-// arguments are refused.
-func (c *cli) parseFlags(fs *flag.FlagSet, name string, args []string) error {
+// arguments are refused. Then each check runs in order (e.g.
+// logging.check for --quiet with --verbose); the first error is returned.
+func (c *cli) parseFlags(fs *flag.FlagSet, name string, args []string, checks ...func() error) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.printCommandHelp(c.stdout, name, fs)
@@ -262,6 +263,11 @@ func (c *cli) parseFlags(fs *flag.FlagSet, name string, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q; run 'phonemigrate help %s' for usage", fs.Arg(0), name)
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
