@@ -52,7 +52,7 @@ func runHelp(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprint(c.stdout, mainUsage())
 		return nil
 	case 1:
-		if args[0] == "help" {
+		if args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
 			c.printCommandHelp(c.stdout, "help", nil)
 			return nil
 		}

@@ -337,7 +337,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	cf.register(fs)
 	log.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, also count test messages as received)")
-	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built")
+	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	fleetPath := fs.String("fleet", "", "migrate every tenant of this YAML or JSON fleet `FILE` instead of one tenant (credentials only as names of environment variables)")
 	if err := c.parseFlags(fs, "apply", args, log.check); err != nil {

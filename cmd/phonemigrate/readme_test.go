@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"regexp"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
 )
 
 func readREADME(t *testing.T) string {
@@ -69,5 +72,37 @@ func TestREADMEReference(t *testing.T) {
 		if !strings.Contains(readme, env) {
 			t.Errorf("README does not document %s", env)
 		}
+	}
+}
+
+// Every flag of every command (as its help lists it) is in the README.
+func TestREADMEFlags(t *testing.T) {
+	readme := readREADME(t)
+	flagLine := regexp.MustCompile(`(?m)^  (--[a-z-]+)`)
+	for _, c := range commands() {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{c.name, "-h"}, strings.NewReader(""), &stdout, &stderr, nil); code != exitOK {
+			t.Fatalf("%s -h: exit %d; stderr: %s", c.name, code, stderr.String())
+		}
+		for _, m := range flagLine.FindAllStringSubmatch(stdout.String(), -1) {
+			if !regexp.MustCompile(regexp.QuoteMeta(m[1]) + `\b`).MatchString(readme) {
+				t.Errorf("README does not document %s %s", c.name, m[1])
+			}
+		}
+	}
+}
+
+// The README's fleet file example is a valid fleet file.
+func TestREADMEFleetExample(t *testing.T) {
+	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindStringSubmatch(readREADME(t))
+	if m == nil {
+		t.Fatal("README has no yaml block")
+	}
+	cfg, err := fleet.Parse([]byte(m[1]), fleet.FormatYAML)
+	if err != nil {
+		t.Fatalf("README fleet example: %v", err)
+	}
+	if len(cfg.Tenants) != 2 || cfg.Tenants[0].Options.Delivery != "text,voice" {
+		t.Errorf("README fleet example parsed as %+v", cfg)
 	}
 }

@@ -322,6 +322,9 @@ checkpoint means nothing to do (exit 0); a corrupt or foreign one exits 2.
 a prompt). apply asks for confirmation before writing unless --yes; when
 stdin is not a terminal it refuses (exit 2) without --yes. After a failure
 the checkpoint file lets apply resume where it stopped.
+With --fleet FILE apply migrates every tenant of a YAML or JSON fleet file
+instead (tenants, options and checkpoints come from the file; exit 1 when
+any tenant failed; rerun to resume them).
 `,
 	"status":   tenantNotes,
 	"rollback": tenantNotes,
