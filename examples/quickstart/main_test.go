@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -10,6 +11,9 @@ import (
 
 func TestQuickstart(t *testing.T) {
 	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" { // CI: never skip
+			t.Fatalf("node is required (PHONEMIGRATE_REQUIRE_NODE is set): %v", err)
+		}
 		t.Skip("node is not on PATH; the custom provider's Action runs in Node.js")
 	}
 	var out bytes.Buffer
