@@ -240,8 +240,11 @@ func TestIntegrationSameMessages(t *testing.T) {
 				}
 				wantText := old[i].Text
 				if sc == phonemigratetest.Mixed && reqs[i].Kind == "mfa" && reqs[i].MessageType == "otp_verify" {
-					// One otp_verify template serves both: the plan warns that
-					// MFA verification takes the Passwordless text.
+					// One otp_verify template serves both, and the fake reports
+					// the as_text Auth0 hands the Action (the Passwordless
+					// text); the routing Action sends MFA's legacy text instead,
+					// which TestIntegrationMixedKeepsTexts checks where it
+					// arrives.
 					wantText = old[0].Text
 				}
 				if r.Text != wantText {

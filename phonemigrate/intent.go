@@ -30,6 +30,11 @@ type Intent struct {
 	DefaultTarget       string `json:"default_target,omitempty"`
 	PasswordlessTarget  string `json:"passwordless_target,omitempty"`
 	AllowReplace        bool   `json:"allow_replace,omitempty"`
+	// DefaultText, for a routing Action (PasswordlessTarget set), holds the
+	// texts the Default (MFA) target renders itself instead of the tenant's
+	// phone templates, which the Passwordless texts won; nil when the
+	// templates already carry MFA's legacy texts.
+	DefaultText *TargetText `json:"default_text,omitempty"`
 
 	// Connections are the SMS connections to switch, and the option key and
 	// value to write.
@@ -50,6 +55,15 @@ type TwilioSettings struct {
 	SID   string `json:"sid"`
 	From  string `json:"from,omitempty"`
 	MSSID string `json:"mssid,omitempty"`
+}
+
+// TargetText is a routed Action target's own otp_verify and otp_enroll
+// texts (Liquid with {{ code }}; "" keeps the tenant's template), converted
+// from the legacy Guardian messages. See
+// [github.com/unifiedphone/unifiedphone/actiongen.MessageText].
+type TargetText struct {
+	Verify string `json:"verify,omitempty"`
+	Enroll string `json:"enroll,omitempty"`
 }
 
 // ConnectionRef names a connection.

@@ -2,9 +2,11 @@ package phonemigrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
+	"strings"
 
 	"github.com/unifiedphone/unifiedphone/actiongen"
 	"github.com/unifiedphone/unifiedphone/delivery"
@@ -247,12 +249,21 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 	}
 
 	// Templates.
-	tpls, tw := planTemplates(d, pwl != nil)
+	tpls, tw, mfaVerify := planTemplates(d, pwl != nil)
 	for i := range tpls {
 		tpls[i].Existed = findTemplate(d.Templates, tpls[i].Type) != nil
 	}
 	in.Templates = tpls
 	warnings = append(warnings, tw...)
+	if mfaVerify != "" {
+		if kind == ProviderKindCustom && in.PasswordlessTarget != "" {
+			// The routing Action's MFA target renders the legacy MFA text
+			// itself, so MFA users keep it (plan checks actiongen accepts it).
+			in.DefaultText = &TargetText{Verify: mfaVerify}
+		} else {
+			warnings = append(warnings, mfaTextWarning(tpls[0].Source, ""))
+		}
+	}
 	if len(conns) > 0 {
 		warnings = append(warnings, fmt.Sprintf("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.", UsePhoneProviderKey))
 	}
@@ -330,10 +341,10 @@ func convertGuardian(text string) string {
 // planTemplates decides the tenant phone templates: otp_verify from the
 // Passwordless connection template (or, without Passwordless, the legacy
 // Guardian verification message) with the connection's from; otp_enroll from
-// the legacy Guardian enrollment message when MFA is enabled.
-func planTemplates(d *Discovery, passwordless bool) ([]TemplateIntent, []string) {
-	var out []TemplateIntent
-	var warnings []string
+// the legacy Guardian enrollment message when MFA is enabled. mfaVerify is
+// the converted legacy MFA verification message when it differs from the
+// otp_verify template (which the Passwordless text won), else "".
+func planTemplates(d *Discovery, passwordless bool) (out []TemplateIntent, warnings []string, mfaVerify string) {
 	var verify *TemplateIntent
 	if passwordless {
 		for i := range d.SMSConnections {
@@ -365,7 +376,7 @@ func planTemplates(d *Discovery, passwordless bool) ([]TemplateIntent, []string)
 			if verify == nil {
 				verify = &TemplateIntent{Type: "otp_verify", Source: "guardian verification message", Text: convertGuardian(v)}
 			} else if convertGuardian(v) != verify.Text {
-				warnings = append(warnings, fmt.Sprintf("The legacy MFA verification message differs from the Passwordless template; the tenant has one otp_verify template, so %s's is used for both.", verify.Source))
+				mfaVerify = convertGuardian(v)
 			}
 		}
 	}
@@ -375,7 +386,13 @@ func planTemplates(d *Discovery, passwordless bool) ([]TemplateIntent, []string)
 	if d.MFAEnabled && d.LegacyTemplates != nil && d.LegacyTemplates.EnrollmentMessage != "" {
 		out = append(out, TemplateIntent{Type: "otp_enroll", Source: "guardian enrollment message", Text: convertGuardian(d.LegacyTemplates.EnrollmentMessage)})
 	}
-	return out, warnings
+	return out, warnings, mfaVerify
+}
+
+// mfaTextWarning is the plan warning when MFA verification messages take
+// the Passwordless text.
+func mfaTextWarning(source, why string) string {
+	return fmt.Sprintf("The legacy MFA verification message differs from the Passwordless template; the tenant has one otp_verify template, so %s's is used for both%s.", source, why)
 }
 
 // Plan discovers the tenant, checks it against o (preflight) and returns
@@ -421,7 +438,17 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 				}
 			}
 		}
-		if act, err = generateAction(in, o, gw); err != nil {
+		act, err = generateAction(in, o, gw)
+		var ve *actiongen.ValidationError
+		if err != nil && in.DefaultText != nil && errors.As(err, &ve) && strings.HasPrefix(ve.Field, "Default.Text") {
+			// actiongen cannot render this legacy text (an unsupported
+			// Liquid construct): MFA takes the template's text, as without
+			// a routing Action, and the plan says why.
+			in.DefaultText = nil
+			warnings = append(warnings, mfaTextWarning(in.Templates[0].Source, "; the MFA text cannot be rendered by the Action: "+ve.Problem))
+			act, err = generateAction(in, o, gw)
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 	}
@@ -457,6 +484,9 @@ func generateAction(in *Intent, o *Options, gw map[string]any) (*actiongen.Actio
 	var err error
 	if spec.Default, err = target(in.DefaultTarget); err != nil {
 		return nil, err
+	}
+	if in.DefaultText != nil {
+		spec.Default.Text = &actiongen.MessageText{Verify: in.DefaultText.Verify, Enroll: in.DefaultText.Enroll}
 	}
 	if in.PasswordlessTarget != "" {
 		t, err := target(in.PasswordlessTarget)
@@ -500,7 +530,7 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 					"runtime":            act.Runtime,
 					"supported_triggers": []map[string]string{{"id": TriggerCustomPhoneProvider, "version": TriggerVersion}},
 					"secrets":            secrets,
-				}, Note: "code generated by actiongen; secret values travel only as Action secrets"},
+				}, Note: actionNote(in)},
 				{Method: "POST", Path: "/actions/actions/" + newActionID + "/deploy"},
 				{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings", Before: before,
 					After: []map[string]any{{"ref": map[string]string{"type": "action_id", "value": newActionID}, "display_name": act.Name}}},
@@ -616,6 +646,21 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+func actionNote(in *Intent) string {
+	note := "code generated by actiongen; secret values travel only as Action secrets"
+	if t := in.DefaultText; t != nil {
+		var kinds []string
+		if t.Verify != "" {
+			kinds = append(kinds, fmt.Sprintf("otp_verify %q", t.Verify))
+		}
+		if t.Enroll != "" {
+			kinds = append(kinds, fmt.Sprintf("otp_enroll %q", t.Enroll))
+		}
+		note += "; MFA messages keep the legacy Guardian text, rendered by the Action (" + strings.Join(kinds, ", ") + ") instead of the tenant template the Passwordless text takes"
+	}
+	return note
 }
 
 func routingTitle(in *Intent) string {
