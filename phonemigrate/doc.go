@@ -40,7 +40,10 @@
 // settings and Twilio token travel only as Action secrets). When
 // Passwordless and MFA use different providers the Action routes
 // Passwordless messages to the Passwordless target and everything else to
-// the MFA target.
+// the MFA target. The tenant has one otp_verify phone template, which takes
+// the Passwordless text; when MFA's legacy verification text differs, the
+// MFA target renders it itself (actiongen Target.Text), so both keep what
+// their users received (Intent.DefaultText; the plan's Action note says so).
 //
 // # Order of writes
 //
