@@ -25,7 +25,8 @@ type run struct {
 	// run's own writes has changed the tenant since (each step changes what
 	// no later step reads), so while d is set the steps use it instead of
 	// re-reading before they write. A run that resumes after a failure
-	// starts without d, and each step then re-reads what it depends on.
+	// starts without d, and each step then re-reads what it depends on; a
+	// run that waits for a person to confirm a test message drops d.
 	d     *Discovery
 	steps []Transition
 }
@@ -80,7 +81,9 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // recorded in the checkpoint.
 //
 // A run that starts by discovering reads each thing once: until the end of
-// that run its steps write from what discovery read, and verify each write
+// that run (or until it waits for Options.Confirm, after which it re-reads
+// like a resumed run) its steps write from what discovery read, and verify
+// each write
 // from Auth0's answer to it (connection option writes, which replace the
 // whole options map, are verified by reading the connection back). A run
 // that resumes from a later state re-reads what each step depends on before
@@ -576,6 +579,11 @@ func (r *run) testProvider(ctx context.Context) (string, error) {
 			if r.o.Confirm == nil {
 				continue
 			}
+			// A person may take minutes to confirm, long enough for someone
+			// else to change the tenant: from here on this run re-reads
+			// before each write like a resumed one, so that no
+			// whole-options write sends back a stale map.
+			r.d = nil
 			ok, err := r.o.Confirm(ctx, TestMessage{Recipient: to, Method: meth, ProviderID: id})
 			if err != nil {
 				return "", fmt.Errorf("confirm test message (%s) to %s: %w", meth, to, err)

@@ -130,31 +130,43 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 		}
 		return out
 	}
+	confirm := func(o *phonemigrate.Options) {
+		o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) { return true, nil }
+	}
 	tests := []struct {
 		name  string
 		setup func(mt *memTenant)
-		want  map[string]int
+		opts  func(o *phonemigrate.Options)
+		want  map[string]int // nil: refused as not eligible
 	}{
-		{"legacy-gateway", nil, with(discovery, custom, map[string]int{"GetConnection": 1})},
-		{"legacy-twilio", nil, with(discovery, map[string]int{"GetConnection": 1})},
-		{"mfa-twilio", nil, with(discovery, mfa)},
-		{"mixed", nil, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
-		{"mixed", func(mt *memTenant) { mt.MsgTypes = nil }, // message types written, then read back
+		{"legacy-gateway", nil, nil, with(discovery, custom, map[string]int{"GetConnection": 1})},
+		{"legacy-twilio", nil, nil, with(discovery, map[string]int{"GetConnection": 1})},
+		{"mfa-twilio", nil, nil, with(discovery, mfa)},
+		{"mixed", nil, nil, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
+		{"mixed", func(mt *memTenant) { mt.MsgTypes = nil }, nil, // message types written, then read back
 			with(discovery, mfa, custom, map[string]int{"GetConnection": 1, "PhoneMessageTypes": 1})},
-		{"mfa-twilio", func(mt *memTenant) { mt.Selected = "auth0"; mt.LegacyTw = nil }, // MFA via Auth0: no Twilio read
+		{"mfa-twilio", func(mt *memTenant) { mt.Selected = "auth0"; mt.LegacyTw = nil }, nil, // MFA via Auth0: no Twilio read
 			nil},
-		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, // no tenant flag: the selected provider probes for UPE
+		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, nil, // no tenant flag: the selected provider probes for UPE
 			with(discovery, map[string]int{"GetConnection": 1, "SelectedPhoneProvider": 1})},
+		// Waiting for a person to confirm the test message drops the
+		// snapshot: the later steps re-read what they write.
+		{"mixed", nil, confirm,
+			with(discovery, mfa, custom, map[string]int{"GetConnection": 2, "TenantSettings": 1, "ListPhoneTemplates": 1, "PhoneMessageTypes": 1})},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%d-%s", i, tt.name), func(t *testing.T) {
+			o := baseOptions()
+			if tt.opts != nil {
+				tt.opts(&o)
+			}
 			mt := scenario(tt.name)
 			if tt.setup != nil {
 				tt.setup(mt)
 			}
 			c := countReads(mt)
 			m, _ := newMigrator(t, c)
-			_, err := m.Apply(t.Context(), baseOptions())
+			_, err := m.Apply(t.Context(), o)
 			if tt.want == nil {
 				// MFA through Auth0 with no other legacy settings: refused
 				// after discovery, which read no legacy Twilio settings.
@@ -302,5 +314,32 @@ func TestIntegrationCallSequence(t *testing.T) {
 			rec.mu.Unlock()
 			golden(t, "calls/"+string(sc)+".txt", []byte(b.String()))
 		})
+	}
+}
+
+// TestApplyConfirmKeepsConcurrentEdits: an option someone changes while the
+// run waits for a person to confirm the test message survives the
+// whole-options connection write (the run re-reads after waiting).
+func TestApplyConfirmKeepsConcurrentEdits(t *testing.T) {
+	mt := scenario("legacy-gateway")
+	m, _ := newMigrator(t, mt)
+	o := baseOptions()
+	o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) {
+		mt.mu.Lock()
+		defer mt.mu.Unlock()
+		for i := range mt.Conns {
+			if mt.Conns[i].ID == "con_gw" {
+				mt.Conns[i].Options["custom_flag"] = "edited meanwhile"
+			}
+		}
+		return true, nil
+	}
+	if _, err := m.Apply(t.Context(), o); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	for _, c := range mt.snapshot().Conns {
+		if c.ID == "con_gw" && c.Options["custom_flag"] != "edited meanwhile" {
+			t.Errorf("custom_flag = %v after the migration, want the concurrent edit kept", c.Options["custom_flag"])
+		}
 	}
 }
