@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -394,5 +396,33 @@ func TestLoggerLogsNoSecrets(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("log contains a secret:\n%s", out)
 		}
+	}
+}
+
+// TestCloseCutsStalledClients: a client that sends half a request body and
+// then neither finishes nor hangs up holds its handler in the body read;
+// Close must not wait for it forever (before, a test cleanup calling Close
+// hung until the test binary's timeout).
+func TestCloseCutsStalledClients(t *testing.T) {
+	defer func(d time.Duration) { closeGrace = d }(closeGrace)
+	closeGrace = 100 * time.Millisecond
+	srv := NewServer(Empty)
+	for _, target := range []struct{ host, path string }{
+		{srv.URL, "/api/v2/connections"},
+		{srv.Gateway().URL, GatewayPath},
+		{srv.Twilio().URL, "/2010-04-01/Accounts/" + TwilioSID + "/Messages.json"},
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(target.host, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":", target.path, srv.Token)
+	}
+	time.Sleep(50 * time.Millisecond) // the handlers are reading the bodies
+	start := time.Now()
+	srv.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v with stalled clients", d)
 	}
 }

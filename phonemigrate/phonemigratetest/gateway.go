@@ -71,8 +71,9 @@ func newGateway() *Gateway {
 	return g
 }
 
-// Close stops the gateway.
-func (g *Gateway) Close() { g.hs.Close() }
+// Close stops the gateway, cutting requests still running after 5 s (see
+// [Server.Close]).
+func (g *Gateway) Close() { closeHTTP(g.hs, "Gateway") }
 
 // SetKeys replaces the HS256 keys the gateway accepts.
 func (g *Gateway) SetKeys(keys ...[]byte) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"math"
 	"net"
@@ -277,17 +278,47 @@ func (s *Server) StartAt(addr string) error {
 }
 
 // Close shuts the fake down, with its Gateway and Twilio fakes. Requests
-// held by an injected delay end at once; Close then blocks until the
-// other outstanding requests finish, like httptest.Server.Close.
+// held by an injected delay end at once; Close then waits for the other
+// outstanding requests to finish, like httptest.Server.Close, but for 5
+// seconds at most: then it closes their connections (and says so on the
+// standard logger), so that a client that stalls without hanging up — say,
+// one that sent half a request body — cannot hold Close, and the test
+// cleanup calling it, forever.
 func (s *Server) Close() {
 	s.closeMux.Do(func() {
 		close(s.closing)
 		if s.hs != nil {
-			s.hs.Close()
+			closeHTTP(s.hs, "Server")
 		}
 		s.gateway.Close()
 		s.twilio.Close()
 	})
+}
+
+// closeGrace is how long closeHTTP waits for outstanding requests before
+// it closes their connections (tests shorten it).
+var closeGrace = 5 * time.Second
+
+// closeHTTP closes hs like httptest.Server.Close, but cuts the connections
+// of requests still running after closeGrace. The fakes' handlers block
+// only on their connection or on work bound to the request's context,
+// both of which end when the connection is closed.
+func closeHTTP(hs *httptest.Server, name string) {
+	done := make(chan struct{})
+	go func() {
+		hs.Close()
+		close(done)
+	}()
+	t := time.NewTimer(closeGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	log.Printf("phonemigratetest: %s.Close: requests still running after %v; closing their connections", name, closeGrace)
+	hs.CloseClientConnections()
+	<-done
 }
 
 // Client returns an *http.Client for the fake (from httptest), or

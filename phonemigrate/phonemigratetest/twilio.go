@@ -55,8 +55,9 @@ func newTwilioAPI() *TwilioAPI {
 	return t
 }
 
-// Close stops the fake Twilio API.
-func (t *TwilioAPI) Close() { t.hs.Close() }
+// Close stops the fake Twilio API, cutting requests still running after
+// 5 s (see [Server.Close]).
+func (t *TwilioAPI) Close() { closeHTTP(t.hs, "TwilioAPI") }
 
 // AddAccount registers a Twilio account the fake accepts.
 func (t *TwilioAPI) AddAccount(sid, authToken string) {
