@@ -26,7 +26,7 @@ type run struct {
 	// no later step reads), so while d is set the steps use it instead of
 	// re-reading before they write. A run that resumes after a failure
 	// starts without d, and each step then re-reads what it depends on; a
-	// run that waits for a person to confirm a test message drops d.
+	// run that waited for a person to confirm a test message drops d.
 	d     *Discovery
 	steps []Transition
 }
@@ -81,8 +81,9 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // recorded in the checkpoint.
 //
 // A run that starts by discovering reads each thing once: until the end of
-// that run (or until it waits for Options.Confirm, after which it re-reads
-// like a resumed run) its steps write from what discovery read, and verify
+// that run (or until an Options.Confirm call takes a second or more — a
+// person answering —, after which it re-reads like a resumed run) its steps
+// write from what discovery read, and verify
 // each write
 // from Auth0's answer to it (connection option writes, which replace the
 // whole options map, are verified by reading the connection back). A run
@@ -579,12 +580,15 @@ func (r *run) testProvider(ctx context.Context) (string, error) {
 			if r.o.Confirm == nil {
 				continue
 			}
-			// A person may take minutes to confirm, long enough for someone
-			// else to change the tenant: from here on this run re-reads
-			// before each write like a resumed one, so that no
-			// whole-options write sends back a stale map.
-			r.d = nil
+			began := time.Now()
 			ok, err := r.o.Confirm(ctx, TestMessage{Recipient: to, Method: meth, ProviderID: id})
+			if time.Since(began) >= confirmStaleAfter {
+				// A person took a while to answer, long enough for someone
+				// else to change the tenant: from here on this run re-reads
+				// before each write like a resumed one, so that no
+				// whole-options write sends back a stale map.
+				r.d = nil
+			}
 			if err != nil {
 				return "", fmt.Errorf("confirm test message (%s) to %s: %w", meth, to, err)
 			}
@@ -595,6 +599,12 @@ func (r *run) testProvider(ctx context.Context) (string, error) {
 	}
 	return EventTestProvider, nil
 }
+
+// confirmStaleAfter is how long an Options.Confirm call may take before
+// the run stops trusting its discovery snapshot. An automatic answer (a
+// callback that accepts at once) keeps it; a person does not answer that
+// fast.
+var confirmStaleAfter = time.Second
 
 func flagOn(v *bool) bool { return v != nil && *v }
 

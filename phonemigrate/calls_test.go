@@ -130,6 +130,9 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 		}
 		return out
 	}
+	// A person answering (slower than the threshold, here 0) makes the run
+	// drop its snapshot; an automatic answer (the default threshold is a
+	// second) does not.
 	confirm := func(o *phonemigrate.Options) {
 		o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) { return true, nil }
 	}
@@ -149,9 +152,11 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 			nil},
 		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, nil, // no tenant flag: the selected provider probes for UPE
 			with(discovery, map[string]int{"GetConnection": 1, "SelectedPhoneProvider": 1})},
+		// An automatic confirmation keeps the snapshot.
+		{"mixed", nil, confirm, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
 		// Waiting for a person to confirm the test message drops the
 		// snapshot: the later steps re-read what they write.
-		{"mixed", nil, confirm,
+		{"mixed-person", nil, confirm,
 			with(discovery, mfa, custom, map[string]int{"GetConnection": 2, "TenantSettings": 1, "ListPhoneTemplates": 1, "PhoneMessageTypes": 1})},
 	}
 	for i, tt := range tests {
@@ -160,7 +165,12 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			mt := scenario(tt.name)
+			name := tt.name
+			if n, ok := strings.CutSuffix(name, "-person"); ok {
+				name = n
+				t.Cleanup(phonemigrate.SetConfirmStaleAfter(0))
+			}
+			mt := scenario(name)
 			if tt.setup != nil {
 				tt.setup(mt)
 			}
@@ -321,6 +331,7 @@ func TestIntegrationCallSequence(t *testing.T) {
 // run waits for a person to confirm the test message survives the
 // whole-options connection write (the run re-reads after waiting).
 func TestApplyConfirmKeepsConcurrentEdits(t *testing.T) {
+	t.Cleanup(phonemigrate.SetConfirmStaleAfter(0)) // every answer counts as a person's
 	mt := scenario("legacy-gateway")
 	m, _ := newMigrator(t, mt)
 	o := baseOptions()
