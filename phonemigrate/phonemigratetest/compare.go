@@ -15,7 +15,7 @@ import (
 //
 // Sending each through [Server.Notify] before and after a migration (or a
 // rollback) and comparing the results is how a test proves that every user
-// still gets the same code by the same route: see the package example.
+// still gets the same code by the same route (see the example).
 // A State with neither SMS connections nor an enabled MFA phone factor
 // gives nil.
 func (st State) Messages(recipient string) []NotifyRequest {

@@ -53,6 +53,24 @@
 // run in Node.js by internal/actionrun. It is how tests prove the same user
 // receives the same text before and after a migration.
 //
+// # Before and after
+//
+// [State.Messages] lists the messages a tenant sends its users (a
+// Passwordless code per SMS connection, MFA verification and enrollment per
+// message type); sending each through [Server.Notify] before and after a
+// change shows whether anyone's route or text changed. [IgnoreGenerated]
+// compares two [State] values (with go-cmp) but for the ids and timestamps
+// a migration or a rollback regenerates, so a rollback can be checked to
+// restore the tenant exactly. [Secrets] and [Server.UseSecrets] seed
+// sentinel secrets; [Secrets.Forms] lists what a leak scan searches for.
+//
+// # Faults and Close
+//
+// [Server.InjectFault] makes requests fail, wait or lose their connection.
+// [Server.Close] ends injected delays at once and, like httptest, waits for
+// the other requests — but for 5 seconds at most, so that a stalled client
+// cannot hang a test's cleanup.
+//
 // # Serving on an address
 //
 // `phonemigrate fake --listen ADDR` uses [NewUnstartedServer] then

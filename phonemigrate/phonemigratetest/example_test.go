@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
@@ -80,4 +83,45 @@ func ExampleServer_StartAt() {
 	fmt.Println(srv.BaseURL == srv.URL+"/api/v2", srv.Scenario)
 	// Output:
 	// true mfa-twilio
+}
+
+// The messages a tenant sends its users, sent before and after a change:
+// the way tests prove that nobody's codes changed route or text. A
+// migration and its rollback regenerate ids and timestamps;
+// IgnoreGenerated compares everything else.
+func ExampleState_Messages() {
+	srv := phonemigratetest.NewServer(phonemigratetest.MFATwilio)
+	defer srv.Close()
+	ctx := context.Background()
+
+	before := srv.State()
+	for _, msg := range before.Messages("+15551234567") {
+		res, err := srv.Notify(ctx, msg)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(msg.Kind, msg.DeliveryMethod, msg.MessageType, res.Route, res.Delivered)
+	}
+
+	// Something switches the tenant to the Unified Phone Experience and
+	// back (a migration and its rollback, say).
+	for _, on := range []bool{true, false} {
+		body := strings.NewReader(fmt.Sprintf(`{"phone_consolidated_experience": %t}`, on))
+		req, _ := http.NewRequest("PATCH", srv.BaseURL+"/tenants/settings", body)
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+		fmt.Println("unified:", on, "same as before:", cmp.Equal(before, srv.State(), phonemigratetest.IgnoreGenerated))
+	}
+	// Output:
+	// mfa text otp_verify legacy_twilio true
+	// mfa text otp_enroll legacy_twilio true
+	// mfa voice otp_verify legacy_twilio true
+	// mfa voice otp_enroll legacy_twilio true
+	// unified: true same as before: false
+	// unified: false same as before: true
 }
