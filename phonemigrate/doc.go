@@ -28,9 +28,10 @@
 // Passwordless SMS connection ([ErrNotEligible]), a tenant already on UPE
 // ([ErrAlreadyUnified]), delivery methods that do not cover the phone
 // factors in use ([*DeliveryConflictError], decided by
-// [github.com/unifiedphone/unifiedphone/delivery.Decide]), a provider or
-// custom-phone-provider Action the migration did not create unless
-// [Options.AllowReplace] ([*ExistingResourceError]), a missing Twilio token
+// [github.com/unifiedphone/unifiedphone/delivery.Decide]), a phone provider
+// the migration did not create unless [Options.AllowReplace], or an
+// existing custom-phone-provider Action, which is never replaced
+// ([*ExistingResourceError]), a missing Twilio token
 // ([ErrTwilioTokenRequired]) and bad test recipients
 // ([*InvalidRecipientError]).
 //
