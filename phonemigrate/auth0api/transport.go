@@ -214,11 +214,15 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 	if t.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, t.timeout)
 	}
+	// net/http may call WroteRequest from its write loop after RoundTrip
+	// has returned (the answer came before the body was written), so the
+	// callback sets its own variable under mu, never the named result.
 	var mu sync.Mutex
+	var written bool
 	trace := &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			mu.Lock()
-			wrote = wrote || info.Err == nil
+			written = written || info.Err == nil
 			mu.Unlock()
 		},
 	}
@@ -243,7 +247,7 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 	start := time.Now()
 	resp, err = t.base.RoundTrip(r)
 	mu.Lock()
-	w := wrote
+	w := written
 	mu.Unlock()
 	t.log(ctx, req, n, resp, err, time.Since(start))
 	if err != nil {

@@ -476,3 +476,29 @@ func TestPacerBeyondDeadline(t *testing.T) {
 		t.Errorf("took %v; the pacer should refuse at once", d)
 	}
 }
+
+// TestLateWroteRequest: net/http may report WroteRequest from its write
+// loop after RoundTrip returned (an answer that came before the body was
+// written). That late callback must not race with attempt's results; under
+// -race this failed (TestFaultMatrix caught it once: attempt's named result
+// was written by the callback and by the return statement).
+func TestLateWroteRequest(t *testing.T) {
+	late := make(chan struct{})
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		trace := httptrace.ContextClientTrace(r.Context())
+		go func() {
+			time.Sleep(20 * time.Millisecond) // no synchronisation with the caller on purpose
+			trace.WroteRequest(httptrace.WroteRequestInfo{})
+			close(late)
+		}()
+		return respond(200, nil, `{}`), nil
+	})
+	tr, _ := fakeTransport(t, base, Config{})
+	req, _ := http.NewRequest("POST", "https://tenant.example/api/v2/x", strings.NewReader(`{"k":"v"}`))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	<-late
+}
