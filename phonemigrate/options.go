@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
@@ -29,6 +30,19 @@ const (
 	// custom-phone-provider Action, whatever the legacy paths are.
 	ProviderKindCustom ProviderKind = "custom"
 )
+
+// ParseProviderKind reads a provider kind as a person writes it: "auto"
+// (or empty), "twilio" or "custom", case and surrounding space ignored.
+// Anything else is an [*InputError] for Field "Provider".
+func ParseProviderKind(s string) (ProviderKind, error) {
+	switch k := ProviderKind(strings.ToLower(strings.TrimSpace(s))); k {
+	case "", ProviderAuto:
+		return ProviderAuto, nil
+	case ProviderKindTwilio, ProviderKindCustom:
+		return k, nil
+	}
+	return "", &InputError{Field: "Provider", Problem: `must be "auto", "twilio" or "custom", not ` + quote(s)}
+}
 
 // Options are the caller's choices for [Migrator.Plan] and
 // [Migrator.Apply]. They are validated before anything is written; bad

@@ -41,16 +41,11 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 // Twilio token and Confirm, which apply adds).
 func (o *optionFlags) options() (phonemigrate.Options, error) {
 	var opts phonemigrate.Options
-	switch strings.ToLower(strings.TrimSpace(o.provider)) {
-	case "", "auto":
-		opts.Provider = phonemigrate.ProviderAuto
-	case "twilio":
-		opts.Provider = phonemigrate.ProviderKindTwilio
-	case "custom":
-		opts.Provider = phonemigrate.ProviderKindCustom
-	default:
+	kind, err := phonemigrate.ParseProviderKind(o.provider)
+	if err != nil {
 		return opts, usageErrorf("--provider %q is not one of auto, twilio, custom", o.provider)
 	}
+	opts.Provider = kind
 	if o.delivery != "" {
 		set, err := delivery.Parse(o.delivery)
 		if err != nil || set.Empty() {

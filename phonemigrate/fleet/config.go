@@ -505,16 +505,11 @@ func (o TenantOptions) options() (phonemigrate.Options, error) {
 	bad := func(field, problem string) error {
 		return &ConfigError{Field: "options." + field, Problem: problem}
 	}
-	switch strings.ToLower(strings.TrimSpace(o.Provider)) {
-	case "", "auto":
-		out.Provider = phonemigrate.ProviderAuto
-	case "twilio":
-		out.Provider = phonemigrate.ProviderKindTwilio
-	case "custom":
-		out.Provider = phonemigrate.ProviderKindCustom
-	default:
+	kind, err := phonemigrate.ParseProviderKind(o.Provider)
+	if err != nil {
 		return out, bad("provider", fmt.Sprintf("%q is not one of auto, twilio, custom", o.Provider))
 	}
+	out.Provider = kind
 	if o.Delivery != "" {
 		set, err := delivery.Parse(o.Delivery)
 		if err != nil || set.Empty() {
