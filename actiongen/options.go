@@ -3,10 +3,11 @@ package actiongen
 import (
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/unifiedphone/unifiedphone/internal/loopback"
 )
 
 // GatewayFromOptions reads a [Gateway] from the raw options of a legacy
@@ -189,21 +190,13 @@ func checkURL(kind error, field, raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if loopback.Host(u.Hostname()) {
 			return nil
 		}
 		return invalid(kind, field, "uses http; only https is allowed, except for loopback hosts (127.0.0.0/8, ::1, localhost)")
 	default:
 		return invalid(kind, field, "has scheme %q; want https", printable(u.Scheme))
 	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // decodeBase64Secret decodes base64 or base64url, padded or not: the forms

@@ -2,11 +2,11 @@ package main
 
 import (
 	"flag"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
 
+	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
@@ -129,7 +129,7 @@ func checkURL(name, raw string) error {
 	if u.User != nil {
 		return usageErrorf("%s must not hold credentials", name)
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !loopback.Host(u.Hostname()) {
 		return usageErrorf("plain http is allowed only to loopback hosts, not %q; use https", u.Hostname())
 	}
 	return nil
@@ -145,14 +145,6 @@ func redactURL(raw string) string {
 		return "…" + raw[i+1:]
 	}
 	return raw
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // checkDomain accepts a bare host name such as "acme.eu.auth0.com".

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/auth0/go-auth0/v3/management/option"
 	"golang.org/x/time/rate"
 
+	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
@@ -270,7 +270,7 @@ func baseURL(raw string) (*url.URL, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !loopback.Host(u.Hostname()) {
 			return nil, &ConfigError{Field: "BaseURL", Reason: fmt.Sprintf("plain http is only allowed to loopback hosts, not %q; use https", u.Hostname())}
 		}
 	default:
@@ -282,17 +282,6 @@ func baseURL(raw string) (*url.URL, error) {
 	}
 	u.RawPath = ""
 	return u, nil
-}
-
-// isLoopback reports whether host is "localhost" or a loopback IP address
-// (127.0.0.0/8, ::1). Names other than "localhost" are not resolved: a DNS
-// name that points at 127.0.0.1 today may not tomorrow.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Client implements [phonemigrate.Client] over go-auth0 v3. Create it with
