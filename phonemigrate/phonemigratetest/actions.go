@@ -16,7 +16,7 @@ type triggerInfo struct {
 }
 
 var knownTriggers = []triggerInfo{
-	{"post-login", "v3", "trigger-bound", []string{"node18", "node22"}},
+	{"post-login", "v3", "trigger-bound", []string{"node12", "node16", "node18", "node18-actions", "node22"}},
 	{"credentials-exchange", "v2", "trigger-bound", []string{"node18", "node22"}},
 	{"pre-user-registration", "v2", "trigger-bound", []string{"node18", "node22"}},
 	{"post-user-registration", "v2", "trigger-bound", []string{"node18", "node22"}},
@@ -32,56 +32,100 @@ type deployedVersion struct {
 	number  int
 	action  Action
 	created string
+	builtAt string
+}
+
+// deployProgress is a deployment Auth0 has accepted (POST .../deploy
+// answered 200 with a version whose deployed is false) but not finished:
+// like a build, it finishes after the WithActionBuild delay or number of
+// reads, and until then the Action keeps its previous deployed version.
+type deployProgress struct {
+	buildProgress
+	version deployedVersion
 }
 
 func (s *Server) findActionLocked(id string) int {
 	return slices.IndexFunc(s.st.Actions, func(a Action) bool { return a.ID == id })
 }
 
-// refreshBuildsLocked finishes the builds whose delay has passed, and
-// deploys Actions created with "deploy": true once built.
+// done reports whether work started at bp.started is finished at t.
+func (s *Server) done(bp *buildProgress, t time.Time) bool {
+	return t.Sub(bp.started) >= s.cfg.buildDelay || (s.cfg.buildGets > 0 && bp.gets >= s.cfg.buildGets)
+}
+
+// refreshBuildsLocked moves builds along (pending -> building -> built)
+// and finishes the deployments whose delay has passed; Actions created
+// with "deploy": true are deployed once built.
 func (s *Server) refreshBuildsLocked(t time.Time) {
 	for i := range s.st.Actions {
 		a := &s.st.Actions[i]
-		bp := s.builds[a.ID]
-		if a.Status != "building" || bp == nil {
-			continue
+		if bp := s.builds[a.ID]; bp != nil && (a.Status == "pending" || a.Status == "building") {
+			if s.done(bp, t) {
+				s.finishBuildLocked(a)
+			} else {
+				a.Status = "building"
+			}
 		}
-		if t.Sub(bp.started) >= s.cfg.buildDelay || (s.cfg.buildGets > 0 && bp.gets >= s.cfg.buildGets) {
-			s.finishBuildLocked(a)
+		if dp := s.deploys[a.ID]; dp != nil && s.done(&dp.buildProgress, t) {
+			s.finishDeployLocked(a, dp.version)
 		}
 	}
 }
 
 func (s *Server) finishBuildLocked(a *Action) {
+	for _, d := range a.Dependencies {
+		if slices.Contains(s.cfg.unresolvable, d.Name+"@"+d.Version) {
+			a.Status = "failed"
+			delete(s.builds, a.ID)
+			delete(s.pendingDeploy, a.ID)
+			return
+		}
+	}
 	a.Status = "built"
 	a.BuiltAt = now()
 	bp := s.builds[a.ID]
 	delete(s.builds, a.ID)
 	if bp != nil && s.pendingDeploy[a.ID] {
 		delete(s.pendingDeploy, a.ID)
-		s.deployLocked(a)
+		s.finishDeployLocked(a, s.newVersionLocked(a))
 	}
 }
 
+// startBuildLocked starts a build: Auth0 answers a create or update with
+// status "pending", later reads say "building", then "built".
 func (s *Server) startBuildLocked(a *Action) {
-	a.Status = "building"
+	a.Status = "pending"
 	a.BuiltAt = ""
 	a.AllChangesDeployed = false
 	s.builds[a.ID] = &buildProgress{started: time.Now()}
 }
 
-func (s *Server) deployLocked(a *Action) deployedVersion {
-	a.DeployedVersion++
-	a.Deployed = true
-	a.AllChangesDeployed = true
+// newVersionLocked freezes a's current code as a new version.
+func (s *Server) newVersionLocked(a *Action) deployedVersion {
 	snap := *a
 	snap.Secrets = slices.Clone(a.Secrets)
 	snap.Dependencies = slices.Clone(a.Dependencies)
 	snap.SupportedTriggers = slices.Clone(a.SupportedTriggers)
-	v := deployedVersion{id: s.nextUUIDLocked(), number: a.DeployedVersion, action: snap, created: now()}
-	s.versions[a.ID] = v
+	number := a.DeployedVersion + 1
+	if dp := s.deploys[a.ID]; dp != nil {
+		number = dp.version.number + 1
+	}
+	return deployedVersion{id: s.nextUUIDLocked(), number: number, action: snap, created: now(), builtAt: a.BuiltAt}
+}
+
+// startDeployLocked accepts a deployment of a's current code.
+func (s *Server) startDeployLocked(a *Action) deployedVersion {
+	v := s.newVersionLocked(a)
+	s.deploys[a.ID] = &deployProgress{buildProgress: buildProgress{started: time.Now()}, version: v}
 	return v
+}
+
+func (s *Server) finishDeployLocked(a *Action, v deployedVersion) {
+	delete(s.deploys, a.ID)
+	a.DeployedVersion = v.number
+	a.Deployed = true
+	a.AllChangesDeployed = a.Status == "built" && a.Code == v.action.Code
+	s.versions[a.ID] = v
 }
 
 func secretsJSON(secrets []ActionSecret) []any {
@@ -109,14 +153,39 @@ func actionBaseJSON(a Action) map[string]any {
 	}
 }
 
-func versionJSON(v deployedVersion, current Action) map[string]any {
+// versionJSON is a version as recorded: the deploy answer (deployed false,
+// with the action) and an Action's deployed_version (deployed true, with
+// built_at) share it.
+func versionJSON(v deployedVersion, deployed bool) map[string]any {
 	a := v.action
 	return map[string]any{
-		"id": v.id, "action_id": a.ID, "code": a.Code, "dependencies": depsJSON(a.Dependencies),
-		"deployed": true, "runtime": a.Runtime, "secrets": secretsJSON(a.Secrets), "status": "built",
-		"number": v.number, "errors": []any{}, "action": actionBaseJSON(current),
-		"built_at": a.BuiltAt, "created_at": v.created, "updated_at": v.created,
+		"id": v.id, "code": a.Code, "dependencies": depsJSON(a.Dependencies),
+		"deployed": deployed, "runtime": a.Runtime, "secrets": secretsJSON(a.Secrets), "status": "built",
+		"number": v.number, "created_at": v.created, "updated_at": v.created,
 		"supported_triggers": triggersJSON(a.SupportedTriggers),
+	}
+}
+
+// currentVersionJSON is an Action's current_version: the latest version
+// deployed or being deployed.
+func currentVersionJSON(v deployedVersion) map[string]any {
+	return map[string]any{
+		"id": v.id, "code": v.action.Code, "runtime": v.action.Runtime, "status": "BUILT", "number": v.number,
+		"build_time": v.builtAt, "created_at": v.created, "updated_at": v.created,
+	}
+}
+
+// versionsJSONLocked adds current_version and deployed_version to m.
+func (s *Server) versionsJSONLocked(m map[string]any, a Action) {
+	v, deployed := s.versions[a.ID]
+	if deployed && a.Deployed {
+		dv := versionJSON(v, true)
+		dv["built_at"] = v.builtAt
+		m["deployed_version"] = dv
+		m["current_version"] = currentVersionJSON(v)
+	}
+	if dp := s.deploys[a.ID]; dp != nil {
+		m["current_version"] = currentVersionJSON(dp.version)
 	}
 }
 
@@ -127,12 +196,7 @@ func (s *Server) actionJSONLocked(a Action) map[string]any {
 	m["runtime"] = a.Runtime
 	m["secrets"] = secretsJSON(a.Secrets)
 	m["status"] = a.Status
-	if a.BuiltAt != "" {
-		m["built_at"] = a.BuiltAt
-	}
-	if v, ok := s.versions[a.ID]; ok && a.Deployed {
-		m["deployed_version"] = versionJSON(v, a)
-	}
+	s.versionsJSONLocked(m, a)
 	return m
 }
 
@@ -272,6 +336,9 @@ func (s *Server) getActionLocked(r *http.Request, i int) (int, any, *apiErr) {
 	if bp := s.builds[s.st.Actions[i].ID]; bp != nil {
 		bp.gets++
 	}
+	if dp := s.deploys[s.st.Actions[i].ID]; dp != nil {
+		dp.gets++
+	}
 	s.refreshBuildsLocked(time.Now())
 	return http.StatusOK, s.actionJSONLocked(s.st.Actions[i]), nil
 }
@@ -310,6 +377,7 @@ func (s *Server) deleteActionLocked(r *http.Request, i int) (int, any, *apiErr) 
 	delete(s.builds, id)
 	delete(s.versions, id)
 	delete(s.pendingDeploy, id)
+	delete(s.deploys, id)
 	return http.StatusNoContent, nil, nil
 }
 
@@ -319,8 +387,24 @@ func (s *Server) deployActionLocked(r *http.Request, i int) (int, any, *apiErr) 
 	if a.Status != "built" {
 		return 0, nil, &apiErr{status: http.StatusConflict, message: "The action is still building; deploy it once its status is built."}
 	}
-	v := s.deployLocked(a)
-	return http.StatusAccepted, versionJSON(v, *a), nil
+	v := s.startDeployLocked(a)
+	out := versionJSON(v, false)
+	out["action"] = actionBaseJSON(*a)
+	return http.StatusOK, out, nil
+}
+
+// listWrapper is a paged list answer as Auth0 writes it: zero values are
+// left out ({"bindings":[],"page":1,"per_page":100}: page only when > 0,
+// total only when the page holds items).
+func listWrapper(key string, items []any, total, page, perPage int) map[string]any {
+	m := map[string]any{key: items, "per_page": perPage}
+	if total > 0 && len(items) > 0 {
+		m["total"] = total
+	}
+	if page > 0 {
+		m["page"] = page
+	}
+	return m
 }
 
 // paging parses page (0-based) and per_page.
@@ -370,7 +454,7 @@ func (s *Server) listActions(r *http.Request) (int, any, *apiErr) {
 	}
 	start, end := window(len(list), page, perPage)
 	out := jsonList(list[start:end], func(a Action) any { return s.actionJSONLocked(a) })
-	return http.StatusOK, map[string]any{"total": len(list), "page": page, "per_page": perPage, "actions": out}, nil
+	return http.StatusOK, listWrapper("actions", out, len(list), page, perPage), nil
 }
 
 func (s *Server) listTriggers(r *http.Request) (int, any, *apiErr) {
@@ -390,7 +474,12 @@ func (s *Server) bindingJSONLocked(b Binding) map[string]any {
 		"created_at": b.CreatedAt, "updated_at": b.UpdatedAt,
 	}
 	if i := s.findActionLocked(b.ActionID); i >= 0 {
-		m["action"] = s.actionJSONLocked(s.st.Actions[i])
+		// As recorded: the bound Action's base fields and versions, not its
+		// code, status or secrets.
+		a := actionBaseJSON(s.st.Actions[i])
+		a["all_changes_deployed"] = false // recorded: always false here
+		s.versionsJSONLocked(a, s.st.Actions[i])
+		m["action"] = a
 	}
 	return m
 }
@@ -418,7 +507,7 @@ func (s *Server) listBindings(r *http.Request) (int, any, *apiErr) {
 	bs := s.st.TriggerBindings[trigger]
 	start, end := window(len(bs), page, perPage)
 	out := jsonList(bs[start:end], func(b Binding) any { return s.bindingJSONLocked(b) })
-	return http.StatusOK, map[string]any{"total": len(bs), "page": page, "per_page": perPage, "bindings": out}, nil
+	return http.StatusOK, listWrapper("bindings", out, len(bs), page, perPage), nil
 }
 
 func (s *Server) patchBindings(r *http.Request) (int, any, *apiErr) {

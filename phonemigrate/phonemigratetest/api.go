@@ -23,7 +23,6 @@ const (
 	msgTemplateConflict    = "Phone template already configured for tenant"
 	msgInvalidJSON         = "Invalid request payload JSON format"
 	msgConnectionNotFound  = "The connection does not exist"
-	errCodeNoDeployedActon = "custom_email_provider_deployed_action_not_found"
 )
 
 // apiErr is an error answer computed under the lock and written after it.
@@ -185,7 +184,7 @@ func (s *Server) registerAPIOn(mux router) {
 	h("POST "+p+"/connections", withBody(s.createConnection))
 	h("GET "+p+"/connections/{id}", s.item(connections, s.getConnectionLocked))
 	h("PATCH "+p+"/connections/{id}", s.itemWithBody(connections, s.patchConnectionLocked))
-	h("DELETE "+p+"/connections/{id}", s.item(connections, s.deleteConnectionLocked))
+	h("DELETE "+p+"/connections/{id}", s.deleteConnection)
 
 	h("GET "+p+"/guardian/factors", s.listFactors)
 	h("PUT "+p+"/guardian/factors/{name}", withBody(s.putFactor))
@@ -475,9 +474,25 @@ func (s *Server) patchConnectionLocked(r *http.Request, i int, body map[string]a
 	return http.StatusOK, connJSON(c, false), nil
 }
 
-func (s *Server) deleteConnectionLocked(r *http.Request, i int) (int, any, *apiErr) {
+// deleteConnection answers as recorded: 202 {"deleted_at": …} (the
+// deletion is asynchronous), and 204 for a connection already deleted.
+func (s *Server) deleteConnection(r *http.Request) (int, any, *apiErr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("id")
+	i := s.findConnLocked(id)
+	if i < 0 {
+		if s.deletedConns[id] {
+			return http.StatusNoContent, nil, nil
+		}
+		return 0, nil, connections.notFound()
+	}
 	s.st.Connections = slices.Delete(s.st.Connections, i, i+1)
-	return http.StatusAccepted, nil, nil // Auth0: 202, the deletion is asynchronous
+	if s.deletedConns == nil {
+		s.deletedConns = map[string]bool{}
+	}
+	s.deletedConns[id] = true
+	return http.StatusAccepted, map[string]any{"deleted_at": now()}, nil
 }
 
 // ---- guardian ----
@@ -681,7 +696,7 @@ func (s *Server) putGuardianTemplates(r *http.Request, body map[string]any) (int
 // providerJSON is the masked provider (credentials are never returned).
 func providerJSON(p PhoneProvider) map[string]any {
 	cfg := map[string]any{"delivery_methods": slices.Clone(p.Configuration.DeliveryMethods)}
-	if p.Name == "twilio" {
+	if p.Configuration.SID != "" {
 		cfg["sid"] = p.Configuration.SID
 		if p.Configuration.DefaultFrom != "" {
 			cfg["default_from"] = p.Configuration.DefaultFrom
@@ -703,7 +718,13 @@ func (s *Server) findProviderLocked(id string) int {
 func (s *Server) listProviders(r *http.Request) (int, any, *apiErr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := listByDisabled(r, s.st.PhoneProviders, func(p PhoneProvider) bool { return p.Disabled }, providerJSON)
+	// List items carry "credentials": null (recorded); single answers
+	// leave it out.
+	out := listByDisabled(r, s.st.PhoneProviders, func(p PhoneProvider) bool { return p.Disabled }, func(p PhoneProvider) map[string]any {
+		m := providerJSON(p)
+		m["credentials"] = nil
+		return m
+	})
 	return http.StatusOK, map[string]any{"providers": out}, nil
 }
 
@@ -813,15 +834,11 @@ func (s *Server) applyProviderBodyLocked(p *PhoneProvider, body map[string]any, 
 			return badRequest(msgBadNotification)
 		}
 	case "custom":
-		if c.SID != "" || c.DefaultFrom != "" || c.MSSID != "" {
-			return payloadErr("Additional properties not allowed: sid, default_from, mssid").withProp("configuration")
-		}
-		if p.Credentials.AuthToken != "" {
-			return payloadErr("Additional properties not allowed: auth_token").withProp("credentials")
-		}
-		if _, ok := s.boundCustomPhoneActionLocked(); !ok {
-			return &apiErr{status: http.StatusBadRequest, message: "A deployed action bound to the custom-phone-provider trigger is required to configure a custom phone provider", code: errCodeNoDeployedActon}
-		}
+		// Recorded: Auth0 creates a custom provider (201) and accepts a
+		// twilio→custom PATCH with no Action set up, and a custom PATCH
+		// carrying sid/default_from/auth_token is accepted and echoed.
+		// What happens without a deployed, bound Action shows at send
+		// time: the message is not delivered (see Server.Notify).
 	}
 	return nil
 }
@@ -899,7 +916,7 @@ func (s *Server) tryProvider(r *http.Request, body map[string]any) (int, any, *a
 	// The fake really sends the test message through the provider, so a
 	// test can look at the Gateway or Twilio fake to see what arrived.
 	s.sendTest(r.Context(), to, method)
-	return http.StatusAccepted, map[string]any{"code": http.StatusAccepted, "message": "Test message sent"}, nil
+	return http.StatusAccepted, map[string]any{"code": http.StatusAccepted, "message": "Test notification successfully sent for processing"}, nil
 }
 
 // ---- branding phone templates ----
@@ -914,25 +931,51 @@ func templateJSON(t PhoneTemplate) map[string]any {
 	if t.Content.Body.Voice != "" {
 		body["voice"] = t.Content.Body.Voice
 	}
+	// Auth0 answers "from": "" on its defaults, and leaves it out of a
+	// customised template written without one.
 	content := map[string]any{"syntax": t.Content.Syntax, "body": body}
-	if t.Content.From != "" {
+	if t.Content.From != "" || t.ID == "" {
 		content["from"] = t.Content.From
 	}
-	return map[string]any{
-		"id": t.ID, "channel": t.Channel, "customizable": t.Customizable, "tenant": t.Tenant,
-		"content": content, "type": t.Type, "disabled": t.Disabled,
+	m := map[string]any{
+		"channel": t.Channel, "tenant": t.Tenant, "content": content, "type": t.Type, "disabled": t.Disabled,
+		"created_at": t.CreatedAt, "updated_at": t.UpdatedAt,
 	}
+	if t.ID != "" {
+		m["id"] = t.ID
+	}
+	return m
 }
 
 func (s *Server) findTemplateLocked(id string) int {
 	return slices.IndexFunc(s.st.PhoneTemplates, func(t PhoneTemplate) bool { return t.ID == id })
 }
 
+// listTemplates answers every customised template and, for each type
+// with a built-in default that the tenant has not customised, Auth0's
+// default: an entry without an id (recorded), sorted by type.
 func (s *Server) listTemplates(r *http.Request) (int, any, *apiErr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := listByDisabled(r, s.st.PhoneTemplates, func(t PhoneTemplate) bool { return t.Disabled }, templateJSON)
+	all := effectiveTemplates(s.st.PhoneTemplates)
+	out := listByDisabled(r, all, func(t PhoneTemplate) bool { return t.Disabled }, templateJSON)
 	return http.StatusOK, map[string]any{"templates": out}, nil
+}
+
+// effectiveTemplates is what applies per type: the customised template,
+// else Auth0's default (id-less), sorted by type.
+func effectiveTemplates(custom []PhoneTemplate) []PhoneTemplate {
+	out := slices.Clone(custom)
+	for _, typ := range templateTypes {
+		if slices.ContainsFunc(custom, func(t PhoneTemplate) bool { return t.Type == typ }) {
+			continue
+		}
+		if d, ok := DefaultPhoneTemplate(typ); ok {
+			out = append(out, d)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b PhoneTemplate) int { return strings.Compare(a.Type, b.Type) })
+	return out
 }
 
 // applyContent applies a content object; full says syntax is allowed.
@@ -983,7 +1026,7 @@ func applyContent(c *PhoneTemplateContent, v any, full bool) *apiErr {
 }
 
 func (s *Server) createTemplate(r *http.Request, body map[string]any) (int, any, *apiErr) {
-	t := PhoneTemplate{Channel: "phone", Customizable: true, Tenant: TenantName, Content: PhoneTemplateContent{Syntax: "liquid"}}
+	t := PhoneTemplate{Channel: "phone", Tenant: TenantName, Content: PhoneTemplateContent{Syntax: "liquid"}}
 	for k, v := range body {
 		switch k {
 		case "type":
@@ -1011,10 +1054,14 @@ func (s *Server) createTemplate(r *http.Request, body map[string]any) (int, any,
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Customising a type that only has Auth0's default is a POST (201,
+	// recorded). A second POST of a customised type is not recorded; the
+	// fake answers 409, as Auth0's API documents a conflict.
 	if slices.ContainsFunc(s.st.PhoneTemplates, func(x PhoneTemplate) bool { return x.Type == t.Type }) {
 		return 0, nil, &apiErr{status: http.StatusConflict, message: msgTemplateConflict}
 	}
 	t.ID = s.nextIDLocked("tem_")
+	t.CreatedAt, t.UpdatedAt = now(), now()
 	s.st.PhoneTemplates = append(s.st.PhoneTemplates, t)
 	return http.StatusCreated, templateJSON(t), nil
 }
@@ -1041,6 +1088,7 @@ func (s *Server) patchTemplateLocked(r *http.Request, i int, body map[string]any
 			return 0, nil, payloadErr("Additional properties not allowed: " + k)
 		}
 	}
+	t.UpdatedAt = now()
 	s.st.PhoneTemplates[i] = t
 	return http.StatusOK, templateJSON(t), nil
 }
@@ -1051,9 +1099,11 @@ func (s *Server) deleteTemplateLocked(r *http.Request, i int) (int, any, *apiErr
 }
 
 func (s *Server) resetTemplateLocked(r *http.Request, i int) (int, any, *apiErr) {
+	// Reset restores the type's default texts and keeps from (recorded).
 	t := &s.st.PhoneTemplates[i]
-	t.Content = PhoneTemplateContent{Syntax: "liquid", Body: PhoneTemplateBody{Text: defaultOTPText, Voice: defaultOTPText}}
-	t.Disabled = false
+	d, _ := DefaultPhoneTemplate(t.Type)
+	t.Content = PhoneTemplateContent{Syntax: "liquid", From: t.Content.From, Body: d.Content.Body}
+	t.UpdatedAt = now()
 	return http.StatusOK, templateJSON(*t), nil
 }
 

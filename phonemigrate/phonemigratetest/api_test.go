@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -358,13 +359,29 @@ func deployCustomAction(t testing.TB, srv *Server, name, code string, secrets ma
 			break
 		}
 	}
-	wantStatus(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 202)
+	wantStatus(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 200)
+	waitDeployed(t, srv, id)
 	if bind {
 		wantStatus(t, srv, "PATCH", "/api/v2/actions/triggers/custom-phone-provider/bindings", map[string]any{
 			"bindings": []any{map[string]any{"ref": map[string]any{"type": "action_id", "value": id}, "display_name": name}},
 		}, 200)
 	}
 	return id
+}
+
+// waitDeployed reads the Action until its deployment (accepted with
+// deployed false) has finished.
+func waitDeployed(t testing.TB, srv *Server, id string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if i > 50 {
+			t.Fatal("action never deployed")
+		}
+		a := obj(t, wantStatus(t, srv, "GET", "/api/v2/actions/actions/"+id, nil, 200))
+		if dv, ok := a["deployed_version"].(map[string]any); ok && dv["deployed"] == true {
+			return
+		}
+	}
 }
 
 const noopAction = "exports.onExecuteCustomPhoneProvider = async (event, api) => {};"
@@ -389,8 +406,9 @@ func TestPhoneProviderRules(t *testing.T) {
 		{"no credentials", "", map[string]any{"name": "twilio", "configuration": twilioCfg}, 400, msgMissingCredentials, ""},
 		{"null credentials", "bound", map[string]any{"name": "custom", "configuration": customCfg, "credentials": nil}, 400, msgMissingCredentials, ""},
 		{"custom without credentials", "bound", map[string]any{"name": "custom", "configuration": customCfg}, 400, msgMissingCredentials, ""},
-		{"custom without action", "", map[string]any{"name": "custom", "configuration": customCfg, "credentials": map[string]any{}}, 400, "A deployed action bound to the custom-phone-provider trigger is required to configure a custom phone provider", errCodeNoDeployedActon},
-		{"custom with deployed unbound action", "deployed", map[string]any{"name": "custom", "configuration": customCfg, "credentials": map[string]any{}}, 400, "A deployed action bound to the custom-phone-provider trigger is required to configure a custom phone provider", errCodeNoDeployedActon},
+		// Recorded: Auth0 creates a custom provider with no Action at all.
+		{"custom without action", "", map[string]any{"name": "custom", "configuration": customCfg, "credentials": map[string]any{}}, 201, "", ""},
+		{"custom with deployed unbound action", "deployed", map[string]any{"name": "custom", "configuration": customCfg, "credentials": map[string]any{}}, 201, "", ""},
 		{"custom ok", "bound", map[string]any{"name": "custom", "configuration": customCfg, "credentials": map[string]any{}}, 201, "", ""},
 		{"custom with sid", "bound", map[string]any{"name": "custom", "configuration": map[string]any{"sid": "", "delivery_methods": []any{"text"}}, "credentials": map[string]any{}}, 201, "", ""},
 		{"no delivery methods", "", map[string]any{"name": "twilio", "configuration": map[string]any{"sid": TwilioSID, "default_from": TwilioFrom, "delivery_methods": []any{}}, "credentials": creds}, 400, "Payload validation error: 'Array is too short (0), minimum 1' on property configuration.delivery_methods", ""},
@@ -454,11 +472,8 @@ func TestPhoneProviderLifecycle(t *testing.T) {
 		t.Errorf("PATCH without credentials dropped the stored token")
 	}
 	wantError(t, srv, "PATCH", p, map[string]any{}, 400, "Payload validation error: 'Too few properties defined (0), minimum 1'", "")
-	// Switching to custom needs the Action and drops the Twilio token.
-	wantError(t, srv, "PATCH", p, map[string]any{"name": "custom", "configuration": map[string]any{"delivery_methods": []any{"text"}}, "credentials": map[string]any{}}, 400,
-		"A deployed action bound to the custom-phone-provider trigger is required to configure a custom phone provider", errCodeNoDeployedActon)
 	try := obj(t, wantStatus(t, srv, "POST", p+"/try", map[string]any{"to": "+15551230000", "delivery_method": "text"}, 202))
-	if diff := cmp.Diff(map[string]any{"code": 202.0, "message": "Test message sent"}, try); diff != "" {
+	if diff := cmp.Diff(map[string]any{"code": 202.0, "message": "Test notification successfully sent for processing"}, try); diff != "" {
 		t.Errorf("try (-want +got):\n%s", diff)
 	}
 	wantError(t, srv, "POST", p+"/try", map[string]any{}, 400, "Payload validation error: 'Missing required property: to'", "")
@@ -479,8 +494,12 @@ func TestPhoneTemplates(t *testing.T) {
 		"content": map[string]any{"syntax": "liquid", "from": "+15550001111", "body": map[string]any{"text": "Code {{ code }}", "voice": "Your code is {{ code }}"}},
 	}, 201))
 	id := created["id"].(string)
-	want := map[string]any{"id": id, "channel": "phone", "customizable": true, "tenant": TenantName, "type": "otp_verify", "disabled": false,
-		"content": map[string]any{"syntax": "liquid", "from": "+15550001111", "body": map[string]any{"text": "Code {{ code }}", "voice": "Your code is {{ code }}"}}}
+	want := map[string]any{"id": id, "channel": "phone", "tenant": TenantName, "type": "otp_verify", "disabled": false,
+		"content":    map[string]any{"syntax": "liquid", "from": "+15550001111", "body": map[string]any{"text": "Code {{ code }}", "voice": "Your code is {{ code }}"}},
+		"created_at": created["created_at"], "updated_at": created["updated_at"]}
+	if created["created_at"] == nil || created["updated_at"] == nil {
+		t.Errorf("create answer without created_at/updated_at: %v", created)
+	}
 	if diff := cmp.Diff(want, created); diff != "" {
 		t.Errorf("create (-want +got):\n%s", diff)
 	}
@@ -509,17 +528,74 @@ func TestPhoneTemplates(t *testing.T) {
 			}
 		})
 	}
+	// The disabled customised otp_verify is left out; the id-less defaults
+	// of the other types are listed.
 	list := obj(t, wantStatus(t, srv, "GET", path+"?disabled=false", nil, 200))
-	if n := len(list["templates"].([]any)); n != 0 {
-		t.Errorf("disabled=false lists %d templates, want 0", n)
+	if got, want := templateTypesOf(t, list), []string{"blocked_account", "change_password", "otp_enroll"}; !slices.Equal(got, want) {
+		t.Errorf("disabled=false lists %v, want %v", got, want)
 	}
 	wantStatus(t, srv, "POST", path+"/"+id+"/try", map[string]any{"to": "+15550001111"}, 202)
+	// Reset restores the default texts and keeps from (recorded).
 	reset := obj(t, wantStatus(t, srv, "PATCH", path+"/"+id+"/reset", map[string]any{}, 200))
-	if reset["disabled"] != false {
-		t.Errorf("reset: %v", reset)
+	wantContent := map[string]any{"syntax": "liquid", "from": "+15550001111", "body": map[string]any{"text": DefaultVerifyText, "voice": DefaultVerifyVoice}}
+	if diff := cmp.Diff(wantContent, reset["content"]); diff != "" || reset["id"] != id {
+		t.Errorf("reset content (-want +got):\n%s", diff)
 	}
 	wantStatus(t, srv, "DELETE", path+"/"+id, nil, 204)
 	wantError(t, srv, "GET", path+"/"+id, nil, 404, "Phone template not found", "")
+	// Deleted: otp_verify is back to its id-less default.
+	all := obj(t, wantStatus(t, srv, "GET", path, nil, 200))["templates"].([]any)
+	for _, x := range all {
+		if m := obj(t, x); m["type"] == "otp_verify" {
+			if _, hasID := m["id"]; hasID || obj(t, m["content"])["from"] != "" {
+				t.Errorf("otp_verify after delete: %v, want the id-less default with from \"\"", m)
+			}
+		}
+	}
+}
+
+func TestPhoneTemplatesListDefaults(t *testing.T) {
+	srv := newServer(t, Empty)
+	const path = "/api/v2/branding/phone/templates"
+	list := obj(t, wantStatus(t, srv, "GET", path, nil, 200))
+	if got, want := templateTypesOf(t, list), []string{"blocked_account", "change_password", "otp_enroll", "otp_verify"}; !slices.Equal(got, want) {
+		t.Fatalf("types %v, want %v", got, want)
+	}
+	for _, x := range list["templates"].([]any) {
+		m := obj(t, x)
+		if _, ok := m["id"]; ok {
+			t.Errorf("default %v has an id", m["type"])
+		}
+		d, _ := DefaultPhoneTemplate(m["type"].(string))
+		want := map[string]any{"syntax": "liquid", "from": "", "body": map[string]any{"text": d.Content.Body.Text, "voice": d.Content.Body.Voice}}
+		if diff := cmp.Diff(want, m["content"]); diff != "" {
+			t.Errorf("%v content (-want +got):\n%s", m["type"], diff)
+		}
+	}
+	// Customising a type that only has its default is a POST.
+	wantStatus(t, srv, "POST", path, map[string]any{"type": "otp_enroll", "content": map[string]any{"body": map[string]any{"text": "{{ code }}"}}}, 201)
+	list = obj(t, wantStatus(t, srv, "GET", path, nil, 200))
+	n := 0
+	for _, x := range list["templates"].([]any) {
+		if m := obj(t, x); m["type"] == "otp_enroll" {
+			n++
+			if _, ok := m["id"]; !ok {
+				t.Errorf("customised otp_enroll listed without id")
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("otp_enroll listed %d times, want once", n)
+	}
+}
+
+func templateTypesOf(t *testing.T, list map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, x := range list["templates"].([]any) {
+		out = append(out, obj(t, x)["type"].(string))
+	}
+	return out
 }
 
 func TestActionsBuildDeployBind(t *testing.T) {
@@ -539,8 +615,8 @@ func TestActionsBuildDeployBind(t *testing.T) {
 	}
 	a := obj(t, jsonValue(t, raw))
 	id := a["id"].(string)
-	if a["status"] != "building" {
-		t.Errorf("status after create = %v, want building", a["status"])
+	if a["status"] != "pending" {
+		t.Errorf("status after create = %v, want pending", a["status"])
 	}
 	wantError(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 409, "The action is still building; deploy it once its status is built.", "")
 	wantError(t, srv, "PATCH", "/api/v2/actions/triggers/custom-phone-provider/bindings",
@@ -553,10 +629,18 @@ func TestActionsBuildDeployBind(t *testing.T) {
 	if diff := cmp.Diff([]string{"building", "building", "built"}, statuses); diff != "" {
 		t.Errorf("statuses over 3 GETs (-want +got):\n%s", diff)
 	}
-	dep := obj(t, wantStatus(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 202))
-	if dep["deployed"] != true || dep["action_id"] != id || dep["number"] != 1.0 {
+	// Recorded: 200 with the new version, not deployed yet.
+	dep := obj(t, wantStatus(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 200))
+	if dep["deployed"] != false || obj(t, dep["action"])["id"] != id || dep["number"] != 1.0 {
 		t.Errorf("deploy answer: %v", dep)
 	}
+	wantError(t, srv, "PATCH", "/api/v2/actions/triggers/custom-phone-provider/bindings",
+		map[string]any{"bindings": []any{map[string]any{"ref": map[string]any{"type": "action_id", "value": id}}}}, 400,
+		"Invalid binding: action "+id+" must be deployed before it is bound.", "")
+	if cur := obj(t, wantStatus(t, srv, "GET", "/api/v2/actions/actions/"+id, nil, 200))["current_version"]; obj(t, cur)["id"] != dep["id"] {
+		t.Errorf("current_version %v, want the deployed version %v", cur, dep["id"])
+	}
+	waitDeployed(t, srv, id)
 	// One Action per custom-phone-provider trigger.
 	second := map[string]any{"name": "other", "supported_triggers": create["supported_triggers"]}
 	wantError(t, srv, "POST", "/api/v2/actions/actions", second, 409, "Only one action is allowed for the custom-phone-provider trigger.", "")
@@ -580,7 +664,7 @@ func TestActionsBuildDeployBind(t *testing.T) {
 	}
 	// PATCH rebuilds and leaves the deployed version in place.
 	v := obj(t, wantStatus(t, srv, "PATCH", "/api/v2/actions/actions/"+id, map[string]any{"code": "// v2\n" + noopAction}, 200))
-	if v["status"] != "building" || v["all_changes_deployed"] != false || obj(t, v["deployed_version"])["code"] != noopAction {
+	if v["status"] != "pending" || v["all_changes_deployed"] != false || obj(t, v["deployed_version"])["code"] != noopAction {
 		t.Errorf("PATCH answer: status %v all_changes_deployed %v", v["status"], v["all_changes_deployed"])
 	}
 	wantError(t, srv, "DELETE", "/api/v2/actions/actions/"+id, nil, 409, "This action is bound to a trigger. Remove the binding first, or delete with force=true.", "")
@@ -607,10 +691,10 @@ func TestActionsListPaging(t *testing.T) {
 		{"?page=0&per_page=2&triggerId=post-login", []string{"login-0", "login-1"}, 5},
 		{"?page=1&per_page=2&triggerId=post-login", []string{"login-2", "login-3"}, 5},
 		{"?page=2&per_page=2&triggerId=post-login", []string{"login-4"}, 5},
-		{"?page=3&per_page=2&triggerId=post-login", []string{}, 5}, // the offset pager stops on an empty page
+		{"?page=3&per_page=2&triggerId=post-login", []string{}, 0}, // the offset pager stops on an empty page; no total (recorded)
 		{"?triggerId=custom-phone-provider", []string{"phone"}, 1},
 		{"?actionName=login-3", []string{"login-3"}, 1},
-		{"?page=1", []string{}, 6}, // go-auth0's List(ctx, nil) asks for page=1
+		{"?page=1", []string{}, 0}, // go-auth0's List(ctx, nil) asks for page=1
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -622,7 +706,7 @@ func TestActionsListPaging(t *testing.T) {
 			if diff := cmp.Diff(tt.names, names); diff != "" {
 				t.Errorf("names (-want +got):\n%s", diff)
 			}
-			if v["total"] != tt.total {
+			if total, _ := v["total"].(float64); total != tt.total {
 				t.Errorf("total %v, want %v", v["total"], tt.total)
 			}
 		})
@@ -637,7 +721,8 @@ func TestBindingsPaging(t *testing.T) {
 		a := obj(t, wantStatus(t, srv, "POST", "/api/v2/actions/actions", map[string]any{"name": fmt.Sprintf("a%d", i),
 			"supported_triggers": []any{map[string]any{"id": "post-login"}}}, 201))
 		id := a["id"].(string)
-		wantStatus(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 202)
+		wantStatus(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 200)
+		waitDeployed(t, srv, id)
 		refs = append(refs, map[string]any{"ref": map[string]any{"type": "action_id", "value": id}})
 	}
 	wantStatus(t, srv, "PATCH", "/api/v2/actions/triggers/post-login/bindings", map[string]any{"bindings": refs}, 200)

@@ -46,8 +46,10 @@ func (st State) Messages(recipient string) []NotifyRequest {
 // providers, Actions and templates, the Actions' build times and their
 // secrets' update times, "created_at"/"updated_at" keys of JSON maps
 // (tenant settings, connection options), a trigger whose binding list is
-// empty (the same as a trigger with no bindings) and nil versus empty
-// slices and maps. Everything else — settings, options, provider
+// empty (the same as a trigger with no bindings), nil versus empty
+// slices and maps, and a tenant setting "phone_consolidated_experience":
+// false versus no such setting (absent means off, and Auth0 offers no way
+// to remove the key once written). Everything else — settings, options, provider
 // configurations, template texts, Action code and secret values — is
 // compared, so
 //
@@ -59,8 +61,9 @@ var IgnoreGenerated cmp.Option = cmp.Options{
 	cmpopts.IgnoreFields(PhoneProvider{}, "ID", "CreatedAt", "UpdatedAt"),
 	cmpopts.IgnoreFields(Action{}, "ID", "CreatedAt", "UpdatedAt", "BuiltAt"),
 	cmpopts.IgnoreFields(ActionSecret{}, "UpdatedAt"),
-	cmpopts.IgnoreFields(PhoneTemplate{}, "ID"),
+	cmpopts.IgnoreFields(PhoneTemplate{}, "ID", "CreatedAt", "UpdatedAt"),
 	cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "updated_at" || k == "created_at" }),
+	cmpopts.IgnoreMapEntries(func(k string, v any) bool { return k == "phone_consolidated_experience" && v == false }),
 	cmpopts.IgnoreMapEntries(func(_ string, v []Binding) bool { return len(v) == 0 }),
 	cmpopts.EquateEmpty(),
 }

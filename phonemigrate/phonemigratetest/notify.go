@@ -432,7 +432,10 @@ func (s *Server) notifyMFA(ctx context.Context, st State, req NotifyRequest) (No
 
 // providerText renders the tenant phone template of the message type.
 func providerText(st State, messageType, code, method string) (text, voice, from string, err error) {
-	tplText, tplVoice := defaultOTPText, defaultOTPText
+	// The customised template of the type, else Auth0's default (a
+	// disabled customised template falls back to the default).
+	d, _ := DefaultPhoneTemplate(messageType)
+	tplText, tplVoice := d.Content.Body.Text, d.Content.Body.Voice
 	for _, t := range st.PhoneTemplates {
 		if t.Type == messageType && !t.Disabled {
 			if t.Content.Body.Text != "" {
@@ -446,7 +449,9 @@ func providerText(st State, messageType, code, method string) (text, voice, from
 		}
 	}
 	friendly, _ := st.TenantSettings["friendly_name"].(string)
-	vars := map[string]any{"code": code, "locale": "en", "friendly_name": friendly, "tenant": TenantName,
+	// pause marks a pause in a voice message; how Auth0 renders it is not
+	// recorded, so the fake renders nothing for it.
+	vars := map[string]any{"code": code, "locale": "en", "friendly_name": friendly, "tenant": TenantName, "pause": "",
 		"client": map[string]any{"name": appName, "client_id": AppClientID}}
 	if text, err = renderLiquid(tplText, vars); err != nil {
 		return "", "", "", err

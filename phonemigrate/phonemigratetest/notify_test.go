@@ -184,7 +184,10 @@ func TestNotifyRoutes(t *testing.T) {
 	const gwConn = "con_Gw7tQ2mN8xLp4RvZ"
 	code := otpCode(recipient, "otp_verify", 6)
 	enroll := otpCode(recipient, "otp_enroll", 6)
-	defaultText := code + " is your verification code for " + TenantFriendlyName + ". Please enter this code to verify your enrollment."
+	// Auth0's default otp_verify texts (recorded), rendered: | escape
+	// applied, {{ pause }} rendered as nothing.
+	defaultText := code + " is your verification code for " + TenantFriendlyName
+	defaultVoice := "Hello. Your verification code for " + TenantFriendlyName + " is  " + code + ". I repeat, your verification code is  " + code
 	tests := []struct {
 		name   string
 		sc     Scenario
@@ -286,8 +289,8 @@ func TestNotifyRoutes(t *testing.T) {
 				upe(t, srv, "", nil)
 			},
 			req:    NotifyRequest{Kind: "mfa", Recipient: recipient, DeliveryMethod: "voice"},
-			want:   NotifyResult{Route: RouteProviderTwilio, Text: defaultText, Code: code, Delivered: true, Detail: "Twilio accepted the call"},
-			twilio: []TwilioMessage{{AccountSID: TwilioSID, Channel: "voice", To: recipient, From: "+15557654321", Body: defaultText}}},
+			want:   NotifyResult{Route: RouteProviderTwilio, Text: defaultVoice, Code: code, Delivered: true, Detail: "Twilio accepted the call"},
+			twilio: []TwilioMessage{{AccountSID: TwilioSID, Channel: "voice", To: recipient, From: "+15557654321", Body: defaultVoice}}},
 		{name: "unified passwordless", sc: Unified, req: NotifyRequest{Kind: "passwordless", Recipient: recipient},
 			want:   NotifyResult{Route: RouteProviderTwilio, Text: "Your ACME code is " + code + ".", Code: code, Delivered: true, Detail: "no legacy SMS provider"},
 			twilio: []TwilioMessage{{AccountSID: TwilioSID, Channel: "sms", To: recipient, From: TwilioFrom, Body: "Your ACME code is " + code + "."}}},

@@ -121,14 +121,11 @@ func GatewaySecretBase64Key() []byte {
 const (
 	defaultEnrollmentMessage   = "{{code}} is your verification code for {{tenant.friendly_name}}. Please enter this code to verify your enrollment."
 	defaultVerificationMessage = "{{code}} is your verification code for {{tenant.friendly_name}}"
-	// defaultOTPText is what the fake renders under the Unified Phone
-	// Experience when the tenant has no (enabled) phone template of the
-	// message type.
-	defaultOTPText = "{{ code }} is your verification code for {{ friendly_name }}. Please enter this code to verify your enrollment."
 )
 
 func allFactors(smsEnabled bool) []Factor {
-	names := []string{"push-notification", "sms", "email", "duo", "otp", "webauthn-roaming", "webauthn-platform", "recovery-code"}
+	// In the order Auth0 lists them (recorded).
+	names := []string{"sms", "push-notification", "otp", "email", "duo", "webauthn-roaming", "webauthn-platform", "recovery-code"}
 	out := make([]Factor, 0, len(names))
 	for _, n := range names {
 		out = append(out, Factor{Name: n, Enabled: n == "sms" && smsEnabled || n == "otp"})
@@ -137,20 +134,25 @@ func allFactors(smsEnabled bool) []Factor {
 }
 
 func baseTenantSettings(upe bool) map[string]any {
-	return map[string]any{
-		"friendly_name":                 TenantFriendlyName,
-		"support_email":                 "support@acme.example",
-		"support_url":                   "https://acme.example/support",
-		"picture_url":                   "https://acme.example/logo.png",
-		"default_audience":              "",
-		"default_directory":             "",
-		"enabled_locales":               []any{"en", "fr"},
-		"sandbox_version":               "18",
-		"session_lifetime":              168.0,
-		"idle_session_lifetime":         72.0,
-		"flags":                         map[string]any{"enable_client_connections": false, "revoke_refresh_token_grant": false, "disable_clickjack_protection_headers": false},
-		"phone_consolidated_experience": upe,
+	out := map[string]any{
+		"friendly_name":         TenantFriendlyName,
+		"support_email":         "support@acme.example",
+		"support_url":           "https://acme.example/support",
+		"picture_url":           "https://acme.example/logo.png",
+		"default_audience":      "",
+		"default_directory":     "",
+		"enabled_locales":       []any{"en", "fr"},
+		"sandbox_version":       "18",
+		"session_lifetime":      168.0,
+		"idle_session_lifetime": 72.0,
+		"flags":                 map[string]any{"enable_client_connections": false, "revoke_refresh_token_grant": false, "disable_clickjack_protection_headers": false},
 	}
+	// Recorded: legacy tenants usually do not have the key at all (absent
+	// means off); the Unified scenario has it true.
+	if upe {
+		out["phone_consolidated_experience"] = true
+	}
+	return out
 }
 
 func dbConnection() Connection {
@@ -261,6 +263,8 @@ func seed(sc Scenario, gatewayURL string) (*State, error) {
 		st.Connections = append(st.Connections, gatewayConnection("con_Mx9pL4wE2rT7yU3i", gatewayURL, true))
 		mfaTwilio()
 		st.Guardian.MessageTypes = []string{"sms"}
+		// A tenant whose switch was turned off again has the key, false.
+		st.TenantSettings["phone_consolidated_experience"] = false
 	case Unified:
 		st.TenantSettings = baseTenantSettings(true)
 		st.Connections = append(st.Connections, Connection{
@@ -280,10 +284,12 @@ func seed(sc Scenario, gatewayURL string) (*State, error) {
 			CreatedAt:     seedTime, UpdatedAt: seedTime,
 		}}
 		st.PhoneTemplates = []PhoneTemplate{
-			{ID: "tem_2xC5vB8nM1qW4eRt", Channel: "phone", Customizable: true, Tenant: TenantName, Type: "otp_verify",
-				Content: PhoneTemplateContent{Syntax: "liquid", From: TwilioFrom, Body: PhoneTemplateBody{Text: UnifiedVerifyText, Voice: UnifiedVerifyText}}},
-			{ID: "tem_7yU0iO3pA6sD9fGh", Channel: "phone", Customizable: true, Tenant: TenantName, Type: "otp_enroll",
-				Content: PhoneTemplateContent{Syntax: "liquid", From: TwilioFrom, Body: PhoneTemplateBody{Text: UnifiedEnrollText, Voice: UnifiedEnrollText}}},
+			{ID: "tem_2xC5vB8nM1qW4eRt", Channel: "phone", Tenant: TenantName, Type: "otp_verify",
+				Content:   PhoneTemplateContent{Syntax: "liquid", From: TwilioFrom, Body: PhoneTemplateBody{Text: UnifiedVerifyText, Voice: UnifiedVerifyText}},
+				CreatedAt: seedTime, UpdatedAt: seedTime},
+			{ID: "tem_7yU0iO3pA6sD9fGh", Channel: "phone", Tenant: TenantName, Type: "otp_enroll",
+				Content:   PhoneTemplateContent{Syntax: "liquid", From: TwilioFrom, Body: PhoneTemplateBody{Text: UnifiedEnrollText, Voice: UnifiedEnrollText}},
+				CreatedAt: seedTime, UpdatedAt: seedTime},
 		}
 	default:
 		return nil, fmt.Errorf("phonemigratetest: %w %q", ErrUnknownScenario, sc)

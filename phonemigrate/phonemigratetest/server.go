@@ -81,6 +81,8 @@ type Server struct {
 	builds        map[string]*buildProgress  // action id -> build progress
 	versions      map[string]deployedVersion // action id -> deployed version
 	pendingDeploy map[string]bool            // created with "deploy": true, not built yet
+	deploys       map[string]*deployProgress // action id -> deployment under way
+	deletedConns  map[string]bool            // ids of deleted connections (a second DELETE answers 204)
 	seq           int
 	reqs          received[Request]
 	faults        []*faultEntry
@@ -143,6 +145,8 @@ type config struct {
 	gatewayURL string
 	buildDelay time.Duration
 	buildGets  int
+	// unresolvable are npm packages ("name@version") whose builds fail.
+	unresolvable []string
 }
 
 // Option configures a [Server].
@@ -184,8 +188,18 @@ func WithGatewayURL(url string) Option {
 	return func(c *config) { c.gatewayURL = url }
 }
 
+// WithUnresolvablePackage makes the build of every Action that depends on
+// name@version fail, as Auth0's does for a package npm does not have
+// (recorded: crypto@17.7.1 went building → retrying → failed). The failed
+// Action keeps its previously deployed version, if any.
+func WithUnresolvablePackage(name, version string) Option {
+	return func(c *config) { c.unresolvable = append(c.unresolvable, name+"@"+version) }
+}
+
 // WithActionBuild sets how long a created or updated Action stays
-// "building": it turns "built" once delay has passed since the change, or
+// "pending"/"building" (Auth0 answers a create or update with "pending";
+// later reads say "building"): it turns "built" (or "failed", see
+// [WithUnresolvablePackage]) once delay has passed since the change, or
 // on the gets-th GET /actions/actions/{id} after it (gets <= 0: only the
 // delay counts), whichever comes first. The default is 200ms or the second
 // GET, so a poller sees "building" once and then "built".
@@ -221,6 +235,7 @@ func NewUnstartedServer(scenario Scenario, opts ...Option) *Server {
 		builds:        map[string]*buildProgress{},
 		versions:      map[string]deployedVersion{},
 		pendingDeploy: map[string]bool{},
+		deploys:       map[string]*deployProgress{},
 		closing:       make(chan struct{}),
 	}
 	s.gateway = newGateway()

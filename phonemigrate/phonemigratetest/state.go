@@ -125,14 +125,19 @@ type ProviderCredentials struct {
 }
 
 // PhoneTemplate is a tenant phone template.
+//
+// State holds only customised templates (those with an id). Types without
+// one are answered with Auth0's built-in default, which has no id (see
+// [DefaultPhoneTemplate]).
 type PhoneTemplate struct {
-	ID           string               `json:"id"`
-	Channel      string               `json:"channel"`
-	Customizable bool                 `json:"customizable"`
-	Tenant       string               `json:"tenant"`
-	Type         string               `json:"type"`
-	Disabled     bool                 `json:"disabled"`
-	Content      PhoneTemplateContent `json:"content"`
+	ID        string               `json:"id"`
+	Channel   string               `json:"channel"`
+	Tenant    string               `json:"tenant"`
+	Type      string               `json:"type"`
+	Disabled  bool                 `json:"disabled"`
+	Content   PhoneTemplateContent `json:"content"`
+	CreatedAt string               `json:"created_at,omitempty"`
+	UpdatedAt string               `json:"updated_at,omitempty"`
 }
 
 // PhoneTemplateContent is a phone template's content.
