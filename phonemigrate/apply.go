@@ -394,11 +394,15 @@ func (r *run) deployAction(ctx context.Context) (string, error) {
 		}
 	}
 	if !a.Deployed {
-		// Deploying is synchronous: a 2xx answer means a deployed version
-		// exists. Binding an undeployed Action is refused, so the binding
-		// below cannot succeed on a deploy that did not happen.
+		// Deploying is not synchronous: Auth0 answers 200 with a version
+		// whose deployed is false (recorded), so the deploy is complete
+		// only once the Action reads back with a deployed version. Binding
+		// an undeployed Action is refused.
 		if err := c.DeployAction(ctx, id); err != nil {
 			return "", fmt.Errorf("deploy action %s: %w", id, err)
+		}
+		if _, err := r.waitAction(ctx, id, func(a Action) bool { return a.Deployed }); err != nil {
+			return "", err
 		}
 	}
 	var bs []Binding

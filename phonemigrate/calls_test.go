@@ -120,7 +120,7 @@ func (c *readCounter) TriggerBindings(ctx context.Context, trigger string) ([]ph
 func TestApplyFreshReadsOnce(t *testing.T) {
 	discovery := map[string]int{"TenantSettings": 1, "ListSMSConnections": 1, "GuardianFactors": 1, "ListPhoneProviders": 1, "ListPhoneTemplates": 1}
 	mfa := map[string]int{"PhoneMessageTypes": 1, "SelectedPhoneProvider": 1, "LegacyTwilio": 1, "LegacyPhoneTemplates": 1}
-	custom := map[string]int{"ListActionsByTrigger": 1, "TriggerBindings": 1, "GetAction": 3} // memTenant builds on the third poll
+	custom := map[string]int{"ListActionsByTrigger": 1, "TriggerBindings": 1, "GetAction": 4} // memTenant builds on the third poll; one more read sees the deploy done
 	with := func(ms ...map[string]int) map[string]int {
 		out := map[string]int{}
 		for _, m := range ms {
@@ -150,8 +150,8 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 			with(discovery, mfa, custom, map[string]int{"GetConnection": 1, "PhoneMessageTypes": 1})},
 		{"mfa-twilio", func(mt *memTenant) { mt.Selected = "auth0"; mt.LegacyTw = nil }, nil, // MFA via Auth0: no Twilio read
 			nil},
-		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, nil, // no tenant flag: the selected provider probes for UPE
-			with(discovery, map[string]int{"GetConnection": 1, "SelectedPhoneProvider": 1})},
+		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, nil, // no tenant flag: off, no probe
+			with(discovery, map[string]int{"GetConnection": 1})},
 		// An automatic confirmation keeps the snapshot.
 		{"mixed", nil, confirm, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
 		// Waiting for a person to confirm the test message drops the

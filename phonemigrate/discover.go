@@ -154,28 +154,24 @@ func (m *Migrator) discoverActions(ctx context.Context, d *Discovery) error {
 // discoverLegacy reads the legacy Guardian endpoints that matter: with the
 // MFA phone factor enabled, the selected provider, the Twilio settings when
 // it is Twilio, and the templates. With MFA disabled none of them can
-// change the migration; only when the tenant flag is absent is the selected
-// provider read, as a probe for UPE. A 403 from any of them means the
-// tenant is on UPE, a 404 that the setting is absent.
+// change the migration, and none is read: an absent tenant flag means off
+// (real tenants omit it in most recorded answers), so no probe is needed.
+// A 403 from any of them means the tenant is on UPE, a 404 that the
+// setting is absent.
 func (m *Migrator) discoverLegacy(ctx context.Context, d *Discovery) error {
-	if !d.MFAEnabled && d.PhoneConsolidatedExperience != nil {
+	if !d.MFAEnabled {
 		return nil
 	}
 	sel, err := m.c.SelectedPhoneProvider(ctx)
 	switch {
 	case err == nil:
-		if d.MFAEnabled {
-			d.MFAProvider = sel
-		}
+		d.MFAProvider = sel
 	case errors.Is(err, ErrForbidden):
 		d.UPE = true
 		return nil
 	case errors.Is(err, ErrNotFound):
 	default:
 		return fmt.Errorf("discover selected phone provider: %w", err)
-	}
-	if !d.MFAEnabled {
-		return nil
 	}
 	if sel == mfaProviderTwilio {
 		tw, err := m.c.LegacyTwilio(ctx)

@@ -64,6 +64,7 @@ func ExampleMigrator_Plan() {
 	//    PATCH /tenants/settings
 	//      before: {"phone_consolidated_experience":false}
 	//      after:  {"phone_consolidated_experience":true}
+	//      note:   the tenant has no phone_consolidated_experience setting yet (absent means off)
 	//
 	// 4. Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified) → connections_switched
 	//    PATCH /connections/con_Tw3hJ6cV9mQs1KeY

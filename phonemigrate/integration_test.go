@@ -1,15 +1,18 @@
 package phonemigrate_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
@@ -88,17 +91,8 @@ func notifyAll(t *testing.T, srv *phonemigratetest.Server, reqs []phonemigratete
 }
 
 // ignoreGenerated ignores what a migration and its rollback legitimately
-// regenerate: ids and timestamps.
-var ignoreGenerated = cmp.Options{
-	cmpopts.IgnoreFields(phonemigratetest.Binding{}, "ID", "CreatedAt", "UpdatedAt"),
-	cmpopts.IgnoreFields(phonemigratetest.PhoneProvider{}, "ID", "CreatedAt", "UpdatedAt"),
-	cmpopts.IgnoreFields(phonemigratetest.Action{}, "ID", "CreatedAt", "UpdatedAt", "BuiltAt"),
-	cmpopts.IgnoreFields(phonemigratetest.PhoneTemplate{}, "ID"),
-	cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "updated_at" || k == "created_at" }),
-	// A trigger with an empty binding list is a trigger without bindings.
-	cmpopts.IgnoreMapEntries(func(_ string, v []phonemigratetest.Binding) bool { return len(v) == 0 }),
-	cmpopts.EquateEmpty(),
-}
+// regenerate (the fake's own definition).
+var ignoreGenerated = phonemigratetest.IgnoreGenerated
 
 func TestIntegrationScenarios(t *testing.T) {
 	for _, sc := range phonemigratetest.Scenarios() {
@@ -305,4 +299,65 @@ func TestIntegrationFaultAndResume(t *testing.T) {
 			t.Errorf("connection %s not switched", c.Name)
 		}
 	}
+}
+
+// TestIntegrationPlanNeverWritesIDLessPath: Auth0 lists its default phone
+// templates without an id next to customised ones (recorded). A plan
+// customises a type that only has its default with POST, PATCHes only
+// templates that have an id, and never writes to a path with an empty id.
+func TestIntegrationPlanNeverWritesIDLessPath(t *testing.T) {
+	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
+		t.Run(string(sc), func(t *testing.T) {
+			srv, m := fakeTenant(t, sc)
+			// One customised template next to the defaults, as recorded.
+			enrollID := ""
+			if sc == phonemigratetest.MFATwilio {
+				tpl := createTemplate(t, srv, "otp_enroll", "{{ code }} enrolls you")
+				enrollID = tpl
+			}
+			p, err := m.Plan(t.Context(), fakeOptions(srv))
+			if err != nil {
+				t.Fatalf("Plan: %v", err)
+			}
+			var templateWrites []string
+			for _, s := range p.Steps {
+				for _, w := range s.Writes {
+					if strings.HasSuffix(w.Path, "/") || strings.Contains(w.Path, "//") {
+						t.Errorf("step %s writes %s %q: an empty id", s.State, w.Method, w.Path)
+					}
+					if strings.HasPrefix(w.Path, "/branding/phone/templates") {
+						templateWrites = append(templateWrites, w.Method+" "+w.Path)
+					}
+				}
+			}
+			if sc == phonemigratetest.MFATwilio {
+				want := []string{"POST /branding/phone/templates", "PATCH /branding/phone/templates/" + enrollID}
+				if diff := cmp.Diff(want, templateWrites); diff != "" {
+					t.Errorf("template writes (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+// createTemplate customises a phone template type through the Management
+// API and returns its id.
+func createTemplate(t *testing.T, srv *phonemigratetest.Server, typ, text string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"type":%q,"content":{"syntax":"liquid","body":{"text":%q}}}`, typ, text)
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.BaseURL+"/branding/phone/templates", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || resp.StatusCode != 201 || v.ID == "" {
+		t.Fatalf("create template: %d %v", resp.StatusCode, err)
+	}
+	return v.ID
 }

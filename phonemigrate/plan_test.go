@@ -144,7 +144,9 @@ func TestPreflightErrors(t *testing.T) {
 	}{
 		{name: "empty tenant", scenario: "empty", is: phonemigrate.ErrNotEligible, exit: 3},
 		{name: "unified tenant", scenario: "unified", is: phonemigrate.ErrAlreadyUnified, exit: 0},
-		{name: "legacy 403 means unified", scenario: "legacy-gateway", tenant: func(m *memTenant) { m.UPE = nil; m.Force403 = true }, is: nil, exit: 0},
+		// The flag absent means off; with MFA on, a 403 from the legacy
+		// Guardian endpoints still says the tenant is on UPE.
+		{name: "legacy 403 means unified", scenario: "mfa-twilio", tenant: func(m *memTenant) { m.UPE = nil; m.Force403 = true }, is: nil, exit: 0},
 		{name: "mfa auth0 only", scenario: "empty", tenant: func(m *memTenant) { m.MFAEnabled = true }, is: phonemigrate.ErrNotEligible, exit: 3},
 		{name: "no token twilio", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
 		{name: "no token mixed", scenario: "mixed", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
@@ -256,5 +258,22 @@ func TestExitCode(t *testing.T) {
 		if got := phonemigrate.ExitCode(tt.err); got != tt.want {
 			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestPlanAbsentFlagMeansOff: real tenants usually answer their settings
+// without phone_consolidated_experience (recorded); absent means off, so a
+// legacy tenant is planned without probing the legacy Guardian endpoints.
+func TestPlanAbsentFlagMeansOff(t *testing.T) {
+	mt := scenario("legacy-gateway")
+	mt.UPE = nil
+	mt.Force403 = true // a probe would wrongly conclude "unified"
+	m, _ := phonemigrate.New(mt)
+	p, err := m.Plan(t.Context(), baseOptions())
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	if len(p.Steps) == 0 {
+		t.Errorf("Plan of a legacy tenant with the flag absent has no steps")
 	}
 }

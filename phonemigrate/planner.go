@@ -561,15 +561,16 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 	}
 	p.Steps = append(p.Steps, test)
 
-	var flag any
-	if d.PhoneConsolidatedExperience != nil {
-		flag = *d.PhoneConsolidatedExperience
-	}
-	p.Steps = append(p.Steps, Step{State: StateTenantSwitched, Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{{
-		Method: "PATCH", Path: "/tenants/settings",
-		Before: map[string]any{"phone_consolidated_experience": flag},
+	// Absent means off (most legacy tenants do not have the key): before
+	// shows false, and the note says it was absent.
+	sw := Write{Method: "PATCH", Path: "/tenants/settings",
+		Before: map[string]any{"phone_consolidated_experience": false},
 		After:  map[string]any{"phone_consolidated_experience": true},
-	}}})
+	}
+	if d.PhoneConsolidatedExperience == nil {
+		sw.Note = "the tenant has no phone_consolidated_experience setting yet (absent means off)"
+	}
+	p.Steps = append(p.Steps, Step{State: StateTenantSwitched, Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{sw}})
 
 	cs := Step{State: StateConnectionsSwitched, Title: "Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified)"}
 	for _, ref := range in.Connections {
@@ -737,9 +738,14 @@ func findConnection(cs []Connection, id string) *Connection {
 	return &Connection{ID: id}
 }
 
+// findTemplate returns the tenant's customised template of type typ, or
+// nil. Auth0 lists its built-in default of every type the tenant has not
+// customised next to the customised ones, without an id (recorded): such
+// an entry is not a template that can be PATCHed or deleted, and a type
+// that only has it is customised by POST.
 func findTemplate(ts []PhoneTemplate, typ string) *PhoneTemplate {
 	for i := range ts {
-		if ts[i].Type == typ {
+		if ts[i].Type == typ && ts[i].Customized() {
 			return &ts[i]
 		}
 	}

@@ -127,7 +127,7 @@ func (r *run) adoptLost(ctx context.Context) error {
 			return fmt.Errorf("list phone templates: %w", err)
 		}
 		for _, t := range ts {
-			if containsString(missing, t.Type) && !containsString(r.cp.Created.TemplateIDs, t.ID) {
+			if t.Customized() && containsString(missing, t.Type) && !containsString(r.cp.Created.TemplateIDs, t.ID) {
 				r.cp.Created.TemplateIDs, adopted = append(r.cp.Created.TemplateIDs, t.ID), true
 			}
 		}

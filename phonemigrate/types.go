@@ -91,6 +91,11 @@ type PhoneTemplate struct {
 	Content  PhoneTemplateContent
 }
 
+// Customized reports whether t is a template the tenant customised. Auth0
+// lists its built-in default texts, without an id, for every type the
+// tenant has not customised; those are not customised.
+func (t PhoneTemplate) Customized() bool { return t.ID != "" }
+
 // PhoneTemplateContent is a phone template's content.
 type PhoneTemplateContent struct {
 	Syntax string // "liquid"

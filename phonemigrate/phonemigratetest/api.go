@@ -13,16 +13,16 @@ import (
 // Auth0 error messages the fake answers with (verbatim where Auth0's is
 // known; see ../../shared/reference/auth0-domain.md).
 const (
-	msgDeprecatedFeature   = "Insufficient privileges to use this deprecated feature. To handle Phone Provider/Templates refer to Tenant Phone Settings"
-	msgMessageTypeNotSupp  = "Message Type is not supported by the configured phone provider"
-	msgPhoneFactorMissing  = "The phone factor does not exist."
-	msgProviderConflict    = "Custom phone provider conflict."
-	msgBadNotification     = "Bad Operation on Notification Resource"
-	msgMissingCredentials  = "Payload validation error: 'Missing required property: credentials'"
-	msgProviderNotConfig   = "Phone provider has not been configured."
-	msgTemplateConflict    = "Phone template already configured for tenant"
-	msgInvalidJSON         = "Invalid request payload JSON format"
-	msgConnectionNotFound  = "The connection does not exist"
+	msgDeprecatedFeature  = "Insufficient privileges to use this deprecated feature. To handle Phone Provider/Templates refer to Tenant Phone Settings"
+	msgMessageTypeNotSupp = "Message Type is not supported by the configured phone provider"
+	msgPhoneFactorMissing = "The phone factor does not exist."
+	msgProviderConflict   = "Custom phone provider conflict."
+	msgBadNotification    = "Bad Operation on Notification Resource"
+	msgMissingCredentials = "Payload validation error: 'Missing required property: credentials'"
+	msgProviderNotConfig  = "Phone provider has not been configured."
+	msgTemplateConflict   = "Phone template already configured for tenant"
+	msgInvalidJSON        = "Invalid request payload JSON format"
+	msgConnectionNotFound = "The connection does not exist"
 )
 
 // apiErr is an error answer computed under the lock and written after it.
@@ -380,6 +380,12 @@ func (s *Server) createConnection(r *http.Request, body map[string]any) (int, an
 	c := Connection{Name: name, Strategy: strategy, Options: map[string]any{}, Realms: []string{name}, EnabledClients: []string{}}
 	if e := applyConnFields(&c, body, true); e != nil {
 		return 0, nil, e
+	}
+	if c.Options == nil {
+		c.Options = map[string]any{}
+	}
+	if _, ok := c.Options["brute_force_protection"]; !ok && strategy == "sms" {
+		c.Options["brute_force_protection"] = true // a new sms connection's default (recorded)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
