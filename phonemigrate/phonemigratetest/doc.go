@@ -18,10 +18,21 @@
 //
 // # Management API
 //
-// Served under /api/v2 with Auth0's paths, status codes, JSON shapes (each
-// checked against the example go-auth0 v3 ships in
-// wiremock/wiremock-mappings.json) and error bodies
-// {"statusCode","error","message"[,"errorCode"]}:
+// Served under /api/v2 with Auth0's paths, status codes, JSON shapes and
+// error bodies {"statusCode","error","message"[,"errorCode"]}. Real Auth0
+// traffic recorded by terraform-provider-auth0 and go-auth0
+// (testdata/recordings) is replayed against the fake in its tests, which
+// compare status, shape and values; where a recording and the example
+// go-auth0 v3 ships (wiremock/wiremock-mappings.json, also checked)
+// disagree, the recording wins. As recorded: the template list holds
+// Auth0's id-less defaults ([DefaultPhoneTemplate]) for every type not
+// customised; legacy scenarios have no phone_consolidated_experience key;
+// Actions answer "pending", then build "building" → "built" (or "failed",
+// [WithUnresolvablePackage]); deploy answers 200 with deployed false and
+// the version is deployed a little later (current_version, then
+// deployed_version); a custom provider can be created with no Action;
+// provider list items carry "credentials": null; DELETE of a connection
+// answers 202 {"deleted_at"} and then 204.
 //
 //	GET|PATCH        /tenants/settings
 //	GET|POST         /connections                (strategy filter; take/from checkpoint paging, "next" omitted on the last page;
@@ -36,12 +47,15 @@
 //	GET              /actions/triggers;  GET|PATCH /actions/triggers/{triggerId}/bindings
 //	POST             /oauth/token                (client credentials, outside /api/v2)
 //
-// Where Auth0's behaviour is not documented the fake makes a choice and says
-// so in [Server]'s documentation and in the handlers: delete answers 204
-// (202 for connections), deploying an Action that is still building is 409,
-// a second custom-phone-provider Action is 409, deleting a bound Action
-// without force=true is 409, the Guardian Twilio auth token is never
-// returned.
+// Where Auth0's behaviour is neither documented nor recorded the fake makes
+// a choice and says so in [Server]'s documentation and in the handlers:
+// deploying an Action that is still building is 409, a second
+// custom-phone-provider Action is 409, deleting a bound Action without
+// force=true is 409, a second POST of a customised template type is 409,
+// binding an Action whose deployment has not finished is 400. It is
+// deliberately stricter than one recording: MFA message types the phone
+// provider cannot deliver are refused with 409 under UPE, as Auth0's guide
+// says, where the recording (made with no provider) got 200.
 //
 // # Delivery
 //
