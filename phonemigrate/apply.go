@@ -865,7 +865,10 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 			}
 		}
 		content := ex.Content
-		content.From, content.Text = ti.From, ti.Text
+		content.Text = ti.Text
+		if ti.From != "" {
+			content.From = ti.From
+		}
 		t, err := c.UpdatePhoneTemplate(ctx, ex.ID, content, false)
 		if err != nil {
 			return "", fmt.Errorf("update %s template %s: %w", ti.Type, ex.ID, err)
@@ -878,8 +881,10 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 }
 
 // holdsTemplate reports whether t already is the template ti describes.
+// A legacy text without a sender (Guardian's) leaves the template's own
+// sender as it is: Auth0 keeps a from that a PATCH leaves out.
 func holdsTemplate(t PhoneTemplate, ti TemplateIntent) bool {
-	return t.Type == ti.Type && t.Content.Text == ti.Text && t.Content.From == ti.From && !t.Disabled
+	return t.Type == ti.Type && t.Content.Text == ti.Text && (ti.From == "" || t.Content.From == ti.From) && !t.Disabled
 }
 
 // verifyTemplate checks Auth0's answer to a template write.

@@ -312,7 +312,7 @@ func TestIntegrationPlanNeverWritesIDLessPath(t *testing.T) {
 			// One customised template next to the defaults, as recorded.
 			enrollID := ""
 			if sc == phonemigratetest.MFATwilio {
-				tpl := createTemplate(t, srv, "otp_enroll", "{{ code }} enrolls you")
+				tpl := createTemplate(t, srv, "otp_enroll", "{{ code }} enrolls you", "+15550001111")
 				enrollID = tpl
 			}
 			p, err := m.Plan(t.Context(), fakeOptions(srv))
@@ -330,11 +330,30 @@ func TestIntegrationPlanNeverWritesIDLessPath(t *testing.T) {
 					}
 				}
 			}
-			if sc == phonemigratetest.MFATwilio {
-				want := []string{"POST /branding/phone/templates", "PATCH /branding/phone/templates/" + enrollID}
-				if diff := cmp.Diff(want, templateWrites); diff != "" {
-					t.Errorf("template writes (-want +got):\n%s", diff)
+			if sc != phonemigratetest.MFATwilio {
+				return
+			}
+			want := []string{"POST /branding/phone/templates", "PATCH /branding/phone/templates/" + enrollID}
+			if diff := cmp.Diff(want, templateWrites); diff != "" {
+				t.Errorf("template writes (-want +got):\n%s", diff)
+			}
+			// Apply and roll back: the customised template keeps its own
+			// sender (Guardian's legacy texts have none), the default-only
+			// type is customised and then deleted again.
+			before := srv.State()
+			if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			for _, tpl := range srv.State().PhoneTemplates {
+				if tpl.ID == enrollID && (tpl.Content.From != "+15550001111" || tpl.Content.Body.Text != phonemigratetest.MFAEnrollmentMessage) {
+					t.Errorf("migrated otp_enroll = %+v", tpl.Content)
 				}
+			}
+			if _, err := m.Rollback(t.Context()); err != nil {
+				t.Fatalf("Rollback: %v", err)
+			}
+			if diff := cmp.Diff(before, srv.State(), ignoreGenerated); diff != "" {
+				t.Errorf("tenant after rollback (-before +after):\n%s", diff)
 			}
 		})
 	}
@@ -342,9 +361,9 @@ func TestIntegrationPlanNeverWritesIDLessPath(t *testing.T) {
 
 // createTemplate customises a phone template type through the Management
 // API and returns its id.
-func createTemplate(t *testing.T, srv *phonemigratetest.Server, typ, text string) string {
+func createTemplate(t *testing.T, srv *phonemigratetest.Server, typ, text, from string) string {
 	t.Helper()
-	body := fmt.Sprintf(`{"type":%q,"content":{"syntax":"liquid","body":{"text":%q}}}`, typ, text)
+	body := fmt.Sprintf(`{"type":%q,"content":{"syntax":"liquid","from":%q,"body":{"text":%q}}}`, typ, from, text)
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", srv.BaseURL+"/branding/phone/templates", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+srv.Token)
 	req.Header.Set("Content-Type", "application/json")

@@ -623,7 +623,7 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 				After: map[string]any{"type": ti.Type, "content": after}, Note: note})
 			continue
 		}
-		if existing.Content.Text == ti.Text && existing.Content.From == ti.From && !existing.Disabled {
+		if holdsTemplate(*existing, ti) { // the same rule apply uses
 			continue
 		}
 		ts.Writes = append(ts.Writes, Write{Method: "PATCH", Path: "/branding/phone/templates/" + existing.ID,
