@@ -241,7 +241,6 @@ func cmdTenantState(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-
 // lookupPath walks the state's JSON form along a dot-separated path; an
 // array element is named by its index or by its "name" or "type" field
 // (connections.sms.options.use_phone_provider).
