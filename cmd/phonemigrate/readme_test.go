@@ -106,3 +106,45 @@ func TestREADMEFleetExample(t *testing.T) {
 		t.Errorf("README fleet example parsed as %+v", cfg)
 	}
 }
+
+// The README's synopsis block is exactly what the commands' help prints
+// (continuation lines start with spaces), and every flag a command accepts
+// (but --quiet and --verbose, common to all) is in its synopsis: the
+// README, help and the flag parser cannot disagree about what a command
+// takes.
+func TestREADMESynopsis(t *testing.T) {
+	m := regexp.MustCompile("(?s)## CLI reference\n\n```\n(.*?)```").FindStringSubmatch(readREADME(t))
+	if m == nil {
+		t.Fatal("README has no CLI reference block")
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimRight(m[1], "\n"), "\n") {
+		if strings.HasPrefix(l, " ") && len(got) > 0 {
+			got[len(got)-1] += " " + strings.TrimSpace(l)
+			continue
+		}
+		got = append(got, l)
+	}
+	var want []string
+	flagLine := regexp.MustCompile(`(?m)^  (--[a-z-]+)`)
+	for _, c := range commands() {
+		want = append(want, c.synopsis()...)
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{c.name, "-h"}, strings.NewReader(""), &stdout, &stderr, nil); code != exitOK {
+			t.Fatalf("%s -h: exit %d; stderr: %s", c.name, code, stderr.String())
+		}
+		for _, s := range c.synopsis() {
+			if !strings.Contains(stdout.String(), s) {
+				t.Errorf("%s -h does not print %q", c.name, s)
+			}
+		}
+		for _, f := range flagLine.FindAllStringSubmatch(stdout.String(), -1) {
+			if f[1] != "--quiet" && f[1] != "--verbose" && !regexp.MustCompile(regexp.QuoteMeta(f[1])+`\b`).MatchString(c.usage) {
+				t.Errorf("%s accepts %s, which its synopsis does not show", c.name, f[1])
+			}
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("README synopsis (-help +README):\n%s", diff)
+	}
+}

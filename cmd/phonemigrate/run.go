@@ -46,23 +46,39 @@ type cli struct {
 type command struct {
 	name    string
 	summary string
-	usage   string // first line of the help, after "phonemigrate "
-	run     func(ctx context.Context, c *cli, args []string) error
+	// usage is the synopsis after "phonemigrate NAME": every flag of the
+	// command but --quiet and --verbose (common to all). A command with
+	// two forms separates them with "\n". Help prints it, and the
+	// README's CLI reference is tested to say exactly the same.
+	usage string
+	run   func(ctx context.Context, c *cli, args []string) error
 }
 
 func commands() []command {
 	return []command{
-		{"demo", "run the whole migration offline against an embedded fake tenant", "demo [--scenario NAME] [--json]", runDemo},
-		{"plan", "show what apply would write to the tenant, writing nothing", "plan [tenant flags] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--checkpoint FILE] [--json]", runPlan},
-		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)", "apply [tenant flags] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--yes] [--checkpoint FILE] [--json]", runApply},
-		{"status", "show the migration's checkpoint", "status [tenant flags] [--checkpoint FILE] [--json]", runStatus},
-		{"rollback", "restore what the migration changed, from its checkpoint", "rollback [tenant flags] [--yes] [--checkpoint FILE] [--json]", runRollback},
-		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "action --options FILE [--name NAME] [--json]", runAction},
-		{"diagram", "print the migration's state machine as a Mermaid diagram", "diagram", runDiagram},
-		{"fake", "serve a fake Auth0 tenant until interrupted", "fake [--listen ADDR] [--scenario NAME]", runFake},
-		{"version", "print the version", "version", runVersion},
-		{"help", "show help for a command", "help [COMMAND]", runHelp},
+		{"demo", "run the whole migration offline against an embedded fake tenant", "[--scenario NAME] [--json]", runDemo},
+		{"plan", "show what apply would write to the tenant, writing nothing",
+			"[--base-url URL] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--checkpoint FILE] [--json]", runPlan},
+		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)",
+			"[--base-url URL] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--yes] [--checkpoint FILE] [--poll-interval D] [--json]\n" +
+				"--fleet FILE [--yes] [--poll-interval D] [--json]", runApply},
+		{"status", "show the migration's checkpoint", "[--base-url URL] [--checkpoint FILE] [--json]", runStatus},
+		{"rollback", "restore what the migration changed, from its checkpoint", "[--base-url URL] [--yes] [--checkpoint FILE] [--json]", runRollback},
+		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
+		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
+		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--scenario NAME]", runFake},
+		{"version", "print the version", "", runVersion},
+		{"help", "show help for a command", "[COMMAND]", runHelp},
 	}
+}
+
+// synopsis returns the command's usage lines, "phonemigrate NAME ...".
+func (cmd command) synopsis() []string {
+	var out []string
+	for _, form := range strings.Split(cmd.usage, "\n") {
+		out = append(out, strings.TrimSpace("phonemigrate "+cmd.name+" "+form))
+	}
+	return out
 }
 
 func findCommand(name string) (command, bool) {
@@ -262,6 +278,10 @@ func (c *cli) parseFlags(fs *flag.FlagSet, name string, args []string, checks ..
 		return usageErrorf("%v; run 'phonemigrate help %s' for usage", err, name)
 	}
 	if fs.NArg() > 0 {
+		if fs.Lookup("base-url") != nil {
+			// The tenant is the likeliest thing a user types here.
+			return usageErrorf("unexpected argument %q: the tenant is not an argument; set AUTH0_DOMAIN (with AUTH0_TOKEN or client credentials) or --base-url; run 'phonemigrate help %s' for usage", fs.Arg(0), name)
+		}
 		return usageErrorf("unexpected argument %q; run 'phonemigrate help %s' for usage", fs.Arg(0), name)
 	}
 	for _, check := range checks {
@@ -274,7 +294,7 @@ func (c *cli) parseFlags(fs *flag.FlagSet, name string, args []string, checks ..
 
 func (c *cli) printCommandHelp(w io.Writer, name string, fs *flag.FlagSet) {
 	cmd, _ := findCommand(name)
-	fmt.Fprintf(w, "Usage: phonemigrate %s\n\n%s.\n", cmd.usage, upperFirst(cmd.summary))
+	fmt.Fprintf(w, "Usage: %s\n\n%s.\n", strings.Join(cmd.synopsis(), "\n       "), upperFirst(cmd.summary))
 	if extra := commandNotes[name]; extra != "" {
 		fmt.Fprintf(w, "\n%s", extra)
 	}
