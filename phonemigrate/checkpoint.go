@@ -274,6 +274,11 @@ func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 				return rerr
 			}, nil
 		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			// The file cannot be created where the user pointed: input to
+			// fix, not a failed migration.
+			return nil, &CheckpointError{Path: s.path, Problem: "cannot be created: its directory " + unusableDir(s.path, err)}
+		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("lock checkpoint: %w", err)
 		}
@@ -358,4 +363,13 @@ func (s *MemoryStore) Lock(ctx context.Context) (func() error, error) {
 		})
 		return nil
 	}, nil
+}
+
+// unusableDir says why the checkpoint's directory cannot hold it.
+func unusableDir(path string, err error) string {
+	dir := filepath.Dir(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return dir + " is not writable"
+	}
+	return dir + " does not exist"
 }

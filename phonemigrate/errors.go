@@ -36,6 +36,12 @@ var (
 	// while another run holds the store's lock.
 	ErrLocked = errors.New("another migration run holds the checkpoint lock")
 
+	// ErrInterrupted is the Err of the transition to failed that
+	// [Migrator.Rollback] records, before rolling back, for a run that
+	// stopped in a forward state (or while rolling back) without recording
+	// a failure: a crash or a kill. It is bookkeeping, not a new failure.
+	ErrInterrupted = errors.New("interrupted")
+
 	// ErrTestNotConfirmed is returned by Apply when [Options.Confirm]
 	// answers false for a test message. The migration stops in state failed
 	// with LastGood provider_configured; nothing after provider_tested is

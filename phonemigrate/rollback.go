@@ -48,8 +48,8 @@ func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
 	case cp.State == StateRollingBack || (cp.State != StateCompleted && cp.State != StateFailed):
 		// Interrupted (a crash, not a recorded failure): record it first.
 		cp.LastGood = cp.State
-		cp.Error = "interrupted"
-		if err := r.transition(ctx, EventFail, time.Now(), errors.New("interrupted")); err != nil {
+		cp.Error = ErrInterrupted.Error()
+		if err := r.transition(ctx, EventFail, time.Now(), ErrInterrupted); err != nil {
 			return result(err)
 		}
 	}

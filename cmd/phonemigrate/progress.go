@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -13,6 +14,7 @@ import (
 //
 //	ok    planned -> action_deployed  (1.204s)
 //	FAIL  action_deployed -> failed  (35ms)
+//	note  action_deployed -> failed  (an earlier run stopped here; recorded before rolling back)
 //
 // Colour (green ok, red FAIL) only when stderr is a terminal; nothing at
 // all with --quiet.
@@ -36,14 +38,19 @@ func (p *progress) observe(t phonemigrate.Transition) {
 	if p.quiet {
 		return
 	}
-	mark := "ok  "
-	if t.Err != nil || t.To == phonemigrate.StateFailed {
+	mark, why := "ok  ", formatDuration(t.Duration)
+	switch {
+	case errors.Is(t.Err, phonemigrate.ErrInterrupted):
+		// Rollback recording an earlier crash: bookkeeping, not a failure.
+		mark, why = "note", "an earlier run stopped here; recorded before rolling back"
+	case t.Err != nil || t.To == phonemigrate.StateFailed:
 		mark = "FAIL"
 	}
 	if p.colour {
-		if mark == "ok  " {
+		switch mark {
+		case "ok  ":
 			mark = "\x1b[32mok\x1b[0m  "
-		} else {
+		case "FAIL":
 			mark = "\x1b[31mFAIL\x1b[0m"
 		}
 	}
@@ -51,7 +58,7 @@ func (p *progress) observe(t phonemigrate.Transition) {
 	if from == "" {
 		from = "-"
 	}
-	fmt.Fprintf(p.w, "  %s  %s -> %s  (%s)\n", mark, from, t.To, formatDuration(t.Duration))
+	fmt.Fprintf(p.w, "  %s  %s -> %s  (%s)\n", mark, from, t.To, why)
 }
 
 // note prints a line of progress text unless quiet.
