@@ -63,11 +63,12 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	defer stop()
 	fmt.Fprintf(c.stdout, "PHONEMIGRATE_BASE_URL=%s\n", srv.BaseURL)
 	fmt.Fprintf(c.stdout, "AUTH0_TOKEN=%s\n", srv.Token)
+	// plan and apply read it as the default of --twilio-api-url, so a
+	// Twilio target inside a generated Action reaches the fake Twilio.
+	fmt.Fprintf(c.stdout, "%s=%s\n", envTwilioAPIURL, srv.Twilio().URL)
 	if !log.quiet {
 		fmt.Fprintf(c.stderr, "Fake Auth0 tenant (scenario %s) at %s; its state is at %s/__fake/state. Press Ctrl-C to stop.\n", sc, srv.BaseURL, srv.URL)
-		if sc != phonemigratetest.LegacyGateway && sc != phonemigratetest.Empty {
-			fmt.Fprintf(c.stderr, "Its fake Twilio API is at %s (pass --twilio-api-url %s to apply) and accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", srv.Twilio().URL, srv.Twilio().URL, phonemigratetest.TwilioAuthToken)
-		}
+		fmt.Fprintf(c.stderr, "Export the lines above (e.g. export $(phonemigrate fake ... | head -3)); its fake Twilio API accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", phonemigratetest.TwilioAuthToken)
 	}
 	<-ctx.Done()
 	return nil

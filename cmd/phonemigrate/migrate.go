@@ -32,14 +32,14 @@ func (o *optionFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.testTo, "test-to", "send a test message to this `+E164` number per delivery method (repeatable)")
 	fs.BoolVar(&o.skipTest, "skip-test", false, "do not send test messages through the new provider")
 	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider this tool did not create (never an existing custom-phone-provider Action)")
-	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` used inside a generated Action (default https://api.twilio.com; for tests against 'phonemigrate fake')")
+	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` used inside a generated Action (default $PHONEMIGRATE_TWILIO_API_URL, else https://api.twilio.com; 'phonemigrate fake' prints its own)")
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // options validates the flags and returns the engine options (without the
 // Twilio token and Confirm, which apply adds).
-func (o *optionFlags) options() (phonemigrate.Options, error) {
+func (o *optionFlags) options(getenv func(string) string) (phonemigrate.Options, error) {
 	var opts phonemigrate.Options
 	kind, err := phonemigrate.ParseProviderKind(o.provider)
 	if err != nil {
@@ -67,11 +67,16 @@ func (o *optionFlags) options() (phonemigrate.Options, error) {
 	opts.TestRecipients = append([]string(nil), o.testTo...)
 	opts.SkipTest = o.skipTest
 	opts.AllowReplace = o.allowReplace
-	if o.twilioAPI != "" {
-		if err := checkURL("--twilio-api-url", o.twilioAPI); err != nil {
+	twilioAPI, from := o.twilioAPI, "--twilio-api-url"
+	if twilioAPI == "" {
+		// What 'phonemigrate fake' prints, for the scenarios with Twilio.
+		twilioAPI, from = getenv(envTwilioAPIURL), envTwilioAPIURL
+	}
+	if twilioAPI != "" {
+		if err := checkURL(from, twilioAPI); err != nil {
 			return opts, err
 		}
-		opts.TwilioAPIBaseURL = o.twilioAPI
+		opts.TwilioAPIBaseURL = twilioAPI
 	}
 	return opts, nil
 }
@@ -182,7 +187,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, "plan", args, log.check); err != nil {
 		return err
 	}
-	opts, err := of.options()
+	opts, err := of.options(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -341,7 +346,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if *fleetPath != "" {
 		return c.applyFleet(ctx, fs, *fleetPath, yes, jsonOut, poll, log)
 	}
-	opts, err := of.options()
+	opts, err := of.options(c.getenv)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func TestREADMEReference(t *testing.T) {
 			t.Errorf("README exit code table lacks %q", code)
 		}
 	}
-	for _, env := range []string{envDomain, envToken, envClientID, envClientSecret, envBaseURL, envTwilioToken} {
+	for _, env := range []string{envDomain, envToken, envClientID, envClientSecret, envBaseURL, envTwilioToken, envTwilioAPIURL} {
 		if !strings.Contains(readme, env) {
 			t.Errorf("README does not document %s", env)
 		}

@@ -19,6 +19,7 @@ const (
 	envClientSecret = "AUTH0_CLIENT_SECRET"
 	envBaseURL      = "PHONEMIGRATE_BASE_URL"
 	envTwilioToken  = "TWILIO_AUTH_TOKEN"
+	envTwilioAPIURL = "PHONEMIGRATE_TWILIO_API_URL"
 )
 
 // tenantFlags are the flags that name the tenant.
