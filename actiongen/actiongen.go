@@ -120,14 +120,37 @@ type GatewayAuth struct {
 	// SecretBase64Encoded means Secret is base64 or base64url text (padded
 	// or not) and the decoded bytes are the key.
 	SecretBase64Encoded bool
+	// Issuer is the JWT's iss claim; empty (the default) omits the claim.
+	// Auth0 documents no issuer for the legacy token.
+	Issuer string
+	// Lifetime is exp - iat. Zero means [DefaultJWTLifetime]; otherwise it
+	// must be whole seconds between 1s and [MaxJWTLifetime]. Auth0
+	// documents neither claim: the default is an assumption.
+	Lifetime time.Duration
 }
+
+// Limits of [GatewayAuth.Lifetime].
+const (
+	DefaultJWTLifetime = 5 * time.Minute
+	MaxJWTLifetime     = 24 * time.Hour
+)
 
 // Gateway is a legacy Passwordless custom SMS gateway (connection options
 // provider "sms_gateway").
 type Gateway struct {
 	// URL is the gateway_url. It must be https; http is accepted only for
-	// loopback hosts (127.0.0.0/8, ::1, localhost), for tests. It becomes the
-	// Action secret GATEWAY_URL.
+	// loopback hosts (127.0.0.0/8, ::1, localhost), for tests. Its port, if
+	// any, must be one fetch may call (1-65535, not on the Fetch standard's
+	// list of blocked ports such as 25 or 6667). It becomes the Action
+	// secret GATEWAY_URL.
+	//
+	// Node's fetch refuses URLs with credentials (https://user:pass@host/).
+	// Without Auth, a user name and password in URL are therefore moved
+	// into an HTTP Basic Authorization header, as the legacy gateway
+	// received them: the secret GATEWAY_URL holds the URL without them and
+	// the secret GATEWAY_BASIC_AUTH holds "user:password" (percent-decoded).
+	// With Auth as well, [Generate] refuses the URL: both would need the
+	// Authorization header.
 	URL string
 	// From is the legacy options.from, sent as "sender". When empty, the
 	// Action sends notification.from instead (absent when that is empty too).
@@ -156,7 +179,7 @@ type Twilio struct {
 	// APIBaseURL is where Twilio's REST API lives, default
 	// "https://api.twilio.com"; tests point it at a fake. Same rules as
 	// Gateway.URL; it is embedded in the code, not a secret, and must have
-	// no query or fragment.
+	// no query, fragment or credentials.
 	APIBaseURL string
 }
 
@@ -179,22 +202,64 @@ type Spec struct {
 	Name string
 	// Default handles every message unless Passwordless matches.
 	Default Target
-	// Passwordless, when not nil, handles the messages whose
-	// event.connection.strategy is "sms" (Passwordless SMS). Its secrets are
-	// named with the prefix PASSWORDLESS_.
+	// Passwordless, when not nil, handles the Passwordless SMS messages,
+	// recognised by the rule in the package documentation (section
+	// Routing). Its secrets are named with the prefix PASSWORDLESS_.
 	Passwordless *Target
-	// RequestTimeout bounds each HTTP request the Action makes; when it
-	// passes the Action calls api.notification.retry. Zero means
-	// [DefaultRequestTimeout]. It must be at most [MaxRequestTimeout].
+	// RequestTimeout bounds each HTTP request the Action makes. When it
+	// passes, the request may have reached the gateway, so the Action drops
+	// the message (see the package documentation, section Outcomes). Zero
+	// means [DefaultRequestTimeout]. It must be between 1ms and
+	// [MaxRequestTimeout].
 	RequestTimeout time.Duration
+	// Retry says when the Action asks Auth0 to retry. The zero value,
+	// [RetryUnsent], retries only failures where the request certainly
+	// did not reach the gateway; [RetryNever] never retries, like the legacy
+	// gateway.
+	Retry RetryPolicy
+}
+
+// RetryPolicy says which failures the Action reports with
+// api.notification.retry (Auth0 then runs it again, up to 5 times) instead
+// of api.notification.drop. The table is in the package documentation,
+// section Outcomes.
+type RetryPolicy int
+
+const (
+	// RetryUnsent retries only when the request certainly was not
+	// processed: the connection could not be made (refused, DNS failure,
+	// connect timeout, reset while connecting) or the server answered 429
+	// or 503. It is the default.
+	RetryUnsent RetryPolicy = iota
+	// RetryNever never retries: every failure drops the message, as the
+	// legacy gateway path (which never retried) did.
+	RetryNever
+)
+
+// String returns "unsent" or "never", the names used in the generated
+// code.
+func (p RetryPolicy) String() string {
+	switch p {
+	case RetryUnsent:
+		return "unsent"
+	case RetryNever:
+		return "never"
+	}
+	return fmt.Sprintf("RetryPolicy(%d)", int(p))
 }
 
 // Defaults and limits of a [Spec].
 const (
-	DefaultName           = "phonemigrate-custom-phone-provider"
-	DefaultRequestTimeout = 10 * time.Second
-	// MaxRequestTimeout leaves room under Auth0's 20 s execution limit.
-	MaxRequestTimeout = 15 * time.Second
+	DefaultName = "phonemigrate-custom-phone-provider"
+	// DefaultRequestTimeout is as close to the legacy gateway's 30 s as
+	// Auth0's 20 s limit on an execution allows, keeping 3 s for
+	// everything else the execution does (starting, signing the JWT,
+	// reading Twilio's error body, reporting the outcome) so that the
+	// Action, not Auth0, ends a slow request.
+	DefaultRequestTimeout = 17 * time.Second
+	// MaxRequestTimeout keeps at least 2 s of Auth0's 20 s execution
+	// limit for the rest of the execution.
+	MaxRequestTimeout = 18 * time.Second
 	// Runtime is the Node runtime of every generated Action.
 	Runtime = "node22"
 	// maxSecretValue is Auth0's limit on an Action secret value.
@@ -209,6 +274,7 @@ const (
 const (
 	SecretGatewayURL         = "GATEWAY_URL"
 	SecretGatewaySecret      = "GATEWAY_SECRET"
+	SecretGatewayBasicAuth   = "GATEWAY_BASIC_AUTH"
 	SecretTwilioAccountSID   = "TWILIO_ACCOUNT_SID"
 	SecretTwilioAuthToken    = "TWILIO_AUTH_TOKEN"
 	PasswordlessSecretPrefix = "PASSWORDLESS_"
@@ -265,6 +331,7 @@ func jsonLiteral(v any) (string, error) {
 type config struct {
 	Name         string    `json:"name"`
 	TimeoutMs    int64     `json:"timeoutMs"`
+	Retry        string    `json:"retry"`
 	Default      jsTarget  `json:"default"`
 	Passwordless *jsTarget `json:"passwordless"`
 }
@@ -285,6 +352,7 @@ type templateData struct {
 
 type jsGateway struct {
 	URLSecret          string  `json:"urlSecret"`
+	BasicAuthSecret    string  `json:"basicAuthSecret,omitempty"`
 	From               string  `json:"from"`
 	ForwardRequestInfo bool    `json:"forwardRequestInfo"`
 	Voice              bool    `json:"voice"`
@@ -295,6 +363,8 @@ type jsAuth struct {
 	SecretName          string `json:"secretName"`
 	Subject             string `json:"subject"`
 	Audience            string `json:"audience"`
+	Issuer              string `json:"issuer,omitempty"`
+	LifetimeSeconds     int64  `json:"lifetimeSeconds"`
 	SecretBase64Encoded bool   `json:"secretBase64Encoded"`
 }
 
@@ -337,8 +407,11 @@ func Generate(spec Spec) (*Action, error) {
 	case timeout > MaxRequestTimeout:
 		return nil, invalid(ErrInvalidSpec, "RequestTimeout", "is %v; it must be at most %v to stay under Auth0's 20s Action limit", timeout, MaxRequestTimeout)
 	}
+	if spec.Retry != RetryUnsent && spec.Retry != RetryNever {
+		return nil, invalid(ErrInvalidSpec, "Retry", "is %v; use RetryUnsent or RetryNever", spec.Retry)
+	}
 
-	cfg := config{Name: name, TimeoutMs: timeout.Milliseconds()}
+	cfg := config{Name: name, TimeoutMs: timeout.Milliseconds(), Retry: spec.Retry.String()}
 	var secrets []Secret
 	def, defSecrets, err := buildTarget("Default", "", spec.Default)
 	if err != nil {
@@ -407,13 +480,24 @@ func buildGateway(field, prefix string, g *Gateway) (jsTarget, []Secret, error) 
 	if !utf8.ValidString(g.From) {
 		return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".From", "is not valid UTF-8")
 	}
+	plainURL, basic, err := splitUserinfo(ErrInvalidGateway, field+".URL", g.URL)
+	if err != nil {
+		return jsTarget{}, nil, err
+	}
+	if basic != nil && g.Auth != nil {
+		return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".URL", "%s", userinfoWithAuth)
+	}
 	js := &jsGateway{
 		URLSecret:          prefix + SecretGatewayURL,
 		From:               g.From,
 		ForwardRequestInfo: g.ForwardRequestInfo,
 		Voice:              g.Voice,
 	}
-	secrets := []Secret{{Name: js.URLSecret, Value: g.URL}}
+	secrets := []Secret{{Name: js.URLSecret, Value: plainURL}}
+	if basic != nil {
+		js.BasicAuthSecret = prefix + SecretGatewayBasicAuth
+		secrets = append(secrets, Secret{Name: js.BasicAuthSecret, Value: *basic})
+	}
 	if a := g.Auth; a != nil {
 		if err := checkAuth(ErrInvalidGateway, field+".Auth", a.Method, a.Audience, a.Secret, a.SecretBase64Encoded); err != nil {
 			return jsTarget{}, nil, err
@@ -421,10 +505,24 @@ func buildGateway(field, prefix string, g *Gateway) (jsTarget, []Secret, error) 
 		if !utf8.ValidString(a.Subject) {
 			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Subject", "is not valid UTF-8")
 		}
+		if !utf8.ValidString(a.Issuer) {
+			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Issuer", "is not valid UTF-8")
+		}
+		lifetime := a.Lifetime
+		switch {
+		case lifetime == 0:
+			lifetime = DefaultJWTLifetime
+		case lifetime < time.Second || lifetime > MaxJWTLifetime:
+			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Lifetime", "is %v; it must be between 1s and %v (or zero for the default %v)", lifetime, MaxJWTLifetime, DefaultJWTLifetime)
+		case lifetime%time.Second != 0:
+			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Lifetime", "is %v; exp and iat are whole seconds, so it must be too", lifetime)
+		}
 		js.Auth = &jsAuth{
 			SecretName:          prefix + SecretGatewaySecret,
 			Subject:             a.Subject,
 			Audience:            a.Audience,
+			Issuer:              a.Issuer,
+			LifetimeSeconds:     int64(lifetime / time.Second),
 			SecretBase64Encoded: a.SecretBase64Encoded,
 		}
 		secrets = append(secrets, Secret{Name: js.Auth.SecretName, Value: a.Secret})
@@ -499,6 +597,11 @@ func buildTwilio(field, prefix string, t *Twilio) (jsTarget, []Secret, error) {
 	}
 	if strings.ContainsAny(base, "?#") {
 		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".APIBaseURL", "has a query or fragment; give the base URL only")
+	}
+	if _, basic, err := splitUserinfo(ErrInvalidTwilio, field+".APIBaseURL", base); err != nil {
+		return jsTarget{}, nil, err
+	} else if basic != nil {
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".APIBaseURL", "carries credentials (user:password@); give the base URL only: the Action authenticates with AccountSID and AuthToken")
 	}
 	js := &jsTwilio{
 		APIBaseURL:          strings.TrimRight(base, "/"),
