@@ -78,8 +78,8 @@ func TestGatewayFromOptions(t *testing.T) {
 		want: &Gateway{URL: "http://127.0.0.1:8080/sms"},
 	}, {
 		name: "http on ::1 and localhost",
-		raw:  `{"provider":"sms_gateway","gateway_url":"http://[::1]:9/x"}`,
-		want: &Gateway{URL: "http://[::1]:9/x"},
+		raw:  `{"provider":"sms_gateway","gateway_url":"http://[::1]:9999/x"}`,
+		want: &Gateway{URL: "http://[::1]:9999/x"},
 	}, {
 		name: "http on localhost",
 		raw:  `{"provider":"sms_gateway","gateway_url":"http://LocalHost/x"}`,
