@@ -21,28 +21,77 @@
 //
 // plus "req": {"ip": request.ip, "user-agent": request.user_agent} only when
 // ForwardRequestInfo is set. The "sender" key is absent when both From and
-// notification.from are empty. With [GatewayAuth] it adds
-// "Authorization: Bearer <JWT>", an HS256 token with the claims sub (only
-// when Subject is set), aud, iat and exp = iat + 300, signed with the
-// gateway secret, which is decoded first when SecretBase64Encoded (base64 or
-// base64url, padded or not). A voice notification is dropped unless
+// notification.from are empty. The recipient is sent as Auth0 gives it, as
+// the legacy gateway received it. A voice notification is dropped unless
 // [Gateway.Voice] is set, in which case "body" carries notification.as_voice.
+//
+// With [GatewayAuth] it adds "Authorization: Bearer <JWT>". What Auth0
+// documents of the legacy token: it "contains" the subject and the audience
+// (claims sub, only when Subject is set, and aud) and is signed with the
+// gateway secret, base64url-decoded first when secret_base64_encoded is set
+// (the code accepts base64 or base64url, padded or not). What is assumed,
+// because Auth0 documents none of it: the algorithm HS256 (the one a shared
+// secret implies, and what users describe), the claims iat and exp = iat +
+// [GatewayAuth.Lifetime] (default 5 minutes), and no iss unless
+// [GatewayAuth.Issuer] is set. A gateway that checked other claims needs
+// those options, or cannot be served.
+//
+// A gateway_url with credentials (https://user:password@host/...), which
+// Node's fetch refuses to call, is split: without GatewayAuth the
+// credentials become an "Authorization: Basic" header built from the
+// secret GATEWAY_BASIC_AUTH; with GatewayAuth as well [Generate] and
+// [GatewayFromOptions] refuse it, since both would need the Authorization
+// header. URLs on a port fetch refuses ([Gateway.URL]) are refused too: no
+// generated Action is undeliverable by construction.
 //
 // For a [Twilio] target it POSTs form-encoded To, From or
 // MessagingServiceSid, and Body to {APIBaseURL}/2010-04-01/Accounts/{SID}/
 // Messages.json for text, and To, From and Twiml
 // "<Response><Say>{as_voice, XML-escaped}</Say></Response>" to
 // .../Calls.json for voice (a Messaging Service cannot place calls: voice
-// without From is dropped), with HTTP basic authentication SID:token.
+// without From is dropped), with HTTP basic authentication SID:token. To is
+// the recipient in E.164: spaces, dashes, dots and parentheses are removed
+// (Auth0's own example recipient is +1-808-555-5555), and a recipient that
+// is not then "+" and 2 to 15 digits is dropped without a request.
 //
-// Both map the answer to Auth0's outcome the same way: 2xx returns
-// (success); 429, 5xx, a network error, or no answer within
-// [Spec.RequestTimeout] calls api.notification.retry(reason) (Auth0 retries
-// up to 5 times); any other status (4xx, an unfollowed 3xx) calls
-// api.notification.drop(reason). Reasons carry the HTTP status (and Twilio's
-// numeric error code, or the network error code); never a URL, a secret, or
-// the recipient. A secret missing from event.secrets at run time drops the
-// message with a reason naming the secret.
+// # Outcomes
+//
+// Auth0 runs the Action again, up to 5 times, after
+// api.notification.retry(); the legacy gateway path never retried. A retry
+// after the gateway got the request would send the same code again, so the
+// Action retries only when the request certainly was not processed, and
+// drops everything else with a reason ([Spec.Retry], default
+// [RetryUnsent]; [RetryNever] is the legacy-exact behaviour):
+//
+//	what happened                                  RetryUnsent  RetryNever
+//	2xx                                            success      success
+//	429, 503 (the server says it did not act)      retry        drop
+//	any other status: 3xx (not followed), 4xx,
+//	  500, 502, 504 and every other 5xx            drop         drop
+//	no connection: ECONNREFUSED, ENOTFOUND,
+//	  EAI_AGAIN (DNS), UND_ERR_CONNECT_TIMEOUT,
+//	  EHOSTUNREACH, ENETUNREACH, or ECONNRESET
+//	  while connecting (syscall "connect")         retry        drop
+//	no answer within Spec.RequestTimeout,
+//	  ECONNRESET or a closed socket after the
+//	  connection was up, any other error           drop         drop
+//
+// The codes are err.cause.code of Node's fetch (undici). A timeout is
+// counted as "may have been processed" even when it struck while
+// connecting, because fetch does not tell the two apart; with the default
+// timeout, longer than undici's 10 s connect timeout, a connection that
+// cannot be made fails as UND_ERR_CONNECT_TIMEOUT first. An ECONNRESET
+// after connecting is ambiguous (the gateway may have read the request),
+// hence dropped. The default timeout, 17 s ([DefaultRequestTimeout]), is
+// the legacy 30 s cut down to fit Auth0's 20 s execution limit with a 3 s
+// margin.
+//
+// Reasons carry the HTTP status (and Twilio's numeric error code, or the
+// network error code) and why there is no retry; never a URL, a secret, a
+// phone number or a code. A secret missing from event.secrets at run time
+// drops the message with a reason naming the secret. Each execution logs
+// one line: Action name, message type, delivery method, the route taken
+// (with a Passwordless target) and the reason.
 //
 // # Secrets
 //
@@ -52,7 +101,8 @@
 // as a JSON literal produced by encoding/json, so no input can change the
 // code around it. The secret names are:
 //
-//	GATEWAY_URL         Gateway.URL
+//	GATEWAY_URL         Gateway.URL, without user:password@
+//	GATEWAY_BASIC_AUTH  user:password from Gateway.URL (only when it has them)
 //	GATEWAY_SECRET      Gateway.Auth.Secret (only with Auth)
 //	TWILIO_ACCOUNT_SID  Twilio.AccountSID
 //	TWILIO_AUTH_TOKEN   Twilio.AuthToken
@@ -63,11 +113,36 @@
 //
 // # Routing
 //
-// A [Spec] with a Passwordless target sends messages whose
-// event.connection.strategy is "sms" (Passwordless SMS) there and every
-// other message (MFA: event.connection is absent) to Default. This is what a
-// tenant that had a Passwordless gateway and Twilio MFA needs: Auth0 allows
-// a single phone provider, and a single custom-phone-provider Action.
+// Auth0 allows a single phone provider, and a single custom-phone-provider
+// Action: a tenant that had a Passwordless gateway and Twilio MFA (or any
+// two different providers) needs one Action that tells the two apart. A
+// [Spec] with a Passwordless target decides with these event fields, in
+// this order, the first that applies winning:
+//
+//  1. notification.message_type "otp_enroll": Default. Enrolling a phone
+//     is MFA's; Passwordless SMS has no enrolment.
+//  2. connection.strategy "sms" (a Passwordless SMS connection):
+//     Passwordless.
+//  3. user.user_id set: Passwordless when the user is a Passwordless SMS
+//     user (user_id "sms|...", or an entry of user.identities with provider
+//     "sms"), Default otherwise (MFA of a user who logged in with a
+//     database, social or enterprise connection).
+//  4. neither: Passwordless. MFA always challenges a user who has logged
+//     in, so a code for no known user is a Passwordless login or signup.
+//
+// event.connection and event.user are both optional in Auth0's event
+// reference, and event.connection is no proof of Passwordless: Auth0's own
+// example otp_verify event carries connection {strategy: "auth0"}. A missing
+// or unhelpful field only moves the decision to the next rule, so
+// Passwordless messages reach their target with the SMS connection,
+// with {strategy: "auth0"}, or with no connection at all, and MFA messages
+// reach Default likewise (tests run each case in Node). What this cannot
+// tell apart: MFA sent to a user who has a Passwordless SMS identity (the
+// primary one, or a linked one) when event.connection is not the SMS
+// connection goes to the Passwordless target; and which message_type
+// Passwordless SMS sends is not documented (Auth0's gateway sample handles
+// otp_verify). Without a Passwordless target every message goes to
+// Default.
 //
 // # Texts
 //

@@ -24,12 +24,16 @@ import (
 // older version of Auth0's docs put it) is used. A null or absent
 // gateway_authentication means no authentication. Other keys (template,
 // syntax, totp, ...) are ignored. Voice is always false: the legacy gateway
-// never received voice messages.
+// never received voice messages. A gateway_url with credentials and no
+// gateway_authentication is kept as it is: [Generate] moves the credentials
+// into an HTTP Basic header.
 //
 // It rejects, with a [*ValidationError] whose Field is the option key: a
 // provider other than "sms_gateway" ([ErrNotGateway]); and ([ErrInvalidGateway])
 // a missing gateway_url, one that is not https (http is allowed only for
-// loopback hosts: 127.0.0.0/8, ::1, localhost), a gateway_authentication
+// loopback hosts: 127.0.0.0/8, ::1, localhost), one on a port Node's fetch
+// refuses, one with credentials (user:password@) when
+// gateway_authentication is set too, a gateway_authentication
 // without audience or secret, with a method other than "bearer", or with
 // secret_base64_encoded and a secret that is not base64 or base64url, and
 // any value of the wrong JSON type. The error never includes the secret
