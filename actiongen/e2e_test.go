@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -135,6 +136,23 @@ type fakeServer struct {
 	status   int
 	body     string
 	delay    time.Duration
+	// verify, when set, checks each request the way the gateway would
+	// (its JWT); a request that fails it gets 401.
+	verify func(http.Header) error
+}
+
+// jwtVerifier checks an HS256 bearer token with golang-jwt, independently
+// of the code that made it.
+func jwtVerifier(key []byte, audience string) func(http.Header) error {
+	return func(h http.Header) error {
+		tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+		if !ok {
+			return errors.New("no bearer token")
+		}
+		_, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return key, nil },
+			jwt.WithValidMethods([]string{"HS256"}), jwt.WithAudience(audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+		return err
+	}
 }
 
 func newFakeServer(t testing.TB, status int) *fakeServer {
@@ -143,8 +161,12 @@ func newFakeServer(t testing.TB, status int) *fakeServer {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
-		status, body, delay := f.status, f.body, f.delay
+		status, body, delay, verify := f.status, f.body, f.delay, f.verify
 		f.mu.Unlock()
+		if verify != nil && verify(r.Header) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 		if delay > 0 {
 			select {
 			case <-r.Context().Done():
@@ -562,7 +584,12 @@ func hijackServer(t *testing.T, reset bool) *fakeServer {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
+		verify := f.verify
 		f.mu.Unlock()
+		if verify != nil && verify(r.Header) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 		conn, _, err := w.(http.Hijacker).Hijack()
 		if err != nil {
 			return
@@ -660,11 +687,18 @@ func TestOutcomePolicy(t *testing.T) {
 						spec.RequestTimeout = timeout
 					}
 					if kind == "gateway" {
-						spec.Default.Gateway = &Gateway{URL: srv.base, Auth: &GatewayAuth{Audience: "a", Secret: testGatewaySecret}}
+						spec.Default.Gateway = &Gateway{URL: srv.base, Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:MySmsGateway", Secret: testGatewaySecret}}
+						if srv.srv != nil {
+							srv.srv.mu.Lock()
+							srv.srv.verify = jwtVerifier([]byte(testGatewaySecret), "urn:MySmsGateway")
+							srv.srv.mu.Unlock()
+						}
 					} else {
 						spec.Default.Twilio = &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: srv.base}
 					}
-					res := run(t, generate(t, spec), passwordlessEvent())
+					ev := auth0ExampleEvent()
+					ev.User = smsUser()
+					res := run(t, generate(t, spec), ev)
 					want := tt.wantUnsent
 					if policy == RetryNever && want == actionrun.Retry {
 						want = actionrun.Drop
@@ -854,4 +888,17 @@ func TestRoutingTwoGateways(t *testing.T) {
 	}
 	verifyGatewayJWT(t, pwlSrv.only(t).Header, []byte("passwordless-secret"), "urn:pwl", "urn:Auth0")
 	verifyGatewayJWT(t, mfaSrv.only(t).Header, []byte("mfa-secret"), "urn:mfa", "")
+}
+
+// TestGatewayVerifierRejects proves the fake gateway's JWT check is real: a
+// token signed with another secret gets 401, which the Action drops.
+func TestGatewayVerifierRejects(t *testing.T) {
+	requireNode(t)
+	srv := newFakeServer(t, http.StatusOK)
+	srv.verify = jwtVerifier([]byte(testGatewaySecret), "urn:MySmsGateway")
+	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: srv.URL, Auth: &GatewayAuth{Audience: "urn:MySmsGateway", Secret: "another-secret"}}}})
+	res := run(t, a, passwordlessEvent())
+	if res.Outcome != actionrun.Drop || res.Reason != "SMS gateway answered HTTP 401" {
+		t.Errorf("result = %s %q, want drop on HTTP 401", res.Outcome, res.Reason)
+	}
 }
