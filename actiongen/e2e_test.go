@@ -902,3 +902,20 @@ func TestGatewayVerifierRejects(t *testing.T) {
 		t.Errorf("result = %s %q, want drop on HTTP 401", res.Outcome, res.Reason)
 	}
 }
+
+// TestUnusableURLSecretDrops: a GATEWAY_URL secret edited after generation
+// into a URL fetch refuses (credentials in it) is dropped at once, with a
+// reason that does not repeat it.
+func TestUnusableURLSecretDrops(t *testing.T) {
+	requireNode(t)
+	srv := newFakeServer(t, http.StatusOK)
+	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: srv.URL}}})
+	a.Secrets[0].Value = strings.Replace(srv.URL, "http://", "http://edited-user:edited-pass@", 1)
+	res := run(t, a, passwordlessEvent())
+	if res.Outcome != actionrun.Drop || res.Reason != "SMS gateway request could not be made: unusable URL" {
+		t.Errorf("result = %s %q, want drop for an unusable URL", res.Outcome, res.Reason)
+	}
+	if n := len(srv.got()); n != 0 {
+		t.Errorf("gateway got %d requests, want none", n)
+	}
+}
