@@ -777,14 +777,17 @@ func auth0ExampleEvent() actionrun.Event {
 // "auth0"} or absent; MFA messages reach the default target likewise.
 func TestRouting(t *testing.T) {
 	requireNode(t)
-	gwSrv := newFakeServer(t, http.StatusOK)
-	twSrv := newFakeServer(t, http.StatusCreated)
-	spec := Spec{
-		Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: twSrv.URL}},
-		Passwordless: &Target{Gateway: &Gateway{URL: gwSrv.URL + "/pwl", From: "Acme",
-			Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:pwl", Secret: "passwordless-secret"}}},
+	setup := func(t *testing.T) (gwSrv, twSrv *fakeServer, a *Action) {
+		gwSrv = newFakeServer(t, http.StatusOK)
+		gwSrv.verify = jwtVerifier([]byte("passwordless-secret"), "urn:pwl")
+		twSrv = newFakeServer(t, http.StatusCreated)
+		a = generate(t, Spec{
+			Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: twSrv.URL}},
+			Passwordless: &Target{Gateway: &Gateway{URL: gwSrv.URL + "/pwl", From: "Acme",
+				Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:pwl", Secret: "passwordless-secret"}}},
+		})
+		return gwSrv, twSrv, a
 	}
-	a := generate(t, spec)
 
 	smsConn := &actionrun.Connection{ID: "con_UX85K7K0N86INi9U", Name: "sms", Strategy: "sms"}
 	exampleConn := &actionrun.Connection{Strategy: "auth0"}
@@ -826,10 +829,10 @@ func TestRouting(t *testing.T) {
 		// Passwordless when nothing else tells.
 		{"no connection, database user with a linked SMS identity", nil, linkedUser, "otp_verify", "text", true, "passwordless target (user)"},
 	}
-	// Sequential: the servers are shared and counted per case.
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gwBefore, twBefore := len(gwSrv.got()), len(twSrv.got())
+			t.Parallel()
+			gwSrv, twSrv, a := setup(t)
 			ev := auth0ExampleEvent()
 			ev.Connection, ev.User = tt.conn, tt.user
 			ev.Notification.MessageType, ev.Notification.DeliveryMethod = tt.messageType, tt.method
@@ -837,7 +840,7 @@ func TestRouting(t *testing.T) {
 			if res.Outcome != actionrun.Sent {
 				t.Fatalf("Outcome = %s (%s), want sent", res.Outcome, res.Reason)
 			}
-			gw, tw := gwSrv.got()[gwBefore:], twSrv.got()[twBefore:]
+			gw, tw := gwSrv.got(), twSrv.got()
 			wantGW, wantTW := 0, 1
 			if tt.passwordless {
 				wantGW, wantTW = 1, 0
