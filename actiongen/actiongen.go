@@ -163,8 +163,8 @@
 //
 // The code needs only Node 18+ built-ins (global fetch, AbortController,
 // node:crypto): [Action.Dependencies] is empty and [Action.Runtime] is
-// "node22", Auth0's default. It is a few kilobytes, far below Auth0's
-// 100 kB limit for an Action.
+// "node22", Auth0's default. It is 13 to 17 kB (the goldens in testdata/),
+// far below Auth0's 100 kB limit for an Action.
 package actiongen
 
 import (
