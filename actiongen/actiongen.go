@@ -21,28 +21,77 @@
 //
 // plus "req": {"ip": request.ip, "user-agent": request.user_agent} only when
 // ForwardRequestInfo is set. The "sender" key is absent when both From and
-// notification.from are empty. With [GatewayAuth] it adds
-// "Authorization: Bearer <JWT>", an HS256 token with the claims sub (only
-// when Subject is set), aud, iat and exp = iat + 300, signed with the
-// gateway secret, which is decoded first when SecretBase64Encoded (base64 or
-// base64url, padded or not). A voice notification is dropped unless
+// notification.from are empty. The recipient is sent as Auth0 gives it, as
+// the legacy gateway received it. A voice notification is dropped unless
 // [Gateway.Voice] is set, in which case "body" carries notification.as_voice.
+//
+// With [GatewayAuth] it adds "Authorization: Bearer <JWT>". What Auth0
+// documents of the legacy token: it "contains" the subject and the audience
+// (claims sub, only when Subject is set, and aud) and is signed with the
+// gateway secret, base64url-decoded first when secret_base64_encoded is set
+// (the code accepts base64 or base64url, padded or not). What is assumed,
+// because Auth0 documents none of it: the algorithm HS256 (the one a shared
+// secret implies, and what users describe), the claims iat and exp = iat +
+// [GatewayAuth.Lifetime] (default 5 minutes), and no iss unless
+// [GatewayAuth.Issuer] is set. A gateway that checked other claims needs
+// those options, or cannot be served.
+//
+// A gateway_url with credentials (https://user:password@host/...), which
+// Node's fetch refuses to call, is split: without GatewayAuth the
+// credentials become an "Authorization: Basic" header built from the
+// secret GATEWAY_BASIC_AUTH; with GatewayAuth as well [Generate] and
+// [GatewayFromOptions] refuse it, since both would need the Authorization
+// header. URLs on a port fetch refuses ([Gateway.URL]) are refused too: no
+// generated Action is undeliverable by construction.
 //
 // For a [Twilio] target it POSTs form-encoded To, From or
 // MessagingServiceSid, and Body to {APIBaseURL}/2010-04-01/Accounts/{SID}/
 // Messages.json for text, and To, From and Twiml
 // "<Response><Say>{as_voice, XML-escaped}</Say></Response>" to
 // .../Calls.json for voice (a Messaging Service cannot place calls: voice
-// without From is dropped), with HTTP basic authentication SID:token.
+// without From is dropped), with HTTP basic authentication SID:token. To is
+// the recipient in E.164: spaces, dashes, dots and parentheses are removed
+// (Auth0's own example recipient is +1-808-555-5555), and a recipient that
+// is not then "+" and 2 to 15 digits is dropped without a request.
 //
-// Both map the answer to Auth0's outcome the same way: 2xx returns
-// (success); 429, 5xx, a network error, or no answer within
-// [Spec.RequestTimeout] calls api.notification.retry(reason) (Auth0 retries
-// up to 5 times); any other status (4xx, an unfollowed 3xx) calls
-// api.notification.drop(reason). Reasons carry the HTTP status (and Twilio's
-// numeric error code, or the network error code); never a URL, a secret, or
-// the recipient. A secret missing from event.secrets at run time drops the
-// message with a reason naming the secret.
+// # Outcomes
+//
+// Auth0 runs the Action again, up to 5 times, after
+// api.notification.retry(); the legacy gateway path never retried. A retry
+// after the gateway got the request would send the same code again, so the
+// Action retries only when the request certainly was not processed, and
+// drops everything else with a reason ([Spec.Retry], default
+// [RetryUnsent]; [RetryNever] is the legacy-exact behaviour):
+//
+//	what happened                                  RetryUnsent  RetryNever
+//	2xx                                            success      success
+//	429, 503 (the server says it did not act)      retry        drop
+//	any other status: 3xx (not followed), 4xx,
+//	  500, 502, 504 and every other 5xx            drop         drop
+//	no connection: ECONNREFUSED, ENOTFOUND,
+//	  EAI_AGAIN (DNS), UND_ERR_CONNECT_TIMEOUT,
+//	  EHOSTUNREACH, ENETUNREACH, or ECONNRESET
+//	  while connecting (syscall "connect")         retry        drop
+//	no answer within Spec.RequestTimeout,
+//	  ECONNRESET or a closed socket after the
+//	  connection was up, any other error           drop         drop
+//
+// The codes are err.cause.code of Node's fetch (undici). A timeout is
+// counted as "may have been processed" even when it struck while
+// connecting, because fetch does not tell the two apart; with the default
+// timeout, longer than undici's 10 s connect timeout, a connection that
+// cannot be made fails as UND_ERR_CONNECT_TIMEOUT first. An ECONNRESET
+// after connecting is ambiguous (the gateway may have read the request),
+// hence dropped. The default timeout, 17 s ([DefaultRequestTimeout]), is
+// the legacy 30 s cut down to fit Auth0's 20 s execution limit with a 3 s
+// margin.
+//
+// Reasons carry the HTTP status (and Twilio's numeric error code, or the
+// network error code) and why there is no retry; never a URL, a secret, a
+// phone number or a code. A secret missing from event.secrets at run time
+// drops the message with a reason naming the secret. Each execution logs
+// one line: Action name, message type, delivery method, the route taken
+// (with a Passwordless target) and the reason.
 //
 // # Secrets
 //
@@ -52,7 +101,8 @@
 // as a JSON literal produced by encoding/json, so no input can change the
 // code around it. The secret names are:
 //
-//	GATEWAY_URL         Gateway.URL
+//	GATEWAY_URL         Gateway.URL, without user:password@
+//	GATEWAY_BASIC_AUTH  user:password from Gateway.URL (only when it has them)
 //	GATEWAY_SECRET      Gateway.Auth.Secret (only with Auth)
 //	TWILIO_ACCOUNT_SID  Twilio.AccountSID
 //	TWILIO_AUTH_TOKEN   Twilio.AuthToken
@@ -63,11 +113,36 @@
 //
 // # Routing
 //
-// A [Spec] with a Passwordless target sends messages whose
-// event.connection.strategy is "sms" (Passwordless SMS) there and every
-// other message (MFA: event.connection is absent) to Default. This is what a
-// tenant that had a Passwordless gateway and Twilio MFA needs: Auth0 allows
-// a single phone provider, and a single custom-phone-provider Action.
+// Auth0 allows a single phone provider, and a single custom-phone-provider
+// Action: a tenant that had a Passwordless gateway and Twilio MFA (or any
+// two different providers) needs one Action that tells the two apart. A
+// [Spec] with a Passwordless target decides with these event fields, in
+// this order, the first that applies winning:
+//
+//  1. notification.message_type "otp_enroll": Default. Enrolling a phone
+//     is MFA's; Passwordless SMS has no enrolment.
+//  2. connection.strategy "sms" (a Passwordless SMS connection):
+//     Passwordless.
+//  3. user.user_id set: Passwordless when the user is a Passwordless SMS
+//     user (user_id "sms|...", or an entry of user.identities with provider
+//     "sms"), Default otherwise (MFA of a user who logged in with a
+//     database, social or enterprise connection).
+//  4. neither: Passwordless. MFA always challenges a user who has logged
+//     in, so a code for no known user is a Passwordless login or signup.
+//
+// event.connection and event.user are both optional in Auth0's event
+// reference, and event.connection is no proof of Passwordless: Auth0's own
+// example otp_verify event carries connection {strategy: "auth0"}. A missing
+// or unhelpful field only moves the decision to the next rule, so
+// Passwordless messages reach their target with the SMS connection,
+// with {strategy: "auth0"}, or with no connection at all, and MFA messages
+// reach Default likewise (tests run each case in Node). What this cannot
+// tell apart: MFA sent to a user who has a Passwordless SMS identity (the
+// primary one, or a linked one) when event.connection is not the SMS
+// connection goes to the Passwordless target; and which message_type
+// Passwordless SMS sends is not documented (Auth0's gateway sample handles
+// otp_verify). Without a Passwordless target every message goes to
+// Default.
 //
 // # Texts
 //
@@ -88,8 +163,8 @@
 //
 // The code needs only Node 18+ built-ins (global fetch, AbortController,
 // node:crypto): [Action.Dependencies] is empty and [Action.Runtime] is
-// "node22", Auth0's default. It is a few kilobytes, far below Auth0's
-// 100 kB limit for an Action.
+// "node22", Auth0's default. It is 13 to 17 kB (the goldens in testdata/),
+// far below Auth0's 100 kB limit for an Action.
 package actiongen
 
 import (
@@ -120,14 +195,37 @@ type GatewayAuth struct {
 	// SecretBase64Encoded means Secret is base64 or base64url text (padded
 	// or not) and the decoded bytes are the key.
 	SecretBase64Encoded bool
+	// Issuer is the JWT's iss claim; empty (the default) omits the claim.
+	// Auth0 documents no issuer for the legacy token.
+	Issuer string
+	// Lifetime is exp - iat. Zero means [DefaultJWTLifetime]; otherwise it
+	// must be whole seconds between 1s and [MaxJWTLifetime]. Auth0
+	// documents neither claim: the default is an assumption.
+	Lifetime time.Duration
 }
+
+// Limits of [GatewayAuth.Lifetime].
+const (
+	DefaultJWTLifetime = 5 * time.Minute
+	MaxJWTLifetime     = 24 * time.Hour
+)
 
 // Gateway is a legacy Passwordless custom SMS gateway (connection options
 // provider "sms_gateway").
 type Gateway struct {
 	// URL is the gateway_url. It must be https; http is accepted only for
-	// loopback hosts (127.0.0.0/8, ::1, localhost), for tests. It becomes the
-	// Action secret GATEWAY_URL.
+	// loopback hosts (127.0.0.0/8, ::1, localhost), for tests. Its port, if
+	// any, must be one fetch may call (1-65535, not on the Fetch standard's
+	// list of blocked ports such as 25 or 6667). It becomes the Action
+	// secret GATEWAY_URL.
+	//
+	// Node's fetch refuses URLs with credentials (https://user:pass@host/).
+	// Without Auth, a user name and password in URL are therefore moved
+	// into an HTTP Basic Authorization header, as the legacy gateway
+	// received them: the secret GATEWAY_URL holds the URL without them and
+	// the secret GATEWAY_BASIC_AUTH holds "user:password" (percent-decoded).
+	// With Auth as well, [Generate] refuses the URL: both would need the
+	// Authorization header.
 	URL string
 	// From is the legacy options.from, sent as "sender". When empty, the
 	// Action sends notification.from instead (absent when that is empty too).
@@ -156,7 +254,7 @@ type Twilio struct {
 	// APIBaseURL is where Twilio's REST API lives, default
 	// "https://api.twilio.com"; tests point it at a fake. Same rules as
 	// Gateway.URL; it is embedded in the code, not a secret, and must have
-	// no query or fragment.
+	// no query, fragment or credentials.
 	APIBaseURL string
 }
 
@@ -179,22 +277,64 @@ type Spec struct {
 	Name string
 	// Default handles every message unless Passwordless matches.
 	Default Target
-	// Passwordless, when not nil, handles the messages whose
-	// event.connection.strategy is "sms" (Passwordless SMS). Its secrets are
-	// named with the prefix PASSWORDLESS_.
+	// Passwordless, when not nil, handles the Passwordless SMS messages,
+	// recognised by the rule in the package documentation (section
+	// Routing). Its secrets are named with the prefix PASSWORDLESS_.
 	Passwordless *Target
-	// RequestTimeout bounds each HTTP request the Action makes; when it
-	// passes the Action calls api.notification.retry. Zero means
-	// [DefaultRequestTimeout]. It must be at most [MaxRequestTimeout].
+	// RequestTimeout bounds each HTTP request the Action makes. When it
+	// passes, the request may have reached the gateway, so the Action drops
+	// the message (see the package documentation, section Outcomes). Zero
+	// means [DefaultRequestTimeout]. It must be between 1ms and
+	// [MaxRequestTimeout].
 	RequestTimeout time.Duration
+	// Retry says when the Action asks Auth0 to retry. The zero value,
+	// [RetryUnsent], retries only failures where the request certainly
+	// did not reach the gateway; [RetryNever] never retries, like the legacy
+	// gateway.
+	Retry RetryPolicy
+}
+
+// RetryPolicy says which failures the Action reports with
+// api.notification.retry (Auth0 then runs it again, up to 5 times) instead
+// of api.notification.drop. The table is in the package documentation,
+// section Outcomes.
+type RetryPolicy int
+
+const (
+	// RetryUnsent retries only when the request certainly was not
+	// processed: the connection could not be made (refused, DNS failure,
+	// connect timeout, reset while connecting) or the server answered 429
+	// or 503. It is the default.
+	RetryUnsent RetryPolicy = iota
+	// RetryNever never retries: every failure drops the message, as the
+	// legacy gateway path (which never retried) did.
+	RetryNever
+)
+
+// String returns "unsent" or "never", the names used in the generated
+// code.
+func (p RetryPolicy) String() string {
+	switch p {
+	case RetryUnsent:
+		return "unsent"
+	case RetryNever:
+		return "never"
+	}
+	return fmt.Sprintf("RetryPolicy(%d)", int(p))
 }
 
 // Defaults and limits of a [Spec].
 const (
-	DefaultName           = "phonemigrate-custom-phone-provider"
-	DefaultRequestTimeout = 10 * time.Second
-	// MaxRequestTimeout leaves room under Auth0's 20 s execution limit.
-	MaxRequestTimeout = 15 * time.Second
+	DefaultName = "phonemigrate-custom-phone-provider"
+	// DefaultRequestTimeout is as close to the legacy gateway's 30 s as
+	// Auth0's 20 s limit on an execution allows, keeping 3 s for
+	// everything else the execution does (starting, signing the JWT,
+	// reading Twilio's error body, reporting the outcome) so that the
+	// Action, not Auth0, ends a slow request.
+	DefaultRequestTimeout = 17 * time.Second
+	// MaxRequestTimeout keeps at least 2 s of Auth0's 20 s execution
+	// limit for the rest of the execution.
+	MaxRequestTimeout = 18 * time.Second
 	// Runtime is the Node runtime of every generated Action.
 	Runtime = "node22"
 	// maxSecretValue is Auth0's limit on an Action secret value.
@@ -209,6 +349,7 @@ const (
 const (
 	SecretGatewayURL         = "GATEWAY_URL"
 	SecretGatewaySecret      = "GATEWAY_SECRET"
+	SecretGatewayBasicAuth   = "GATEWAY_BASIC_AUTH"
 	SecretTwilioAccountSID   = "TWILIO_ACCOUNT_SID"
 	SecretTwilioAuthToken    = "TWILIO_AUTH_TOKEN"
 	PasswordlessSecretPrefix = "PASSWORDLESS_"
@@ -265,6 +406,7 @@ func jsonLiteral(v any) (string, error) {
 type config struct {
 	Name         string    `json:"name"`
 	TimeoutMs    int64     `json:"timeoutMs"`
+	Retry        string    `json:"retry"`
 	Default      jsTarget  `json:"default"`
 	Passwordless *jsTarget `json:"passwordless"`
 }
@@ -285,6 +427,7 @@ type templateData struct {
 
 type jsGateway struct {
 	URLSecret          string  `json:"urlSecret"`
+	BasicAuthSecret    string  `json:"basicAuthSecret,omitempty"`
 	From               string  `json:"from"`
 	ForwardRequestInfo bool    `json:"forwardRequestInfo"`
 	Voice              bool    `json:"voice"`
@@ -295,6 +438,8 @@ type jsAuth struct {
 	SecretName          string `json:"secretName"`
 	Subject             string `json:"subject"`
 	Audience            string `json:"audience"`
+	Issuer              string `json:"issuer,omitempty"`
+	LifetimeSeconds     int64  `json:"lifetimeSeconds"`
 	SecretBase64Encoded bool   `json:"secretBase64Encoded"`
 }
 
@@ -337,8 +482,11 @@ func Generate(spec Spec) (*Action, error) {
 	case timeout > MaxRequestTimeout:
 		return nil, invalid(ErrInvalidSpec, "RequestTimeout", "is %v; it must be at most %v to stay under Auth0's 20s Action limit", timeout, MaxRequestTimeout)
 	}
+	if spec.Retry != RetryUnsent && spec.Retry != RetryNever {
+		return nil, invalid(ErrInvalidSpec, "Retry", "is %v; use RetryUnsent or RetryNever", spec.Retry)
+	}
 
-	cfg := config{Name: name, TimeoutMs: timeout.Milliseconds()}
+	cfg := config{Name: name, TimeoutMs: timeout.Milliseconds(), Retry: spec.Retry.String()}
 	var secrets []Secret
 	def, defSecrets, err := buildTarget("Default", "", spec.Default)
 	if err != nil {
@@ -407,13 +555,24 @@ func buildGateway(field, prefix string, g *Gateway) (jsTarget, []Secret, error) 
 	if !utf8.ValidString(g.From) {
 		return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".From", "is not valid UTF-8")
 	}
+	plainURL, basic, err := splitUserinfo(ErrInvalidGateway, field+".URL", g.URL)
+	if err != nil {
+		return jsTarget{}, nil, err
+	}
+	if basic != nil && g.Auth != nil {
+		return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".URL", "%s", userinfoWithAuth)
+	}
 	js := &jsGateway{
 		URLSecret:          prefix + SecretGatewayURL,
 		From:               g.From,
 		ForwardRequestInfo: g.ForwardRequestInfo,
 		Voice:              g.Voice,
 	}
-	secrets := []Secret{{Name: js.URLSecret, Value: g.URL}}
+	secrets := []Secret{{Name: js.URLSecret, Value: plainURL}}
+	if basic != nil {
+		js.BasicAuthSecret = prefix + SecretGatewayBasicAuth
+		secrets = append(secrets, Secret{Name: js.BasicAuthSecret, Value: *basic})
+	}
 	if a := g.Auth; a != nil {
 		if err := checkAuth(ErrInvalidGateway, field+".Auth", a.Method, a.Audience, a.Secret, a.SecretBase64Encoded); err != nil {
 			return jsTarget{}, nil, err
@@ -421,10 +580,24 @@ func buildGateway(field, prefix string, g *Gateway) (jsTarget, []Secret, error) 
 		if !utf8.ValidString(a.Subject) {
 			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Subject", "is not valid UTF-8")
 		}
+		if !utf8.ValidString(a.Issuer) {
+			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Issuer", "is not valid UTF-8")
+		}
+		lifetime := a.Lifetime
+		switch {
+		case lifetime == 0:
+			lifetime = DefaultJWTLifetime
+		case lifetime < time.Second || lifetime > MaxJWTLifetime:
+			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Lifetime", "is %v; it must be between 1s and %v (or zero for the default %v)", lifetime, MaxJWTLifetime, DefaultJWTLifetime)
+		case lifetime%time.Second != 0:
+			return jsTarget{}, nil, invalid(ErrInvalidGateway, field+".Auth.Lifetime", "is %v; exp and iat are whole seconds, so it must be too", lifetime)
+		}
 		js.Auth = &jsAuth{
 			SecretName:          prefix + SecretGatewaySecret,
 			Subject:             a.Subject,
 			Audience:            a.Audience,
+			Issuer:              a.Issuer,
+			LifetimeSeconds:     int64(lifetime / time.Second),
 			SecretBase64Encoded: a.SecretBase64Encoded,
 		}
 		secrets = append(secrets, Secret{Name: js.Auth.SecretName, Value: a.Secret})
@@ -499,6 +672,11 @@ func buildTwilio(field, prefix string, t *Twilio) (jsTarget, []Secret, error) {
 	}
 	if strings.ContainsAny(base, "?#") {
 		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".APIBaseURL", "has a query or fragment; give the base URL only")
+	}
+	if _, basic, err := splitUserinfo(ErrInvalidTwilio, field+".APIBaseURL", base); err != nil {
+		return jsTarget{}, nil, err
+	} else if basic != nil {
+		return jsTarget{}, nil, invalid(ErrInvalidTwilio, field+".APIBaseURL", "carries credentials (user:password@); give the base URL only: the Action authenticates with AccountSID and AuthToken")
 	}
 	js := &jsTwilio{
 		APIBaseURL:          strings.TrimRight(base, "/"),

@@ -6,12 +6,15 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -54,15 +57,30 @@ func passwordlessEvent() actionrun.Event {
 			Hostname: "acme.eu.auth0.com", Language: "en",
 		},
 		Connection: &actionrun.Connection{ID: "con_UX85K7K0N86INi9U", Name: "sms", Strategy: "sms"},
+		User:       smsUser(),
 		Client:     actionrun.Client{ClientID: "client-1", Name: "Acme"},
 		Tenant:     actionrun.Tenant{ID: "acme"},
 	}
 }
 
-// mfaEvent is an MFA message: no event.connection.
+// smsUser is a Passwordless SMS user as Auth0 stores one.
+func smsUser() *actionrun.User {
+	return &actionrun.User{UserID: "sms|65f1c0ffee", PhoneNumber: testRecipient,
+		Identities: []actionrun.Identity{{Connection: "sms", Provider: "sms", UserID: "65f1c0ffee"}}}
+}
+
+// dbUser is a database-connection user, the kind MFA challenges.
+func dbUser() *actionrun.User {
+	return &actionrun.User{UserID: "auth0|65f1decade",
+		Identities: []actionrun.Identity{{Connection: "Username-Password-Authentication", Provider: "auth0", UserID: "65f1decade"}}}
+}
+
+// mfaEvent is an MFA enrolment message: no event.connection, a database
+// user.
 func mfaEvent(method string) actionrun.Event {
 	ev := passwordlessEvent()
 	ev.Connection = nil
+	ev.User = dbUser()
 	ev.Notification.DeliveryMethod = method
 	ev.Notification.MessageType = "otp_enroll"
 	return ev
@@ -85,7 +103,8 @@ func run(t *testing.T, a *Action, ev actionrun.Event) *actionrun.Result {
 	}
 	for _, s := range append([]string{res.Reason}, res.Logs...) {
 		// actionrun redacts secret values, so a leak shows as [redacted].
-		if strings.Contains(s, "[redacted]") || strings.Contains(s, ev.Notification.Recipient) {
+		r := ev.Notification.Recipient
+		if strings.Contains(s, "[redacted]") || (r != "" && strings.Contains(s, r)) {
 			t.Errorf("reason or log leaks a secret or the recipient: %q", s)
 		}
 	}
@@ -117,6 +136,23 @@ type fakeServer struct {
 	status   int
 	body     string
 	delay    time.Duration
+	// verify, when set, checks each request the way the gateway would
+	// (its JWT); a request that fails it gets 401.
+	verify func(http.Header) error
+}
+
+// jwtVerifier checks an HS256 bearer token with golang-jwt, independently
+// of the code that made it.
+func jwtVerifier(key []byte, audience string) func(http.Header) error {
+	return func(h http.Header) error {
+		tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+		if !ok {
+			return errors.New("no bearer token")
+		}
+		_, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return key, nil },
+			jwt.WithValidMethods([]string{"HS256"}), jwt.WithAudience(audience), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+		return err
+	}
 }
 
 func newFakeServer(t testing.TB, status int) *fakeServer {
@@ -125,8 +161,12 @@ func newFakeServer(t testing.TB, status int) *fakeServer {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
-		status, body, delay := f.status, f.body, f.delay
+		status, body, delay, verify := f.status, f.body, f.delay, f.verify
 		f.mu.Unlock()
+		if verify != nil && verify(r.Header) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 		if delay > 0 {
 			select {
 			case <-r.Context().Done():
@@ -167,8 +207,16 @@ func (f *fakeServer) only(t *testing.T) recorded {
 }
 
 // verifyGatewayJWT checks the Authorization header the way a legacy gateway
-// would, with golang-jwt, and returns the claims.
+// would, with golang-jwt, and returns the claims. It expects the default
+// claims: no iss, exp = iat + 5 minutes.
 func verifyGatewayJWT(t *testing.T, h http.Header, key []byte, audience, subject string) jwt.MapClaims {
+	t.Helper()
+	return verifyGatewayJWTWith(t, h, key, audience, subject, "", DefaultJWTLifetime)
+}
+
+// verifyGatewayJWTWith is verifyGatewayJWT for a token with an issuer (""
+// for none) and a lifetime.
+func verifyGatewayJWTWith(t *testing.T, h http.Header, key []byte, audience, subject, issuer string, lifetime time.Duration) jwt.MapClaims {
 	t.Helper()
 	auth := h.Get("Authorization")
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
@@ -184,6 +232,9 @@ func verifyGatewayJWT(t *testing.T, h http.Header, key []byte, audience, subject
 	if subject != "" {
 		opts = append(opts, jwt.WithSubject(subject))
 	}
+	if issuer != "" {
+		opts = append(opts, jwt.WithIssuer(issuer))
+	}
 	claims := jwt.MapClaims{}
 	parsed, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return key, nil }, opts...)
 	if err != nil {
@@ -194,8 +245,8 @@ func verifyGatewayJWT(t *testing.T, h http.Header, key []byte, audience, subject
 	}
 	iat, _ := claims.GetIssuedAt()
 	exp, _ := claims.GetExpirationTime()
-	if d := exp.Sub(iat.Time); d != 5*time.Minute {
-		t.Errorf("exp - iat = %v, want 5m", d)
+	if d := exp.Sub(iat.Time); d != lifetime {
+		t.Errorf("exp - iat = %v, want %v", d, lifetime)
 	}
 	if d := time.Since(iat.Time); d < -2*time.Second || d > time.Minute {
 		t.Errorf("iat is %v away from now", d)
@@ -207,6 +258,9 @@ func verifyGatewayJWT(t *testing.T, h http.Header, key []byte, audience, subject
 	want := []string{"aud", "exp", "iat"}
 	if subject != "" {
 		want = append(want, "sub")
+	}
+	if issuer != "" {
+		want = append(want, "iss")
 	}
 	if diff := cmp.Diff(want, keys, cmpSorted); diff != "" {
 		t.Errorf("JWT claims (-want +got):\n%s", diff)
@@ -521,152 +575,350 @@ func refusedURL(t *testing.T) string {
 	return u
 }
 
-func TestStatusMapping(t *testing.T) {
+// hijackServer answers every request by breaking the connection after
+// reading the whole request: with a TCP reset (reset true) or a plain close.
+// The gateway has then received the request, so it may have acted on it.
+func hijackServer(t *testing.T, reset bool) *fakeServer {
+	f := &fakeServer{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
+		verify := f.verify
+		f.mu.Unlock()
+		if verify != nil && verify(r.Header) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		if tc, ok := conn.(*net.TCPConn); ok && reset {
+			tc.SetLinger(0)
+		}
+		conn.Close()
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// resetOnAcceptURL returns an http URL on loopback whose listener resets
+// every connection as soon as it accepts it, before reading anything.
+func resetOnAcceptURL(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+// TestOutcomePolicy runs every branch of the retry policy (the table in the
+// package documentation) in Node against real local servers, with both
+// policies. Processed says whether the server got the request: a retry is
+// only ever asked for when it did not.
+func TestOutcomePolicy(t *testing.T) {
 	requireNode(t)
+	const timeout = 300 * time.Millisecond
+	type server struct {
+		base string
+		srv  *fakeServer // nil when nothing can receive a request
+	}
+	status := func(code int) func(t *testing.T) server {
+		return func(t *testing.T) server { s := newFakeServer(t, code); return server{s.URL, s} }
+	}
 	tests := []struct {
-		status     int           // 0: connection refused
-		delay      time.Duration // > request timeout: the Action gives up
-		want       actionrun.Outcome
-		wantReason string // substring; "" for Sent
+		name       string
+		server     func(t *testing.T) server
+		processed  bool              // the server got the request
+		wantUnsent actionrun.Outcome // with RetryUnsent (the default)
+		reason     string            // regexp the reason matches (both policies)
 	}{
-		{200, 0, actionrun.Sent, ""},
-		{201, 0, actionrun.Sent, ""},
-		{204, 0, actionrun.Sent, ""},
-		{302, 0, actionrun.Drop, "HTTP 302"},
-		{400, 0, actionrun.Drop, "HTTP 400"},
-		{401, 0, actionrun.Drop, "HTTP 401"},
-		{404, 0, actionrun.Drop, "HTTP 404"},
-		{429, 0, actionrun.Retry, "HTTP 429"},
-		{500, 0, actionrun.Retry, "HTTP 500"},
-		{503, 0, actionrun.Retry, "HTTP 503"},
-		{0, 0, actionrun.Retry, "ECONNREFUSED"},
-		{200, 5 * time.Second, actionrun.Retry, "timed out after 300 ms"},
+		{"200", status(200), true, actionrun.Sent, "^$"},
+		{"201", status(201), true, actionrun.Sent, "^$"},
+		{"204", status(204), true, actionrun.Sent, "^$"},
+		{"302", status(302), true, actionrun.Drop, "answered HTTP 302$"},
+		{"400", status(400), true, actionrun.Drop, "answered HTTP 400$"},
+		{"401", status(401), true, actionrun.Drop, "answered HTTP 401$"},
+		{"404", status(404), true, actionrun.Drop, "answered HTTP 404$"},
+		{"429", status(429), true, actionrun.Retry, "answered HTTP 429"},
+		{"503", status(503), true, actionrun.Retry, "answered HTTP 503"},
+		{"500", status(500), true, actionrun.Drop, "answered HTTP 500; not retried: the request may have been processed$"},
+		{"502", status(502), true, actionrun.Drop, "answered HTTP 502; not retried: the request may have been processed$"},
+		{"504", status(504), true, actionrun.Drop, "answered HTTP 504; not retried: the request may have been processed$"},
+		{"slow server", func(t *testing.T) server {
+			s := newFakeServer(t, 200)
+			s.set(200, "", 5*time.Second)
+			return server{s.URL, s}
+		}, true, actionrun.Drop, "did not answer within 300 ms; not retried: the request may have been processed$"},
+		{"reset after the request", func(t *testing.T) server { s := hijackServer(t, true); return server{s.URL, s} },
+			true, actionrun.Drop, "request failed: ECONNRESET; not retried: the request may have been processed$"},
+		{"closed after the request", func(t *testing.T) server { s := hijackServer(t, false); return server{s.URL, s} },
+			true, actionrun.Drop, "request failed: UND_ERR_SOCKET; not retried: the request may have been processed$"},
+		{"connection refused", func(t *testing.T) server { return server{refusedURL(t), nil} },
+			false, actionrun.Retry, "request not sent: ECONNREFUSED"},
+		{"DNS failure", func(t *testing.T) server { return server{"https://gateway.invalid", nil} },
+			false, actionrun.Retry, "request not sent: (ENOTFOUND|EAI_AGAIN)"},
 	}
 	for _, kind := range []string{"gateway", "twilio"} {
-		for _, tt := range tests {
-			name := kind + "/" + http.StatusText(tt.status)
-			if tt.status == 0 {
-				name = kind + "/connection refused"
-			}
-			if tt.delay > 0 {
-				name = kind + "/slow"
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				srv := newFakeServer(t, tt.status)
-				srv.set(tt.status, "", tt.delay)
-				base := srv.URL
-				if tt.status == 0 {
-					base = refusedURL(t)
+		for _, policy := range []RetryPolicy{RetryUnsent, RetryNever} {
+			for _, tt := range tests {
+				if policy == RetryNever && tt.wantUnsent != actionrun.Retry && tt.name != "500" {
+					continue // the same code path as with RetryUnsent
 				}
-				spec := Spec{RequestTimeout: 300 * time.Millisecond}
-				if kind == "gateway" {
-					spec.Default.Gateway = &Gateway{URL: base, Auth: &GatewayAuth{Audience: "a", Secret: testGatewaySecret}}
-				} else {
-					spec.Default.Twilio = &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: base}
-				}
-				res := run(t, generate(t, spec), passwordlessEvent())
-				if res.Outcome != tt.want {
-					t.Fatalf("Outcome = %s (%q), want %s", res.Outcome, res.Reason, tt.want)
-				}
-				if tt.want == actionrun.Sent {
-					if res.Reason != "" {
-						t.Errorf("Reason = %q, want none", res.Reason)
+				t.Run(kind+"/"+policy.String()+"/"+tt.name, func(t *testing.T) {
+					t.Parallel()
+					srv := tt.server(t)
+					// A generous timeout, so that a loaded machine does not turn
+					// an answer into a timeout; the slow server gets a short one.
+					spec := Spec{RequestTimeout: 5 * time.Second, Retry: policy}
+					if tt.name == "slow server" {
+						spec.RequestTimeout = timeout
 					}
-					return
-				}
-				if !strings.Contains(res.Reason, tt.wantReason) {
-					t.Errorf("Reason = %q, want it to contain %q", res.Reason, tt.wantReason)
-				}
-				if len(res.Logs) != 1 || !strings.Contains(res.Logs[0], tt.wantReason) {
-					t.Errorf("Logs = %q, want one line with the reason", res.Logs)
-				}
-			})
+					if kind == "gateway" {
+						spec.Default.Gateway = &Gateway{URL: srv.base, Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:MySmsGateway", Secret: testGatewaySecret}}
+						if srv.srv != nil {
+							srv.srv.mu.Lock()
+							srv.srv.verify = jwtVerifier([]byte(testGatewaySecret), "urn:MySmsGateway")
+							srv.srv.mu.Unlock()
+						}
+					} else {
+						spec.Default.Twilio = &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: srv.base}
+					}
+					ev := auth0ExampleEvent()
+					ev.User = smsUser()
+					res := run(t, generate(t, spec), ev)
+					want := tt.wantUnsent
+					if policy == RetryNever && want == actionrun.Retry {
+						want = actionrun.Drop
+					}
+					if res.Outcome != want {
+						t.Fatalf("Outcome = %s (%q), want %s", res.Outcome, res.Reason, want)
+					}
+					if !regexp.MustCompile(tt.reason).MatchString(res.Reason) {
+						t.Errorf("Reason = %q, want it to match %q", res.Reason, tt.reason)
+					}
+					if policy == RetryNever && tt.wantUnsent == actionrun.Retry && !strings.HasSuffix(res.Reason, "; not retried (retries are off)") {
+						t.Errorf("Reason = %q, want it to say retries are off", res.Reason)
+					}
+					if want != actionrun.Sent && (len(res.Logs) != 1 || !strings.Contains(res.Logs[0], res.Reason)) {
+						t.Errorf("Logs = %q, want one line with the reason", res.Logs)
+					}
+					if srv.srv != nil {
+						got := len(srv.srv.got())
+						if tt.processed && got != 1 {
+							t.Errorf("server got %d requests, want 1", got)
+						}
+					}
+				})
+			}
 		}
 	}
 }
 
-func TestTwilioErrorCodeInReason(t *testing.T) {
+// TestResetWhileConnecting: a server that resets the connection as soon as
+// it accepts it. Node reports ECONNRESET with syscall "connect" when the
+// reset came before the connection was up: the request was certainly not
+// written, and the Action retries. When undici saw the connection up first
+// (it then writes the request), the failure shows later as a reset, a
+// closed socket or even no answer at all, and the Action drops. Which one
+// happens depends on timing (about 7 runs in 8 are the first on a small
+// machine), so the test accepts both but checks that a retry only ever
+// comes with "not sent: ECONNRESET".
+func TestResetWhileConnecting(t *testing.T) {
 	requireNode(t)
-	srv := newFakeServer(t, http.StatusBadRequest)
-	srv.set(http.StatusBadRequest, `{"code": 21211, "message": "The 'To' number `+testRecipient+` is not a valid phone number.", "status": 400}`, 0)
-	a := generate(t, Spec{Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: srv.URL}}})
+	base := resetOnAcceptURL(t)
+	a := generate(t, Spec{RequestTimeout: time.Second, Default: Target{Gateway: &Gateway{URL: base}}})
 	res := run(t, a, passwordlessEvent())
-	if diff := cmp.Diff(&actionrun.Result{Outcome: actionrun.Drop, Reason: "Twilio answered HTTP 400 (Twilio error 21211)",
-		Logs: []string{"phonemigrate-custom-phone-provider: otp_verify by text: Twilio answered HTTP 400 (Twilio error 21211)"}}, res); diff != "" {
-		t.Errorf("result (-want +got):\n%s", diff)
+	t.Logf("%s: %s", res.Outcome, res.Reason)
+	switch {
+	case res.Outcome == actionrun.Retry && res.Reason == "SMS gateway request not sent: ECONNRESET":
+	case res.Outcome == actionrun.Drop && strings.HasSuffix(res.Reason, "; not retried: the request may have been processed"):
+	default:
+		t.Errorf("result = %s %q; want retry for a reset while connecting, drop after", res.Outcome, res.Reason)
 	}
 }
 
-func TestMissingSecretAtRunTimeDrops(t *testing.T) {
-	requireNode(t)
-	srv := newFakeServer(t, http.StatusOK)
-	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: srv.URL, Auth: &GatewayAuth{Audience: "a", Secret: "s3cret"}}}})
-	a.Secrets = a.Secrets[:1] // GATEWAY_SECRET not uploaded
-	res := run(t, a, passwordlessEvent())
-	if res.Outcome != actionrun.Drop || res.Reason != "secret GATEWAY_SECRET is not set" {
-		t.Errorf("result = %s %q, want drop naming the secret", res.Outcome, res.Reason)
-	}
-	if n := len(srv.got()); n != 0 {
-		t.Errorf("gateway got %d requests, want none", n)
+// auth0ExampleRecipient is the recipient of Auth0's example event: E.164
+// with dashes.
+const auth0ExampleRecipient = "+1-808-555-5555"
+
+// auth0ExampleEvent is an otp_verify message in the shape Auth0's event
+// reference documents, with its example values: the recipient written with
+// dashes and event.connection holding only {strategy: "auth0"}. It has no
+// event.user; cases add one.
+func auth0ExampleEvent() actionrun.Event {
+	return actionrun.Event{
+		Notification: actionrun.Notification{
+			AsText: "Your verification code is: 12345", AsVoice: "Your verification code is: 1 2 3 4 5",
+			Code: "12345", DeliveryMethod: "text", MessageType: "otp_verify", Recipient: auth0ExampleRecipient,
+		},
+		Request:    actionrun.Request{IP: "167.56.227.117", Method: "POST"},
+		Connection: &actionrun.Connection{Strategy: "auth0"},
+		Client:     actionrun.Client{ClientID: "client-1", Name: "Acme"},
+		Tenant:     actionrun.Tenant{ID: "acme"},
 	}
 }
 
+// TestRouting checks the routing rule of the package documentation in Node:
+// Passwordless messages reach the Passwordless target whether
+// event.connection is the SMS connection, Auth0's example {strategy:
+// "auth0"} or absent; MFA messages reach the default target likewise.
 func TestRouting(t *testing.T) {
 	requireNode(t)
-	gwSrv := newFakeServer(t, http.StatusOK)
-	gw2Srv := newFakeServer(t, http.StatusOK)
-	twSrv := newFakeServer(t, http.StatusCreated)
-	gatewayPasswordless := &Target{Gateway: &Gateway{URL: gwSrv.URL + "/pwl", From: "Acme",
-		Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:pwl", Secret: "passwordless-secret"}}}
+	setup := func(t *testing.T) (gwSrv, twSrv *fakeServer, a *Action) {
+		gwSrv = newFakeServer(t, http.StatusOK)
+		gwSrv.verify = jwtVerifier([]byte("passwordless-secret"), "urn:pwl")
+		twSrv = newFakeServer(t, http.StatusCreated)
+		a = generate(t, Spec{
+			Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: twSrv.URL}},
+			Passwordless: &Target{Gateway: &Gateway{URL: gwSrv.URL + "/pwl", From: "Acme",
+				Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:pwl", Secret: "passwordless-secret"}}},
+		})
+		return gwSrv, twSrv, a
+	}
+
+	smsConn := &actionrun.Connection{ID: "con_UX85K7K0N86INi9U", Name: "sms", Strategy: "sms"}
+	exampleConn := &actionrun.Connection{Strategy: "auth0"}
+	dbConn := &actionrun.Connection{ID: "con_db", Name: "Username-Password-Authentication", Strategy: "auth0"}
+	socialConn := &actionrun.Connection{ID: "con_g", Name: "google-oauth2", Strategy: "google-oauth2"}
+	socialUser := &actionrun.User{UserID: "google-oauth2|1234", Identities: []actionrun.Identity{{Connection: "google-oauth2", Provider: "google-oauth2", UserID: "1234", IsSocial: true}}}
+	linkedUser := dbUser()
+	linkedUser.Identities = append(linkedUser.Identities, actionrun.Identity{Connection: "sms", Provider: "sms", UserID: "65f1c0ffee"})
+	smsUserNoIdentities := &actionrun.User{UserID: "sms|65f1c0ffee"}
 
 	tests := []struct {
-		name     string
-		spec     Spec
-		ev       actionrun.Event
-		wantHits map[string]int // server -> requests
-	}{{
-		name:     "passwordless event goes to the gateway",
-		spec:     Spec{Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: twSrv.URL}}, Passwordless: gatewayPasswordless},
-		ev:       passwordlessEvent(),
-		wantHits: map[string]int{"gateway": 1, "gateway2": 0, "twilio": 0},
-	}, {
-		name:     "mfa event goes to Twilio",
-		spec:     Spec{Default: Target{Twilio: &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+15550001111", APIBaseURL: twSrv.URL}}, Passwordless: gatewayPasswordless},
-		ev:       mfaEvent("text"),
-		wantHits: map[string]int{"gateway": 0, "gateway2": 0, "twilio": 1},
-	}, {
-		name:     "non-sms connection goes to default",
-		spec:     Spec{Default: Target{Gateway: &Gateway{URL: gw2Srv.URL}}, Passwordless: gatewayPasswordless},
-		ev:       func() actionrun.Event { e := passwordlessEvent(); e.Connection.Strategy = "auth0"; return e }(),
-		wantHits: map[string]int{"gateway": 0, "gateway2": 1, "twilio": 0},
-	}, {
-		name:     "two gateways keep their own secrets",
-		spec:     Spec{Default: Target{Gateway: &Gateway{URL: gw2Srv.URL, Auth: &GatewayAuth{Audience: "urn:mfa", Secret: "mfa-secret"}}}, Passwordless: gatewayPasswordless},
-		ev:       passwordlessEvent(),
-		wantHits: map[string]int{"gateway": 1, "gateway2": 0, "twilio": 0},
-	}}
-	// Sequential: the servers are shared and counted per case.
+		name         string
+		conn         *actionrun.Connection
+		user         *actionrun.User
+		messageType  string
+		method       string
+		passwordless bool   // want the Passwordless gateway, else default Twilio
+		why          string // the route written in the log line
+	}{
+		// Passwordless: connection present, Auth0's example, absent.
+		{"passwordless, SMS connection, SMS user", smsConn, smsUser(), "otp_verify", "text", true, "passwordless target (connection)"},
+		{"passwordless, SMS connection, no user (signup)", smsConn, nil, "otp_verify", "text", true, "passwordless target (connection)"},
+		{"passwordless, example connection, SMS user", exampleConn, smsUser(), "otp_verify", "text", true, "passwordless target (user)"},
+		{"passwordless, example connection, no user", exampleConn, nil, "otp_verify", "text", true, "passwordless target (no user)"},
+		{"passwordless, no connection, SMS user", nil, smsUser(), "otp_verify", "text", true, "passwordless target (user)"},
+		{"passwordless, no connection, SMS user without identities", nil, smsUserNoIdentities, "otp_verify", "text", true, "passwordless target (user)"},
+		{"passwordless, no connection, no user", nil, nil, "otp_verify", "text", true, "passwordless target (no user)"},
+		// MFA: connection present, Auth0's example, absent.
+		{"mfa, database connection, database user", dbConn, dbUser(), "otp_verify", "text", false, "default target (user)"},
+		{"mfa, example connection, database user", exampleConn, dbUser(), "otp_verify", "text", false, "default target (user)"},
+		{"mfa, no connection, database user", nil, dbUser(), "otp_verify", "text", false, "default target (user)"},
+		{"mfa voice, no connection, database user", nil, dbUser(), "otp_verify", "voice", false, "default target (user)"},
+		{"mfa, social connection, social user", socialConn, socialUser, "otp_verify", "text", false, "default target (user)"},
+		{"mfa enrolment, no connection, database user", nil, dbUser(), "otp_enroll", "text", false, "default target (message type)"},
+		{"mfa enrolment, example connection, no user", exampleConn, nil, "otp_enroll", "text", false, "default target (message type)"},
+		{"enrolment is never passwordless, even on the SMS connection", smsConn, smsUser(), "otp_enroll", "text", false, "default target (message type)"},
+		{"change_password of a database user", nil, dbUser(), "change_password", "text", false, "default target (user)"},
+		// The documented limit: a user with a linked SMS identity counts as
+		// Passwordless when nothing else tells.
+		{"no connection, database user with a linked SMS identity", nil, linkedUser, "otp_verify", "text", true, "passwordless target (user)"},
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := map[string]int{"gateway": len(gwSrv.got()), "gateway2": len(gw2Srv.got()), "twilio": len(twSrv.got())}
-			a := generate(t, tt.spec)
-			res := run(t, a, tt.ev)
+			t.Parallel()
+			gwSrv, twSrv, a := setup(t)
+			ev := auth0ExampleEvent()
+			ev.Connection, ev.User = tt.conn, tt.user
+			ev.Notification.MessageType, ev.Notification.DeliveryMethod = tt.messageType, tt.method
+			res := run(t, a, ev)
 			if res.Outcome != actionrun.Sent {
 				t.Fatalf("Outcome = %s (%s), want sent", res.Outcome, res.Reason)
 			}
-			got := map[string]int{"gateway": len(gwSrv.got()) - before["gateway"], "gateway2": len(gw2Srv.got()) - before["gateway2"], "twilio": len(twSrv.got()) - before["twilio"]}
-			if diff := cmp.Diff(tt.wantHits, got); diff != "" {
-				t.Errorf("requests per server (-want +got):\n%s", diff)
+			gw, tw := gwSrv.got(), twSrv.got()
+			wantGW, wantTW := 0, 1
+			if tt.passwordless {
+				wantGW, wantTW = 1, 0
 			}
-			if got["gateway"] == 1 {
-				reqs := gwSrv.got()
-				last := reqs[len(reqs)-1]
-				if last.Path != "/pwl" {
-					t.Errorf("passwordless gateway path = %q, want /pwl", last.Path)
+			if len(gw) != wantGW || len(tw) != wantTW {
+				t.Fatalf("requests: gateway %d, Twilio %d; want %d and %d", len(gw), len(tw), wantGW, wantTW)
+			}
+			wantLog := fmt.Sprintf("phonemigrate-custom-phone-provider: %s by %s to %s: ", tt.messageType, tt.method, tt.why)
+			if len(res.Logs) != 1 || !strings.HasPrefix(res.Logs[0], wantLog) {
+				t.Errorf("Logs = %q, want one line starting %q", res.Logs, wantLog)
+			}
+			if tt.passwordless {
+				// The gateway gets the recipient as Auth0 gave it, as the
+				// legacy gateway did, with the JWT it verifies itself.
+				verifyGatewayJWT(t, gw[0].Header, []byte("passwordless-secret"), "urn:pwl", "urn:Auth0")
+				_, body := decodeBody(t, gw[0].Body)
+				if body["recipient"] != auth0ExampleRecipient {
+					t.Errorf("gateway recipient = %v, want %q as given", body["recipient"], auth0ExampleRecipient)
 				}
-				verifyGatewayJWT(t, last.Header, []byte("passwordless-secret"), "urn:pwl", "urn:Auth0")
+				return
+			}
+			// Twilio gets it in E.164.
+			form, err := url.ParseQuery(string(tw[0].Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := form.Get("To"); got != "+18085555555" {
+				t.Errorf("Twilio To = %q, want +18085555555", got)
 			}
 		})
+	}
+}
+
+// TestRoutingTwoGateways: both targets gateways, each with its own secrets.
+func TestRoutingTwoGateways(t *testing.T) {
+	requireNode(t)
+	pwlSrv := newFakeServer(t, http.StatusOK)
+	mfaSrv := newFakeServer(t, http.StatusOK)
+	a := generate(t, Spec{
+		Default: Target{Gateway: &Gateway{URL: mfaSrv.URL, Auth: &GatewayAuth{Audience: "urn:mfa", Secret: "mfa-secret"}}},
+		Passwordless: &Target{Gateway: &Gateway{URL: pwlSrv.URL + "/pwl",
+			Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:pwl", Secret: "passwordless-secret"}}},
+	})
+	for _, ev := range []actionrun.Event{passwordlessEvent(), func() actionrun.Event { e := mfaEvent("text"); e.Notification.MessageType = "otp_verify"; return e }()} {
+		if res := run(t, a, ev); res.Outcome != actionrun.Sent {
+			t.Fatalf("Outcome = %s (%s), want sent", res.Outcome, res.Reason)
+		}
+	}
+	verifyGatewayJWT(t, pwlSrv.only(t).Header, []byte("passwordless-secret"), "urn:pwl", "urn:Auth0")
+	verifyGatewayJWT(t, mfaSrv.only(t).Header, []byte("mfa-secret"), "urn:mfa", "")
+}
+
+// TestGatewayVerifierRejects proves the fake gateway's JWT check is real: a
+// token signed with another secret gets 401, which the Action drops.
+func TestGatewayVerifierRejects(t *testing.T) {
+	requireNode(t)
+	srv := newFakeServer(t, http.StatusOK)
+	srv.verify = jwtVerifier([]byte(testGatewaySecret), "urn:MySmsGateway")
+	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: srv.URL, Auth: &GatewayAuth{Audience: "urn:MySmsGateway", Secret: "another-secret"}}}})
+	res := run(t, a, passwordlessEvent())
+	if res.Outcome != actionrun.Drop || res.Reason != "SMS gateway answered HTTP 401" {
+		t.Errorf("result = %s %q, want drop on HTTP 401", res.Outcome, res.Reason)
+	}
+}
+
+// TestUnusableURLSecretDrops: a GATEWAY_URL secret edited after generation
+// into a URL fetch refuses (credentials in it) is dropped at once, with a
+// reason that does not repeat it.
+func TestUnusableURLSecretDrops(t *testing.T) {
+	requireNode(t)
+	srv := newFakeServer(t, http.StatusOK)
+	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: srv.URL}}})
+	a.Secrets[0].Value = strings.Replace(srv.URL, "http://", "http://edited-user:edited-pass@", 1)
+	res := run(t, a, passwordlessEvent())
+	if res.Outcome != actionrun.Drop || res.Reason != "SMS gateway request could not be made: unusable URL" {
+		t.Errorf("result = %s %q, want drop for an unusable URL", res.Outcome, res.Reason)
+	}
+	if n := len(srv.got()); n != 0 {
+		t.Errorf("gateway got %d requests, want none", n)
 	}
 }

@@ -44,7 +44,7 @@ func TestMessageText(t *testing.T) {
 	event := func(passwordless bool, messageType, method string) actionrun.Event {
 		ev := passwordlessEvent()
 		if !passwordless {
-			ev.Connection = nil
+			ev.Connection, ev.User = nil, dbUser()
 		}
 		ev.Tenant.FriendlyName = friendly
 		ev.Notification.Code = code
@@ -57,7 +57,9 @@ func TestMessageText(t *testing.T) {
 	noCode.Notification.Code = ""
 	noFriendly := event(false, "otp_verify", "text")
 	noFriendly.Tenant.FriendlyName = ""
-	pwlEnroll := event(true, "otp_enroll", "text") // Passwordless has no Enroll text
+	// otp_enroll is MFA's even on the SMS connection: the routing rule
+	// sends it to the default target, with that target's Enroll text.
+	smsEnroll := event(true, "otp_enroll", "text")
 
 	say := func(s string) string { return "<Response><Say>" + escapeXMLForTest(s) + "</Say></Response>" }
 	tests := []struct {
@@ -83,7 +85,8 @@ func TestMessageText(t *testing.T) {
 			gatewayBody: "Your login code: " + code + " ${x} `t` \"q\""},
 		{name: "passwordless otp_verify voice speaks the text", ev: event(true, "otp_verify", "voice"),
 			gatewayBody: "Your login code: " + code + " ${x} `t` \"q\""},
-		{name: "passwordless otp_enroll without Enroll uses as_text", ev: pwlEnroll, gatewayBody: asText},
+		{name: "otp_enroll on the SMS connection takes the MFA target and text", ev: smsEnroll,
+			twilioText: code + " is your verification code for " + friendly + ". Please enter this code to verify your enrollment."},
 		{name: "passwordless change_password uses as_text", ev: event(true, "change_password", "text"), gatewayBody: asText},
 	}
 	// Sequential: the servers are shared and counted per case.

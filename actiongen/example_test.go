@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/unifiedphone/unifiedphone/actiongen"
 )
@@ -45,8 +46,8 @@ func ExampleGenerate() {
 }
 
 // One Action for a tenant whose Passwordless connection used a custom
-// gateway while MFA used Twilio: Passwordless messages (event.connection
-// strategy "sms") go to the gateway, the rest to Twilio.
+// gateway while MFA used Twilio: Passwordless messages go to the gateway,
+// the rest to Twilio (see the package documentation, section Routing).
 func ExampleGenerate_routing() {
 	action, err := actiongen.Generate(actiongen.Spec{
 		Default: actiongen.Target{Twilio: &actiongen.Twilio{
@@ -150,4 +151,69 @@ func ExampleMessageText() {
 	// <nil>
 	// Default.Text.Verify true
 	// actiongen: invalid Action spec: Default.Text.Verify: has "{{ user.name }}"; only the placeholders {{ code }}, {{ tenant.friendly_name }} and {{ locale }} are supported (no filters, tags or whitespace control)
+}
+
+// A gateway_url with credentials, which Node's fetch cannot call: the
+// Action sends them as HTTP Basic authentication, from a secret. The legacy
+// behaviour of never retrying is chosen explicitly.
+func ExampleGenerate_urlCredentials() {
+	action, err := actiongen.Generate(actiongen.Spec{
+		Default: actiongen.Target{Gateway: &actiongen.Gateway{
+			URL: "https://gw-user:gw-password@sms-gateway.example.com/send",
+		}},
+		Retry: actiongen.RetryNever,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range action.Secrets {
+		fmt.Printf("%s=%s\n", s.Name, s.Value)
+	}
+	fmt.Println(strings.Contains(action.Code, "gw-password"))
+	// Output:
+	// GATEWAY_URL=https://sms-gateway.example.com/send
+	// GATEWAY_BASIC_AUTH=gw-user:gw-password
+	// false
+}
+
+// With JWT authentication as well, the credentials in the URL cannot be
+// sent: GatewayFromOptions says what to change.
+func ExampleGatewayFromOptions_urlCredentials() {
+	_, err := actiongen.GatewayFromOptions(map[string]any{
+		"provider":    "sms_gateway",
+		"gateway_url": "https://gw-user:gw-password@sms-gateway.example.com/send",
+		"gateway_authentication": map[string]any{
+			"method": "bearer", "audience": "urn:MySmsGateway", "secret": "MySecretToSignTheToken",
+		},
+	})
+	var ve *actiongen.ValidationError
+	if errors.As(err, &ve) {
+		fmt.Println(ve.Field)
+		fmt.Println(ve.Problem)
+	}
+	// Output:
+	// gateway_url
+	// carries a user name and password (user:password@) and JWT authentication (gateway_authentication) is set too; both need the Authorization header, so no Action can send both. Remove the credentials from the URL (the gateway then checks the JWT only), or remove gateway_authentication (the Action then sends the credentials as HTTP Basic authentication)
+}
+
+// The JWT claims Auth0 does not document are options: an issuer and a
+// shorter lifetime than the default 5 minutes.
+func ExampleGatewayAuth() {
+	action, err := actiongen.Generate(actiongen.Spec{
+		Default: actiongen.Target{Gateway: &actiongen.Gateway{
+			URL: "https://sms-gateway.example.com/send",
+			Auth: &actiongen.GatewayAuth{
+				Subject: "urn:Auth0", Audience: "urn:MySmsGateway", Secret: "MySecretToSignTheToken",
+				Issuer: "https://acme.eu.auth0.com/", Lifetime: time.Minute,
+			},
+		}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(strings.Contains(action.Code, `"lifetimeSeconds": 60`))
+	// Output:
+	// true
 }

@@ -19,6 +19,8 @@ import (
 func FuzzGenerate(f *testing.F) {
 	f.Add("https://gw.example/send?a=1&b=2", "urn:Auth0", "urn:MySmsGateway", "+1 234 567", "my-action")
 	f.Add("http://127.0.0.1:9/x", "", "aud", "", "")
+	f.Add("https://user:p%40ss@gw.example:8443/send?a=b@c#f", "sub", "aud", "+1", "")
+	f.Add("https://@gw.example/", "sub", "aud", "+1", "")
 	f.Add("https://[::1]/", "</script><!--", "\"'`${}\\", "\u2028\u2029", "*/ exports.x = 1; /*")
 	f.Add("https://gw.example/\n", "\x00\x01", "\ufeff", "日本語", "a\xffb")
 	f.Add("javascript:alert(1)", "sub", "", "from", "name")
@@ -33,6 +35,28 @@ func FuzzGenerate(f *testing.F) {
 			var ve *ValidationError
 			if !errors.As(err, &ve) || ve.Field != "Default.Gateway.URL" {
 				t.Fatalf("Generate with a bad URL: error %v, want a *ValidationError for Default.Gateway.URL", err)
+			}
+			rawURL, base = "https://gw.example/send?k=v", "https://gw.example/base"
+		}
+		if u, err := url.Parse(rawURL); err == nil && u.User != nil {
+			// Credentials in the URL: refused next to JWT authentication,
+			// moved into GATEWAY_BASIC_AUTH without it.
+			// (An empty userinfo, "https://@host/", carries none.)
+			pass, _ := u.User.Password()
+			_, err := Generate(Spec{Default: Target{Gateway: &Gateway{URL: rawURL, Auth: &GatewayAuth{Audience: "a", Secret: "s"}}}})
+			var ve *ValidationError
+			if creds := u.User.Username() != "" || pass != ""; creds && (!errors.As(err, &ve) || ve.Field != "Default.Gateway.URL") {
+				t.Fatalf("Generate with credentials and Auth: error %v, want a *ValidationError for Default.Gateway.URL", err)
+			} else if !creds && err != nil {
+				t.Fatalf("Generate with an empty userinfo and Auth: %v", err)
+			}
+			a, err := Generate(Spec{Default: Target{Gateway: &Gateway{URL: rawURL}}})
+			if err != nil {
+				t.Fatalf("Generate with credentials, no Auth: %v", err)
+			}
+			pu, err := url.Parse(a.Secrets[0].Value)
+			if err != nil || pu.User != nil || pu.Host != u.Host || pu.RawQuery != u.RawQuery || pu.EscapedPath() != u.EscapedPath() {
+				t.Fatalf("GATEWAY_URL %q is not %q without its credentials", a.Secrets[0].Value, rawURL)
 			}
 			rawURL, base = "https://gw.example/send?k=v", "https://gw.example/base"
 		}

@@ -25,7 +25,17 @@ func TestGenerateRejects(t *testing.T) {
 		{"blank name", Spec{Name: "  ", Default: Target{Gateway: gw()}}, ErrInvalidSpec, "Name", "blank"},
 		{"invalid UTF-8 name", Spec{Name: "a\xffb", Default: Target{Gateway: gw()}}, ErrInvalidSpec, "Name", "UTF-8"},
 		{"negative timeout", Spec{Default: Target{Gateway: gw()}, RequestTimeout: -time.Second}, ErrInvalidSpec, "RequestTimeout", "at least"},
-		{"timeout too long", Spec{Default: Target{Gateway: gw()}, RequestTimeout: 16 * time.Second}, ErrInvalidSpec, "RequestTimeout", "at most 15s"},
+		{"timeout too long", Spec{Default: Target{Gateway: gw()}, RequestTimeout: 18*time.Second + time.Millisecond}, ErrInvalidSpec, "RequestTimeout", "at most 18s"},
+		{"unknown retry policy", Spec{Default: Target{Gateway: gw()}, Retry: RetryPolicy(7)}, ErrInvalidSpec, "Retry", "RetryPolicy(7)"},
+		{"JWT lifetime negative", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example", Auth: &GatewayAuth{Audience: "a", Secret: "s", Lifetime: -time.Second}}}}, ErrInvalidGateway, "Default.Gateway.Auth.Lifetime", "between 1s and 24h"},
+		{"JWT lifetime too long", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example", Auth: &GatewayAuth{Audience: "a", Secret: "s", Lifetime: 25 * time.Hour}}}}, ErrInvalidGateway, "Default.Gateway.Auth.Lifetime", "between 1s and 24h"},
+		{"JWT lifetime fractional", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example", Auth: &GatewayAuth{Audience: "a", Secret: "s", Lifetime: 1500 * time.Millisecond}}}}, ErrInvalidGateway, "Default.Gateway.Auth.Lifetime", "whole seconds"},
+		{"JWT issuer invalid UTF-8", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example", Auth: &GatewayAuth{Audience: "a", Secret: "s", Issuer: "\xff"}}}}, ErrInvalidGateway, "Default.Gateway.Auth.Issuer", "UTF-8"},
+		{"URL credentials and JWT", Spec{Default: Target{Gateway: &Gateway{URL: "https://user:tttt@gw.example/send", Auth: &GatewayAuth{Audience: "a", Secret: "s"}}}}, ErrInvalidGateway, "Default.Gateway.URL", "Remove the credentials from the URL"},
+		{"gateway on a fetch-blocked port", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example:6667/send"}}}, ErrInvalidGateway, "Default.Gateway.URL", "port 6667"},
+		{"gateway on port 0", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example:0/send"}}}, ErrInvalidGateway, "Default.Gateway.URL", "1 to 65535"},
+		{"gateway on port 65536", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example:65536/send"}}}, ErrInvalidGateway, "Default.Gateway.URL", "1 to 65535"},
+		{"twilio base URL with credentials", Spec{Default: Target{Twilio: &Twilio{AccountSID: "AC1", AuthToken: "t", From: "+1", APIBaseURL: "https://u:tttt@api.twilio.com"}}}, ErrInvalidTwilio, "Default.Twilio.APIBaseURL", "credentials"},
 		{"gateway without URL", Spec{Default: Target{Gateway: &Gateway{}}}, ErrInvalidGateway, "Default.Gateway.URL", "required"},
 		{"gateway over http", Spec{Default: Target{Gateway: &Gateway{URL: "http://gw.example/"}}}, ErrInvalidGateway, "Default.Gateway.URL", "only https"},
 		{"gateway auth without audience", Spec{Default: Target{Gateway: &Gateway{URL: "https://gw.example", Auth: &GatewayAuth{Secret: "s"}}}}, ErrInvalidGateway, "Default.Gateway.Auth.Audience", "required"},
@@ -95,8 +105,9 @@ func TestGenerateSecretsAndConfig(t *testing.T) {
 	want := config{
 		Name:      "custom",
 		TimeoutMs: 2500,
+		Retry:     "unsent",
 		Default: jsTarget{Gateway: &jsGateway{URLSecret: "GATEWAY_URL", From: "MFA",
-			Auth: &jsAuth{SecretName: "GATEWAY_SECRET", Audience: "urn:mfa"}}},
+			Auth: &jsAuth{SecretName: "GATEWAY_SECRET", Audience: "urn:mfa", LifetimeSeconds: 300}}},
 		Passwordless: &jsTarget{Twilio: &jsTwilio{APIBaseURL: "https://twilio.example/base",
 			AccountSIDSecret: "PASSWORDLESS_TWILIO_ACCOUNT_SID", AuthTokenSecret: "PASSWORDLESS_TWILIO_AUTH_TOKEN", MessagingServiceSID: "MG1"}},
 	}
@@ -114,8 +125,11 @@ func TestGenerateDefaults(t *testing.T) {
 	if a.Name != DefaultName || cfg.Name != DefaultName {
 		t.Errorf("name = %q / CONFIG %q, want %q", a.Name, cfg.Name, DefaultName)
 	}
-	if cfg.TimeoutMs != 10000 {
-		t.Errorf("timeoutMs = %d, want 10000", cfg.TimeoutMs)
+	if cfg.TimeoutMs != 17000 {
+		t.Errorf("timeoutMs = %d, want 17000", cfg.TimeoutMs)
+	}
+	if cfg.Retry != "unsent" {
+		t.Errorf("retry = %q, want unsent", cfg.Retry)
 	}
 	if cfg.Default.Twilio.APIBaseURL != DefaultTwilioAPIBaseURL {
 		t.Errorf("apiBaseURL = %q, want %q", cfg.Default.Twilio.APIBaseURL, DefaultTwilioAPIBaseURL)

@@ -84,6 +84,20 @@ var goldenSpecs = []struct {
 		},
 		Passwordless: &Target{Gateway: &Gateway{URL: testGatewayURL, From: "Acme"}},
 	},
+}, {
+	// gateway_url with user:password@ and no JWT: HTTP Basic from a secret.
+	name: "gateway-url-credentials",
+	spec: Spec{Default: Target{Gateway: &Gateway{URL: "https://gw-user:" + testGatewaySecret + "@sms-gateway.example.com/send"}}},
+}, {
+	// The legacy-exact policy (never retry), an issuer and a lifetime.
+	name: "gateway-never-retry-jwt-options",
+	spec: Spec{
+		Retry: RetryNever,
+		Default: Target{Gateway: &Gateway{URL: testGatewayURL, Auth: &GatewayAuth{
+			Subject: "urn:Auth0", Audience: "urn:MySmsGateway", Secret: testGatewaySecret,
+			Issuer: "https://acme.eu.auth0.com/", Lifetime: time.Minute,
+		}}},
+	},
 }}
 
 // actionSummary is the golden form of an Action minus its code, with secret

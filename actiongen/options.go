@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -23,12 +24,16 @@ import (
 // older version of Auth0's docs put it) is used. A null or absent
 // gateway_authentication means no authentication. Other keys (template,
 // syntax, totp, ...) are ignored. Voice is always false: the legacy gateway
-// never received voice messages.
+// never received voice messages. A gateway_url with credentials and no
+// gateway_authentication is kept as it is: [Generate] moves the credentials
+// into an HTTP Basic header.
 //
 // It rejects, with a [*ValidationError] whose Field is the option key: a
 // provider other than "sms_gateway" ([ErrNotGateway]); and ([ErrInvalidGateway])
 // a missing gateway_url, one that is not https (http is allowed only for
-// loopback hosts: 127.0.0.0/8, ::1, localhost), a gateway_authentication
+// loopback hosts: 127.0.0.0/8, ::1, localhost), one on a port Node's fetch
+// refuses, one with credentials (user:password@) when
+// gateway_authentication is set too, a gateway_authentication
 // without audience or secret, with a method other than "bearer", or with
 // secret_base64_encoded and a secret that is not base64 or base64url, and
 // any value of the wrong JSON type. The error never includes the secret
@@ -104,8 +109,64 @@ func GatewayFromOptions(options map[string]any) (*Gateway, error) {
 	if !utf8.ValidString(a.Subject) {
 		return nil, invalid(ErrInvalidGateway, "gateway_authentication.subject", "is not valid UTF-8")
 	}
+	if _, basic, err := splitUserinfo(ErrInvalidGateway, "gateway_url", g.URL); err != nil {
+		return nil, err
+	} else if basic != nil {
+		return nil, invalid(ErrInvalidGateway, "gateway_url", "%s", userinfoWithAuth)
+	}
 	g.Auth = a
 	return g, nil
+}
+
+// userinfoWithAuth is the problem reported for a gateway URL with
+// credentials and JWT authentication: Node's fetch cannot send the URL as
+// it is, and the two would need the same header.
+const userinfoWithAuth = "carries a user name and password (user:password@) and JWT authentication " +
+	"(gateway_authentication) is set too; both need the Authorization header, so no Action can send both. " +
+	"Remove the credentials from the URL (the gateway then checks the JWT only), or remove gateway_authentication " +
+	"(the Action then sends the credentials as HTTP Basic authentication)"
+
+// splitUserinfo separates the credentials of a URL that checkURL accepted:
+// it returns the URL without them and, when it had a user name or a
+// password, "user:password" (percent-decoded), the credentials of an HTTP
+// Basic Authorization header. Node's fetch refuses a URL with credentials,
+// so the URL is cut textually, leaving every other byte as it was.
+func splitUserinfo(kind error, field, raw string) (string, *string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", nil, invalid(kind, field, "is not a valid URL")
+	}
+	if u.User == nil {
+		return raw, nil, nil
+	}
+	i := strings.Index(raw, "//")
+	if i < 0 {
+		return "", nil, invalid(kind, field, "has credentials but no //host part")
+	}
+	start := i + 2
+	end := len(raw)
+	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	at := strings.LastIndex(raw[start:end], "@")
+	if at < 0 {
+		return "", nil, invalid(kind, field, "has credentials that cannot be separated from the host")
+	}
+	plain := raw[:start] + raw[start+at+1:]
+	pu, err := url.Parse(plain)
+	if err != nil || pu.User != nil || pu.Host != u.Host {
+		return "", nil, invalid(kind, field, "has credentials that cannot be separated from the host")
+	}
+	user := u.User.Username()
+	pass, _ := u.User.Password()
+	if user == "" && pass == "" {
+		return plain, nil, nil
+	}
+	basic := user + ":" + pass
+	if err := checkSecretValue(kind, field, basic); err != nil {
+		return "", nil, err
+	}
+	return plain, &basic, nil
 }
 
 // optionField turns checkAuth's Go-style field names into option keys.
@@ -188,16 +249,40 @@ func checkURL(kind error, field, raw string) error {
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
-		return nil
 	case "http":
-		if loopback.Host(u.Hostname()) {
-			return nil
+		if !loopback.Host(u.Hostname()) {
+			return invalid(kind, field, "uses http; only https is allowed, except for loopback hosts (127.0.0.0/8, ::1, localhost)")
 		}
-		return invalid(kind, field, "uses http; only https is allowed, except for loopback hosts (127.0.0.0/8, ::1, localhost)")
 	default:
 		return invalid(kind, field, "has scheme %q; want https", printable(u.Scheme))
 	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return invalid(kind, field, "has port %q; a port is a number from 1 to 65535", printable(p))
+		}
+		if fetchBlockedPorts[n] {
+			return invalid(kind, field, "uses port %d, which Node's fetch refuses to call (the Fetch standard's \"bad ports\"): use another port", n)
+		}
+	}
+	return nil
 }
+
+// fetchBlockedPorts are the Fetch standard's "bad ports"
+// (https://fetch.spec.whatwg.org/#port-blocking): fetch fails on them
+// without connecting, so an Action could never reach a gateway there. The
+// list matches what Node 20's fetch refuses (checked by a test).
+var fetchBlockedPorts = func() map[int]bool {
+	m := map[int]bool{}
+	for _, p := range []int{1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95,
+		101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427,
+		465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993,
+		995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
+		6669, 6679, 6697, 10080} {
+		m[p] = true
+	}
+	return m
+}()
 
 // decodeBase64Secret decodes base64 or base64url, padded or not: the forms
 // Node's Buffer.from(s, "base64") accepts for a well-formed input, which the

@@ -78,8 +78,8 @@ func TestGatewayFromOptions(t *testing.T) {
 		want: &Gateway{URL: "http://127.0.0.1:8080/sms"},
 	}, {
 		name: "http on ::1 and localhost",
-		raw:  `{"provider":"sms_gateway","gateway_url":"http://[::1]:9/x"}`,
-		want: &Gateway{URL: "http://[::1]:9/x"},
+		raw:  `{"provider":"sms_gateway","gateway_url":"http://[::1]:9999/x"}`,
+		want: &Gateway{URL: "http://[::1]:9999/x"},
 	}, {
 		name: "http on localhost",
 		raw:  `{"provider":"sms_gateway","gateway_url":"http://LocalHost/x"}`,
@@ -144,6 +144,10 @@ func TestGatewayFromOptionsRejects(t *testing.T) {
 		{name: "basic method", edits: map[string]any{"gateway_authentication.method": "basic"}, wantErr: ErrInvalidGateway, wantField: "gateway_authentication.method", wantText: `"basic"`},
 		{name: "secret not base64", edits: map[string]any{"gateway_authentication.secret_base64_encoded": true, "gateway_authentication.secret": "MySecret*ToSign"}, wantErr: ErrInvalidGateway, wantField: "gateway_authentication.secret", wantText: "not valid base64"},
 		{name: "secret_base64_encoded not a bool", edits: map[string]any{"gateway_authentication.secret_base64_encoded": map[string]any{}}, wantErr: ErrInvalidGateway, wantField: "gateway_authentication.secret_base64_encoded", wantText: "object"},
+		{name: "URL credentials with JWT authentication", edits: map[string]any{"gateway_url": "https://gw-user:gw-pass-token=abc@sms.example.com/send"}, wantErr: ErrInvalidGateway, wantField: "gateway_url",
+			wantText: "Remove the credentials from the URL (the gateway then checks the JWT only), or remove gateway_authentication"},
+		{name: "fetch-blocked port", edits: map[string]any{"gateway_url": "https://sms.example.com:25/send?token=abc"}, wantErr: ErrInvalidGateway, wantField: "gateway_url", wantText: "port 25"},
+		{name: "port out of range", edits: map[string]any{"gateway_url": "https://sms.example.com:70000/send?token=abc"}, wantErr: ErrInvalidGateway, wantField: "gateway_url", wantText: "1 to 65535"},
 		{name: "secret longer than an Action secret", edits: map[string]any{"gateway_authentication.secret": strings.Repeat("k", 4097)}, wantErr: ErrInvalidGateway, wantField: "gateway_authentication.secret", wantText: "4096"},
 	}
 	for _, tt := range tests {
@@ -169,7 +173,7 @@ func TestGatewayFromOptionsRejects(t *testing.T) {
 			if !strings.Contains(ve.Problem, tt.wantText) {
 				t.Errorf("Problem = %q, want it to contain %q", ve.Problem, tt.wantText)
 			}
-			if strings.Contains(err.Error(), secretText) || strings.Contains(err.Error(), "MySecret*") || strings.Contains(err.Error(), "token=abc") || strings.Contains(err.Error(), "kkkk") {
+			if strings.Contains(err.Error(), secretText) || strings.Contains(err.Error(), "MySecret*") || strings.Contains(err.Error(), "token=abc") || strings.Contains(err.Error(), "gw-pass") || strings.Contains(err.Error(), "kkkk") {
 				t.Errorf("error leaks a secret or the URL: %v", err)
 			}
 		})

@@ -4,10 +4,25 @@
  *
  * It delivers each phone notification the way the tenant's legacy setup did
  * (a Passwordless custom SMS gateway, field for field, or Twilio) and tells
- * Auth0 the outcome: success by returning, api.notification.retry() for
- * 429, 5xx, network errors and timeouts, api.notification.drop() otherwise.
- * URLs and credentials come from event.secrets; CONFIG holds no secret.
- * Needs Node 18+ built-ins only (global fetch, node:crypto).
+ * Auth0 the outcome. Auth0 re-runs the Action (up to 5 times) after
+ * api.notification.retry(), so a retry is asked for only when the request
+ * certainly was not processed; anything that may have reached the gateway is
+ * dropped, never sent twice (CONFIG.retry 'unsent'). With CONFIG.retry
+ * 'never' nothing is retried, as on the legacy gateway path.
+ *
+ *   what happened                                   'unsent'   'never'
+ *   2xx                                             success    success
+ *   429, 503 (not processed)                        retry      drop
+ *   any other status (3xx, 4xx, 500, 502, 504, ...) drop       drop
+ *   ECONNREFUSED, ENOTFOUND, EAI_AGAIN,
+ *   UND_ERR_CONNECT_TIMEOUT, EHOSTUNREACH,
+ *   ENETUNREACH, ECONNRESET while connecting        retry      drop
+ *   no answer within CONFIG.timeoutMs, ECONNRESET
+ *   after connecting, any other error               drop       drop
+ *
+ * Reasons name the status or error code, never a URL, a secret, a phone
+ * number or a code. URLs and credentials come from event.secrets; CONFIG
+ * holds no secret. Needs Node 18+ built-ins only (global fetch, node:crypto).
  */
 'use strict';
 
@@ -15,7 +30,8 @@ const crypto = require('node:crypto');
 
 const CONFIG = {
   "name": "phonemigrate-custom-phone-provider",
-  "timeoutMs": 10000,
+  "timeoutMs": 17000,
+  "retry": "unsent",
   "default": {
     "twilio": {
       "apiBaseURL": "https://api.twilio.com",
@@ -35,6 +51,7 @@ const CONFIG = {
         "secretName": "PASSWORDLESS_GATEWAY_SECRET",
         "subject": "urn:Auth0",
         "audience": "urn:MySmsGateway",
+        "lifetimeSeconds": 300,
         "secretBase64Encoded": false
       }
     }
@@ -56,13 +73,47 @@ function secret(event, name) {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-// verdictForStatus maps an HTTP status to the outcome: 2xx success, 429 and
-// 5xx retry, anything else (4xx, unfollowed 3xx) drop.
+// Statuses that say the request was not processed (Too Many Requests,
+// Service Unavailable), and error codes (err.cause.code of Node's fetch)
+// raised before the request was written: only these may be retried.
+const UNSENT_STATUSES = [429, 503];
+const UNSENT_ERRORS = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'];
+
+// unsent is the verdict for a request that certainly was not processed.
+function unsent(reason) {
+  return CONFIG.retry === 'unsent' ? retry(reason) : drop(`${reason}; not retried (retries are off)`);
+}
+
+// verdictForStatus maps an HTTP status to the outcome: 2xx success; 429 and
+// 503 unsent (retry); anything else drop: 500, 502 and 504 may come after
+// the gateway acted on the request.
 function verdictForStatus(label, status, detail) {
   const what = `${label} answered HTTP ${status}${detail ? ` (${detail})` : ''}`;
   if (status >= 200 && status < 300) return sent(what);
-  if (status === 429 || status >= 500) return retry(what);
+  if (UNSENT_STATUSES.includes(status)) return unsent(what);
+  if (status >= 500) return drop(`${what}; not retried: the request may have been processed`);
   return drop(what);
+}
+
+// verdictForError maps a failed fetch to the outcome. The request certainly
+// was not written when the connection could not be made; an ECONNRESET
+// counts as such only when it came while connecting (syscall 'connect').
+// Anything else (a reset or close after connecting, a TLS failure) may have
+// happened after the gateway got the request, and is dropped.
+function verdictForError(label, err, timedOut) {
+  if (timedOut) {
+    return drop(`${label} did not answer within ${CONFIG.timeoutMs} ms; not retried: the request may have been processed`);
+  }
+  const cause = err && err.cause;
+  const code = cause && typeof cause.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(cause.code) ? cause.code : '';
+  if (UNSENT_ERRORS.includes(code) || (code === 'ECONNRESET' && cause.syscall === 'connect')) {
+    return unsent(`${label} request not sent: ${code}`);
+  }
+  if (code === '' && err instanceof TypeError && !cause) {
+    // fetch refused to build the request (an unusable URL in the secret).
+    return drop(`${label} request could not be made: unusable URL`);
+  }
+  return drop(`${label} request failed: ${code || 'network error'}; not retried: the request may have been processed`);
 }
 
 // post sends one request, aborted after CONFIG.timeoutMs. It never puts the
@@ -90,11 +141,7 @@ async function post(label, url, headers, body, readTwilioCode) {
     }
     return verdictForStatus(label, res.status, detail);
   } catch (err) {
-    if (controller.signal.aborted) {
-      return retry(`${label} request timed out after ${CONFIG.timeoutMs} ms`);
-    }
-    const code = err && err.cause && typeof err.cause.code === 'string' && /^[A-Z0-9_]{1,40}$/.test(err.cause.code) ? err.cause.code : 'network error';
-    return retry(`${label} request failed: ${code}`);
+    return verdictForError(label, err, controller.signal.aborted);
   } finally {
     clearTimeout(timer);
   }
@@ -104,15 +151,18 @@ function base64url(data) {
   return Buffer.from(data).toString('base64url');
 }
 
-// gatewayJWT builds the HS256 token the legacy gateway_authentication sent:
-// sub (when set), aud, iat, exp = iat + 5 minutes.
+// gatewayJWT builds the token of the legacy gateway_authentication: HS256,
+// signed with the secret (base64url-decoded when secretBase64Encoded), with
+// sub (when set) and aud, as Auth0 documents, and iss (when set), iat and
+// exp = iat + lifetimeSeconds, which Auth0 does not document.
 function gatewayJWT(auth, key) {
   const iat = Math.floor(Date.now() / 1000);
   const claims = {};
+  if (auth.issuer) claims.iss = auth.issuer;
   if (auth.subject !== '') claims.sub = auth.subject;
   claims.aud = auth.audience;
   claims.iat = iat;
-  claims.exp = iat + 300;
+  claims.exp = iat + auth.lifetimeSeconds;
   const signingInput = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' })) + '.' + base64url(JSON.stringify(claims));
   // Buffer's 'base64' decoder accepts base64 and base64url, padded or not.
   const secretBytes = auth.secretBase64Encoded ? Buffer.from(key, 'base64') : Buffer.from(key, 'utf8');
@@ -143,6 +193,13 @@ async function sendGateway(gw, event) {
     body.req = { ip: r.ip, 'user-agent': r.user_agent };
   }
   const headers = { 'Content-Type': 'application/json' };
+  if (gw.basicAuthSecret) {
+    // The user:password that the legacy gateway_url carried: fetch refuses
+    // URLs with credentials, so they travel as HTTP Basic authentication.
+    const userinfo = secret(event, gw.basicAuthSecret);
+    if (userinfo === undefined) return drop(`secret ${gw.basicAuthSecret} is not set`);
+    headers.Authorization = 'Basic ' + Buffer.from(userinfo, 'utf8').toString('base64');
+  }
   if (gw.auth) {
     const key = secret(event, gw.auth.secretName);
     if (key === undefined) return drop(`secret ${gw.auth.secretName} is not set`);
@@ -155,15 +212,26 @@ function escapeXML(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
 }
 
+// e164 returns the recipient as Twilio wants it: '+' and 2 to 15 digits,
+// once spaces, dashes, dots and parentheses are removed (Auth0's own example
+// recipient is +1-808-555-5555); undefined when that is not E.164.
+function e164(recipient) {
+  if (typeof recipient !== 'string') return undefined;
+  const s = recipient.replace(/[\s\-.()]/g, '');
+  return /^\+[1-9][0-9]{1,14}$/.test(s) ? s : undefined;
+}
+
 async function sendTwilio(tw, event) {
   const n = event.notification;
   const sid = secret(event, tw.accountSidSecret);
   if (sid === undefined) return drop(`secret ${tw.accountSidSecret} is not set`);
   const token = secret(event, tw.authTokenSecret);
   if (token === undefined) return drop(`secret ${tw.authTokenSecret} is not set`);
+  const to = e164(n.recipient);
+  if (to === undefined) return drop('recipient is not an E.164 phone number (+ and up to 15 digits)');
 
   const form = new URLSearchParams();
-  form.set('To', n.recipient);
+  form.set('To', to);
   let resource;
   if (n.delivery_method === 'text') {
     resource = 'Messages.json';
@@ -186,11 +254,36 @@ async function sendTwilio(tw, event) {
   return post('Twilio', url, headers, form.toString(), true);
 }
 
-function targetFor(event) {
-  if (CONFIG.passwordless && event.connection && event.connection.strategy === 'sms') {
-    return CONFIG.passwordless;
+// route says which target delivers a message, and why. Without a
+// Passwordless target everything goes to the default one. Otherwise, in
+// this order:
+//   1. message_type otp_enroll: default (enrolling a phone is MFA's;
+//      Passwordless SMS has no enrolment);
+//   2. event.connection.strategy 'sms' (a Passwordless SMS connection):
+//      passwordless;
+//   3. event.user.user_id set: passwordless when the user is a Passwordless
+//      SMS user (user_id 'sms|...' or an identity with provider 'sms'),
+//      default otherwise (MFA of a user who logged in with another
+//      connection);
+//   4. no user: passwordless (MFA always challenges a known user; a code
+//      for nobody known is a Passwordless login or signup).
+// event.connection and event.user are optional in Auth0's event: a missing
+// one just moves the decision to the next rule.
+function route(event) {
+  if (!CONFIG.passwordless) return { target: CONFIG.default, why: '' };
+  const toDefault = (why) => ({ target: CONFIG.default, why: `default target (${why})` });
+  const toPasswordless = (why) => ({ target: CONFIG.passwordless, why: `passwordless target (${why})` });
+  if (event.notification.message_type === 'otp_enroll') return toDefault('message type');
+  const c = event.connection;
+  if (c && c.strategy === 'sms') return toPasswordless('connection');
+  const u = event.user;
+  const userID = u && typeof u.user_id === 'string' ? u.user_id : '';
+  if (userID !== '') {
+    const ids = Array.isArray(u.identities) ? u.identities : [];
+    if (userID.startsWith('sms|') || ids.some((i) => i && i.provider === 'sms')) return toPasswordless('user');
+    return toDefault('user');
   }
-  return CONFIG.default;
+  return toPasswordless('no user');
 }
 
 /**
@@ -198,9 +291,10 @@ function targetFor(event) {
  * @param {CustomPhoneProviderAPI} api - retry() and drop() report failures.
  */
 exports.onExecuteCustomPhoneProvider = async (event, api) => {
-  const target = targetFor(event);
+  const { target, why } = route(event);
   const verdict = target.gateway ? await sendGateway(target.gateway, event) : await sendTwilio(target.twilio, event);
-  const line = `${CONFIG.name}: ${event.notification.message_type} by ${event.notification.delivery_method}: ${verdict.reason}`;
+  const via = why ? ` to ${why}` : '';
+  const line = `${CONFIG.name}: ${event.notification.message_type} by ${event.notification.delivery_method}${via}: ${verdict.reason}`;
   switch (verdict.kind) {
     case 'sent':
       console.log(line);

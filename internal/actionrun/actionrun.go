@@ -21,11 +21,11 @@
 // event.secrets.NAME, ...). Optional fields that are empty are absent, as
 // they are in Auth0: notification.code, notification.from,
 // notification.locale, request.hostname, request.language,
-// request.user_agent, and event.connection when [Event.Connection] is nil
-// (MFA messages). event.request.geoip is always an empty object and
-// event.client.metadata and event.secrets are always objects. event.user,
-// event.organization, event.custom_domain and event.transaction are not
-// provided.
+// request.user_agent, event.connection when [Event.Connection] is nil,
+// event.user when [Event.User] is nil, and empty fields of both.
+// event.request.geoip is always an empty object and event.client.metadata
+// and event.secrets are always objects. event.organization,
+// event.custom_domain and event.transaction are not provided.
 //
 // api.notification.retry(reason) and api.notification.drop(reason) record
 // the outcome; if several calls are made, the last one counts, as Auth0
@@ -104,12 +104,31 @@ type Request struct {
 	Language  string `json:"language,omitempty"`
 }
 
-// Connection is event.connection. Auth0 sets it for Passwordless messages
-// (Strategy "sms") and omits it for MFA messages.
+// Connection is event.connection, optional in Auth0's event. Auth0
+// documents id, name and strategy, but its own example event carries only
+// {"strategy": "auth0"}: empty ID and Name are absent from the event.
 type Connection struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
+	ID       string `json:"id,omitempty"`
+	Name     string `json:"name,omitempty"`
 	Strategy string `json:"strategy"`
+}
+
+// User is event.user: the user the message is for. Auth0 documents user_id
+// as always set (a Passwordless SMS user's is "sms|..."), but a code for a
+// user who does not exist yet (a Passwordless signup) may come without
+// one, so every field is absent when empty.
+type User struct {
+	UserID      string     `json:"user_id,omitempty"`
+	PhoneNumber string     `json:"phone_number,omitempty"`
+	Identities  []Identity `json:"identities,omitempty"`
+}
+
+// Identity is one entry of event.user.identities.
+type Identity struct {
+	Connection string `json:"connection"`
+	Provider   string `json:"provider"`
+	UserID     string `json:"user_id"`
+	IsSocial   bool   `json:"isSocial"`
 }
 
 // Client is event.client: the application the user is logging in to. A nil
@@ -131,7 +150,8 @@ type Tenant struct {
 type Event struct {
 	Notification Notification
 	Request      Request
-	Connection   *Connection // nil for MFA messages: event.connection is then undefined
+	Connection   *Connection // nil: event.connection is undefined
+	User         *User       // nil: event.user is undefined
 	Client       Client
 	Tenant       Tenant
 	Secrets      map[string]string // event.secrets; a nil map is sent as an empty object
@@ -142,6 +162,7 @@ type wireEvent struct {
 	Notification Notification      `json:"notification"`
 	Request      wireRequest       `json:"request"`
 	Connection   *Connection       `json:"connection,omitempty"`
+	User         *User             `json:"user,omitempty"`
 	Client       Client            `json:"client"`
 	Tenant       Tenant            `json:"tenant"`
 	Secrets      map[string]string `json:"secrets"`
@@ -157,6 +178,7 @@ func (ev Event) wire() wireEvent {
 		Notification: ev.Notification,
 		Request:      wireRequest{Request: ev.Request},
 		Connection:   ev.Connection,
+		User:         ev.User,
 		Client:       ev.Client,
 		Tenant:       ev.Tenant,
 		Secrets:      ev.Secrets,

@@ -261,6 +261,27 @@ func TestRunEventAsAuth0BuildsIt(t *testing.T) {
 			"tenant":{"id":"t"},
 			"secrets":{"ECHO_URL":"URL"}},
 			"connectionDefined":false,"apiKeys":["cache","notification"]}`,
+	}, {
+		name: "Auth0's example values: connection with strategy only, a user",
+		ev: Event{
+			Notification: Notification{AsText: "t", AsVoice: "v", DeliveryMethod: "text", MessageType: "otp_verify", Recipient: "+1-808-555-5555"},
+			Request:      Request{IP: "::1", Method: "POST"},
+			Connection:   &Connection{Strategy: "auth0"},
+			User: &User{UserID: "sms|5f3c", PhoneNumber: "+18085555555",
+				Identities: []Identity{{Connection: "sms", Provider: "sms", UserID: "5f3c"}}},
+			Client: Client{ClientID: "c", Name: "n"},
+			Tenant: Tenant{ID: "t"},
+		},
+		want: `{"event":{
+			"notification":{"as_text":"t","as_voice":"v","delivery_method":"text","message_type":"otp_verify","recipient":"+1-808-555-5555"},
+			"request":{"ip":"::1","method":"POST","geoip":{}},
+			"connection":{"strategy":"auth0"},
+			"user":{"user_id":"sms|5f3c","phone_number":"+18085555555",
+				"identities":[{"connection":"sms","provider":"sms","user_id":"5f3c","isSocial":false}]},
+			"client":{"client_id":"c","name":"n","metadata":{}},
+			"tenant":{"id":"t"},
+			"secrets":{"ECHO_URL":"URL"}},
+			"connectionDefined":true,"apiKeys":["cache","notification"]}`,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -532,6 +532,15 @@ func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req No
 	if conn != nil {
 		ev.Connection = &actionrun.Connection{ID: conn.ID, Name: conn.Name, Strategy: conn.Strategy}
 	}
+	// event.user, which Auth0 documents with a user_id: an SMS user for
+	// Passwordless, a database user for MFA (MFA challenges a user who
+	// logged in first). A provider test message has none.
+	switch req.Kind {
+	case "passwordless":
+		ev.User = &actionrun.User{UserID: "sms|" + otpCode(req.Recipient, "user", 12), PhoneNumber: req.Recipient}
+	case "mfa":
+		ev.User = &actionrun.User{UserID: "auth0|" + otpCode(req.Recipient, "user", 12)}
+	}
 	r, err := actionrun.Run(ctx, v.action.Code, ev)
 	if err != nil {
 		return false, "the Action did not run: " + err.Error()
