@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -41,11 +42,22 @@ func (p *legacyPath) same(q *legacyPath) bool {
 	return p.url == q.url
 }
 
+// describe names the path with every setting that tells two paths apart
+// (same compares the same ones), so that two different paths are never
+// printed alike. A gateway URL is shown without credentials or query.
 func (p *legacyPath) describe() string {
 	if p.kind == targetTwilio {
-		return "Twilio " + p.twilio.SID
+		s := "Twilio account " + p.twilio.SID
+		if p.twilio.MSSID != "" {
+			return s + " with messaging service " + p.twilio.MSSID
+		}
+		return s + " from " + p.twilio.From
 	}
-	return "the SMS gateway of connection " + quote(p.conn.Name)
+	shown := "(no URL)"
+	if u, err := url.Parse(p.url); err == nil && u.Host != "" {
+		shown = u.Scheme + "://" + u.Host + u.EscapedPath()
+	}
+	return "the SMS gateway " + shown + " of connection " + quote(p.conn.Name)
 }
 
 func optString(opts map[string]any, key string) string {
@@ -96,7 +108,8 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 			continue
 		}
 		if pwl != nil && !pwl.same(p) {
-			return nil, nil, fmt.Errorf("%w: SMS connections %q and %q send through different providers (%s, %s); one tenant-level provider cannot serve both",
+			return nil, nil, fmt.Errorf("%w: SMS connections %q and %q send through different providers (%s; %s), and one tenant-level provider cannot serve both: "+
+				"make them send the same way, or delete the connection no application uses any more (or remove its SMS provider settings), then run again",
 				ErrNotEligible, pwl.conn.Name, c.Name, pwl.describe(), p.describe())
 		}
 		if pwl == nil {
@@ -138,7 +151,8 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 			ErrNotEligible, d.MFAProvider)
 	}
 	if pwl != nil && mfa != nil && pwl.kind == targetTwilio && mfa.kind == targetTwilio && pwl.twilio.SID != mfa.twilio.SID {
-		return nil, nil, fmt.Errorf("%w: Passwordless uses Twilio account %s and MFA account %s; one Twilio auth token cannot serve both",
+		return nil, nil, fmt.Errorf("%w: Passwordless uses Twilio account %s and MFA account %s, and one Twilio auth token cannot serve both: "+
+			"send both through one account (in the connection's or Guardian's Twilio settings), then run again",
 			ErrNotEligible, pwl.twilio.SID, mfa.twilio.SID)
 	}
 
@@ -455,6 +469,16 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 	return buildPlan(m.tenant, d, in, o, act, warnings), in, nil
 }
 
+// gatewayAdvice says what a person can do about gateway settings a
+// generated Action cannot use.
+func gatewayAdvice(err error) string {
+	var ve *actiongen.ValidationError
+	if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "gateway_url") {
+		return "the Action calls the gateway from Auth0's cloud: serve it over https at an address the internet reaches, set the connection's gateway_url to that, then run again"
+	}
+	return "correct the connection's gateway settings in Auth0 (Authentication > Passwordless > SMS), then run again"
+}
+
 // generateAction builds the custom-phone-provider Action for in, with the
 // gateway settings read from the connection options gw.
 func generateAction(in *Intent, o *Options, gw map[string]any) (*actiongen.Action, error) {
@@ -463,7 +487,7 @@ func generateAction(in *Intent, o *Options, gw map[string]any) (*actiongen.Actio
 		case targetGateway:
 			g, err := actiongen.GatewayFromOptions(gw)
 			if err != nil {
-				return actiongen.Target{}, fmt.Errorf("%w: gateway settings of connection %s: %w", ErrNotEligible, in.GatewayConnectionID, err)
+				return actiongen.Target{}, fmt.Errorf("%w: gateway settings of connection %s: %w; %s", ErrNotEligible, in.GatewayConnectionID, err, gatewayAdvice(err))
 			}
 			return actiongen.Target{Gateway: g}, nil
 		case targetTwilio:

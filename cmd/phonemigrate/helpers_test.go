@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -78,6 +79,9 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	requests [writes|reset]     print "requests: N" and the request log ("METHOD PATH STATUS"
 //	                            lines); writes leaves out GETs and /oauth/token
 //	notify KIND CONNECTION RECIPIENT [METHOD]   send one message, print the result as JSON
+//	api METHOD PATH [FILE]      call the fake's Management API (PATH under /api/v2, body from
+//	                            FILE), as a colleague shaping the tenant would; fail unless 2xx;
+//	                            print the answer
 //	tenant-state get PATH       print the JSON value at PATH (dot-separated;
 //	                            array elements by index or by name)
 //	tenant-state save NAME      remember the tenant's state
@@ -97,6 +101,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"fault":           cmdFault,
 		"requests":        cmdRequests,
 		"notify":          cmdNotify,
+		"api":             cmdAPI,
 		"tenant-state":    cmdTenantState,
 		"json-get":        cmdJSONGet,
 		"exits":           cmdExits,
@@ -201,6 +206,30 @@ func cmdNotify(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := json.Marshal(res)
 	ts.Check(err)
 	fmt.Fprintf(ts.Stdout(), "%s\n", b)
+}
+
+func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: api METHOD PATH [FILE]")
+	}
+	srv := stateOf(ts).server(ts)
+	var body io.Reader
+	if len(args) == 3 {
+		body = strings.NewReader(ts.ReadFile(args[2]))
+	}
+	req, err := http.NewRequest(args[0], srv.BaseURL+args[1], body)
+	ts.Check(err)
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	fmt.Fprintf(ts.Stdout(), "%s\n", out)
+	if ok := resp.StatusCode/100 == 2; ok == neg {
+		ts.Fatalf("api %s %s: %d %s", args[0], args[1], resp.StatusCode, out)
+	}
 }
 
 func cmdTenantState(ts *testscript.TestScript, neg bool, args []string) {
