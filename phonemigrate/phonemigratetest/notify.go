@@ -430,14 +430,19 @@ func (s *Server) notifyMFA(ctx context.Context, st State, req NotifyRequest) (No
 	return res, nil
 }
 
-// providerText renders the tenant phone template of the message type.
-func providerText(st State, messageType, code, method string) (text, voice, from string, err error) {
+// providerText renders the tenant phone template of the message type with
+// every variable Auth0 documents for phone templates ("Supported Liquid
+// Syntax for Phone Templates"): tenant, friendly_name, support_email,
+// support_url, logo_url, home_url, region, locale, code, connection,
+// user.*, client.*, application.*, organization.* and custom_domain.* (the
+// last two empty: the fake has no Organizations or custom domain).
+func providerText(st State, req NotifyRequest, code string, conn *Connection) (text, voice, from string, err error) {
 	// The customised template of the type, else Auth0's default (a
 	// disabled customised template falls back to the default).
-	d, _ := DefaultPhoneTemplate(messageType)
+	d, _ := DefaultPhoneTemplate(req.MessageType)
 	tplText, tplVoice := d.Content.Body.Text, d.Content.Body.Voice
 	for _, t := range st.PhoneTemplates {
-		if t.Type == messageType && !t.Disabled {
+		if t.Type == req.MessageType && !t.Disabled {
 			if t.Content.Body.Text != "" {
 				tplText = t.Content.Body.Text
 			}
@@ -448,18 +453,43 @@ func providerText(st State, messageType, code, method string) (text, voice, from
 			from = t.Content.From
 		}
 	}
-	friendly, _ := st.TenantSettings["friendly_name"].(string)
-	// pause marks a pause in a voice message; how Auth0 renders it is not
-	// recorded, so the fake renders nothing for it.
-	vars := map[string]any{"code": code, "locale": "en", "friendly_name": friendly, "tenant": TenantName, "pause": "",
-		"client": map[string]any{"name": appName, "client_id": AppClientID}}
-	if text, err = renderLiquid(tplText, vars); err != nil {
+	if text, err = renderLiquid(tplText, templateVars(st, req, code, conn)); err != nil {
 		return "", "", "", err
 	}
-	if voice, err = renderLiquid(tplVoice, vars); err != nil {
+	if voice, err = renderLiquid(tplVoice, templateVars(st, req, code, conn)); err != nil {
 		return "", "", "", err
 	}
 	return text, voice, from, nil
+}
+
+// templateVars are the Liquid variables of a phone template, for one
+// message. pause marks a pause in a voice message; how Auth0 renders it is
+// not recorded, so the fake renders nothing for it.
+func templateVars(st State, req NotifyRequest, code string, conn *Connection) map[string]any {
+	setting := func(k string) string { v, _ := st.TenantSettings[k].(string); return v }
+	connection := ""
+	if conn != nil {
+		connection = conn.Name
+	}
+	user := map[string]any{
+		"name": req.Recipient, "nickname": req.Recipient, "phone_number": req.Recipient, "phone_verified": true,
+		"login_count": 1, "user_metadata": map[string]any{}, "app_metadata": map[string]any{}, "email_verified": false,
+		"source_ip": req.IP, "multifactor": []any{},
+	}
+	if req.Kind == "mfa" {
+		user["multifactor"] = []any{"guardian"}
+	}
+	return map[string]any{
+		"code": code, "locale": "en", "pause": "",
+		"tenant": TenantName, "friendly_name": setting("friendly_name"), "support_email": setting("support_email"),
+		"support_url": setting("support_url"), "logo_url": setting("picture_url"), "home_url": "https://acme.example", "region": "us",
+		"connection":    connection,
+		"user":          user,
+		"client":        map[string]any{"name": appName, "clientID": AppClientID, "metadata": map[string]any{}},
+		"application":   map[string]any{"name": appName, "client_metadata": map[string]any{}},
+		"organization":  map[string]any{},
+		"custom_domain": map[string]any{},
+	}
 }
 
 // viaProvider sends through the tenant-level phone provider.
@@ -478,7 +508,7 @@ func (s *Server) viaProvider(ctx context.Context, st State, req NotifyRequest, c
 		res.Detail = why + ", but the phone provider does not deliver " + req.DeliveryMethod
 		return res, nil
 	}
-	text, voice, from, err := providerText(st, req.MessageType, code, req.DeliveryMethod)
+	text, voice, from, err := providerText(st, req, code, conn)
 	if err != nil {
 		res.Detail = "the tenant phone template does not render: " + err.Error()
 		return res, nil

@@ -487,3 +487,21 @@ func TestCustomProviderWithoutBoundAction(t *testing.T) {
 		t.Errorf("unbound Action %s: %+v", id, res)
 	}
 }
+
+// TestNotifyTemplateVariables: tenant phone templates render every variable
+// Auth0 documents for them, so a legacy template kept verbatim reads the
+// same through the fake as through Auth0.
+func TestNotifyTemplateVariables(t *testing.T) {
+	srv := newServer(t, LegacyGateway)
+	addTwilioProvider(t, srv, TwilioAuthToken, "text")
+	upe(t, srv, "con_Gw7tQ2mN8xLp4RvZ", true)
+	tpl := "{{ code }} for {{ application.name }} ({{ client.name }}) via {{ connection }}; help: {{ support_email }} {{ support_url }}; " +
+		"to {{ user.phone_number }}, {{ locale }}, {{ friendly_name | upcase }}, {{ tenant }}, [{{ organization.name }}{{ custom_domain.domain }}]"
+	wantStatus(t, srv, "POST", "/api/v2/branding/phone/templates", map[string]any{"type": "otp_verify", "content": map[string]any{"body": map[string]any{"text": tpl}}}, 201)
+	res := notify(t, srv, NotifyRequest{Kind: "passwordless", Recipient: recipient})
+	code := otpCode(recipient, "otp_verify", 6)
+	want := code + " for ACME Web (ACME Web) via sms; help: support@acme.example https://acme.example/support; to " + recipient + ", en, ACME CORP, " + TenantName + ", []"
+	if res.Text != want {
+		t.Errorf("rendered\n  %q\nwant\n  %q", res.Text, want)
+	}
+}
