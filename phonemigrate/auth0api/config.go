@@ -30,7 +30,7 @@ const (
 	// two minutes (4 × 25 s plus backoff).
 	DefaultRequestTimeout        = 25 * time.Second
 	DefaultResponseHeaderTimeout = 15 * time.Second
-	maxMaxAttempts      = 20
+	maxMaxAttempts               = 20
 )
 
 // Config configures a [Client]. The zero value is not valid: set exactly one

@@ -129,7 +129,7 @@ type transport struct {
 	// scheme and host are the only ones requests may go to (the Management
 	// API's, whose root also serves the token endpoint).
 	scheme, host string
-	replayAny   bool // every request is replay-safe (token endpoint)
+	replayAny    bool // every request is replay-safe (token endpoint)
 	// passRetryable returns 429, 408 and 5xx answers as responses, for
 	// go-auth0's retrier (Config.SDKRetrier).
 	passRetryable bool
