@@ -60,9 +60,14 @@ func redactValues(text string, secrets []string) string {
 			continue
 		}
 		forms = append(forms, s)
-		if b, err := json.Marshal(s); err == nil && len(b) >= 2 {
-			if e := string(b[1 : len(b)-1]); e != s {
-				forms = append(forms, e)
+		for _, html := range []bool{true, false} {
+			var b strings.Builder
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(html)
+			if enc.Encode(s) == nil {
+				if e := strings.TrimSuffix(b.String(), "\n"); len(e) >= 2 && e[1:len(e)-1] != s {
+					forms = append(forms, e[1:len(e)-1])
+				}
 			}
 		}
 		if q := url.QueryEscape(s); q != s {
@@ -168,4 +173,20 @@ func RedactError(err error, secrets ...string) error {
 		return &RedactedError{Text: clean, Err: re.Err}
 	}
 	return &RedactedError{Text: clean, Err: err}
+}
+
+// secrets are the secret values r knows of: the Twilio auth token given in
+// the options, and every token or secret among the options of the
+// connections it read.
+func (r *run) secrets() []string {
+	var out []string
+	if r.o != nil {
+		out = append(out, r.o.TwilioAuthToken.Reveal())
+	}
+	if r.d != nil {
+		for _, c := range r.d.SMSConnections {
+			out = append(out, OptionSecrets(c.Options)...)
+		}
+	}
+	return out
 }
