@@ -41,7 +41,7 @@ func TestOptionSecrets(t *testing.T) {
 		"gateway_url":            "https://gw.example",
 		"twilio_token":           "tw-1",
 		"gateway_authentication": map[string]any{"secret": "gw-2", "audience": "urn:x", "secret_base64_encoded": true},
-		"x": []any{map[string]any{"API_Token": "t-3"}, "plain"},
+		"x":                      []any{map[string]any{"API_Token": "t-3"}, "plain"},
 		"client_secrets":         []any{"s-4", 5},
 		"template":               "@@password@@",
 	}
