@@ -186,7 +186,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	tenant, err := tf.resolve(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if jsonOut {
 		return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: plan})
 	}
-	fmt.Fprint(c.stdout, plan.Text())
+	fmt.Fprint(c.stdout, printable(plan.Text()))
 	return nil
 }
 
@@ -271,7 +271,7 @@ func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path 
 	if jsonOut {
 		return true, c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: rest, Migration: mig})
 	}
-	fmt.Fprint(c.stdout, text)
+	fmt.Fprint(c.stdout, printable(text))
 	return true, nil
 }
 
@@ -351,7 +351,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if !yes && !c.stdinTTY {
 		return usageErrorf("apply needs --yes when stdin is not a terminal (nothing was written)")
 	}
-	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	tenant, err := tf.resolve(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -392,7 +392,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		if !jsonOut && !log.quiet {
-			fmt.Fprint(c.stderr, plan.Text())
+			fmt.Fprint(c.stderr, printable(plan.Text()))
 		}
 	} else if cp.State != phonemigrate.StateCompleted && !log.quiet {
 		fmt.Fprintf(c.stderr, "Resuming the migration of %s from %s (checkpoint %s).\n", tenant.Name(), resumePoint(cp), path)
@@ -529,7 +529,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	}
 	path := cf.path
 	if path == "" {
-		tenant, err := resolveTenant(tf.baseURL, c.getenv)
+		tenant, err := tf.resolve(c.getenv)
 		if err != nil {
 			return err
 		}
@@ -549,7 +549,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	if jsonOut {
 		return c.writeJSON(statusOutput{CheckpointFile: path, CheckpointExists: true, Checkpoint: cp})
 	}
-	fmt.Fprint(c.stdout, statusText(path, cp))
+	fmt.Fprint(c.stdout, printable(statusText(path, cp)))
 	return nil
 }
 
@@ -603,7 +603,7 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 	if !yes && !c.stdinTTY {
 		return usageErrorf("rollback needs --yes when stdin is not a terminal (nothing was written)")
 	}
-	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	tenant, err := tf.resolve(c.getenv)
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func (c *cli) fail(cmd string, err error) int {
 	if cmd != "" {
 		prefix += " " + cmd
 	}
-	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(message(err)))
+	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(message(timeoutHint(err))))
 	return code
 }
 
@@ -161,7 +161,7 @@ func message(err error) string {
 // sentence makes msg read as one sentence: a single line ending in a full
 // stop.
 func sentence(msg string) string {
-	msg = strings.Join(strings.Fields(msg), " ")
+	msg = strings.Join(strings.Fields(phonemigrate.StripControl(msg)), " ")
 	if msg == "" {
 		return "unknown error."
 	}
@@ -169,6 +169,22 @@ func sentence(msg string) string {
 		msg += "."
 	}
 	return msg
+}
+
+// printable removes from text built from tenant or server data (plans,
+// statuses) every control character but newline and tab, so that a
+// connection name or a server message holding escape sequences prints as
+// plain text.
+func printable(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		parts := strings.Split(l, "\t")
+		for j, p := range parts {
+			parts[j] = phonemigrate.StripControl(p)
+		}
+		lines[i] = strings.Join(parts, "\t")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // exitCode maps an error to the CLI's exit codes: usage errors give 2,
