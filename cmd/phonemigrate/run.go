@@ -345,7 +345,9 @@ any tenant failed; rerun to resume them).
 	"status":   tenantNotes,
 	"rollback": tenantNotes,
 	"fake": `Prints PHONEMIGRATE_BASE_URL=<url> and AUTH0_TOKEN=<token> on stdout, then
-serves until interrupted (Ctrl-C).
+serves until interrupted (Ctrl-C). It listens on a loopback address unless
+--allow-remote; its control API (/__fake/) is unauthenticated, for local
+use, and answers only requests addressed to a loopback host.
 `,
 }
 
