@@ -335,11 +335,15 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	fleetPath := fs.String("fleet", "", "migrate every tenant of this YAML or JSON fleet `FILE` instead of one tenant (credentials only as names of environment variables)")
+	anyCheckpoint := fs.Bool("allow-any-checkpoint", false, "with --fleet: allow checkpoint paths outside the fleet file's directory (absolute, or with ..)")
 	if err := c.parseFlags(fs, "apply", args, log.check); err != nil {
 		return err
 	}
 	if *fleetPath != "" {
-		return c.applyFleet(ctx, fs, *fleetPath, yes, jsonOut, poll, log)
+		return c.applyFleet(ctx, fs, fleetRun{path: *fleetPath, anyCheckpoint: *anyCheckpoint, tf: tf}, yes, jsonOut, poll, log)
+	}
+	if *anyCheckpoint {
+		return usageErrorf("--allow-any-checkpoint applies only to --fleet")
 	}
 	opts, err := of.options()
 	if err != nil {

@@ -18,8 +18,8 @@ concurrency: 5
 tenants:
   - name: acme-eu
     domain: acme.eu.auth0.com
-    client_id_env: ACME_EU_CLIENT_ID
-    client_secret_env: ACME_EU_CLIENT_SECRET
+    client_id_env: ACME_EU_AUTH0_CLIENT_ID
+    client_secret_env: ACME_EU_AUTH0_CLIENT_SECRET
     rate_limit: {per_second: 2, burst: 10}
     options: {test_to: ["+15551230001"]}
 `), fleet.FormatYAML)
@@ -34,7 +34,7 @@ tenants:
 	_, err = fleet.Parse([]byte(`[{name: x, domain: x.auth0.com, token: eyJhbGciOi-abc}]`), fleet.FormatYAML)
 	fmt.Println(err)
 	// Output:
-	// acme-eu acme.eu.auth0.com ACME_EU_CLIENT_SECRET phonemigrate-acme-eu.checkpoint.json 2 10
+	// acme-eu acme.eu.auth0.com ACME_EU_AUTH0_CLIENT_SECRET phonemigrate-acme-eu.checkpoint.json 2 10
 	// fleet file: tenant x: token: would hold a secret in the file; secrets come only from environment variables: use token_env with the variable's name
 }
 
@@ -47,8 +47,8 @@ func ExampleRunner_Run() {
 	dir, _ := os.MkdirTemp("", "fleet")
 	defer os.RemoveAll(dir)
 	os.WriteFile(filepath.Join(dir, "fleet.json"), fmt.Appendf(nil, `{"tenants": [
-	  {"name": "gateway", "base_url": %q, "token_env": "GW_TOKEN", "options": {"skip_test": true}},
-	  {"name": "empty", "base_url": %q, "token_env": "EMPTY_TOKEN", "options": {"skip_test": true}}]}`,
+	  {"name": "gateway", "base_url": %q, "token_env": "GW_AUTH0_TOKEN", "options": {"skip_test": true}},
+	  {"name": "empty", "base_url": %q, "token_env": "EMPTY_AUTH0_TOKEN", "options": {"skip_test": true}}]}`,
 		gw.BaseURL, empty.BaseURL), 0o600)
 
 	cfg, err := fleet.Load(filepath.Join(dir, "fleet.json"))
@@ -56,7 +56,7 @@ func ExampleRunner_Run() {
 		fmt.Println(err)
 		return
 	}
-	env := map[string]string{"GW_TOKEN": gw.Token, "EMPTY_TOKEN": empty.Token}
+	env := map[string]string{"GW_AUTH0_TOKEN": gw.Token, "EMPTY_AUTH0_TOKEN": empty.Token}
 	r := &fleet.Runner{
 		Getenv: func(k string) string { return env[k] },
 		MigratorOptions: func(fleet.Tenant) []phonemigrate.Option {
