@@ -129,3 +129,49 @@ func TestFailureRedacted(t *testing.T) {
 		})
 	}
 }
+
+// TestLegacyBracesStayLiteral: "{{" and "{%" in a legacy md_with_macros
+// template were sent as written; in the tenant template (Liquid) they are
+// escaped, so users still read them, and the plan says so.
+func TestLegacyBracesStayLiteral(t *testing.T) {
+	mt := scenario("legacy-gateway")
+	for i := range mt.Conns {
+		if mt.Conns[i].ID == "con_gw" {
+			mt.Conns[i].Options["template"] = "Code @@password@@ {{ user.email }} {% if x %}{{{"
+		}
+	}
+	m, store := newMigrator(t, mt)
+	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	cp, err := store.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	for _, ti := range cp.Intent.Templates {
+		if ti.Type == "otp_verify" {
+			text = ti.Text
+		}
+	}
+	want := `Code {{ code }} {{ "{{" }} user.email }} {{ "{%" }} if x %}{{ "{{" }}{`
+	if text != want {
+		t.Errorf("otp_verify text = %q, want %q", text, want)
+	}
+	var tpl string
+	for _, pt := range mt.snapshot().Templates {
+		if pt.Type == "otp_verify" {
+			tpl = pt.Content.Text
+		}
+	}
+	if tpl != want {
+		t.Errorf("tenant template = %q, want %q", tpl, want)
+	}
+	warned := false
+	for _, w := range cp.Plan.Warnings {
+		warned = warned || strings.Contains(w, "md_with_macros sent as written; they are escaped")
+	}
+	if !warned {
+		t.Errorf("no warning in %q", cp.Plan.Warnings)
+	}
+}
