@@ -228,6 +228,18 @@ func TestTimeouts(t *testing.T) {
 			},
 			what: "complete answer",
 		},
+		{
+			name: "stalled body, shorter header timeout",
+			cfg:  func(c *Config) { c.ResponseHeaderTimeout = short / 2; c.RequestTimeout = short },
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100")
+				w.WriteHeader(200)
+				io.WriteString(w, `{"phone_consolidated_experience":`)
+				w.(http.Flusher).Flush()
+				<-r.Context().Done()
+			},
+			what: "complete answer",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var tries atomic.Int32

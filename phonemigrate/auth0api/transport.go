@@ -271,9 +271,17 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 		ctx, stop = context.WithTimeoutCause(ctx, t.timeout, &TimeoutError{What: "complete answer", After: t.timeout})
 		defer stop()
 	}
+	// headersIn is closed once the response headers arrived; the
+	// header timer then no longer cancels the attempt.
+	var headerMu sync.Mutex
+	headersIn := false
 	if t.headerTime > 0 && (t.timeout <= 0 || t.headerTime < t.timeout) {
 		timer := time.AfterFunc(t.headerTime, func() {
-			cancel(&TimeoutError{What: "response headers", After: t.headerTime})
+			headerMu.Lock()
+			defer headerMu.Unlock()
+			if !headersIn {
+				cancel(&TimeoutError{What: "response headers", After: t.headerTime})
+			}
 		})
 		defer timer.Stop()
 	}
@@ -317,6 +325,9 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 	}
 	start := time.Now()
 	resp, err = t.base.RoundTrip(r)
+	headerMu.Lock()
+	headersIn = true
+	headerMu.Unlock()
 	mu.Lock()
 	w := written
 	mu.Unlock()
