@@ -77,3 +77,20 @@ func ExampleRunner_Run() {
 	// empty failed 3
 	// failed: 1
 }
+
+// A fleet file names only credential variables containing AUTH0 (or
+// TWILIO), and keeps its checkpoints in its directory unless
+// AllowCheckpointsAnywhere.
+func ExampleAllowCheckpointsAnywhere() {
+	file := []byte(`[{name: acme, domain: acme.auth0.com, token_env: ACME_AUTH0_TOKEN, checkpoint: /var/lib/phonemigrate/acme.json, options: {skip_test: true}}]`)
+	_, err := fleet.Parse(file, fleet.FormatYAML)
+	fmt.Println(err)
+	cfg, err := fleet.Parse(file, fleet.FormatYAML, fleet.AllowCheckpointsAnywhere())
+	fmt.Println(cfg.Tenants[0].Checkpoint, err)
+	_, err = fleet.Parse([]byte(`[{name: acme, domain: acme.auth0.com, token_env: AWS_SECRET_ACCESS_KEY, options: {skip_test: true}}]`), fleet.FormatYAML)
+	fmt.Println(err)
+	// Output:
+	// fleet file: tenant acme: checkpoint: "/var/lib/phonemigrate/acme.json" leaves the fleet file's directory; use a path inside it, or allow this explicitly (apply --allow-any-checkpoint)
+	// /var/lib/phonemigrate/acme.json <nil>
+	// fleet file: tenant acme: token_env: names AWS_SECRET_ACCESS_KEY, which does not contain the word AUTH0; a fleet file may name only variables such as AUTH0_TOKEN or ACME_AUTH0_CLIENT_SECRET (so that it cannot send an unrelated secret to its base_url)
+}
