@@ -271,7 +271,7 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 		ctx, stop = context.WithTimeoutCause(ctx, t.timeout, &TimeoutError{What: "complete answer", After: t.timeout})
 		defer stop()
 	}
-	// headersIn is closed once the response headers arrived; the
+	// headersIn is set once the response headers arrived; the
 	// header timer then no longer cancels the attempt.
 	var headerMu sync.Mutex
 	headersIn := false
