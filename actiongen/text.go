@@ -28,6 +28,10 @@ import (
 //	{{ friendly_name }}         the same (the phone templates' short name)
 //	{{ locale }}                notification.locale, "" when absent
 //
+// A Liquid string literal prints as it is: {{ "{{" }} gives "{{" (this is
+// how phonemigrate escapes the braces of legacy md_with_macros text, which
+// were sent literally).
+//
 // [Generate] rejects, with a [*ValidationError] wrapping [ErrInvalidSpec]
 // whose Field names the text ("Default.Text.Verify", ...): any other
 // "{{ ... }}" (another variable, a filter such as "{{ code | upcase }}",
@@ -177,6 +181,13 @@ func parseText(field, s string) (*jsTemplate, error) {
 			}
 			inner := rest[2 : 2+end]
 			tag := rest[:2+end+2]
+			if str, ok := stringLiteral(strings.Trim(inner, liquidSpace)); ok {
+				// {{ "{{" }}: literal text (how legacy md_with_macros
+				// text with braces is escaped).
+				lit.WriteString(str)
+				rest = rest[len(tag):]
+				continue
+			}
 			name, ok := placeholders[strings.Trim(inner, liquidSpace)]
 			if !ok {
 				return nil, invalid(ErrInvalidSpec, field, "has %q; only the placeholders {{ code }}, {{ tenant.friendly_name }} and {{ locale }} are supported (no filters, tags or whitespace control)", printable(tag))
@@ -200,6 +211,19 @@ func parseText(field, s string) (*jsTemplate, error) {
 		return nil, invalid(ErrInvalidSpec, field, "has no {{ code }} placeholder; users would receive no code")
 	}
 	return tpl, nil
+}
+
+// stringLiteral returns the content of a Liquid string literal ("..." or
+// '...', without the quote inside).
+func stringLiteral(s string) (string, bool) {
+	if len(s) < 2 || (s[0] != '"' && s[0] != '\'') || s[len(s)-1] != s[0] {
+		return "", false
+	}
+	inner := s[1 : len(s)-1]
+	if strings.IndexByte(inner, s[0]) >= 0 {
+		return "", false
+	}
+	return inner, true
 }
 
 // tagAt returns s up to and including the first closer, or all of s.

@@ -29,6 +29,9 @@ func TestParseText(t *testing.T) {
 		// Braces that open no Liquid construct are text.
 		{"{ code } {code}}} }} %} { {{ code }}}", []any{"{ code } {code}}} }} %} { ", ph("code"), "}"}},
 		{"${x} `t` </script> \u2028 {{ code }}{", []any{"${x} `t` </script> \u2028 ", ph("code"), "{"}},
+		// String literals print as written (escaped legacy braces).
+		{`{{ "{{" }} x }} {{ code }}`, []any{"{{ x }} ", ph("code")}},
+		{`a {{ '{%' }} if %} {{code}}{{"b"}}`, []any{"a {% if %} ", ph("code"), "b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -67,6 +70,8 @@ func TestGenerateRejectsText(t *testing.T) {
 		{"empty output", MessageText{Verify: "{{ code }}{{}}"}, "Default.Text.Verify", `"{{}}"`},
 		{"nested", MessageText{Verify: "{{ {{ code }} }}"}, "Default.Text.Verify", `"{{ {{ code }}"`},
 		{"tag", MessageText{Verify: "{% if locale %}{{ code }}{% endif %}"}, "Default.Text.Verify", `"{% if locale %}"`},
+		{"mismatched quotes", MessageText{Verify: `{{ code }} {{ "x' }}`}, "Default.Text.Verify", `"{{ \"x' }}"`},
+		{"quote inside literal", MessageText{Verify: `{{ code }} {{ "a"b" }}`}, "Default.Text.Verify", `only the placeholders`},
 		{"unclosed tag", MessageText{Verify: "{{ code }} {% raw"}, "Default.Text.Verify", "Liquid tag"},
 		{"unclosed output", MessageText{Verify: "{{ code }} {{ code"}, "Default.Text.Verify", "without a closing }}"},
 		{"single closing brace", MessageText{Verify: "{{ code }"}, "Default.Text.Verify", "without a closing }}"},

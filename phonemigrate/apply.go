@@ -241,7 +241,9 @@ func (r *run) save(ctx context.Context) error {
 // fail moves the machine from cur to failed, records the error and returns
 // it (wrapped with the step it failed in).
 func (r *run) fail(ctx context.Context, cur State, began time.Time, err error) error {
-	err = fmt.Errorf("phonemigrate: %s: %w", stepName(cur), err)
+	// The error is recorded and returned without any secret this run
+	// knows of, whatever the Client put in it.
+	err = RedactError(fmt.Errorf("phonemigrate: %s: %w", stepName(cur), err), r.secrets()...)
 	r.cp.LastGood = cur
 	r.cp.Error = err.Error()
 	if terr := r.transition(ctx, EventFail, began, err); terr != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -183,22 +184,47 @@ func decodeCheckpoint(data []byte, path string) (*Checkpoint, error) {
 // one) with mode 0600. Its lock is a file next to it (path + ".lock")
 // created with O_EXCL and holding the owner's process id; a lock whose
 // process no longer runs is taken over.
+//
+// A checkpoint or lock file owned by another user, or writable by group or
+// others, is refused with a [*CheckpointError]: on a shared machine such a
+// file could have been written by someone else, and the checkpoint decides
+// what Rollback deletes.
 type FileStore struct {
 	path string
+	uid  func() int // the current user id; os.Getuid but in tests
 }
 
 // NewFileStore returns a store for the checkpoint file at path. Nothing is
 // created until Save or Lock.
-func NewFileStore(path string) *FileStore { return &FileStore{path: path} }
+func NewFileStore(path string) *FileStore { return &FileStore{path: path, uid: os.Getuid} }
+
+// checkFile refuses a checkpoint or lock file that another user owns or
+// that group or others may write.
+func checkFile(path string, fi fs.FileInfo, uid int) error {
+	if owner, ok := fileOwner(fi); ok && uid >= 0 && owner != uid {
+		return &CheckpointError{Path: path, Problem: fmt.Sprintf("is owned by user id %d, not by you (%d); refusing a file another user could have written", owner, uid)}
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return &CheckpointError{Path: path, Problem: fmt.Sprintf("is writable by group or others (mode %04o); make it private with chmod 600", perm)}
+	}
+	if !fi.Mode().IsRegular() {
+		return &CheckpointError{Path: path, Problem: "is not a regular file"}
+	}
+	return nil
+}
 
 // Path returns the checkpoint file path.
 func (s *FileStore) Path() string { return s.path }
 
 // Load reads the checkpoint file.
 func (s *FileStore) Load(ctx context.Context) (*Checkpoint, error) {
-	data, err := os.ReadFile(s.path)
+	data, err := s.read()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNoCheckpoint
+	}
+	var ce *CheckpointError
+	if errors.As(err, &ce) {
+		return nil, err
 	}
 	if err != nil {
 		// An unreadable file is bad input (exit 2), like a corrupt one.
@@ -210,6 +236,31 @@ func (s *FileStore) Load(ctx context.Context) (*Checkpoint, error) {
 		return nil, &CheckpointError{Path: s.path, Problem: "cannot be read: " + problem}
 	}
 	return decodeCheckpoint(data, s.path)
+}
+
+// read returns the checkpoint file's content once checkFile accepts it
+// (checked on the open file, so a rename in between cannot swap it).
+func (s *FileStore) read() ([]byte, error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFile(s.path, fi, s.currentUID()); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
+}
+
+func (s *FileStore) currentUID() int {
+	if s.uid == nil {
+		return os.Getuid()
+	}
+	return s.uid()
 }
 
 // Save writes cp atomically with mode 0600.
@@ -281,6 +332,11 @@ func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("lock checkpoint: %w", err)
+		}
+		if fi, err := os.Lstat(lock); err == nil {
+			if err := checkFile(lock, fi, s.currentUID()); err != nil {
+				return nil, err
+			}
 		}
 		if attempt > 0 || !staleLock(lock) {
 			return nil, fmt.Errorf("%w (lock file %s)", ErrLocked, lock)

@@ -9,3 +9,9 @@ func SetConfirmStaleAfter(d time.Duration) (restore func()) {
 	confirmStaleAfter = d
 	return func() { confirmStaleAfter = old }
 }
+
+// SetFileStoreUID makes s take uid for the current user id.
+func SetFileStoreUID(s *FileStore, uid int) { s.uid = func() int { return uid } }
+
+// CheckFile is checkFile.
+var CheckFile = checkFile

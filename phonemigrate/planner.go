@@ -326,6 +326,12 @@ func convertTemplate(syntax, text, source string) (string, []string) {
 		}
 		return out, warnings
 	}
+	// md_with_macros text is literal apart from its macros: "{{" and "{%"
+	// in it were sent as written, and must not become live Liquid.
+	if escaped := escapeLiquid(text); escaped != text {
+		warnings = append(warnings, fmt.Sprintf("The %s contains \"{{\" or \"{%%\", which md_with_macros sent as written; they are escaped (as {{ \"{{\" }} and {{ \"{%%\" }}) so that users still read them literally — check the migrated template.", source))
+		text = escaped
+	}
 	seen := map[string]bool{}
 	out := mdMacro.ReplaceAllStringFunc(text, func(s string) string {
 		name := mdMacro.FindStringSubmatch(s)[1]
@@ -339,6 +345,24 @@ func convertTemplate(syntax, text, source string) (string, []string) {
 		return s
 	})
 	return out, warnings
+}
+
+// escapeLiquid makes every "{{" and "{%" of text print literally under
+// Liquid, as the string literal outputs {{ "{{" }} and {{ "{%" }}.
+func escapeLiquid(text string) string {
+	if !strings.Contains(text, "{{") && !strings.Contains(text, "{%") {
+		return text
+	}
+	var b strings.Builder
+	for i := 0; i < len(text); i++ {
+		if text[i] == '{' && i+1 < len(text) && (text[i+1] == '{' || text[i+1] == '%') {
+			b.WriteString(`{{ "{` + string(text[i+1]) + `" }}`)
+			i++
+			continue
+		}
+		b.WriteByte(text[i])
+	}
+	return b.String()
 }
 
 var guardianTenantName = regexp.MustCompile(`\btenant\.friendly_name\b`)

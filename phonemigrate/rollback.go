@@ -73,7 +73,7 @@ func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
 
 func (r *run) restore(ctx context.Context) error {
 	for _, f := range []func(context.Context) error{
-		r.adoptLost, r.restoreConnections, r.restoreTenant, r.restoreMFA, r.restoreTemplates, r.restoreProvider, r.restoreAction,
+		r.adoptLost, r.checkCreated, r.restoreConnections, r.restoreTenant, r.restoreMFA, r.restoreTemplates, r.restoreProvider, r.restoreAction,
 	} {
 		if err := f(ctx); err != nil {
 			return err
@@ -111,7 +111,7 @@ func (r *run) adoptLost(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("list phone providers: %w", err)
 		}
-		if len(ps) == 1 && ps[0].Name == providerRequest(in, &Options{}).Name {
+		if len(ps) == 1 && ps[0].Name == intentProviderName(in) {
 			r.cp.Created.ProviderID, adopted = ps[0].ID, true
 		}
 	}
@@ -308,4 +308,115 @@ func (r *run) restoreAction(ctx context.Context) error {
 		r.m.log.InfoContext(ctx, "rollback: action deleted", "action", id)
 	}
 	return nil
+}
+
+// NotCreatedError is returned by Rollback when the checkpoint names, as
+// created by this migration, an Action, phone provider or phone template
+// that is not the one the migration created (another name, trigger, kind
+// or type than its recorded plan): it is left alone, since deleting it
+// could remove someone else's work. The checkpoint may have been edited or
+// belong to another migration.
+type NotCreatedError struct {
+	Kind    string // "action", "phone provider" or "phone template"
+	ID      string
+	Problem string // how it differs from what the migration created
+}
+
+func (e *NotCreatedError) Error() string {
+	return fmt.Sprintf("the checkpoint names %s %s as created by this migration, but %s; it was left alone (check the checkpoint file)", e.Kind, e.ID, e.Problem)
+}
+
+// intentProviderName is the phone provider name the plan creates.
+func intentProviderName(in *Intent) string {
+	if in.Provider == ProviderKindTwilio {
+		return ProviderTwilio
+	}
+	return ProviderCustom
+}
+
+// checkCreated checks, before anything is written, that every object the
+// checkpoint records as created is the one this migration created; one
+// that no longer exists is fine (its deletion is then a no-op).
+func (r *run) checkCreated(ctx context.Context) error {
+	cr := r.cp.Created
+	if cr.ActionID != "" {
+		if err := r.createdAction(ctx, cr.ActionID); err != nil {
+			return err
+		}
+	}
+	if cr.ProviderID != "" {
+		if err := r.createdProvider(ctx, cr.ProviderID); err != nil {
+			return err
+		}
+	}
+	if len(cr.TemplateIDs) > 0 {
+		ts, err := r.m.c.ListPhoneTemplates(ctx)
+		if err != nil {
+			return fmt.Errorf("list phone templates: %w", err)
+		}
+		for _, t := range ts {
+			if containsString(cr.TemplateIDs, t.ID) {
+				if err := r.createdTemplate(t); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// createdAction checks that Action id, if it still exists, is the one this
+// migration created: the planned name, for the custom-phone-provider
+// trigger.
+func (r *run) createdAction(ctx context.Context, id string) error {
+	in := r.cp.Intent
+	if in == nil || in.ActionName == "" {
+		return &NotCreatedError{Kind: "action", ID: id, Problem: "the checkpoint records no planned Action"}
+	}
+	a, err := r.m.c.GetAction(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read created action %s: %w", id, err)
+	}
+	switch {
+	case a.Name != in.ActionName:
+		return &NotCreatedError{Kind: "action", ID: id, Problem: fmt.Sprintf("it is named %q, not %q", a.Name, in.ActionName)}
+	case !containsString(a.SupportedTriggers, TriggerCustomPhoneProvider):
+		return &NotCreatedError{Kind: "action", ID: id, Problem: "it does not support the " + TriggerCustomPhoneProvider + " trigger"}
+	}
+	return nil
+}
+
+// createdProvider checks that phone provider id, if it still exists, is of
+// the kind this migration created.
+func (r *run) createdProvider(ctx context.Context, id string) error {
+	in := r.cp.Intent
+	if in == nil {
+		return &NotCreatedError{Kind: "phone provider", ID: id, Problem: "the checkpoint records no plan"}
+	}
+	ps, err := r.m.c.ListPhoneProviders(ctx)
+	if err != nil {
+		return fmt.Errorf("list phone providers: %w", err)
+	}
+	for _, p := range ps {
+		if p.ID == id && p.Name != intentProviderName(in) {
+			return &NotCreatedError{Kind: "phone provider", ID: id, Problem: fmt.Sprintf("it is a %s provider, not %s", p.Name, intentProviderName(in))}
+		}
+	}
+	return nil
+}
+
+// createdTemplate checks that t is of a type the plan created (one the
+// tenant did not have).
+func (r *run) createdTemplate(t PhoneTemplate) error {
+	if in := r.cp.Intent; in != nil {
+		for _, ti := range in.Templates {
+			if ti.Type == t.Type && !ti.Existed {
+				return nil
+			}
+		}
+	}
+	return &NotCreatedError{Kind: "phone template", ID: t.ID, Problem: fmt.Sprintf("the plan created no %q template", t.Type)}
 }

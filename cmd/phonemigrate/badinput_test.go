@@ -123,6 +123,17 @@ func TestBadInput(t *testing.T) {
 			writeFile(t, filepath.Join(dir, "f.json"), `[{"name": "a", "base_url": "http://tenant.example.com/api/v2", "token_env": "T", "options": {"skip_test": true}}]`)
 			return []string{"apply", "--yes", "--fleet", filepath.Join(dir, "f.json")}
 		}, code: 2, match: `base_url: plain http is allowed only to loopback hosts`},
+		{name: "fleet naming an unrelated secret", args: func(dir string, srv *phonemigratetest.Server, env map[string]string) []string {
+			env["AWS_SECRET_ACCESS_KEY"] = "aws-sentinel-5c1d"
+			writeFile(t, filepath.Join(dir, "f.json"), `[{"name": "a", "base_url": "`+srv.BaseURL+`", "token_env": "AWS_SECRET_ACCESS_KEY", "options": {"skip_test": true}}]`)
+			return []string{"apply", "--yes", "--fleet", filepath.Join(dir, "f.json")}
+		}, code: 2, match: `token_env: names AWS_SECRET_ACCESS_KEY, which does not contain the word AUTH0`},
+		{name: "fleet checkpoint outside its directory", args: func(dir string, srv *phonemigratetest.Server, _ map[string]string) []string {
+			writeFile(t, filepath.Join(dir, "f.json"), `[{"name": "a", "base_url": "`+srv.BaseURL+`", "token_env": "AUTH0_TOKEN", "checkpoint": "../elsewhere.json", "options": {"skip_test": true}}]`)
+			return []string{"apply", "--yes", "--fleet", filepath.Join(dir, "f.json")}
+		}, code: 2, match: `checkpoint: "\.\./elsewhere\.json" leaves the fleet file's directory`},
+		{name: "allow-any-checkpoint without fleet", args: args("apply", "--yes", "--skip-test", "--allow-any-checkpoint"), code: 2, match: `--allow-any-checkpoint applies only to --fleet`},
+		{name: "zero request timeout", args: args("plan", "--skip-test", "--request-timeout", "0s"), code: 2, match: `--request-timeout and --header-timeout must be positive`},
 		{name: "fleet with --base-url", args: func(dir string, srv *phonemigratetest.Server, _ map[string]string) []string {
 			return []string{"apply", "--yes", "--fleet", filepath.Join(dir, "f.json"), "--base-url", srv.BaseURL}
 		}, code: 2, match: `--fleet and --base-url cannot be used together`},

@@ -171,7 +171,8 @@ func TestFakeBadUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"fake", "--scenario", "nope"}, `phonemigrate fake: --scenario "nope" is not one of`},
-		{[]string{"fake", "--listen", "256.0.0.1:99999"}, "phonemigrate fake: the fake tenant cannot listen:"},
+		{[]string{"fake", "--listen", "127.0.0.1:99999"}, "phonemigrate fake: the fake tenant cannot listen:"},
+		{[]string{"fake", "--listen", "256.0.0.1:99999"}, "phonemigrate fake: --listen 256.0.0.1:99999 would let other machines reach"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

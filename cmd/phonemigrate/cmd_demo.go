@@ -140,7 +140,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	if !canSend {
 		return errors.New("the plan found something to migrate but the demo has no message to send")
 	}
-	fmt.Fprintf(out, "2. Plan (nothing written yet):\n%s\n", indent(plan.Text(), "   "))
+	fmt.Fprintf(out, "2. Plan (nothing written yet):\n%s\n", indent(printable(plan.Text()), "   "))
 	if plan.Provider == phonemigrate.ProviderKindCustom {
 		if _, err := exec.LookPath("node"); err != nil {
 			return errors.New("the demo migrates to a custom phone provider whose Action runs in Node.js, and node is not on PATH; install Node.js 18 or later")

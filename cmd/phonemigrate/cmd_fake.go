@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -39,14 +41,24 @@ func (f *scenarioFlag) check() error {
 func runFake(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet("fake")
 	var (
-		listen string
-		scen   scenarioFlag
-		log    logging
+		listen      string
+		allowRemote bool
+		scen        scenarioFlag
+		log         logging
 	)
-	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one)")
+	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one); a loopback host unless --allow-remote")
+	fs.BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address other machines can reach (the fake's token and control API are not secrets)")
 	scen.register(fs)
 	log.register(fs)
-	if err := c.parseFlags(fs, "fake", args, log.check, scen.check); err != nil {
+	checkListen := func() error {
+		if local, err := loopbackListen(listen); err != nil {
+			return err
+		} else if !local && !allowRemote {
+			return usageErrorf("--listen %s would let other machines reach the fake tenant, its well-known token and its unauthenticated control API; use a loopback address such as 127.0.0.1:0, or add --allow-remote", listen)
+		}
+		return nil
+	}
+	if err := c.parseFlags(fs, "fake", args, log.check, scen.check, checkListen); err != nil {
 		return err
 	}
 	sc := scen.sc
@@ -66,6 +78,10 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	// plan and apply read it as the default of --twilio-api-url, so a
 	// Twilio target inside a generated Action reaches the fake Twilio.
 	fmt.Fprintf(c.stdout, "%s=%s\n", envTwilioAPIURL, srv.Twilio().URL)
+	if local, _ := loopbackListen(listen); !local {
+		// Said even with --quiet: the fake is reachable from other machines.
+		fmt.Fprintf(c.stderr, "Warning: the fake tenant listens on %s, reachable from other machines; its token is not a secret and anyone who can reach it can change it. Its control API (/__fake/) still answers only requests addressed to a loopback host.\n", srv.URL)
+	}
 	if !log.quiet {
 		fmt.Fprintf(c.stderr, "Fake Auth0 tenant (scenario %s) at %s; its state is at %s/__fake/state. Press Ctrl-C to stop.\n", sc, srv.BaseURL, srv.URL)
 		fmt.Fprintf(c.stderr, "Export the lines above (e.g. export $(phonemigrate fake ... | head -3)); its fake Twilio API accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", phonemigratetest.TwilioAuthToken)
@@ -83,4 +99,15 @@ func scenarioNames() string {
 		s += string(sc)
 	}
 	return s
+}
+
+// loopbackListen reports whether the --listen address addr binds only a
+// loopback interface: its host is "localhost" or a loopback IP. An empty
+// host or an unspecified address (0.0.0.0, ::) binds every interface.
+func loopbackListen(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, usageErrorf("--listen %q is not host:port", addr)
+	}
+	return loopback.Host(host), nil
 }

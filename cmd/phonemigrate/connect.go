@@ -22,6 +22,9 @@ func connect(ctx context.Context, t tenantConfig, log *slog.Logger) (phonemigrat
 		ClientID:     t.ClientID,
 		ClientSecret: t.ClientSecret,
 		Logger:       log,
+
+		RequestTimeout:        t.RequestTimeout,
+		ResponseHeaderTimeout: t.HeaderTimeout,
 	}
 	cl, err := auth0api.New(ctx, cfg)
 	var ce *auth0api.ConfigError
@@ -32,4 +35,18 @@ func connect(ctx context.Context, t tenantConfig, log *slog.Logger) (phonemigrat
 		return nil, fmt.Errorf("cannot get a Management API token for %s: %w", t.Name(), err)
 	}
 	return cl, nil
+}
+
+// timeoutHint adds to a timeout the flag that changes it, so that a hung
+// endpoint fails with a sentence saying what to do.
+func timeoutHint(err error) error {
+	var te *auth0api.TimeoutError
+	if !errors.As(err, &te) || strings.Contains(err.Error(), "did not answer in time") {
+		return err
+	}
+	flag := "--request-timeout"
+	if te.What == "response headers" {
+		flag = "--header-timeout"
+	}
+	return fmt.Errorf("%w (the tenant did not answer in time; check the URL and your network, or raise %s)", err, flag)
 }

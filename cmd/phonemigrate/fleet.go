@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
 )
 
@@ -25,7 +26,15 @@ var fleetConflicts = []string{"base-url", "checkpoint", "provider", "delivery", 
 //
 // On a terminal stderr shows a progress bar; otherwise one line per
 // finished tenant (nothing with --quiet).
-func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, path string, yes, jsonOut bool, poll time.Duration, log logging) error {
+// fleetRun is what apply --fleet takes besides the shared flags.
+type fleetRun struct {
+	path          string
+	anyCheckpoint bool        // --allow-any-checkpoint
+	tf            tenantFlags // --request-timeout and --header-timeout apply to every tenant
+}
+
+func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, fr fleetRun, yes, jsonOut bool, poll time.Duration, log logging) error {
+	path := fr.path
 	var conflict string
 	fs.Visit(func(f *flag.Flag) {
 		for _, n := range fleetConflicts {
@@ -43,7 +52,14 @@ func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, path string, yes
 	if !yes && !c.stdinTTY {
 		return usageErrorf("apply --fleet needs --yes when stdin is not a terminal (nothing was written)")
 	}
-	cfg, err := fleet.Load(path)
+	if fr.tf.requestTimeout <= 0 || fr.tf.headerTimeout <= 0 {
+		return usageErrorf("--request-timeout and --header-timeout must be positive durations such as 25s")
+	}
+	var loadOpts []fleet.LoadOption
+	if fr.anyCheckpoint {
+		loadOpts = append(loadOpts, fleet.AllowCheckpointsAnywhere())
+	}
+	cfg, err := fleet.Load(path, loadOpts...)
 	var ce *fleet.ConfigError
 	if errors.As(err, &ce) {
 		return usageErrorf("%s", ce.Error())
@@ -69,6 +85,9 @@ func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, path string, yes
 		Logger:                log.logger(c.stderr),
 		MigratorOptions: func(fleet.Tenant) []phonemigrate.Option {
 			return []phonemigrate.Option{phonemigrate.WithPollInterval(poll)}
+		},
+		ClientConfig: func(_ fleet.Tenant, cc *auth0api.Config) {
+			cc.RequestTimeout, cc.ResponseHeaderTimeout = fr.tf.requestTimeout, fr.tf.headerTimeout
 		},
 	}
 	rep, runErr := r.Run(ctx, cfg)

@@ -5,9 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,6 +138,126 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 						// Show where, with the secret itself masked.
 						t.Errorf("a secret form leaked:\n...%s...", strings.ReplaceAll(all.String()[lo:hi], f, "<SECRET>"))
 					}
+				}
+			})
+		}
+	}
+}
+
+// echoProxy sits in front of a fake tenant and answers the first request
+// of each mutating method and path (and the first token request) with an
+// error whose message, errorCode and error_description echo the whole
+// request — Authorization header and body, as schema-validation errors do —
+// plus terminal escape sequences; everything else is passed through.
+type echoProxy struct {
+	*httptest.Server
+	mu     sync.Mutex
+	echoed map[string]bool
+	auth   []string // Authorization values seen (access tokens included)
+}
+
+func newEchoProxy(t *testing.T, target string) *echoProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &echoProxy{echoed: map[string]bool{}}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Method + " " + r.URL.Path
+		p.mu.Lock()
+		if a := r.Header.Get("Authorization"); a != "" {
+			p.auth = append(p.auth, strings.TrimPrefix(a, "Bearer "))
+		}
+		echo := r.Method != http.MethodGet && !p.echoed[key]
+		p.echoed[key] = true
+		p.mu.Unlock()
+		if !echo {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		text := "\x1b[31minvalid request\x1b]0;owned\x07 " + r.Header.Get("Authorization") + " " + string(body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"statusCode": 400, "error": text, "error_description": text, "message": text, "errorCode": text})
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestEchoingServerLeaksNothing drives every mutating request of apply and
+// rollback (and the token request) through a server that echoes the request
+// in its error message, resuming until each finishes, and scans stdout,
+// stderr, --json output, status and every file for each secret and for
+// escape characters.
+func TestEchoingServerLeaksNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs migrations end to end")
+	}
+	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio} {
+		for _, creds := range []string{"token", "client-credentials"} {
+			t.Run(string(sc)+"/"+creds, func(t *testing.T) {
+				srv := phonemigratetest.NewUnstartedServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+				srv.UseSecrets(leakSentinels)
+				srv.Start()
+				defer srv.Close()
+				proxy := newEchoProxy(t, srv.URL)
+				t.Chdir(t.TempDir())
+				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envTwilioToken: leakSentinels.TwilioAuthToken}
+				if creds == "token" {
+					env[envToken] = leakSentinels.ManagementToken
+				} else {
+					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
+				}
+				var all bytes.Buffer
+				cli := func(args ...string) int {
+					var stdout, stderr bytes.Buffer
+					ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+					defer cancel()
+					code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+					fmt.Fprintf(&all, "$ %s -> %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+					return code
+				}
+				until := func(args ...string) {
+					for range 25 {
+						if cli(args...) == 0 {
+							cli("status", "--checkpoint", "cp.json")
+							return
+						}
+						cli("status", "--checkpoint", "cp.json")
+						cli("status", "--checkpoint", "cp.json", "--json")
+					}
+					t.Fatalf("phonemigrate %s never succeeded:\n%s", args[0], all.String())
+				}
+				until("apply", "--yes", "--json", "--verbose", "--poll-interval", "5ms", "--test-to", "+15551230001", "--twilio-api-url", srv.Twilio().URL, "--checkpoint", "cp.json")
+				until("rollback", "--yes", "--json", "--checkpoint", "cp.json")
+				filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+					if err == nil && !d.IsDir() {
+						b, _ := os.ReadFile(path)
+						fmt.Fprintf(&all, "== file %s\n%s\n", path, b)
+					}
+					return nil
+				})
+				proxy.mu.Lock()
+				echoes := len(proxy.echoed)
+				forms := append(leakForms(), proxy.auth...)
+				proxy.mu.Unlock()
+				if echoes < 8 {
+					t.Errorf("only %d requests were echoed", echoes)
+				}
+				if !strings.Contains(all.String(), "invalid request") || !strings.Contains(all.String(), "[redacted]") {
+					t.Errorf("the echoed messages did not reach the output; the scan proves nothing:\n%s", all.String())
+				}
+				for _, f := range forms {
+					if i := strings.Index(all.String(), f); f != "" && i >= 0 {
+						lo, hi := max(0, i-200), min(all.Len(), i+len(f)+50)
+						t.Errorf("a secret form leaked:\n...%s...", strings.ReplaceAll(all.String()[lo:hi], f, "<SECRET>"))
+					}
+				}
+				if i := strings.IndexAny(all.String(), "\x1b\x07"); i >= 0 {
+					t.Errorf("an escape sequence reached the output: ...%q...", all.String()[max(0, i-100):min(all.Len(), i+50)])
 				}
 			})
 		}

@@ -191,7 +191,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	tenant, err := tf.resolve(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if jsonOut {
 		return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: plan})
 	}
-	fmt.Fprint(c.stdout, plan.Text())
+	fmt.Fprint(c.stdout, printable(plan.Text()))
 	return nil
 }
 
@@ -276,7 +276,7 @@ func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path 
 	if jsonOut {
 		return true, c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: rest, Migration: mig})
 	}
-	fmt.Fprint(c.stdout, text)
+	fmt.Fprint(c.stdout, printable(text))
 	return true, nil
 }
 
@@ -340,11 +340,15 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	fleetPath := fs.String("fleet", "", "migrate every tenant of this YAML or JSON fleet `FILE` instead of one tenant (credentials only as names of environment variables)")
+	anyCheckpoint := fs.Bool("allow-any-checkpoint", false, "with --fleet: allow checkpoint paths outside the fleet file's directory (absolute, or with ..)")
 	if err := c.parseFlags(fs, "apply", args, log.check); err != nil {
 		return err
 	}
 	if *fleetPath != "" {
-		return c.applyFleet(ctx, fs, *fleetPath, yes, jsonOut, poll, log)
+		return c.applyFleet(ctx, fs, fleetRun{path: *fleetPath, anyCheckpoint: *anyCheckpoint, tf: tf}, yes, jsonOut, poll, log)
+	}
+	if *anyCheckpoint {
+		return usageErrorf("--allow-any-checkpoint applies only to --fleet")
 	}
 	opts, err := of.options(c.getenv)
 	if err != nil {
@@ -356,7 +360,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if !yes && !c.stdinTTY {
 		return usageErrorf("apply needs --yes when stdin is not a terminal (nothing was written)")
 	}
-	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	tenant, err := tf.resolve(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -397,7 +401,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		if !jsonOut && !log.quiet {
-			fmt.Fprint(c.stderr, plan.Text())
+			fmt.Fprint(c.stderr, printable(plan.Text()))
 		}
 	} else if cp.State != phonemigrate.StateCompleted && !log.quiet {
 		fmt.Fprintf(c.stderr, "Resuming the migration of %s from %s (checkpoint %s).\n", tenant.Name(), resumePoint(cp), path)
@@ -534,7 +538,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	}
 	path := cf.path
 	if path == "" {
-		tenant, err := resolveTenant(tf.baseURL, c.getenv)
+		tenant, err := tf.resolve(c.getenv)
 		if err != nil {
 			return err
 		}
@@ -554,7 +558,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	if jsonOut {
 		return c.writeJSON(statusOutput{CheckpointFile: path, CheckpointExists: true, Checkpoint: cp})
 	}
-	fmt.Fprint(c.stdout, statusText(path, cp))
+	fmt.Fprint(c.stdout, printable(statusText(path, cp)))
 	return nil
 }
 
@@ -608,7 +612,7 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 	if !yes && !c.stdinTTY {
 		return usageErrorf("rollback needs --yes when stdin is not a terminal (nothing was written)")
 	}
-	tenant, err := resolveTenant(tf.baseURL, c.getenv)
+	tenant, err := tf.resolve(c.getenv)
 	if err != nil {
 		return err
 	}

@@ -54,19 +54,22 @@ type command struct {
 	run   func(ctx context.Context, c *cli, args []string) error
 }
 
+// tenantUsage is the synopsis of the flags every tenant command takes.
+const tenantUsage = "[--base-url URL] [--request-timeout TIME] [--header-timeout TIME]"
+
 func commands() []command {
 	return []command{
 		{"demo", "run the whole migration offline against an embedded fake tenant", "[--scenario NAME] [--json]", runDemo},
 		{"plan", "show what apply would write to the tenant, writing nothing",
-			"[--base-url URL] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--checkpoint FILE] [--json]", runPlan},
+			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--checkpoint FILE] [--json]", runPlan},
 		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)",
-			"[--base-url URL] [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--yes] [--checkpoint FILE] [--poll-interval D] [--json]\n" +
-				"--fleet FILE [--yes] [--poll-interval D] [--json]", runApply},
-		{"status", "show the migration's checkpoint", "[--base-url URL] [--checkpoint FILE] [--json]", runStatus},
-		{"rollback", "restore what the migration changed, from its checkpoint", "[--base-url URL] [--yes] [--checkpoint FILE] [--json]", runRollback},
+			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--yes] [--checkpoint FILE] [--poll-interval D] [--json]\n" +
+				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
+		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
+		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--checkpoint FILE] [--json]", runRollback},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
-		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--scenario NAME]", runFake},
+		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--allow-remote] [--scenario NAME]", runFake},
 		{"version", "print the version", "", runVersion},
 		{"help", "show help for a command", "[COMMAND]", runHelp},
 	}
@@ -153,7 +156,7 @@ func (c *cli) fail(cmd string, err error) int {
 	if cmd != "" {
 		prefix += " " + cmd
 	}
-	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(message(err)))
+	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(message(timeoutHint(err))))
 	return code
 }
 
@@ -177,7 +180,7 @@ func message(err error) string {
 // sentence makes msg read as one sentence: a single line ending in a full
 // stop.
 func sentence(msg string) string {
-	msg = strings.Join(strings.Fields(msg), " ")
+	msg = strings.Join(strings.Fields(phonemigrate.StripControl(msg)), " ")
 	if msg == "" {
 		return "unknown error."
 	}
@@ -185,6 +188,22 @@ func sentence(msg string) string {
 		msg += "."
 	}
 	return msg
+}
+
+// printable removes from text built from tenant or server data (plans,
+// statuses) every control character but newline and tab, so that a
+// connection name or a server message holding escape sequences prints as
+// plain text.
+func printable(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		parts := strings.Split(l, "\t")
+		for j, p := range parts {
+			parts[j] = phonemigrate.StripControl(p)
+		}
+		lines[i] = strings.Join(parts, "\t")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // exitCode maps an error to the CLI's exit codes: usage errors give 2,
@@ -349,7 +368,9 @@ any tenant failed; rerun to resume them).
 	"status":   tenantNotes,
 	"rollback": tenantNotes,
 	"fake": `Prints PHONEMIGRATE_BASE_URL=<url> and AUTH0_TOKEN=<token> on stdout, then
-serves until interrupted (Ctrl-C).
+serves until interrupted (Ctrl-C). It listens on a loopback address unless
+--allow-remote; its control API (/__fake/) is unauthenticated, for local
+use, and answers only requests addressed to a loopback host.
 `,
 }
 

@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 )
 
 // Environment variables the CLI reads. Secrets are read only from the
@@ -22,13 +24,27 @@ const (
 	envTwilioAPIURL = "PHONEMIGRATE_TWILIO_API_URL"
 )
 
-// tenantFlags are the flags that name the tenant.
+// tenantFlags are the flags that name the tenant and bound each request.
 type tenantFlags struct {
-	baseURL string
+	baseURL        string
+	requestTimeout time.Duration
+	headerTimeout  time.Duration
 }
 
 func (t *tenantFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.baseURL, "base-url", "", "Management API base `URL`, e.g. http://127.0.0.1:8080/api/v2 (overrides "+envBaseURL+" and "+envDomain+")")
+	fs.DurationVar(&t.requestTimeout, "request-timeout", auth0api.DefaultRequestTimeout, "longest `TIME` one attempt of a request may take, answer included")
+	fs.DurationVar(&t.headerTimeout, "header-timeout", auth0api.DefaultResponseHeaderTimeout, "longest `TIME` to wait for the response headers of one attempt")
+}
+
+// resolve is resolveTenant with the flags' base URL and timeouts.
+func (t *tenantFlags) resolve(getenv func(string) string) (tenantConfig, error) {
+	if t.requestTimeout <= 0 || t.headerTimeout <= 0 {
+		return tenantConfig{}, usageErrorf("--request-timeout and --header-timeout must be positive durations such as 25s")
+	}
+	tc, err := resolveTenant(t.baseURL, getenv)
+	tc.RequestTimeout, tc.HeaderTimeout = t.requestTimeout, t.headerTimeout
+	return tc, err
 }
 
 // tenantConfig is a resolved tenant: where the Management API is and how to
@@ -40,6 +56,9 @@ type tenantConfig struct {
 	Token        phonemigrate.Secret
 	ClientID     string
 	ClientSecret phonemigrate.Secret
+	// RequestTimeout and HeaderTimeout bound each attempt (0: the
+	// auth0api defaults).
+	RequestTimeout, HeaderTimeout time.Duration
 }
 
 // Name is the tenant as people read it: the domain, or the base URL's

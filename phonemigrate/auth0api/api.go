@@ -44,7 +44,7 @@ func (c *Client) TenantSettings(ctx context.Context) (phonemigrate.TenantSetting
 	const method, path = http.MethodGet, "/tenants/settings"
 	s, err := c.m.Tenants.Settings.Get(ctx, &management.GetTenantSettingsRequestParameters{})
 	if err != nil {
-		return phonemigrate.TenantSettings{}, fail(ctx, method, path, err)
+		return phonemigrate.TenantSettings{}, c.fail(ctx, method, path, err)
 	}
 	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: s.PhoneConsolidatedExperience}, nil
 }
@@ -60,7 +60,7 @@ func (c *Client) SetPhoneConsolidatedExperience(ctx context.Context, enabled boo
 	req.SetPhoneConsolidatedExperience(&enabled)
 	s, err := c.m.Tenants.Settings.Update(emptyOK(replaySafe(ctx)), req)
 	if err != nil {
-		return phonemigrate.TenantSettings{}, fail(ctx, method, path, err)
+		return phonemigrate.TenantSettings{}, c.fail(ctx, method, path, err)
 	}
 	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: s.PhoneConsolidatedExperience}, nil
 }
@@ -77,7 +77,7 @@ func (c *Client) ListSMSConnections(ctx context.Context) ([]phonemigrate.Connect
 		Take:     &take,
 	})
 	if err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	out := []phonemigrate.Connection{}
 	it := page.Iterator()
@@ -89,10 +89,10 @@ func (c *Client) ListSMSConnections(ctx context.Context) ([]phonemigrate.Connect
 		if cn == nil {
 			continue
 		}
-		out = append(out, connection(cn.ID, cn.Name, cn.Strategy, cn.Options))
+		out = append(out, c.connection(cn.ID, cn.Name, cn.Strategy, cn.Options))
 	}
 	if err := it.Err(); err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	return out, nil
 }
@@ -100,12 +100,15 @@ func (c *Client) ListSMSConnections(ctx context.Context) ([]phonemigrate.Connect
 // connection builds a phonemigrate.Connection; options stay the raw map
 // Auth0 sent (never round-tripped through go-auth0's typed SMS options,
 // which drop unknown keys).
-func connection(id, name, strategy *string, opts *management.ConnectionOptions) phonemigrate.Connection {
-	c := phonemigrate.Connection{ID: str(id), Name: str(name), Strategy: str(strategy)}
+// The secret values among the options (see [phonemigrate.OptionSecrets])
+// are remembered for redaction.
+func (c *Client) connection(id, name, strategy *string, opts *management.ConnectionOptions) phonemigrate.Connection {
+	cn := phonemigrate.Connection{ID: str(id), Name: str(name), Strategy: str(strategy)}
 	if opts != nil {
-		c.Options = *opts
+		cn.Options = *opts
+		c.secrets.add(phonemigrate.OptionSecrets(cn.Options)...)
 	}
-	return c
+	return cn
 }
 
 // GetConnection implements [phonemigrate.Connections]: GET /connections/{id}.
@@ -116,9 +119,9 @@ func (c *Client) GetConnection(ctx context.Context, id string) (phonemigrate.Con
 	}
 	cn, err := c.m.Connections.Get(ctx, id, &management.GetConnectionRequestParameters{})
 	if err != nil {
-		return phonemigrate.Connection{}, fail(ctx, method, path, err)
+		return phonemigrate.Connection{}, c.fail(ctx, method, path, err)
 	}
-	return connection(cn.ID, cn.Name, cn.Strategy, cn.Options), nil
+	return c.connection(cn.ID, cn.Name, cn.Strategy, cn.Options), nil
 }
 
 // ReplaceConnectionOptions implements [phonemigrate.Connections]: PATCH
@@ -135,12 +138,13 @@ func (c *Client) ReplaceConnectionOptions(ctx context.Context, id string, option
 	if options == nil {
 		return phonemigrate.Connection{}, invalid(method, path, "nil options (PATCH replaces the whole options object)")
 	}
+	c.secrets.add(phonemigrate.OptionSecrets(options)...)
 	cn, err := c.m.Connections.Update(replaySafe(ctx), id, nil,
 		option.WithBodyProperties(map[string]any{"options": options}))
 	if err != nil {
-		return phonemigrate.Connection{}, fail(ctx, method, path, err)
+		return phonemigrate.Connection{}, c.fail(ctx, method, path, err)
 	}
-	return connection(cn.ID, cn.Name, cn.Strategy, cn.Options), nil
+	return c.connection(cn.ID, cn.Name, cn.Strategy, cn.Options), nil
 }
 
 // ---- Guardian ----
@@ -150,7 +154,7 @@ func (c *Client) GuardianFactors(ctx context.Context) ([]phonemigrate.GuardianFa
 	const method, path = http.MethodGet, "/guardian/factors"
 	fs, err := c.m.Guardian.Factors.List(ctx)
 	if err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	out := make([]phonemigrate.GuardianFactor, 0, len(fs))
 	for _, f := range fs {
@@ -173,7 +177,7 @@ func (c *Client) PhoneMessageTypes(ctx context.Context) (delivery.Set, error) {
 	const method, path = http.MethodGet, "/guardian/factors/phone/message-types"
 	r, err := c.m.Guardian.Factors.Phone.GetMessageTypes(ctx)
 	if err != nil {
-		return 0, fail(ctx, method, path, err)
+		return 0, c.fail(ctx, method, path, err)
 	}
 	types := make([]string, len(r.MessageTypes))
 	for i, t := range r.MessageTypes {
@@ -198,7 +202,7 @@ func (c *Client) SetPhoneMessageTypes(ctx context.Context, types delivery.Set) e
 	_, err := c.m.Guardian.Factors.Phone.SetMessageTypes(emptyOK(ctx),
 		&management.SetGuardianFactorPhoneMessageTypesRequestContent{MessageTypes: mts})
 	if err != nil {
-		return fail(ctx, method, path, err)
+		return c.fail(ctx, method, path, err)
 	}
 	return nil
 }
@@ -209,7 +213,7 @@ func (c *Client) SelectedPhoneProvider(ctx context.Context) (string, error) {
 	const method, path = http.MethodGet, "/guardian/factors/phone/selected-provider"
 	r, err := c.m.Guardian.Factors.Phone.GetSelectedProvider(ctx)
 	if err != nil {
-		return "", fail(ctx, method, path, err)
+		return "", c.fail(ctx, method, path, err)
 	}
 	if r.Provider == nil {
 		return "", nil
@@ -224,7 +228,7 @@ func (c *Client) LegacyTwilio(ctx context.Context) (phonemigrate.LegacyTwilio, e
 	const method, path = http.MethodGet, "/guardian/factors/phone/providers/twilio"
 	r, err := c.m.Guardian.Factors.Phone.GetTwilioProvider(ctx)
 	if err != nil {
-		return phonemigrate.LegacyTwilio{}, fail(ctx, method, path, err)
+		return phonemigrate.LegacyTwilio{}, c.fail(ctx, method, path, err)
 	}
 	return phonemigrate.LegacyTwilio{SID: str(r.Sid), From: str(r.From), MessagingServiceSID: str(r.MessagingServiceSid)}, nil
 }
@@ -235,7 +239,7 @@ func (c *Client) LegacyPhoneTemplates(ctx context.Context) (phonemigrate.LegacyP
 	const method, path = http.MethodGet, "/guardian/factors/phone/templates"
 	r, err := c.m.Guardian.Factors.Phone.GetTemplates(ctx)
 	if err != nil {
-		return phonemigrate.LegacyPhoneTemplates{}, fail(ctx, method, path, err)
+		return phonemigrate.LegacyPhoneTemplates{}, c.fail(ctx, method, path, err)
 	}
 	return phonemigrate.LegacyPhoneTemplates{EnrollmentMessage: r.EnrollmentMessage, VerificationMessage: r.VerificationMessage}, nil
 }
@@ -250,7 +254,7 @@ func (c *Client) ListPhoneProviders(ctx context.Context) ([]phonemigrate.PhonePr
 	const method, path = http.MethodGet, "/branding/phone/providers"
 	r, err := c.m.Branding.Phone.Providers.List(ctx, &management.ListBrandingPhoneProvidersRequestParameters{})
 	if err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	out := make([]phonemigrate.PhoneProvider, 0, len(r.Providers))
 	for _, p := range r.Providers {
@@ -324,6 +328,7 @@ func providerBody(method, path string, req phonemigrate.PhoneProviderRequest, cr
 		var creds *management.PhoneProviderCredentials
 		switch {
 		case req.AuthToken != "":
+			// The caller remembers req.AuthToken for redaction.
 			creds = &management.PhoneProviderCredentials{TwilioProviderCredentials: &management.TwilioProviderCredentials{AuthToken: req.AuthToken.Reveal()}}
 		case create:
 			return nil, nil, invalid(method, path, "twilio provider created without an auth token")
@@ -352,6 +357,7 @@ func providerBody(method, path string, req phonemigrate.PhoneProviderRequest, cr
 // after a 5xx or after a connection that broke once the request was written.
 func (c *Client) CreatePhoneProvider(ctx context.Context, req phonemigrate.PhoneProviderRequest) (phonemigrate.PhoneProvider, error) {
 	const method, path = http.MethodPost, "/branding/phone/providers"
+	c.secrets.add(req.AuthToken.Reveal())
 	cfg, creds, err := providerBody(method, path, req, true)
 	if err != nil {
 		return phonemigrate.PhoneProvider{}, err
@@ -364,7 +370,7 @@ func (c *Client) CreatePhoneProvider(ctx context.Context, req phonemigrate.Phone
 	}
 	r, err := c.m.Branding.Phone.Providers.Create(ctx, body)
 	if err != nil {
-		return phonemigrate.PhoneProvider{}, fail(ctx, method, path, err)
+		return phonemigrate.PhoneProvider{}, c.fail(ctx, method, path, err)
 	}
 	if str(r.ID) == "" {
 		return phonemigrate.PhoneProvider{}, incomplete(method, path, "provider id")
@@ -381,6 +387,7 @@ func (c *Client) UpdatePhoneProvider(ctx context.Context, id string, req phonemi
 	if id == "" {
 		return phonemigrate.PhoneProvider{}, invalid(method, path, "empty provider id")
 	}
+	c.secrets.add(req.AuthToken.Reveal())
 	cfg, creds, err := providerBody(method, path, req, false)
 	if err != nil {
 		return phonemigrate.PhoneProvider{}, err
@@ -394,7 +401,7 @@ func (c *Client) UpdatePhoneProvider(ctx context.Context, id string, req phonemi
 	}
 	r, err := c.m.Branding.Phone.Providers.Update(replaySafe(ctx), id, body)
 	if err != nil {
-		return phonemigrate.PhoneProvider{}, fail(ctx, method, path, err)
+		return phonemigrate.PhoneProvider{}, c.fail(ctx, method, path, err)
 	}
 	return phoneProvider(r.ID, r.Name, r.Disabled, r.Configuration), nil
 }
@@ -407,7 +414,7 @@ func (c *Client) DeletePhoneProvider(ctx context.Context, id string) error {
 		return invalid(method, path, "empty provider id")
 	}
 	if err := c.m.Branding.Phone.Providers.Delete(ctx, id); err != nil {
-		return fail(ctx, method, path, err)
+		return c.fail(ctx, method, path, err)
 	}
 	return nil
 }
@@ -430,7 +437,7 @@ func (c *Client) TestPhoneProvider(ctx context.Context, id, to string, m deliver
 	_, err := c.m.Branding.Phone.Providers.Test(emptyOK(ctx), id,
 		&management.CreatePhoneProviderSendTestRequestContent{To: to, DeliveryMethod: &dm})
 	if err != nil {
-		return fail(ctx, method, path, err)
+		return c.fail(ctx, method, path, err)
 	}
 	return nil
 }
@@ -467,7 +474,7 @@ func (c *Client) ListPhoneTemplates(ctx context.Context) ([]phonemigrate.PhoneTe
 	const method, path = http.MethodGet, "/branding/phone/templates"
 	r, err := c.m.Branding.Phone.Templates.List(ctx, &management.ListPhoneTemplatesRequestParameters{})
 	if err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	out := make([]phonemigrate.PhoneTemplate, 0, len(r.Templates))
 	for _, t := range r.Templates {
@@ -499,7 +506,7 @@ func (c *Client) CreatePhoneTemplate(ctx context.Context, t phonemigrate.PhoneTe
 		Type: &typ, Disabled: &t.Disabled, Content: content,
 	})
 	if err != nil {
-		return phonemigrate.PhoneTemplate{}, fail(ctx, method, path, err)
+		return phonemigrate.PhoneTemplate{}, c.fail(ctx, method, path, err)
 	}
 	if str(r.ID) == "" {
 		return phonemigrate.PhoneTemplate{}, incomplete(method, path, "template id")
@@ -524,7 +531,7 @@ func (c *Client) UpdatePhoneTemplate(ctx context.Context, id string, content pho
 		Content: pc, Disabled: &disabled,
 	})
 	if err != nil {
-		return phonemigrate.PhoneTemplate{}, fail(ctx, method, path, err)
+		return phonemigrate.PhoneTemplate{}, c.fail(ctx, method, path, err)
 	}
 	return phoneTemplate(r.ID, r.Type, r.Disabled, r.Content), nil
 }
@@ -537,7 +544,7 @@ func (c *Client) DeletePhoneTemplate(ctx context.Context, id string) error {
 		return invalid(method, path, "empty template id")
 	}
 	if err := c.m.Branding.Phone.Templates.Delete(ctx, id); err != nil {
-		return fail(ctx, method, path, err)
+		return c.fail(ctx, method, path, err)
 	}
 	return nil
 }
@@ -607,11 +614,12 @@ func (c *Client) CreateAction(ctx context.Context, req phonemigrate.ActionReques
 			return phonemigrate.Action{}, invalid(method, path, "secret without a name")
 		}
 		v := s.Value.Reveal()
+		c.secrets.add(v)
 		body.Secrets = append(body.Secrets, &management.ActionSecretRequest{Name: &s.Name, Value: &v})
 	}
 	r, err := c.m.Actions.Create(ctx, body)
 	if err != nil {
-		return phonemigrate.Action{}, fail(ctx, method, path, err)
+		return phonemigrate.Action{}, c.fail(ctx, method, path, err)
 	}
 	if str(r.ID) == "" {
 		return phonemigrate.Action{}, incomplete(method, path, "action id")
@@ -627,7 +635,7 @@ func (c *Client) GetAction(ctx context.Context, id string) (phonemigrate.Action,
 	}
 	r, err := c.m.Actions.Get(ctx, id)
 	if err != nil {
-		return phonemigrate.Action{}, fail(ctx, method, path, err)
+		return phonemigrate.Action{}, c.fail(ctx, method, path, err)
 	}
 	return action(asAction(r.ID, r.Name, r.Runtime, r.Code, r.Status, r.DeployedVersion, r.SupportedTriggers, r.Secrets)), nil
 }
@@ -642,7 +650,7 @@ func (c *Client) DeployAction(ctx context.Context, id string) error {
 		return invalid(method, path, "empty action id")
 	}
 	if _, err := c.m.Actions.Deploy(emptyOK(ctx), id); err != nil {
-		return fail(ctx, method, path, err)
+		return c.fail(ctx, method, path, err)
 	}
 	return nil
 }
@@ -662,7 +670,7 @@ func (c *Client) ListActionsByTrigger(ctx context.Context, trigger string) ([]ph
 		PerPage:   &perPage,
 	})
 	if err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	out := []phonemigrate.Action{}
 	it := page.Iterator()
@@ -675,7 +683,7 @@ func (c *Client) ListActionsByTrigger(ctx context.Context, trigger string) ([]ph
 		}
 	}
 	if err := it.Err(); err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	return out, nil
 }
@@ -689,7 +697,7 @@ func (c *Client) DeleteAction(ctx context.Context, id string, force bool) error 
 	}
 	// go-auth0 drops force=false (omitempty); false is Auth0's default.
 	if err := c.m.Actions.Delete(ctx, id, &management.DeleteActionRequestParameters{Force: &force}); err != nil {
-		return fail(ctx, method, path, err)
+		return c.fail(ctx, method, path, err)
 	}
 	return nil
 }
@@ -714,7 +722,7 @@ func (c *Client) TriggerBindings(ctx context.Context, trigger string) ([]phonemi
 	page, err := c.m.Actions.Triggers.Bindings.List(ctx, management.ActionTriggerTypeEnum(trigger).Ptr(),
 		&management.ListActionTriggerBindingsRequestParameters{})
 	if err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	out := []phonemigrate.Binding{}
 	it := page.Iterator()
@@ -727,7 +735,7 @@ func (c *Client) TriggerBindings(ctx context.Context, trigger string) ([]phonemi
 		}
 	}
 	if err := it.Err(); err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	return out, nil
 }
@@ -760,7 +768,7 @@ func (c *Client) SetTriggerBindings(ctx context.Context, trigger string, refs []
 	req.SetBindings(bs)
 	resp, err := c.m.Actions.Triggers.Bindings.UpdateMany(replaySafe(ctx), management.ActionTriggerTypeEnum(trigger).Ptr(), req)
 	if err != nil {
-		return nil, fail(ctx, method, path, err)
+		return nil, c.fail(ctx, method, path, err)
 	}
 	out := []phonemigrate.Binding{}
 	for _, b := range resp.Bindings {

@@ -24,7 +24,13 @@ const (
 	DefaultMinBackoff   = 250 * time.Millisecond
 	DefaultMaxBackoff   = 8 * time.Second  // cap of the exponential backoff
 	DefaultMaxRetryWait = 30 * time.Second // longest server-requested wait honoured
-	maxMaxAttempts      = 20
+	// DefaultRequestTimeout bounds each attempt, answer included, and
+	// DefaultResponseHeaderTimeout the wait for its response headers: with
+	// DefaultMaxAttempts a server that never answers fails a call in under
+	// two minutes (4 × 25 s plus backoff).
+	DefaultRequestTimeout        = 25 * time.Second
+	DefaultResponseHeaderTimeout = 15 * time.Second
+	maxMaxAttempts               = 20
 )
 
 // Config configures a [Client]. The zero value is not valid: set exactly one
@@ -78,9 +84,16 @@ type Config struct {
 	// retries and returns the 429. 0 means [DefaultMaxRetryWait].
 	MaxRetryWait time.Duration
 
-	// RequestTimeout bounds each attempt (connection, headers and body). 0
-	// means no per-attempt bound beyond the caller's context.
+	// RequestTimeout bounds each attempt (connection, headers and body); an
+	// attempt cut by it fails with a [*TimeoutError]. 0 means
+	// [DefaultRequestTimeout].
 	RequestTimeout time.Duration
+
+	// ResponseHeaderTimeout bounds the wait for an attempt's response
+	// headers once the attempt starts; an attempt cut by it fails with a
+	// [*TimeoutError]. 0 means [DefaultResponseHeaderTimeout]; it has no
+	// effect when not shorter than RequestTimeout.
+	ResponseHeaderTimeout time.Duration
 
 	// RateLimit, when positive, paces requests client-side to this many per
 	// second (a token bucket of size RateBurst). Waiting for the bucket
@@ -90,8 +103,10 @@ type Config struct {
 	RateBurst int
 
 	// HTTPClient supplies the underlying transport (its Transport field;
-	// http.DefaultTransport when nil or when HTTPClient is nil). Its Timeout,
-	// CheckRedirect and Jar are kept.
+	// http.DefaultTransport when nil or when HTTPClient is nil). Its Timeout
+	// and Jar are kept; its CheckRedirect is not: redirects are never
+	// followed (see [ErrRedirect]), and no request goes to a scheme or host
+	// other than the API URL's.
 	HTTPClient *http.Client
 
 	// Logger, when set, receives one debug record per attempt: method, path,
@@ -208,7 +223,8 @@ func (c Config) validate() (*settings, error) {
 		{"MinBackoff", &s.MinBackoff, DefaultMinBackoff},
 		{"MaxBackoff", &s.MaxBackoff, DefaultMaxBackoff},
 		{"MaxRetryWait", &s.MaxRetryWait, DefaultMaxRetryWait},
-		{"RequestTimeout", &s.RequestTimeout, 0},
+		{"RequestTimeout", &s.RequestTimeout, DefaultRequestTimeout},
+		{"ResponseHeaderTimeout", &s.ResponseHeaderTimeout, DefaultResponseHeaderTimeout},
 	} {
 		if *d.v < 0 {
 			return nil, &ConfigError{Field: d.name, Reason: "must not be negative"}
@@ -287,9 +303,10 @@ func baseURL(raw string) (*url.URL, error) {
 // Client implements [phonemigrate.Client] over go-auth0 v3. Create it with
 // [New]; it is safe for concurrent use.
 type Client struct {
-	m    *client.Management
-	base *url.URL
-	mode credentialMode
+	m       *client.Management
+	base    *url.URL
+	mode    credentialMode
+	secrets *secretSet // every secret sent or read, redacted from errors
 }
 
 var _ phonemigrate.Client = (*Client)(nil)
@@ -318,6 +335,12 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			base = hc.Transport
 		}
 	}
+	// Redirects are never followed (the transport answers them with
+	// ErrRedirect before the client could): this only keeps a caller's
+	// CheckRedirect from being consulted.
+	hc.CheckRedirect = refuseRedirect
+	secrets := &secretSet{}
+	secrets.add(s.Token.Reveal(), s.ClientSecret.Reveal())
 	t := newTransport(base, s)
 	if s.SDKRetrier {
 		t.maxAttempts, t.passRetryable = 1, true
@@ -329,6 +352,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// The token request is safe to replay: a second token is harmless.
 		tokenHTTP.Transport = newTransport(base, s).replayAll()
 		cc := newClientCredentials(s, &tokenHTTP)
+		cc.secrets = secrets
 		if _, err := cc.token(ctx); err != nil {
 			return nil, err
 		}
@@ -340,8 +364,10 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		option.WithHTTPClient(&hc),
 		sdkRetries(s),
 	)
-	return &Client{m: m, base: s.base, mode: s.mode}, nil
+	return &Client{m: m, base: s.base, mode: s.mode, secrets: secrets}, nil
 }
+
+func refuseRedirect(*http.Request, []*http.Request) error { return ErrRedirect }
 
 // sdkRetries is the go-auth0 retry option: the transport handles every
 // retryable status itself, so the SDK is kept to a single attempt should

@@ -111,8 +111,8 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := []any{s.MaxAttempts, s.MinBackoff, s.MaxBackoff, s.MaxRetryWait, s.RequestTimeout, s.RateBurst}
-	want := []any{DefaultMaxAttempts, DefaultMinBackoff, DefaultMaxBackoff, DefaultMaxRetryWait, time.Duration(0), 1}
+	got := []any{s.MaxAttempts, s.MinBackoff, s.MaxBackoff, s.MaxRetryWait, s.RequestTimeout, s.ResponseHeaderTimeout, s.RateBurst}
+	want := []any{DefaultMaxAttempts, DefaultMinBackoff, DefaultMaxBackoff, DefaultMaxRetryWait, DefaultRequestTimeout, DefaultResponseHeaderTimeout, 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}

@@ -64,8 +64,24 @@
 // that would outlast the context's deadline is not started, and the last
 // error (the 429, say) is returned at once instead.
 // [Config.RateLimit] optionally paces all requests client-side with a
-// token bucket (golang.org/x/time/rate). [Config.RequestTimeout] bounds each
-// attempt.
+// token bucket (golang.org/x/time/rate). [Config.RequestTimeout] (default
+// 25 s) bounds each attempt, answer included, and
+// [Config.ResponseHeaderTimeout] (default 15 s) the wait for its response
+// headers; an attempt cut by either fails with a [*TimeoutError].
+//
+// # Hostile servers
+//
+// The client assumes the server may misbehave. Redirects are never followed
+// and no request leaves the configured scheme, host and port
+// ([ErrRedirect]), so credentials go nowhere else. Answers larger than
+// [MaxResponseBody] are refused ([ErrResponseTooLarge]); a null 2xx answer
+// is [ErrMalformedResponse], never a nil result. Every error text built
+// from an answer (a [*phonemigrate.APIError]'s Message and ErrorCode, a
+// [*TokenError]'s fields) has each secret the client knows replaced by
+// "[redacted]" — the token or client secret, access tokens, Twilio tokens
+// and Action secrets it sent, token and secret option values of the
+// connections it sent or read — and its control characters removed, so a
+// server echoing the request cannot leak them.
 //
 // With a [Config.Logger], every attempt is logged at debug level with its
 // method, path, status, attempt number and duration — never headers, query

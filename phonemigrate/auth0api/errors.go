@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 
 	"github.com/auth0/go-auth0/v3/management/core"
 
@@ -24,10 +25,19 @@ var ErrIncompleteResponse = errors.New("auth0api: incomplete response")
 //   - a cancelled or expired ctx gives an error wrapping ctx.Err();
 //   - a *TokenError and transport errors are wrapped (with the *url.Error
 //     layer removed, its URL being redundant with the method and path).
-func fail(ctx context.Context, method, path string, err error) error {
+//
+// Every text taken from the server (Message, ErrorCode, and any other error
+// text) has the secrets the client knows replaced by "[redacted]" and its
+// control characters removed (see [phonemigrate.Redact]): a server that
+// echoes the request in its message must not put the token, the client
+// secret, a Twilio auth token, an Action secret or a gateway secret into an
+// error, a log or a checkpoint.
+func (c *Client) fail(ctx context.Context, method, path string, err error) error {
+	secrets := c.secrets.list()
 	var se *statusError
 	if errors.As(err, &se) {
-		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: se.StatusCode, ErrorCode: se.ErrorCode, Message: se.Message}
+		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: se.StatusCode,
+			ErrorCode: phonemigrate.Redact(se.ErrorCode, secrets...), Message: phonemigrate.Redact(se.Message, secrets...)}
 	}
 	var ae *core.APIError
 	if errors.As(err, &ae) {
@@ -35,7 +45,8 @@ func fail(ctx context.Context, method, path string, err error) error {
 		if inner := ae.Unwrap(); inner != nil {
 			code, msg = parseErrorBody([]byte(inner.Error()))
 		}
-		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: ae.StatusCode, ErrorCode: code, Message: msg}
+		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: ae.StatusCode,
+			ErrorCode: phonemigrate.Redact(code, secrets...), Message: phonemigrate.Redact(msg, secrets...)}
 	}
 	if cerr := ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return fmt.Errorf("auth0api: %s %s: %w", method, path, cerr)
@@ -44,7 +55,40 @@ func fail(ctx context.Context, method, path string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return fmt.Errorf("auth0api: %s %s: %w", method, path, err)
+	return phonemigrate.RedactError(fmt.Errorf("auth0api: %s %s: %w", method, path, err), secrets...)
+}
+
+// secretSet holds every secret value the client has sent or read, for
+// redaction. It is safe for concurrent use.
+type secretSet struct {
+	mu   sync.Mutex
+	vals map[string]struct{}
+}
+
+func (s *secretSet) add(vals ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.vals == nil {
+		s.vals = map[string]struct{}{}
+	}
+	for _, v := range vals {
+		if v != "" {
+			s.vals[v] = struct{}{}
+		}
+	}
+}
+
+func (s *secretSet) list() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.vals))
+	for v := range s.vals {
+		out = append(out, v)
+	}
+	return out
 }
 
 // incomplete reports a 2xx answer that lacks what field names.

@@ -62,6 +62,9 @@ type clientCredentials struct {
 	http *http.Client
 	sem  chan struct{} // one fetch at a time; waiting watches the context
 	tok  *oauth2.Token
+	// secrets receives each access token and redacts token errors (nil in
+	// tests that build a clientCredentials by hand).
+	secrets *secretSet
 }
 
 func newClientCredentials(s *settings, hc *http.Client) *clientCredentials {
@@ -103,7 +106,17 @@ func (c *clientCredentials) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	tok, err := c.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, c.http))
 	if err != nil {
-		return nil, tokenError(ctx, err)
+		te := tokenError(ctx, err)
+		secrets := append(c.secrets.list(), c.cfg.ClientSecret)
+		te.ErrorCode = phonemigrate.Redact(te.ErrorCode, secrets...)
+		te.Description = phonemigrate.Redact(te.Description, secrets...)
+		if te.Err != nil {
+			te.Err = phonemigrate.RedactError(te.Err, secrets...)
+		}
+		return nil, te
+	}
+	if c.secrets != nil {
+		c.secrets.add(tok.AccessToken, tok.RefreshToken)
 	}
 	c.tok = tok
 	return tok, nil

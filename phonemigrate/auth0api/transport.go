@@ -1,7 +1,7 @@
 package auth0api
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +25,43 @@ const userAgent = "unifiedphone-phonemigrate (go-auth0/v3.0.0)"
 // maxErrorBody bounds how much of an error response is read for its
 // "message" and "errorCode" fields.
 const maxErrorBody = 64 << 10
+
+// MaxResponseBody is the largest response body the client reads; a larger
+// one fails the call with [ErrResponseTooLarge] after reading at most this
+// much. Management API answers are a few KiB.
+const MaxResponseBody = 8 << 20
+
+// ErrResponseTooLarge is matched by the error of a call whose response body
+// was larger than [MaxResponseBody].
+var ErrResponseTooLarge = errors.New("auth0api: response body larger than 8 MiB")
+
+// ErrRedirect is matched by the error of a call the server answered with a
+// redirect. Redirects are never followed: the request carries credentials
+// (the Authorization header, or the client secret posted to the token
+// endpoint), which must reach no other host and never travel over plain
+// http to a host that is not loopback.
+var ErrRedirect = errors.New("auth0api: the server answered with a redirect, which is never followed")
+
+// ErrMalformedResponse is matched by the error of a call whose 2xx answer
+// was not a JSON object or array where one was expected (for example
+// "null").
+var ErrMalformedResponse = errors.New("auth0api: malformed response")
+
+// TimeoutError reports an attempt that got no answer in time: no response
+// headers within the response-header timeout, or not the whole answer
+// within the per-attempt timeout. It matches context.DeadlineExceeded with
+// errors.Is.
+type TimeoutError struct {
+	What  string        // "response headers" or "a complete answer"
+	After time.Duration // the timeout that expired
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("no %s from the server within %s", e.What, e.After)
+}
+
+// Is matches context.DeadlineExceeded.
+func (e *TimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // ctxKey marks requests for the transport.
 type ctxKey int
@@ -86,9 +123,13 @@ type transport struct {
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
 	maxWait     time.Duration
-	timeout     time.Duration
+	timeout     time.Duration // per attempt, body included
+	headerTime  time.Duration // until the response headers
 	logger      *slog.Logger
-	replayAny   bool // every request is replay-safe (token endpoint)
+	// scheme and host are the only ones requests may go to (the Management
+	// API's, whose root also serves the token endpoint).
+	scheme, host string
+	replayAny    bool // every request is replay-safe (token endpoint)
 	// passRetryable returns 429, 408 and 5xx answers as responses, for
 	// go-auth0's retrier (Config.SDKRetrier).
 	passRetryable bool
@@ -107,7 +148,10 @@ func newTransport(base http.RoundTripper, s *settings) *transport {
 		maxBackoff:  s.MaxBackoff,
 		maxWait:     s.MaxRetryWait,
 		timeout:     s.RequestTimeout,
+		headerTime:  s.ResponseHeaderTimeout,
 		logger:      s.Logger,
+		scheme:      s.base.Scheme,
+		host:        s.base.Host,
 		now:         time.Now,
 		sleep:       sleepCtx,
 		jitter:      func(max time.Duration) time.Duration { return rand.N(max + 1) },
@@ -174,7 +218,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, ctx.Err()
 			}
 			var te *TokenError
-			if last || (!safe && wrote) || errors.As(err, &te) {
+			// A redirect or an oversized answer would come again.
+			final := errors.As(err, &te) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrResponseTooLarge)
+			if last || (!safe && wrote) || final {
 				return nil, err
 			}
 			wait := t.backoff(attempt)
@@ -187,7 +233,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		if !retryableStatus(resp.StatusCode) || t.passRetryable {
-			return t.fixEmpty(ctx, resp), nil
+			return t.checkBody(ctx, resp)
 		}
 		serr := readStatusError(resp, attempt)
 		if ctx.Err() != nil {
@@ -208,11 +254,46 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // attempt sends one try of req. wrote reports whether the request was
 // completely written to a connection (so the server may have acted on it).
+// The answer's body is read whole (at most MaxResponseBody) before
+// attempt returns, so the per-attempt timeout covers it.
 func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrote bool, err error) {
-	ctx := req.Context()
-	var cancel context.CancelFunc = func() {}
+	if !strings.EqualFold(req.URL.Scheme, t.scheme) || !strings.EqualFold(req.URL.Host, t.host) {
+		// Only a redirect (which the client refuses) or a caller's own
+		// CheckRedirect could send a request elsewhere: never with
+		// credentials.
+		return nil, false, fmt.Errorf("%w (to %s://%s, not the configured %s://%s)", ErrRedirect, req.URL.Scheme, req.URL.Host, t.scheme, t.host)
+	}
+	parent := req.Context()
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
 	if t.timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, t.timeout)
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, t.timeout, &TimeoutError{What: "complete answer", After: t.timeout})
+		defer stop()
+	}
+	// headersIn is set once the response headers arrived; the
+	// header timer then no longer cancels the attempt.
+	var headerMu sync.Mutex
+	headersIn := false
+	if t.headerTime > 0 && (t.timeout <= 0 || t.headerTime < t.timeout) {
+		timer := time.AfterFunc(t.headerTime, func() {
+			headerMu.Lock()
+			defer headerMu.Unlock()
+			if !headersIn {
+				cancel(&TimeoutError{What: "response headers", After: t.headerTime})
+			}
+		})
+		defer timer.Stop()
+	}
+	// timedOut returns the timeout that cut this attempt, if any.
+	timedOut := func(err error) error {
+		if parent.Err() == nil {
+			var te *TimeoutError
+			if cause := context.Cause(ctx); errors.As(cause, &te) {
+				return te
+			}
+		}
+		return err
 	}
 	// net/http may call WroteRequest from its write loop after RoundTrip
 	// has returned (the answer came before the body was written), so the
@@ -230,7 +311,6 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 	if n > 1 && req.GetBody != nil {
 		body, gerr := req.GetBody()
 		if gerr != nil {
-			cancel()
 			return nil, false, fmt.Errorf("replaying request body: %w", gerr)
 		}
 		r.Body = body
@@ -239,23 +319,66 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 	if t.auth != nil {
 		h, aerr := t.auth.authorization(ctx)
 		if aerr != nil {
-			cancel()
-			return nil, false, aerr
+			return nil, false, timedOut(aerr)
 		}
 		r.Header.Set("Authorization", h)
 	}
 	start := time.Now()
 	resp, err = t.base.RoundTrip(r)
+	headerMu.Lock()
+	headersIn = true
+	headerMu.Unlock()
 	mu.Lock()
 	w := written
 	mu.Unlock()
+	if err == nil && resp.StatusCode >= 300 && resp.StatusCode <= 399 && resp.StatusCode != http.StatusNotModified {
+		resp.Body.Close()
+		err = redirectError(resp)
+		resp = nil
+	}
+	if err == nil {
+		err = readBody(resp)
+		if err != nil {
+			resp = nil
+		}
+	}
+	if err != nil {
+		err = timedOut(err)
+	}
 	t.log(ctx, req, n, resp, err, time.Since(start))
 	if err != nil {
-		cancel()
 		return nil, w, err
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	return resp, w, nil
+}
+
+// redirectError describes a redirect answer by status and target scheme
+// and host only (a Location's path or query could hold anything).
+func redirectError(resp *http.Response) error {
+	where := "another location"
+	if loc, err := resp.Location(); err == nil {
+		where = loc.Scheme + "://" + loc.Host
+	}
+	return fmt.Errorf("%w (status %d to %s)", ErrRedirect, resp.StatusCode, where)
+}
+
+// readBody replaces resp.Body with its content read whole, refusing more
+// than MaxResponseBody.
+func readBody(resp *http.Response) error {
+	defer resp.Body.Close()
+	if resp.ContentLength > MaxResponseBody {
+		return fmt.Errorf("%w (Content-Length %d)", ErrResponseTooLarge, resp.ContentLength)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if len(data) > MaxResponseBody {
+		return ErrResponseTooLarge
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	return nil
 }
 
 func (t *transport) log(ctx context.Context, req *http.Request, n int, resp *http.Response, err error, d time.Duration) {
@@ -278,14 +401,6 @@ func (t *transport) log(ctx context.Context, req *http.Request, n int, resp *htt
 	}
 	t.logger.LogAttrs(ctx, slog.LevelDebug, "auth0 request", attrs...)
 }
-
-// cancelBody releases the per-attempt timeout once the body is closed.
-type cancelBody struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *cancelBody) Close() error { err := b.ReadCloser.Close(); b.cancel(); return err }
 
 // retryableStatus reports the statuses go-auth0's retrier would sleep on.
 func retryableStatus(code int) bool {
@@ -357,22 +472,26 @@ func (t *transport) backoff(attempt int) time.Duration {
 	return b/2 + t.jitter(b-b/2)
 }
 
-// fixEmpty replaces an empty 2xx body with "{}" for requests marked
-// emptyOK.
-func (t *transport) fixEmpty(ctx context.Context, resp *http.Response) *http.Response {
-	if !flag(ctx, keyEmptyOK) || resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp
+// checkBody checks a 2xx body (already read whole by attempt): an empty
+// one is handed to go-auth0 as "{}" for requests marked emptyOK; "null",
+// or an empty body where an answer is needed, is an
+// [ErrMalformedResponse] (go-auth0 would decode null into a nil result).
+func (t *transport) checkBody(ctx context.Context, resp *http.Response) (*http.Response, error) {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusNoContent {
+		return resp, nil
 	}
-	br := bufio.NewReader(resp.Body)
-	if _, err := br.Peek(1); err == io.EOF {
-		resp.Body.Close()
-		resp.Body = io.NopCloser(strings.NewReader("{}"))
-		resp.ContentLength = 2
-		return resp
+	data, _ := io.ReadAll(resp.Body)
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) == 0 && flag(ctx, keyEmptyOK):
+		data = []byte("{}")
+	case bytes.Equal(trimmed, []byte("null")):
+		if !flag(ctx, keyEmptyOK) {
+			return nil, fmt.Errorf("%w: the server answered %d with null", ErrMalformedResponse, resp.StatusCode)
+		}
+		data = []byte("{}")
 	}
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{br, resp.Body}
-	return resp
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	resp.ContentLength = int64(len(data))
+	return resp, nil
 }

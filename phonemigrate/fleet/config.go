@@ -161,7 +161,12 @@ const (
 // Relative checkpoint paths are resolved against path's directory.
 // Problems are [*ConfigError] values (for an unreadable file, wrapping the
 // *fs.PathError).
-func Load(path string) (*Config, error) {
+//
+// A file is not trusted further than that: the environment variables it
+// names must look like the credentials they are for (see [CheckEnvNames]),
+// and its checkpoint paths must stay inside the file's directory unless
+// [AllowCheckpointsAnywhere] is given.
+func Load(path string, opts ...LoadOption) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &ConfigError{Path: path, Problem: "cannot be read: " + describeReadError(err), Err: err}
@@ -177,8 +182,104 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	raw := cfg.checkpoints()
 	cfg.resolve(filepath.Dir(path))
-	return cfg, cfg.validate(path)
+	if err := cfg.validate(path); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.untrusted(path, raw, opts)
+}
+
+// checkpoints returns the tenants' checkpoint paths as written in the file.
+func (c *Config) checkpoints() []string {
+	out := make([]string, len(c.Tenants))
+	for i, t := range c.Tenants {
+		out[i] = t.Checkpoint
+	}
+	return out
+}
+
+// LoadOption changes what [Load] and [Parse] accept.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct{ anyCheckpoint bool }
+
+// AllowCheckpointsAnywhere lets checkpoint paths of the file be absolute
+// or leave its directory ("../x.json"). Without it they are refused, so
+// that a fleet file from elsewhere cannot make the run read or write
+// checkpoints in other places.
+func AllowCheckpointsAnywhere() LoadOption { return func(o *loadOptions) { o.anyCheckpoint = true } }
+
+// credentialEnvRE are the documented shapes of the environment variable
+// names a fleet file may name: a word AUTH0 for the Management API
+// credentials, TWILIO for the Twilio token (words are separated by '_').
+var credentialEnvRE = map[string]*regexp.Regexp{
+	"auth0":  regexp.MustCompile(`(^|_)AUTH0(_|$)`),
+	"twilio": regexp.MustCompile(`(^|_)TWILIO(_|$)`),
+}
+
+// CheckEnvNames checks the environment variable names of a fleet file
+// against the documented pattern: token_env, client_id_env and
+// client_secret_env must contain the word AUTH0 (e.g. AUTH0_TOKEN,
+// ACME_EU_AUTH0_CLIENT_SECRET) and options.twilio_token_env the word
+// TWILIO (e.g. ACME_TWILIO_TOKEN), words being separated by '_'. A file
+// can then not send an unrelated secret of the environment (a cloud key,
+// a CI token) to the base_url it names. [Load] and [Parse] apply it;
+// configurations built in code are trusted and not checked.
+func (c *Config) CheckEnvNames() error { return c.checkEnvNames("") }
+
+func (c *Config) checkEnvNames(path string) error {
+	for i, t := range c.Tenants {
+		label := t.Name
+		if label == "" {
+			label = fmt.Sprintf("#%d", i+1)
+		}
+		for _, f := range []struct{ field, value, kind string }{
+			{"token_env", t.TokenEnv, "auth0"},
+			{"client_id_env", t.ClientIDEnv, "auth0"},
+			{"client_secret_env", t.ClientSecretEnv, "auth0"},
+			{"options.twilio_token_env", t.Options.TwilioTokenEnv, "twilio"},
+		} {
+			if f.value == "" || !envRE.MatchString(f.value) || credentialEnvRE[f.kind].MatchString(f.value) {
+				continue // empty or malformed names are validate's to report
+			}
+			return &ConfigError{Path: path, Tenant: label, Field: f.field, Problem: fmt.Sprintf(
+				"names %s, which does not contain the word %s; a fleet file may name only variables such as %s (so that it cannot send an unrelated secret to its base_url)",
+				f.value, strings.ToUpper(f.kind), map[string]string{"auth0": "AUTH0_TOKEN or ACME_AUTH0_CLIENT_SECRET", "twilio": "ACME_TWILIO_TOKEN"}[f.kind])}
+		}
+	}
+	return nil
+}
+
+// untrusted applies the checks a file (as opposed to a Config built in
+// code) gets: credential variable names, and checkpoint paths confined to
+// the file's directory (the working directory for Parse).
+func (c *Config) untrusted(path string, raw []string, opts []LoadOption) error {
+	var o loadOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := c.checkEnvNames(path); err != nil {
+		return err
+	}
+	if o.anyCheckpoint {
+		return nil
+	}
+	for i, t := range c.Tenants {
+		label := t.Name
+		if label == "" {
+			label = fmt.Sprintf("#%d", i+1)
+		}
+		cp := raw[i]
+		if cp == "" {
+			continue
+		}
+		if filepath.IsAbs(cp) || !filepath.IsLocal(cp) {
+			return &ConfigError{Path: path, Tenant: label, Field: "checkpoint", Problem: fmt.Sprintf(
+				"%q leaves the fleet file's directory; use a path inside it, or allow this explicitly (apply --allow-any-checkpoint)", cp)}
+		}
+	}
+	return nil
 }
 
 func describeReadError(err error) string {
@@ -198,13 +299,20 @@ func describeReadError(err error) string {
 // Parse parses and validates a fleet file held in memory. Relative
 // checkpoint paths stay relative (to the working directory); default
 // checkpoint names are filled in.
-func Parse(data []byte, f Format) (*Config, error) {
+//
+// Like [Load], it checks the variable names and confines checkpoint paths
+// (to the working directory).
+func Parse(data []byte, f Format, opts ...LoadOption) (*Config, error) {
 	cfg, err := parse(data, f, "")
 	if err != nil {
 		return nil, err
 	}
+	raw := cfg.checkpoints()
 	cfg.resolve("")
-	return cfg, cfg.validate("")
+	if err := cfg.validate(""); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.untrusted("", raw, opts)
 }
 
 // secretKeys are keys that would hold a credential itself.

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/unifiedphone/unifiedphone/internal/loopback"
 )
 
 // Server is a fake Auth0 tenant: a stateful fake of the Management API
@@ -54,6 +56,13 @@ import (
 //	POST   /__fake/faults     inject a [Fault]; DELETE clears them all
 //	POST   /__fake/ratelimit  {"per_second": 2, "burst": 5}; per_second <= 0 turns limiting off
 //	POST   /__fake/notify     send one message (see [NotifyRequest], [NotifyResult])
+//
+// The control API is unauthenticated by design and for local use only: it
+// shows every credential applied to the fake and /__fake/notify runs the
+// deployed Action in Node.js as the calling user. It answers only requests
+// whose Host is a loopback address or "localhost" (403 otherwise, against
+// DNS rebinding) and takes POST bodies only as application/json (415
+// otherwise, so a web page cannot post to it cross-origin).
 //
 // A Server is safe for concurrent use. Close it when done.
 type Server struct {
@@ -458,11 +467,42 @@ func (s *Server) routes() http.Handler {
 	s.registerControl(control)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/__fake/") {
+			if err := controlAllowed(r); err != "" {
+				status := http.StatusForbidden
+				if strings.HasPrefix(err, "send") {
+					status = http.StatusUnsupportedMediaType
+				}
+				controlError(w, status, err)
+				return
+			}
 			control.ServeHTTP(w, r)
 			return
 		}
 		s.serveLogged(w, r, api)
 	})
+}
+
+// controlAllowed guards the control API, which is unauthenticated by
+// design (it is for local tests): it answers only requests addressed to a
+// loopback host — so a web page cannot reach it through DNS rebinding,
+// whose requests carry the attacker's host name — and takes bodies only as
+// application/json, which a cross-origin page cannot send without a
+// preflight the fake never approves. It returns why r is refused, or "".
+func controlAllowed(r *http.Request) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if !loopback.Host(host) {
+		return fmt.Sprintf("the control API answers only requests addressed to a loopback host, not %q", r.Host)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodDelete {
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+			return fmt.Sprintf("send control requests as application/json, not %q", ct)
+		}
+	}
+	return ""
 }
 
 type statusWriter struct {

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// misbehave puts a proxy in front of srv that calls bad for requests
+// matching method and path (bad returns false to pass the request on).
+func misbehave(t *testing.T, srv *phonemigratetest.Server, method, path string, bad func(w http.ResponseWriter, r *http.Request) bool) string {
+	t.Helper()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == method && r.URL.Path == path && bad(w, r) {
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return p.URL + "/api/v2"
+}
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	code = run(ctx, args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	return code, out.String(), errb.String()
+}
+
+// TestMalformedAnswerAfterWrites: a null 2xx answer to a write in the
+// middle of apply is an error, not a panic: exit 1, the checkpoint saved in
+// state failed, and the next apply finishes the migration.
+func TestMalformedAnswerAfterWrites(t *testing.T) {
+	srv := phonemigratetest.NewUnstartedServer(phonemigratetest.LegacyGateway, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+	srv.Start()
+	defer srv.Close()
+	t.Chdir(t.TempDir())
+	var nulls atomic.Int32
+	base := misbehave(t, srv, "POST", "/api/v2/branding/phone/providers", func(w http.ResponseWriter, r *http.Request) bool {
+		if nulls.Add(1) > 1 {
+			return false
+		}
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, "null")
+		return true
+	})
+	env := map[string]string{envBaseURL: base, envToken: srv.Token}
+	apply := []string{"apply", "--yes", "--skip-test", "--quiet", "--poll-interval", "5ms", "--checkpoint", "cp.json"}
+	code, _, stderr := runCLI(t, env, apply...)
+	if code != exitFailed {
+		t.Fatalf("apply exit %d, want %d; stderr: %s", code, exitFailed, stderr)
+	}
+	if !strings.Contains(stderr, "malformed response: the server answered 200 with null") || strings.Contains(stderr, "Nothing was written") || strings.Contains(stderr, "panic") {
+		t.Errorf("stderr = %q", stderr)
+	}
+	cp, err := phonemigrate.NewFileStore("cp.json").Load(t.Context())
+	if err != nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	if cp.State != phonemigrate.StateFailed || cp.Created.ActionID == "" {
+		t.Errorf("checkpoint state %s, created %+v; want failed after the Action was created", cp.State, cp.Created)
+	}
+	if code, _, stderr := runCLI(t, env, apply...); code != exitOK {
+		t.Errorf("resumed apply exit %d; stderr: %s", code, stderr)
+	}
+}
+
+// TestHungEndpoint: an endpoint that never answers fails the command with
+// a sentence naming the flag to raise, after the configured (here short)
+// timeouts, not never.
+func TestHungEndpoint(t *testing.T) {
+	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
+	defer srv.Close()
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		name, flag string
+		hang       func(w http.ResponseWriter, r *http.Request)
+	}{
+		{"no headers", "--header-timeout", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
+		{"stalled body", "--request-timeout", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(200)
+			io.WriteString(w, `{"connections":[`)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base := misbehave(t, srv, "GET", "/api/v2/connections", func(w http.ResponseWriter, r *http.Request) bool {
+				tc.hang(w, r)
+				return true
+			})
+			env := map[string]string{envBaseURL: base, envToken: srv.Token}
+			start := time.Now()
+			code, _, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet", "--header-timeout", "40ms", "--request-timeout", "80ms")
+			if code != exitFailed {
+				t.Fatalf("exit %d; stderr: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, "from the server within") || !strings.Contains(stderr, "raise "+tc.flag) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("stderr = %q, want one sentence naming %s", stderr, tc.flag)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,86 @@
+package phonemigrate_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// TestRollbackLeavesForeignObjects: a checkpoint whose created ids name
+// objects this migration did not create (another Action, a provider of
+// another kind, a template of a type the plan did not create) makes
+// Rollback stop with a *NotCreatedError before deleting them.
+func TestRollbackLeavesForeignObjects(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		tamper   func(mt *memTenant, cp *phonemigrate.Checkpoint)
+		wantKind string
+	}{
+		{name: "unrelated action", scenario: "legacy-gateway", tamper: func(mt *memTenant, cp *phonemigrate.Checkpoint) {
+			mt.Actions = append(mt.Actions, phonemigrate.Action{ID: "act_payroll", Name: "payroll-sync", SupportedTriggers: []string{"post-login"}})
+			cp.Created.ActionID = "act_payroll"
+		}, wantKind: "action"},
+		{name: "same trigger, other name", scenario: "legacy-gateway", tamper: func(mt *memTenant, cp *phonemigrate.Checkpoint) {
+			mt.Actions = append(mt.Actions, phonemigrate.Action{ID: "act_other", Name: "someone-elses", SupportedTriggers: []string{phonemigrate.TriggerCustomPhoneProvider}})
+			cp.Created.ActionID = "act_other"
+		}, wantKind: "action"},
+		{name: "no plan recorded", scenario: "legacy-gateway", tamper: func(mt *memTenant, cp *phonemigrate.Checkpoint) {
+			cp.Intent.ActionName = ""
+		}, wantKind: "action"},
+		{name: "provider of another kind", scenario: "legacy-twilio", tamper: func(mt *memTenant, cp *phonemigrate.Checkpoint) {
+			mt.Providers[0].Name = phonemigrate.ProviderCustom
+		}, wantKind: "phone provider"},
+		{name: "template the plan did not create", scenario: "legacy-twilio", tamper: func(mt *memTenant, cp *phonemigrate.Checkpoint) {
+			mt.Templates = append(mt.Templates, phonemigrate.PhoneTemplate{ID: "tem_blocked", Type: "blocked_account"})
+			cp.Created.TemplateIDs = append(cp.Created.TemplateIDs, "tem_blocked")
+		}, wantKind: "phone template"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mt := scenario(tt.scenario)
+			m, store := newMigrator(t, mt)
+			if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			cp, err := store.Load(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.tamper(mt, cp)
+			if err := store.Save(t.Context(), cp); err != nil {
+				t.Fatal(err)
+			}
+			before := mt.snapshot()
+			ignoreStatus := cmpopts.IgnoreFields(phonemigrate.Action{}, "Status")
+			_, err = m.Rollback(t.Context())
+			var nce *phonemigrate.NotCreatedError
+			if !errors.As(err, &nce) || nce.Kind != tt.wantKind {
+				t.Fatalf("Rollback error = %v, want a NotCreatedError for a %s", err, tt.wantKind)
+			}
+			after := mt.snapshot()
+			if diff := cmp.Diff(before.Actions, after.Actions, ignoreStatus); diff != "" {
+				t.Errorf("actions changed (-before +after):\n%s", diff)
+			}
+			if diff := cmp.Diff(before.Bindings, after.Bindings); diff != "" {
+				t.Errorf("bindings changed (-before +after):\n%s", diff)
+			}
+			if diff := cmp.Diff(before.Providers, after.Providers); diff != "" {
+				t.Errorf("providers changed (-before +after):\n%s", diff)
+			}
+			if diff := cmp.Diff(before.Templates, after.Templates); diff != "" {
+				t.Errorf("templates changed (-before +after):\n%s", diff)
+			}
+			if diff := cmp.Diff(before.Conns, after.Conns); diff != "" {
+				t.Errorf("nothing may be written before the check (-before +after):\n%s", diff)
+			}
+			if got := phonemigrate.ExitCode(err); got != 1 {
+				t.Errorf("ExitCode = %d, want 1", got)
+			}
+		})
+	}
+}
