@@ -23,7 +23,11 @@ func TestConvertTemplate(t *testing.T) {
 		{"liquid password in tag", "liquid", "{% if password %}{{ password | upcase }}{% endif %}", "{% if code %}{{ code | upcase }}{% endif %}", nil},
 		{"liquid password outside braces untouched", "liquid", "password: {{ password }}", "password: {{ code }}", nil},
 		{"liquid member named password untouched", "liquid", "{{ user.password }}", "{{ user.password }}", nil},
-		{"liquid unknown variable reported", "liquid", "{{ password }} for {{ application.name }}", "{{ code }} for {{ application.name }}", []string{`"application"`}},
+		// application.* is documented for phone templates (Auth0's page).
+		{"liquid application known", "liquid", "{{ password }} for {{ application.name }}", "{{ code }} for {{ application.name }}", nil},
+		{"liquid unknown variable reported", "liquid", "{{ password }} for {{ app_name }}", "{{ code }} for {{ app_name }}", []string{`"app_name", which tenant phone templates do not have; it is kept verbatim and renders empty`}},
+		{"liquid legacy variables with their closest", "liquid", "{{ password }} ({{ request_language }}) to {{ phone_number }}", "{{ code }} ({{ request_language }}) to {{ phone_number }}",
+			[]string{`"request_language", which tenant phone templates do not have (closest: locale)`, `"phone_number", which tenant phone templates do not have (closest: user.phone_number)`}},
 		{"liquid known variables", "liquid", "{{ code }} {{ friendly_name }} {{ client.name }}", "{{ code }} {{ friendly_name }} {{ client.name }}", nil},
 	}
 	for _, tt := range tests {
@@ -61,5 +65,30 @@ func TestOptionsValidateE164(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("validate(%q) = %v, want ok=%v", r, err, ok)
 		}
+	}
+}
+
+func TestPreviewTemplate(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"code and tenant", "{{ code }} is your code for {{ friendly_name }}", "123456 is your code for Your Company"},
+		{"documented nested", "{{ code }} for {{ application.name }} to {{ user.phone_number }} via {{ connection }}", "123456 for Your App to +15551234567 via sms"},
+		// An undocumented variable renders empty, as Auth0 renders it: the
+		// gap is what users would read.
+		{"undocumented renders empty", "{{ code }} is your {{ app_name }} login code", "123456 is your  login code"},
+		{"filters", "{{ code | escape }} for {{ friendly_name | upcase }}", "123456 for YOUR COMPANY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := previewTemplate(tt.in, "sms")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := previewTemplate("{% if %}", "sms"); err == nil {
+		t.Errorf("a template that does not parse rendered")
 	}
 }

@@ -78,7 +78,7 @@ func ExampleMigrator_Plan() {
 	// 6. Migrate the legacy message templates to tenant phone templates → templates_migrated
 	//    POST /branding/phone/templates
 	//      after:  {"content":{"from":"+15005550006","text":"{{ code }} is your ACME login code. It expires in 5 minutes."},"type":"otp_verify"}
-	//      note:   from the connection sms
+	//      note:   from the connection sms; users will read (sample values): "123456 is your ACME login code. It expires in 5 minutes."
 }
 
 // Apply migrates a tenant whose Passwordless connection uses a custom SMS

@@ -299,12 +299,6 @@ var (
 	liquidPwd   = regexp.MustCompile(`(^|[^.\w])password\b`)
 )
 
-// upeVariables are the root Liquid variables Auth0 documents for tenant
-// phone templates.
-var upeVariables = map[string]bool{
-	"code": true, "locale": true, "tenant": true, "friendly_name": true, "user": true,
-	"client": true, "organization": true, "custom_domain": true,
-}
 
 // convertTemplate turns a legacy connection template into tenant template
 // Liquid: md_with_macros @@password@@ and Liquid password become {{ code }}.
@@ -321,7 +315,7 @@ func convertTemplate(syntax, text, source string) (string, []string) {
 			v := mm[1]
 			if !upeVariables[v] && !seen[v] {
 				seen[v] = true
-				warnings = append(warnings, fmt.Sprintf("The %s uses Liquid variable %q, which tenant phone templates do not document; it is kept verbatim — check the migrated template.", source, v))
+				warnings = append(warnings, fmt.Sprintf("The %s uses Liquid variable %q, which tenant phone templates do not have%s; it is kept verbatim and renders empty — edit the migrated template.", source, v, closest(v)))
 			}
 		}
 		return out, warnings
@@ -340,7 +334,7 @@ func convertTemplate(syntax, text, source string) (string, []string) {
 		}
 		if !seen[name] {
 			seen[name] = true
-			warnings = append(warnings, fmt.Sprintf("The %s uses macro @@%s@@, which has no tenant template equivalent; it is kept verbatim — edit the migrated template.", source, name))
+			warnings = append(warnings, fmt.Sprintf("The %s uses macro @@%s@@, which has no tenant template equivalent%s; it is kept verbatim — edit the migrated template.", source, name, closest(name)))
 		}
 		return s
 	})
@@ -665,7 +659,7 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 		if ti.From != "" {
 			after["from"] = ti.From
 		}
-		note := "from the " + ti.Source
+		note := "from the " + ti.Source + "; " + previewNote(ti)
 		if existing == nil {
 			ts.Writes = append(ts.Writes, Write{Method: "POST", Path: "/branding/phone/templates",
 				After: map[string]any{"type": ti.Type, "content": after}, Note: note})
@@ -791,6 +785,16 @@ func findConnection(cs []Connection, id string) *Connection {
 // customised next to the customised ones, without an id (recorded): such
 // an entry is not a template that can be PATCHed or deleted, and a type
 // that only has it is customised by POST.
+// previewNote says what users will read from the template ti writes.
+func previewNote(ti TemplateIntent) string {
+	conn, _ := strings.CutPrefix(ti.Source, "connection ")
+	text, err := previewTemplate(ti.Text, conn)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("users will read (sample values): %q", text)
+}
+
 func findTemplate(ts []PhoneTemplate, typ string) *PhoneTemplate {
 	for i := range ts {
 		if ts[i].Type == typ && ts[i].Customized() {
