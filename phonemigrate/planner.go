@@ -299,7 +299,6 @@ var (
 	liquidPwd   = regexp.MustCompile(`(^|[^.\w])password\b`)
 )
 
-
 // convertTemplate turns a legacy connection template into tenant template
 // Liquid: md_with_macros @@password@@ and Liquid password become {{ code }}.
 // Macros and variables with no known equivalent are kept verbatim and
