@@ -679,6 +679,14 @@ func sameValue(a, b any) bool { return reflect.DeepEqual(normalize(a), normalize
 // !present), then reads the connection back and verifies the key and that
 // no other key changed. Errors name keys, never values (options hold
 // secrets).
+// setOption writes connection c's options with key set to value (or
+// removed), c being the connection as read right before: Auth0's PATCH
+// replaces options whole and has no conditional write, so the caller reads
+// it immediately before to keep the window for a concurrent edit as short
+// as possible. The write is verified by reading the connection back: key
+// must hold value and every other key must equal c's; any other
+// difference is someone else's write (or Auth0's), and the step stops
+// rather than write the connection again.
 func (m *Migrator) setOption(ctx context.Context, c Connection, key string, present bool, value any) error {
 	opts := make(map[string]any, len(c.Options)+1)
 	for k, v := range c.Options {
@@ -720,7 +728,7 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
-		return fmt.Errorf("verify options of connection %q: other options changed by the write: %s", c.Name, strings.Join(changed, ", "))
+		return fmt.Errorf("verify options of connection %q: options %s differ from what was read just before writing %s (someone else edited the connection meanwhile, or Auth0 altered them); the migration stops rather than write the connection again: check it, then run again", c.Name, strings.Join(changed, ", "), key)
 	}
 	return nil
 }
@@ -728,7 +736,10 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 func (r *run) switchConnections(ctx context.Context) (string, error) {
 	in := r.cp.Intent
 	for _, ref := range in.Connections {
-		c, err := r.connection(ctx, ref)
+		// Always the latest options, never the discovery snapshot: the
+		// PATCH replaces options whole, so writing an older read would
+		// revert whatever someone changed since (a lost update).
+		c, err := r.m.c.GetConnection(ctx, ref.ID)
 		if err != nil {
 			return "", fmt.Errorf("read connection %q: %w", ref.Name, err)
 		}

@@ -142,18 +142,21 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 		opts  func(o *phonemigrate.Options)
 		want  map[string]int // nil: refused as not eligible
 	}{
-		{"legacy-gateway", nil, nil, with(discovery, custom, map[string]int{"GetConnection": 1})},
-		{"legacy-twilio", nil, nil, with(discovery, map[string]int{"GetConnection": 1})},
+		// Each connection is read right before its whole-options write (never
+		// from the discovery snapshot: that would lose a concurrent edit) and
+		// read back after it.
+		{"legacy-gateway", nil, nil, with(discovery, custom, map[string]int{"GetConnection": 2})},
+		{"legacy-twilio", nil, nil, with(discovery, map[string]int{"GetConnection": 2})},
 		{"mfa-twilio", nil, nil, with(discovery, mfa)},
-		{"mixed", nil, nil, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
+		{"mixed", nil, nil, with(discovery, mfa, custom, map[string]int{"GetConnection": 2})},
 		{"mixed", func(mt *memTenant) { mt.MsgTypes = nil }, nil, // message types written, then read back
-			with(discovery, mfa, custom, map[string]int{"GetConnection": 1, "PhoneMessageTypes": 1})},
+			with(discovery, mfa, custom, map[string]int{"GetConnection": 2, "PhoneMessageTypes": 1})},
 		{"mfa-twilio", func(mt *memTenant) { mt.Selected = "auth0"; mt.LegacyTw = nil }, nil, // MFA via Auth0: no Twilio read
 			nil},
 		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, nil, // no tenant flag: off, no probe
-			with(discovery, map[string]int{"GetConnection": 1})},
+			with(discovery, map[string]int{"GetConnection": 2})},
 		// An automatic confirmation keeps the snapshot.
-		{"mixed", nil, confirm, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
+		{"mixed", nil, confirm, with(discovery, mfa, custom, map[string]int{"GetConnection": 2})},
 		// Waiting for a person to confirm the test message drops the
 		// snapshot: the later steps re-read what they write.
 		{"mixed-person", nil, confirm,

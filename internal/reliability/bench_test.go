@@ -41,10 +41,13 @@ import (
 //     of the Action to see it built before deploying, and one to see it
 //     deployed before binding;
 //   - the writes;
-//   - one verify read per whole-options write (connection PATCH).
+//   - two reads per whole-options write (connection PATCH): right before
+//     it, so that a concurrent edit is not written over from a stale read,
+//     and after it, to verify.
 //
 // It is the floor the issue's goal refers to ("reads needed + writes needed
-// + one verify read per whole-options write").
+// + one verify read per whole-options write"), plus the read right before
+// each whole-options write that keeps a concurrent edit.
 func minimalCalls(st phonemigratetest.State, writes []string) (reads, verifies int) {
 	reads = 3 // tenant settings, connections, guardian factors
 	mfa := slices.ContainsFunc(st.Guardian.Factors, func(f phonemigratetest.Factor) bool { return f.Name == "sms" && f.Enabled })
@@ -61,7 +64,7 @@ func minimalCalls(st phonemigratetest.State, writes []string) (reads, verifies i
 			custom = true
 		}
 		if normalize(w) == "PATCH /api/v2/connections/{id}" {
-			verifies++
+			verifies += 2 // read right before (no lost update) and read back after
 		}
 	}
 	if custom {
