@@ -40,8 +40,9 @@
 // so in [Server]'s documentation and in the handlers: delete answers 204
 // (202 for connections), deploying an Action that is still building is 409,
 // a second custom-phone-provider Action is 409, deleting a bound Action
-// without force=true is 409, the Guardian Twilio auth token is never
-// returned.
+// without force=true is 409. Like recorded Auth0, the fake returns the
+// legacy Twilio tokens: options.twilio_token of an sms connection and
+// auth_token of the Guardian Twilio setting (GET and PUT).
 //
 // # Delivery
 //

@@ -237,6 +237,7 @@ func NewUnstartedServer(scenario Scenario, opts ...Option) *Server {
 		panic(err.Error())
 	}
 	s.st = st
+	s.twilio.registerLegacyAccounts(s.st)
 	s.setRateLimitLocked(cfg.perSecond, cfg.burst)
 	s.handler = s.routes()
 	return s
