@@ -36,9 +36,10 @@ func ExampleMigrator_Plan() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// No Twilio auth token given: the connection's legacy token is carried
+	// over (set TwilioAuthToken, from an env var, to override it).
 	plan, err := m.Plan(ctx, phonemigrate.Options{
-		TwilioAuthToken: phonemigrate.Secret(phonemigratetest.TwilioAuthToken), // from an env var, never a flag
-		TestRecipients:  []string{"+15551230001"},
+		TestRecipients: []string{"+15551230001"},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -48,6 +49,8 @@ func ExampleMigrator_Plan() {
 	// Migration plan for acme-legacy
 	// Provider: twilio
 	// Delivery: SMS
+	// Twilio token: carried over from connection "sms" (options.twilio_token) of account ACf0e1d2c3b4a5968778695a4b3c2d1e0f, read from the tenant
+	// Twilio check: GET /2010-04-01/Accounts/ACf0e1d2c3b4a5968778695a4b3c2d1e0f.json with these credentials before the first write that sends them
 	//
 	// Warnings:
 	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.
@@ -56,7 +59,7 @@ func ExampleMigrator_Plan() {
 	//    POST /branding/phone/providers
 	//      after:  {"configuration":{"default_from":"+15005550006","delivery_methods":["text"],"sid":"ACf0e1d2c3b4a5968778695a4b3c2d1e0f"},"credentials":{"auth_token":"[redacted]"},"disabled":false,"name":"twilio"}
 	//
-	// 2. Send a test message per delivery method to each recipient (Auth0 reports no delivery; confirm receipt) → provider_tested
+	// 2. Send a test message per delivery method to each recipient and follow its status in the Twilio account (Auth0 reports no delivery) → provider_tested
 	//    POST /branding/phone/providers/{new_provider_id}/try
 	//      after:  {"delivery_method":"text","to":"+15551230001"}
 	//

@@ -1,6 +1,9 @@
 package phonemigrate
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // SetConfirmStaleAfter sets confirmStaleAfter for a test and returns a func
 // that restores it.
@@ -8,4 +11,12 @@ func SetConfirmStaleAfter(d time.Duration) (restore func()) {
 	old := confirmStaleAfter
 	confirmStaleAfter = d
 	return func() { confirmStaleAfter = old }
+}
+
+// SetTwilioTransport makes every Migrator's Twilio API client use rt, and
+// returns a func that restores the default.
+func SetTwilioTransport(rt http.RoundTripper) (restore func()) {
+	old := twilioTransport
+	twilioTransport = rt
+	return func() { twilioTransport = old }
 }
