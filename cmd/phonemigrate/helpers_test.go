@@ -78,6 +78,10 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	requests [writes|reset]     print "requests: N" and the request log ("METHOD PATH STATUS"
 //	                            lines); writes leaves out GETs and /oauth/token
 //	notify KIND CONNECTION RECIPIENT [METHOD]   send one message, print the result as JSON
+//	fake-twilio reject SID      the fake Twilio rejects account SID's credentials (401 20003)
+//	fake-twilio fail NUMBER FINAL   what goes to NUMBER ends FINAL (failed, undelivered,
+//	                            busy, no-answer, or lost: never listed)
+//	fake-twilio statuses        print each accepted message's sid and the statuses reported
 //	tenant-state get PATH       print the JSON value at PATH (dot-separated;
 //	                            array elements by index or by name)
 //	tenant-state save NAME      remember the tenant's state
@@ -98,6 +102,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"requests":        cmdRequests,
 		"notify":          cmdNotify,
 		"tenant-state":    cmdTenantState,
+		"fake-twilio":     cmdFakeTwilio,
 		"json-get":        cmdJSONGet,
 		"exits":           cmdExits,
 		"hold-lock":       cmdHoldLock,
@@ -201,6 +206,26 @@ func cmdNotify(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := json.Marshal(res)
 	ts.Check(err)
 	fmt.Fprintf(ts.Stdout(), "%s\n", b)
+}
+
+func cmdFakeTwilio(ts *testscript.TestScript, neg bool, args []string) {
+	usage := "usage: fake-twilio reject SID | fail NUMBER FINAL | statuses"
+	if neg || len(args) == 0 {
+		ts.Fatalf("%s", usage)
+	}
+	tw := stateOf(ts).server(ts).Twilio()
+	switch {
+	case args[0] == "reject" && len(args) == 2:
+		tw.RejectAccount(args[1])
+	case args[0] == "fail" && len(args) == 3:
+		ts.Check(tw.FailNumber(args[1], args[2]))
+	case args[0] == "statuses" && len(args) == 1:
+		for _, m := range tw.Messages() {
+			fmt.Fprintf(ts.Stdout(), "%s %s %s\n", m.SID, m.To, strings.Join(tw.Statuses(m.SID), ","))
+		}
+	default:
+		ts.Fatalf("%s", usage)
+	}
 }
 
 func cmdTenantState(ts *testscript.TestScript, neg bool, args []string) {
