@@ -179,3 +179,34 @@ func ExampleExitCode() {
 	// 2
 	// 3
 }
+
+// A Twilio tenant migrates with no token at hand: the legacy token Auth0
+// returns is carried over, checked with Twilio before it is written, and
+// each test message is followed in the Twilio account. A rejected token
+// would be a *TwilioCredentialsError; an undelivered message a
+// *TestDeliveryError, both before the tenant switch.
+func ExampleTestOutcome() {
+	ctx := context.Background()
+	srv, client := exampleTenant(phonemigratetest.LegacyTwilio)
+	defer srv.Close()
+
+	m, err := phonemigrate.New(client, phonemigrate.WithPollInterval(5*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := m.Apply(ctx, phonemigrate.Options{
+		TestRecipients:   []string{"+15551230001"},
+		TwilioAPIBaseURL: srv.Twilio().URL, // default https://api.twilio.com
+		EvidenceTimeout:  5 * time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("token:", res.Plan.TwilioToken)
+	for _, t := range res.Checkpoint.Tests {
+		fmt.Println(t.Summary())
+	}
+	// Output:
+	// token: carried over from connection "sms" (options.twilio_token) of account ACf0e1d2c3b4a5968778695a4b3c2d1e0f, read from the tenant
+	// text test message to +15551230001: Twilio status delivered (SM00000000000000000000000000000001)
+}
