@@ -138,7 +138,7 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 			ErrNotEligible, d.MFAProvider)
 	}
 	if pwl != nil && mfa != nil && pwl.kind == targetTwilio && mfa.kind == targetTwilio && pwl.twilio.SID != mfa.twilio.SID {
-		return nil, nil, fmt.Errorf("%w: Passwordless uses Twilio account %s and MFA account %s; one Twilio auth token cannot serve both",
+		return nil, nil, fmt.Errorf("%w: Passwordless uses Twilio account %s and MFA account %s; the tenant-level provider (or the Action's Twilio target) serves one account",
 			ErrNotEligible, pwl.twilio.SID, mfa.twilio.SID)
 	}
 
