@@ -53,6 +53,11 @@ import (
 //	POST   /__fake/faults     inject a [Fault]; DELETE clears them all
 //	POST   /__fake/ratelimit  {"per_second": 2, "burst": 5}; per_second <= 0 turns limiting off
 //	POST   /__fake/notify     send one message (see [NotifyRequest], [NotifyResult])
+//	GET    /__fake/gateway/messages, /__fake/twilio/messages   what the fakes received
+//	POST   /__fake/twilio/accounts              {"sid","auth_token"}: the fake Twilio accepts the account
+//	POST   /__fake/twilio/accounts/{sid}/reject the fake Twilio rejects the account (401 20003)
+//	POST   /__fake/twilio/numbers               {"number","final"}: messages to number end final
+//	                                            (see [TwilioAPI.FailNumber])
 //
 // A Server is safe for concurrent use. Close it when done.
 type Server struct {
