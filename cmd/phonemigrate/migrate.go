@@ -444,8 +444,10 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		}
 		if res.Checkpoint != nil && !res.AlreadyDone {
 			out.Tests = res.Checkpoint.Tests
-			if !jsonOut {
-				for _, t := range out.Tests {
+			for _, t := range out.Tests {
+				// A message counted without evidence is said even with
+				// --quiet: nothing else tells the user.
+				if !jsonOut && (!log.quiet || t.AssumedReceived) {
 					fmt.Fprintf(c.stderr, "  test  %s\n", t.Summary())
 				}
 			}
