@@ -49,9 +49,11 @@ func ParseProviderKind(s string) (ProviderKind, error) {
 // values give an [*InputError] or [*InvalidRecipientError].
 //
 // When Apply resumes a failed migration, the plan recorded in the
-// checkpoint is followed; only TwilioAuthToken, TestRecipients, SkipTest
-// and Confirm are taken from the new Options (the others are fixed by the
-// plan).
+// checkpoint is followed; only TwilioAuthToken, SkipTwilioCheck,
+// EvidenceTimeout, TwilioAPIBaseURL, TestRecipients, SkipTest and Confirm
+// are taken from the new Options (the others are fixed by the plan; without
+// TwilioAuthToken the legacy token is re-read from where the plan found
+// it).
 type Options struct {
 	// Provider is the provider kind; "" means ProviderAuto.
 	Provider ProviderKind
