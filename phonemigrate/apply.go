@@ -318,6 +318,11 @@ func (r *run) planStep(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Check the Twilio credentials now, before the plan is recorded: the
+	// first write that sends them follows at once.
+	if err := r.resolveTwilioFor(ctx, in); err != nil {
+		return "", err
+	}
 	r.cp.Plan, r.cp.Intent = p, in
 	return EventPlan, nil
 }

@@ -242,8 +242,13 @@ func (t *twilioClient) checkAccount(ctx context.Context) error {
 // (Options.TwilioAuthToken, or the legacy token re-read from where the plan
 // found it) and, unless Options.SkipTwilioCheck, verifies it with Twilio.
 // It runs once per run, before the first write that sends the token.
-func (r *run) resolveTwilio(ctx context.Context) error {
-	in := r.cp.Intent
+func (r *run) resolveTwilio(ctx context.Context) error { return r.resolveTwilioFor(ctx, r.cp.Intent) }
+
+// resolveTwilioFor is resolveTwilio for intent in, which a fresh run calls
+// while planning, before the plan is recorded: credentials Twilio rejects
+// then fail the plan step, and the next Apply plans again with whatever
+// token it is given (or the legacy one).
+func (r *run) resolveTwilioFor(ctx context.Context, in *Intent) error {
 	if in.Twilio == nil || r.twilioReady {
 		return nil
 	}

@@ -349,3 +349,33 @@ func TestApplyResumeRereadsLegacyToken(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyAfterRejectedToken: credentials Twilio rejects fail the plan
+// step (nothing recorded, nothing written); the next Apply plans again, here
+// carrying the legacy token over once the bad one is no longer given.
+func TestApplyAfterRejectedToken(t *testing.T) {
+	store := phonemigrate.NewMemoryStore()
+	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(store))
+	o := fakeOptions(srv)
+	o.TwilioAuthToken = "typo"
+	_, err := m.Apply(t.Context(), o)
+	var ce *phonemigrate.TwilioCredentialsError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want a TwilioCredentialsError", err)
+	}
+	cp, _ := store.Load(t.Context())
+	if cp.State != phonemigrate.StateFailed || cp.LastGood != phonemigrate.StateDiscovered || cp.Plan != nil || cp.Intent != nil {
+		t.Fatalf("checkpoint %s/%s, plan recorded %v", cp.State, cp.LastGood, cp.Plan != nil)
+	}
+	if w := writesOf(srv); len(w) != 0 {
+		t.Fatalf("writes after a rejected token: %v", w)
+	}
+	o.TwilioAuthToken = ""
+	res, err := m.Apply(t.Context(), o)
+	if err != nil || res.State != phonemigrate.StateCompleted || res.Steps[0].From != phonemigrate.StateDiscovered {
+		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+	if got := res.Checkpoint.Intent.TwilioTokenSource; !strings.HasPrefix(got, phonemigrate.TokenSourceConnectionPrefix) {
+		t.Errorf("TwilioTokenSource = %q, want the connection's", got)
+	}
+}
