@@ -318,8 +318,11 @@ migration stopped and lists the steps 'phonemigrate apply' would still run
 ('phonemigrate rollback' undoes what was changed), and exits 0. A completed
 checkpoint means nothing to do (exit 0); a corrupt or foreign one exits 2.
 `,
-	"apply": tenantNotes + `The Twilio auth token comes only from TWILIO_AUTH_TOKEN (or, on a terminal,
-a prompt). apply asks for confirmation before writing unless --yes; when
+	"apply": tenantNotes + `The Twilio auth token is carried over from the tenant's legacy settings;
+TWILIO_AUTH_TOKEN (or, on a terminal, --ask-twilio-token) overrides it. It
+is checked with Twilio before it is written (--skip-twilio-check skips), and
+each test message's Twilio status is followed (--evidence-timeout).
+apply asks for confirmation before writing unless --yes; when
 stdin is not a terminal it refuses (exit 2) without --yes. After a failure
 the checkpoint file lets apply resume where it stopped.
 With --fleet FILE apply migrates every tenant of a YAML or JSON fleet file
