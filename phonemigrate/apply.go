@@ -29,6 +29,9 @@ type run struct {
 	// run that waited for a person to confirm a test message drops d.
 	d     *Discovery
 	steps []Transition
+	// twilioReady is set once o.TwilioAuthToken holds the token the plan
+	// chose and Twilio accepted it (see resolveTwilio).
+	twilioReady bool
 }
 
 // fresh reports whether this run discovered the tenant itself (see d).
@@ -137,7 +140,8 @@ func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
 			start = StateNew
 		}
 	}
-	if cp.Intent != nil && stateOrder(start) <= stateOrder(StatePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" {
+	if cp.Intent != nil && stateOrder(start) <= stateOrder(StatePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" &&
+		(cp.Intent.TwilioTokenSource == "" || cp.Intent.TwilioTokenSource == TokenSourceOptions) {
 		return nil, ErrTwilioTokenRequired
 	}
 	r := &run{m: m, cp: cp, machine: newMachine(start), o: &o}
@@ -316,6 +320,11 @@ func (r *run) planStep(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Check the Twilio credentials now, before the plan is recorded: the
+	// first write that sends them follows at once.
+	if err := r.resolveTwilioFor(ctx, in); err != nil {
+		return "", err
+	}
 	r.cp.Plan, r.cp.Intent = p, in
 	return EventPlan, nil
 }
@@ -360,6 +369,9 @@ func (r *run) deployAction(ctx context.Context) (string, error) {
 				return "", fmt.Errorf("read gateway connection: %w", err)
 			}
 			gw = conn.Options
+		}
+		if err := r.resolveTwilio(ctx); err != nil {
+			return "", err
 		}
 		act, err := generateAction(in, r.o, gw)
 		if err != nil {
@@ -496,8 +508,10 @@ func (r *run) waitAction(ctx context.Context, id string, ok func(Action) bool) (
 
 func (r *run) configureProvider(ctx context.Context) (string, error) {
 	in, c := r.cp.Intent, r.m.c
-	if in.Twilio != nil && in.Provider == ProviderKindTwilio && r.o.TwilioAuthToken == "" {
-		return "", ErrTwilioTokenRequired
+	if in.Provider == ProviderKindTwilio {
+		if err := r.resolveTwilio(ctx); err != nil {
+			return "", err
+		}
 	}
 	req := providerRequest(in, r.o)
 	var ps []PhoneProvider
@@ -578,16 +592,27 @@ func (r *run) testProvider(ctx context.Context) (string, error) {
 		return EventTestProvider, nil
 	}
 	id := r.cp.Intent.ProviderID
+	tw, err := r.evidenceSource(ctx)
+	if err != nil {
+		return "", err
+	}
+	r.cp.Tests = nil
+	claimed := map[string]bool{}
 	for _, to := range r.o.TestRecipients {
 		for _, meth := range r.cp.Intent.Delivery.Methods() {
+			since := r.m.now()
 			if err := r.m.c.TestPhoneProvider(ctx, id, to, meth); err != nil {
 				return "", fmt.Errorf("test message (%s) to %s: %w", meth, to, err)
+			}
+			out, err := r.testOutcome(ctx, tw, to, meth, since, claimed)
+			if err != nil {
+				return "", err
 			}
 			if r.o.Confirm == nil {
 				continue
 			}
 			began := time.Now()
-			ok, err := r.o.Confirm(ctx, TestMessage{Recipient: to, Method: meth, ProviderID: id})
+			ok, err := r.o.Confirm(ctx, TestMessage{Recipient: to, Method: meth, ProviderID: id, TwilioStatus: out.Status})
 			if time.Since(began) >= confirmStaleAfter {
 				// A person took a while to answer, long enough for someone
 				// else to change the tenant: from here on this run re-reads
@@ -601,6 +626,7 @@ func (r *run) testProvider(ctx context.Context) (string, error) {
 			if !ok {
 				return "", fmt.Errorf("%w: %s message to %s", ErrTestNotConfirmed, meth, to)
 			}
+			r.cp.Tests[len(r.cp.Tests)-1].Confirmed = true
 		}
 	}
 	return EventTestProvider, nil

@@ -37,7 +37,10 @@ type Checkpoint struct {
 	Intent    *Intent   `json:"intent,omitempty"`
 	Created   Created   `json:"created"`
 	Originals Originals `json:"originals"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// Tests are the outcomes of the provider test messages (evidence,
+	// confirmation, or "assumed received").
+	Tests     []TestOutcome `json:"tests,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at"`
 }
 
 // Created lists what the migration created, so rollback can remove it.

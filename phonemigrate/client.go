@@ -68,7 +68,7 @@ type Guardian interface {
 	// "phone-message-hook".
 	SelectedPhoneProvider(ctx context.Context) (string, error)
 	// LegacyTwilio returns GET /guardian/factors/phone/providers/twilio,
-	// without the auth token.
+	// auth token included.
 	LegacyTwilio(ctx context.Context) (LegacyTwilio, error)
 	// LegacyPhoneTemplates returns GET /guardian/factors/phone/templates.
 	LegacyPhoneTemplates(ctx context.Context) (LegacyPhoneTemplates, error)

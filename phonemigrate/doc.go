@@ -31,9 +31,27 @@
 // [github.com/unifiedphone/unifiedphone/delivery.Decide]), a phone provider
 // the migration did not create unless [Options.AllowReplace], or an
 // existing custom-phone-provider Action, which is never replaced
-// ([*ExistingResourceError]), a missing Twilio token
-// ([ErrTwilioTokenRequired]) and bad test recipients
+// ([*ExistingResourceError]), a Twilio token neither given nor held by the
+// tenant ([ErrTwilioTokenRequired]) and bad test recipients
 // ([*InvalidRecipientError]).
+//
+// # Twilio credentials and delivery evidence
+//
+// The Management API returns the legacy Twilio auth tokens (a connection's
+// options.twilio_token, Guardian's auth_token), so by default the new Twilio
+// provider, or a Twilio target of the Action, carries the legacy token over
+// (Guardian's first); [Options.TwilioAuthToken] overrides it. The plan says
+// which source is used ([Plan.TwilioToken], [Intent.TwilioTokenSource]) and
+// warns when the tokens disagree. Before the first write that sends the
+// token, Apply verifies it with Twilio (GET /2010-04-01/Accounts/{sid}.json);
+// a rejection is a [*TwilioCredentialsError] (exit 3) with nothing written.
+// For a Twilio provider each test message is then looked up in the Twilio
+// account and followed until its status is final or
+// [Options.EvidenceTimeout] passes; failed, undelivered or missing messages
+// stop Apply before the tenant switch ([*TestDeliveryError]). Without
+// evidence and without a person's answer, a test message is recorded as
+// assumed received ([TestOutcome], [Checkpoint.Tests]).
+// [Options.SkipTwilioCheck] skips the check and the evidence.
 //
 // The provider is Twilio when every legacy path uses the same Twilio
 // settings; otherwise it is custom: a custom-phone-provider Action generated
@@ -51,8 +69,8 @@
 // Apply follows the states of [Diagram]: the Action (custom only) is
 // created, built, deployed and bound; the provider is created (or, with
 // AllowReplace, updated); a test message per delivery method goes to each
-// recipient (Auth0 reports no delivery, so [Options.Confirm] can ask a
-// person); the tenant is switched (phone_consolidated_experience); each SMS
+// recipient (Auth0 reports no delivery: Twilio's status is looked up, and
+// [Options.Confirm] can ask a person); the tenant is switched (phone_consolidated_experience); each SMS
 // connection gets options.use_phone_provider — an undocumented switch,
 // written as part of the whole options map and verified by reading the
 // connection back, every other key unchanged; the MFA message types are

@@ -24,9 +24,10 @@ var (
 
 	// ErrTwilioTokenRequired is returned by Plan and Apply when a Twilio
 	// provider or a Twilio target inside a custom Action is needed and
-	// [Options.TwilioAuthToken] is empty. Auth0 never returns legacy Twilio
-	// tokens, so the caller must supply it.
-	ErrTwilioTokenRequired = errors.New("a Twilio auth token is required (Auth0 never returns the legacy one)")
+	// [Options.TwilioAuthToken] is empty and the tenant's legacy settings
+	// hold no token for the Twilio account (Auth0 returns legacy tokens, so
+	// this happens only when they were never set or were removed).
+	ErrTwilioTokenRequired = errors.New("a Twilio auth token is required")
 
 	// ErrNoCheckpoint is returned by [Store.Load], [Migrator.Status] and
 	// [Migrator.Rollback] when no checkpoint exists.
@@ -132,9 +133,10 @@ func (e *CheckpointError) Error() string {
 //     [*CheckpointError], [ErrTwilioTokenRequired];
 //   - 3: not eligible, or the user must act first: [ErrNotEligible],
 //     [*DeliveryConflictError], [*ExistingResourceError],
-//     [ErrCustomProviderRequired];
+//     [ErrCustomProviderRequired], [*TwilioCredentialsError] (Twilio
+//     rejected the credentials before they were written);
 //   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
-//     cancellation).
+//     [ErrTestNotDelivered], cancellation).
 func ExitCode(err error) int {
 	if err == nil || errors.Is(err, ErrAlreadyUnified) {
 		return 0
@@ -145,11 +147,12 @@ func ExitCode(err error) int {
 		ce *CheckpointError
 		de *DeliveryConflictError
 		ee *ExistingResourceError
+		te *TwilioCredentialsError
 	)
 	switch {
 	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired):
 		return 2
-	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired):
+	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te):
 		return 3
 	}
 	return 1

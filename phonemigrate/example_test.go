@@ -36,9 +36,10 @@ func ExampleMigrator_Plan() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// No Twilio auth token given: the connection's legacy token is carried
+	// over (set TwilioAuthToken, from an env var, to override it).
 	plan, err := m.Plan(ctx, phonemigrate.Options{
-		TwilioAuthToken: phonemigrate.Secret(phonemigratetest.TwilioAuthToken), // from an env var, never a flag
-		TestRecipients:  []string{"+15551230001"},
+		TestRecipients: []string{"+15551230001"},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -48,6 +49,8 @@ func ExampleMigrator_Plan() {
 	// Migration plan for acme-legacy
 	// Provider: twilio
 	// Delivery: SMS
+	// Twilio token: carried over from connection "sms" (options.twilio_token) of account ACf0e1d2c3b4a5968778695a4b3c2d1e0f, read from the tenant
+	// Twilio check: GET /2010-04-01/Accounts/ACf0e1d2c3b4a5968778695a4b3c2d1e0f.json with these credentials before the first write that sends them
 	//
 	// Warnings:
 	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.
@@ -56,7 +59,7 @@ func ExampleMigrator_Plan() {
 	//    POST /branding/phone/providers
 	//      after:  {"configuration":{"default_from":"+15005550006","delivery_methods":["text"],"sid":"ACf0e1d2c3b4a5968778695a4b3c2d1e0f"},"credentials":{"auth_token":"[redacted]"},"disabled":false,"name":"twilio"}
 	//
-	// 2. Send a test message per delivery method to each recipient (Auth0 reports no delivery; confirm receipt) → provider_tested
+	// 2. Send a test message per delivery method to each recipient and follow its status in the Twilio account (Auth0 reports no delivery) → provider_tested
 	//    POST /branding/phone/providers/{new_provider_id}/try
 	//      after:  {"delivery_method":"text","to":"+15551230001"}
 	//
@@ -176,4 +179,35 @@ func ExampleExitCode() {
 	// 0
 	// 2
 	// 3
+}
+
+// A Twilio tenant migrates with no token at hand: the legacy token Auth0
+// returns is carried over, checked with Twilio before it is written, and
+// each test message is followed in the Twilio account. A rejected token
+// would be a *TwilioCredentialsError; an undelivered message a
+// *TestDeliveryError, both before the tenant switch.
+func ExampleTestOutcome() {
+	ctx := context.Background()
+	srv, client := exampleTenant(phonemigratetest.LegacyTwilio)
+	defer srv.Close()
+
+	m, err := phonemigrate.New(client, phonemigrate.WithPollInterval(5*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := m.Apply(ctx, phonemigrate.Options{
+		TestRecipients:   []string{"+15551230001"},
+		TwilioAPIBaseURL: srv.Twilio().URL, // default https://api.twilio.com
+		EvidenceTimeout:  5 * time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("token:", res.Plan.TwilioToken)
+	for _, t := range res.Checkpoint.Tests {
+		fmt.Println(t.Summary())
+	}
+	// Output:
+	// token: carried over from connection "sms" (options.twilio_token) of account ACf0e1d2c3b4a5968778695a4b3c2d1e0f, read from the tenant
+	// text test message to +15551230001: Twilio status delivered (SM00000000000000000000000000000001)
 }

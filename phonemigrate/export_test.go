@@ -1,6 +1,9 @@
 package phonemigrate
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // SetConfirmStaleAfter sets confirmStaleAfter for a test and returns a func
 // that restores it.
@@ -15,3 +18,11 @@ func SetFileStoreUID(s *FileStore, uid int) { s.uid = func() int { return uid } 
 
 // CheckFile is checkFile.
 var CheckFile = checkFile
+
+// SetTwilioTransport makes every Migrator's Twilio API client use rt, and
+// returns a func that restores the default.
+func SetTwilioTransport(rt http.RoundTripper) (restore func()) {
+	old := twilioTransport
+	twilioTransport = rt
+	return func() { twilioTransport = old }
+}

@@ -6,7 +6,8 @@ import "github.com/unifiedphone/unifiedphone/delivery"
 // checkpoint so that a resumed Apply (when the legacy settings may no longer
 // be readable) and Rollback follow exactly what was planned. It holds no
 // secret values: gateway secrets are re-read from the connection and the
-// Twilio token comes from [Options] when the Action or provider is written.
+// Twilio token from [Options] or the legacy setting TwilioTokenSource names
+// when the Action or provider is written.
 type Intent struct {
 	Provider ProviderKind `json:"provider"`
 	Delivery delivery.Set `json:"delivery"`
@@ -21,6 +22,11 @@ type Intent struct {
 	// Twilio holds the non-secret Twilio settings of the Twilio provider or
 	// of a Twilio target inside the custom Action.
 	Twilio *TwilioSettings `json:"twilio,omitempty"`
+	// TwilioTokenSource is where the Twilio auth token comes from:
+	// [TokenSourceOptions], [TokenSourceGuardian] or
+	// [TokenSourceConnectionPrefix] + connection id (never the value; a
+	// resumed Apply re-reads the legacy token from there).
+	TwilioTokenSource string `json:"twilio_token_source,omitempty"`
 
 	// Custom provider: the Action name, the connection whose gateway
 	// options feed it ("" when there is no gateway), which target serves by

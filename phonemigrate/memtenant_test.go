@@ -484,7 +484,7 @@ func mfaTwilio(t *memTenant, types delivery.Set) {
 	t.MFAEnabled = true
 	t.MsgTypes = &types
 	t.Selected = "twilio"
-	t.LegacyTw = &phonemigrate.LegacyTwilio{SID: fxTwilioSID, From: fxFrom}
+	t.LegacyTw = &phonemigrate.LegacyTwilio{SID: fxTwilioSID, From: fxFrom, AuthToken: fxTwilioToken}
 	t.LegacyTemplates = &phonemigrate.LegacyPhoneTemplates{
 		EnrollmentMessage:   "{{code}} is your ACME enrollment code.",
 		VerificationMessage: "{{code}} is your ACME verification code.",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -20,6 +21,9 @@ type Migrator struct {
 	poll     time.Duration
 	tenant   string
 	now      func() time.Time
+	// twilioHTTP calls the Twilio REST API (credential check, delivery
+	// evidence).
+	twilioHTTP *http.Client
 }
 
 // New returns a Migrator over c. Without options it keeps its checkpoint in
@@ -28,7 +32,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 	if c == nil {
 		return nil, errors.New("phonemigrate: nil Client")
 	}
-	m := &Migrator{c: c, poll: time.Second, now: time.Now}
+	m := &Migrator{c: c, poll: time.Second, now: time.Now, twilioHTTP: &http.Client{Timeout: twilioHTTPTimeout, Transport: twilioTransport}}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(m)

@@ -49,9 +49,11 @@ func ParseProviderKind(s string) (ProviderKind, error) {
 // values give an [*InputError] or [*InvalidRecipientError].
 //
 // When Apply resumes a failed migration, the plan recorded in the
-// checkpoint is followed; only TwilioAuthToken, TestRecipients, SkipTest
-// and Confirm are taken from the new Options (the others are fixed by the
-// plan).
+// checkpoint is followed; only TwilioAuthToken, SkipTwilioCheck,
+// EvidenceTimeout, TwilioAPIBaseURL, TestRecipients, SkipTest and Confirm
+// are taken from the new Options (the others are fixed by the plan; without
+// TwilioAuthToken the legacy token is re-read from where the plan found
+// it).
 type Options struct {
 	// Provider is the provider kind; "" means ProviderAuto.
 	Provider ProviderKind
@@ -62,11 +64,26 @@ type Options struct {
 	// voice) when MFA is enabled, plus the methods of an existing provider.
 	Delivery delivery.Set
 
-	// TwilioAuthToken is the Twilio auth token, required for a Twilio
-	// provider and for a Twilio target inside a custom Action. It is sent
-	// only as provider credentials or an Action secret and never appears in
-	// plans, checkpoints, logs or errors.
+	// TwilioAuthToken is the Twilio auth token for a Twilio provider or a
+	// Twilio target inside a custom Action. Empty carries over the legacy
+	// token Auth0 returns with the legacy settings (Guardian's Twilio
+	// setting, a connection's options.twilio_token); set, it overrides it
+	// (for example after rotating the token in Twilio). The plan says which
+	// is used. It is sent only to Twilio (the credential check and delivery
+	// evidence) and as provider credentials or an Action secret, and never
+	// appears in plans, checkpoints, logs or errors.
 	TwilioAuthToken Secret
+
+	// SkipTwilioCheck skips verifying the Twilio credentials with Twilio
+	// (GET /2010-04-01/Accounts/{sid}.json) before the first write that
+	// sends them, and the delivery evidence of test messages, for networks
+	// that cannot reach Twilio. The plan then warns.
+	SkipTwilioCheck bool
+
+	// EvidenceTimeout bounds how long Apply looks for each test message of
+	// a Twilio provider in the Twilio account (its status) after the try;
+	// zero means DefaultEvidenceTimeout.
+	EvidenceTimeout time.Duration
 
 	// TestRecipients are E.164 phone numbers. Once the provider is
 	// configured, Apply sends one test message per delivery method to each.
@@ -78,8 +95,12 @@ type Options struct {
 	SkipTest bool
 
 	// Confirm, when set, is asked after each test message whether it
-	// arrived (Auth0 gives no delivery feedback). An answer of false stops
-	// the migration with [ErrTestNotConfirmed] before the tenant switch.
+	// arrived (Auth0 gives no delivery feedback; for a Twilio provider the
+	// message's Twilio status is looked up first, see [TestOutcome]). An
+	// answer of false stops the migration with [ErrTestNotConfirmed] before
+	// the tenant switch. Leave it nil when no person answers: a message
+	// without delivery evidence is then recorded as assumed received
+	// ([TestOutcome.AssumedReceived]), never as confirmed.
 	Confirm func(ctx context.Context, t TestMessage) (bool, error)
 
 	// AllowReplace permits replacing (PATCHing) a tenant-level phone
@@ -94,8 +115,10 @@ type Options struct {
 	// documentation). nil means true. It must be a bool or a string.
 	UsePhoneProvider any
 
-	// TwilioAPIBaseURL overrides the Twilio API base URL inside a generated
-	// Action (default https://api.twilio.com); tests point it at a fake.
+	// TwilioAPIBaseURL overrides the Twilio API base URL (default
+	// https://api.twilio.com) of the credential check, the delivery
+	// evidence and a generated Action; tests point it at a fake. It must be
+	// https, or http to a loopback host.
 	TwilioAPIBaseURL string
 }
 
@@ -104,6 +127,10 @@ type TestMessage struct {
 	Recipient  string
 	Method     delivery.Method
 	ProviderID string
+	// TwilioStatus is the message's status in the Twilio account (see
+	// [TestOutcome.Status]) for a Twilio provider; "" when there is no
+	// delivery evidence.
+	TwilioStatus string
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
@@ -125,6 +152,12 @@ func (o *Options) validate() error {
 		return &InputError{Field: "TestRecipients", Problem: "no test recipients; give at least one E.164 number, or set SkipTest to skip the provider test explicitly"}
 	case len(o.TestRecipients) > 0 && o.SkipTest:
 		return &InputError{Field: "SkipTest", Problem: "SkipTest is set together with TestRecipients; choose one"}
+	}
+	if o.EvidenceTimeout < 0 {
+		return &InputError{Field: "EvidenceTimeout", Problem: "must not be negative"}
+	}
+	if err := validateTwilioURL(o.TwilioAPIBaseURL); err != nil {
+		return err
 	}
 	switch v := o.UsePhoneProvider.(type) {
 	case nil, bool:

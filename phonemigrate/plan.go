@@ -20,6 +20,13 @@ type Plan struct {
 	// template macros, the undocumented use_phone_provider switch, a
 	// replaced provider, MFA moving to another sender...
 	Warnings []string `json:"warnings,omitempty"`
+	// TwilioToken says where the Twilio auth token comes from (carried over
+	// from a named legacy setting, or given by the caller) — never its
+	// value; empty when Twilio is not used.
+	TwilioToken string `json:"twilio_token,omitempty"`
+	// TwilioCheck says how the Twilio credentials are verified with Twilio
+	// before they are written, or that the check is skipped.
+	TwilioCheck string `json:"twilio_check,omitempty"`
 }
 
 // Step is one forward step of the migration.
@@ -53,6 +60,12 @@ func (p *Plan) Text() string {
 	}
 	fmt.Fprintf(&b, "Migration plan for %s\n", tenant)
 	fmt.Fprintf(&b, "Provider: %s\nDelivery: %s\n", p.Provider, p.Delivery)
+	if p.TwilioToken != "" {
+		fmt.Fprintf(&b, "Twilio token: %s\n", p.TwilioToken)
+	}
+	if p.TwilioCheck != "" {
+		fmt.Fprintf(&b, "Twilio check: %s\n", p.TwilioCheck)
+	}
 	if len(p.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")
 		for _, w := range p.Warnings {

@@ -148,8 +148,10 @@ func TestPreflightErrors(t *testing.T) {
 		// Guardian endpoints still says the tenant is on UPE.
 		{name: "legacy 403 means unified", scenario: "mfa-twilio", tenant: func(m *memTenant) { m.UPE = nil; m.Force403 = true }, is: nil, exit: 0},
 		{name: "mfa auth0 only", scenario: "empty", tenant: func(m *memTenant) { m.MFAEnabled = true }, is: phonemigrate.ErrNotEligible, exit: 3},
-		{name: "no token twilio", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
-		{name: "no token mixed", scenario: "mixed", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
+		{name: "no token twilio", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" },
+			tenant: func(m *memTenant) { delete(m.Conns[1].Options, "twilio_token") }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
+		{name: "no token mixed", scenario: "mixed", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" },
+			tenant: func(m *memTenant) { m.LegacyTw.AuthToken = "" }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},
 		{name: "gateway needs custom", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) { o.Provider = phonemigrate.ProviderKindTwilio }, is: phonemigrate.ErrCustomProviderRequired, exit: 3},
 		{name: "mixed needs custom", scenario: "mixed", opts: func(o *phonemigrate.Options) { o.Provider = phonemigrate.ProviderKindTwilio }, is: phonemigrate.ErrCustomProviderRequired, exit: 3},
 		{name: "passwordless needs text", scenario: "legacy-gateway", opts: func(o *phonemigrate.Options) { o.Delivery = delivery.Of(delivery.Voice) }, as: &conflictErr, exit: 3},

@@ -151,7 +151,7 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 			ErrNotEligible, d.MFAProvider)
 	}
 	if pwl != nil && mfa != nil && pwl.kind == targetTwilio && mfa.kind == targetTwilio && pwl.twilio.SID != mfa.twilio.SID {
-		return nil, nil, fmt.Errorf("%w: Passwordless uses Twilio account %s and MFA account %s, and one Twilio auth token cannot serve both: "+
+		return nil, nil, fmt.Errorf("%w: Passwordless uses Twilio account %s and MFA account %s, and the tenant-level provider (or the Action's Twilio target) serves one account: "+
 			"send both through one account (in the connection's or Guardian's Twilio settings), then run again",
 			ErrNotEligible, pwl.twilio.SID, mfa.twilio.SID)
 	}
@@ -197,8 +197,16 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 			in.GatewayConnectionID = p.conn.ID
 		}
 	}
-	if usesTwilio && o.TwilioAuthToken == "" {
-		return nil, nil, ErrTwilioTokenRequired
+	if usesTwilio {
+		src, notes, err := chooseTwilioToken(d, in.Twilio.SID, o)
+		if err != nil {
+			return nil, nil, err
+		}
+		in.TwilioTokenSource = src
+		warnings = append(warnings, notes...)
+		if o.SkipTwilioCheck {
+			warnings = append(warnings, "The Twilio credentials are not checked with Twilio before they are written (SkipTwilioCheck), and test messages get no delivery evidence: a wrong token shows only when codes fail to send.")
+		}
 	}
 	if kind == ProviderKindCustom {
 		in.DefaultTarget = def.kind
@@ -459,6 +467,13 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 	if err != nil {
 		return nil, nil, err
 	}
+	if in.TwilioTokenSource != "" && in.TwilioTokenSource != TokenSourceOptions {
+		// Generate and show the writes with the legacy token the plan
+		// carries over; the caller's Options stay as they were.
+		oo := *o
+		oo.TwilioAuthToken = tokenFromDiscovery(d, in.TwilioTokenSource)
+		o = &oo
+	}
 	var act *actiongen.Action
 	if in.Provider == ProviderKindCustom {
 		var gw map[string]any
@@ -552,6 +567,13 @@ const (
 
 func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiongen.Action, warnings []string) *Plan {
 	p := &Plan{Tenant: tenant, Provider: in.Provider, Delivery: in.Delivery, Warnings: warnings}
+	if in.Twilio != nil {
+		p.TwilioToken = describeTokenSource(in.TwilioTokenSource, in.Twilio.SID, d)
+		p.TwilioCheck = "skipped (SkipTwilioCheck)"
+		if !o.SkipTwilioCheck {
+			p.TwilioCheck = "GET /2010-04-01/Accounts/" + in.Twilio.SID + ".json with these credentials before the first write that sends them"
+		}
+	}
 
 	if in.Provider == ProviderKindCustom {
 		secrets := map[string]string{}
@@ -591,8 +613,11 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 	p.Steps = append(p.Steps, Step{State: StateProviderConfigured, Title: fmt.Sprintf("Configure the tenant-level %s phone provider", in.Provider), Writes: []Write{w}})
 
 	test := Step{State: StateProviderTested, Title: "Send a test message per delivery method to each recipient (Auth0 reports no delivery; confirm receipt)"}
-	if o.SkipTest {
+	switch {
+	case o.SkipTest:
 		test.Title = "Provider test skipped (SkipTest)"
+	case in.Provider == ProviderKindTwilio && !o.SkipTwilioCheck:
+		test.Title = "Send a test message per delivery method to each recipient and follow its status in the Twilio account (Auth0 reports no delivery)"
 	}
 	for _, r := range o.TestRecipients {
 		for _, meth := range in.Delivery.Methods() {

@@ -41,12 +41,13 @@ type GuardianFactor struct {
 	Enabled bool
 }
 
-// LegacyTwilio is the legacy Guardian Twilio setting. The auth token is
-// never read back.
+// LegacyTwilio is the legacy Guardian Twilio setting. Auth0 returns the
+// auth token (the Dashboard masks it); it is a [Secret].
 type LegacyTwilio struct {
 	SID                 string
 	From                string
 	MessagingServiceSID string
+	AuthToken           Secret
 }
 
 // LegacyPhoneTemplates are the legacy Guardian phone message templates.

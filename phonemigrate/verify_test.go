@@ -150,11 +150,12 @@ func TestApplyReplaceProvider(t *testing.T) {
 	}
 }
 
-// TestApplyAfterRefusal: a run refused by preflight (no token) leaves a
-// failed checkpoint at discovered; fixing the input and applying again
-// rediscovers and completes.
+// TestApplyAfterRefusal: a run refused by preflight (no token given, none
+// on the tenant) leaves a failed checkpoint at discovered; fixing the input
+// and applying again rediscovers and completes.
 func TestApplyAfterRefusal(t *testing.T) {
 	mt := scenario("mixed")
+	mt.LegacyTw.AuthToken = ""
 	m, store := newMigrator(t, mt)
 	o := baseOptions()
 	o.TwilioAuthToken = ""

@@ -154,7 +154,12 @@ func TestBadInput(t *testing.T) {
 		{name: "tenant not eligible", scenario: phonemigratetest.Empty, args: applyArgs("--skip-test"), code: 3, match: `not eligible`},
 		{name: "gateway cannot use a Twilio provider", args: applyArgs("--skip-test", "--provider", "twilio"), code: 3, match: `custom phone provider is required`},
 		{name: "delivery leaves Passwordless without text", args: applyArgs("--skip-test", "--delivery", "voice"), code: 3, match: `Voice would no longer cover the SMS phone factor`},
-		{name: "twilio provider without token", scenario: phonemigratetest.LegacyTwilio, args: applyArgs("--skip-test", "--provider", "twilio"), code: 2, match: `Twilio auth token is required`},
+		{name: "twilio token rejected by Twilio", scenario: phonemigratetest.LegacyTwilio, args: func(_ string, srv *phonemigratetest.Server, env map[string]string) []string {
+			env[envTwilioToken] = "typo-sentinel-77c1"
+			return []string{"apply", "--yes", "--quiet", "--test-to", "+15555550100", "--twilio-api-url", srv.Twilio().URL, "--checkpoint", "cp.json"}
+		}, code: 3, match: `Twilio rejected the auth token for account ` + phonemigratetest.TwilioSID + ` \(HTTP 401, Twilio error 20003 Authenticate\)`},
+		{name: "ask-twilio-token without a terminal", scenario: phonemigratetest.LegacyTwilio, args: applyArgs("--skip-test", "--ask-twilio-token"), code: 2, match: `--ask-twilio-token needs a terminal`},
+		{name: "evidence timeout not positive", args: applyArgs("--test-to", "+15555550100", "--evidence-timeout", "0s"), code: 2, match: `--evidence-timeout must be positive`},
 	}
 	if len(cases) < 20 {
 		t.Fatalf("only %d bad-input cases; the issue asks for at least 20", len(cases))

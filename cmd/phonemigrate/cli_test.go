@@ -87,11 +87,13 @@ func TestApplyPromptTwilioAndTestConfirmation(t *testing.T) {
 			// The answers are read line by line by separate readers;
 			// give each prompt exactly one line.
 			c.stdin = &lineReader{r: bufio.NewReader(strings.NewReader(tt.answers))}
-			code := c.main(context.Background(), []string{"apply", "--provider", "twilio", "--test-to", "+15555550100", "--checkpoint", t.TempDir() + "/cp.json"})
+			code := c.main(context.Background(), []string{"apply", "--provider", "twilio", "--ask-twilio-token", "--test-to", "+15555550100",
+				"--twilio-api-url", srv.Twilio().URL, "--evidence-timeout", "2s", "--poll-interval", "5ms", "--checkpoint", t.TempDir() + "/cp.json"})
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
 			}
-			for _, want := range []string{"Twilio auth token (input hidden", "did the text test message to +15555550100 arrive?"} {
+			for _, want := range []string{"Twilio auth token (input hidden", "Twilio reports the text test message to +15555550100 as delivered: did it arrive?",
+				"Twilio token: given by the caller"} {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr)
 				}

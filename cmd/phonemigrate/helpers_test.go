@@ -71,7 +71,7 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //
 //	fake-tenant SCENARIO        start a fake tenant; sets PHONEMIGRATE_BASE_URL,
 //	                            AUTH0_TOKEN, FAKE_URL, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET,
-//	                            FAKE_TWILIO_URL
+//	                            FAKE_TWILIO_URL, PHONEMIGRATE_TWILIO_API_URL
 //	fault METHOD PATH STATUS [TIMES]   inject a failure (STATUS "drop" drops the connection,
 //	                            "delay:MS" only delays;
 //	                            TIMES 0 means until "fault clear"; default 1)
@@ -82,6 +82,10 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	api METHOD PATH [FILE]      call the fake's Management API (PATH under /api/v2, body from
 //	                            FILE), as a colleague shaping the tenant would; fail unless 2xx;
 //	                            print the answer
+//	fake-twilio reject SID      the fake Twilio rejects account SID's credentials (401 20003)
+//	fake-twilio fail NUMBER FINAL   what goes to NUMBER ends FINAL (failed, undelivered,
+//	                            busy, no-answer, or lost: never listed)
+//	fake-twilio statuses        print each accepted message's sid and the statuses reported
 //	tenant-state get PATH       print the JSON value at PATH (dot-separated;
 //	                            array elements by index or by name)
 //	tenant-state save NAME      remember the tenant's state
@@ -103,6 +107,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"notify":          cmdNotify,
 		"api":             cmdAPI,
 		"tenant-state":    cmdTenantState,
+		"fake-twilio":     cmdFakeTwilio,
 		"json-get":        cmdJSONGet,
 		"exits":           cmdExits,
 		"hold-lock":       cmdHoldLock,
@@ -132,6 +137,10 @@ func cmdFakeTenant(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("FAKE_CLIENT_ID", st.srv.ClientID)
 	ts.Setenv("FAKE_CLIENT_SECRET", st.srv.ClientSecret)
 	ts.Setenv("FAKE_TWILIO_URL", st.srv.Twilio().URL)
+	// As a user exports what 'phonemigrate fake' prints: the Twilio
+	// credential check and test-message evidence go to the fake Twilio,
+	// never to api.twilio.com.
+	ts.Setenv("PHONEMIGRATE_TWILIO_API_URL", st.srv.Twilio().URL)
 }
 
 func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
@@ -229,6 +238,26 @@ func cmdAPI(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintf(ts.Stdout(), "%s\n", out)
 	if ok := resp.StatusCode/100 == 2; ok == neg {
 		ts.Fatalf("api %s %s: %d %s", args[0], args[1], resp.StatusCode, out)
+	}
+}
+
+func cmdFakeTwilio(ts *testscript.TestScript, neg bool, args []string) {
+	usage := "usage: fake-twilio reject SID | fail NUMBER FINAL | statuses"
+	if neg || len(args) == 0 {
+		ts.Fatalf("%s", usage)
+	}
+	tw := stateOf(ts).server(ts).Twilio()
+	switch {
+	case args[0] == "reject" && len(args) == 2:
+		tw.RejectAccount(args[1])
+	case args[0] == "fail" && len(args) == 3:
+		ts.Check(tw.FailNumber(args[1], args[2]))
+	case args[0] == "statuses" && len(args) == 1:
+		for _, m := range tw.Messages() {
+			fmt.Fprintf(ts.Stdout(), "%s %s %s\n", m.SID, m.To, strings.Join(tw.Statuses(m.SID), ","))
+		}
+	default:
+		ts.Fatalf("%s", usage)
 	}
 }
 

@@ -52,10 +52,13 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 				defer srv.Close()
 				dir := t.TempDir()
 				t.Chdir(dir)
-				env := map[string]string{envBaseURL: srv.BaseURL, envTwilioToken: leakSentinels.TwilioAuthToken}
+				env := map[string]string{envBaseURL: srv.BaseURL}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
+					env[envTwilioToken] = leakSentinels.TwilioAuthToken
 				} else {
+					// No TWILIO_AUTH_TOKEN: the legacy token is carried
+					// over from the tenant, which is scanned for too.
 					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
 				}
 				var all bytes.Buffer

@@ -24,6 +24,8 @@ type optionFlags struct {
 	skipTest     bool
 	allowReplace bool
 	twilioAPI    string
+	skipCheck    bool
+	evidence     time.Duration
 }
 
 func (o *optionFlags) register(fs *flag.FlagSet) {
@@ -32,7 +34,9 @@ func (o *optionFlags) register(fs *flag.FlagSet) {
 	fs.Var(&o.testTo, "test-to", "send a test message to this `+E164` number per delivery method (repeatable)")
 	fs.BoolVar(&o.skipTest, "skip-test", false, "do not send test messages through the new provider")
 	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider this tool did not create (never an existing custom-phone-provider Action)")
-	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` used inside a generated Action (default $PHONEMIGRATE_TWILIO_API_URL, else https://api.twilio.com; 'phonemigrate fake' prints its own)")
+	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` for the credential check, test-message evidence and a generated Action (default $PHONEMIGRATE_TWILIO_API_URL, else https://api.twilio.com; 'phonemigrate fake' prints its own)")
+	fs.BoolVar(&o.skipCheck, "skip-twilio-check", false, "do not check the Twilio credentials with Twilio before writing them, nor look up test messages there (networks that cannot reach Twilio)")
+	fs.DurationVar(&o.evidence, "evidence-timeout", phonemigrate.DefaultEvidenceTimeout, "how long to follow each test message's status in the Twilio account: a duration `D` such as 20s")
 }
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
@@ -67,6 +71,11 @@ func (o *optionFlags) options(getenv func(string) string) (phonemigrate.Options,
 	opts.TestRecipients = append([]string(nil), o.testTo...)
 	opts.SkipTest = o.skipTest
 	opts.AllowReplace = o.allowReplace
+	opts.SkipTwilioCheck = o.skipCheck
+	if o.evidence <= 0 {
+		return opts, usageErrorf("--evidence-timeout must be positive")
+	}
+	opts.EvidenceTimeout = o.evidence
 	twilioAPI, from := o.twilioAPI, "--twilio-api-url"
 	if twilioAPI == "" {
 		// What 'phonemigrate fake' prints, for the scenarios with Twilio.
@@ -305,7 +314,10 @@ type applyOutput struct {
 	Checkpoint  string             `json:"checkpoint"`
 	Steps       []jsonTransition   `json:"steps"`
 	Plan        *phonemigrate.Plan `json:"plan,omitempty"`
-	Error       string             `json:"error,omitempty"`
+	// Tests are this run's test messages: Twilio's status, a person's
+	// confirmation, or assumed_received (no delivery evidence).
+	Tests []phonemigrate.TestOutcome `json:"tests,omitempty"`
+	Error string                     `json:"error,omitempty"`
 }
 
 type checkpointFlag struct{ path string }
@@ -331,12 +343,14 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		yes     bool
 		jsonOut bool
 		poll    time.Duration
+		askTok  bool
 	)
 	tf.register(fs)
 	of.register(fs)
 	cf.register(fs)
 	log.register(fs)
-	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, also count test messages as received)")
+	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, test messages without delivery evidence are reported as assumed received)")
+	fs.BoolVar(&askTok, "ask-twilio-token", false, "ask for the Twilio auth token on the terminal (no echo) instead of carrying the tenant's legacy token over")
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	fleetPath := fs.String("fleet", "", "migrate every tenant of this YAML or JSON fleet `FILE` instead of one tenant (credentials only as names of environment variables)")
@@ -365,12 +379,15 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	opts.TwilioAuthToken = phonemigrate.Secret(c.getenv(envTwilioToken))
-	if opts.TwilioAuthToken == "" && opts.Provider == phonemigrate.ProviderKindTwilio && c.stdinTTY {
+	if askTok {
+		if !c.stdinTTY {
+			return usageErrorf("--ask-twilio-token needs a terminal; set TWILIO_AUTH_TOKEN instead (nothing was written)")
+		}
 		if opts.TwilioAuthToken, err = c.promptTwilioToken(); err != nil {
 			return err
 		}
 	}
-	opts.Confirm = c.confirmTest(yes)
+	opts.Confirm = c.confirmTest()
 	path := cf.resolve(tenant)
 	s, err := c.newSession(ctx, tenant, path, log, phonemigrate.WithPollInterval(poll))
 	if err != nil {
@@ -434,6 +451,16 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		if res.Plan != nil {
 			out.Plan = res.Plan
 		}
+		if res.Checkpoint != nil && !res.AlreadyDone {
+			out.Tests = res.Checkpoint.Tests
+			for _, t := range out.Tests {
+				// A message counted without evidence is said even with
+				// --quiet: nothing else tells the user.
+				if !jsonOut && (!log.quiet || t.AssumedReceived) {
+					fmt.Fprintf(c.stderr, "  test  %s\n", t.Summary())
+				}
+			}
+		}
 	}
 	if applyErr != nil {
 		out.Error = applyErr.Error()
@@ -491,13 +518,20 @@ func (c *cli) promptTwilioToken() (phonemigrate.Secret, error) {
 }
 
 // confirmTest is Options.Confirm: on a terminal it asks whether the test
-// message arrived; otherwise (only reachable with --yes) it accepts.
-func (c *cli) confirmTest(yes bool) func(context.Context, phonemigrate.TestMessage) (bool, error) {
+// message arrived (showing Twilio's status when there is one). Without a
+// terminal (only reachable with --yes) no one can answer, so it is nil: a
+// message without delivery evidence is then reported as assumed received,
+// never as confirmed.
+func (c *cli) confirmTest() func(context.Context, phonemigrate.TestMessage) (bool, error) {
+	if !c.stdinTTY {
+		return nil
+	}
 	return func(ctx context.Context, t phonemigrate.TestMessage) (bool, error) {
-		if !c.stdinTTY {
-			return yes, nil
+		q := fmt.Sprintf("Auth0 gives no delivery feedback: did the %s test message to %s arrive?", t.Method, t.Recipient)
+		if t.TwilioStatus != "" {
+			q = fmt.Sprintf("Twilio reports the %s test message to %s as %s: did it arrive?", t.Method, t.Recipient, t.TwilioStatus)
 		}
-		return c.ask(fmt.Sprintf("Auth0 gives no delivery feedback: did the %s test message to %s arrive?", t.Method, t.Recipient))
+		return c.ask(q)
 	}
 }
 

@@ -61,9 +61,9 @@ func commands() []command {
 	return []command{
 		{"demo", "run the whole migration offline against an embedded fake tenant", "[--scenario NAME] [--json]", runDemo},
 		{"plan", "show what apply would write to the tenant, writing nothing",
-			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--checkpoint FILE] [--json]", runPlan},
+			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--checkpoint FILE] [--json]", runPlan},
 		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)",
-			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--yes] [--checkpoint FILE] [--poll-interval D] [--json]\n" +
+			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--ask-twilio-token] [--yes] [--checkpoint FILE] [--poll-interval D] [--json]\n" +
 				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--checkpoint FILE] [--json]", runRollback},
@@ -357,8 +357,11 @@ migration stopped and lists the steps 'phonemigrate apply' would still run
 ('phonemigrate rollback' undoes what was changed), and exits 0. A completed
 checkpoint means nothing to do (exit 0); a corrupt or foreign one exits 2.
 `,
-	"apply": tenantNotes + `The Twilio auth token comes only from TWILIO_AUTH_TOKEN (or, on a terminal,
-a prompt). apply asks for confirmation before writing unless --yes; when
+	"apply": tenantNotes + `The Twilio auth token is carried over from the tenant's legacy settings;
+TWILIO_AUTH_TOKEN (or, on a terminal, --ask-twilio-token) overrides it. It
+is checked with Twilio before it is written (--skip-twilio-check skips), and
+each test message's Twilio status is followed (--evidence-timeout).
+apply asks for confirmation before writing unless --yes; when
 stdin is not a terminal it refuses (exit 2) without --yes. After a failure
 the checkpoint file lets apply resume where it stopped.
 With --fleet FILE apply migrates every tenant of a YAML or JSON fleet file

@@ -131,7 +131,7 @@ func fleetOf(b *testing.B, n int, sc phonemigratetest.Scenario, perSecond float6
 		name := fmt.Sprintf("t%04d", i)
 		env[name] = srvs[i].Token
 		t := fleet.Tenant{Name: name, BaseURL: srvs[i].BaseURL, TokenEnv: name, Checkpoint: filepath.Join(dir, name+".json"),
-			Options: fleet.TenantOptions{SkipTest: true, TwilioTokenEnv: "TWILIO"}}
+			Options: fleet.TenantOptions{SkipTest: true, TwilioTokenEnv: "TWILIO", TwilioAPIURL: srvs[i].Twilio().URL}}
 		if paced {
 			t.RateLimit = fleet.RateLimit{PerSecond: perSecond, Burst: burst}
 		}

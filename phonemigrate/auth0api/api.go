@@ -222,15 +222,15 @@ func (c *Client) SelectedPhoneProvider(ctx context.Context) (string, error) {
 }
 
 // LegacyTwilio implements [phonemigrate.Guardian]: GET
-// /guardian/factors/phone/providers/twilio (403 under UPE). The auth token,
-// should Auth0 return one, is dropped.
+// /guardian/factors/phone/providers/twilio (403 under UPE). Auth0 returns
+// the auth token (recorded traffic); it is kept as a [phonemigrate.Secret].
 func (c *Client) LegacyTwilio(ctx context.Context) (phonemigrate.LegacyTwilio, error) {
 	const method, path = http.MethodGet, "/guardian/factors/phone/providers/twilio"
 	r, err := c.m.Guardian.Factors.Phone.GetTwilioProvider(ctx)
 	if err != nil {
 		return phonemigrate.LegacyTwilio{}, c.fail(ctx, method, path, err)
 	}
-	return phonemigrate.LegacyTwilio{SID: str(r.Sid), From: str(r.From), MessagingServiceSID: str(r.MessagingServiceSid)}, nil
+	return phonemigrate.LegacyTwilio{SID: str(r.Sid), From: str(r.From), MessagingServiceSID: str(r.MessagingServiceSid), AuthToken: phonemigrate.Secret(str(r.AuthToken))}, nil
 }
 
 // LegacyPhoneTemplates implements [phonemigrate.Guardian]: GET

@@ -219,7 +219,7 @@ func endpoints(t *testing.T) []endpoint {
 			call:    func(ctx context.Context, c *Client) (any, error) { return c.LegacyTwilio(ctx) },
 			replies: map[string]reply{"": {200, `{"sid":"AC1","from":"+15550002","messaging_service_sid":"MG1","auth_token":"twilio-SECRET"}`}},
 			want:    []wire{{Method: "GET", Path: "/api/v2/guardian/factors/phone/providers/twilio"}},
-			result:  phonemigrate.LegacyTwilio{SID: "AC1", From: "+15550002", MessagingServiceSID: "MG1"},
+			result:  phonemigrate.LegacyTwilio{SID: "AC1", From: "+15550002", MessagingServiceSID: "MG1", AuthToken: "twilio-SECRET"},
 		},
 		{
 			name: "LegacyPhoneTemplates", method: "GET", path: "/guardian/factors/phone/templates", replay: true,

@@ -195,7 +195,7 @@ func TestContractGuardianLegacy(t *testing.T) {
 		t.Errorf("SelectedPhoneProvider = %q", got)
 	}
 	tw := must[phonemigrate.LegacyTwilio](t)(c.LegacyTwilio(t.Context()))
-	if diff := cmp.Diff(phonemigrate.LegacyTwilio{SID: phonemigratetest.TwilioSID, From: phonemigratetest.TwilioFrom}, tw); diff != "" {
+	if diff := cmp.Diff(phonemigrate.LegacyTwilio{SID: phonemigratetest.TwilioSID, From: phonemigratetest.TwilioFrom, AuthToken: phonemigratetest.TwilioAuthToken}, tw); diff != "" {
 		t.Errorf("LegacyTwilio (-want +got):\n%s", diff)
 	}
 	tpl := must[phonemigrate.LegacyPhoneTemplates](t)(c.LegacyPhoneTemplates(t.Context()))

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -91,12 +92,21 @@ type TenantOptions struct {
 	// create.
 	AllowReplace bool `json:"allow_replace,omitempty" yaml:"allow_replace,omitempty"`
 	// TwilioTokenEnv names the environment variable holding the Twilio
-	// auth token (needed for a Twilio provider or a Twilio target of a
-	// custom one). Empty: the Runner's DefaultTwilioTokenEnv.
+	// auth token, which overrides the legacy token read from the tenant
+	// (for a Twilio provider or a Twilio target of a custom one). Empty:
+	// the Runner's DefaultTwilioTokenEnv, else the legacy token.
 	TwilioTokenEnv string `json:"twilio_token_env,omitempty" yaml:"twilio_token_env,omitempty"`
-	// TwilioAPIURL overrides the Twilio API base URL inside a generated
-	// Action (tests against a fake Twilio); https, or http to loopback.
+	// TwilioAPIURL overrides the Twilio API base URL of the credential
+	// check, the delivery evidence and a generated Action (tests against a
+	// fake Twilio); https, or http to loopback.
 	TwilioAPIURL string `json:"twilio_api_url,omitempty" yaml:"twilio_api_url,omitempty"`
+	// SkipTwilioCheck skips checking the Twilio credentials with Twilio and
+	// the test messages' delivery evidence (networks that cannot reach
+	// Twilio).
+	SkipTwilioCheck bool `json:"skip_twilio_check,omitempty" yaml:"skip_twilio_check,omitempty"`
+	// EvidenceTimeout bounds the wait for each test message's Twilio
+	// status, as a Go duration ("20s"); empty means the default.
+	EvidenceTimeout string `json:"evidence_timeout,omitempty" yaml:"evidence_timeout,omitempty"`
 }
 
 // ErrInvalidConfig is matched (errors.Is) by every [*ConfigError].
@@ -637,6 +647,14 @@ func (o TenantOptions) options() (phonemigrate.Options, error) {
 		}
 		out.TwilioAPIBaseURL = o.TwilioAPIURL
 	}
+	if o.EvidenceTimeout != "" {
+		d, err := time.ParseDuration(o.EvidenceTimeout)
+		if err != nil || d <= 0 {
+			return out, bad("evidence_timeout", fmt.Sprintf("%q is not a positive duration such as 20s", o.EvidenceTimeout))
+		}
+		out.EvidenceTimeout = d
+	}
+	out.SkipTwilioCheck = o.SkipTwilioCheck
 	out.TestRecipients = append([]string(nil), o.TestTo...)
 	out.SkipTest = o.SkipTest
 	out.AllowReplace = o.AllowReplace

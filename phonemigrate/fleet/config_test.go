@@ -124,6 +124,8 @@ func TestParseErrors(t *testing.T) {
 		{"no test choice", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: AUTH0_A\n", "options.test_to", "skip_test"},
 		{"test and skip", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: AUTH0_A\n    options: {skip_test: true, test_to: [\"+15551230001\"]}\n", "options.skip_test", "together"},
 		{"non-https twilio url", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: AUTH0_A\n    options: {skip_test: true, twilio_api_url: \"http://twilio.example.com\"}\n", "options.twilio_api_url", "https"},
+		{"bad evidence timeout", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: AUTH0_A\n    options: {skip_test: true, evidence_timeout: soon}\n", "options.evidence_timeout", "positive duration"},
+		{"zero evidence timeout", "tenants:\n  - name: t1\n    domain: a.auth0.com\n    token_env: AUTH0_A\n    options: {skip_test: true, evidence_timeout: 0s}\n", "options.evidence_timeout", "positive duration"},
 		{"concurrency", "concurrency: -2\n" + tenant(""), "concurrency", "between"},
 	}
 	for _, tt := range tests {

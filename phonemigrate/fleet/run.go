@@ -30,8 +30,8 @@ type Runner struct {
 	Getenv func(string) string
 
 	// DefaultTwilioTokenEnv names the variable holding the Twilio auth
-	// token for tenants whose options set no twilio_token_env. Empty: such
-	// tenants get no token.
+	// token for tenants whose options set no twilio_token_env. Empty (or
+	// the variable unset): such tenants carry their legacy token over.
 	DefaultTwilioTokenEnv string
 
 	// Progress, when set, receives an [Event] when a tenant starts, at each

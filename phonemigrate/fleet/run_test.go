@@ -66,7 +66,7 @@ func TestRunMixedFleet(t *testing.T) {
 		opts fleet.TenantOptions
 	}{
 		{"gw", gw, fleet.TenantOptions{SkipTest: true}},
-		{"tw", tw, fleet.TenantOptions{Provider: "twilio", TestTo: []string{"+15551230001"}, TwilioTokenEnv: "TW_TWILIO"}},
+		{"tw", tw, fleet.TenantOptions{Provider: "twilio", TestTo: []string{"+15551230001"}, TwilioTokenEnv: "TW_TWILIO", TwilioAPIURL: tw.Twilio().URL}},
 		{"empty", empty, fleet.TenantOptions{SkipTest: true}},
 		{"unified", unified, fleet.TenantOptions{SkipTest: true}},
 		{"noenv", gw, fleet.TenantOptions{SkipTest: true}},

@@ -632,11 +632,11 @@ func nullable(s string) any {
 	return s
 }
 
-// guardianTwilioJSON is the Guardian Twilio setting as the fake returns it:
-// the auth token is never returned (Auth0's example response includes it;
-// the fake keeps secrets out of every Management API answer).
+// guardianTwilioJSON is the Guardian Twilio setting as the fake returns it,
+// auth token included: real Auth0 returns auth_token from GET and PUT
+// (recorded go-auth0 traffic), as it returns a connection's twilio_token.
 func guardianTwilioJSON(t GuardianTwilio) map[string]any {
-	return map[string]any{"from": nullable(t.From), "messaging_service_sid": nullable(t.MessagingServiceSID), "sid": nullable(t.SID)}
+	return map[string]any{"auth_token": nullable(t.AuthToken), "from": nullable(t.From), "messaging_service_sid": nullable(t.MessagingServiceSID), "sid": nullable(t.SID)}
 }
 
 func (s *Server) getGuardianTwilio(r *http.Request) (int, any, *apiErr) {

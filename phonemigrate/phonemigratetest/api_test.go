@@ -241,8 +241,8 @@ func TestGuardianLegacyEndpoints(t *testing.T) {
 		eps = append(eps,
 			ep{"GET", p + "/selected-provider", nil, map[string]any{"provider": "twilio"}},
 			ep{"PUT", p + "/selected-provider", map[string]any{"provider": "twilio"}, map[string]any{"provider": "twilio"}},
-			ep{"GET", p + "/providers/twilio", nil, map[string]any{"sid": TwilioSID, "from": TwilioFrom, "messaging_service_sid": nil}},
-			ep{"PUT", p + "/providers/twilio", map[string]any{"sid": TwilioSID, "from": TwilioFrom, "auth_token": TwilioAuthToken}, map[string]any{"sid": TwilioSID, "from": TwilioFrom, "messaging_service_sid": nil}},
+			ep{"GET", p + "/providers/twilio", nil, map[string]any{"sid": TwilioSID, "from": TwilioFrom, "messaging_service_sid": nil, "auth_token": TwilioAuthToken}},
+			ep{"PUT", p + "/providers/twilio", map[string]any{"sid": TwilioSID, "from": TwilioFrom, "auth_token": TwilioAuthToken}, map[string]any{"sid": TwilioSID, "from": TwilioFrom, "messaging_service_sid": nil, "auth_token": TwilioAuthToken}},
 			ep{"GET", p + "/templates", nil, map[string]any{"enrollment_message": MFAEnrollmentMessage, "verification_message": MFAVerificationMessage}},
 			ep{"PUT", p + "/templates", map[string]any{"enrollment_message": MFAEnrollmentMessage, "verification_message": MFAVerificationMessage}, map[string]any{"enrollment_message": MFAEnrollmentMessage, "verification_message": MFAVerificationMessage}},
 		)

@@ -92,7 +92,5 @@ func (s *Server) registerControl(mux *http.ServeMux) {
 	mux.HandleFunc("GET /__fake/gateway/messages", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.gateway.Messages())
 	})
-	mux.HandleFunc("GET /__fake/twilio/messages", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, s.twilio.Messages())
-	})
+	s.registerTwilioControl(mux)
 }

@@ -57,6 +57,10 @@
 // provider cannot deliver are refused with 409 under UPE, as Auth0's guide
 // says, where the recording (made with no provider) got 200.
 //
+// Like recorded Auth0, the fake returns the legacy Twilio tokens:
+// options.twilio_token of an sms connection and auth_token of the Guardian
+// Twilio setting (GET and PUT).
+//
 // # Delivery
 //
 // [Server.Notify] (POST /__fake/notify) sends one Passwordless or MFA

@@ -125,3 +125,41 @@ func ExampleState_Messages() {
 	// unified: true same as before: false
 	// unified: false same as before: true
 }
+
+// The fake Twilio answers the credential check and reports delivery
+// statuses; FailNumber makes what goes to a number end undelivered.
+func ExampleTwilioAPI_FailNumber() {
+	srv := phonemigratetest.NewServer(phonemigratetest.LegacyTwilio)
+	defer srv.Close()
+	tw := srv.Twilio()
+	if err := tw.FailNumber("+15555550100", "undelivered"); err != nil {
+		panic(err)
+	}
+	get := func(path, token string) map[string]any {
+		req, _ := http.NewRequest("GET", tw.URL+"/2010-04-01/Accounts/"+phonemigratetest.TwilioSID+path, nil)
+		req.SetBasicAuth(phonemigratetest.TwilioSID, token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	fmt.Println(get(".json", "typo")["code"], get(".json", phonemigratetest.TwilioAuthToken)["status"])
+
+	// A provider test message through the legacy Twilio route, then read
+	// back until final.
+	if _, err := srv.Notify(context.Background(), phonemigratetest.NotifyRequest{Kind: "passwordless", Recipient: "+15555550100"}); err != nil {
+		panic(err)
+	}
+	sid := tw.Messages()[0].SID
+	for range 4 {
+		get("/Messages/"+sid+".json", phonemigratetest.TwilioAuthToken)
+	}
+	fmt.Println(strings.Join(tw.Statuses(sid), " → "))
+	// Output:
+	// 20003 active
+	// queued → sending → sent → undelivered
+}

@@ -56,6 +56,11 @@ import (
 //	POST   /__fake/faults     inject a [Fault]; DELETE clears them all
 //	POST   /__fake/ratelimit  {"per_second": 2, "burst": 5}; per_second <= 0 turns limiting off
 //	POST   /__fake/notify     send one message (see [NotifyRequest], [NotifyResult])
+//	GET    /__fake/gateway/messages, /__fake/twilio/messages   what the fakes received
+//	POST   /__fake/twilio/accounts              {"sid","auth_token"}: the fake Twilio accepts the account
+//	POST   /__fake/twilio/accounts/{sid}/reject the fake Twilio rejects the account (401 20003)
+//	POST   /__fake/twilio/numbers               {"number","final"}: messages to number end final
+//	                                            (see [TwilioAPI.FailNumber])
 //
 // The control API is unauthenticated by design and for local use only: it
 // shows every credential applied to the fake and /__fake/notify runs the
@@ -262,6 +267,7 @@ func NewUnstartedServer(scenario Scenario, opts ...Option) *Server {
 		panic(err.Error())
 	}
 	s.st = st
+	s.twilio.registerLegacyAccounts(s.st)
 	s.setRateLimitLocked(cfg.perSecond, cfg.burst)
 	s.handler = s.routes()
 	return s

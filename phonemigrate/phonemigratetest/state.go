@@ -7,8 +7,9 @@ import (
 
 // State is the whole fake tenant: what GET /__fake/state answers and what
 // [Server.State] returns. Unlike the Management API it shows every secret
-// (connection twilio_token and gateway secret inside connection options,
-// Guardian Twilio auth token, phone provider credentials, Action secret
+// (the Management API returns the legacy ones too — connection
+// twilio_token and gateway secret inside connection options, Guardian
+// Twilio auth token — but never phone provider credentials or Action secret
 // values): it is a fake, and tests need to see exactly what was written.
 //
 // The JSON keys are fixed (tests and other tools read them):

@@ -1,0 +1,264 @@
+package phonemigrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// DefaultEvidenceTimeout is how long Apply looks for a test message's
+// delivery status in the Twilio account when [Options.EvidenceTimeout] is
+// zero.
+const DefaultEvidenceTimeout = 30 * time.Second
+
+// EvidenceTwilio is [TestOutcome.Evidence] when the message was looked up in
+// the Twilio account.
+const EvidenceTwilio = "twilio"
+
+// StatusNotFound is [TestOutcome.Status] when no message or call to the
+// recipient appeared in the Twilio account within the evidence timeout.
+const StatusNotFound = "not_found"
+
+// ErrTestNotDelivered is wrapped by the [*TestDeliveryError] Apply returns
+// when Twilio reports a test message failed or undelivered, or does not
+// list it: the migration stops before the tenant switch.
+var ErrTestNotDelivered = errors.New("test message not delivered")
+
+// TestOutcome is what is known about one test message: recorded in
+// [Checkpoint.Tests] (and so in Result.Checkpoint) and shown by the CLI.
+// Auth0's try endpoint answers 202 ("queued") whatever happens next, so a
+// message counts as received only with delivery evidence (Twilio's status)
+// or a person's word; otherwise AssumedReceived says it was counted without
+// either.
+type TestOutcome struct {
+	To     string          `json:"to"`
+	Method delivery.Method `json:"delivery_method"`
+	// Evidence is where Status comes from: EvidenceTwilio, or "" when there
+	// is no delivery evidence (a custom provider, or SkipTwilioCheck).
+	Evidence string `json:"evidence,omitempty"`
+	// Status is Twilio's last status of the message (queued, sending,
+	// sent, delivered, undelivered, failed) or call (queued, ringing,
+	// in-progress, completed, busy, no-answer, failed), or StatusNotFound.
+	Status string `json:"status,omitempty"`
+	// SID is the Twilio message or call sid.
+	SID string `json:"sid,omitempty"`
+	// ErrorCode is Twilio's error_code of a failed message (0 when none).
+	ErrorCode int `json:"error_code,omitempty"`
+	// Confirmed is true when Options.Confirm (a person) said it arrived.
+	Confirmed bool `json:"confirmed,omitempty"`
+	// AssumedReceived is true when it was counted as received with neither
+	// delivery evidence nor a person saying so.
+	AssumedReceived bool `json:"assumed_received,omitempty"`
+}
+
+// Summary is one line for a person, e.g. "text test message to
+// +15555550100: Twilio status delivered (SM…)" or "…: assumed received (no
+// delivery evidence)".
+func (t TestOutcome) Summary() string {
+	s := fmt.Sprintf("%s test message to %s: ", t.Method, t.To)
+	switch {
+	case t.Evidence == EvidenceTwilio && t.Status == StatusNotFound:
+		s += "not found in the Twilio account"
+	case t.Evidence == EvidenceTwilio:
+		s += "Twilio status " + t.Status
+		if t.ErrorCode != 0 {
+			s += fmt.Sprintf(" (error %d)", t.ErrorCode)
+		}
+		if t.SID != "" {
+			s += " (" + t.SID + ")"
+		}
+	default:
+		s += "no delivery evidence"
+	}
+	switch {
+	case t.Confirmed:
+		s += "; confirmed received"
+	case t.AssumedReceived:
+		s = fmt.Sprintf("%s test message to %s: assumed received (no delivery evidence)", t.Method, t.To)
+	}
+	return s
+}
+
+// TestDeliveryError is returned by Apply when Twilio reports a test message
+// failed or undelivered (calls: failed, busy, no-answer, canceled), or it
+// was not found within the evidence timeout. It wraps
+// [ErrTestNotDelivered]; the migration stops at provider_configured, before
+// the tenant switch.
+type TestDeliveryError struct {
+	Outcome TestOutcome
+	Account string        // the Twilio account sid looked in
+	Waited  time.Duration // the evidence timeout, for StatusNotFound
+}
+
+func (e *TestDeliveryError) Error() string {
+	o := e.Outcome
+	if o.Status == StatusNotFound {
+		return fmt.Sprintf("%v: no %s to %s appeared in Twilio account %s within %s of the test", ErrTestNotDelivered,
+			map[delivery.Method]string{delivery.Text: "message", delivery.Voice: "call"}[o.Method], o.To, e.Account, e.Waited)
+	}
+	s := fmt.Sprintf("%v: Twilio reports the %s test message to %s (%s) as %s", ErrTestNotDelivered, o.Method, o.To, o.SID, o.Status)
+	if o.ErrorCode != 0 {
+		s += fmt.Sprintf(" (error %d)", o.ErrorCode)
+	}
+	return s
+}
+
+func (e *TestDeliveryError) Unwrap() error { return ErrTestNotDelivered }
+
+// Twilio statuses that end a message or call, and those that mean it did
+// not reach the person.
+var (
+	finalStatus = map[string]bool{"delivered": true, "undelivered": true, "failed": true, "read": true, "canceled": true,
+		"completed": true, "busy": true, "no-answer": true}
+	badStatus = map[string]bool{"undelivered": true, "failed": true, "canceled": true, "busy": true, "no-answer": true, StatusNotFound: true}
+)
+
+// evidenceSkew is how far before the try a message's date_created may be
+// (Twilio dates have one-second resolution, and clocks differ).
+const evidenceSkew = 5 * time.Second
+
+// twilioItem is a message or call as Twilio lists it.
+type twilioItem struct {
+	SID         string `json:"sid"`
+	To          string `json:"to"`
+	Status      string `json:"status"`
+	DateCreated string `json:"date_created"`
+	ErrorCode   *int   `json:"error_code"`
+}
+
+// evidence looks in the Twilio account for the message or call to out.To
+// created since the try (one not already claimed by an earlier test of this
+// run), then follows its status until it is final or the timeout passes,
+// and records what it found in out. Messages are listed by To only (page
+// size 20, newest first) and matched on date_created: Twilio's DateSent
+// filter would miss a message not sent yet, whose date_sent is null.
+func (r *run) evidence(ctx context.Context, tw *twilioClient, out *TestOutcome, since time.Time, claimed map[string]bool) error {
+	timeout := r.o.EvidenceTimeout
+	if timeout == 0 {
+		timeout = DefaultEvidenceTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	out.Evidence = EvidenceTwilio
+	listPath, onePath := "/Messages.json", "/Messages/"
+	if out.Method == delivery.Voice {
+		listPath, onePath = "/Calls.json", "/Calls/"
+	}
+	var found *twilioItem
+	for {
+		if found == nil {
+			var page struct {
+				Messages []twilioItem `json:"messages"`
+				Calls    []twilioItem `json:"calls"`
+			}
+			status, te, err := tw.get(ctx, listPath, url.Values{"To": {out.To}, "PageSize": {"20"}}, &page)
+			if err := evidenceErr(status, te, err, tw.sid); err != nil {
+				return err
+			}
+			items := page.Messages
+			if out.Method == delivery.Voice {
+				items = page.Calls
+			}
+			for i := range items { // newest first: the last match is the oldest
+				it := items[i]
+				created, perr := time.Parse(time.RFC1123Z, it.DateCreated)
+				if perr != nil || it.To != out.To || claimed[it.SID] || created.Before(since.Add(-evidenceSkew)) {
+					continue
+				}
+				found = &it
+			}
+			if found != nil {
+				claimed[found.SID] = true
+				out.SID = found.SID
+			}
+		} else {
+			var it twilioItem
+			status, te, err := tw.get(ctx, onePath+url.PathEscape(found.SID)+".json", nil, &it)
+			if err := evidenceErr(status, te, err, tw.sid); err != nil {
+				return err
+			}
+			found = &it
+		}
+		if found != nil {
+			out.Status = found.Status
+			if found.ErrorCode != nil {
+				out.ErrorCode = *found.ErrorCode
+			}
+			if finalStatus[found.Status] {
+				return nil
+			}
+		}
+		if !time.Now().Before(deadline) {
+			if found == nil {
+				out.Status = StatusNotFound
+			}
+			return nil
+		}
+		if err := r.m.sleep(ctx); err != nil {
+			return fmt.Errorf("wait for the Twilio status of the %s test message to %s: %w", out.Method, out.To, err)
+		}
+	}
+}
+
+func evidenceErr(status int, te *twilioAPIError, err error, sid string) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("look up test message in Twilio: %w", err)
+	case status == http.StatusUnauthorized || status == http.StatusNotFound:
+		return &TwilioCredentialsError{SID: sid, Status: status, Code: te.Code, Message: te.Message}
+	case te != nil:
+		return fmt.Errorf("look up test message in Twilio account %s: Twilio answered HTTP %d (error %d %s)", sid, status, te.Code, te.Message)
+	}
+	return nil
+}
+
+// evidenceSource returns the Twilio client that finds delivery evidence
+// for a Twilio provider's test messages (resolving and checking the token
+// first), or nil when there is none: a custom provider, or
+// SkipTwilioCheck.
+func (r *run) evidenceSource(ctx context.Context) (*twilioClient, error) {
+	in := r.cp.Intent
+	if in.Provider != ProviderKindTwilio || in.Twilio == nil || r.o.SkipTwilioCheck {
+		return nil, nil
+	}
+	if err := r.resolveTwilio(ctx); err != nil {
+		return nil, err
+	}
+	return r.m.twilio(r.o, in.Twilio.SID, r.o.TwilioAuthToken), nil
+}
+
+// testOutcome records what is known about the test message just tried:
+// Twilio's status when tw is set (failing with a [*TestDeliveryError] when
+// it did not reach the person), else — with no one to confirm — that it is
+// assumed received. The outcome is appended to the checkpoint's Tests.
+func (r *run) testOutcome(ctx context.Context, tw *twilioClient, to string, meth delivery.Method, since time.Time, claimed map[string]bool) (TestOutcome, error) {
+	out := TestOutcome{To: to, Method: meth}
+	if tw != nil {
+		if err := r.evidence(ctx, tw, &out, since, claimed); err != nil {
+			return out, err
+		}
+	}
+	if out.Evidence == "" && r.o.Confirm == nil {
+		out.AssumedReceived = true
+	}
+	r.cp.Tests = append(r.cp.Tests, out)
+	attrs := []any{"tenant", r.cp.Tenant, "to", to, "delivery_method", meth, "evidence", out.Evidence, "status", out.Status}
+	switch {
+	case badStatus[out.Status]:
+		timeout := r.o.EvidenceTimeout
+		if timeout == 0 {
+			timeout = DefaultEvidenceTimeout
+		}
+		r.m.log.ErrorContext(ctx, "test message not delivered", attrs...)
+		return out, &TestDeliveryError{Outcome: out, Account: tw.sid, Waited: timeout}
+	case out.AssumedReceived:
+		r.m.log.WarnContext(ctx, "test message assumed received (no delivery evidence)", attrs...)
+	default:
+		r.m.log.InfoContext(ctx, "test message", attrs...)
+	}
+	return out, nil
+}
