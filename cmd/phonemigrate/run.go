@@ -171,10 +171,15 @@ func message(err error) string {
 	for {
 		trimmed := strings.TrimPrefix(msg, "phonemigrate: ")
 		if trimmed == msg {
-			return msg
+			break
 		}
 		msg = trimmed
 	}
+	if errors.Is(err, phonemigrate.ErrTwilioTokenRequired) {
+		// Only where the tenant holds no legacy token to carry over.
+		msg += "; set " + envTwilioToken + " to the account's auth token (or, on a terminal, pass --ask-twilio-token to type it)"
+	}
+	return msg
 }
 
 // sentence makes msg read as one sentence: a single line ending in a full
