@@ -175,10 +175,6 @@ func TestPreflightErrors(t *testing.T) {
 		{name: "mfa voice with only a gateway", scenario: "legacy-gateway", tenant: func(m *memTenant) {
 			m.MFAEnabled, m.MsgTypes = true, ptr(delivery.Of(delivery.Text, delivery.Voice))
 		}, is: phonemigrate.ErrNotEligible, exit: 3},
-		{name: "two twilio accounts", scenario: "mixed", tenant: func(m *memTenant) {
-			m.Conns[1] = twilioConn()
-			m.Conns[1].Options["twilio_sid"] = "ACother"
-		}, is: phonemigrate.ErrNotEligible, exit: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,5 +273,47 @@ func TestPlanAbsentFlagMeansOff(t *testing.T) {
 	}
 	if len(p.Steps) == 0 {
 		t.Errorf("Plan of a legacy tenant with the flag absent has no steps")
+	}
+}
+
+// TestPlanTwoTwilioAccounts: Passwordless and MFA on different Twilio
+// accounts. One account serves both after the switch: the plan takes the
+// MFA (Guardian) one, says so, and says what Passwordless users notice.
+func TestPlanTwoTwilioAccounts(t *testing.T) {
+	mt := scenario("mixed")
+	mt.Conns[1] = twilioConn()
+	mt.Conns[1].Options["twilio_sid"] = "ACother"
+	m, _ := phonemigrate.New(mt)
+	p, err := m.Plan(t.Context(), baseOptions())
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	if p.Provider != phonemigrate.ProviderKindTwilio {
+		t.Errorf("provider %s, want twilio", p.Provider)
+	}
+	found := false
+	for _, w := range p.Warnings {
+		if strings.Contains(w, "Twilio account ACother") && strings.Contains(w, "the MFA (Guardian) one is taken") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no warning names both accounts and the one taken: %q", p.Warnings)
+	}
+	var sid any
+	for _, st := range p.Steps {
+		for _, w := range st.Writes {
+			if w.Method == "POST" && w.Path == "/branding/phone/providers" {
+				b, _ := json.Marshal(w.After)
+				var after struct {
+					Configuration struct{ SID string }
+				}
+				_ = json.Unmarshal(b, &after)
+				sid = after.Configuration.SID
+			}
+		}
+	}
+	if sid == "ACother" || sid == nil {
+		t.Errorf("provider written with account %v, want the Guardian account", sid)
 	}
 }

@@ -151,9 +151,13 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 			ErrNotEligible, d.MFAProvider)
 	}
 	if pwl != nil && mfa != nil && pwl.kind == targetTwilio && mfa.kind == targetTwilio && pwl.twilio.SID != mfa.twilio.SID {
-		return nil, nil, fmt.Errorf("%w: Passwordless uses Twilio account %s and MFA account %s, and the tenant-level provider (or the Action's Twilio target) serves one account: "+
-			"send both through one account (in the connection's or Guardian's Twilio settings), then run again",
-			ErrNotEligible, pwl.twilio.SID, mfa.twilio.SID)
+		// One tenant-level provider (or one Twilio target) serves one
+		// account: the MFA (Guardian) one is taken for both, and the plan
+		// says what Passwordless users will notice.
+		warnings = append(warnings, fmt.Sprintf("Passwordless (connection %q) sends through %s and MFA through %s; one Twilio account serves both after the switch, and the MFA (Guardian) one is taken: Passwordless codes will come from %s. "+
+			"To keep the Passwordless sender, move MFA to the connection's account in Guardian's Twilio settings first, then run again.",
+			pwl.conn.Name, pwl.describe(), mfa.describe(), mfa.describe()))
+		pwl = mfa
 	}
 
 	// Provider kind.
