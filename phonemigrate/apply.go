@@ -314,6 +314,10 @@ func (r *run) planStep(ctx context.Context) (string, error) {
 		r.d = d
 	}
 	if r.d.UPE {
+		// Switched already: nothing to do only when it is healthy.
+		if err := r.m.unhealthy(ctx, r.d); err != nil {
+			return "", err
+		}
 		return EventAlreadyUnified, nil
 	}
 	p, in, err := r.m.plan(ctx, r.d, r.o)

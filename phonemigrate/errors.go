@@ -134,7 +134,8 @@ func (e *CheckpointError) Error() string {
 //   - 3: not eligible, or the user must act first: [ErrNotEligible],
 //     [*DeliveryConflictError], [*ExistingResourceError],
 //     [ErrCustomProviderRequired], [*TwilioCredentialsError] (Twilio
-//     rejected the credentials before they were written);
+//     rejected the credentials before they were written),
+//     [*UnhealthyError] (switched already, but invariants are violated);
 //   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
 //     [ErrTestNotDelivered], cancellation).
 func ExitCode(err error) int {
@@ -148,11 +149,12 @@ func ExitCode(err error) int {
 		de *DeliveryConflictError
 		ee *ExistingResourceError
 		te *TwilioCredentialsError
+		ue *UnhealthyError
 	)
 	switch {
 	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired):
 		return 2
-	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te):
+	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue):
 		return 3
 	}
 	return 1

@@ -146,7 +146,11 @@ func TestPreflightErrors(t *testing.T) {
 		{name: "unified tenant", scenario: "unified", is: phonemigrate.ErrAlreadyUnified, exit: 0},
 		// The flag absent means off; with MFA on, a 403 from the legacy
 		// Guardian endpoints still says the tenant is on UPE.
-		{name: "legacy 403 means unified", scenario: "mfa-twilio", tenant: func(m *memTenant) { m.UPE = nil; m.Force403 = true }, is: nil, exit: 0},
+		{name: "legacy 403 means unified", scenario: "mfa-twilio", tenant: func(m *memTenant) {
+			m.UPE = nil
+			m.Force403 = true
+			m.Providers = []phonemigrate.PhoneProvider{{ID: "pro_1", Name: "twilio", Configuration: phonemigrate.ProviderConfiguration{SID: "AC1", DefaultFrom: "+15550001111", DeliveryMethods: delivery.Of(delivery.Text, delivery.Voice)}}}
+		}, is: nil, exit: 0},
 		{name: "mfa auth0 only", scenario: "empty", tenant: func(m *memTenant) { m.MFAEnabled = true }, is: phonemigrate.ErrNotEligible, exit: 3},
 		{name: "no token twilio", scenario: "legacy-twilio", opts: func(o *phonemigrate.Options) { o.TwilioAuthToken = "" },
 			tenant: func(m *memTenant) { delete(m.Conns[1].Options, "twilio_token") }, is: phonemigrate.ErrTwilioTokenRequired, exit: 2},

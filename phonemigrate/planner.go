@@ -461,6 +461,12 @@ func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
 // custom-phone-provider Actions and bindings yet, it reads them (once) and
 // runs preflight again with them; a Twilio provider never needs them.
 func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *Intent, error) {
+	if d.UPE {
+		// Switched already: nothing to do only when it is healthy.
+		if err := m.unhealthy(ctx, d); err != nil {
+			return nil, nil, err
+		}
+	}
 	in, warnings, err := m.preflight(d, o)
 	if err == nil && in.Provider == ProviderKindCustom && !d.actionsRead {
 		if err := m.discoverActions(ctx, d); err != nil {

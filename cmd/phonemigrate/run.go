@@ -67,6 +67,7 @@ func commands() []command {
 				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--checkpoint FILE] [--json]", runRollback},
+		{"check", "check a tenant on the Unified Phone Experience for what leaves users without codes, writing nothing", tenantUsage + " [--json]", runCheck},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
 		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--allow-remote] [--scenario NAME]", runFake},

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// errUnhealthy makes check exit 1 after printing its findings.
+type errUnhealthy struct{ n int }
+
+func (e errUnhealthy) Error() string {
+	return fmt.Sprintf("%d invariant(s) of a healthy Unified Phone tenant are violated (listed on stdout)", e.n)
+}
+
+// runCheck is `phonemigrate check`: read-only, it lists every violated
+// invariant of a healthy tenant on the Unified Phone Experience with what
+// users experience and the fix; exit 0 when healthy, 1 when not.
+func runCheck(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet("check")
+	var (
+		tf      tenantFlags
+		log     logging
+		jsonOut bool
+	)
+	tf.register(fs)
+	log.register(fs)
+	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
+	if err := c.parseFlags(fs, "check", args, log.check); err != nil {
+		return err
+	}
+	tenant, err := tf.resolve(c.getenv)
+	if err != nil {
+		return err
+	}
+	s, err := c.newSession(ctx, tenant, "", log)
+	if err != nil {
+		return err
+	}
+	h, err := s.migrator.Check(ctx)
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		if err := c.writeJSON(checkOutput{Tenant: tenant.Name(), Healthy: h.Healthy(), Health: h}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(c.stdout, printable(checkText(tenant.Name(), h)))
+	}
+	if !h.Healthy() {
+		return errUnhealthy{len(h.Findings)}
+	}
+	return nil
+}
+
+type checkOutput struct {
+	Tenant  string `json:"tenant"`
+	Healthy bool   `json:"healthy"`
+	*phonemigrate.Health
+}
+
+func checkText(tenant string, h *phonemigrate.Health) string {
+	var b strings.Builder
+	switch h.State {
+	case "legacy":
+		fmt.Fprintf(&b, "%s is not on the Unified Phone Experience, and nothing is set up for it: codes go through the legacy settings. 'phonemigrate plan' shows the migration.\n", tenant)
+	case "unified":
+		fmt.Fprintf(&b, "%s is on the Unified Phone Experience and healthy: every factor in use is served by the tenant-level provider.\n", tenant)
+	default:
+		fmt.Fprintf(&b, "%s is not healthy: %d problem(s).\n", tenant, len(h.Findings))
+	}
+	for _, f := range h.Findings {
+		mark := "!"
+		if f.Broken {
+			mark = "✗"
+		}
+		fmt.Fprintf(&b, "\n%s %s\n    users: %s\n    fix:   %s\n", mark, f.Problem, f.Consequence, f.Fix)
+	}
+	return b.String()
+}

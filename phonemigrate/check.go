@@ -1,0 +1,257 @@
+package phonemigrate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// Invariant names one property of a healthy tenant on the Unified Phone
+// Experience. The values are stable (they appear in `check --json`).
+type Invariant string
+
+// The invariants [Migrator.Check] evaluates.
+const (
+	// InvariantProviderPresent: with the tenant switched, a phone provider
+	// exists (else MFA and switched Passwordless connections route to
+	// nothing).
+	InvariantProviderPresent Invariant = "provider_present"
+	// InvariantProviderEnabled: the provider is not disabled.
+	InvariantProviderEnabled Invariant = "provider_enabled"
+	// InvariantProviderCoversFactors: the provider's delivery methods
+	// cover every factor in use (text for Passwordless, the MFA message
+	// types).
+	InvariantProviderCoversFactors Invariant = "provider_covers_factors"
+	// InvariantCustomActionBound: a custom provider has a deployed
+	// custom-phone-provider Action bound to the trigger.
+	InvariantCustomActionBound Invariant = "custom_action_bound"
+	// InvariantConnectionsUseProvider: with the tenant switched, every
+	// Passwordless SMS connection has options.use_phone_provider.
+	InvariantConnectionsUseProvider Invariant = "connections_use_provider"
+	// InvariantTenantSwitched: a connection set to use the provider (or a
+	// provider set up for it) has the tenant switched, else the setting
+	// has no effect yet.
+	InvariantTenantSwitched Invariant = "tenant_switched"
+)
+
+// Finding is one violated invariant: what is wrong, what users experience
+// because of it, and what fixes it.
+type Finding struct {
+	Invariant Invariant `json:"invariant"`
+	// Problem says what is wrong, naming the connection or provider.
+	Problem string `json:"problem"`
+	// Consequence says what users experience, e.g. "Passwordless users of
+	// connection "sms" get no code".
+	Consequence string `json:"consequence"`
+	// Fix says what a person (or `phonemigrate apply`) can do.
+	Fix string `json:"fix"`
+	// Broken is true when users get no code at all because of it (rather
+	// than getting it another way than intended).
+	Broken bool `json:"broken"`
+}
+
+// Health is the result of [Migrator.Check].
+type Health struct {
+	// State is "legacy" (not switched, nothing set up for the switch),
+	// "unified" (switched, every invariant holds) or "inconsistent"
+	// (switched or half set up, with findings).
+	State string `json:"state"`
+	// Findings are the violated invariants, in a stable order.
+	Findings []Finding `json:"findings"`
+}
+
+// Healthy reports whether no invariant is violated.
+func (h *Health) Healthy() bool { return len(h.Findings) == 0 }
+
+// Broken reports whether a finding leaves users without codes.
+func (h *Health) Broken() bool {
+	for _, f := range h.Findings {
+		if f.Broken {
+			return true
+		}
+	}
+	return false
+}
+
+// UnhealthyError is returned by Plan and Apply for a tenant already
+// switched to the Unified Phone Experience that violates invariants (a
+// half-done migration, or one changed since), instead of
+// [ErrAlreadyUnified]: such a tenant is not "nothing to do".
+type UnhealthyError struct {
+	Findings []Finding
+}
+
+func (e *UnhealthyError) Error() string {
+	parts := make([]string, 0, len(e.Findings))
+	for _, f := range e.Findings {
+		parts = append(parts, f.Problem+" ("+f.Consequence+"; "+f.Fix+")")
+	}
+	return "the tenant is on the Unified Phone Experience but not healthy: " + strings.Join(parts, "; ")
+}
+
+// Check reads the tenant (as Discover does, writing nothing) and evaluates
+// the invariants of a healthy tenant on the Unified Phone Experience. It
+// works on any tenant, whoever migrated it (this tool, the Dashboard or a
+// script): a legacy tenant that nothing was set up for is "legacy" with no
+// findings. What Check cannot see: whether the tenant phone templates carry
+// the legacy texts (the legacy settings are unreadable once switched).
+func (m *Migrator) Check(ctx context.Context) (*Health, error) {
+	d, err := m.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.Provider != nil && d.Provider.Name == ProviderCustom {
+		if err := m.discoverActions(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	return checkDiscovery(d), nil
+}
+
+// checkDiscovery evaluates the invariants on d (custom-phone-provider
+// Actions and bindings read when the provider is custom).
+func checkDiscovery(d *Discovery) *Health {
+	h := &Health{Findings: []Finding{}}
+	add := func(f Finding) { h.Findings = append(h.Findings, f) }
+	var switched []Connection // connections set to use the provider
+	var legacy []Connection   // Passwordless connections not set to
+	for _, c := range d.SMSConnections {
+		if usesProvider(c) {
+			switched = append(switched, c)
+		} else if connectionPath(&c) != nil {
+			legacy = append(legacy, c)
+		}
+	}
+	if !d.UPE {
+		if len(switched) == 0 {
+			h.State = "legacy"
+			return h
+		}
+		for _, c := range switched {
+			add(Finding{Invariant: InvariantTenantSwitched,
+				Problem:     fmt.Sprintf("connection %q is set to use the tenant-level provider, but the tenant is not switched to the Unified Phone Experience", c.Name),
+				Consequence: fmt.Sprintf("Passwordless users of connection %q still get their codes through its legacy settings", c.Name),
+				Fix:         "run phonemigrate apply to finish the migration, or remove use_phone_provider from the connection"})
+		}
+		h.State = "inconsistent"
+		return h
+	}
+
+	// Switched: what is in use, and what serves it.
+	var inUse delivery.Set
+	if len(switched) > 0 {
+		inUse = inUse.Union(delivery.Of(delivery.Text))
+	}
+	if d.MFAEnabled {
+		mt := d.MFAMessageTypes
+		if mt.Empty() {
+			mt = delivery.Of(delivery.Text) // Guardian's default: SMS
+		}
+		inUse = inUse.Union(mt)
+	}
+	users := usersOf(d, switched)
+	p := d.Provider
+	switch {
+	case p == nil:
+		if users != "" {
+			add(Finding{Invariant: InvariantProviderPresent, Broken: true,
+				Problem:     "the tenant is switched to the Unified Phone Experience but has no phone provider",
+				Consequence: users + " get no code",
+				Fix:         "switch the tenant back (phone_consolidated_experience false) so codes flow again, then run phonemigrate apply"})
+		}
+	case p.Disabled:
+		add(Finding{Invariant: InvariantProviderEnabled, Broken: users != "",
+			Problem:     fmt.Sprintf("the %s phone provider %s is disabled", p.Name, p.ID),
+			Consequence: nonEmpty(users, "no one") + " get no code",
+			Fix:         "enable the provider (PATCH /branding/phone/providers/" + p.ID + " {\"disabled\": false})"})
+	default:
+		if missing := inUse.Minus(p.Configuration.DeliveryMethods); !missing.Empty() {
+			add(Finding{Invariant: InvariantProviderCoversFactors, Broken: true,
+				Problem:     fmt.Sprintf("the %s phone provider delivers %s, but %s is in use", p.Name, p.Configuration.DeliveryMethods, missing),
+				Consequence: fmt.Sprintf("users who get their codes by %s get none", missing),
+				Fix:         fmt.Sprintf("add %s to the provider's delivery methods, or remove it from the MFA message types", missing)})
+		}
+		if p.Name == ProviderCustom && !customActionBound(d) {
+			add(Finding{Invariant: InvariantCustomActionBound, Broken: true,
+				Problem:     "the custom phone provider has no deployed custom-phone-provider Action bound to its trigger",
+				Consequence: nonEmpty(users, "no one") + " get no code",
+				Fix:         "deploy and bind a custom-phone-provider Action, or run phonemigrate apply"})
+		}
+	}
+	for _, c := range legacy {
+		add(Finding{Invariant: InvariantConnectionsUseProvider,
+			Problem:     fmt.Sprintf("connection %q does not have options.%s", c.Name, UsePhoneProviderKey),
+			Consequence: fmt.Sprintf("Passwordless users of connection %q get their codes from its legacy settings, not the tenant-level provider", c.Name),
+			Fix:         "run phonemigrate apply (it sets the option, keeping every other option), or set it in the Dashboard"})
+	}
+	h.State = "unified"
+	if !h.Healthy() {
+		h.State = "inconsistent"
+	}
+	return h
+}
+
+// usesProvider reports whether connection c is set to use the tenant-level
+// provider: options.use_phone_provider true (or a non-empty string other
+// than "false", as one user report writes "unified").
+func usesProvider(c Connection) bool {
+	switch v := c.Options[UsePhoneProviderKey].(type) {
+	case bool:
+		return v
+	case string:
+		return v != "" && v != "false"
+	}
+	return false
+}
+
+// usersOf names who depends on the tenant-level provider: MFA users and
+// the users of the switched connections ("" when no one).
+func usersOf(d *Discovery, switched []Connection) string {
+	var who []string
+	if d.MFAEnabled {
+		who = append(who, "MFA users")
+	}
+	for _, c := range switched {
+		who = append(who, fmt.Sprintf("Passwordless users of connection %q", c.Name))
+	}
+	return strings.Join(who, " and ")
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// customActionBound reports whether a deployed custom-phone-provider
+// Action is bound to the trigger.
+func customActionBound(d *Discovery) bool {
+	for _, b := range d.Bindings {
+		for _, a := range d.Actions {
+			if a.ID == b.ActionID && a.Deployed {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unhealthy returns an *UnhealthyError when d, a switched tenant, violates
+// invariants, else nil. It reads the custom-phone-provider Actions when the
+// provider is custom.
+func (m *Migrator) unhealthy(ctx context.Context, d *Discovery) error {
+	if d.Provider != nil && d.Provider.Name == ProviderCustom {
+		if err := m.discoverActions(ctx, d); err != nil {
+			return err
+		}
+	}
+	if h := checkDiscovery(d); !h.Healthy() {
+		return &UnhealthyError{Findings: h.Findings}
+	}
+	return nil
+}
+
+

@@ -1,0 +1,146 @@
+package phonemigrate_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// api calls the fake's Management API as a person changing the tenant by
+// hand would, failing the test unless it answers 2xx.
+func api(t *testing.T, srv *phonemigratetest.Server, method, path string, body any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(t.Context(), method, srv.BaseURL+path, strings.NewReader(string(b)))
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+	}
+}
+
+func twilioProvider(methods ...string) map[string]any {
+	return map[string]any{"name": "twilio", "configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": methods},
+		"credentials": map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}}
+}
+
+// TestCheckHalfMigratedTenants: tenants switched by hand, or changed after
+// a migration, are not "nothing to do": Check names each violated
+// invariant with its consequence for users, and Plan and Apply refuse with
+// an *UnhealthyError (exit 3) instead of ErrAlreadyUnified (exit 0).
+func TestCheckHalfMigratedTenants(t *testing.T) {
+	const twConn = "con_Tw3hJ6cV9mQs1KeY"
+	flagOn := func(t *testing.T, srv *phonemigratetest.Server) {
+		api(t, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+	}
+	tests := []struct {
+		name   string
+		sc     phonemigratetest.Scenario
+		shape  func(t *testing.T, srv *phonemigratetest.Server, m *phonemigrate.Migrator)
+		want   []phonemigrate.Invariant
+		broken bool
+	}{
+		{"flag switched by hand, connection not switched", phonemigratetest.LegacyTwilio, func(t *testing.T, srv *phonemigratetest.Server, _ *phonemigrate.Migrator) {
+			api(t, srv, "POST", "/branding/phone/providers", twilioProvider("text"))
+			flagOn(t, srv)
+		}, []phonemigrate.Invariant{phonemigrate.InvariantConnectionsUseProvider}, false},
+		{"flag on, no provider", phonemigratetest.MFATwilio, func(t *testing.T, srv *phonemigratetest.Server, _ *phonemigrate.Migrator) {
+			flagOn(t, srv)
+		}, []phonemigrate.Invariant{phonemigrate.InvariantProviderPresent}, true},
+		{"provider text-only while MFA offers voice", phonemigratetest.MFATwilio, func(t *testing.T, srv *phonemigratetest.Server, _ *phonemigrate.Migrator) {
+			api(t, srv, "POST", "/branding/phone/providers", twilioProvider("text"))
+			flagOn(t, srv)
+		}, []phonemigrate.Invariant{phonemigrate.InvariantProviderCoversFactors}, true},
+		{"completed, then use_phone_provider removed", phonemigratetest.LegacyTwilio, func(t *testing.T, srv *phonemigratetest.Server, m *phonemigrate.Migrator) {
+			if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			opts := srv.State().Connections[1].Options
+			delete(opts, phonemigrate.UsePhoneProviderKey)
+			api(t, srv, "PATCH", "/connections/"+twConn, map[string]any{"options": opts})
+		}, []phonemigrate.Invariant{phonemigrate.InvariantConnectionsUseProvider}, false},
+		{"custom provider without an Action", phonemigratetest.MFATwilio, func(t *testing.T, srv *phonemigratetest.Server, _ *phonemigrate.Migrator) {
+			api(t, srv, "POST", "/branding/phone/providers", map[string]any{"name": "custom", "configuration": map[string]any{"delivery_methods": []string{"text", "voice"}}, "credentials": map[string]any{}})
+			flagOn(t, srv)
+		}, []phonemigrate.Invariant{phonemigrate.InvariantCustomActionBound}, true},
+		{"connection switched, tenant not", phonemigratetest.LegacyTwilio, func(t *testing.T, srv *phonemigratetest.Server, _ *phonemigrate.Migrator) {
+			opts := srv.State().Connections[1].Options
+			opts[phonemigrate.UsePhoneProviderKey] = true
+			api(t, srv, "PATCH", "/connections/"+twConn, map[string]any{"options": opts})
+		}, []phonemigrate.Invariant{phonemigrate.InvariantTenantSwitched}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, m := fakeTenant(t, tt.sc, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+			tt.shape(t, srv, m)
+			h, err := m.Check(t.Context())
+			if err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			var got []phonemigrate.Invariant
+			for _, f := range h.Findings {
+				got = append(got, f.Invariant)
+				if f.Problem == "" || f.Consequence == "" || f.Fix == "" {
+					t.Errorf("finding without problem, consequence or fix: %+v", f)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("findings (-want +got):\n%s\n%+v", diff, h.Findings)
+			}
+			if h.Broken() != tt.broken || h.State != "inconsistent" {
+				t.Errorf("Broken %v State %q, want %v inconsistent", h.Broken(), h.State, tt.broken)
+			}
+			if tt.want[0] == phonemigrate.InvariantTenantSwitched {
+				return // not switched: planning migrates it as usual
+			}
+			_, err = m.Plan(t.Context(), fakeOptions(srv))
+			var ue *phonemigrate.UnhealthyError
+			if !errors.As(err, &ue) || errors.Is(err, phonemigrate.ErrAlreadyUnified) || phonemigrate.ExitCode(err) != 3 {
+				t.Errorf("Plan err = %v (exit %d), want *UnhealthyError, exit 3", err, phonemigrate.ExitCode(err))
+			}
+		})
+	}
+}
+
+// TestCheckHealthy: a legacy tenant is "legacy", a migrated one and the
+// unified scenario are "unified", with no findings.
+func TestCheckHealthy(t *testing.T) {
+	for _, tc := range []struct {
+		sc      phonemigratetest.Scenario
+		migrate bool
+		want    string
+	}{
+		{phonemigratetest.LegacyGateway, false, "legacy"},
+		{phonemigratetest.Unified, false, "unified"},
+		{phonemigratetest.LegacyGateway, true, "unified"},
+		{phonemigratetest.Mixed, true, "unified"},
+	} {
+		t.Run(string(tc.sc), func(t *testing.T) {
+			srv, m := fakeTenant(t, tc.sc, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+			if tc.migrate {
+				if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+			}
+			h, err := m.Check(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.State != tc.want || !h.Healthy() {
+				t.Errorf("Check = %+v, want %s and healthy", h, tc.want)
+			}
+		})
+	}
+}
