@@ -253,5 +253,3 @@ func (m *Migrator) unhealthy(ctx context.Context, d *Discovery) error {
 	}
 	return nil
 }
-
-

@@ -38,6 +38,9 @@ type Status struct {
 	// NeedsTwilioToken is true when planning needs the Twilio auth token,
 	// which this service does not hold.
 	NeedsTwilioToken bool
+	// Problems counts the invariants a switched tenant violates
+	// (phonemigrate.UnhealthyError).
+	Problems int
 }
 
 // StatusService reports tenants' phone migration status. It only reads.
@@ -54,9 +57,13 @@ func (s *StatusService) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	plan, err := m.Plan(ctx, phonemigrate.Options{SkipTest: true})
+	var unhealthy *phonemigrate.UnhealthyError
 	switch {
 	case errors.Is(err, phonemigrate.ErrAlreadyUnified):
 		return Status{Unified: true, Eligible: true}, nil
+	case errors.As(err, &unhealthy):
+		// Switched, but something leaves users without codes.
+		return Status{Unified: true, Eligible: true, Problems: len(unhealthy.Findings)}, nil
 	case errors.Is(err, phonemigrate.ErrNotEligible):
 		return Status{}, nil
 	case errors.Is(err, phonemigrate.ErrTwilioTokenRequired):

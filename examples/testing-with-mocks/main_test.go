@@ -20,6 +20,7 @@ type tenant struct {
 	upe         bool
 	connections []phonemigrate.Connection
 	mfa         bool
+	providers   []phonemigrate.PhoneProvider
 }
 
 // expectReads sets up the read calls the migration's discovery makes.
@@ -42,7 +43,7 @@ func expectReads(c *mock_phonemigrate.MockClient, t tenant) {
 	e.SelectedPhoneProvider(gomock.Any()).Return("auth0", nil).AnyTimes()
 	e.LegacyTwilio(gomock.Any()).Return(phonemigrate.LegacyTwilio{}, &phonemigrate.APIError{StatusCode: 404}).AnyTimes()
 	e.LegacyPhoneTemplates(gomock.Any()).Return(phonemigrate.LegacyPhoneTemplates{}, &phonemigrate.APIError{StatusCode: 404}).AnyTimes()
-	e.ListPhoneProviders(gomock.Any()).Return(nil, nil).AnyTimes()
+	e.ListPhoneProviders(gomock.Any()).Return(t.providers, nil).AnyTimes()
 	e.ListActionsByTrigger(gomock.Any(), gomock.Any()).Return(nil, nil).AnyTimes()
 	e.TriggerBindings(gomock.Any(), gomock.Any()).Return(nil, nil).AnyTimes()
 	e.ListPhoneTemplates(gomock.Any()).Return(nil, nil).AnyTimes()
@@ -62,13 +63,17 @@ var gatewayConnection = phonemigrate.Connection{
 	},
 }
 
+var twilioProvider = phonemigrate.PhoneProvider{ID: "pro_1", Name: phonemigrate.ProviderTwilio,
+	Configuration: phonemigrate.ProviderConfiguration{SID: "AC1", DefaultFrom: "+15005550006", DeliveryMethods: delivery.Of(delivery.Text)}}
+
 func TestStatus(t *testing.T) {
 	tests := []struct {
 		name   string
 		tenant tenant
 		want   Status
 	}{
-		{"already unified", tenant{upe: true, mfa: true}, Status{Unified: true, Eligible: true}},
+		{"already unified", tenant{upe: true, mfa: true, providers: []phonemigrate.PhoneProvider{twilioProvider}}, Status{Unified: true, Eligible: true}},
+		{"switched without a provider", tenant{upe: true, mfa: true}, Status{Unified: true, Eligible: true, Problems: 1}},
 		{"nothing to migrate", tenant{}, Status{}},
 		{"gateway tenant", tenant{connections: []phonemigrate.Connection{gatewayConnection}},
 			Status{Eligible: true, Provider: phonemigrate.ProviderKindCustom, Steps: 7}},
@@ -112,9 +117,9 @@ func TestRun(t *testing.T) {
 	if err := run(context.Background(), &out); err != nil {
 		t.Fatal(err)
 	}
-	want := "legacy-gateway  {Unified:false Eligible:true Provider:custom Steps:7 NeedsTwilioToken:false}\n" +
-		"unified         {Unified:true Eligible:true Provider: Steps:0 NeedsTwilioToken:false}\n" +
-		"empty           {Unified:false Eligible:false Provider: Steps:0 NeedsTwilioToken:false}\n"
+	want := "legacy-gateway  {Unified:false Eligible:true Provider:custom Steps:7 NeedsTwilioToken:false Problems:0}\n" +
+		"unified         {Unified:true Eligible:true Provider: Steps:0 NeedsTwilioToken:false Problems:0}\n" +
+		"empty           {Unified:false Eligible:false Provider: Steps:0 NeedsTwilioToken:false Problems:0}\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
