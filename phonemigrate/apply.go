@@ -333,6 +333,32 @@ func (r *run) planStep(ctx context.Context) (string, error) {
 	return EventPlan, nil
 }
 
+// creating records, before a create request is sent, that its outcome is
+// unknown (mark sets the Unconfirmed entry), and returns done, to call
+// with the request's error: a definite answer — success, or a 4xx
+// refusal — clears the entry (clear), an unknown outcome keeps it, so
+// that only then may a later run adopt what it finds.
+func (r *run) creating(ctx context.Context, mark, clear func(*Unconfirmed)) (done func(error) error, err error) {
+	mark(&r.cp.Created.Unconfirmed)
+	if err := r.save(ctx); err != nil {
+		return nil, err
+	}
+	return func(err error) error {
+		if err != nil && !definiteRefusal(err) {
+			return nil
+		}
+		clear(&r.cp.Created.Unconfirmed)
+		return r.save(ctx)
+	}, nil
+}
+
+// definiteRefusal reports whether err is Auth0's answer refusing a request
+// (a 4xx): the request certainly did not create anything.
+func definiteRefusal(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500
+}
+
 // poll waits one poll interval or until ctx is done.
 func (m *Migrator) sleep(ctx context.Context) error {
 	t := time.NewTimer(m.poll)
@@ -356,8 +382,9 @@ func (r *run) deployAction(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("list actions: %w", err)
 		}
 		for _, a := range existing {
-			if a.Name == in.ActionName {
+			if a.Name == in.ActionName && r.cp.Created.Unconfirmed.Action {
 				r.cp.Created.ActionID = a.ID
+				r.cp.Created.Unconfirmed.Action = false
 				if err := r.save(ctx); err != nil {
 					return "", err
 				}
@@ -388,7 +415,14 @@ func (r *run) deployAction(ctx context.Context) (string, error) {
 		for _, dep := range act.Dependencies {
 			req.Dependencies = append(req.Dependencies, ActionDependency{Name: dep.Name, Version: dep.Version})
 		}
+		done, err := r.creating(ctx, func(u *Unconfirmed) { u.Action = true }, func(u *Unconfirmed) { u.Action = false })
+		if err != nil {
+			return "", err
+		}
 		a, err := c.CreateAction(ctx, req)
+		if serr := done(err); serr != nil {
+			return "", serr
+		}
 		if err != nil {
 			return "", fmt.Errorf("create action: %w", err)
 		}
@@ -531,7 +565,14 @@ func (r *run) configureProvider(ctx context.Context) (string, error) {
 	}
 	var id string
 	if len(ps) == 0 {
+		done, err := r.creating(ctx, func(u *Unconfirmed) { u.Provider = true }, func(u *Unconfirmed) { u.Provider = false })
+		if err != nil {
+			return "", err
+		}
 		p, err := c.CreatePhoneProvider(ctx, req)
+		if serr := done(err); serr != nil {
+			return "", serr
+		}
 		if err != nil {
 			return "", fmt.Errorf("create phone provider: %w", err)
 		}
@@ -551,10 +592,12 @@ func (r *run) configureProvider(ctx context.Context) (string, error) {
 	}
 	p := ps[0]
 	id = p.ID
-	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && p.Name == req.Name {
-		// The plan saw no provider: this one is ours, created by a call
-		// whose answer was lost. Adopt it.
+	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && r.cp.Created.Unconfirmed.Provider && providerMatches(p, req) {
+		// The plan saw no provider and a create went without an answer:
+		// this one, matching what was sent, is ours. Adopt it. (After a
+		// definite refusal, it is someone else's.)
 		r.cp.Created.ProviderID = p.ID
+		r.cp.Created.Unconfirmed.Provider = false
 		if err := r.save(ctx); err != nil {
 			return "", err
 		}
@@ -874,7 +917,16 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 			if in.Delivery.Has(delivery.Voice) {
 				content.Voice = ti.Text
 			}
+			typ := ti.Type
+			done, err := r.creating(ctx, func(u *Unconfirmed) { u.TemplateTypes = appendOnce(u.TemplateTypes, typ) },
+				func(u *Unconfirmed) { u.TemplateTypes = removeString(u.TemplateTypes, typ) })
+			if err != nil {
+				return "", err
+			}
 			t, err := c.CreatePhoneTemplate(ctx, PhoneTemplate{Type: ti.Type, Content: content})
+			if serr := done(err); serr != nil {
+				return "", serr
+			}
 			if err != nil {
 				return "", fmt.Errorf("create %s template: %w", ti.Type, err)
 			}
@@ -889,10 +941,12 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 			}
 			continue
 		}
-		if !ti.Existed && !containsString(r.cp.Created.TemplateIDs, ex.ID) {
-			// The plan saw no template of this type: this one was created by
-			// a call whose answer was lost. Adopt it.
+		if !ti.Existed && !containsString(r.cp.Created.TemplateIDs, ex.ID) && containsString(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) && holdsTemplate(*ex, ti) {
+			// The plan saw no template of this type and a create went
+			// without an answer: this one, holding what was sent, was
+			// created by it. Adopt it.
 			r.cp.Created.TemplateIDs = append(r.cp.Created.TemplateIDs, ex.ID)
+			r.cp.Created.Unconfirmed.TemplateTypes = removeString(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type)
 			if err := r.save(ctx); err != nil {
 				return "", err
 			}
@@ -936,6 +990,23 @@ func verifyTemplate(t PhoneTemplate, ti TemplateIntent) error {
 		return fmt.Errorf("verify phone templates: Auth0's answer shows %s does not hold the migrated text", ti.Type)
 	}
 	return nil
+}
+
+func appendOnce(ss []string, s string) []string {
+	if containsString(ss, s) {
+		return ss
+	}
+	return append(ss, s)
+}
+
+func removeString(ss []string, s string) []string {
+	var out []string
+	for _, x := range ss {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func containsString(ss []string, s string) bool {

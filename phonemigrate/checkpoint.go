@@ -48,6 +48,20 @@ type Created struct {
 	ActionID    string   `json:"action_id,omitempty"`
 	ProviderID  string   `json:"provider_id,omitempty"`
 	TemplateIDs []string `json:"template_ids,omitempty"`
+	// Unconfirmed lists the creations sent whose outcome is unknown: no
+	// answer said whether they happened (a timeout, a dropped connection,
+	// a 5xx). Only such a creation may later be adopted — an object found
+	// on the tenant that matches what was sent is then taken as this
+	// migration's. A definite refusal (a 4xx, such as the 409 of a run
+	// that lost a race) clears it: what is there then is someone else's.
+	Unconfirmed Unconfirmed `json:"unconfirmed,omitzero"`
+}
+
+// Unconfirmed records creations sent without a definite answer.
+type Unconfirmed struct {
+	Action        bool     `json:"action,omitempty"`
+	Provider      bool     `json:"provider,omitempty"`
+	TemplateTypes []string `json:"template_types,omitempty"`
 }
 
 // Originals holds every original value the migration changed, recorded

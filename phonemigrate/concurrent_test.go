@@ -3,9 +3,12 @@ package phonemigrate_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
@@ -47,5 +50,54 @@ func TestApplyKeepsAColleaguesConnectionEdit(t *testing.T) {
 	}
 	if got[phonemigrate.UsePhoneProviderKey] != true {
 		t.Errorf("use_phone_provider = %v, want true", got[phonemigrate.UsePhoneProviderKey])
+	}
+}
+
+// TestRollbackOfTheLoserKeepsTheWinner: two applies with different
+// checkpoints race on one tenant. Both discover it without a provider;
+// one creates it, the other's create gets 409. The loser rolls back: it
+// must not adopt the winner's provider and templates as its own and
+// delete them, and the winner's migration stays complete.
+func TestRollbackOfTheLoserKeepsTheWinner(t *testing.T) {
+	srv, _ := fakeTenant(t, phonemigratetest.LegacyTwilio)
+	newM := func() *phonemigrate.Migrator {
+		_, m := fakeTenantOn(t, srv, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+		return m
+	}
+	a, b := newM(), newM()
+	// Both discoveries end together, so both see no provider.
+	srv.InjectFault(phonemigratetest.Fault{Method: "GET", Path: "/api/v2/branding/phone/templates", DelayMS: 300, Times: 2})
+	type outcome struct {
+		m   *phonemigrate.Migrator
+		err error
+	}
+	done := make(chan outcome, 2)
+	for _, m := range []*phonemigrate.Migrator{a, b} {
+		go func() {
+			_, err := m.Apply(t.Context(), fakeOptions(srv))
+			done <- outcome{m, err}
+		}()
+	}
+	var winner, loser *outcome
+	for range 2 {
+		o := <-done
+		if o.err == nil {
+			winner = &o
+		} else {
+			loser = &o
+		}
+	}
+	if winner == nil || loser == nil {
+		t.Fatalf("want one apply to win and one to lose, got winner %v loser %v", winner, loser)
+	}
+	if !errors.Is(loser.err, phonemigrate.ErrConflict) {
+		t.Logf("loser's error: %v", loser.err)
+	}
+	after := srv.State()
+	if _, err := loser.m.Rollback(t.Context()); err != nil {
+		t.Logf("loser's rollback: %v", err)
+	}
+	if diff := cmp.Diff(after, srv.State(), phonemigratetest.IgnoreGenerated); diff != "" {
+		t.Errorf("the loser's rollback changed the winner's tenant (-after winner +after rollback):\n%s", diff)
 	}
 }

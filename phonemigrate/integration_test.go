@@ -37,6 +37,13 @@ func fakeTenant(t *testing.T, sc phonemigratetest.Scenario, opts ...phonemigrate
 	t.Helper()
 	srv := phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
 	t.Cleanup(srv.Close)
+	return fakeTenantOn(t, srv, opts...)
+}
+
+// fakeTenantOn builds another Migrator, over its own real go-auth0 client,
+// for the fake tenant srv (a second run, or a colleague's).
+func fakeTenantOn(t *testing.T, srv *phonemigratetest.Server, opts ...phonemigrate.Option) (*phonemigratetest.Server, *phonemigrate.Migrator) {
+	t.Helper()
 	cl, err := auth0api.New(t.Context(), auth0api.Config{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token)})
 	if err != nil {
 		t.Fatal(err)

@@ -87,15 +87,18 @@ func (r *run) restore(ctx context.Context) error {
 // the checkpoint never got their ids), by the same rules Apply uses to adopt
 // them on resume: an Action with the planned name, the only phone provider
 // with the planned kind when the plan saw none, a template of a type the
-// plan saw none of. Without this, rolling back such a run would leave them
-// behind.
+// plan saw none of — each only when this run sent that creation and got no
+// definite answer ([Unconfirmed]). After a definite refusal (a 409 when
+// another run won a race) what is there belongs to someone else, and
+// rollback leaves it alone. Without this, rolling back a run whose answer
+// was lost would leave its resources behind.
 func (r *run) adoptLost(ctx context.Context) error {
 	in, c := r.cp.Intent, r.m.c
 	if in == nil {
 		return nil
 	}
 	adopted := false
-	if r.cp.Created.ActionID == "" && in.ActionName != "" {
+	if r.cp.Created.ActionID == "" && in.ActionName != "" && r.cp.Created.Unconfirmed.Action {
 		as, err := c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
 		if err != nil {
 			return fmt.Errorf("list actions: %w", err)
@@ -106,7 +109,7 @@ func (r *run) adoptLost(ctx context.Context) error {
 			}
 		}
 	}
-	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" {
+	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && r.cp.Created.Unconfirmed.Provider {
 		ps, err := c.ListPhoneProviders(ctx)
 		if err != nil {
 			return fmt.Errorf("list phone providers: %w", err)
@@ -117,7 +120,7 @@ func (r *run) adoptLost(ctx context.Context) error {
 	}
 	var missing []string
 	for _, ti := range in.Templates {
-		if !ti.Existed {
+		if !ti.Existed && containsString(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
 			missing = append(missing, ti.Type)
 		}
 	}
