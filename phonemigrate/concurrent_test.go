@@ -101,3 +101,61 @@ func TestRollbackOfTheLoserKeepsTheWinner(t *testing.T) {
 		t.Errorf("the loser's rollback changed the winner's tenant (-after winner +after rollback):\n%s", diff)
 	}
 }
+
+// TestRollbackRefusesDriftSinceTheMigration: after a migration, a
+// colleague creates a connection that uses the provider, or edits a
+// template the migration wrote. Rollback would leave that connection's
+// users without codes, or delete the edit: it refuses before any write,
+// naming each change (*DriftError, exit 3), unless forced.
+func TestRollbackRefusesDriftSinceTheMigration(t *testing.T) {
+	tests := []struct {
+		name  string
+		drift func(t *testing.T, srv *phonemigratetest.Server)
+		want  string
+	}{
+		{"connection created later using the provider", func(t *testing.T, srv *phonemigratetest.Server) {
+			api(t, srv, "POST", "/connections", map[string]any{"name": "sms-new", "strategy": "sms",
+				"options": map[string]any{phonemigrate.UsePhoneProviderKey: true, "template": "{{ code }}", "syntax": "liquid"}})
+		}, `connection "sms-new"`},
+		{"template edited later", func(t *testing.T, srv *phonemigratetest.Server) {
+			var id string
+			for _, tpl := range srv.State().PhoneTemplates {
+				if tpl.Type == "otp_verify" {
+					id = tpl.ID
+				}
+			}
+			api(t, srv, "PATCH", "/branding/phone/templates/"+id, map[string]any{"content": map[string]any{"body": map[string]any{"text": "Edited: {{ code }}"}}})
+		}, "otp_verify template"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+			if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			tt.drift(t, srv)
+			before := srv.State()
+			srv.ResetRequests()
+			_, err := m.Rollback(t.Context())
+			var de *phonemigrate.DriftError
+			if !errors.As(err, &de) || phonemigrate.ExitCode(err) != 3 || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Rollback err = %v (exit %d), want *DriftError naming %s, exit 3", err, phonemigrate.ExitCode(err), tt.want)
+			}
+			for _, r := range srv.Requests() {
+				if r.Method != "GET" {
+					t.Errorf("refused rollback wrote: %s %s", r.Method, r.Path)
+				}
+			}
+			if diff := cmp.Diff(before, srv.State(), phonemigratetest.IgnoreGenerated); diff != "" {
+				t.Errorf("refused rollback changed the tenant:\n%s", diff)
+			}
+			st, _ := m.Status(t.Context())
+			if st == nil || st.State != phonemigrate.StateCompleted {
+				t.Errorf("checkpoint after a refused rollback: %+v, want still completed", st)
+			}
+			if res, err := m.Rollback(t.Context(), phonemigrate.RollbackOptions{Force: true}); err != nil || res.State != phonemigrate.StateRolledBack {
+				t.Errorf("forced Rollback = %v, %v", res, err)
+			}
+		})
+	}
+}

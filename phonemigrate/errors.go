@@ -135,7 +135,8 @@ func (e *CheckpointError) Error() string {
 //     [*DeliveryConflictError], [*ExistingResourceError],
 //     [ErrCustomProviderRequired], [*TwilioCredentialsError] (Twilio
 //     rejected the credentials before they were written),
-//     [*UnhealthyError] (switched already, but invariants are violated);
+//     [*UnhealthyError] (switched already, but invariants are violated),
+//     [*DriftError] (a rollback would undo or break changes made since);
 //   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
 //     [ErrTestNotDelivered], cancellation).
 func ExitCode(err error) int {
@@ -150,11 +151,12 @@ func ExitCode(err error) int {
 		ee *ExistingResourceError
 		te *TwilioCredentialsError
 		ue *UnhealthyError
+		dr *DriftError
 	)
 	switch {
 	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired):
 		return 2
-	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue):
+	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue), errors.As(err, &dr):
 		return 3
 	}
 	return 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -26,7 +27,18 @@ import (
 // otherwise) in state completed or failed; a migration interrupted in
 // another forward state is first marked failed. A rolled-back migration
 // returns AlreadyDone.
-func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
+//
+// Before any write it checks what changed on the tenant since the
+// migration that the rollback would undo or break — a Passwordless
+// connection relying on the provider that the migration did not switch,
+// a template the migration wrote and someone edited since, the provider
+// changed since — and refuses with a [*DriftError] naming each, the
+// checkpoint untouched, unless [RollbackOptions.Force].
+func (m *Migrator) Rollback(ctx context.Context, opts ...RollbackOptions) (*Result, error) {
+	var ro RollbackOptions
+	for _, o := range opts {
+		ro.Force = ro.Force || o.Force
+	}
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
@@ -45,6 +57,13 @@ func (m *Migrator) Rollback(ctx context.Context) (*Result, error) {
 		return &Result{State: cp.State, AlreadyDone: true, Plan: cp.Plan, Checkpoint: cp}, nil
 	case cp.State == StateAlreadyUnified:
 		return nil, fmt.Errorf("phonemigrate: nothing to roll back: the tenant was already on the Unified Phone Experience")
+	}
+	if !ro.Force {
+		if err := r.checkDrift(ctx); err != nil {
+			return nil, err
+		}
+	}
+	switch {
 	case cp.State == StateRollingBack || (cp.State != StateCompleted && cp.State != StateFailed):
 		// Interrupted (a crash, not a recorded failure): record it first.
 		cp.LastGood = cp.State
@@ -422,4 +441,85 @@ func (r *run) createdTemplate(t PhoneTemplate) error {
 		}
 	}
 	return &NotCreatedError{Kind: "phone template", ID: t.ID, Problem: fmt.Sprintf("the plan created no %q template", t.Type)}
+}
+
+// RollbackOptions configure [Migrator.Rollback].
+type RollbackOptions struct {
+	// Force rolls back even when the tenant changed since the migration in
+	// ways the rollback undoes or breaks (see [DriftError]).
+	Force bool
+}
+
+// DriftError is returned by [Migrator.Rollback], before any write, when
+// the tenant changed since the migration in ways the rollback would undo
+// or break. Rolling back anyway needs [RollbackOptions.Force].
+type DriftError struct {
+	// Changes says what changed and what rolling back would do to it, one
+	// sentence each.
+	Changes []string
+}
+
+func (e *DriftError) Error() string {
+	return "the tenant changed since the migration, and rolling back would undo or break it: " + strings.Join(e.Changes, "; ") +
+		" (nothing was written; roll back with force — phonemigrate rollback --force — to do it anyway)"
+}
+
+// checkDrift compares the tenant with what the migration recorded and
+// wrote, reading only.
+func (r *run) checkDrift(ctx context.Context) error {
+	in, c := r.cp.Intent, r.m.c
+	if in == nil {
+		return nil
+	}
+	var changes []string
+	conns, err := c.ListSMSConnections(ctx)
+	if err != nil {
+		return fmt.Errorf("list connections: %w", err)
+	}
+	for _, conn := range conns {
+		if usesProvider(conn) && findOriginalOption(r.cp.Originals.ConnectionOptions, conn.ID, UsePhoneProviderKey) == nil {
+			changes = append(changes, fmt.Sprintf("connection %q uses the tenant-level provider but was not switched by this migration: its users would be left without codes", conn.Name))
+		}
+	}
+	owned := map[string]bool{}
+	for _, id := range r.cp.Created.TemplateIDs {
+		owned[id] = true
+	}
+	for _, ot := range r.cp.Originals.Templates {
+		owned[ot.ID] = true
+	}
+	if len(owned) > 0 {
+		ts, err := c.ListPhoneTemplates(ctx)
+		if err != nil {
+			return fmt.Errorf("list phone templates: %w", err)
+		}
+		for _, t := range ts {
+			if !owned[t.ID] {
+				continue
+			}
+			for _, ti := range in.Templates {
+				if ti.Type == t.Type && !holdsTemplate(t, ti) {
+					changes = append(changes, fmt.Sprintf("the %s template %s was edited after the migration: rolling back would throw the edit away", t.Type, t.ID))
+				}
+			}
+		}
+	}
+	if id := in.ProviderID; id != "" && (id == r.cp.Created.ProviderID || r.cp.Originals.Provider != nil) {
+		ps, err := c.ListPhoneProviders(ctx)
+		if err != nil {
+			return fmt.Errorf("list phone providers: %w", err)
+		}
+		want := providerRequest(in, &Options{})
+		for _, p := range ps {
+			// Another kind is not the provider this migration wrote: that is
+			// checkCreated's NotCreatedError, not drift.
+			if p.ID == id && p.Name == want.Name && !providerMatches(p, want) {
+				changes = append(changes, fmt.Sprintf("the %s phone provider %s was changed after the migration: rolling back would undo the change", p.Name, p.ID))
+			}
+		}
+	}
+	if len(changes) > 0 {
+		return &DriftError{Changes: changes}
+	}
+	return nil
 }

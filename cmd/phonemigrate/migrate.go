@@ -633,12 +633,14 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 		cf      checkpointFlag
 		log     logging
 		yes     bool
+		force   bool
 		jsonOut bool
 	)
 	tf.register(fs)
 	cf.register(fs)
 	log.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	fs.BoolVar(&force, "force", false, "roll back even what changed on the tenant since the migration (otherwise such changes are listed and nothing is written, exit 3)")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	if err := c.parseFlags(fs, "rollback", args, log.check); err != nil {
 		return err
@@ -673,7 +675,7 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	s.progress.note("Rolling back %s (checkpoint %s):", tenant.Name(), path)
-	res, rbErr := s.migrator.Rollback(ctx)
+	res, rbErr := s.migrator.Rollback(ctx, phonemigrate.RollbackOptions{Force: force})
 	out := applyOutput{Tenant: tenant.Name(), Checkpoint: path, Steps: jsonSteps(s.progress.steps)}
 	if res != nil {
 		out.State = string(res.State)

@@ -66,7 +66,7 @@ func commands() []command {
 			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--ask-twilio-token] [--yes] [--checkpoint FILE] [--poll-interval D] [--json]\n" +
 				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
-		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--checkpoint FILE] [--json]", runRollback},
+		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--force] [--checkpoint FILE] [--json]", runRollback},
 		{"check", "check a tenant on the Unified Phone Experience for what leaves users without codes, writing nothing", tenantUsage + " [--json]", runCheck},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
