@@ -117,27 +117,26 @@ func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	start := cp.State
-	switch cp.State {
-	case StateCompleted:
+	next := cp.Next()
+	if next == NextNone {
 		m.log.InfoContext(ctx, "migration already completed; nothing to do", "tenant", cp.Tenant)
 		return &Result{State: cp.State, AlreadyDone: true, Plan: cp.Plan, Checkpoint: cp}, nil
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	switch cp.State {
-	case StateRolledBack, StateAlreadyUnified:
-		cp = m.newCheckpoint()
-		start = StateNew
-	case StateRollingBack:
-		return nil, errors.New("phonemigrate: a rollback was interrupted; run Rollback again to finish it")
-	case StateFailed:
-		if cp.LastGood == StateRollingBack {
-			return nil, errors.New("phonemigrate: the last rollback failed; run Rollback again to finish it")
+	switch next {
+	case NextStart:
+		if cp.State != StateNew {
+			cp = m.newCheckpoint()
 		}
-		start = cp.LastGood
-		if start == "" {
-			start = StateNew
+		start = StateNew
+	case NextRollback:
+		return nil, errors.New("phonemigrate: a rollback did not finish; run Rollback again to finish it")
+	case NextApply:
+		start = cp.ResumePoint()
+		if err := sameChoices(cp.Intent, &o); err != nil {
+			return nil, err
 		}
 	}
 	if cp.Intent != nil && stateOrder(start) <= stateOrder(StatePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" &&
@@ -357,6 +356,30 @@ func (r *run) creating(ctx context.Context, mark, clear func(*Unconfirmed)) (don
 func definiteRefusal(err error) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500
+}
+
+// sameChoices refuses to resume a migration with choices other than the
+// ones its plan was made with (the plan is followed; silently ignoring a
+// changed --delivery would migrate to something else than asked).
+func sameChoices(in *Intent, o *Options) error {
+	if in == nil {
+		return nil
+	}
+	var diffs []string
+	if o.Provider != "" && o.Provider != ProviderAuto && o.Provider != in.Provider {
+		diffs = append(diffs, fmt.Sprintf("the provider is %s, not %s", in.Provider, o.Provider))
+	}
+	if !o.Delivery.Empty() && o.Delivery != in.Delivery {
+		diffs = append(diffs, fmt.Sprintf("the delivery methods are %s, not %s", in.Delivery, o.Delivery))
+	}
+	if o.AllowReplace && !in.AllowReplace {
+		diffs = append(diffs, "it was planned without allowing a provider to be replaced")
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return &InputError{Field: "Options", Problem: "the migration under way was planned with other choices: " + strings.Join(diffs, "; ") +
+		"; resume it with the same ones (or none), or roll it back and apply again"}
 }
 
 // poll waits one poll interval or until ctx is done.

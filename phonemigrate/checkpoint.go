@@ -446,3 +446,56 @@ func unusableDir(path string, err error) string {
 	}
 	return dir + " does not exist"
 }
+
+// Next says what comes after the migration a checkpoint records. It is the
+// one interpretation Apply, the CLI (plan, apply, status) and the fleet
+// runner share.
+type Next string
+
+// What comes next.
+const (
+	// NextStart: no migration under way (none yet, rolled back, or the
+	// tenant was already unified): Apply plans afresh.
+	NextStart Next = "start"
+	// NextApply: a migration stopped part-way (failed, or interrupted in a
+	// forward state): Apply resumes from [Checkpoint.ResumePoint].
+	NextApply Next = "apply"
+	// NextRollback: a rollback did not finish (interrupted, or failed):
+	// only Rollback goes on; Apply refuses.
+	NextRollback Next = "rollback"
+	// NextNone: the migration is completed; Apply writes nothing.
+	NextNone Next = "none"
+)
+
+// Next returns what comes after the migration cp records (a nil cp is
+// none yet: NextStart).
+func (cp *Checkpoint) Next() Next {
+	if cp == nil {
+		return NextStart
+	}
+	switch {
+	case cp.State == StateNew, cp.State == StateRolledBack, cp.State == StateAlreadyUnified:
+		return NextStart
+	case cp.State == StateCompleted:
+		return NextNone
+	case cp.State == StateRollingBack, cp.State == StateFailed && cp.LastGood == StateRollingBack:
+		return NextRollback
+	}
+	return NextApply
+}
+
+// ResumePoint returns the state Apply resumes from when Next is NextApply:
+// the last good state of a failed migration, else the state an
+// interrupted one stopped in ("" for any other Next).
+func (cp *Checkpoint) ResumePoint() State {
+	if cp.Next() != NextApply {
+		return ""
+	}
+	if cp.State == StateFailed {
+		if cp.LastGood == "" {
+			return StateNew
+		}
+		return cp.LastGood
+	}
+	return cp.State
+}

@@ -201,3 +201,34 @@ func TestApplyFileStore(t *testing.T) {
 		t.Errorf("Status = %+v, %v", cp, err)
 	}
 }
+
+func TestCheckpointNext(t *testing.T) {
+	tests := []struct {
+		state, lastGood phonemigrate.State
+		next            phonemigrate.Next
+		resume          phonemigrate.State
+	}{
+		{phonemigrate.StateNew, "", phonemigrate.NextStart, ""},
+		{phonemigrate.StateRolledBack, "", phonemigrate.NextStart, ""},
+		{phonemigrate.StateAlreadyUnified, "", phonemigrate.NextStart, ""},
+		{phonemigrate.StateCompleted, "", phonemigrate.NextNone, ""},
+		{phonemigrate.StateRollingBack, "", phonemigrate.NextRollback, ""},
+		{phonemigrate.StateFailed, phonemigrate.StateRollingBack, phonemigrate.NextRollback, ""},
+		{phonemigrate.StateFailed, phonemigrate.StateTenantSwitched, phonemigrate.NextApply, phonemigrate.StateTenantSwitched},
+		{phonemigrate.StateFailed, "", phonemigrate.NextApply, phonemigrate.StateNew},
+		{phonemigrate.StateProviderTested, "", phonemigrate.NextApply, phonemigrate.StateProviderTested}, // interrupted
+	}
+	for _, tt := range tests {
+		cp := &phonemigrate.Checkpoint{State: tt.state, LastGood: tt.lastGood}
+		if got := cp.Next(); got != tt.next {
+			t.Errorf("%s/%s: Next = %s, want %s", tt.state, tt.lastGood, got, tt.next)
+		}
+		if got := cp.ResumePoint(); got != tt.resume {
+			t.Errorf("%s/%s: ResumePoint = %q, want %q", tt.state, tt.lastGood, got, tt.resume)
+		}
+	}
+	var none *phonemigrate.Checkpoint
+	if none.Next() != phonemigrate.NextStart {
+		t.Errorf("nil checkpoint: Next = %s, want start", none.Next())
+	}
+}

@@ -252,23 +252,20 @@ func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path 
 	if cp.Tenant != "" && cp.Tenant != tenant.Name() {
 		return false, &phonemigrate.CheckpointError{Path: path, Problem: fmt.Sprintf("belongs to tenant %q, not %q", cp.Tenant, tenant.Name())}
 	}
-	switch cp.State {
-	case phonemigrate.StateNew, phonemigrate.StateRolledBack, phonemigrate.StateAlreadyUnified:
+	next := cp.Next()
+	if next == phonemigrate.NextStart {
 		return false, nil
 	}
-	mig := &migrationInProgress{Checkpoint: path, State: cp.State, LastGood: cp.LastGood, Error: cp.Error}
+	mig := &migrationInProgress{Checkpoint: path, State: cp.State, LastGood: cp.LastGood, Error: cp.Error, Next: string(next)}
 	rest := &phonemigrate.Plan{Tenant: tenant.Name(), Steps: []phonemigrate.Step{}}
 	var text string
-	switch {
-	case cp.State == phonemigrate.StateCompleted:
-		mig.Next = "none"
+	switch next {
+	case phonemigrate.NextNone:
 		text = fmt.Sprintf("Nothing to do: the migration of %s is completed (checkpoint %s); 'phonemigrate rollback' would restore the legacy setup.\n", tenant.Name(), path)
-	case cp.State == phonemigrate.StateRollingBack || cp.LastGood == phonemigrate.StateRollingBack:
-		mig.Next = "rollback"
+	case phonemigrate.NextRollback:
 		text = fmt.Sprintf("A rollback of %s did not finish (checkpoint %s, state %s); 'phonemigrate rollback' finishes it.\n", tenant.Name(), path, cp.State)
 	default:
-		mig.Next = "apply"
-		from := resumePoint(cp)
+		from := cp.ResumePoint()
 		if cp.Plan != nil {
 			rest = remainingPlan(cp.Plan, from)
 		}
@@ -399,9 +396,14 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if err != nil && !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		return err
 	}
-	// A checkpoint in the middle of the forward path (or failed) means
-	// Apply resumes; new and rolled_back start over; completed is a no-op.
-	resuming := cp != nil && cp.State != phonemigrate.StateNew && cp.State != phonemigrate.StateRolledBack
+	// What comes next is the checkpoint's to say (as for the engine and
+	// fleet): a migration under way resumes, a completed one is a no-op,
+	// an unfinished rollback must be finished first; else start over.
+	next := cp.Next()
+	if next == phonemigrate.NextRollback {
+		return usageErrorf("a rollback of %s did not finish (checkpoint %s, state %s): run 'phonemigrate rollback' to finish it (nothing was written)", tenant.Name(), path, cp.State)
+	}
+	resuming := next == phonemigrate.NextApply || next == phonemigrate.NextNone
 	var plan *phonemigrate.Plan
 	if !resuming {
 		plan, err = s.migrator.Plan(ctx, opts)
@@ -421,7 +423,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprint(c.stderr, printable(plan.Text()))
 		}
 	} else if cp.State != phonemigrate.StateCompleted && !log.quiet {
-		fmt.Fprintf(c.stderr, "Resuming the migration of %s from %s (checkpoint %s).\n", tenant.Name(), resumePoint(cp), path)
+		fmt.Fprintf(c.stderr, "Resuming the migration of %s from %s (checkpoint %s).\n", tenant.Name(), cp.ResumePoint(), path)
 	}
 	if !yes && !(resuming && cp.State == phonemigrate.StateCompleted) {
 		q := fmt.Sprintf("Apply these changes to %s?", tenant.Name())
@@ -489,13 +491,6 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "Migration of %s %s; checkpoint %s.\n", tenant.Name(), out.State, path)
 	return nil
-}
-
-func resumePoint(cp *phonemigrate.Checkpoint) phonemigrate.State {
-	if cp.State == phonemigrate.StateFailed && cp.LastGood != "" {
-		return cp.LastGood
-	}
-	return cp.State
 }
 
 func (c *cli) applyNothing(tenant tenantConfig, path string, jsonOut bool) error {
@@ -610,16 +605,26 @@ func statusText(path string, cp *phonemigrate.Checkpoint) string {
 	if cp.Created.ProviderID != "" {
 		fmt.Fprintf(&b, "Created provider: %s\n", cp.Created.ProviderID)
 	}
-	switch cp.State {
-	case phonemigrate.StateFailed:
+	if cp.Error != "" && cp.State == phonemigrate.StateFailed {
 		fmt.Fprintf(&b, "Error:      %s\n", cp.Error)
-		fmt.Fprintf(&b, "Next: 'phonemigrate apply' resumes after %s; 'phonemigrate rollback' restores what was changed.\n", cp.LastGood)
-	case phonemigrate.StateCompleted:
+	}
+	switch cp.Next() {
+	case phonemigrate.NextRollback:
+		b.WriteString("Next: 'phonemigrate rollback' finishes the rollback that did not finish ('phonemigrate apply' refuses until then).\n")
+	case phonemigrate.NextApply:
+		if cp.State == phonemigrate.StateFailed {
+			fmt.Fprintf(&b, "Next: 'phonemigrate apply' resumes after %s; 'phonemigrate rollback' restores what was changed.\n", cp.ResumePoint())
+		} else {
+			fmt.Fprintf(&b, "Next: 'phonemigrate apply' continues from %s; 'phonemigrate rollback' restores what was changed.\n", cp.ResumePoint())
+		}
+	case phonemigrate.NextNone:
 		b.WriteString("Next: nothing; 'phonemigrate rollback' would restore the legacy setup.\n")
-	case phonemigrate.StateRolledBack:
-		b.WriteString("Next: nothing; the legacy setup was restored.\n")
 	default:
-		b.WriteString("Next: 'phonemigrate apply' continues from here.\n")
+		if cp.State == phonemigrate.StateRolledBack {
+			b.WriteString("Next: nothing; the legacy setup was restored ('phonemigrate apply' would start over).\n")
+		} else {
+			b.WriteString("Next: 'phonemigrate apply' starts a new migration.\n")
+		}
 	}
 	return b.String()
 }

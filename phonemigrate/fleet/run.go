@@ -279,11 +279,8 @@ func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, emit func(E
 	}
 
 	store := phonemigrate.NewFileStore(t.Checkpoint)
-	if cp, err := store.Load(ctx); err == nil && cp.State != phonemigrate.StateNew && cp.State != phonemigrate.StateRolledBack && cp.State != phonemigrate.StateCompleted && cp.State != phonemigrate.StateAlreadyUnified {
-		res.ResumedFrom = cp.State
-		if cp.State == phonemigrate.StateFailed && cp.LastGood != "" {
-			res.ResumedFrom = cp.LastGood
-		}
+	if cp, err := store.Load(ctx); err == nil && cp.Next() == phonemigrate.NextApply {
+		res.ResumedFrom = cp.ResumePoint()
 	}
 	mopts := []phonemigrate.Option{
 		phonemigrate.WithStore(store),
