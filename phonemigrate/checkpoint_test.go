@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -127,17 +128,55 @@ func TestFileStoreLock(t *testing.T) {
 	}
 	unlock2()
 
-	// A lock left by a process that no longer runs is taken over; one held
-	// by a live process (here: ours, as another run) is not.
-	os.WriteFile(path+".lock", []byte(strconv.Itoa(deadPID(t))+"\n"), 0o600)
-	unlock3, err := a.Lock(t.Context())
-	if err != nil {
-		t.Fatalf("stale lock not taken over: %v", err)
+	// A lock file left by a process that no longer runs (whatever it
+	// holds) is simply locked again: the kernel released its lock.
+	for _, content := range []string{strconv.Itoa(deadPID(t)) + "\n", "garbage"} {
+		os.WriteFile(path+".lock", []byte(content), 0o600)
+		unlock3, err := a.Lock(t.Context())
+		if err != nil {
+			t.Fatalf("leftover lock file %q not taken: %v", content, err)
+		}
+		unlock3()
 	}
-	unlock3()
-	os.WriteFile(path+".lock", []byte("garbage"), 0o600)
-	if _, err := a.Lock(t.Context()); !errors.Is(err, phonemigrate.ErrLocked) {
-		t.Errorf("unreadable lock: %v, want ErrLocked", err)
+}
+
+// TestFileStoreLockRace: any number of runs trying to take the lock at
+// once, with a leftover lock file from a crashed run: exactly one gets it
+// (there is no remove-then-create of a stale lock to race on).
+func TestFileStoreLockRace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cp.json")
+	os.WriteFile(path+".lock", []byte(strconv.Itoa(deadPID(t))+"\n"), 0o600)
+	const runs = 16
+	var (
+		mu      sync.Mutex
+		holders int
+		start   = make(chan struct{})
+		wg      sync.WaitGroup
+		unlocks []func() error
+	)
+	for range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			unlock, err := phonemigrate.NewFileStore(path).Lock(t.Context())
+			if err == nil {
+				mu.Lock()
+				holders++
+				unlocks = append(unlocks, unlock)
+				mu.Unlock()
+			} else if !errors.Is(err, phonemigrate.ErrLocked) {
+				t.Errorf("Lock: %v", err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if holders != 1 {
+		t.Errorf("%d runs hold the lock, want exactly 1", holders)
+	}
+	for _, u := range unlocks {
+		u()
 	}
 }
 
