@@ -316,8 +316,6 @@ func (s *FileStore) Save(ctx context.Context, cp *Checkpoint) error {
 	return nil
 }
 
-
-
 // MemoryStore keeps the checkpoint in memory (a deep copy through JSON, so
 // it holds exactly what a file would). It is safe for concurrent use.
 type MemoryStore struct {
