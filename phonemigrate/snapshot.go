@@ -341,7 +341,7 @@ func (s *Snapshot) placeholdOptions(cn Connection, opts map[string]any) {
 				if v == "" || !secretName(k) {
 					continue
 				}
-				ph := PlaceholderPrefix + "connection-" + cn.Name + strings.ReplaceAll(p, ".", "-")
+				ph := PlaceholderPrefix + "connection-" + cn.Name + "-" + strings.ReplaceAll(p, ".", "-")
 				if k == "twilio_token" {
 					sid, _ := opts["twilio_sid"].(string)
 					ph = twilioPlaceholder(sid)
