@@ -3,9 +3,9 @@ package phonemigratetest
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -34,7 +34,7 @@ var ErrInvalidSnapshot = errors.New("invalid snapshot")
 // placeholder gateway secrets and their audiences and subjects, and the
 // fake Twilio accepts the placeholder tokens of the snapshot's accounts.
 // Each legacy gateway_url is re-pointed to the fake Gateway (path
-// /gateway/{connection id}), which records what it receives; see
+// /gateway/{n}, one per distinct URL), which records what it receives; see
 // [Server.GatewayRedirects] and [Server.RestoreGatewayURLs]. Deployed
 // Actions are served as deployed (version 1). A snapshot of the fake,
 // with the gateway URLs restored, equals snap.
@@ -70,14 +70,21 @@ func NewUnstartedServerFrom(snap *phonemigrate.Snapshot, opts ...Option) (*Serve
 	if err != nil {
 		return nil, err
 	}
-	// Re-point the gateways now that the fake Gateway has its URL.
+	// Re-point the gateways now that the fake Gateway has its URL: one
+	// local URL per original URL, so connections that shared a gateway
+	// still share one.
+	locals := map[string]string{}
 	for i := range srv.st.Connections {
 		c := &srv.st.Connections[i]
 		orig, _ := c.Options["gateway_url"].(string)
 		if orig == "" {
 			continue
 		}
-		local := srv.gateway.URL + "/gateway/" + url.PathEscape(c.ID)
+		local, ok := locals[orig]
+		if !ok {
+			local = srv.gateway.URL + "/gateway/" + strconv.Itoa(len(locals)+1)
+			locals[orig] = local
+		}
 		c.Options["gateway_url"] = local
 		redirects = append(redirects, GatewayRedirect{Connection: c.Name, Original: orig, Local: local})
 		if auth, ok := c.Options["gateway_authentication"].(map[string]any); ok {
