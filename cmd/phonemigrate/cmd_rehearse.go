@@ -127,11 +127,6 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 		return got, nil
 	}
 
-	reqs := srv.State().Messages(rehearseRecipient)
-	before, err := srv.Deliver(ctx, reqs)
-	if err != nil {
-		return fmt.Errorf("sending the messages before the migration: %w", err)
-	}
 	res := rehearseOutput{Snapshot: file, Tenant: snap.Tenant, Gateways: srv.GatewayRedirects()}
 	if res.Gateways == nil {
 		res.Gateways = []phonemigratetest.GatewayRedirect{}
@@ -153,6 +148,11 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 		if _, err := exec.LookPath("node"); err != nil {
 			return errors.New("the rehearsal migrates to a custom phone provider whose Action runs in Node.js, and node is not on PATH; install Node.js 18 or later")
 		}
+	}
+	reqs := srv.State().Messages(rehearseRecipient)
+	before, err := srv.Deliver(ctx, reqs)
+	if err != nil {
+		return fmt.Errorf("sending the messages before the migration: %w", err)
 	}
 	prog.note("Migrating the fake tenant:")
 	applied, applyErr := m.Apply(ctx, opts)

@@ -390,8 +390,9 @@ sends them again, rolls back and checks the tenant equals the snapshot. It
 prints, per path, the route, sender, recipient, text and gateway JWT claims
 before and after, same or different and why. Nothing leaves the machine:
 gateways are replaced by a local fake gateway and Twilio by a fake Twilio.
+A custom-phone-provider Action already in the snapshot is never run.
 Exit 0 when every path delivers the same message and the rollback restores
-the snapshot; 1 otherwise.
+the snapshot; 1 when one does not (other failures exit as apply's would).
 `,
 	"status":   tenantNotes,
 	"rollback": tenantNotes,

@@ -36,7 +36,10 @@ var ErrInvalidSnapshot = errors.New("invalid snapshot")
 // Each legacy gateway_url is re-pointed to the fake Gateway (path
 // /gateway/{n}, one per distinct URL), which records what it receives; see
 // [Server.GatewayRedirects] and [Server.RestoreGatewayURLs]. Deployed
-// Actions are served as deployed (version 1). A snapshot of the fake,
+// Actions are served as deployed (version 1), code and all, but a message
+// that would run one is not delivered: the fake never runs a snapshot's
+// Action code, whose own HTTP calls it could not keep on this machine
+// (an Action the migration creates runs). A snapshot of the fake,
 // with the gateway URLs restored, equals snap.
 //
 // Options are those of [NewServer]; [WithGatewayURL] does not apply.
@@ -109,13 +112,24 @@ func NewUnstartedServerFrom(snap *phonemigrate.Snapshot, opts ...Option) (*Serve
 	}
 	for _, a := range srv.st.Actions {
 		if a.Deployed {
+			// The deployed version runs a stand-in: the snapshot's code
+			// would make its own network calls, to the real gateway or
+			// Twilio, which a fake must never reach.
 			v := deployedVersion{id: srv.nextUUIDLocked(), number: 1, action: a, created: seedTime, builtAt: a.BuiltAt}
 			v.action.Secrets = slices.Clone(a.Secrets)
+			v.action.Code = inertActionCode
 			srv.versions[a.ID] = v
 		}
 	}
 	return srv, nil
 }
+
+// inertActionCode stands in for a snapshot's deployed Action when the fake
+// delivers through it.
+const inertActionCode = `exports.onExecuteCustomPhoneProvider = async () => {
+  throw new Error("an Action from a snapshot is not run by the fake: its own network calls would leave the machine");
+};
+`
 
 // stateFromSnapshot is the fake's state for snap (gateway URLs still the
 // snapshot's).

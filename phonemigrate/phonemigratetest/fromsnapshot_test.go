@@ -2,6 +2,7 @@ package phonemigratetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
@@ -60,5 +61,37 @@ func TestDiffSnapshots(t *testing.T) {
 	b := &phonemigrate.Snapshot{Version: 1, PhoneTemplates: []phonemigrate.SnapshotTemplate{{ID: "tem_2", Type: "otp_verify", Text: "a"}}}
 	if DiffSnapshots(a, b) == "" {
 		t.Error("a template id change is not a difference")
+	}
+}
+
+// A snapshot's deployed Action is served as it is, but never run: a
+// message through it is not delivered and nothing reaches the network.
+func TestNewServerFromDoesNotRunSnapshotActions(t *testing.T) {
+	requireNode(t)
+	on := true
+	snap := &phonemigrate.Snapshot{
+		Version:                     phonemigrate.SnapshotVersion,
+		PhoneConsolidatedExperience: &on,
+		Guardian:                    phonemigrate.SnapshotGuardian{Factors: []phonemigrate.SnapshotFactor{{Name: "sms", Enabled: true}}, MessageTypes: []string{"sms"}},
+		PhoneProviders:              []phonemigrate.SnapshotProvider{{ID: "pro_1", Name: "custom", DeliveryMethods: []string{"text"}}},
+		Actions: []phonemigrate.SnapshotAction{{ID: "act_1", Name: "sender", Runtime: "node22", Status: "built", Deployed: true,
+			SupportedTriggers: []string{"custom-phone-provider"}, Secrets: map[string]string{},
+			Code: `exports.onExecuteCustomPhoneProvider = async () => { await fetch("https://api.twilio.com/"); };`}},
+		Bindings: []phonemigrate.SnapshotBinding{{ID: "b1", ActionID: "act_1", ActionName: "sender", DisplayName: "sender"}},
+	}
+	srv, err := NewServerFrom(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if got := srv.State().Actions[0].Code; got != snap.Actions[0].Code {
+		t.Errorf("served code = %q, want the snapshot's", got)
+	}
+	res, err := srv.Notify(t.Context(), NotifyRequest{Kind: "mfa", Recipient: "+15551234567"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered || !strings.Contains(res.Detail, "not run by the fake") {
+		t.Errorf("Notify = %+v, want not delivered, saying why", res)
 	}
 }
