@@ -21,6 +21,11 @@
 //   - [Migrator.Rollback] restores every original value the migration
 //     changed and removes what it created.
 //
+// [TakeSnapshot] (or [Migrator.Snapshot]) reads everything a migration
+// depends on into a [Snapshot], with read calls only and every secret
+// replaced by a placeholder, so that a copy of the tenant can be served by
+// phonemigratetest.NewServerFrom and the migration rehearsed on it.
+//
 // # Decisions
 //
 // Preflight refuses, with typed errors (see [ExitCode]), a tenant with

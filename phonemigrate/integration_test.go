@@ -63,38 +63,29 @@ func fakeOptions(srv *phonemigratetest.Server) phonemigrate.Options {
 	}
 }
 
-// messagesOf lists the messages a scenario's users receive today.
-func messagesOf(st phonemigratetest.State) []phonemigratetest.NotifyRequest {
-	const to = "+15557654321"
-	var out []phonemigratetest.NotifyRequest
-	for _, c := range st.Connections {
-		if c.Strategy == "sms" {
-			out = append(out, phonemigratetest.NotifyRequest{Kind: "passwordless", Connection: c.Name, Recipient: to})
-		}
-	}
-	mfa := slices.ContainsFunc(st.Guardian.Factors, func(f phonemigratetest.Factor) bool { return f.Name == "sms" && f.Enabled })
-	if mfa {
-		for _, mt := range st.Guardian.MessageTypes {
-			method := map[string]string{"sms": "text", "voice": "voice"}[mt]
-			for _, typ := range []string{"otp_verify", "otp_enroll"} {
-				out = append(out, phonemigratetest.NotifyRequest{Kind: "mfa", Recipient: to, DeliveryMethod: method, MessageType: typ})
-			}
-		}
+// recipient is the user every integration message goes to.
+const recipient = "+15557654321"
+
+// deliverAll sends every request through the tenant as it is now and
+// returns what the user receives (phonemigratetest's one before/after
+// mechanism, shared with the CLI's demo and rehearse).
+func deliverAll(t *testing.T, srv *phonemigratetest.Server, reqs []phonemigratetest.NotifyRequest) []phonemigratetest.Delivery {
+	t.Helper()
+	out, err := srv.Deliver(t.Context(), reqs)
+	if err != nil {
+		t.Fatalf("Deliver: %v", err)
 	}
 	return out
 }
 
-func notifyAll(t *testing.T, srv *phonemigratetest.Server, reqs []phonemigratetest.NotifyRequest) []phonemigratetest.NotifyResult {
+// assertSame fails for every path whose message changed.
+func assertSame(t *testing.T, when string, before, after []phonemigratetest.Delivery) {
 	t.Helper()
-	var out []phonemigratetest.NotifyResult
-	for _, r := range reqs {
-		res, err := srv.Notify(t.Context(), r)
-		if err != nil {
-			t.Fatalf("Notify(%+v): %v", r, err)
+	for _, c := range phonemigratetest.Compare(before, after) {
+		if !c.Same {
+			t.Errorf("%s: %s changed: %s", when, c.Path, strings.Join(c.Why, "; "))
 		}
-		out = append(out, res)
 	}
-	return out
 }
 
 // ignoreGenerated ignores what a migration and its rollback legitimately
@@ -218,11 +209,11 @@ func TestIntegrationSameMessages(t *testing.T) {
 				requireNode(t)
 			}
 			original := srv.State()
-			reqs := messagesOf(original)
-			old := notifyAll(t, srv, reqs)
-			for i, r := range old {
-				if !r.Delivered || r.Text == "" {
-					t.Fatalf("legacy message %+v not delivered: %+v", reqs[i], r)
+			reqs := original.Messages(recipient)
+			old := deliverAll(t, srv, reqs)
+			for _, d := range old {
+				if !d.Delivered || d.Text == "" || d.Recipient != recipient {
+					t.Fatalf("legacy message %s not delivered: %+v", d.Path, d)
 				}
 			}
 			gwBefore := len(srv.Gateway().Messages())
@@ -231,35 +222,24 @@ func TestIntegrationSameMessages(t *testing.T) {
 				t.Fatalf("Apply: %v", err)
 			}
 			srv.Gateway().Reset()
-			migrated := notifyAll(t, srv, reqs)
-			for i, r := range migrated {
-				if r.Route != phonemigratetest.RouteProviderCustom && r.Route != phonemigratetest.RouteProviderTwilio {
-					t.Errorf("%+v went %s after the migration: %s", reqs[i], r.Route, r.Detail)
-				}
-				if !r.Delivered {
-					t.Errorf("%+v not delivered after the migration: %s", reqs[i], r.Detail)
-				}
-				wantText := old[i].Text
-				if sc == phonemigratetest.Mixed && reqs[i].Kind == "mfa" && reqs[i].MessageType == "otp_verify" {
-					// One otp_verify template serves both, and the fake reports
-					// the as_text Auth0 hands the Action (the Passwordless
-					// text); the routing Action sends MFA's legacy text instead,
-					// which TestIntegrationMixedKeepsTexts checks where it
-					// arrives.
-					wantText = old[0].Text
-				}
-				if r.Text != wantText {
-					t.Errorf("%+v: text %q after migration, was %q", reqs[i], r.Text, wantText)
+			migrated := deliverAll(t, srv, reqs)
+			for _, d := range migrated {
+				if d.Route != phonemigratetest.RouteProviderCustom && d.Route != phonemigratetest.RouteProviderTwilio {
+					t.Errorf("%s went %s after the migration: %s", d.Path, d.Route, d.Detail)
 				}
 			}
+			// The same text (as it arrives: in mixed, the routing Action
+			// sends MFA's legacy text), recipient, sender and gateway claims.
+			assertSame(t, "after the migration", old, migrated)
 			if gwBefore > 0 {
-				// The gateway receives the same legacy body, with a JWT it
-				// verifies, from the Action running in Node.
+				// The gateway receives the legacy body with the forwarded
+				// request info, with a JWT it verifies, from the Action
+				// running in Node.
 				gm := srv.Gateway().Messages()
 				if len(gm) != 1 {
 					t.Fatalf("gateway got %d messages after the migration, want 1", len(gm))
 				}
-				if !gm[0].Verified || gm[0].Body != old[0].Text || gm[0].Recipient != reqs[0].Recipient || gm[0].Sender != phonemigratetest.SMSFrom || gm[0].Req == nil {
+				if !gm[0].Verified || gm[0].Sender != phonemigratetest.SMSFrom || gm[0].Req == nil {
 					t.Errorf("gateway message = %+v", gm[0])
 				}
 				if gm[0].Claims["aud"] != phonemigratetest.GatewayAudience || gm[0].Claims["sub"] != phonemigratetest.GatewaySubject {
@@ -274,10 +254,11 @@ func TestIntegrationSameMessages(t *testing.T) {
 			if diff := cmp.Diff(original, srv.State(), ignoreGenerated); diff != "" {
 				t.Errorf("tenant after rollback (-original +got):\n%s", diff)
 			}
-			back := notifyAll(t, srv, reqs)
-			for i, r := range back {
-				if r.Route != old[i].Route || r.Text != old[i].Text || !r.Delivered {
-					t.Errorf("%+v after rollback: %s %q, want %s %q", reqs[i], r.Route, r.Text, old[i].Route, old[i].Text)
+			back := deliverAll(t, srv, reqs)
+			assertSame(t, "after the rollback", old, back)
+			for i, d := range back {
+				if d.Route != old[i].Route {
+					t.Errorf("%s after rollback went %s, want %s", d.Path, d.Route, old[i].Route)
 				}
 			}
 		})

@@ -6,12 +6,16 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -244,4 +248,86 @@ func TestDefaultCheckpoint(t *testing.T) {
 			t.Errorf("%+v: got %q, want %q", tt.t, got, tt.want)
 		}
 	}
+}
+
+// fake --from serves a snapshot: a snapshot of it (through the CLI, over
+// HTTP) equals the file it was served from, ids and all, but for the
+// tenant's name (its address) and the gateway URLs, re-pointed to the fake
+// gateway as fake announced on stderr.
+func TestFakeFromSnapshot(t *testing.T) {
+	src := phonemigratetest.NewServer(phonemigratetest.Mixed)
+	defer src.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "snap.json")
+	var out, errOut bytes.Buffer
+	env := map[string]string{envBaseURL: src.BaseURL, envToken: src.Token}
+	if code := run(t.Context(), []string{"snapshot", "--out", file, "--quiet"}, strings.NewReader(""), &out, &errOut, func(k string) string { return env[k] }); code != exitOK {
+		t.Fatalf("snapshot: exit %d: %s", code, errOut.String())
+	}
+
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"fake", "--from", file}, strings.NewReader(""), pw, &stderr, nil)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	fenv := map[string]string{}
+	for i := 0; i < 3 && sc.Scan(); i++ {
+		k, v, _ := strings.Cut(sc.Text(), "=")
+		fenv[k] = v
+	}
+	go io.Copy(io.Discard, pr)
+	out.Reset()
+	if code := run(t.Context(), []string{"snapshot"}, strings.NewReader(""), &out, &errOut, func(k string) string { return fenv[k] }); code != exitOK {
+		t.Fatalf("snapshot of fake --from: exit %d: %s", code, errOut.String())
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("fake exited %d: %s", code, stderr.String())
+	}
+
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := phonemigrate.ParseSnapshot(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := phonemigrate.ParseSnapshot(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := want.Connections[0].Options["gateway_url"].(string)
+	local := got.Connections[0].Options["gateway_url"].(string)
+	if !strings.Contains(stderr.String(), "Connection sms: its gateway "+orig+" is served by the fake gateway at "+local+" ") {
+		t.Errorf("stderr does not announce %s -> %s:\n%s", orig, local, stderr.String())
+	}
+	got.Connections[0].Options["gateway_url"] = orig
+	got.Tenant = want.Tenant
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("snapshot of fake --from (-file +fake):\n%s", diff)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -79,12 +79,13 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(out, "phonemigrate demo: scenario %s, a fake Auth0 tenant at %s (offline).\n\n", sc, srv.BaseURL)
 
 	req, canSend := demoNotifyRequest(srv.State())
-	var before phonemigratetest.NotifyResult
+	var before phonemigratetest.Delivery
 	if canSend {
-		var err error
-		if before, err = srv.Notify(ctx, req); err != nil {
+		ds, err := srv.Deliver(ctx, []phonemigratetest.NotifyRequest{req})
+		if err != nil {
 			return fmt.Errorf("sending the message before the migration: %w", err)
 		}
+		before = ds[0]
 		fmt.Fprintf(out, "1. Before: a %s code to %s, sent the way the tenant sends it today.\n", req.Kind, req.Recipient)
 		fmt.Fprintf(out, "   %s\n\n", describeDelivery(before))
 	} else {
@@ -154,14 +155,18 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(out, "   Migration %s in %d steps.\n\n", res.State, len(prog.steps))
 
-	after, err := srv.Notify(ctx, req)
+	ds, err := srv.Deliver(ctx, []phonemigratetest.NotifyRequest{req})
 	if err != nil {
 		return fmt.Errorf("sending the message after the migration: %w", err)
 	}
+	after := ds[0]
 	fmt.Fprintf(out, "4. After: the same %s code to %s, sent the new way.\n", req.Kind, req.Recipient)
 	fmt.Fprintf(out, "   %s\n\n", describeDelivery(after))
 
-	match := sameDelivery(before, after)
+	// The one before/after check, shared with rehearse and the
+	// integration tests.
+	cmp := phonemigratetest.Compare([]phonemigratetest.Delivery{before}, []phonemigratetest.Delivery{after})[0]
+	match := cmp.Same
 	fmt.Fprintf(out, "5. Side by side:\n")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "   \tbefore\tafter\n")
@@ -172,7 +177,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	if match {
 		fmt.Fprintf(out, "\nMatch: the user gets the same message, now through the Unified Phone Experience.\n")
 	} else {
-		fmt.Fprintf(out, "\nMismatch: the user would get a different message (or none) after the migration.\n")
+		fmt.Fprintf(out, "\nMismatch: the user would get a different message (or none) after the migration: %s.\n", printable(strings.Join(cmp.Why, "; ")))
 	}
 	if jsonOut {
 		if err := c.writeJSON(demoOutput{
@@ -214,22 +219,16 @@ func toDemoRequest(r phonemigratetest.NotifyRequest) demoRequest {
 	return demoRequest{Kind: r.Kind, Connection: r.Connection, Recipient: r.Recipient, DeliveryMethod: r.DeliveryMethod}
 }
 
-func toDemoMessage(r phonemigratetest.NotifyResult) demoMessage {
+func toDemoMessage(r phonemigratetest.Delivery) demoMessage {
 	return demoMessage{Route: r.Route, Text: r.Text, Delivered: r.Delivered, Detail: r.Detail}
 }
 
-func describeDelivery(r phonemigratetest.NotifyResult) string {
+func describeDelivery(r phonemigratetest.Delivery) string {
 	s := fmt.Sprintf("route %s, delivered: %s, text: %q", r.Route, yesNo(r.Delivered), r.Text)
 	if r.Detail != "" {
 		s += " (" + r.Detail + ")"
 	}
 	return s
-}
-
-// sameDelivery reports whether both messages were delivered with the same
-// text.
-func sameDelivery(a, b phonemigratetest.NotifyResult) bool {
-	return a.Delivered && b.Delivered && a.Text == b.Text
 }
 
 func yesNo(b bool) string {

@@ -44,12 +44,22 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		listen      string
 		allowRemote bool
 		scen        scenarioFlag
+		from        string
 		log         logging
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one); a loopback host unless --allow-remote")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address other machines can reach (the fake's token and control API are not secrets)")
 	scen.register(fs)
+	fs.StringVar(&from, "from", "", "serve the tenant of a snapshot `FILE` ('phonemigrate snapshot') instead of a scenario")
 	log.register(fs)
+	checkFrom := func() error {
+		scenarioSet := false
+		fs.Visit(func(f *flag.Flag) { scenarioSet = scenarioSet || f.Name == "scenario" })
+		if from != "" && scenarioSet {
+			return usageErrorf("--from and --scenario cannot be used together")
+		}
+		return nil
+	}
 	checkListen := func() error {
 		if local, err := loopbackListen(listen); err != nil {
 			return err
@@ -58,7 +68,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		}
 		return nil
 	}
-	if err := c.parseFlags(fs, "fake", args, log.check, scen.check, checkListen); err != nil {
+	if err := c.parseFlags(fs, "fake", args, log.check, scen.check, checkFrom, checkListen); err != nil {
 		return err
 	}
 	sc := scen.sc
@@ -66,7 +76,18 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	if log.verbose {
 		opts = append(opts, phonemigratetest.WithLogger(log.logger(c.stderr)))
 	}
-	srv := phonemigratetest.NewUnstartedServer(sc, opts...)
+	var srv *phonemigratetest.Server
+	if from != "" {
+		snap, err := readSnapshot("--from", from)
+		if err != nil {
+			return err
+		}
+		if srv, err = phonemigratetest.NewUnstartedServerFrom(snap, opts...); err != nil {
+			return usageErrorf("--from %s: %v", from, err)
+		}
+	} else {
+		srv = phonemigratetest.NewUnstartedServer(sc, opts...)
+	}
 	defer srv.Close()
 	if err := srv.StartAt(listen); err != nil {
 		return fmt.Errorf("the fake tenant cannot listen: %w", err)
@@ -83,8 +104,19 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stderr, "Warning: the fake tenant listens on %s, reachable from other machines; its token is not a secret and anyone who can reach it can change it. Its control API (/__fake/) still answers only requests addressed to a loopback host.\n", srv.URL)
 	}
 	if !log.quiet {
-		fmt.Fprintf(c.stderr, "Fake Auth0 tenant (scenario %s) at %s; its state is at %s/__fake/state. Press Ctrl-C to stop.\n", sc, srv.BaseURL, srv.URL)
-		fmt.Fprintf(c.stderr, "Export the lines above (e.g. export $(phonemigrate fake ... | head -3)); its fake Twilio API accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", phonemigratetest.TwilioAuthToken)
+		what := "scenario " + string(sc)
+		if from != "" {
+			what = "from snapshot " + printable(from)
+		}
+		fmt.Fprintf(c.stderr, "Fake Auth0 tenant (%s) at %s; its state is at %s/__fake/state. Press Ctrl-C to stop.\n", what, srv.BaseURL, srv.URL)
+		for _, r := range srv.GatewayRedirects() {
+			fmt.Fprintf(c.stderr, "Connection %s: its gateway %s is served by the fake gateway at %s (messages at %s/__fake/gateway/messages).\n", printable(r.Connection), printable(r.Original), r.Local, srv.URL)
+		}
+		if from != "" {
+			fmt.Fprintf(c.stderr, "Export the lines above (e.g. export $(phonemigrate fake ... | head -3)); its fake Twilio API accepts the snapshot's placeholder tokens, and its fake gateway the placeholder secrets.\n")
+		} else {
+			fmt.Fprintf(c.stderr, "Export the lines above (e.g. export $(phonemigrate fake ... | head -3)); its fake Twilio API accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", phonemigratetest.TwilioAuthToken)
+		}
 	}
 	<-ctx.Done()
 	return nil

@@ -34,7 +34,8 @@ func leakForms() []string { return append(leakSentinels.Forms(), "SENTINEL") }
 
 // TestNoSecretLeaksCLI runs every scenario through the CLI — plan (text and
 // JSON), a failing apply with --verbose, status, the resumed apply with
-// --json and --verbose, rollback, action on the legacy options, a fleet —
+// --json and --verbose, rollback, snapshot and its rehearsal, action on the
+// legacy options, a fleet —
 // with sentinel values for every secret (management token, then client
 // secret; TWILIO_AUTH_TOKEN; the gateway secret in the scenario), and
 // checks that none appears in stdout, stderr (debug logs and error text
@@ -90,6 +91,13 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 					}
 				}
 				cli("rollback", "--yes", "--verbose", "--json", "--checkpoint", "cp.json")
+
+				// A snapshot replaces every secret by a placeholder; the
+				// rehearsal of it holds none either.
+				cli("snapshot", "--verbose")
+				cli("snapshot", "--out", "snap.json")
+				cli("rehearse", "snap.json", "--skip-test", "--verbose")
+				cli("rehearse", "snap.json", "--skip-test", "--json")
 
 				// The legacy options (they hold the gateway secret) through
 				// the action command.

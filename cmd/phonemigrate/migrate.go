@@ -29,12 +29,18 @@ type optionFlags struct {
 }
 
 func (o *optionFlags) register(fs *flag.FlagSet) {
+	o.registerOffline(fs)
+	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` for the credential check, test-message evidence and a generated Action (default $PHONEMIGRATE_TWILIO_API_URL, else https://api.twilio.com; 'phonemigrate fake' prints its own)")
+}
+
+// registerOffline registers the option flags but --twilio-api-url
+// (rehearse always uses its own fake Twilio).
+func (o *optionFlags) registerOffline(fs *flag.FlagSet) {
 	fs.StringVar(&o.provider, "provider", "auto", "tenant-level phone provider `KIND`: auto, twilio or custom")
 	fs.StringVar(&o.delivery, "delivery", "", "provider delivery `METHODS`: text, voice or text,voice (default: what the tenant uses)")
 	fs.Var(&o.testTo, "test-to", "send a test message to this `+E164` number per delivery method (repeatable)")
 	fs.BoolVar(&o.skipTest, "skip-test", false, "do not send test messages through the new provider")
 	fs.BoolVar(&o.allowReplace, "allow-replace", false, "replace a phone provider this tool did not create (never an existing custom-phone-provider Action)")
-	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` for the credential check, test-message evidence and a generated Action (default $PHONEMIGRATE_TWILIO_API_URL, else https://api.twilio.com; 'phonemigrate fake' prints its own)")
 	fs.BoolVar(&o.skipCheck, "skip-twilio-check", false, "do not check the Twilio credentials with Twilio before writing them, nor look up test messages there (networks that cannot reach Twilio)")
 	fs.DurationVar(&o.evidence, "evidence-timeout", phonemigrate.DefaultEvidenceTimeout, "how long to follow each test message's status in the Twilio account: a duration `D` such as 20s")
 }

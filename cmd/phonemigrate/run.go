@@ -70,7 +70,10 @@ func commands() []command {
 		{"check", "check a tenant on the Unified Phone Experience for what leaves users without codes, writing nothing", tenantUsage + " [--json]", runCheck},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
-		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--allow-remote] [--scenario NAME]", runFake},
+		{"snapshot", "save what the migration depends on in the tenant to a JSON file, secrets replaced", tenantUsage + " [--out FILE]", runSnapshot},
+		{"rehearse", "migrate and roll back a fake copy of a snapshot, comparing every message path",
+			"FILE [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--skip-twilio-check] [--evidence-timeout D] [--json]", runRehearse},
+		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--allow-remote] [--scenario NAME | --from FILE]", runFake},
 		{"version", "print the version", "", runVersion},
 		{"help", "show help for a command", "[COMMAND]", runHelp},
 	}
@@ -268,7 +271,7 @@ Commands:
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	b.WriteString(`
-Tenant (plan, apply, status, rollback):
+Tenant (plan, apply, status, rollback, snapshot):
   AUTH0_DOMAIN with AUTH0_TOKEN, or with AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET;
   or --base-url / PHONEMIGRATE_BASE_URL (plain http only to loopback).
 
@@ -373,6 +376,24 @@ the checkpoint file lets apply resume where it stopped.
 With --fleet FILE apply migrates every tenant of a YAML or JSON fleet file
 instead (tenants, options and checkpoints come from the file; exit 1 when
 any tenant failed; rerun to resume them).
+`,
+	"snapshot": tenantNotes + `snapshot only reads, through the same calls the migration reads with: tenant
+settings, Passwordless SMS connections (whole options), Guardian factors,
+message types and legacy settings, phone providers, customised phone
+templates, custom-phone-provider Actions and bindings. Secrets (gateway
+secrets, Twilio tokens, Action secret values) are replaced by stable
+placeholders listed under "placeholders"; the file is safe to share.
+`,
+	"rehearse": `Serves the snapshot FILE as a fake tenant (as 'phonemigrate fake --from FILE'),
+sends one message per path (each Passwordless connection, each MFA message
+type, otp_verify and otp_enroll) the legacy way, migrates (plan, apply),
+sends them again, rolls back and checks the tenant equals the snapshot. It
+prints, per path, the route, sender, recipient, text and gateway JWT claims
+before and after, same or different and why. Nothing leaves the machine:
+gateways are replaced by a local fake gateway and Twilio by a fake Twilio.
+A custom-phone-provider Action already in the snapshot is never run.
+Exit 0 when every path delivers the same message and the rollback restores
+the snapshot; 1 when one does not (other failures exit as apply's would).
 `,
 	"status":   tenantNotes,
 	"rollback": tenantNotes,

@@ -13,9 +13,9 @@ import (
 // ("sms") is enabled, an "otp_verify" and an "otp_enroll" message per MFA
 // message type ("sms" sent as "text", "voice" as "voice").
 //
-// Sending each through [Server.Notify] before and after a migration (or a
-// rollback) and comparing the results is how a test proves that every user
-// still gets the same code by the same route (see the example).
+// Sending them with [Server.Deliver] before and after a migration (or a
+// rollback) and comparing the two with [Compare] is how a test proves that
+// every user still gets the same message (see the example).
 // A State with neither SMS connections nor an enabled MFA phone factor
 // gives nil.
 func (st State) Messages(recipient string) []NotifyRequest {

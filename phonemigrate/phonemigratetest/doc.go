@@ -14,7 +14,9 @@
 // constants of scenario.go ([GatewaySecret], [TwilioSID], [GatewayTemplate],
 // ...) are the fake values the scenarios hold. Tenants can also be shaped
 // through the Management API itself (POST /connections,
-// POST /branding/phone/providers, ...).
+// POST /branding/phone/providers, ...), or seeded from a snapshot of a
+// real tenant with [NewServerFrom] (placeholder secrets made consistent,
+// gateways re-pointed to the fake [Gateway]).
 //
 // # Management API
 //
@@ -75,8 +77,11 @@
 //
 // [State.Messages] lists the messages a tenant sends its users (a
 // Passwordless code per SMS connection, MFA verification and enrollment per
-// message type); sending each through [Server.Notify] before and after a
-// change shows whether anyone's route or text changed. [IgnoreGenerated]
+// message type); [Server.Deliver] sends each and records what arrived where
+// (sender, recipient, text, gateway JWT claims), and [Compare] says, path
+// by path, whether the user still receives the same message after a change
+// — the one before/after check of the CLI's demo and rehearse and of the
+// integration tests. [IgnoreGenerated]
 // compares two [State] values (with go-cmp) but for the ids and timestamps
 // a migration or a rollback regenerates, so a rollback can be checked to
 // restore the tenant exactly. [Secrets] and [Server.UseSecrets] seed

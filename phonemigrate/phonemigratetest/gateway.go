@@ -3,9 +3,11 @@ package phonemigratetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,7 +22,7 @@ import (
 //
 // and verifies the "Authorization: Bearer <JWT>" independently of the code
 // that signed it, with github.com/golang-jwt/jwt/v5: HS256 only, signed with
-// one of its keys, aud [GatewayAudience], sub [GatewaySubject], iat and
+// one of its keys, an accepted aud and sub ([GatewayAudience], [GatewaySubject]; see [Gateway.SetClaims]), iat and
 // exp present and valid. It answers 200 {"status":"sent"} when the token
 // verifies and 401 otherwise (or the status set with [Gateway.SetStatus]),
 // and records every POST it receives, verified or not.
@@ -37,6 +39,7 @@ type Gateway struct {
 	hs       *httptest.Server
 	mu       sync.Mutex
 	keys     [][]byte
+	claims   []GatewayClaims
 	status   int
 	messages received[GatewayMessage]
 }
@@ -65,7 +68,7 @@ type GatewayMessage struct {
 }
 
 func newGateway() *Gateway {
-	g := &Gateway{keys: [][]byte{[]byte(GatewaySecret), GatewaySecretBase64Key()}}
+	g := &Gateway{keys: [][]byte{[]byte(GatewaySecret), GatewaySecretBase64Key()}, claims: []GatewayClaims{{GatewayAudience, GatewaySubject}}}
 	g.hs = httptest.NewServer(http.HandlerFunc(g.serve))
 	g.URL = g.hs.URL
 	return g
@@ -80,6 +83,21 @@ func (g *Gateway) SetKeys(keys ...[]byte) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.keys = keys
+}
+
+// GatewayClaims are an audience and a subject the gateway accepts in a
+// token ("" means the claim must be absent).
+type GatewayClaims struct {
+	Audience, Subject string
+}
+
+// SetClaims replaces the aud/sub pairs the gateway accepts (by default
+// [GatewayAudience] with [GatewaySubject]); a fake served from a snapshot
+// accepts those of the snapshot's connections.
+func (g *Gateway) SetClaims(claims ...GatewayClaims) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.claims = claims
 }
 
 // SetStatus makes the gateway answer status to every POST (after recording
@@ -120,10 +138,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 
 	g.mu.Lock()
 	keys := append([][]byte{}, g.keys...)
+	accepted := append([]GatewayClaims{}, g.claims...)
 	forced := g.status
 	g.mu.Unlock()
 
-	claims, err := verifyGatewayJWT(r.Header.Get("Authorization"), keys)
+	claims, err := verifyGatewayJWT(r.Header.Get("Authorization"), keys, accepted)
 	if err != nil {
 		msg.AuthError = err.Error()
 	} else {
@@ -150,7 +169,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) record(m GatewayMessage) { g.messages.add(m) }
 
 // verifyGatewayJWT checks a legacy gateway bearer token with golang-jwt.
-func verifyGatewayJWT(header string, keys [][]byte) (map[string]any, error) {
+func verifyGatewayJWT(header string, keys [][]byte, accepted []GatewayClaims) (map[string]any, error) {
 	tok, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || tok == "" {
 		return nil, errors.New("no bearer token")
@@ -162,8 +181,6 @@ func verifyGatewayJWT(header string, keys [][]byte) (map[string]any, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(tok, claims, func(*jwt.Token) (any, error) { return set, nil },
 		jwt.WithValidMethods([]string{"HS256"}),
-		jwt.WithAudience(GatewayAudience),
-		jwt.WithSubject(GatewaySubject),
 		jwt.WithIssuedAt(),
 		jwt.WithExpirationRequired(),
 	)
@@ -173,5 +190,12 @@ func verifyGatewayJWT(header string, keys [][]byte) (map[string]any, error) {
 	if _, ok := claims["iat"]; !ok {
 		return nil, errors.New("token has no iat claim")
 	}
-	return claims, nil
+	aud, _ := claims.GetAudience()
+	sub, _ := claims.GetSubject()
+	for _, a := range accepted {
+		if sub == a.Subject && (a.Audience == "" && len(aud) == 0 || slices.Contains(aud, a.Audience)) {
+			return claims, nil
+		}
+	}
+	return nil, fmt.Errorf("token has invalid claims: aud %q, sub %q are not the gateway's", strings.Join(aud, ","), sub)
 }

@@ -105,7 +105,8 @@ type Server struct {
 	perSec        float64
 	burst         int
 	closeMux      sync.Once
-	closing       chan struct{} // closed by Close: injected delays end at once
+	closing       chan struct{}     // closed by Close: injected delays end at once
+	redirects     []GatewayRedirect // a snapshot's gateway URLs re-pointed to the fake Gateway (NewServerFrom)
 }
 
 type buildProgress struct {
@@ -237,6 +238,16 @@ func NewServer(scenario Scenario, opts ...Option) *Server {
 // [Server.Start] or [Server.StartAt], or mount [Server.Handler] yourself.
 // It panics if scenario is unknown.
 func NewUnstartedServer(scenario Scenario, opts ...Option) *Server {
+	s, err := newUnstarted(scenario, opts, func(gw string) (*State, error) { return seed(scenario, gw) })
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+// newUnstarted builds an unstarted server whose state seed returns, given
+// the gateway_url the state's gateway connections should use.
+func newUnstarted(scenario Scenario, opts []Option, seed func(gatewayURL string) (*State, error)) (*Server, error) {
 	cfg := config{buildDelay: 200 * time.Millisecond, buildGets: 2}
 	for _, o := range opts {
 		o(&cfg)
@@ -260,17 +271,17 @@ func NewUnstartedServer(scenario Scenario, opts ...Option) *Server {
 	if gw == "" {
 		gw = s.gateway.URL + GatewayPath
 	}
-	st, err := seed(scenario, gw)
+	st, err := seed(gw)
 	if err != nil {
 		s.gateway.Close()
 		s.twilio.Close()
-		panic(err.Error())
+		return nil, err
 	}
 	s.st = st
 	s.twilio.registerLegacyAccounts(s.st)
 	s.setRateLimitLocked(cfg.perSecond, cfg.burst)
 	s.handler = s.routes()
-	return s
+	return s, nil
 }
 
 // Handler returns the fake's whole HTTP handler (Management API, /oauth/token

@@ -1,0 +1,386 @@
+package phonemigrate
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
+)
+
+// SnapshotVersion is the version of the snapshot file format
+// [TakeSnapshot] writes and [ParseSnapshot] reads.
+const SnapshotVersion = 1
+
+// ErrSnapshotVersion is wrapped by [ParseSnapshot] for a file of another
+// format version.
+var ErrSnapshotVersion = errors.New("unsupported snapshot version")
+
+// PlaceholderPrefix starts every placeholder a snapshot writes in place of
+// a secret.
+const PlaceholderPrefix = "PLACEHOLDER-"
+
+// Snapshot is everything a migration depends on in a tenant, read through
+// the [Client] and only read: the tenant flag, the Passwordless SMS
+// connections with their whole options, the Guardian phone factor and its
+// legacy settings, the phone providers and customised templates, and the
+// custom-phone-provider Actions and bindings. Secrets are replaced by
+// stable placeholders listed in Placeholders, so a snapshot is safe to
+// share; package phonemigratetest serves a fake tenant from one
+// (phonemigratetest.NewServerFrom).
+//
+// Its JSON form (snake_case keys, versioned) is the file `phonemigrate
+// snapshot` writes.
+type Snapshot struct {
+	Version int `json:"version"`
+	// Tenant is the tenant's name as the snapshot was told ([WithTenant]).
+	Tenant string `json:"tenant,omitempty"`
+	// PhoneConsolidatedExperience is tenant_settings
+	// phone_consolidated_experience (nil when absent).
+	PhoneConsolidatedExperience *bool `json:"phone_consolidated_experience,omitempty"`
+	// Connections are the Passwordless SMS connections, by name.
+	Connections []SnapshotConnection `json:"connections"`
+	// Guardian is the MFA phone factor and its settings.
+	Guardian SnapshotGuardian `json:"guardian"`
+	// PhoneProviders are the tenant-level phone providers (credentials are
+	// never readable; a Twilio provider's token is a placeholder).
+	PhoneProviders []SnapshotProvider `json:"phone_providers"`
+	// PhoneTemplates are the tenant's customised phone templates (Auth0's
+	// built-in defaults, which have no id, are not part of the tenant).
+	PhoneTemplates []SnapshotTemplate `json:"phone_templates"`
+	// Actions are the custom-phone-provider Actions.
+	Actions []SnapshotAction `json:"actions"`
+	// Bindings are the custom-phone-provider trigger's bindings, in order.
+	Bindings []SnapshotBinding `json:"bindings"`
+	// Placeholders say which secrets were replaced, where, and by what.
+	Placeholders []Placeholder `json:"placeholders"`
+}
+
+// SnapshotConnection is a Passwordless SMS connection with its whole
+// options (secrets as placeholders).
+type SnapshotConnection struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name"`
+	Options map[string]any `json:"options"`
+}
+
+// SnapshotGuardian is the MFA configuration a migration reads. Legacy
+// settings are nil when Auth0 answered 404 or 403 (the latter under the
+// Unified Phone Experience).
+type SnapshotGuardian struct {
+	Factors []SnapshotFactor `json:"factors"`
+	// MessageTypes are the phone message types (nil: not configured).
+	MessageTypes     []string                   `json:"message_types"`
+	SelectedProvider *string                    `json:"selected_provider,omitempty"`
+	Twilio           *SnapshotGuardianTwilio    `json:"twilio,omitempty"`
+	Templates        *SnapshotGuardianTemplates `json:"templates,omitempty"`
+}
+
+// SnapshotFactor is one MFA factor.
+type SnapshotFactor struct {
+	Name    string `json:"name"`
+	Enabled bool   `json:"enabled"`
+}
+
+// SnapshotGuardianTwilio is the legacy Guardian Twilio setting; AuthToken
+// is a placeholder.
+type SnapshotGuardianTwilio struct {
+	SID                 string `json:"sid,omitempty"`
+	From                string `json:"from,omitempty"`
+	MessagingServiceSID string `json:"messaging_service_sid,omitempty"`
+	AuthToken           string `json:"auth_token,omitempty"`
+}
+
+// SnapshotGuardianTemplates are the legacy Guardian phone templates.
+type SnapshotGuardianTemplates struct {
+	EnrollmentMessage   string `json:"enrollment_message"`
+	VerificationMessage string `json:"verification_message"`
+}
+
+// SnapshotProvider is a tenant-level phone provider. AuthToken is a
+// placeholder for a Twilio provider (Auth0 never returns credentials).
+type SnapshotProvider struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	Disabled        bool     `json:"disabled"`
+	SID             string   `json:"sid,omitempty"`
+	DefaultFrom     string   `json:"default_from,omitempty"`
+	MSSID           string   `json:"mssid,omitempty"`
+	DeliveryMethods []string `json:"delivery_methods"`
+	AuthToken       string   `json:"auth_token,omitempty"`
+}
+
+// SnapshotTemplate is a customised tenant phone template.
+type SnapshotTemplate struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Disabled bool   `json:"disabled"`
+	Syntax   string `json:"syntax,omitempty"`
+	From     string `json:"from,omitempty"`
+	Text     string `json:"text,omitempty"`
+	Voice    string `json:"voice,omitempty"`
+}
+
+// SnapshotAction is a custom-phone-provider Action. Secrets map each
+// secret's name to its placeholder (Auth0 never returns the values).
+type SnapshotAction struct {
+	ID                string            `json:"id"`
+	Name              string            `json:"name"`
+	Runtime           string            `json:"runtime"`
+	Code              string            `json:"code"`
+	Status            string            `json:"status"`
+	Deployed          bool              `json:"deployed"`
+	SupportedTriggers []string          `json:"supported_triggers"`
+	Secrets           map[string]string `json:"secrets"`
+}
+
+// SnapshotBinding is one Action bound to the custom-phone-provider
+// trigger.
+type SnapshotBinding struct {
+	ID          string `json:"id"`
+	ActionID    string `json:"action_id"`
+	ActionName  string `json:"action_name"`
+	DisplayName string `json:"display_name"`
+}
+
+// Placeholder says that the secret at Where was replaced by Value.
+type Placeholder struct {
+	// Where names the secret: "connection sms options.twilio_token",
+	// "guardian twilio auth_token", "phone provider twilio auth_token",
+	// "action NAME secret KEY".
+	Where string `json:"where"`
+	// Value is the placeholder written in its place (PlaceholderPrefix...;
+	// base64url-encoded where the tenant stores the secret encoded).
+	Value string `json:"value"`
+	// Note says why a value was not even readable, when it was not.
+	Note string `json:"note,omitempty"`
+}
+
+// TakeSnapshot reads a [Snapshot] of the tenant through c, with read
+// methods only: nothing is written. Legacy Guardian endpoints that answer
+// 403 (the tenant is on the Unified Phone Experience) or 404 are recorded
+// as absent. tenant names the tenant in the snapshot (may be empty).
+func TakeSnapshot(ctx context.Context, c Client, tenant string) (*Snapshot, error) {
+	s := &Snapshot{Version: SnapshotVersion, Tenant: tenant, Connections: []SnapshotConnection{}, PhoneProviders: []SnapshotProvider{},
+		PhoneTemplates: []SnapshotTemplate{}, Actions: []SnapshotAction{}, Bindings: []SnapshotBinding{}, Placeholders: []Placeholder{}}
+	ts, err := c.TenantSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot tenant settings: %w", err)
+	}
+	s.PhoneConsolidatedExperience = ts.PhoneConsolidatedExperience
+
+	conns, err := c.ListSMSConnections(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot SMS connections: %w", err)
+	}
+	sort.SliceStable(conns, func(i, j int) bool { return conns[i].Name < conns[j].Name })
+	for _, cn := range conns {
+		opts := cloneOptions(cn.Options)
+		if opts == nil {
+			opts = map[string]any{}
+		}
+		s.placeholdOptions(cn, opts)
+		s.Connections = append(s.Connections, SnapshotConnection{ID: cn.ID, Name: cn.Name, Options: opts})
+	}
+
+	factors, err := c.GuardianFactors(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot guardian factors: %w", err)
+	}
+	s.Guardian.Factors = []SnapshotFactor{}
+	for _, f := range factors {
+		s.Guardian.Factors = append(s.Guardian.Factors, SnapshotFactor{Name: f.Name, Enabled: f.Enabled})
+	}
+	if err := s.readGuardian(ctx, c); err != nil {
+		return nil, err
+	}
+
+	providers, err := c.ListPhoneProviders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot phone providers: %w", err)
+	}
+	for _, p := range providers {
+		sp := SnapshotProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID, DefaultFrom: p.Configuration.DefaultFrom,
+			MSSID: p.Configuration.MSSID, DeliveryMethods: nonNil(methodNames(p.Configuration.DeliveryMethods))}
+		if p.Name == ProviderTwilio {
+			sp.AuthToken = twilioPlaceholder(sp.SID)
+			s.Placeholders = append(s.Placeholders, Placeholder{Where: "phone provider " + p.Name + " auth_token", Value: sp.AuthToken,
+				Note: "Auth0 never returns phone provider credentials"})
+		}
+		s.PhoneProviders = append(s.PhoneProviders, sp)
+	}
+	tpls, err := c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot phone templates: %w", err)
+	}
+	for _, t := range tpls {
+		if !t.Customized() {
+			continue
+		}
+		s.PhoneTemplates = append(s.PhoneTemplates, SnapshotTemplate{ID: t.ID, Type: t.Type, Disabled: t.Disabled,
+			Syntax: t.Content.Syntax, From: t.Content.From, Text: t.Content.Text, Voice: t.Content.Voice})
+	}
+	sort.SliceStable(s.PhoneTemplates, func(i, j int) bool { return s.PhoneTemplates[i].Type < s.PhoneTemplates[j].Type })
+
+	actions, err := c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot custom-phone-provider actions: %w", err)
+	}
+	for _, a := range actions {
+		sa := SnapshotAction{ID: a.ID, Name: a.Name, Runtime: a.Runtime, Code: a.Code, Status: a.Status, Deployed: a.Deployed,
+			SupportedTriggers: append([]string{}, a.SupportedTriggers...), Secrets: map[string]string{}}
+		for _, n := range a.SecretNames {
+			sa.Secrets[n] = PlaceholderPrefix + "action-secret-" + n
+			s.Placeholders = append(s.Placeholders, Placeholder{Where: "action " + a.Name + " secret " + n, Value: sa.Secrets[n],
+				Note: "Auth0 never returns Action secret values"})
+		}
+		s.Actions = append(s.Actions, sa)
+	}
+	bindings, err := c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot custom-phone-provider bindings: %w", err)
+	}
+	for _, b := range bindings {
+		s.Bindings = append(s.Bindings, SnapshotBinding{ID: b.ID, ActionID: b.ActionID, ActionName: b.ActionName, DisplayName: b.DisplayName})
+	}
+	return s, nil
+}
+
+// Snapshot is [TakeSnapshot] over the Migrator's client, named with its
+// [WithTenant] name. It writes nothing and takes no checkpoint lock.
+func (m *Migrator) Snapshot(ctx context.Context) (*Snapshot, error) {
+	return TakeSnapshot(ctx, m.c, m.tenant)
+}
+
+// readGuardian reads the phone message types and the legacy settings.
+func (s *Snapshot) readGuardian(ctx context.Context, c Client) error {
+	types, err := c.PhoneMessageTypes(ctx)
+	switch {
+	case err == nil:
+		s.Guardian.MessageTypes = messageTypeNames(types)
+	case errors.Is(err, ErrNotFound):
+	default:
+		return fmt.Errorf("snapshot phone message types: %w", err)
+	}
+	absent := func(err error) bool { return errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) }
+	sel, err := c.SelectedPhoneProvider(ctx)
+	switch {
+	case err == nil:
+		s.Guardian.SelectedProvider = &sel
+	case absent(err):
+	default:
+		return fmt.Errorf("snapshot selected phone provider: %w", err)
+	}
+	tw, err := c.LegacyTwilio(ctx)
+	switch {
+	case err == nil:
+		if tw.SID != "" || tw.From != "" || tw.MessagingServiceSID != "" || tw.AuthToken != "" {
+			g := &SnapshotGuardianTwilio{SID: tw.SID, From: tw.From, MessagingServiceSID: tw.MessagingServiceSID}
+			if tw.AuthToken != "" {
+				g.AuthToken = twilioPlaceholder(tw.SID)
+				s.Placeholders = append(s.Placeholders, Placeholder{Where: "guardian twilio auth_token", Value: g.AuthToken})
+			}
+			s.Guardian.Twilio = g
+		}
+	case absent(err):
+	default:
+		return fmt.Errorf("snapshot legacy Twilio settings: %w", err)
+	}
+	tpl, err := c.LegacyPhoneTemplates(ctx)
+	switch {
+	case err == nil:
+		s.Guardian.Templates = &SnapshotGuardianTemplates{EnrollmentMessage: tpl.EnrollmentMessage, VerificationMessage: tpl.VerificationMessage}
+	case absent(err):
+	default:
+		return fmt.Errorf("snapshot legacy phone templates: %w", err)
+	}
+	return nil
+}
+
+// messageTypeNames are the Guardian names of a set: "sms", "voice".
+func messageTypeNames(set delivery.Set) []string {
+	out := []string{}
+	if set.Has(delivery.Text) {
+		out = append(out, "sms")
+	}
+	if set.Has(delivery.Voice) {
+		out = append(out, "voice")
+	}
+	return out
+}
+
+// twilioPlaceholder is the placeholder of a Twilio account's auth token:
+// one per account, so that every setting using the account agrees.
+func twilioPlaceholder(sid string) string {
+	return PlaceholderPrefix + "twilio-auth-token-" + sid
+}
+
+// placeholdOptions replaces, in a connection's options, every string under
+// a key naming a token or a secret (see [OptionSecrets]) by a placeholder,
+// and records it. A Twilio token's placeholder names its account; a
+// gateway secret stored base64url-encoded gets an encoded placeholder, so
+// the options stay valid.
+func (s *Snapshot) placeholdOptions(cn Connection, opts map[string]any) {
+	var walk func(m map[string]any, path string)
+	walk = func(m map[string]any, path string) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := path + "." + k
+			switch v := m[k].(type) {
+			case map[string]any:
+				walk(v, p)
+			case string:
+				if v == "" || !secretName(k) {
+					continue
+				}
+				ph := PlaceholderPrefix + "connection-" + cn.Name + "-" + strings.ReplaceAll(p, ".", "-")
+				if k == "twilio_token" {
+					sid, _ := opts["twilio_sid"].(string)
+					ph = twilioPlaceholder(sid)
+				}
+				if enc, _ := m["secret_base64_encoded"].(bool); enc && k == "secret" {
+					ph = base64.RawURLEncoding.EncodeToString([]byte(ph))
+				}
+				m[k] = ph
+				s.Placeholders = append(s.Placeholders, Placeholder{Where: "connection " + cn.Name + " " + strings.TrimPrefix(p, "."), Value: ph})
+			}
+		}
+	}
+	walk(opts, "options")
+}
+
+// ParseSnapshot reads a snapshot file. It refuses another format version
+// (wrapping [ErrSnapshotVersion]) and malformed JSON.
+func ParseSnapshot(b []byte) (*Snapshot, error) {
+	var probe struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("phonemigrate: the snapshot is not JSON: %w", err)
+	}
+	if probe.Version != SnapshotVersion {
+		return nil, fmt.Errorf("phonemigrate: %w %d (this version reads %d)", ErrSnapshotVersion, probe.Version, SnapshotVersion)
+	}
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("phonemigrate: the snapshot does not parse: %w", err)
+	}
+	return &s, nil
+}
+
+// JSON returns the snapshot as indented JSON with a final newline.
+func (s *Snapshot) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("phonemigrate: marshal snapshot: %w", err)
+	}
+	return append(b, '\n'), nil
+}
