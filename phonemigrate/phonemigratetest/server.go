@@ -56,6 +56,14 @@ import (
 //	POST   /__fake/faults     inject a [Fault]; DELETE clears them all
 //	POST   /__fake/ratelimit  {"per_second": 2, "burst": 5}; per_second <= 0 turns limiting off
 //	POST   /__fake/notify     send one message (see [NotifyRequest], [NotifyResult])
+//	POST   /__fake/traffic    start background deliveries (see [Traffic]); GET reports, DELETE stops
+//	POST   /__fake/break      make a delivery path fail (see [DeliveryBreak]); DELETE restores all
+//	POST   /__fake/phonelimit {"per_recipient": 3, "window_ms": 60000}: limit_phone after that
+//
+// Every delivery appends tenant log events (cs, fn, gd_send_sms,
+// gd_send_voice and their _failure types, actions_execution_failed,
+// limit_phone; api_limit for a rate-limited request), served by GET
+// /api/v2/logs (see [Server.Logs]).
 //
 // The control API is unauthenticated by design and for local use only: it
 // shows every credential applied to the fake and /__fake/notify runs the
@@ -101,6 +109,15 @@ type Server struct {
 	burst         int
 	closeMux      sync.Once
 	closing       chan struct{} // closed by Close: injected delays end at once
+
+	// Tenant logs (logs.go) and delivery simulation knobs (traffic.go).
+	logs             []LogEvent
+	logSeq           int
+	phoneLimit       int
+	phoneLimitWindow time.Duration
+	phoneSends       map[string][]time.Time
+	traffic          *trafficRun
+	actionThrows     string // non-empty: the custom-phone-provider Action throws this
 }
 
 type buildProgress struct {
@@ -600,7 +617,7 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Ha
 		writeError(sw, http.StatusNotFound, "Not Found", "")
 		return
 	}
-	if !s.rateLimit(sw) {
+	if !s.rateLimit(sw, r) {
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
@@ -668,7 +685,7 @@ func faultPathMatches(pattern, path string) bool {
 
 // rateLimit takes a token and sets the X-RateLimit headers; it answers 429
 // and returns false when the bucket is empty.
-func (s *Server) rateLimit(w http.ResponseWriter) bool {
+func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	lim, perSec, burst := s.limiter, s.perSec, s.burst
 	s.mu.Unlock()
@@ -695,6 +712,9 @@ func (s *Server) rateLimit(w http.ResponseWriter) bool {
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(resetUnix, 10))
 	if !ok {
+		s.mu.Lock()
+		s.logAPILimitLocked(r, burst)
+		s.mu.Unlock()
 		writeError(w, http.StatusTooManyRequests, "Global limit has been reached", "too_many_requests")
 		return false
 	}

@@ -30,6 +30,15 @@ type TwilioAPI struct {
 	accounts map[string]string
 	messages received[TwilioMessage]
 	seq      int
+	// fail* make every request fail (Server.BreakDelivery).
+	failStatus, failCode int
+	failMessage          string
+}
+
+func (t *TwilioAPI) setFailure(status, code int, msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failStatus, t.failCode, t.failMessage = status, code, msg
 }
 
 // TwilioMessage is one message or call the fake Twilio accepted.
@@ -83,7 +92,12 @@ func (t *TwilioAPI) serve(w http.ResponseWriter, r *http.Request, channel string
 	user, pass, ok := r.BasicAuth()
 	t.mu.Lock()
 	want, known := t.accounts[sid]
+	failStatus, failCode, failMessage := t.failStatus, t.failCode, t.failMessage
 	t.mu.Unlock()
+	if failStatus != 0 {
+		twilioError(w, failStatus, failCode, failMessage)
+		return
+	}
 	if !ok || user != sid || !known || pass != want {
 		twilioError(w, http.StatusUnauthorized, 20003, "Authenticate")
 		return
