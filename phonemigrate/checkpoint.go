@@ -37,7 +37,9 @@ type Checkpoint struct {
 	Intent    *Intent   `json:"intent,omitempty"`
 	Created   Created   `json:"created"`
 	Originals Originals `json:"originals"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// Watch is the delivery canary's window and verdict ([Options.Canary]).
+	Watch     *CanaryRecord `json:"watch,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at"`
 }
 
 // Created lists what the migration created, so rollback can remove it.

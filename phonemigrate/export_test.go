@@ -1,6 +1,9 @@
 package phonemigrate
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetConfirmStaleAfter sets confirmStaleAfter for a test and returns a func
 // that restores it.
@@ -15,3 +18,8 @@ func SetFileStoreUID(s *FileStore, uid int) { s.uid = func() int { return uid } 
 
 // CheckFile is checkFile.
 var CheckFile = checkFile
+
+// WatchCanary runs the canary's observation of rec's window.
+func WatchCanary(ctx context.Context, logs TenantLogs, c Canary, rec CanaryRecord) (CanaryRecord, error) {
+	return watchCanary(ctx, logs, c.withDefaults(), &rec)
+}
