@@ -441,3 +441,18 @@ func (f *LogFollower) Next(ctx context.Context) ([]LogEvent, error) {
 	}
 	return slices.DeleteFunc(evs, func(e LogEvent) bool { return !slices.Contains(deliveryLogTypes, e.Type) }), nil
 }
+
+// HealthCounter counts delivery events into a [DeliveryHealth], each event
+// once (by log id): what `watch --follow` keeps as it reads.
+type HealthCounter struct{ a *healthAcc }
+
+// NewHealthCounter counts events dated from from on.
+func NewHealthCounter(from time.Time) *HealthCounter {
+	return &HealthCounter{a: newHealthAcc(from, time.Time{})}
+}
+
+// Add counts e.
+func (c *HealthCounter) Add(e LogEvent) { c.a.add(e) }
+
+// Health returns the counts so far, up to now.
+func (c *HealthCounter) Health(now time.Time) DeliveryHealth { return c.a.health(now) }

@@ -52,7 +52,7 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 				defer srv.Close()
 				dir := t.TempDir()
 				t.Chdir(dir)
-				env := map[string]string{envBaseURL: srv.BaseURL, envTwilioToken: leakSentinels.TwilioAuthToken}
+				env := map[string]string{envBaseURL: srv.BaseURL, envTwilioToken: leakSentinels.TwilioAuthToken, envWatch: "0"}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
 				} else {
@@ -205,7 +205,7 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 				defer srv.Close()
 				proxy := newEchoProxy(t, srv.URL)
 				t.Chdir(t.TempDir())
-				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envTwilioToken: leakSentinels.TwilioAuthToken}
+				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envTwilioToken: leakSentinels.TwilioAuthToken, envWatch: "0"}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
 				} else {

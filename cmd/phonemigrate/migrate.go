@@ -305,7 +305,9 @@ type applyOutput struct {
 	Checkpoint  string             `json:"checkpoint"`
 	Steps       []jsonTransition   `json:"steps"`
 	Plan        *phonemigrate.Plan `json:"plan,omitempty"`
-	Error       string             `json:"error,omitempty"`
+	// Watch is the delivery canary's window, verdict and observation.
+	Watch *phonemigrate.CanaryRecord `json:"watch,omitempty"`
+	Error string                     `json:"error,omitempty"`
 }
 
 type checkpointFlag struct{ path string }
@@ -331,11 +333,13 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		yes     bool
 		jsonOut bool
 		poll    time.Duration
+		watch   canaryFlags
 	)
 	tf.register(fs)
 	of.register(fs)
 	cf.register(fs)
 	log.register(fs)
+	watch.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, also count test messages as received)")
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
@@ -343,6 +347,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	anyCheckpoint := fs.Bool("allow-any-checkpoint", false, "with --fleet: allow checkpoint paths outside the fleet file's directory (absolute, or with ..)")
 	if err := c.parseFlags(fs, "apply", args, log.check); err != nil {
 		return err
+	}
+	if *fleetPath != "" && watch.set(fs) {
+		return usageErrorf("the delivery watch flags apply to one tenant, not to --fleet (fleet migrations do not watch)")
 	}
 	if *fleetPath != "" {
 		return c.applyFleet(ctx, fs, fleetRun{path: *fleetPath, anyCheckpoint: *anyCheckpoint, tf: tf}, yes, jsonOut, poll, log)
@@ -356,6 +363,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	if poll <= 0 {
 		return usageErrorf("--poll-interval must be positive")
+	}
+	if opts.Canary, err = watch.canary(fs, c.getenv); err != nil {
+		return err
 	}
 	if !yes && !c.stdinTTY {
 		return usageErrorf("apply needs --yes when stdin is not a terminal (nothing was written)")
@@ -434,6 +444,26 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		if res.Plan != nil {
 			out.Plan = res.Plan
 		}
+		if res.Checkpoint != nil && !res.AlreadyDone {
+			out.Watch = res.Checkpoint.Watch
+		}
+	}
+	if out.Watch != nil && !jsonOut && (!log.quiet || out.Watch.Verdict == phonemigrate.VerdictBreach) {
+		fmt.Fprint(c.stderr, printable(canaryText(tenant.Name(), out.Watch)))
+	}
+	var breach *phonemigrate.CanaryBreachError
+	if errors.As(applyErr, &breach) {
+		out.Error = applyErr.Error()
+		if jsonOut {
+			_ = c.writeJSON(out)
+		}
+		if breach.RolledBack {
+			return fmt.Errorf("%w (state %s; checkpoint %s)", applyErr, out.State, path)
+		}
+		if breach.RollbackErr != nil {
+			return fmt.Errorf("%w (checkpoint %s; 'phonemigrate rollback' finishes it)", applyErr, path)
+		}
+		return fmt.Errorf("%w (checkpoint %s; 'phonemigrate rollback' undoes the migration, 'phonemigrate apply' watches again)", applyErr, path)
 	}
 	if applyErr != nil {
 		out.Error = applyErr.Error()
