@@ -120,15 +120,27 @@ func (e *CanaryBreachError) Unwrap() error { return e.RollbackErr }
 
 // verdict decides on rep: a path breaches when it has at least
 // MinFailures failures and a failure rate at least Threshold above its
-// baseline; so do Action failures (which Auth0 may log without a
+// baseline, over the whole window or over its last messages (the recent
+// counts, so that healthy messages early in the window do not hide a
+// break); so do Action failures (which Auth0 may log without a
 // per-message failure) at least MinFailures above the baseline.
 func (c Canary) verdict(rep HealthReport) (paths []DeliveryPath, reason string) {
 	var parts []string
 	for _, p := range rep.Current.Paths {
 		base := rep.Baseline.Path(p.Path)
-		if p.Failed >= c.MinFailures && p.FailureRate-base.FailureRate >= c.Threshold {
+		recentRate := 0.0
+		if n := p.RecentSent + p.RecentFailed; n > 0 {
+			recentRate = float64(p.RecentFailed) / float64(n)
+		}
+		whole := p.Failed >= c.MinFailures && p.FailureRate-base.FailureRate >= c.Threshold
+		recent := p.RecentFailed >= c.MinFailures && recentRate-base.FailureRate >= c.Threshold
+		if whole || recent {
 			paths = append(paths, p.Path)
 			s := fmt.Sprintf("%s failed %d of %d (%.0f%%, %.0f%% before the switch)", p.Path, p.Failed, p.Sent+p.Failed, 100*p.FailureRate, 100*base.FailureRate)
+			if !whole {
+				s = fmt.Sprintf("%s failed %d of its last %d messages (%.0f%%; %d of %d since the switch, %.0f%% before it)", p.Path,
+					p.RecentFailed, p.RecentSent+p.RecentFailed, 100*recentRate, p.Failed, p.Sent+p.Failed, 100*base.FailureRate)
+			}
 			if len(p.TopErrors) > 0 {
 				s += ": " + p.TopErrors[0].Reason
 			}
@@ -192,6 +204,7 @@ func (r *run) watchStep(ctx context.Context) (string, error) {
 // until a breach or the end of the window.
 func watchCanary(ctx context.Context, logs TenantLogs, c Canary, rec *CanaryRecord) (CanaryRecord, error) {
 	out := *rec
+	out.Verdict, out.Breached, out.Reason = VerdictWatching, nil, ""
 	follow, err := NewLogFollower(ctx, logs)
 	if err != nil {
 		return out, err

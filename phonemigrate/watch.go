@@ -88,6 +88,12 @@ type PathHealth struct {
 	// TopErrors are the most frequent failure reasons (at most 3), phone
 	// numbers masked.
 	TopErrors []ReasonCount `json:"top_errors,omitempty"`
+	// RecentSent and RecentFailed count the path's last messages (at most
+	// the recent size of the counter, oldest first dropped), so that a
+	// break late in a long window is not diluted by the healthy messages
+	// before it.
+	RecentSent   int `json:"recent_sent"`
+	RecentFailed int `json:"recent_failed"`
 }
 
 // Minute is one minute of a window: messages sent and failed.
@@ -228,11 +234,17 @@ type healthAcc struct {
 	actionErr map[string]int
 	h         DeliveryHealth
 	minutes   map[int64]*Minute
+	recentN   int                     // how many last messages per path recent keeps
+	recent    map[DeliveryPath][]bool // the path's last outcomes, true = failed
 }
+
+// defaultRecent is how many last messages per path the recent counts keep.
+const defaultRecent = 20
 
 func newHealthAcc(from, to time.Time) *healthAcc {
 	a := &healthAcc{from: from, to: to, seen: map[string]bool{}, paths: map[DeliveryPath]*PathHealth{},
-		reasons: map[DeliveryPath]map[string]int{}, actionErr: map[string]int{}, minutes: map[int64]*Minute{}}
+		reasons: map[DeliveryPath]map[string]int{}, actionErr: map[string]int{}, minutes: map[int64]*Minute{},
+		recentN: defaultRecent, recent: map[DeliveryPath][]bool{}}
 	for _, p := range DeliveryPaths() {
 		a.paths[p] = &PathHealth{Path: p}
 		a.reasons[p] = map[string]int{}
@@ -276,6 +288,11 @@ func (a *healthAcc) add(e LogEvent) {
 		m = &Minute{Start: min.UTC()}
 		a.minutes[min.Unix()] = m
 	}
+	r := append(a.recent[p], failed)
+	if len(r) > a.recentN {
+		r = r[len(r)-a.recentN:]
+	}
+	a.recent[p] = r
 	if failed {
 		ph.Failed++
 		m.Failed++
@@ -317,6 +334,13 @@ func (a *healthAcc) health(now time.Time) DeliveryHealth {
 			ph.FailureRate = float64(ph.Failed) / float64(n)
 		}
 		ph.TopErrors = topReasons(a.reasons[p], 3)
+		for _, f := range a.recent[p] {
+			if f {
+				ph.RecentFailed++
+			} else {
+				ph.RecentSent++
+			}
+		}
 		h.Paths = append(h.Paths, ph)
 	}
 	h.ActionErrors = topReasons(a.actionErr, 3)
@@ -357,14 +381,21 @@ const maxQueryPages = 10
 // reach.
 func readWindow(ctx context.Context, logs TenantLogs, a *healthAcc, from, to time.Time) (truncated bool, err error) {
 	q := deliveryQuery(from, to)
+	var all []LogEvent // newest first
+	defer func() {
+		// Counted oldest first, so that the recent counts are the last
+		// messages.
+		for i := len(all) - 1; i >= 0; i-- {
+			a.add(all[i])
+		}
+	}()
 	for page := range maxQueryPages {
 		evs, err := logs.Logs(ctx, LogQuery{Q: q, Sort: "date:-1", Page: page, PerPage: 100})
 		if err != nil {
+			all = nil
 			return false, fmt.Errorf("phonemigrate: read tenant logs: %w", err)
 		}
-		for _, e := range evs {
-			a.add(e)
-		}
+		all = append(all, evs...)
 		if len(evs) < 100 {
 			return false, nil
 		}

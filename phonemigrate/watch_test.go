@@ -232,6 +232,10 @@ func TestCanaryVerdictIsBaselineAware(t *testing.T) {
 		{"broken", [2]int{10, 0}, [2]int{2, 8}, phonemigrate.VerdictBreach},
 		{"already failing as much before", [2]int{2, 8}, [2]int{2, 8}, phonemigrate.VerdictHealthy},
 		{"worse than before", [2]int{8, 2}, [2]int{2, 8}, phonemigrate.VerdictBreach},
+		// A break late in a long healthy window: 6 of 106 is 6%, but 6 of
+		// the last 20 messages is 30%.
+		{"late break", [2]int{10, 0}, [2]int{100, 6}, phonemigrate.VerdictBreach},
+		{"late, too few failures", [2]int{10, 0}, [2]int{100, 4}, phonemigrate.VerdictHealthy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
