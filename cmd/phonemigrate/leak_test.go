@@ -87,6 +87,9 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 					}
 				}
 				cli("rollback", "--yes", "--verbose", "--json", "--checkpoint", "cp.json")
+				// The tenant logs of every delivery above, read back.
+				cli("watch", "--since", "1h", "--verbose", "--checkpoint", "cp.json")
+				cli("watch", "--since", "1h", "--json", "--checkpoint", "cp.json")
 
 				// The legacy options (they hold the gateway secret) through
 				// the action command.
