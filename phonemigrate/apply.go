@@ -185,7 +185,7 @@ func (r *run) stepFor(s State) stepFunc {
 	case StateTenantSwitched:
 		return r.switchConnections
 	case StateConnectionsSwitched:
-		return r.alignMFA
+		return r.observeThen(r.alignMFA)
 	case StateMFAAligned:
 		return r.migrateTemplates
 	case StateTemplatesMigrated:

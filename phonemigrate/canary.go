@@ -68,6 +68,7 @@ const (
 	VerdictWatching = "watching" // the window has not ended
 	VerdictHealthy  = "healthy"  // the window ended without a breach
 	VerdictBreach   = "breach"   // a path broke: the migration failed
+	VerdictSkipped  = "skipped"  // a resumed Apply ran without the canary before the window ended
 )
 
 // CanaryRecord is the canary's observation, kept in [Checkpoint.Watch] so
@@ -166,12 +167,38 @@ func (r *run) noteSwitch(to State) {
 	}
 }
 
+// observeThen is step preceded, when the canary is on, by one look at the
+// logs since the switch: a path already broken right after the
+// connections switch fails the migration before the next writes.
+func (r *run) observeThen(step stepFunc) stepFunc {
+	return func(ctx context.Context) (string, error) {
+		rec := r.cp.Watch
+		if r.o.Canary.Window <= 0 || rec == nil || rec.SwitchedAt.IsZero() {
+			return step(ctx)
+		}
+		look := *rec
+		look.From, look.To = rec.SwitchedAt, rec.SwitchedAt.Add(r.o.Canary.Window)
+		cr, err := watchCanary(ctx, r.m.c, r.o.Canary.withDefaults(), &look, true)
+		if err != nil {
+			return "", err
+		}
+		if cr.Verdict == VerdictBreach {
+			r.cp.Watch = &cr
+			return "", &CanaryBreachError{Record: cr}
+		}
+		return step(ctx)
+	}
+}
+
 // watchStep is the step out of templates_migrated: with the canary on it
 // watches delivery until the window ends (or a path breaks), then
 // completes.
 func (r *run) watchStep(ctx context.Context) (string, error) {
 	c := r.o.Canary.withDefaults()
 	if r.o.Canary.Window <= 0 {
+		if w := r.cp.Watch; w != nil && w.Verdict == VerdictWatching {
+			w.Verdict, w.Reason = VerdictSkipped, "the migration resumed without the watch"
+		}
 		return EventComplete, nil
 	}
 	rec := r.cp.Watch
@@ -188,7 +215,7 @@ func (r *run) watchStep(ctx context.Context) (string, error) {
 	if err := r.save(ctx); err != nil {
 		return "", fmt.Errorf("save checkpoint: %w", err)
 	}
-	cr, err := watchCanary(ctx, r.m.c, c, rec)
+	cr, err := watchCanary(ctx, r.m.c, c, rec, false)
 	r.cp.Watch = &cr
 	if err != nil {
 		return "", err
@@ -201,8 +228,9 @@ func (r *run) watchStep(ctx context.Context) (string, error) {
 
 // watchCanary observes [rec.From, rec.To): it reads the baseline and what
 // is already logged since From, then follows the logs one page per poll
-// until a breach or the end of the window.
-func watchCanary(ctx context.Context, logs TenantLogs, c Canary, rec *CanaryRecord) (CanaryRecord, error) {
+// until a breach or the end of the window. With once it decides on what is
+// logged so far and returns (verdict watching unless a breach).
+func watchCanary(ctx context.Context, logs TenantLogs, c Canary, rec *CanaryRecord, once bool) (CanaryRecord, error) {
 	out := *rec
 	out.Verdict, out.Breached, out.Reason = VerdictWatching, nil, ""
 	follow, err := NewLogFollower(ctx, logs)
@@ -231,10 +259,13 @@ func watchCanary(ctx context.Context, logs TenantLogs, c Canary, rec *CanaryReco
 		} else if !rec.To.After(now) {
 			out.Verdict, out.DecidedAt = VerdictHealthy, now.UTC()
 		}
-		if c.OnPoll != nil {
+		if once && out.Verdict == VerdictHealthy {
+			out.Verdict = VerdictWatching // a look, not the verdict of the window
+		}
+		if c.OnPoll != nil && !once {
 			c.OnPoll(out)
 		}
-		if out.Verdict != VerdictWatching {
+		if out.Verdict != VerdictWatching || once {
 			return out, nil
 		}
 		wait := time.NewTimer(max(0, min(c.PollInterval, time.Until(rec.To)+time.Millisecond)))

@@ -21,5 +21,5 @@ var CheckFile = checkFile
 
 // WatchCanary runs the canary's observation of rec's window.
 func WatchCanary(ctx context.Context, logs TenantLogs, c Canary, rec CanaryRecord) (CanaryRecord, error) {
-	return watchCanary(ctx, logs, c.withDefaults(), &rec)
+	return watchCanary(ctx, logs, c.withDefaults(), &rec, false)
 }

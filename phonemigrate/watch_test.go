@@ -250,3 +250,40 @@ func TestCanaryVerdictIsBaselineAware(t *testing.T) {
 		})
 	}
 }
+
+// Right after the connections switch the canary looks once: a path
+// already broken stops the migration before the next writes.
+func TestCanaryLooksAfterConnectionsSwitch(t *testing.T) {
+	requireNode(t)
+	var srv *phonemigratetest.Server
+	srv, m := fakeTenant(t, phonemigratetest.LegacyGateway, phonemigrate.WithObserver(func(tr phonemigrate.Transition) {
+		if tr.To != phonemigrate.StateConnectionsSwitched {
+			return
+		}
+		for range 4 { // users sign in through the new path, which throws
+			if _, err := srv.Notify(context.Background(), phonemigratetest.NotifyRequest{Kind: "passwordless", Recipient: "+15550000001"}); err != nil {
+				t.Error(err)
+			}
+		}
+	}))
+	if err := srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakAction}); err != nil {
+		t.Fatal(err)
+	}
+	o := fakeOptions(srv)
+	o.Canary = phonemigrate.Canary{Window: time.Minute, PollInterval: 50 * time.Millisecond, MinFailures: 3}
+	_, err := m.Apply(t.Context(), o)
+	var be *phonemigrate.CanaryBreachError
+	if !errors.As(err, &be) || be.RolledBack {
+		t.Fatalf("Apply = %v, want a breach without rollback", err)
+	}
+	cp, _ := m.Status(t.Context())
+	if cp.State != phonemigrate.StateFailed || cp.LastGood != phonemigrate.StateConnectionsSwitched {
+		t.Errorf("checkpoint %s/%s, want failed after connections_switched", cp.State, cp.LastGood)
+	}
+	if cp.Watch == nil || cp.Watch.Verdict != phonemigrate.VerdictBreach || len(cp.Watch.Breached) != 1 || cp.Watch.Breached[0] != phonemigrate.PathPasswordlessText {
+		t.Errorf("watch %+v", cp.Watch)
+	}
+	if len(srv.State().PhoneTemplates) != 0 {
+		t.Errorf("templates were migrated after the breach: %+v", srv.State().PhoneTemplates)
+	}
+}

@@ -336,6 +336,8 @@ func canaryText(tenant string, w *phonemigrate.CanaryRecord) string {
 		fmt.Fprintf(&b, "Delivery broke after the switch: %s.\n", w.Reason)
 	case phonemigrate.VerdictHealthy:
 		fmt.Fprintf(&b, "Delivery stayed healthy for %s after the switch (%d log reads).\n", roundDur(w.To.Sub(w.From)), w.Polls)
+	case phonemigrate.VerdictSkipped:
+		fmt.Fprintf(&b, "Delivery watch not finished: %s.\n", w.Reason)
 	default:
 		fmt.Fprintf(&b, "Delivery watch interrupted (%d log reads); 'phonemigrate apply' continues it.\n", w.Polls)
 	}

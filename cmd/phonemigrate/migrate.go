@@ -606,6 +606,13 @@ func statusText(path string, cp *phonemigrate.Checkpoint) string {
 	if cp.Created.ProviderID != "" {
 		fmt.Fprintf(&b, "Created provider: %s\n", cp.Created.ProviderID)
 	}
+	if w := cp.Watch; w != nil && !w.From.IsZero() {
+		fmt.Fprintf(&b, "Watch:      %s, %s to %s", w.Verdict, w.From.UTC().Format("15:04:05"), w.To.UTC().Format("15:04:05 UTC"))
+		if w.Reason != "" {
+			fmt.Fprintf(&b, ": %s", w.Reason)
+		}
+		b.WriteString("\n")
+	}
 	switch cp.State {
 	case phonemigrate.StateFailed:
 		fmt.Fprintf(&b, "Error:      %s\n", cp.Error)
