@@ -60,3 +60,31 @@ func TestLogs(t *testing.T) {
 		t.Errorf("query 403: %v", err)
 	}
 }
+
+// Checkpoint paging goes through the same transport as every other call:
+// a 429 is waited out (X-RateLimit-Reset) and retried.
+func TestLogsFromHonoursRateLimit(t *testing.T) {
+	c, srv := fake(t, phonemigratetest.MFATwilio)
+	srv.SetRateLimit(20, 1)
+	for range 4 {
+		if _, err := c.Logs(t.Context(), phonemigrate.LogQuery{Take: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n429 := 0
+	for _, r := range srv.Requests() {
+		if r.Status == 429 {
+			n429++
+		}
+	}
+	if n429 == 0 {
+		t.Errorf("no 429 happened; the test proves nothing")
+	}
+	types := []string{}
+	for _, e := range srv.Logs() {
+		types = append(types, e["type"].(string))
+	}
+	if len(types) != n429 || (len(types) > 0 && types[0] != "api_limit") {
+		t.Errorf("tenant log %v, want one api_limit per 429 (%d)", types, n429)
+	}
+}
