@@ -763,7 +763,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		"access_token": s.Token,
 		"token_type":   "Bearer",
 		"expires_in":   86400,
-		"scope":        "read:connections update:connections read:connections_options update:connections_options read:tenant_settings update:tenant_settings read:guardian_factors update:guardian_factors read:phone_providers create:phone_providers update:phone_providers delete:phone_providers read:phone_templates create:phone_templates update:phone_templates delete:phone_templates read:actions create:actions update:actions delete:actions",
+		"scope":        "read:connections update:connections read:connections_options update:connections_options read:tenant_settings update:tenant_settings read:guardian_factors update:guardian_factors read:phone_providers create:phone_providers update:phone_providers delete:phone_providers read:phone_templates create:phone_templates update:phone_templates delete:phone_templates read:actions create:actions update:actions delete:actions read:logs",
 	})
 }
 
