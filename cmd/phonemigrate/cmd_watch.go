@@ -346,3 +346,16 @@ func canaryText(tenant string, w *phonemigrate.CanaryRecord) string {
 	}
 	return b.String()
 }
+
+// canReadLogs checks, before apply writes anything, that the token may
+// read the tenant logs when the delivery watch is on (one GET /logs).
+func canReadLogs(ctx context.Context, logs phonemigrate.TenantLogs, c phonemigrate.Canary) error {
+	if c.Window <= 0 {
+		return nil
+	}
+	_, err := logs.Logs(ctx, phonemigrate.LogQuery{Sort: "date:-1", PerPage: 1})
+	if errors.Is(err, phonemigrate.ErrForbidden) || errors.Is(err, phonemigrate.ErrUnauthorized) {
+		return usageErrorf("the delivery watch cannot read the tenant logs (%v); grant the read:logs scope, or pass --watch 0 to migrate without watching (nothing was written)", err)
+	}
+	return err
+}

@@ -97,6 +97,7 @@ type session struct {
 	checkpoint string
 	progress   *progress
 	migrator   *phonemigrate.Migrator
+	client     phonemigrate.Client
 }
 
 // newSession connects to the tenant and builds a migrator. With a
@@ -108,7 +109,7 @@ func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint st
 	if err != nil {
 		return nil, err
 	}
-	s := &session{tenant: tenant, checkpoint: checkpoint, progress: newProgress(c.stderr, log.quiet, c.stderrTTY)}
+	s := &session{tenant: tenant, checkpoint: checkpoint, progress: newProgress(c.stderr, log.quiet, c.stderrTTY), client: client}
 	opts := []phonemigrate.Option{
 		phonemigrate.WithTenant(tenant.Name()),
 		phonemigrate.WithLogger(logger),
@@ -384,6 +385,11 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	path := cf.resolve(tenant)
 	s, err := c.newSession(ctx, tenant, path, log, phonemigrate.WithPollInterval(poll))
 	if err != nil {
+		return err
+	}
+
+	// The delivery watch needs the tenant logs: find out before any write.
+	if err := canReadLogs(ctx, s.client, opts.Canary); err != nil {
 		return err
 	}
 
