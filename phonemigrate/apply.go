@@ -102,7 +102,16 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 //
 // The result is non-nil whenever the run got past the store lock, also
 // when an error is returned.
+//
+// With [Options.Canary] it watches delivery before completing, and fails
+// with a [*CanaryBreachError] (rolling back when Canary.AutoRollback) when
+// a path breaks.
 func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
+	res, err := m.apply(ctx, o)
+	return m.afterCanary(ctx, o, res, err)
+}
+
+func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err
@@ -179,11 +188,11 @@ func (r *run) stepFor(s State) stepFunc {
 	case StateTenantSwitched:
 		return r.switchConnections
 	case StateConnectionsSwitched:
-		return r.alignMFA
+		return r.observeThen(r.alignMFA)
 	case StateMFAAligned:
 		return r.migrateTemplates
 	case StateTemplatesMigrated:
-		return func(context.Context) (string, error) { return EventComplete, nil }
+		return r.watchStep
 	}
 	return nil
 }
@@ -227,6 +236,7 @@ func (r *run) transition(ctx context.Context, event string, began time.Time, ste
 		r.cp.LastGood, r.cp.Error = "", ""
 	}
 	r.cp.UpdatedAt = r.m.now().UTC()
+	r.noteSwitch(to)
 	saveErr := r.save(ctx)
 	t := Transition{From: from, To: to, Event: event, Duration: time.Since(began), Err: stepErr}
 	r.steps = append(r.steps, t)

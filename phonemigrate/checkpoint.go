@@ -36,7 +36,9 @@ type Checkpoint struct {
 	Originals Originals `json:"originals"`
 	// Tests are the outcomes of the provider test messages (evidence,
 	// confirmation, or "assumed received").
-	Tests     []TestOutcome `json:"tests,omitempty"`
+	Tests []TestOutcome `json:"tests,omitempty"`
+	// Watch is the delivery canary's window and verdict ([Options.Canary]).
+	Watch     *CanaryRecord `json:"watch,omitempty"`
 	UpdatedAt time.Time     `json:"updated_at"`
 }
 

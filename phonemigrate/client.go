@@ -23,6 +23,7 @@ type Client interface {
 	PhoneProviders
 	PhoneTemplates
 	Actions
+	TenantLogs
 }
 
 // Tenants reads and writes the tenant settings the migration touches.

@@ -110,4 +110,17 @@
 // Rollback says so in its log: MFA message types Auth0 had never configured
 // (404) stay as aligned, and a replaced provider gets its configuration back
 // but not its credentials, which Auth0 never returns.
+//
+// # Watching delivery
+//
+// Auth0 gives no delivery feedback but its tenant logs. [WatchDelivery]
+// reads them ([TenantLogs], part of [Client]) and reports per
+// [DeliveryPath] the messages sent and not delivered, the failure rate and
+// the most frequent reasons ([MaskReason] masks phone numbers and
+// credentials), next to the same-length window before. [LogFollower] reads
+// new events one checkpoint page at a time. [Options.Canary] makes Apply
+// watch the window after the tenant switch before it completes, record the
+// window and verdict in [Checkpoint.Watch], and fail with a
+// [*CanaryBreachError] — rolling back at once with Canary.AutoRollback —
+// when a path breaks.
 package phonemigrate

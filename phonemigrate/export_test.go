@@ -1,6 +1,7 @@
 package phonemigrate
 
 import (
+	"context"
 	"net/http"
 	"time"
 )
@@ -25,4 +26,9 @@ func SetTwilioTransport(rt http.RoundTripper) (restore func()) {
 	old := twilioTransport
 	twilioTransport = rt
 	return func() { twilioTransport = old }
+}
+
+// WatchCanary runs the canary's observation of rec's window.
+func WatchCanary(ctx context.Context, logs TenantLogs, c Canary, rec CanaryRecord) (CanaryRecord, error) {
+	return watchCanary(ctx, logs, c.withDefaults(), &rec, false)
 }

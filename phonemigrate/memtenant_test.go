@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
@@ -36,6 +39,9 @@ type memTenant struct {
 	nextID     int      // id counter
 	polls      int      // GetAction calls so far
 	Tokens     []string // auth tokens / secret values received (to prove they were sent)
+
+	LogEvents []phonemigrate.LogEvent // tenant logs, in log id order
+	LogCalls  []phonemigrate.LogQuery // every Logs call
 }
 
 var _ phonemigrate.Client = (*memTenant)(nil)
@@ -520,3 +526,55 @@ func scenario(name string) *memTenant {
 }
 
 var scenarios = []string{"empty", "legacy-gateway", "legacy-twilio", "mfa-twilio", "mixed", "unified"}
+
+var (
+	memTypeList  = regexp.MustCompile(`type:\(([^)]*)\)`)
+	memDateRange = regexp.MustCompile(`date:\[(\S+) TO (\S+?)[\]}]`)
+)
+
+// Logs serves LogEvents: checkpoint paging by id, or the type list and
+// date range of Q (the queries phonemigrate writes), sorted, paged.
+func (t *memTenant) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.LogCalls = append(t.LogCalls, q)
+	if q.Take > 0 {
+		var out []phonemigrate.LogEvent
+		for _, e := range t.LogEvents {
+			if e.ID > q.From && len(out) < q.Take {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	}
+	var types []string
+	if m := memTypeList.FindStringSubmatch(q.Q); m != nil {
+		for _, f := range strings.Split(m[1], " OR ") {
+			types = append(types, strings.Trim(f, `"`))
+		}
+	}
+	var from, to time.Time
+	if m := memDateRange.FindStringSubmatch(q.Q); m != nil {
+		from, _ = time.Parse(time.RFC3339Nano, m[1])
+		to, _ = time.Parse(time.RFC3339Nano, m[2]) // "*": zero, open
+	}
+	var out []phonemigrate.LogEvent
+	for _, e := range t.LogEvents {
+		if types != nil && !slices.Contains(types, e.Type) {
+			continue
+		}
+		if !from.IsZero() && e.Date.Before(from) || !to.IsZero() && !e.Date.Before(to) {
+			continue
+		}
+		out = append(out, e)
+	}
+	if q.Sort != "date:1" {
+		slices.Reverse(out)
+	}
+	per := q.PerPage
+	if per == 0 {
+		per = 50
+	}
+	start := min(q.Page*per, len(out))
+	return out[start:min(start+per, len(out))], nil
+}

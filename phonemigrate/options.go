@@ -120,6 +120,10 @@ type Options struct {
 	// evidence and a generated Action; tests point it at a fake. It must be
 	// https, or http to a loopback host.
 	TwilioAPIBaseURL string
+
+	// Canary watches phone delivery in the tenant logs after the switch,
+	// before completing (off unless Canary.Window is set); see [Canary].
+	Canary Canary
 }
 
 // TestMessage describes one test message sent through the new provider.
@@ -137,6 +141,9 @@ var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
 
 // validate checks o without any I/O.
 func (o *Options) validate() error {
+	if err := o.Canary.validate(); err != nil {
+		return err
+	}
 	switch o.Provider {
 	case "", ProviderAuto, ProviderKindTwilio, ProviderKindCustom:
 	default:

@@ -26,7 +26,7 @@ type badInputCase struct {
 
 // tenantEnv points the CLI at srv with its real token.
 func tenantEnv(srv *phonemigratetest.Server) map[string]string {
-	return map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token}
+	return map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
 }
 
 func writeFile(t *testing.T, path, content string) {

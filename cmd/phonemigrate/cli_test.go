@@ -50,7 +50,7 @@ func writes(srv *phonemigratetest.Server) []string {
 func TestApplyPromptDeclined(t *testing.T) {
 	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
 	defer srv.Close()
-	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token}
+	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
 	c, stdout, stderr := terminalCLI("n\n", env)
 	code := c.main(context.Background(), []string{"apply", "--skip-test", "--checkpoint", t.TempDir() + "/cp.json"})
 	if code != exitOK {
@@ -86,7 +86,7 @@ func TestApplyPromptTwilioAndTestConfirmation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := phonemigratetest.NewServer(phonemigratetest.LegacyTwilio)
 			defer srv.Close()
-			env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token}
+			env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
 			c, _, stderr := terminalCLI(tt.answers, env)
 			// The answers are read line by line by separate readers;
 			// give each prompt exactly one line.

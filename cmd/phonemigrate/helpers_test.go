@@ -43,6 +43,9 @@ func scriptSetup(env *testscript.Env) error {
 		}
 	}
 	env.Setenv("NODELESS_PATH", strings.Join(dirs, string(filepath.ListSeparator)))
+	// Scripts migrate without apply's default 2m delivery watch unless
+	// they ask for one (--watch); watch.txtar does.
+	env.Setenv("PHONEMIGRATE_WATCH", "0")
 
 	st := &scriptState{saved: map[string]phonemigratetest.State{}}
 	env.Values[scriptStateKey{}] = st
@@ -99,6 +102,10 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	json-get FILE PATH          print the JSON value at PATH in FILE
 //	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
 //	glob-exists PATTERN         fail unless a file matches PATTERN
+//	traffic start RATE COUNT    background Passwordless deliveries (RATE a second), logged
+//	traffic stop                stop them
+//	break PATH                  make a delivery path fail: gateway, twilio or action
+//	break clear                 restore every delivery path
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"fake-tenant":     cmdFakeTenant,
@@ -117,6 +124,8 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"wait-http":       cmdWaitHTTP,
 		"file-mode":       cmdFileMode,
 		"glob-exists":     cmdGlobExists,
+		"traffic":         cmdTraffic,
+		"break":           cmdBreak,
 	}
 }
 
@@ -467,4 +476,34 @@ func cmdWaitCheckpoint(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	ts.Fatalf("checkpoint %s did not reach %s within 20s (last state %q)", args[0], args[1], last)
+}
+
+func cmdTraffic(ts *testscript.TestScript, neg bool, args []string) {
+	srv := stateOf(ts).server(ts)
+	switch {
+	case !neg && len(args) == 1 && args[0] == "stop":
+		srv.StopTraffic()
+	case !neg && len(args) == 3 && args[0] == "start":
+		rate, err := strconv.ParseFloat(args[1], 64)
+		ts.Check(err)
+		count, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		ts.Check(srv.StartTraffic(phonemigratetest.Traffic{PerSecond: rate, Count: count, DurationMS: 120_000,
+			Recipients: []string{"+15550000001", "+15550000002", "+15550000003"}}))
+		ts.Defer(srv.StopTraffic)
+	default:
+		ts.Fatalf("usage: traffic start RATE COUNT | traffic stop")
+	}
+}
+
+func cmdBreak(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: break gateway|twilio|action|clear")
+	}
+	srv := stateOf(ts).server(ts)
+	if args[0] == "clear" {
+		srv.RestoreDelivery()
+		return
+	}
+	ts.Check(srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: args[0]}))
 }

@@ -63,7 +63,7 @@ func TestMalformedAnswerAfterWrites(t *testing.T) {
 		io.WriteString(w, "null")
 		return true
 	})
-	env := map[string]string{envBaseURL: base, envToken: srv.Token}
+	env := map[string]string{envBaseURL: base, envToken: srv.Token, envWatch: "0"}
 	apply := []string{"apply", "--yes", "--skip-test", "--quiet", "--poll-interval", "5ms", "--checkpoint", "cp.json"}
 	code, _, stderr := runCLI(t, env, apply...)
 	if code != exitFailed {
@@ -109,7 +109,7 @@ func TestHungEndpoint(t *testing.T) {
 				tc.hang(w, r)
 				return true
 			})
-			env := map[string]string{envBaseURL: base, envToken: srv.Token}
+			env := map[string]string{envBaseURL: base, envToken: srv.Token, envWatch: "0"}
 			start := time.Now()
 			code, _, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet", "--header-timeout", "40ms", "--request-timeout", "80ms")
 			if code != exitFailed {

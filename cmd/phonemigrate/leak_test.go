@@ -53,7 +53,7 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 				defer srv.Close()
 				dir := t.TempDir()
 				t.Chdir(dir)
-				env := map[string]string{envBaseURL: srv.BaseURL}
+				env := map[string]string{envBaseURL: srv.BaseURL, envWatch: "0"}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
 					env[envTwilioToken] = leakSentinels.TwilioAuthToken
@@ -91,6 +91,9 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 					}
 				}
 				cli("rollback", "--yes", "--verbose", "--json", "--checkpoint", "cp.json")
+				// The tenant logs of every delivery above, read back.
+				cli("watch", "--since", "1h", "--verbose", "--checkpoint", "cp.json")
+				cli("watch", "--since", "1h", "--json", "--checkpoint", "cp.json")
 
 				// A snapshot replaces every secret by a placeholder; the
 				// rehearsal of it holds none either.
@@ -216,7 +219,7 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 				defer srv.Close()
 				proxy := newEchoProxy(t, srv.URL)
 				t.Chdir(t.TempDir())
-				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envTwilioToken: leakSentinels.TwilioAuthToken}
+				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envTwilioToken: leakSentinels.TwilioAuthToken, envWatch: "0"}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
 				} else {

@@ -112,6 +112,7 @@ type session struct {
 	checkpoint string
 	progress   *progress
 	migrator   *phonemigrate.Migrator
+	client     phonemigrate.Client
 }
 
 // newSession connects to the tenant and builds a migrator. With a
@@ -123,7 +124,7 @@ func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint st
 	if err != nil {
 		return nil, err
 	}
-	s := &session{tenant: tenant, checkpoint: checkpoint, progress: newProgress(c.stderr, log.quiet, c.stderrTTY)}
+	s := &session{tenant: tenant, checkpoint: checkpoint, progress: newProgress(c.stderr, log.quiet, c.stderrTTY), client: client}
 	opts := []phonemigrate.Option{
 		phonemigrate.WithTenant(tenant.Name()),
 		phonemigrate.WithLogger(logger),
@@ -320,6 +321,8 @@ type applyOutput struct {
 	// Tests are this run's test messages: Twilio's status, a person's
 	// confirmation, or assumed_received (no delivery evidence).
 	Tests []phonemigrate.TestOutcome `json:"tests,omitempty"`
+	// Watch is the delivery canary's window, verdict and observation.
+	Watch *phonemigrate.CanaryRecord `json:"watch,omitempty"`
 	Error string                     `json:"error,omitempty"`
 }
 
@@ -347,11 +350,13 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		jsonOut bool
 		poll    time.Duration
 		askTok  bool
+		watch   canaryFlags
 	)
 	tf.register(fs)
 	of.register(fs)
 	cf.register(fs)
 	log.register(fs)
+	watch.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, test messages without delivery evidence are reported as assumed received)")
 	fs.BoolVar(&askTok, "ask-twilio-token", false, "ask for the Twilio auth token on the terminal (no echo) instead of carrying the tenant's legacy token over")
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
@@ -360,6 +365,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	anyCheckpoint := fs.Bool("allow-any-checkpoint", false, "with --fleet: allow checkpoint paths outside the fleet file's directory (absolute, or with ..)")
 	if err := c.parseFlags(fs, "apply", args, log.check); err != nil {
 		return err
+	}
+	if *fleetPath != "" && watch.set(fs) {
+		return usageErrorf("the delivery watch flags apply to one tenant, not to --fleet (fleet migrations do not watch)")
 	}
 	if *fleetPath != "" {
 		return c.applyFleet(ctx, fs, fleetRun{path: *fleetPath, anyCheckpoint: *anyCheckpoint, tf: tf}, yes, jsonOut, poll, log)
@@ -373,6 +381,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	if poll <= 0 {
 		return usageErrorf("--poll-interval must be positive")
+	}
+	if opts.Canary, err = watch.canary(fs, c.getenv); err != nil {
+		return err
 	}
 	if !yes && !c.stdinTTY {
 		return usageErrorf("apply needs --yes when stdin is not a terminal (nothing was written)")
@@ -394,6 +405,11 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	path := cf.resolve(tenant)
 	s, err := c.newSession(ctx, tenant, path, log, phonemigrate.WithPollInterval(poll))
 	if err != nil {
+		return err
+	}
+
+	// The delivery watch needs the tenant logs: find out before any write.
+	if err := canReadLogs(ctx, s.client, opts.Canary); err != nil {
 		return err
 	}
 
@@ -468,7 +484,25 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 					fmt.Fprintf(c.stderr, "  test  %s\n", t.Summary())
 				}
 			}
+			out.Watch = res.Checkpoint.Watch
 		}
+	}
+	if out.Watch != nil && !jsonOut && (!log.quiet || out.Watch.Verdict == phonemigrate.VerdictBreach) {
+		fmt.Fprint(c.stderr, printable(canaryText(tenant.Name(), out.Watch)))
+	}
+	var breach *phonemigrate.CanaryBreachError
+	if errors.As(applyErr, &breach) {
+		out.Error = applyErr.Error()
+		if jsonOut {
+			_ = c.writeJSON(out)
+		}
+		if breach.RolledBack {
+			return fmt.Errorf("%w (state %s; checkpoint %s)", applyErr, out.State, path)
+		}
+		if breach.RollbackErr != nil {
+			return fmt.Errorf("%w (checkpoint %s; 'phonemigrate rollback' finishes it)", applyErr, path)
+		}
+		return fmt.Errorf("%w (checkpoint %s; 'phonemigrate rollback' undoes the migration, 'phonemigrate apply' watches again)", applyErr, path)
 	}
 	if applyErr != nil {
 		out.Error = applyErr.Error()
@@ -610,6 +644,13 @@ func statusText(path string, cp *phonemigrate.Checkpoint) string {
 	}
 	if cp.Created.ProviderID != "" {
 		fmt.Fprintf(&b, "Created provider: %s\n", cp.Created.ProviderID)
+	}
+	if w := cp.Watch; w != nil && !w.From.IsZero() {
+		fmt.Fprintf(&b, "Watch:      %s, %s to %s", w.Verdict, w.From.UTC().Format("15:04:05"), w.To.UTC().Format("15:04:05 UTC"))
+		if w.Reason != "" {
+			fmt.Fprintf(&b, ": %s", w.Reason)
+		}
+		b.WriteString("\n")
 	}
 	if cp.Error != "" && cp.State == phonemigrate.StateFailed {
 		fmt.Fprintf(&b, "Error:      %s\n", cp.Error)

@@ -63,11 +63,12 @@ func commands() []command {
 		{"plan", "show what apply would write to the tenant, writing nothing",
 			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--checkpoint FILE] [--json]", runPlan},
 		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)",
-			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--ask-twilio-token] [--yes] [--checkpoint FILE] [--poll-interval D] [--json]\n" +
+			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--ask-twilio-token] [--yes] [--checkpoint FILE] [--poll-interval D] [--watch D] [--watch-threshold RATE] [--watch-min-failures N] [--watch-poll D] [--no-auto-rollback] [--json]\n" +
 				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--force] [--checkpoint FILE] [--json]", runRollback},
 		{"check", "check a tenant on the Unified Phone Experience for what leaves users without codes, writing nothing", tenantUsage + " [--json]", runCheck},
+		{"watch", "report phone delivery health from the tenant logs (read-only)", tenantUsage + " [--since D|TIME] [--follow] [--poll-interval D] [--checkpoint FILE] [--json]", runWatch},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
 		{"snapshot", "save what the migration depends on in the tenant to a JSON file, secrets replaced", tenantUsage + " [--out FILE]", runSnapshot},
@@ -271,7 +272,7 @@ Commands:
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	b.WriteString(`
-Tenant (plan, apply, status, rollback, snapshot):
+Tenant (plan, apply, status, rollback, check, watch, snapshot):
   AUTH0_DOMAIN with AUTH0_TOKEN, or with AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET;
   or --base-url / PHONEMIGRATE_BASE_URL (plain http only to loopback).
 
@@ -397,6 +398,14 @@ the snapshot; 1 when one does not (other failures exit as apply's would).
 `,
 	"status":   tenantNotes,
 	"rollback": tenantNotes,
+	"watch": tenantNotes + `Counts, per path (passwordless/text, passwordless/voice, mfa/text,
+mfa/voice), the messages the tenant logs say were sent (cs, cls, gd_send_sms,
+gd_send_voice) and not delivered (fn, gd_send_*_failure), with the most
+frequent reasons (phone numbers masked), Action failures
+(actions_execution_failed) and phone limit blocks (limit_phone), in the
+window and in the same-length window before it. It only reads; it works on
+any tenant. On a terminal it adds a per-minute sparkline of failures.
+`,
 	"fake": `Prints PHONEMIGRATE_BASE_URL=<url> and AUTH0_TOKEN=<token> on stdout, then
 serves until interrupted (Ctrl-C). It listens on a loopback address unless
 --allow-remote; its control API (/__fake/) is unauthenticated, for local

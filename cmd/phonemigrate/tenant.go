@@ -22,6 +22,7 @@ const (
 	envBaseURL      = "PHONEMIGRATE_BASE_URL"
 	envTwilioToken  = "TWILIO_AUTH_TOKEN"
 	envTwilioAPIURL = "PHONEMIGRATE_TWILIO_API_URL"
+	envWatch        = "PHONEMIGRATE_WATCH" // apply's --watch default
 )
 
 // tenantFlags are the flags that name the tenant and bound each request.

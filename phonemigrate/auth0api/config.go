@@ -306,7 +306,8 @@ type Client struct {
 	m       *client.Management
 	base    *url.URL
 	mode    credentialMode
-	secrets *secretSet // every secret sent or read, redacted from errors
+	secrets *secretSet   // every secret sent or read, redacted from errors
+	hc      *http.Client // the SDK's HTTP client, for checkpoint log paging
 }
 
 var _ phonemigrate.Client = (*Client)(nil)
@@ -364,7 +365,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		option.WithHTTPClient(&hc),
 		sdkRetries(s),
 	)
-	return &Client{m: m, base: s.base, mode: s.mode, secrets: secrets}, nil
+	return &Client{m: m, base: s.base, mode: s.mode, secrets: secrets, hc: &hc}, nil
 }
 
 func refuseRedirect(*http.Request, []*http.Request) error { return ErrRedirect }

@@ -662,6 +662,45 @@ func (c *MockClientListSMSConnectionsCall) DoAndReturn(f func(context.Context) (
 	return c
 }
 
+// Logs mocks base method.
+func (m *MockClient) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Logs", ctx, q)
+	ret0, _ := ret[0].([]phonemigrate.LogEvent)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Logs indicates an expected call of Logs.
+func (mr *MockClientMockRecorder) Logs(ctx, q any) *MockClientLogsCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Logs", reflect.TypeOf((*MockClient)(nil).Logs), ctx, q)
+	return &MockClientLogsCall{Call: call}
+}
+
+// MockClientLogsCall wrap *gomock.Call
+type MockClientLogsCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockClientLogsCall) Return(arg0 []phonemigrate.LogEvent, arg1 error) *MockClientLogsCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockClientLogsCall) Do(f func(context.Context, phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error)) *MockClientLogsCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockClientLogsCall) DoAndReturn(f func(context.Context, phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error)) *MockClientLogsCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
 // PhoneMessageTypes mocks base method.
 func (m *MockClient) PhoneMessageTypes(ctx context.Context) (delivery.Set, error) {
 	m.ctrl.T.Helper()

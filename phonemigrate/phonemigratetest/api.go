@@ -223,6 +223,8 @@ func (s *Server) registerAPIOn(mux router) {
 	h("GET "+p+"/actions/triggers", s.listTriggers)
 	h("GET "+p+"/actions/triggers/{triggerId}/bindings", s.listBindings)
 	h("PATCH "+p+"/actions/triggers/{triggerId}/bindings", s.patchBindings)
+
+	h("GET "+p+"/logs", s.listLogs)
 }
 
 // ---- tenant settings ----

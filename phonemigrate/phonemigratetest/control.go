@@ -3,6 +3,7 @@ package phonemigratetest
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 func controlError(w http.ResponseWriter, status int, msg string) {
@@ -88,6 +89,57 @@ func (s *Server) registerControl(mux *http.ServeMux) {
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
+	})
+	mux.HandleFunc("POST /__fake/traffic", func(w http.ResponseWriter, r *http.Request) {
+		var in Traffic
+		if err := decodeStrict(r, &in); err != nil {
+			controlError(w, http.StatusBadRequest, "traffic: "+err.Error())
+			return
+		}
+		if err := s.StartTraffic(in); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusAccepted, s.TrafficStatus())
+	})
+	mux.HandleFunc("GET /__fake/traffic", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.TrafficStatus())
+	})
+	mux.HandleFunc("DELETE /__fake/traffic", func(w http.ResponseWriter, r *http.Request) {
+		s.StopTraffic()
+		writeJSON(w, http.StatusOK, s.TrafficStatus())
+	})
+	mux.HandleFunc("POST /__fake/break", func(w http.ResponseWriter, r *http.Request) {
+		var in DeliveryBreak
+		if err := decodeStrict(r, &in); err != nil {
+			controlError(w, http.StatusBadRequest, "break: "+err.Error())
+			return
+		}
+		if err := s.BreakDelivery(in); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("DELETE /__fake/break", func(w http.ResponseWriter, r *http.Request) {
+		s.RestoreDelivery()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /__fake/phonelimit", func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			PerRecipient int `json:"per_recipient"`
+			WindowMS     int `json:"window_ms"`
+		}
+		if err := decodeStrict(r, &in); err != nil {
+			controlError(w, http.StatusBadRequest, "phonelimit: "+err.Error())
+			return
+		}
+		if in.PerRecipient > 0 && in.WindowMS <= 0 {
+			controlError(w, http.StatusBadRequest, "phonelimit: window_ms must be positive")
+			return
+		}
+		s.SetPhoneLimit(in.PerRecipient, time.Duration(in.WindowMS)*time.Millisecond)
+		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /__fake/gateway/messages", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.gateway.Messages())

@@ -34,6 +34,10 @@ func TestControlAPIGuard(t *testing.T) {
 		{name: "notify as text/plain", method: "POST", path: "/__fake/notify", host: "127.0.0.1" + port, contentType: "text/plain", body: `{"kind":"passwordless"}`, want: 415},
 		{name: "fault without content type", method: "POST", path: "/__fake/faults", host: "127.0.0.1" + port, body: `{"path":"/api/v2/connections","status":500}`, want: 415},
 		{name: "fault as JSON", method: "POST", path: "/__fake/faults", host: "127.0.0.1" + port, contentType: "application/json; charset=utf-8", body: `{"path":"/api/v2/x","status":500}`, want: 201},
+		{name: "traffic via rebinding name", method: "POST", path: "/__fake/traffic", host: "attacker.example", contentType: "application/json", body: `{"count":1}`, want: 403},
+		{name: "break via rebinding name", method: "POST", path: "/__fake/break", host: "attacker.example", contentType: "application/json", body: `{"path":"gateway"}`, want: 403},
+		{name: "break as form post", method: "POST", path: "/__fake/break", host: "127.0.0.1" + port, contentType: "application/x-www-form-urlencoded", body: `{"path":"gateway"}`, want: 415},
+		{name: "break as JSON", method: "POST", path: "/__fake/break", host: "127.0.0.1" + port, contentType: "application/json", body: `{"path":"gateway"}`, want: 204},
 		{name: "delete requests", method: "DELETE", path: "/__fake/requests", host: "127.0.0.1" + port, want: 204},
 		{name: "API via another host name", method: "GET", path: "/api/v2/tenants/settings", host: "acme.example", want: 200},
 	} {

@@ -73,6 +73,25 @@
 // run in Node.js by internal/actionrun. It is how tests prove the same user
 // receives the same text before and after a migration.
 //
+// # Tenant logs, traffic and broken delivery
+//
+// Every delivery appends tenant log events, as Auth0 logs them (their JSON
+// validates against Auth0's schemas, vendored in testdata/log-schemas): cs
+// for a Passwordless code sent, fn for one not delivered (and for a failed
+// provider test message, details.notification_type "phone_test"),
+// gd_send_sms / gd_send_voice and their _failure types for MFA (the
+// provider error in details), actions_execution_failed when the
+// custom-phone-provider Action throws, limit_phone past
+// [Server.SetPhoneLimit], api_limit for a rate-limited request. GET
+// /api/v2/logs serves them with q (Lucene: type:, date:[A TO B], OR, AND,
+// NOT, prefix*), page/per_page (<= 100, first 1,000 reachable), sort
+// (date:-1, date:1), fields, include_totals, or from/take checkpoint
+// paging. [Server.StartTraffic] (POST /__fake/traffic) makes deliveries in
+// the background at a rate and mix, bounded in count and time;
+// [Server.BreakDelivery] (POST /__fake/break) makes the gateway answer
+// 5xx, Twilio answer an error or the Action throw, until
+// [Server.RestoreDelivery].
+//
 // # Before and after
 //
 // [State.Messages] lists the messages a tenant sends its users (a

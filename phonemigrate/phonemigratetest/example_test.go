@@ -163,3 +163,24 @@ func ExampleTwilioAPI_FailNumber() {
 	// 20003 active
 	// queued → sending → sent → undelivered
 }
+
+// Background traffic and a broken delivery path leave their trace in the
+// tenant logs, as on a real tenant.
+func ExampleServer_StartTraffic() {
+	srv := phonemigratetest.NewServer(phonemigratetest.MFATwilio)
+	defer srv.Close()
+	_ = srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakTwilio})
+	if err := srv.StartTraffic(phonemigratetest.Traffic{PerSecond: 50, Count: 4, MFAPercent: 100}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = srv.WaitTraffic(context.Background())
+	st := srv.TrafficStatus()
+	fmt.Printf("sent %d, failed %d\n", st.Sent, st.Failed)
+	for _, e := range srv.Logs()[:1] {
+		fmt.Println(e["type"], e["description"])
+	}
+	// Output:
+	// sent 4, failed 4
+	// gd_send_sms_failure Twilio answered 500: 30008 Unknown error
+}

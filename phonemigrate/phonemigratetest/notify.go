@@ -76,6 +76,23 @@ type NotifyResult struct {
 	Detail string `json:"detail"`
 }
 
+// notifyTrace collects, along one delivery, what its log events need
+// besides the result.
+type notifyTrace struct {
+	conn    *Connection // the Passwordless connection
+	outcome deliveryOutcome
+}
+
+type traceKey struct{}
+
+// traceOf returns the delivery's trace (a throwaway one when ctx has none).
+func traceOf(ctx context.Context) *notifyTrace {
+	if tr, ok := ctx.Value(traceKey{}).(*notifyTrace); ok {
+		return tr
+	}
+	return &notifyTrace{}
+}
+
 // ErrInvalidNotify is wrapped by [Server.Notify] errors about the request
 // itself (unknown kind, unknown connection, ...).
 var ErrInvalidNotify = errors.New("invalid notify request")
@@ -153,6 +170,14 @@ func (s *Server) Notify(ctx context.Context, req NotifyRequest) (NotifyResult, e
 		res NotifyResult
 		err error
 	)
+	if blocked, resets := s.checkPhoneLimit(req.Recipient); blocked && (req.Kind == "passwordless" || req.Kind == "mfa") {
+		res = NotifyResult{Route: RouteNone, Code: otpCode(req.Recipient, req.MessageType, 6),
+			Detail: "blocked: too many phone deliveries to this number"}
+		s.logDelivery(req, res, nil, deliveryOutcome{limited: true, limitResetsAt: resets})
+		return res, nil
+	}
+	tr := &notifyTrace{}
+	ctx = context.WithValue(ctx, traceKey{}, tr)
 	switch req.Kind {
 	case "passwordless":
 		res, err = s.notifyPasswordless(ctx, st, req)
@@ -160,6 +185,9 @@ func (s *Server) Notify(ctx context.Context, req NotifyRequest) (NotifyResult, e
 		res, err = s.notifyMFA(ctx, st, req)
 	default:
 		return NotifyResult{}, invalid("kind %q is not passwordless or mfa", req.Kind)
+	}
+	if err == nil {
+		s.logDelivery(req, res, tr.conn, tr.outcome)
 	}
 	if err == nil && s.cfg.logger != nil {
 		s.cfg.logger.Info("fake auth0 notify", "kind", req.Kind, "route", res.Route, "delivered", res.Delivered)
@@ -229,8 +257,10 @@ func (s *Server) notifyPasswordless(ctx context.Context, st State, req NotifyReq
 		if !usePP {
 			why = "the connection has no legacy SMS provider"
 		}
+		traceOf(ctx).conn = conn
 		return s.viaProvider(ctx, st, req, code, conn, "Unified Phone Experience is on and "+why)
 	}
+	traceOf(ctx).conn = conn
 	text, err := renderLegacyPasswordless(o, code, req)
 	res := NotifyResult{Text: text, Code: code}
 	if err != nil {
@@ -527,26 +557,34 @@ func (s *Server) viaProvider(ctx context.Context, st State, req NotifyRequest, c
 		res.Delivered, res.Detail = ok, why+"; "+detail
 	case "custom":
 		res.Route = RouteProviderCustom
-		ok, detail := s.runAction(ctx, actionrun.Notification{
+		ok, detail, threw := s.runAction(ctx, actionrun.Notification{
 			AsText: text, AsVoice: voice, Code: code, DeliveryMethod: req.DeliveryMethod, From: from,
 			Locale: "en", MessageType: req.MessageType, Recipient: req.Recipient,
 		}, req, conn)
 		res.Delivered, res.Detail = ok, why+"; "+detail
+		traceOf(ctx).outcome.action = threw
 	}
 	return res, nil
 }
 
 // runAction runs the deployed custom-phone-provider Action.
-func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req NotifyRequest, conn *Connection) (bool, string) {
+// It also returns what the log needs when the Action threw.
+func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req NotifyRequest, conn *Connection) (bool, string, *actionFailure) {
 	s.mu.Lock()
 	a, ok := s.boundCustomPhoneActionLocked()
 	var v deployedVersion
 	if ok {
 		v = s.versions[a.ID]
 	}
+	throws := s.actionThrows
 	s.mu.Unlock()
 	if !ok {
-		return false, "no deployed Action is bound to the custom-phone-provider trigger"
+		return false, "no deployed Action is bound to the custom-phone-provider trigger", nil
+	}
+	if throws != "" {
+		// BreakDelivery(BreakAction): the Action throws before it sends.
+		r := &actionrun.Result{Outcome: actionrun.Threw, Reason: "Error: " + throws}
+		return false, fmt.Sprintf("Action %s (version %d) finished: %s (%s)", v.action.Name, v.number, r.Outcome, r.Reason), actionThrew(v.action, v, r)
 	}
 	secrets := map[string]string{}
 	for _, sec := range v.action.Secrets {
@@ -573,18 +611,24 @@ func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req No
 	}
 	r, err := actionrun.Run(ctx, v.action.Code, ev)
 	if err != nil {
-		return false, "the Action did not run: " + err.Error()
+		return false, "the Action did not run: " + err.Error(), nil
 	}
 	detail := fmt.Sprintf("Action %s (version %d) finished: %s", v.action.Name, v.number, r.Outcome)
 	if r.Reason != "" {
 		detail += " (" + r.Reason + ")"
 	}
-	return r.Outcome == actionrun.Sent, detail
+	var threw *actionFailure
+	if r.Outcome == actionrun.Threw {
+		threw = actionThrew(v.action, v, r)
+	}
+	return r.Outcome == actionrun.Sent, detail, threw
 }
 
 // sendTest delivers a provider /try test message through the provider.
 func (s *Server) sendTest(ctx context.Context, to, method string) {
 	st := s.State()
-	_, _ = s.viaProvider(ctx, st, NotifyRequest{Kind: "test", Recipient: to, DeliveryMethod: method, MessageType: "otp_verify", IP: defaultIP, UserAgent: defaultUserAgent},
-		otpCode(to, "test", 6), nil, "provider test message")
+	req := NotifyRequest{Kind: "test", Recipient: to, DeliveryMethod: method, MessageType: "otp_verify", IP: defaultIP, UserAgent: defaultUserAgent}
+	tr := &notifyTrace{}
+	res, _ := s.viaProvider(context.WithValue(ctx, traceKey{}, tr), st, req, otpCode(to, "test", 6), nil, "provider test message")
+	s.logDelivery(req, res, nil, tr.outcome)
 }

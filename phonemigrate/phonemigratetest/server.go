@@ -61,6 +61,14 @@ import (
 //	POST   /__fake/twilio/accounts/{sid}/reject the fake Twilio rejects the account (401 20003)
 //	POST   /__fake/twilio/numbers               {"number","final"}: messages to number end final
 //	                                            (see [TwilioAPI.FailNumber])
+//	POST   /__fake/traffic    start background deliveries (see [Traffic]); GET reports, DELETE stops
+//	POST   /__fake/break      make a delivery path fail (see [DeliveryBreak]); DELETE restores all
+//	POST   /__fake/phonelimit {"per_recipient": 3, "window_ms": 60000}: limit_phone after that
+//
+// Every delivery appends tenant log events (cs, fn, gd_send_sms,
+// gd_send_voice and their _failure types, actions_execution_failed,
+// limit_phone; api_limit for a rate-limited request), served by GET
+// /api/v2/logs (see [Server.Logs]).
 //
 // The control API is unauthenticated by design and for local use only: it
 // shows every credential applied to the fake and /__fake/notify runs the
@@ -107,6 +115,15 @@ type Server struct {
 	closeMux      sync.Once
 	closing       chan struct{}     // closed by Close: injected delays end at once
 	redirects     []GatewayRedirect // a snapshot's gateway URLs re-pointed to the fake Gateway (NewServerFrom)
+
+	// Tenant logs (logs.go) and delivery simulation knobs (traffic.go).
+	logs             []LogEvent
+	logSeq           int
+	phoneLimit       int
+	phoneLimitWindow time.Duration
+	phoneSends       map[string][]time.Time
+	traffic          *trafficRun
+	actionThrows     string // non-empty: the custom-phone-provider Action throws this
 }
 
 type buildProgress struct {
@@ -617,7 +634,7 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Ha
 		writeError(sw, http.StatusNotFound, "Not Found", "")
 		return
 	}
-	if !s.rateLimit(sw) {
+	if !s.rateLimit(sw, r) {
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
@@ -685,7 +702,7 @@ func faultPathMatches(pattern, path string) bool {
 
 // rateLimit takes a token and sets the X-RateLimit headers; it answers 429
 // and returns false when the bucket is empty.
-func (s *Server) rateLimit(w http.ResponseWriter) bool {
+func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Lock()
 	lim, perSec, burst := s.limiter, s.perSec, s.burst
 	s.mu.Unlock()
@@ -712,6 +729,9 @@ func (s *Server) rateLimit(w http.ResponseWriter) bool {
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(resetUnix, 10))
 	if !ok {
+		s.mu.Lock()
+		s.logAPILimitLocked(r, burst)
+		s.mu.Unlock()
 		writeError(w, http.StatusTooManyRequests, "Global limit has been reached", "too_many_requests")
 		return false
 	}
@@ -760,7 +780,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		"access_token": s.Token,
 		"token_type":   "Bearer",
 		"expires_in":   86400,
-		"scope":        "read:connections update:connections read:connections_options update:connections_options read:tenant_settings update:tenant_settings read:guardian_factors update:guardian_factors read:phone_providers create:phone_providers update:phone_providers delete:phone_providers read:phone_templates create:phone_templates update:phone_templates delete:phone_templates read:actions create:actions update:actions delete:actions",
+		"scope":        "read:connections update:connections read:connections_options update:connections_options read:tenant_settings update:tenant_settings read:guardian_factors update:guardian_factors read:phone_providers create:phone_providers update:phone_providers delete:phone_providers read:phone_templates create:phone_templates update:phone_templates delete:phone_templates read:actions create:actions update:actions delete:actions read:logs",
 	})
 }
 

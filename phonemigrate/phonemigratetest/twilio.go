@@ -54,6 +54,15 @@ type TwilioAPI struct {
 	records  []*twilioRecord
 	seq      int
 	now      func() time.Time
+	// fail* make every message or call fail (Server.BreakDelivery).
+	failStatus, failCode int
+	failMessage          string
+}
+
+func (t *TwilioAPI) setFailure(status, code int, msg string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failStatus, t.failCode, t.failMessage = status, code, msg
 }
 
 // TwilioMessage is one message or call the fake Twilio accepted.
@@ -243,6 +252,13 @@ func (t *TwilioAPI) getAccount(w http.ResponseWriter, r *http.Request) {
 func (t *TwilioAPI) serve(w http.ResponseWriter, r *http.Request, channel string) {
 	sid := r.PathValue("sid")
 	if !t.auth(w, r, sid) {
+		return
+	}
+	t.mu.Lock()
+	failStatus, failCode, failMessage := t.failStatus, t.failCode, t.failMessage
+	t.mu.Unlock()
+	if failStatus != 0 {
+		twilioError(w, failStatus, failCode, failMessage)
 		return
 	}
 	if err := r.ParseForm(); err != nil {

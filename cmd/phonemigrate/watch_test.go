@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the command writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// watch --follow prints one line per read with what changed, and ends
+// normally (exit 0) when interrupted.
+func TestWatchFollow(t *testing.T) {
+	srv := phonemigratetest.NewServer(phonemigratetest.Mixed)
+	defer srv.Close()
+	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"watch", "--follow", "--since", "10m", "--poll-interval", "20ms", "--checkpoint", t.TempDir() + "/cp.json"},
+			strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "compared with") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the follower has its starting point
+	if err := srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakTwilio, Status: 400, Code: 21211, Message: "Invalid 'To' Phone Number: +15550001234"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := srv.Notify(t.Context(), phonemigratetest.NotifyRequest{Kind: "mfa", Recipient: "+15550001234"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for !strings.Contains(stdout.String(), "mfa/text +0 sent +2 failed") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	out := stdout.String()
+	want := "mfa/text +0 sent +2 failed (Twilio answered 400: 21211 Invalid 'To' Phone Number: +•••••••••34)"
+	if !strings.Contains(out, want) {
+		t.Errorf("stdout lacks %q:\n%s", want, out)
+	}
+	if strings.Contains(out, "+15550001234") {
+		t.Errorf("stdout shows the phone number:\n%s", out)
+	}
+}
+
+func TestSparklineAndHealthText(t *testing.T) {
+	ms := []phonemigrate.Minute{{Failed: 0}, {Failed: 1}, {Failed: 7}, {Failed: 3}}
+	if got, want := sparkline(ms), "▁▂█▄"; got != want {
+		t.Errorf("sparkline = %q, want %q", got, want)
+	}
+	rep := phonemigrate.HealthReport{Current: phonemigrate.DeliveryHealth{Minutes: ms, Paths: []phonemigrate.PathHealth{{Path: phonemigrate.PathMFAText, Sent: 3, Failed: 1, FailureRate: 0.25}}}}
+	if text := healthText("t", rep, true); !strings.Contains(text, "failures per minute: ▁▂█▄") || !strings.Contains(text, "25.0%") {
+		t.Errorf("terminal text:\n%s", text)
+	}
+	if text := healthText("t", rep, false); strings.Contains(text, "▁") {
+		t.Errorf("sparkline without a terminal:\n%s", text)
+	}
+}
+
+func TestParseSince(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in      string
+		want    time.Time
+		wantErr string
+	}{
+		{"30m", now.Add(-30 * time.Minute), ""},
+		{"2026-11-30T10:00:00Z", time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC), ""},
+		{"2026-11-29", time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC), ""},
+		{"-5m", time.Time{}, "positive duration"},
+		{"2027-01-01T00:00:00Z", time.Time{}, "not in the past"},
+		{"yesterday", time.Time{}, "neither a duration"},
+	}
+	for _, tt := range tests {
+		got, err := parseSince(tt.in, now)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("parseSince(%q) error %v, want %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("parseSince(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,489 @@
+package phonemigrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// TenantLogs reads the tenant logs, the only delivery feedback Auth0 gives
+// ("To troubleshoot issues, review the tenant logs").
+type TenantLogs interface {
+	// Logs returns one page of GET /api/v2/logs: by query (Q, Sort, Page,
+	// PerPage) or, when Take > 0, by checkpoint (From, Take; Auth0 then
+	// ignores every other parameter and does not guarantee date order).
+	Logs(ctx context.Context, q LogQuery) ([]LogEvent, error)
+}
+
+// LogQuery is one GET /api/v2/logs request.
+type LogQuery struct {
+	// Q is a Lucene query, e.g. `type:("fn" OR "gd_send_sms_failure")
+	// AND date:[2026-01-01T00:00:00Z TO *]`.
+	Q string
+	// Sort is "date:1" (oldest first) or "date:-1" (newest first).
+	Sort string
+	// Page (from 0) and PerPage (at most 100; Auth0 lets a query reach
+	// its first 1,000 results).
+	Page, PerPage int
+	// From is the log_id to continue after and Take (1-100) the page size
+	// of checkpoint paging. Take > 0 selects checkpoint paging.
+	From string
+	Take int
+}
+
+// LogEvent is one tenant log event, the fields a delivery watch reads.
+type LogEvent struct {
+	ID          string         `json:"log_id"`
+	Type        string         `json:"type"`
+	Date        time.Time      `json:"date"`
+	Description string         `json:"description,omitempty"`
+	Details     map[string]any `json:"details,omitempty"`
+}
+
+// DeliveryPath is one way phone messages reach users.
+type DeliveryPath string
+
+// The delivery paths a watch reports, in this order.
+const (
+	PathPasswordlessText  DeliveryPath = "passwordless/text"
+	PathPasswordlessVoice DeliveryPath = "passwordless/voice"
+	PathMFAText           DeliveryPath = "mfa/text"
+	PathMFAVoice          DeliveryPath = "mfa/voice"
+)
+
+// DeliveryPaths lists every [DeliveryPath].
+func DeliveryPaths() []DeliveryPath {
+	return []DeliveryPath{PathPasswordlessText, PathPasswordlessVoice, PathMFAText, PathMFAVoice}
+}
+
+// deliveryLogTypes are the log types a watch counts (auth0-domain facts:
+// cs/cls sent, fn failed, gd_send_* MFA, actions_execution_failed,
+// limit_phone).
+var deliveryLogTypes = []string{"cs", "cls", "fn", "gd_send_sms", "gd_send_sms_failure", "gd_send_voice", "gd_send_voice_failure", "actions_execution_failed", "limit_phone"}
+
+// testNotificationType marks the fn event of a failed provider test
+// message (the fake's choice; Auth0 does not document one).
+const testNotificationType = "phone_test"
+
+// ReasonCount is one failure reason and how often it occurred.
+type ReasonCount struct {
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+}
+
+// PathHealth is the delivery health of one path in a window.
+type PathHealth struct {
+	Path DeliveryPath `json:"path"`
+	// Sent counts messages Auth0 logged as sent, Failed those it logged as
+	// not delivered.
+	Sent   int `json:"sent"`
+	Failed int `json:"failed"`
+	// FailureRate is Failed / (Sent + Failed), 0 without messages.
+	FailureRate float64 `json:"failure_rate"`
+	// TopErrors are the most frequent failure reasons (at most 3), phone
+	// numbers masked.
+	TopErrors []ReasonCount `json:"top_errors,omitempty"`
+	// RecentSent and RecentFailed count the path's last messages (at most
+	// the recent size of the counter, oldest first dropped), so that a
+	// break late in a long window is not diluted by the healthy messages
+	// before it.
+	RecentSent   int `json:"recent_sent"`
+	RecentFailed int `json:"recent_failed"`
+}
+
+// Minute is one minute of a window: messages sent and failed.
+type Minute struct {
+	Start  time.Time `json:"start"`
+	Sent   int       `json:"sent"`
+	Failed int       `json:"failed"`
+}
+
+// DeliveryHealth is what the tenant logs say about phone delivery in one
+// window.
+type DeliveryHealth struct {
+	From  time.Time    `json:"from"`
+	To    time.Time    `json:"to"`
+	Paths []PathHealth `json:"paths"`
+	// ActionFailures counts actions_execution_failed events (the
+	// custom-phone-provider Action threw or timed out), PhoneLimited
+	// limit_phone events, TestFailures failed provider test messages.
+	ActionFailures int `json:"action_failures"`
+	PhoneLimited   int `json:"phone_limited"`
+	TestFailures   int `json:"test_failures"`
+	// ActionErrors are the most frequent Action errors.
+	ActionErrors []ReasonCount `json:"action_errors,omitempty"`
+	// Minutes are per-minute totals, oldest first.
+	Minutes []Minute `json:"minutes"`
+	// Truncated says the window held more events than Auth0 lets a query
+	// reach (1,000): the counts cover the newest part only.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Path returns the health of p.
+func (h DeliveryHealth) Path(p DeliveryPath) PathHealth {
+	for _, x := range h.Paths {
+		if x.Path == p {
+			return x
+		}
+	}
+	return PathHealth{Path: p}
+}
+
+// HealthReport compares a window with the same-length window before it.
+type HealthReport struct {
+	Current  DeliveryHealth `json:"current"`
+	Baseline DeliveryHealth `json:"baseline"`
+}
+
+// classify maps an event to its path and outcome; ok is false for events
+// that are not a message to a user.
+func classify(e LogEvent) (p DeliveryPath, failed, ok bool) {
+	switch e.Type {
+	case "cs", "cls":
+		return PathPasswordlessText, false, true
+	case "fn":
+		nt, _ := e.Details["notification_type"].(string)
+		switch nt {
+		case testNotificationType:
+			return "", false, false
+		case "voice":
+			return PathPasswordlessVoice, true, true
+		}
+		return PathPasswordlessText, true, true
+	case "gd_send_sms":
+		return PathMFAText, false, true
+	case "gd_send_sms_failure":
+		return PathMFAText, true, true
+	case "gd_send_voice":
+		return PathMFAVoice, false, true
+	case "gd_send_voice_failure":
+		return PathMFAVoice, true, true
+	}
+	return "", false, false
+}
+
+// failureReason is the masked reason of a failure event.
+func failureReason(e LogEvent) string {
+	reason := e.Description
+	if s, ok := e.Details["error"].(string); ok && s != "" {
+		reason = s
+	}
+	for _, k := range []string{"provider_error", "failure_details", "action_error"} {
+		if m, ok := e.Details[k].(map[string]any); ok {
+			if s, ok := m["message"].(string); ok && s != "" {
+				reason = s
+				break
+			}
+		}
+	}
+	if reason == "" {
+		reason = e.Type
+	}
+	return MaskReason(reason)
+}
+
+var (
+	phoneLike  = regexp.MustCompile(`\+?\d[\d ().-]{5,}\d`)
+	bearerLike = regexp.MustCompile(`(?i)(bearer|basic|token|secret|password|auth)([ =:"]+)[^\s",;]+`)
+	urlQuery   = regexp.MustCompile(`(https?://[^\s?"]+)\?[^\s"]*`)
+)
+
+// MaskReason makes a failure reason from the tenant logs fit to print:
+// phone numbers keep their last two digits ("+•••••••••67"), credentials
+// after words like bearer, token or secret and URL query strings are
+// removed, control characters stripped and the text cut at 200
+// characters.
+func MaskReason(s string) string {
+	s = StripControl(s)
+	s = urlQuery.ReplaceAllString(s, "$1?[redacted]")
+	s = bearerLike.ReplaceAllString(s, "$1$2[redacted]")
+	s = phoneLike.ReplaceAllStringFunc(s, func(n string) string {
+		digits := 0
+		for _, r := range n {
+			if r >= '0' && r <= '9' {
+				digits++
+			}
+		}
+		if digits < 7 {
+			return n // a status code or a count, not a phone number
+		}
+		tail := n[len(n)-2:]
+		prefix := ""
+		if strings.HasPrefix(n, "+") {
+			prefix = "+"
+		}
+		return prefix + strings.Repeat("•", digits-2) + tail
+	})
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return s
+}
+
+// healthAcc accumulates events into a DeliveryHealth.
+type healthAcc struct {
+	from, to  time.Time
+	seen      map[string]bool
+	paths     map[DeliveryPath]*PathHealth
+	reasons   map[DeliveryPath]map[string]int
+	actionErr map[string]int
+	h         DeliveryHealth
+	minutes   map[int64]*Minute
+	recentN   int                     // how many last messages per path recent keeps
+	recent    map[DeliveryPath][]bool // the path's last outcomes, true = failed
+}
+
+// defaultRecent is how many last messages per path the recent counts keep.
+const defaultRecent = 20
+
+func newHealthAcc(from, to time.Time) *healthAcc {
+	a := &healthAcc{from: from, to: to, seen: map[string]bool{}, paths: map[DeliveryPath]*PathHealth{},
+		reasons: map[DeliveryPath]map[string]int{}, actionErr: map[string]int{}, minutes: map[int64]*Minute{},
+		recentN: defaultRecent, recent: map[DeliveryPath][]bool{}}
+	for _, p := range DeliveryPaths() {
+		a.paths[p] = &PathHealth{Path: p}
+		a.reasons[p] = map[string]int{}
+	}
+	return a
+}
+
+// add counts e once (by log id) when it falls in [from, to).
+func (a *healthAcc) add(e LogEvent) {
+	if e.ID != "" {
+		if a.seen[e.ID] {
+			return
+		}
+		a.seen[e.ID] = true
+	}
+	if e.Date.Before(a.from) || (!a.to.IsZero() && !e.Date.Before(a.to)) {
+		return
+	}
+	switch e.Type {
+	case "actions_execution_failed":
+		a.h.ActionFailures++
+		a.actionErr[failureReason(e)]++
+		return
+	case "limit_phone":
+		a.h.PhoneLimited++
+		return
+	case "fn":
+		if nt, _ := e.Details["notification_type"].(string); nt == testNotificationType {
+			a.h.TestFailures++
+			return
+		}
+	}
+	p, failed, ok := classify(e)
+	if !ok {
+		return
+	}
+	ph := a.paths[p]
+	min := e.Date.Truncate(time.Minute)
+	m := a.minutes[min.Unix()]
+	if m == nil {
+		m = &Minute{Start: min.UTC()}
+		a.minutes[min.Unix()] = m
+	}
+	r := append(a.recent[p], failed)
+	if len(r) > a.recentN {
+		r = r[len(r)-a.recentN:]
+	}
+	a.recent[p] = r
+	if failed {
+		ph.Failed++
+		m.Failed++
+		a.reasons[p][failureReason(e)]++
+	} else {
+		ph.Sent++
+		m.Sent++
+	}
+}
+
+func topReasons(m map[string]int, n int) []ReasonCount {
+	var out []ReasonCount
+	for r, c := range m {
+		out = append(out, ReasonCount{Reason: r, Count: c})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Reason < out[j].Reason
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out
+}
+
+// health returns the accumulated health, with To set to to (or now).
+func (a *healthAcc) health(now time.Time) DeliveryHealth {
+	h := a.h
+	h.From, h.To = a.from.UTC(), a.to.UTC()
+	if a.to.IsZero() {
+		h.To = now.UTC()
+	}
+	h.Paths = nil
+	for _, p := range DeliveryPaths() {
+		ph := *a.paths[p]
+		if n := ph.Sent + ph.Failed; n > 0 {
+			ph.FailureRate = float64(ph.Failed) / float64(n)
+		}
+		ph.TopErrors = topReasons(a.reasons[p], 3)
+		for _, f := range a.recent[p] {
+			if f {
+				ph.RecentFailed++
+			} else {
+				ph.RecentSent++
+			}
+		}
+		h.Paths = append(h.Paths, ph)
+	}
+	h.ActionErrors = topReasons(a.actionErr, 3)
+	h.Minutes = []Minute{}
+	for t := h.From.Truncate(time.Minute); !t.After(h.To); t = t.Add(time.Minute) {
+		if m := a.minutes[t.Unix()]; m != nil {
+			h.Minutes = append(h.Minutes, *m)
+		} else {
+			h.Minutes = append(h.Minutes, Minute{Start: t})
+		}
+		if len(h.Minutes) > 24*60 {
+			break // a day of minutes is enough for a sparkline
+		}
+	}
+	return h
+}
+
+// deliveryQuery is the Lucene query for delivery events in [from, to)
+// (to zero: open).
+func deliveryQuery(from, to time.Time) string {
+	quoted := make([]string, len(deliveryLogTypes))
+	for i, t := range deliveryLogTypes {
+		quoted[i] = `"` + t + `"`
+	}
+	hi := "*]"
+	if !to.IsZero() {
+		hi = to.UTC().Format(time.RFC3339Nano) + "}"
+	}
+	return "type:(" + strings.Join(quoted, " OR ") + ") AND date:[" + from.UTC().Format(time.RFC3339Nano) + " TO " + hi
+}
+
+// maxQueryPages is how many 100-event pages a window query reads: Auth0
+// lets a query reach its first 1,000 results.
+const maxQueryPages = 10
+
+// readWindow adds every delivery event of [from, to) to a, newest first,
+// page by page; it reports whether the window held more than a query can
+// reach.
+func readWindow(ctx context.Context, logs TenantLogs, a *healthAcc, from, to time.Time) (truncated bool, err error) {
+	q := deliveryQuery(from, to)
+	var all []LogEvent // newest first
+	defer func() {
+		// Counted oldest first, so that the recent counts are the last
+		// messages.
+		for i := len(all) - 1; i >= 0; i-- {
+			a.add(all[i])
+		}
+	}()
+	for page := range maxQueryPages {
+		evs, err := logs.Logs(ctx, LogQuery{Q: q, Sort: "date:-1", Page: page, PerPage: 100})
+		if err != nil {
+			all = nil
+			return false, fmt.Errorf("phonemigrate: read tenant logs: %w", err)
+		}
+		all = append(all, evs...)
+		if len(evs) < 100 {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// ErrInvalidWindow is returned by [WatchDelivery] for a window that ends
+// before it starts.
+var ErrInvalidWindow = errors.New("phonemigrate: invalid watch window")
+
+// WatchDelivery reads the tenant logs of [from, to) (to zero: now) and of
+// the same-length window before from, and reports delivery health per path
+// in both. It only reads (GET /api/v2/logs, at most 10 pages per window),
+// so it works on any tenant, whoever migrated it.
+func WatchDelivery(ctx context.Context, logs TenantLogs, from, to time.Time) (HealthReport, error) {
+	now := time.Now()
+	end := to
+	if end.IsZero() {
+		end = now
+	}
+	if !from.Before(end) {
+		return HealthReport{}, fmt.Errorf("%w: %s is not before %s", ErrInvalidWindow, from.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+	}
+	cur := newHealthAcc(from, to)
+	trunc, err := readWindow(ctx, logs, cur, from, to)
+	if err != nil {
+		return HealthReport{}, err
+	}
+	base := newHealthAcc(from.Add(-end.Sub(from)), from)
+	btrunc, err := readWindow(ctx, logs, base, base.from, from)
+	if err != nil {
+		return HealthReport{}, err
+	}
+	rep := HealthReport{Current: cur.health(now), Baseline: base.health(now)}
+	rep.Current.Truncated, rep.Baseline.Truncated = trunc, btrunc
+	return rep, nil
+}
+
+// LogFollower reads the tenant logs as they grow, one checkpoint page
+// (from/take, 100 events) per call: what `watch --follow` and the canary
+// in Apply poll with.
+type LogFollower struct {
+	logs TenantLogs
+	last string
+}
+
+// NewLogFollower starts following after the newest event the tenant has
+// now (one GET /api/v2/logs).
+func NewLogFollower(ctx context.Context, logs TenantLogs) (*LogFollower, error) {
+	evs, err := logs.Logs(ctx, LogQuery{Sort: "date:-1", PerPage: 1})
+	if err != nil {
+		return nil, fmt.Errorf("phonemigrate: read tenant logs: %w", err)
+	}
+	f := &LogFollower{logs: logs}
+	if len(evs) > 0 {
+		f.last = evs[0].ID
+	}
+	return f, nil
+}
+
+// Next returns the events after the last one seen (at most 100; call it
+// again for more). Checkpoint paging does not guarantee date order; the
+// follower continues after the greatest log id it has seen.
+func (f *LogFollower) Next(ctx context.Context) ([]LogEvent, error) {
+	evs, err := f.logs.Logs(ctx, LogQuery{From: f.last, Take: 100})
+	if err != nil {
+		return nil, fmt.Errorf("phonemigrate: read tenant logs: %w", err)
+	}
+	for _, e := range evs {
+		if e.ID > f.last {
+			f.last = e.ID
+		}
+	}
+	return slices.DeleteFunc(evs, func(e LogEvent) bool { return !slices.Contains(deliveryLogTypes, e.Type) }), nil
+}
+
+// HealthCounter counts delivery events into a [DeliveryHealth], each event
+// once (by log id): what `watch --follow` keeps as it reads.
+type HealthCounter struct{ a *healthAcc }
+
+// NewHealthCounter counts events dated from from on.
+func NewHealthCounter(from time.Time) *HealthCounter {
+	return &HealthCounter{a: newHealthAcc(from, time.Time{})}
+}
+
+// Add counts e.
+func (c *HealthCounter) Add(e LogEvent) { c.a.add(e) }
+
+// Health returns the counts so far, up to now.
+func (c *HealthCounter) Health(now time.Time) DeliveryHealth { return c.a.health(now) }
