@@ -54,6 +54,9 @@ type TestOutcome struct {
 	// AssumedReceived is true when it was counted as received with neither
 	// delivery evidence nor a person saying so.
 	AssumedReceived bool `json:"assumed_received,omitempty"`
+	// Reason is the failure the tenant logs hold for it (masked: no phone
+	// number, no secret), with Status StatusFailureLogged.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Summary is one line for a person, e.g. "text test message to
@@ -72,12 +75,18 @@ func (t TestOutcome) Summary() string {
 		if t.SID != "" {
 			s += " (" + t.SID + ")"
 		}
+	case t.Status == StatusFailureLogged:
+		s += "the tenant logs hold its failure: " + t.Reason
+	case t.Status == StatusNoFailureLogged:
+		s += "no failure in the tenant logs"
 	default:
 		s += "no delivery evidence"
 	}
 	switch {
 	case t.Confirmed:
 		s += "; confirmed received"
+	case t.AssumedReceived && t.Status == StatusNoFailureLogged:
+		s = fmt.Sprintf("%s test message to %s: assumed received (no delivery evidence; no failure in the tenant logs)", t.Method, t.To)
 	case t.AssumedReceived:
 		s = fmt.Sprintf("%s test message to %s: assumed received (no delivery evidence)", t.Method, t.To)
 	}
@@ -97,6 +106,9 @@ type TestDeliveryError struct {
 
 func (e *TestDeliveryError) Error() string {
 	o := e.Outcome
+	if o.Status == StatusFailureLogged {
+		return fmt.Sprintf("%v: the tenant logs hold the failure of the %s test message to %s: %s", ErrTestNotDelivered, o.Method, o.To, o.Reason)
+	}
 	if o.Status == StatusNotFound {
 		return fmt.Sprintf("%v: no %s to %s appeared in Twilio account %s within %s of the test", ErrTestNotDelivered,
 			map[delivery.Method]string{delivery.Text: "message", delivery.Voice: "call"}[o.Method], o.To, e.Account, e.Waited)
@@ -237,17 +249,27 @@ func (r *run) evidenceSource(ctx context.Context) (*twilioClient, error) {
 // assumed received. The outcome is appended to the checkpoint's Tests.
 func (r *run) testOutcome(ctx context.Context, tw *twilioClient, to string, meth delivery.Method, since time.Time, claimed map[string]bool) (TestOutcome, error) {
 	out := TestOutcome{To: to, Method: meth}
-	if tw != nil {
+	switch {
+	case tw != nil:
 		if err := r.evidence(ctx, tw, &out, since, claimed); err != nil {
 			return out, err
 		}
+	case r.cp.Intent.Provider == ProviderKindCustom && r.o.Canary.Window > 0:
+		// The canary's logs are readable: a failure of the test message
+		// shows there (Auth0 logs nothing documented for a success).
+		if err := r.logEvidence(ctx, &out, since); err != nil {
+			return out, err
+		}
 	}
-	if out.Evidence == "" && r.o.Confirm == nil {
+	if (out.Evidence == "" || out.Status == StatusNoFailureLogged) && r.o.Confirm == nil {
 		out.AssumedReceived = true
 	}
 	r.cp.Tests = append(r.cp.Tests, out)
 	attrs := []any{"tenant", r.cp.Tenant, "to", to, "delivery_method", meth, "evidence", out.Evidence, "status", out.Status}
 	switch {
+	case out.Status == StatusFailureLogged:
+		r.m.log.ErrorContext(ctx, "test message failed (tenant logs)", attrs...)
+		return out, &TestDeliveryError{Outcome: out}
 	case badStatus[out.Status]:
 		timeout := r.o.EvidenceTimeout
 		if timeout == 0 {
@@ -261,4 +283,61 @@ func (r *run) testOutcome(ctx context.Context, tw *twilioClient, to string, meth
 		r.m.log.InfoContext(ctx, "test message", attrs...)
 	}
 	return out, nil
+}
+
+// EvidenceTenantLogs is [TestOutcome.Evidence] when the tenant logs were
+// searched for the test message's failure (a custom provider: Auth0 logs a
+// failed notification as "fn", and nothing documented for a success).
+const EvidenceTenantLogs = "tenant_logs"
+
+// StatusNoFailureLogged is [TestOutcome.Status] when the tenant logs showed
+// no failure of the test message within the canary's poll interval: not
+// proof that it arrived, so the outcome stays AssumedReceived unless a
+// person confirms it.
+const StatusNoFailureLogged = "no_failure_logged"
+
+// StatusFailureLogged is [TestOutcome.Status] when the tenant logs hold a
+// failed notification ("fn") for the test message.
+const StatusFailureLogged = "failure_logged"
+
+// logEvidence looks in the tenant logs for a failure of the test message
+// sent to to at since: one query after the canary's poll interval (the
+// logs are known to be readable when the canary is on). A logged failure
+// fills out.Status with StatusFailureLogged and out.Reason with the masked
+// reason.
+func (r *run) logEvidence(ctx context.Context, out *TestOutcome, since time.Time) error {
+	wait := r.o.Canary.withDefaults().PollInterval
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	q := `type:"fn" AND date:[` + since.UTC().Add(-time.Second).Format(time.RFC3339Nano) + ` TO *]`
+	evs, err := r.m.c.Logs(ctx, LogQuery{Q: q, Sort: "date:-1", PerPage: 100})
+	if err != nil {
+		return fmt.Errorf("look up the test message in the tenant logs: %w", err)
+	}
+	out.Evidence, out.Status = EvidenceTenantLogs, StatusNoFailureLogged
+	for _, e := range evs {
+		nt, _ := e.Details["notification_type"].(string)
+		rcpt, _ := e.Details["to"].(string)
+		if nt == "phone_test" && normalizeNumber(rcpt) == normalizeNumber(out.To) {
+			out.Status, out.Reason = StatusFailureLogged, MaskReason(failureReason(e))
+			return nil
+		}
+	}
+	return nil
+}
+
+// normalizeNumber keeps the digits of a phone number (and a leading +).
+func normalizeNumber(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c == '+' && len(b) == 0 {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }

@@ -263,15 +263,16 @@ func TestCanaryLooksAfterConnectionsSwitch(t *testing.T) {
 		if tr.To != phonemigrate.StateConnectionsSwitched {
 			return
 		}
+		// Broken after the test message went through.
+		if err := srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakAction}); err != nil {
+			t.Error(err)
+		}
 		for range 4 { // users sign in through the new path, which throws
 			if _, err := srv.Notify(context.Background(), phonemigratetest.NotifyRequest{Kind: "passwordless", Recipient: "+15550000001"}); err != nil {
 				t.Error(err)
 			}
 		}
 	}))
-	if err := srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakAction}); err != nil {
-		t.Fatal(err)
-	}
 	o := fakeOptions(srv)
 	o.Canary = phonemigrate.Canary{Window: time.Minute, PollInterval: 50 * time.Millisecond, MinFailures: 3}
 	_, err := m.Apply(t.Context(), o)
@@ -288,5 +289,45 @@ func TestCanaryLooksAfterConnectionsSwitch(t *testing.T) {
 	}
 	if len(srv.State().PhoneTemplates) != 0 {
 		t.Errorf("templates were migrated after the breach: %+v", srv.State().PhoneTemplates)
+	}
+}
+
+// A custom provider's test message is judged from the tenant logs: a
+// failure logged for it stops the migration before the tenant switch;
+// none logged leaves it "assumed received", said so.
+func TestCustomProviderTestMessageFromLogs(t *testing.T) {
+	requireNode(t)
+	for _, broken := range []bool{true, false} {
+		t.Run(fmt.Sprintf("broken=%v", broken), func(t *testing.T) {
+			srv, m := fakeTenant(t, phonemigratetest.LegacyGateway)
+			if broken {
+				if err := srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakAction}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := fakeOptions(srv)
+			o.Canary = phonemigrate.Canary{Window: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond}
+			res, err := m.Apply(t.Context(), o)
+			if !broken {
+				if err != nil {
+					t.Fatalf("Apply: %v", err)
+				}
+				tests := res.Checkpoint.Tests
+				if len(tests) != 1 || tests[0].Evidence != phonemigrate.EvidenceTenantLogs || tests[0].Status != phonemigrate.StatusNoFailureLogged || !tests[0].AssumedReceived {
+					t.Errorf("tests %+v, want no failure logged, assumed received", tests)
+				}
+				return
+			}
+			var de *phonemigrate.TestDeliveryError
+			if !errors.As(err, &de) || de.Outcome.Status != phonemigrate.StatusFailureLogged || de.Outcome.Reason == "" {
+				t.Fatalf("Apply = %v, want a TestDeliveryError from the logs", err)
+			}
+			if strings.Contains(err.Error(), "+15551230001") && !strings.Contains(err.Error(), "to +15551230001") {
+				t.Errorf("the reason carries the recipient: %v", err)
+			}
+			if v := srv.State().TenantSettings["phone_consolidated_experience"]; v == true {
+				t.Errorf("the tenant was switched after a failed test message")
+			}
+		})
 	}
 }
