@@ -112,7 +112,7 @@ func customTenant() *tenant {
 			{ID: "con_Gw7tQ2mN8xLp4RvZ", Name: "sms", Strategy: "sms", Options: map[string]any{
 				"name": "sms", "provider": "sms_gateway", "gateway_url": "https://gw.example.com/sms",
 				"gateway_authentication": map[string]any{"method": "bearer", "subject": "urn:acme", "audience": "urn:gw", "secret": gatewaySecret, "secret_base64_encoded": false},
-				"forward_req_info": true, "from": "ACME", "syntax": "md_with_macros", "template": "Your code: @@password@@",
+				"forward_req_info":       true, "from": "ACME", "syntax": "md_with_macros", "template": "Your code: @@password@@",
 				"totp": map[string]any{"time_step": 300.0, "length": 6.0}, "brute_force_protection": true, "disable_signup": false,
 				"custom_flag": "keep-me", "use_phone_provider": true,
 			}},
