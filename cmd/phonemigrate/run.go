@@ -15,6 +15,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/iacexport"
 )
 
 // Exit codes. They are part of the CLI's contract (README "Exit codes").
@@ -67,6 +68,7 @@ func commands() []command {
 				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--checkpoint FILE] [--json]", runRollback},
+		{"export", "write the migrated tenant's phone setup as Terraform or auth0-deploy-cli code", tenantUsage + " --format terraform|deploy-cli [--out DIR] [--layout directory]", runExport},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
 		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--allow-remote] [--scenario NAME]", runFake},
@@ -219,6 +221,9 @@ func exitCode(err error) int {
 	if errors.Is(err, context.Canceled) {
 		return exitFailed
 	}
+	if errors.Is(err, iacexport.ErrNotUnified) {
+		return exitUserWork // export: apply first
+	}
 	// Credentials the tenant refuses are bad input: every run starts with
 	// reads, so a wrong token or client secret fails before any write.
 	var te *auth0api.TokenError
@@ -262,7 +267,7 @@ Commands:
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	b.WriteString(`
-Tenant (plan, apply, status, rollback):
+Tenant (plan, apply, status, rollback, export):
   AUTH0_DOMAIN with AUTH0_TOKEN, or with AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET;
   or --base-url / PHONEMIGRATE_BASE_URL (plain http only to loopback).
 
@@ -367,6 +372,16 @@ any tenant failed; rerun to resume them).
 `,
 	"status":   tenantNotes,
 	"rollback": tenantNotes,
+	"export": tenantNotes + `export reads the tenant (GET requests only) after 'phonemigrate apply' and
+writes code that keeps Terraform or auth0-deploy-cli from reverting the
+migration: the phone provider, customised phone templates, the
+custom-phone-provider Action and its binding (Terraform: with import blocks;
+deploy-cli: also the switched SMS connections' options and the MFA message
+types), and EDITS.md, the changes to make to what you already manage. Secrets
+are never written: Terraform variables declared sensitive, deploy-cli
+##KEYWORD## placeholders listed in config.snippet.json. A tenant not yet on
+the Unified Phone Experience exits 3.
+`,
 	"fake": `Prints PHONEMIGRATE_BASE_URL=<url> and AUTH0_TOKEN=<token> on stdout, then
 serves until interrupted (Ctrl-C). It listens on a loopback address unless
 --allow-remote; its control API (/__fake/) is unauthenticated, for local
