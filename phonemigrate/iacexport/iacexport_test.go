@@ -364,3 +364,40 @@ func TestWriteDir(t *testing.T) {
 		t.Errorf("WriteDir into an empty directory: %v", err)
 	}
 }
+
+// Names come from the tenant: whatever they hold, every file stays inside
+// the output directory, Terraform names follow auth0 tf generate's rule
+// and colliding names get _2.
+func TestHostileNames(t *testing.T) {
+	ten := customTenant()
+	a := ten.actions["a1b2c3d4-0000-4e5f-8a9b-000000000001"]
+	a.Name = "../../etc/passwd"
+	ten.actions[a.ID] = a
+	b := a
+	b.ID, b.Name = "a2", "etc passwd"
+	ten.actions[b.ID] = b
+	ten.bindings = append(ten.bindings, phonemigrate.Binding{ID: "b2", ActionID: "a2", DisplayName: "second"})
+	ten.connections[1].Name = "/abs/..\\win"
+	ten.templates[1].Type = "../otp_verify"
+	wantPaths := map[iacexport.Format][]string{
+		iacexport.FormatTerraform: {"EDITS.md", "actions/etc_passwd.js", "actions/etc_passwd_2.js", "phone.tf", "phone_import.tf", "phone_variables.tf"},
+		iacexport.FormatDeployCLI: {"EDITS.md", "actions/etc_passwd.json", "actions/etc_passwd/code.js", "actions/etc_passwd_2.json", "actions/etc_passwd_2/code.js", "config.snippet.json",
+			"connections/abs_win.json", "guardian/phoneFactorMessageTypes.json", "phone-providers/provider.json", "phone-templates/otp_verify.json", "tenant.json", "triggers/triggers.json"},
+	}
+	for _, f := range []iacexport.Format{iacexport.FormatTerraform, iacexport.FormatDeployCLI} {
+		files, err := iacexport.Export(t.Context(), ten, iacexport.Options{Format: f, Layout: iacexport.LayoutDirectory})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, file := range files {
+			paths = append(paths, file.Path)
+			if !filepath.IsLocal(filepath.FromSlash(file.Path)) || strings.Contains(file.Path, "..") {
+				t.Errorf("%s: path %q leaves the output directory", f, file.Path)
+			}
+		}
+		if diff := cmp.Diff(wantPaths[f], paths); diff != "" {
+			t.Errorf("%s paths (-want +got):\n%s", f, diff)
+		}
+	}
+}
