@@ -203,6 +203,8 @@ describe the phone provider, templates and Action the migration created; each co
 with an import block (phone_import.tf), so 'terraform plan' shows them as imports,
 not creations. Set the variables of phone_variables.tf (TF_VAR_...) first: Auth0
 never returns secrets, and an imported Twilio provider starts with an empty token.
+They need terraform-provider-auth0 1.49 or later (phone resources and
+phone_consolidated_experience) and Terraform 1.5 or later (import blocks).
 
 A configuration written before the migration reverts it on its next apply. Change
 these resources before you run 'terraform apply' again.
