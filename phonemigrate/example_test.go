@@ -54,6 +54,7 @@ func ExampleMigrator_Plan() {
 	//
 	// Warnings:
 	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.
+	//   ! If Terraform (terraform-provider-auth0) or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it: the tenant switch (phone_consolidated_experience), use_phone_provider of the SMS connections, the MFA message types, the phone templates, and with deploy-cli's AUTH0_ALLOW_DELETE the phone provider and the Action; after apply, run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md.
 	//
 	// 1. Configure the tenant-level twilio phone provider → provider_configured
 	//    POST /branding/phone/providers

@@ -530,6 +530,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		return nil
 	}
 	fmt.Fprintf(c.stdout, "Migration of %s %s; checkpoint %s.\n", tenant.Name(), out.State, path)
+	if out.State == string(phonemigrate.StateCompleted) {
+		fmt.Fprintln(c.stdout, "If Terraform or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it (tenant switch, SMS connections, MFA message types, phone provider and Action): run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md.")
+	}
 	return nil
 }
 

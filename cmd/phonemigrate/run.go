@@ -15,6 +15,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/iacexport"
 )
 
 // Exit codes. They are part of the CLI's contract (README "Exit codes").
@@ -69,6 +70,7 @@ func commands() []command {
 		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--force] [--checkpoint FILE] [--json]", runRollback},
 		{"check", "check a tenant on the Unified Phone Experience for what leaves users without codes, writing nothing", tenantUsage + " [--json]", runCheck},
 		{"watch", "report phone delivery health from the tenant logs (read-only)", tenantUsage + " [--since D|TIME] [--follow] [--poll-interval D] [--checkpoint FILE] [--json]", runWatch},
+		{"export", "write the migrated tenant's phone setup as Terraform or auth0-deploy-cli code", tenantUsage + " --format terraform|deploy-cli [--out DIR] [--layout directory]", runExport},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
 		{"diagram", "print the migration's state machine as a Mermaid diagram", "", runDiagram},
 		{"snapshot", "save what the migration depends on in the tenant to a JSON file, secrets replaced", tenantUsage + " [--out FILE]", runSnapshot},
@@ -229,6 +231,9 @@ func exitCode(err error) int {
 	if errors.Is(err, context.Canceled) {
 		return exitFailed
 	}
+	if errors.Is(err, iacexport.ErrNotUnified) {
+		return exitUserWork // export: apply first
+	}
 	// Credentials the tenant refuses are bad input: every run starts with
 	// reads, so a wrong token or client secret fails before any write.
 	var te *auth0api.TokenError
@@ -272,7 +277,7 @@ Commands:
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	b.WriteString(`
-Tenant (plan, apply, status, rollback, check, watch, snapshot):
+Tenant (plan, apply, status, rollback, check, watch, snapshot, export):
   AUTH0_DOMAIN with AUTH0_TOKEN, or with AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET;
   or --base-url / PHONEMIGRATE_BASE_URL (plain http only to loopback).
 
@@ -406,7 +411,18 @@ frequent reasons (phone numbers masked), Action failures
 window and in the same-length window before it. It only reads; it works on
 any tenant. On a terminal it adds a per-minute sparkline of failures.
 `,
-	"fake": `Prints PHONEMIGRATE_BASE_URL=<url> and AUTH0_TOKEN=<token> on stdout, then
+	"export": tenantNotes + `export reads the tenant (GET requests only) after 'phonemigrate apply' and
+writes code that keeps Terraform or auth0-deploy-cli from reverting the
+migration: the phone provider, customised phone templates, the
+custom-phone-provider Action and its binding (Terraform: with import blocks;
+deploy-cli: also the switched SMS connections' options and the MFA message
+types), and EDITS.md, the changes to make to what you already manage. Secrets
+are never written: Terraform variables declared sensitive, deploy-cli
+##KEYWORD## placeholders listed in config.snippet.json. A tenant not yet on
+the Unified Phone Experience exits 3.
+`,
+	"fake": `Prints PHONEMIGRATE_BASE_URL=<url>, AUTH0_TOKEN=<token> and
+PHONEMIGRATE_TWILIO_API_URL=<its fake Twilio> on stdout, then
 serves until interrupted (Ctrl-C). It listens on a loopback address unless
 --allow-remote; its control API (/__fake/) is unauthenticated, for local
 use, and answers only requests addressed to a loopback host.
