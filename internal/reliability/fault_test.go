@@ -39,7 +39,7 @@ var faults = []fault{
 	}},
 	{name: "slow", inject: func(r *http.Request) *phonemigratetest.Fault {
 		// Answers (if the client still waited) after the client's timeout.
-		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, DelayMS: int(requestTimeout.Milliseconds()) * 3 / 2, Times: 1}
+		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, DelayMS: int((requestTimeout + time.Second).Milliseconds()), Times: 1}
 	}},
 	{name: "drop", inject: func(r *http.Request) *phonemigratetest.Fault {
 		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, Drop: true, Times: 1}

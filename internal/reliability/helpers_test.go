@@ -54,8 +54,11 @@ func clientConfig(srv *phonemigratetest.Server, rt http.RoundTripper) auth0api.C
 }
 
 // requestTimeout bounds each attempt in the fault tests; the "slow" fault
-// answers later than this.
-const requestTimeout = 2 * time.Second
+// answers later than this. It is well above what a provider test message
+// takes (the fake runs the custom provider's Action in Node.js while it
+// answers the try), even with the fault matrix's workers and other test
+// packages sharing two cores.
+const requestTimeout = 4 * time.Second
 
 func newMigrator(ctx context.Context, srv *phonemigratetest.Server, rt http.RoundTripper, store phonemigrate.Store) (*phonemigrate.Migrator, error) {
 	cl, err := auth0api.New(ctx, clientConfig(srv, rt))
