@@ -50,7 +50,20 @@ type Finding struct {
 	// Broken is true when users get no code at all because of it (rather
 	// than getting it another way than intended).
 	Broken bool `json:"broken"`
+	// LikelyCause names how a migrated tenant usually gets into this
+	// state, when one is known: a Terraform or auth0-deploy-cli run with a
+	// configuration from before the migration (see iacexport).
+	LikelyCause string `json:"likely_cause,omitempty"`
 }
+
+// Likely causes of findings on a tenant that was migrated: infrastructure
+// as code written before the migration, applied after it.
+const (
+	causeConnectionRewritten = "a Terraform (auth0_connection) or auth0-deploy-cli run with a configuration from before the migration rewrites the connection's whole options without use_phone_provider; 'phonemigrate export' writes the code that keeps it"
+	causeTenantSwitchedOff   = "Terraform's phone_consolidated_experience = false (as 'auth0 tf generate' writes it) or a deploy-cli tenant import from before the migration turns the switch off"
+	causeProviderDeleted     = "auth0-deploy-cli with AUTH0_ALLOW_DELETE=true and an export from before the migration (phoneProviders: []) deletes the provider"
+	causeMessageTypes        = "Terraform's auth0_guardian phone.message_types or a deploy-cli import from before the migration sets the MFA message types"
+)
 
 // Health is the result of [Migrator.Check].
 type Health struct {
@@ -133,7 +146,8 @@ func checkDiscovery(d *Discovery) *Health {
 			add(Finding{Invariant: InvariantTenantSwitched,
 				Problem:     fmt.Sprintf("connection %q is set to use the tenant-level provider, but the tenant is not switched to the Unified Phone Experience", c.Name),
 				Consequence: fmt.Sprintf("Passwordless users of connection %q still get their codes through its legacy settings", c.Name),
-				Fix:         "run phonemigrate apply to finish the migration, or remove use_phone_provider from the connection"})
+				Fix:         "run phonemigrate apply to finish the migration, or remove use_phone_provider from the connection",
+				LikelyCause: causeTenantSwitchedOff})
 		}
 		h.State = "inconsistent"
 		return h
@@ -159,7 +173,8 @@ func checkDiscovery(d *Discovery) *Health {
 			add(Finding{Invariant: InvariantProviderPresent, Broken: true,
 				Problem:     "the tenant is switched to the Unified Phone Experience but has no phone provider",
 				Consequence: users + " get no code",
-				Fix:         "switch the tenant back (phone_consolidated_experience false) so codes flow again, then run phonemigrate apply"})
+				Fix:         "switch the tenant back (phone_consolidated_experience false) so codes flow again, then run phonemigrate apply",
+				LikelyCause: causeProviderDeleted})
 		}
 	case p.Disabled:
 		add(Finding{Invariant: InvariantProviderEnabled, Broken: users != "",
@@ -171,7 +186,8 @@ func checkDiscovery(d *Discovery) *Health {
 			add(Finding{Invariant: InvariantProviderCoversFactors, Broken: true,
 				Problem:     fmt.Sprintf("the %s phone provider delivers %s, but %s is in use", p.Name, p.Configuration.DeliveryMethods, missing),
 				Consequence: fmt.Sprintf("users who get their codes by %s get none", missing),
-				Fix:         fmt.Sprintf("add %s to the provider's delivery methods, or remove it from the MFA message types", missing)})
+				Fix:         fmt.Sprintf("add %s to the provider's delivery methods, or remove it from the MFA message types", missing),
+				LikelyCause: causeMessageTypes})
 		}
 		if p.Name == ProviderCustom && !customActionBound(d) {
 			add(Finding{Invariant: InvariantCustomActionBound, Broken: true,
@@ -184,7 +200,8 @@ func checkDiscovery(d *Discovery) *Health {
 		add(Finding{Invariant: InvariantConnectionsUseProvider,
 			Problem:     fmt.Sprintf("connection %q does not have options.%s", c.Name, UsePhoneProviderKey),
 			Consequence: fmt.Sprintf("Passwordless users of connection %q get their codes from its legacy settings, not the tenant-level provider", c.Name),
-			Fix:         "run phonemigrate apply (it sets the option, keeping every other option), or set it in the Dashboard"})
+			Fix:         "run phonemigrate apply (it sets the option, keeping every other option), or set it in the Dashboard",
+			LikelyCause: causeConnectionRewritten})
 	}
 	h.State = "unified"
 	if !h.Healthy() {

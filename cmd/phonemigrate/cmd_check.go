@@ -78,6 +78,9 @@ func checkText(tenant string, h *phonemigrate.Health) string {
 			mark = "✗"
 		}
 		fmt.Fprintf(&b, "\n%s %s\n    users: %s\n    fix:   %s\n", mark, f.Problem, f.Consequence, f.Fix)
+		if f.LikelyCause != "" {
+			fmt.Fprintf(&b, "    often: %s\n", f.LikelyCause)
+		}
 	}
 	return b.String()
 }
