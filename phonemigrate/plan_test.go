@@ -320,4 +320,16 @@ func TestPlanTwoTwilioAccounts(t *testing.T) {
 	if sid == "ACother" || sid == nil {
 		t.Errorf("provider written with account %v, want the Guardian account", sid)
 	}
+	// The connection's sender belongs to ACother: not carried into the
+	// template, where the Guardian account could not send from it.
+	for _, st := range p.Steps {
+		for _, w := range st.Writes {
+			if strings.HasPrefix(w.Path, "/branding/phone/templates") {
+				b, _ := json.Marshal(w.After)
+				if strings.Contains(string(b), `"from"`) {
+					t.Errorf("template write carries a sender of the other account: %s", b)
+				}
+			}
+		}
+	}
 }

@@ -150,14 +150,18 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		return nil, nil, fmt.Errorf("%w: MFA is enabled but sends through %q, and there are no Twilio or SMS gateway settings to build a tenant-level provider from",
 			ErrNotEligible, d.MFAProvider)
 	}
+	otherAccount := false // the Passwordless sender belongs to a Twilio account not used after the switch
 	if pwl != nil && mfa != nil && pwl.kind == targetTwilio && mfa.kind == targetTwilio && pwl.twilio.SID != mfa.twilio.SID {
 		// One tenant-level provider (or one Twilio target) serves one
 		// account: the MFA (Guardian) one is taken for both, and the plan
-		// says what Passwordless users will notice.
-		warnings = append(warnings, fmt.Sprintf("Passwordless (connection %q) sends through %s and MFA through %s; one Twilio account serves both after the switch, and the MFA (Guardian) one is taken: Passwordless codes will come from %s. "+
+		// says what Passwordless users will notice. The connection's own
+		// sender belongs to the other account, so it is not carried into
+		// the otp_verify template (Twilio refuses a From the account does
+		// not own).
+		warnings = append(warnings, fmt.Sprintf("Passwordless (connection %q) sends through %s and MFA through %s; one Twilio account serves both after the switch, and the MFA (Guardian) one is taken: Passwordless codes will come from %s, not from the connection's sender, which belongs to the other account. "+
 			"To keep the Passwordless sender, move MFA to the connection's account in Guardian's Twilio settings first, then run again.",
 			pwl.conn.Name, pwl.describe(), mfa.describe(), mfa.describe()))
-		pwl = mfa
+		pwl, otherAccount = mfa, true
 	}
 
 	// Provider kind.
@@ -278,6 +282,9 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 	tpls, tw, mfaVerify := planTemplates(d, pwl != nil)
 	for i := range tpls {
 		tpls[i].Existed = findTemplate(d.Templates, tpls[i].Type) != nil
+		if otherAccount && strings.HasPrefix(tpls[i].Source, "connection ") {
+			tpls[i].From = ""
+		}
 	}
 	in.Templates = tpls
 	warnings = append(warnings, tw...)
