@@ -722,13 +722,14 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 			p.Steps[i].Writes = []Write{}
 		}
 	}
-	p.Warnings = append(p.Warnings, iacRevertWarning)
+	p.Warnings = append(p.Warnings, IaCRevertWarning)
 	return p
 }
 
-// iacRevertWarning ends every plan: infrastructure as code written before
-// the migration undoes it (package iacexport writes the new code).
-const iacRevertWarning = "If Terraform (terraform-provider-auth0) or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it: the tenant switch (phone_consolidated_experience), use_phone_provider of the SMS connections, the MFA message types, the phone templates, and with deploy-cli's AUTH0_ALLOW_DELETE the phone provider and the Action; after apply, run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md."
+// IaCRevertWarning ends every plan: infrastructure as code written before
+// the migration undoes it (package iacexport writes the new code). It
+// concerns the whole tenant, not one delivery path.
+const IaCRevertWarning = "If Terraform (terraform-provider-auth0) or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it: the tenant switch (phone_consolidated_experience), use_phone_provider of the SMS connections, the MFA message types, the phone templates, and with deploy-cli's AUTH0_ALLOW_DELETE the phone provider and the Action; after apply, run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md."
 
 func nonNil(s []string) []string {
 	if s == nil {
