@@ -39,9 +39,10 @@ import (
 // The fake enforces the rules that matter to a phone migration: one phone
 // provider per tenant, Twilio providers need sid + default_from or mssid and
 // credentials, custom providers need credentials {} (and deliver only
-// through a deployed, bound custom-phone-provider Action), credentials are
-// never returned, connection
-// PATCH replaces options wholesale, legacy Guardian phone endpoints answer
+// through a deployed, bound custom-phone-provider Action), a provider's
+// credentials are never returned (the legacy Twilio tokens are, as
+// recorded), connection PATCH replaces options wholesale, legacy Guardian
+// phone endpoints answer
 // 403 once phone_consolidated_experience is on, MFA message types must be a
 // subset of the provider's delivery methods under UPE (409), Actions build
 // before they can be deployed and a trigger allows one custom-phone-provider
