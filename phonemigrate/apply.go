@@ -175,7 +175,7 @@ func (r *run) stepFor(s State) stepFunc {
 	case StateDiscovered:
 		return r.planStep
 	case StatePlanned:
-		if r.cp.Intent.Provider == ProviderKindCustom {
+		if r.cp.Intent.Provider == ProviderKindCustom && !r.cp.Intent.Keep {
 			return r.deployAction
 		}
 		return r.configureProvider
@@ -322,14 +322,10 @@ func (r *run) planStep(ctx context.Context) (string, error) {
 		}
 		r.d = d
 	}
-	if r.d.UPE {
-		// Switched already: nothing to do only when it is healthy.
-		if err := r.m.unhealthy(ctx, r.d); err != nil {
-			return "", err
-		}
+	p, in, err := r.m.plan(ctx, r.d, r.o)
+	if errors.Is(err, ErrAlreadyUnified) {
 		return EventAlreadyUnified, nil
 	}
-	p, in, err := r.m.plan(ctx, r.d, r.o)
 	if err != nil {
 		return "", err
 	}
@@ -340,6 +336,25 @@ func (r *run) planStep(ctx context.Context) (string, error) {
 	}
 	r.cp.Plan, r.cp.Intent = p, in
 	return EventPlan, nil
+}
+
+// keepProvider is the provider step of a converging run (Intent.Keep): it
+// writes nothing and checks the provider the plan kept is still there.
+func (r *run) keepProvider(ctx context.Context) (string, error) {
+	in := r.cp.Intent
+	if r.fresh() && r.d.Provider != nil && r.d.Provider.ID == in.ProviderID {
+		return EventConfigureProvider, nil
+	}
+	ps, err := r.m.c.ListPhoneProviders(ctx)
+	if err != nil {
+		return "", fmt.Errorf("list phone providers: %w", err)
+	}
+	for _, p := range ps {
+		if p.ID == in.ProviderID && !p.Disabled {
+			return EventConfigureProvider, nil
+		}
+	}
+	return "", fmt.Errorf("phonemigrate: the phone provider %s the plan kept is gone or disabled; run apply again to plan afresh", in.ProviderID)
 }
 
 // creating records, before a create request is sent, that its outcome is
@@ -579,6 +594,9 @@ func (r *run) waitAction(ctx context.Context, id string, ok func(Action) bool) (
 
 func (r *run) configureProvider(ctx context.Context) (string, error) {
 	in, c := r.cp.Intent, r.m.c
+	if in.Keep {
+		return r.keepProvider(ctx)
+	}
 	if in.Provider == ProviderKindTwilio {
 		if err := r.resolveTwilio(ctx); err != nil {
 			return "", err
@@ -889,7 +907,7 @@ func (m *Migrator) messageTypes(ctx context.Context) (delivery.Set, error) {
 
 func (r *run) alignMFA(ctx context.Context) (string, error) {
 	in := r.cp.Intent
-	if !in.MFAEnabled {
+	if !in.MFAEnabled || in.Keep {
 		return EventAlignMFA, nil
 	}
 	var cur delivery.Set

@@ -256,17 +256,49 @@ func customActionBound(d *Discovery) bool {
 	return false
 }
 
-// unhealthy returns an *UnhealthyError when d, a switched tenant, violates
-// invariants, else nil. It reads the custom-phone-provider Actions when the
-// provider is custom.
-func (m *Migrator) unhealthy(ctx context.Context, d *Discovery) error {
+// converge decides what a tenant already switched to the Unified Phone
+// Experience needs: nothing when healthy ([ErrAlreadyUnified]); when the
+// only violated invariant is Passwordless connections still on their
+// legacy settings, an Intent that switches just those (Keep: the provider,
+// Action, MFA and templates stay as they are); otherwise an
+// [*UnhealthyError] with every finding and its fix, nothing planned — a
+// person must act first (e.g. switch the tenant back so codes flow, then
+// migrate). It reads the custom-phone-provider Actions when the provider is
+// custom.
+func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Intent, []string, error) {
 	if d.Provider != nil && d.Provider.Name == ProviderCustom {
 		if err := m.discoverActions(ctx, d); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	if h := checkDiscovery(d); !h.Healthy() {
-		return &UnhealthyError{Findings: h.Findings}
+	h := checkDiscovery(d)
+	if h.Healthy() {
+		return nil, nil, ErrAlreadyUnified
 	}
-	return nil
+	for _, f := range h.Findings {
+		if f.Invariant != InvariantConnectionsUseProvider || d.Provider == nil {
+			return nil, nil, &UnhealthyError{Findings: h.Findings}
+		}
+	}
+	if err := o.validate(); err != nil {
+		return nil, nil, err
+	}
+	kind := ProviderKindTwilio
+	if d.Provider.Name == ProviderCustom {
+		kind = ProviderKindCustom
+	}
+	in := &Intent{Provider: kind, Delivery: d.Provider.Configuration.DeliveryMethods, ProviderID: d.Provider.ID, Keep: true,
+		UsePhoneProvider: o.usePhoneProvider(), MFAEnabled: d.MFAEnabled, MFAMessageTypes: d.MFAMessageTypes}
+	var names []string
+	for _, c := range d.SMSConnections {
+		if !usesProvider(c) && connectionPath(&c) != nil {
+			in.Connections = append(in.Connections, ConnectionRef{ID: c.ID, Name: c.Name})
+			names = append(names, fmt.Sprintf("%q", c.Name))
+		}
+	}
+	warnings := []string{
+		fmt.Sprintf("The tenant is already on the Unified Phone Experience and its %s provider serves every factor in use, but connection(s) %s still send through their legacy settings: this run switches only them (the provider, the tenant switch, the MFA message types and the phone templates are kept as they are, and a rollback leaves them alone).", d.Provider.Name, strings.Join(names, ", ")),
+		fmt.Sprintf("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.", UsePhoneProviderKey),
+	}
+	return in, warnings, nil
 }

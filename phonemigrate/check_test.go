@@ -105,12 +105,53 @@ func TestCheckHalfMigratedTenants(t *testing.T) {
 			if tt.want[0] == phonemigrate.InvariantTenantSwitched {
 				return // not switched: planning migrates it as usual
 			}
+			if !tt.broken {
+				testConverges(t, srv)
+				return
+			}
 			_, err = m.Plan(t.Context(), fakeOptions(srv))
 			var ue *phonemigrate.UnhealthyError
 			if !errors.As(err, &ue) || errors.Is(err, phonemigrate.ErrAlreadyUnified) || phonemigrate.ExitCode(err) != 3 {
 				t.Errorf("Plan err = %v (exit %d), want *UnhealthyError, exit 3", err, phonemigrate.ExitCode(err))
 			}
 		})
+	}
+}
+
+// testConverges: a switched tenant whose only fault is connections still on
+// their legacy settings converges — the plan writes exactly those
+// connections, apply switches them keeping everything else, the tenant is
+// then healthy, and rollback undoes only what this run wrote.
+func testConverges(t *testing.T, srv *phonemigratetest.Server) {
+	t.Helper()
+	_, m := fakeTenantOn(t, srv, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+	o := fakeOptions(srv)
+	o.TestRecipients, o.SkipTest = nil, true
+	p, err := m.Plan(t.Context(), o)
+	if err != nil {
+		t.Fatalf("Plan: %v", err)
+	}
+	var writes []string
+	for _, st := range p.Steps {
+		for _, w := range st.Writes {
+			writes = append(writes, w.Method+" "+w.Path)
+		}
+	}
+	if diff := cmp.Diff([]string{"PATCH /connections/con_Tw3hJ6cV9mQs1KeY"}, writes); diff != "" {
+		t.Errorf("converging plan writes (-want +got):\n%s", diff)
+	}
+	before := srv.State()
+	if _, err := m.Apply(t.Context(), o); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if h, err := m.Check(t.Context()); err != nil || !h.Healthy() {
+		t.Errorf("after converging: %+v, %v", h, err)
+	}
+	if _, err := m.Rollback(t.Context()); err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	if diff := cmp.Diff(before, srv.State(), phonemigratetest.IgnoreGenerated); diff != "" {
+		t.Errorf("rollback of the converging run (-before +after):\n%s", diff)
 	}
 }
 

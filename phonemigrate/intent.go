@@ -11,6 +11,13 @@ import "github.com/unifiedphone/unifiedphone/delivery"
 type Intent struct {
 	Provider ProviderKind `json:"provider"`
 	Delivery delivery.Set `json:"delivery"`
+	// Keep is set for a tenant already switched to the Unified Phone
+	// Experience whose provider (and Action) serve every factor in use but
+	// some Passwordless connections still use their legacy settings: the
+	// run converges it by switching those connections only. The provider
+	// (ProviderID), Action, tenant switch, MFA message types and templates
+	// are kept as they are, and rollback leaves them alone.
+	Keep bool `json:"keep,omitempty"`
 
 	// ReplaceProviderID is an existing provider to PATCH (AllowReplace);
 	// "" means create one.

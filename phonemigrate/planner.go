@@ -469,10 +469,13 @@ func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
 // runs preflight again with them; a Twilio provider never needs them.
 func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *Intent, error) {
 	if d.UPE {
-		// Switched already: nothing to do only when it is healthy.
-		if err := m.unhealthy(ctx, d); err != nil {
+		// Switched already: nothing to do when healthy; when only some
+		// connections miss the switch, converge by switching them.
+		in, warnings, err := m.converge(ctx, d, o)
+		if err != nil {
 			return nil, nil, err
 		}
+		return buildPlan(m.tenant, d, in, o, nil, warnings), in, nil
 	}
 	in, warnings, err := m.preflight(d, o)
 	if err == nil && in.Provider == ProviderKindCustom && !d.actionsRead {
@@ -592,7 +595,7 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 		}
 	}
 
-	if in.Provider == ProviderKindCustom {
+	if in.Provider == ProviderKindCustom && !in.Keep {
 		secrets := map[string]string{}
 		for _, s := range act.Secrets {
 			secrets[s.Name] = redacted
@@ -618,16 +621,20 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 		})
 	}
 
-	req := providerRequest(in, o)
-	after := providerView(req)
 	providerID := newProviderID
-	w := Write{Method: "POST", Path: "/branding/phone/providers", After: after}
-	if in.ReplaceProviderID != "" {
-		providerID = in.ReplaceProviderID
-		w = Write{Method: "PATCH", Path: "/branding/phone/providers/" + providerID, Before: providerView(PhoneProviderRequest{
-			Name: d.Provider.Name, Disabled: d.Provider.Disabled, Configuration: d.Provider.Configuration}), After: after}
+	if in.Keep {
+		providerID = in.ProviderID
+		p.Steps = append(p.Steps, Step{State: StateProviderConfigured, Title: fmt.Sprintf("Keep the existing %s phone provider %s: it serves every factor in use", in.Provider, in.ProviderID)})
+	} else {
+		after := providerView(providerRequest(in, o))
+		w := Write{Method: "POST", Path: "/branding/phone/providers", After: after}
+		if in.ReplaceProviderID != "" {
+			providerID = in.ReplaceProviderID
+			w = Write{Method: "PATCH", Path: "/branding/phone/providers/" + providerID, Before: providerView(PhoneProviderRequest{
+				Name: d.Provider.Name, Disabled: d.Provider.Disabled, Configuration: d.Provider.Configuration}), After: after}
+		}
+		p.Steps = append(p.Steps, Step{State: StateProviderConfigured, Title: fmt.Sprintf("Configure the tenant-level %s phone provider", in.Provider), Writes: []Write{w}})
 	}
-	p.Steps = append(p.Steps, Step{State: StateProviderConfigured, Title: fmt.Sprintf("Configure the tenant-level %s phone provider", in.Provider), Writes: []Write{w}})
 
 	test := Step{State: StateProviderTested, Title: "Send a test message per delivery method to each recipient (Auth0 reports no delivery; confirm receipt)"}
 	switch {
@@ -653,7 +660,11 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 	if d.PhoneConsolidatedExperience == nil {
 		sw.Note = "the tenant has no phone_consolidated_experience setting yet (absent means off)"
 	}
-	p.Steps = append(p.Steps, Step{State: StateTenantSwitched, Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{sw}})
+	if flagOn(d.PhoneConsolidatedExperience) {
+		p.Steps = append(p.Steps, Step{State: StateTenantSwitched, Title: "The tenant is already switched to the Unified Phone Experience"})
+	} else {
+		p.Steps = append(p.Steps, Step{State: StateTenantSwitched, Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{sw}})
+	}
 
 	cs := Step{State: StateConnectionsSwitched, Title: "Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified)"}
 	for _, ref := range in.Connections {
@@ -679,6 +690,8 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 
 	ms := Step{State: StateMFAAligned, Title: "Align the MFA phone message types with the provider's delivery methods"}
 	switch {
+	case in.Keep:
+		ms.Title = "MFA message types left as they are: the provider serves them"
 	case !in.MFAEnabled:
 		ms.Title = "MFA phone factor not enabled: message types left as they are"
 	case !d.MFAMessageTypesConfigured || d.MFAMessageTypes != in.MFAMessageTypes:
@@ -713,7 +726,10 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 			Before: map[string]any{"content": map[string]any{"from": existing.Content.From, "text": existing.Content.Text}, "disabled": existing.Disabled},
 			After:  map[string]any{"content": after, "disabled": false}, Note: note})
 	}
-	if len(in.Templates) == 0 {
+	switch {
+	case in.Keep:
+		ts.Title = "Phone templates left as they are (the legacy texts cannot be read once the tenant is switched)"
+	case len(in.Templates) == 0:
 		ts.Title = "No legacy templates to migrate"
 	}
 	p.Steps = append(p.Steps, ts)
