@@ -953,9 +953,15 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 		return EventMigrateTemplates, nil
 	}
 	var ts []PhoneTemplate
-	if r.fresh() {
+	if r.fresh() && !templatesToUpdate(r.d.Templates, in.Templates) {
+		// Only creations: the discovery snapshot is enough (a POST of a
+		// type someone customised meanwhile gets 409, it overwrites
+		// nothing).
 		ts = r.d.Templates
 	} else {
+		// A PATCH sends the template's content whole, so it starts from
+		// the latest read, never the snapshot: a colleague's edit made
+		// since discovery is kept.
 		var err error
 		if ts, err = c.ListPhoneTemplates(ctx); err != nil {
 			return "", fmt.Errorf("list phone templates: %w", err)
@@ -1012,6 +1018,8 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 				return "", err
 			}
 		}
+		// The template as read right before (see above), with only the
+		// fields this step owns changed.
 		content := ex.Content
 		content.Text = ti.Text
 		if ti.From != "" {
@@ -1026,6 +1034,17 @@ func (r *run) migrateTemplates(ctx context.Context) (string, error) {
 		}
 	}
 	return EventMigrateTemplates, nil
+}
+
+// templatesToUpdate reports whether any template of ts (customised) must be
+// PATCHed to hold what tis describe.
+func templatesToUpdate(ts []PhoneTemplate, tis []TemplateIntent) bool {
+	for _, ti := range tis {
+		if ex := findTemplate(ts, ti.Type); ex != nil && !holdsTemplate(*ex, ti) {
+			return true
+		}
+	}
+	return false
 }
 
 // holdsTemplate reports whether t already is the template ti describes.

@@ -159,3 +159,25 @@ func TestRollbackRefusesDriftSinceTheMigration(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyKeepsAColleaguesTemplateEdit: the template step PATCHes only the
+// fields it owns; a colleague's edit of the voice text made while apply
+// runs is not written over from the discovery snapshot.
+func TestApplyKeepsAColleaguesTemplateEdit(t *testing.T) {
+	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio)
+	id := createTemplate(t, srv, "otp_verify", "Old {{ code }}", "+15550001111")
+	api(t, srv, "PATCH", "/branding/phone/templates/"+id, map[string]any{"content": map[string]any{"body": map[string]any{"voice": "Old voice {{ code }}"}}})
+	o := fakeOptions(srv)
+	o.Confirm = func(ctx context.Context, _ phonemigrate.TestMessage) (bool, error) {
+		api(t, srv, "PATCH", "/branding/phone/templates/"+id, map[string]any{"content": map[string]any{"body": map[string]any{"voice": "Colleague's voice {{ code }}"}}})
+		return true, nil
+	}
+	if _, err := m.Apply(t.Context(), o); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	for _, tpl := range srv.State().PhoneTemplates {
+		if tpl.ID == id && tpl.Content.Body.Voice != "Colleague's voice {{ code }}" {
+			t.Errorf("the colleague's voice text was written over: %q", tpl.Content.Body.Voice)
+		}
+	}
+}
