@@ -128,8 +128,7 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 	start := cp.State
 	next := cp.Next()
 	if next == NextNone {
-		m.log.InfoContext(ctx, "migration already completed; nothing to do", "tenant", cp.Tenant)
-		return &Result{State: cp.State, AlreadyDone: true, Plan: cp.Plan, Checkpoint: cp}, nil
+		return m.recheck(ctx, cp, &o)
 	}
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -858,17 +857,67 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 }
 
 func (r *run) switchConnections(ctx context.Context) (string, error) {
-	in := r.cp.Intent
-	for _, ref := range in.Connections {
+	if err := r.switchConnectionsOf(ctx, r.cp.Intent.Connections, r.cp.Intent.UsePhoneProvider); err != nil {
+		return "", err
+	}
+	return EventSwitchConnections, nil
+}
+
+// recheck is Apply on a completed migration: it reads the tenant and checks
+// the invariants again, since Terraform, deploy-cli or a person may have
+// changed it since. Healthy: nothing to do (AlreadyDone). When the only
+// fault is connections back on their legacy settings, it switches them
+// again within the completed checkpoint (their originals are already
+// recorded, so a rollback still restores them). Anything else: an
+// [*UnhealthyError], nothing written.
+func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Result, error) {
+	done := &Result{State: cp.State, AlreadyDone: true, Plan: cp.Plan, Checkpoint: cp}
+	d, err := m.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var in *Intent
+	if d.UPE {
+		in, _, err = m.converge(ctx, d, o)
+	} else if h := checkDiscovery(d); h.State != "legacy" || cp.Intent != nil {
+		// Completed, yet not switched: the switch was turned off since.
+		h.Findings = append(h.Findings, Finding{Invariant: InvariantTenantSwitched, Broken: false,
+			Problem:     "the migration completed, but the tenant is no longer switched to the Unified Phone Experience",
+			Consequence: "codes go through the legacy settings again, and connections set to use the provider may not be served",
+			Fix:         "switch it on again (phone_consolidated_experience true) or roll the migration back (phonemigrate rollback)",
+			LikelyCause: causeTenantSwitchedOff})
+		err = &UnhealthyError{Findings: h.Findings}
+	}
+	switch {
+	case errors.Is(err, ErrAlreadyUnified):
+		m.log.InfoContext(ctx, "migration already completed, and the tenant is healthy; nothing to do", "tenant", cp.Tenant)
+		return done, nil
+	case err != nil:
+		return done, err
+	case in == nil:
+		return done, nil
+	}
+	r := &run{m: m, cp: cp, machine: newMachine(cp.State), o: o, d: d}
+	m.log.InfoContext(ctx, "migration completed, but connections were switched back since; switching them again", "tenant", cp.Tenant, "connections", len(in.Connections))
+	if err := r.switchConnectionsOf(ctx, in.Connections, in.UsePhoneProvider); err != nil {
+		return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, err
+	}
+	return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, r.save(ctx)
+}
+
+// switchConnectionsOf sets use_phone_provider to value on each connection
+// of refs that does not hold it, recording the original first.
+func (r *run) switchConnectionsOf(ctx context.Context, refs []ConnectionRef, value any) error {
+	for _, ref := range refs {
 		// Always the latest options, never the discovery snapshot: the
 		// PATCH replaces options whole, so writing an older read would
 		// revert whatever someone changed since (a lost update).
 		c, err := r.m.c.GetConnection(ctx, ref.ID)
 		if err != nil {
-			return "", fmt.Errorf("read connection %q: %w", ref.Name, err)
+			return fmt.Errorf("read connection %q: %w", ref.Name, err)
 		}
 		cur, present := c.Options[UsePhoneProviderKey]
-		if present && sameValue(cur, in.UsePhoneProvider) {
+		if present && sameValue(cur, value) {
 			continue
 		}
 		if findOriginalOption(r.cp.Originals.ConnectionOptions, ref.ID, UsePhoneProviderKey) == nil {
@@ -878,14 +927,14 @@ func (r *run) switchConnections(ctx context.Context) (string, error) {
 			}
 			r.cp.Originals.ConnectionOptions = append(r.cp.Originals.ConnectionOptions, oo)
 			if err := r.save(ctx); err != nil {
-				return "", err
+				return err
 			}
 		}
-		if err := r.m.setOption(ctx, c, UsePhoneProviderKey, true, in.UsePhoneProvider); err != nil {
-			return "", err
+		if err := r.m.setOption(ctx, c, UsePhoneProviderKey, true, value); err != nil {
+			return err
 		}
 	}
-	return EventSwitchConnections, nil
+	return nil
 }
 
 func findOriginalOption(os []OriginalOption, id, key string) *OriginalOption {

@@ -185,3 +185,51 @@ func TestCheckHealthy(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyRechecksACompletedMigration: apply on a completed checkpoint
+// checks the tenant again. A connection switched back since is switched
+// again within the same checkpoint (and a rollback still restores the
+// original tenant); the switch turned off since is reported, nothing
+// written; a healthy tenant is nothing to do.
+func TestApplyRechecksACompletedMigration(t *testing.T) {
+	const twConn = "con_Tw3hJ6cV9mQs1KeY"
+	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+	original := srv.State()
+	if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if res, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil || !res.AlreadyDone {
+		t.Fatalf("Apply on a healthy completed tenant = %+v, %v; want nothing to do", res, err)
+	}
+
+	opts := srv.State().Connections[1].Options
+	delete(opts, phonemigrate.UsePhoneProviderKey)
+	api(t, srv, "PATCH", "/connections/"+twConn, map[string]any{"options": opts})
+	res, err := m.Apply(t.Context(), fakeOptions(srv))
+	if err != nil || res.AlreadyDone || res.State != phonemigrate.StateCompleted {
+		t.Fatalf("Apply after the connection was switched back = %+v, %v; want it switched again", res, err)
+	}
+	if got := srv.State().Connections[1].Options[phonemigrate.UsePhoneProviderKey]; got != true {
+		t.Errorf("use_phone_provider = %v after re-apply, want true", got)
+	}
+
+	api(t, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": false})
+	srv.ResetRequests()
+	_, err = m.Apply(t.Context(), fakeOptions(srv))
+	var ue *phonemigrate.UnhealthyError
+	if !errors.As(err, &ue) || phonemigrate.ExitCode(err) != 3 {
+		t.Fatalf("Apply after the switch was turned off = %v, want *UnhealthyError (exit 3)", err)
+	}
+	for _, r := range srv.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("refused re-apply wrote %s %s", r.Method, r.Path)
+		}
+	}
+	api(t, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+	if _, err := m.Rollback(t.Context()); err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	if diff := cmp.Diff(original, srv.State(), phonemigratetest.IgnoreGenerated); diff != "" {
+		t.Errorf("tenant after rollback (-original +got):\n%s", diff)
+	}
+}
