@@ -1,7 +1,9 @@
 package reliability
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -361,4 +363,89 @@ func BenchmarkFleetMemory1000(b *testing.B) {
 	b.ReportMetric(float64(peak)/mb, "peak-MB")
 	b.ReportMetric(float64(peak-base)/mb, "run-MB")
 	b.ReportMetric(float64(failed), "failed-tenants")
+}
+
+// BenchmarkCallsPerConvergence counts the Management API calls of an apply
+// on half-migrated tenants: switched to the Unified Phone Experience with a
+// healthy provider, but the Passwordless connection still (or again) on its
+// legacy settings. The minimum the invariants require: the discovery reads
+// (tenant settings, connections, guardian factors, phone providers, phone
+// templates, plus the message types with MFA), the connection read right
+// before its whole-options write, the write, and its verify read.
+func BenchmarkCallsPerConvergence(b *testing.B) {
+	cases := []struct {
+		name  string
+		sc    phonemigratetest.Scenario
+		shape func(b *testing.B, srv *phonemigratetest.Server)
+	}{
+		{"switched-by-hand", phonemigratetest.LegacyTwilio, func(b *testing.B, srv *phonemigratetest.Server) {
+			mustCall(b, srv, "POST", "/branding/phone/providers", map[string]any{"name": "twilio",
+				"configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}},
+				"credentials":   map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}})
+			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+		}},
+		{"migrated-then-connection-reverted", phonemigratetest.LegacyTwilio, func(b *testing.B, srv *phonemigratetest.Server) {
+			m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := m.Apply(b.Context(), migrateOptions(srv)); err != nil {
+				b.Fatal(err)
+			}
+			opts := srv.State().Connections[1].Options
+			delete(opts, phonemigrate.UsePhoneProviderKey)
+			mustCall(b, srv, "PATCH", "/connections/con_Tw3hJ6cV9mQs1KeY", map[string]any{"options": opts})
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			var reads, writes int
+			for b.Loop() {
+				b.StopTimer()
+				srv := newFake(tc.sc)
+				tc.shape(b, srv)
+				srv.ResetRequests()
+				m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+				if err != nil {
+					b.Fatal(err)
+				}
+				o := migrateOptions(srv)
+				o.TestRecipients, o.SkipTest = nil, true // the provider is kept, not new
+				b.StartTimer()
+				if _, err := m.Apply(b.Context(), o); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				reqs := srv.Requests()
+				w := writesOf(reqs)
+				reads, writes = len(reqs)-len(w), len(w)
+				srv.Close()
+				b.StartTimer()
+			}
+			const minimum = 5 + 2 + 1 // discovery, read before and after the write, the write
+			b.ReportMetric(float64(reads+writes), "calls/op")
+			b.ReportMetric(float64(reads), "reads/op")
+			b.ReportMetric(float64(writes), "writes/op")
+			b.ReportMetric(minimum, "min-calls")
+			b.ReportMetric(float64(reads+writes)/minimum, "x-min")
+		})
+	}
+}
+
+// mustCall sends one Management API request to the fake, as a person
+// shaping the tenant would.
+func mustCall(b *testing.B, srv *phonemigratetest.Server, method, path string, body any) {
+	b.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(b.Context(), method, srv.BaseURL+path, bytes.NewReader(raw))
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b.Fatalf("%s %s: %d", method, path, resp.StatusCode)
+	}
 }
