@@ -89,9 +89,13 @@ func (h *Health) Broken() bool {
 }
 
 // UnhealthyError is returned by Plan and Apply for a tenant already
-// switched to the Unified Phone Experience that violates invariants (a
-// half-done migration, or one changed since), instead of
-// [ErrAlreadyUnified]: such a tenant is not "nothing to do".
+// switched to the Unified Phone Experience that violates invariants they
+// cannot converge by themselves (a provider missing, disabled or not
+// covering a factor in use, a custom provider without a bound Action, the
+// switch turned off after a completed migration), instead of
+// [ErrAlreadyUnified]: such a tenant is not "nothing to do". Connections
+// merely left on their legacy settings are converged instead (see
+// [Intent.Keep]).
 type UnhealthyError struct {
 	Findings []Finding
 }
