@@ -2,6 +2,7 @@ package phonemigrate_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,6 +12,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/mock_phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
 func TestRollbackRestoresOriginal(t *testing.T) {
@@ -219,5 +221,58 @@ func TestRollbackUnconfiguredMFATypes(t *testing.T) {
 	got.MsgTypes = nil
 	if diff := cmp.Diff(original, got, cmpTenant); diff != "" {
 		t.Errorf("tenant (-original +got):\n%s", diff)
+	}
+}
+
+// TestRollbackPlanIsWhatRollbackDoes: for every migrating scenario, the
+// rollback plan lists exactly the writes the rollback then sends, in
+// order, and making the plan writes nothing.
+func TestRollbackPlanIsWhatRollbackDoes(t *testing.T) {
+	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
+		t.Run(string(sc), func(t *testing.T) {
+			srv, m := fakeTenant(t, sc, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+			if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			before := srv.State()
+			srv.ResetRequests()
+			p, err := m.RollbackPlan(t.Context())
+			if err != nil {
+				t.Fatalf("RollbackPlan: %v", err)
+			}
+			for _, r := range srv.Requests() {
+				if r.Method != "GET" {
+					t.Errorf("RollbackPlan wrote %s %s", r.Method, r.Path)
+				}
+			}
+			if diff := cmp.Diff(before, srv.State(), phonemigratetest.IgnoreGenerated); diff != "" {
+				t.Errorf("RollbackPlan changed the tenant:\n%s", diff)
+			}
+			if cp, _ := m.Status(t.Context()); cp.State != phonemigrate.StateCompleted {
+				t.Errorf("RollbackPlan changed the checkpoint to %s", cp.State)
+			}
+			var planned []string
+			for _, st := range p.Steps {
+				for _, w := range st.Writes {
+					planned = append(planned, w.Method+" "+w.Path)
+				}
+			}
+			srv.ResetRequests()
+			if _, err := m.Rollback(t.Context()); err != nil {
+				t.Fatalf("Rollback: %v", err)
+			}
+			var done []string
+			for _, r := range srv.Requests() {
+				if r.Method != "GET" {
+					done = append(done, r.Method+" "+strings.TrimPrefix(r.Path, "/api/v2"))
+				}
+			}
+			if len(planned) == 0 {
+				t.Errorf("the rollback plan lists no write")
+			}
+			if diff := cmp.Diff(planned, done); diff != "" {
+				t.Errorf("rollback writes (-planned +sent):\n%s", diff)
+			}
+		})
 	}
 }

@@ -696,11 +696,12 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 	log.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	fs.BoolVar(&force, "force", false, "roll back even what changed on the tenant since the migration (otherwise such changes are listed and nothing is written, exit 3)")
+	planOnly := fs.Bool("plan", false, "print the writes the rollback would make now, in order, writing nothing (GET requests only)")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
 	if err := c.parseFlags(fs, "rollback", args, log.check); err != nil {
 		return err
 	}
-	if !yes && !c.stdinTTY {
+	if !yes && !c.stdinTTY && !*planOnly {
 		return usageErrorf("rollback needs --yes when stdin is not a terminal (nothing was written)")
 	}
 	tenant, err := tf.resolve(c.getenv)
@@ -718,6 +719,18 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if *planOnly {
+		p, err := s.migrator.RollbackPlan(ctx)
+		if err != nil {
+			return err
+		}
+		if jsonOut {
+			return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: p})
+		}
+		fmt.Fprintf(c.stdout, "Rollback plan for %s (checkpoint %s, state %s); nothing was written.\n", tenant.Name(), path, cp.State)
+		fmt.Fprint(c.stdout, printable(p.Text()))
+		return nil
 	}
 	if !yes {
 		ok, err := c.ask(fmt.Sprintf("Roll %s back from %s to its legacy phone setup?", tenant.Name(), cp.State))

@@ -67,7 +67,7 @@ func commands() []command {
 			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--ask-twilio-token] [--yes] [--checkpoint FILE] [--poll-interval D] [--watch D] [--watch-threshold RATE] [--watch-min-failures N] [--watch-poll D] [--no-auto-rollback] [--json]\n" +
 				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
-		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--force] [--checkpoint FILE] [--json]", runRollback},
+		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--force] [--plan] [--checkpoint FILE] [--json]", runRollback},
 		{"check", "check a tenant on the Unified Phone Experience for what leaves users without codes, writing nothing", tenantUsage + " [--json]", runCheck},
 		{"watch", "report phone delivery health from the tenant logs (read-only)", tenantUsage + " [--since D|TIME] [--follow] [--poll-interval D] [--checkpoint FILE] [--json]", runWatch},
 		{"export", "write the migrated tenant's phone setup as Terraform or auth0-deploy-cli code", tenantUsage + " --format terraform|deploy-cli [--out DIR] [--layout directory]", runExport},
