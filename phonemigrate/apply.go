@@ -798,10 +798,14 @@ func normalize(v any) any {
 
 func sameValue(a, b any) bool { return reflect.DeepEqual(normalize(a), normalize(b)) }
 
-// setOption writes options with key set to value (or removed when
-// !present), then reads the connection back and verifies the key and that
-// no other key changed. Errors name keys, never values (options hold
-// secrets).
+// needsProviderSwitch reports whether connection c must be written so
+// that options.use_phone_provider holds value: the one rule the plan and
+// the connections step use.
+func needsProviderSwitch(c Connection, value any) bool {
+	cur, present := c.Options[UsePhoneProviderKey]
+	return !present || !sameValue(cur, value)
+}
+
 // setOption writes connection c's options with key set to value (or
 // removed), c being the connection as read right before: Auth0's PATCH
 // replaces options whole and has no conditional write, so the caller reads
@@ -809,7 +813,8 @@ func sameValue(a, b any) bool { return reflect.DeepEqual(normalize(a), normalize
 // as possible. The write is verified by reading the connection back: key
 // must hold value and every other key must equal c's; any other
 // difference is someone else's write (or Auth0's), and the step stops
-// rather than write the connection again.
+// rather than write the connection again. Errors name keys, never values
+// (options hold secrets).
 func (m *Migrator) setOption(ctx context.Context, c Connection, key string, present bool, value any) error {
 	opts := make(map[string]any, len(c.Options)+1)
 	for k, v := range c.Options {
@@ -916,10 +921,10 @@ func (r *run) switchConnectionsOf(ctx context.Context, refs []ConnectionRef, val
 		if err != nil {
 			return fmt.Errorf("read connection %q: %w", ref.Name, err)
 		}
-		cur, present := c.Options[UsePhoneProviderKey]
-		if present && sameValue(cur, value) {
+		if !needsProviderSwitch(c, value) {
 			continue
 		}
+		cur, present := c.Options[UsePhoneProviderKey]
 		if findOriginalOption(r.cp.Originals.ConnectionOptions, ref.ID, UsePhoneProviderKey) == nil {
 			oo := OriginalOption{ConnectionID: ref.ID, Connection: ref.Name, Key: UsePhoneProviderKey, Present: present}
 			if present {

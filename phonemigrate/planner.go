@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"reflect"
 	"regexp"
 	"strings"
 
@@ -671,10 +670,10 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 		c := findConnection(d.SMSConnections, ref.ID)
 		before := map[string]any{}
 		note := fmt.Sprintf("connection %q: options.%s is absent before; every other option is re-sent unchanged", ref.Name, UsePhoneProviderKey)
+		if !needsProviderSwitch(*c, in.UsePhoneProvider) { // the same rule apply uses
+			continue
+		}
 		if v, ok := c.Options[UsePhoneProviderKey]; ok {
-			if reflect.DeepEqual(v, in.UsePhoneProvider) {
-				continue
-			}
 			before[UsePhoneProviderKey] = v
 			note = fmt.Sprintf("connection %q: every other option is re-sent unchanged", ref.Name)
 		}
