@@ -1,0 +1,140 @@
+package phonemigrate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// The connections step: options.use_phone_provider on each Passwordless SMS
+// connection, written whole from a fresh read and verified.
+
+// normalize round-trips v through JSON so values read from Auth0 and
+// values built in Go compare equal.
+func normalize(v any) any {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return v
+	}
+	return out
+}
+
+func sameValue(a, b any) bool { return reflect.DeepEqual(normalize(a), normalize(b)) }
+
+// needsProviderSwitch reports whether connection c must be written so
+// that options.use_phone_provider holds value: the one rule the plan and
+// the connections step use.
+func needsProviderSwitch(c Connection, value any) bool {
+	cur, present := c.Options[UsePhoneProviderKey]
+	return !present || !sameValue(cur, value)
+}
+
+// setOption writes connection c's options with key set to value (or
+// removed), c being the connection as read right before: Auth0's PATCH
+// replaces options whole and has no conditional write, so the caller reads
+// it immediately before to keep the window for a concurrent edit as short
+// as possible. The write is verified by reading the connection back: key
+// must hold value and every other key must equal c's; any other
+// difference is someone else's write (or Auth0's), and the step stops
+// rather than write the connection again. Errors name keys, never values
+// (options hold secrets).
+func (m *Migrator) setOption(ctx context.Context, c Connection, key string, present bool, value any) error {
+	opts := make(map[string]any, len(c.Options)+1)
+	for k, v := range c.Options {
+		opts[k] = v
+	}
+	if present {
+		opts[key] = value
+	} else {
+		delete(opts, key)
+	}
+	if _, err := m.c.ReplaceConnectionOptions(ctx, c.ID, opts); err != nil {
+		return fmt.Errorf("write options of connection %q: %w", c.Name, err)
+	}
+	after, err := m.c.GetConnection(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("verify options of connection %q: %w", c.Name, err)
+	}
+	got, ok := after.Options[key]
+	if ok != present || (present && !sameValue(got, value)) {
+		return fmt.Errorf("verify options of connection %q: %s did not take the written value", c.Name, key)
+	}
+	var changed []string
+	keys := map[string]bool{}
+	for k := range c.Options {
+		keys[k] = true
+	}
+	for k := range after.Options {
+		keys[k] = true
+	}
+	for k := range keys {
+		if k == key {
+			continue
+		}
+		bv, bok := c.Options[k]
+		av, aok := after.Options[k]
+		if bok != aok || !sameValue(bv, av) {
+			changed = append(changed, k)
+		}
+	}
+	if len(changed) > 0 {
+		sort.Strings(changed)
+		return fmt.Errorf("verify options of connection %q: options %s differ from what was read just before writing %s (someone else edited the connection meanwhile, or Auth0 altered them); the migration stops rather than write the connection again: check it, then run again", c.Name, strings.Join(changed, ", "), key)
+	}
+	return nil
+}
+
+func (r *run) switchConnections(ctx context.Context) (string, error) {
+	if err := r.switchConnectionsOf(ctx, r.cp.Intent.Connections, r.cp.Intent.UsePhoneProvider); err != nil {
+		return "", err
+	}
+	return EventSwitchConnections, nil
+}
+
+// switchConnectionsOf sets use_phone_provider to value on each connection
+// of refs that does not hold it, recording the original first.
+func (r *run) switchConnectionsOf(ctx context.Context, refs []ConnectionRef, value any) error {
+	for _, ref := range refs {
+		// Always the latest options, never the discovery snapshot: the
+		// PATCH replaces options whole, so writing an older read would
+		// revert whatever someone changed since (a lost update).
+		c, err := r.m.c.GetConnection(ctx, ref.ID)
+		if err != nil {
+			return fmt.Errorf("read connection %q: %w", ref.Name, err)
+		}
+		if !needsProviderSwitch(c, value) {
+			continue
+		}
+		cur, present := c.Options[UsePhoneProviderKey]
+		if findOriginalOption(r.cp.Originals.ConnectionOptions, ref.ID, UsePhoneProviderKey) == nil {
+			oo := OriginalOption{ConnectionID: ref.ID, Connection: ref.Name, Key: UsePhoneProviderKey, Present: present}
+			if present {
+				oo.Value = normalize(cur)
+			}
+			r.cp.Originals.ConnectionOptions = append(r.cp.Originals.ConnectionOptions, oo)
+			if err := r.save(ctx); err != nil {
+				return err
+			}
+		}
+		if err := r.m.setOption(ctx, c, UsePhoneProviderKey, true, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func findOriginalOption(os []OriginalOption, id, key string) *OriginalOption {
+	for i := range os {
+		if os[i].ConnectionID == id && os[i].Key == key {
+			return &os[i]
+		}
+	}
+	return nil
+}
