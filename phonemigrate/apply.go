@@ -161,7 +161,7 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 
 // stepFunc performs the Auth0 calls that lead out of a state; it returns
 // the event to fire.
-type stepFunc func(ctx context.Context) (string, error)
+type stepFunc func(ctx context.Context) (Event, error)
 
 func (r *run) stepFor(s State) stepFunc {
 	switch s {
@@ -220,9 +220,9 @@ func (r *run) forward(ctx context.Context) error {
 // checkpoint and reports. The machine never runs callbacks and is given a
 // context that cannot be cancelled, so it cannot wedge (looplab/fsm#115);
 // cancellation is checked by the caller before.
-func (r *run) transition(ctx context.Context, event string, began time.Time, stepErr error) error {
+func (r *run) transition(ctx context.Context, event Event, began time.Time, stepErr error) error {
 	from := State(r.machine.Current())
-	if err := r.machine.Event(context.WithoutCancel(ctx), event); err != nil {
+	if err := r.machine.Event(context.WithoutCancel(ctx), string(event)); err != nil {
 		return fmt.Errorf("phonemigrate: internal: transition %s from %s: %w", event, from, err)
 	}
 	to := State(r.machine.Current())
@@ -300,7 +300,7 @@ func (m *Migrator) report(ctx context.Context, tenant string, t Transition) {
 
 // Forward steps.
 
-func (r *run) discover(ctx context.Context) (string, error) {
+func (r *run) discover(ctx context.Context) (Event, error) {
 	d, err := r.m.discover(ctx)
 	if err != nil {
 		return "", err
@@ -309,7 +309,7 @@ func (r *run) discover(ctx context.Context) (string, error) {
 	return EventDiscover, nil
 }
 
-func (r *run) planStep(ctx context.Context) (string, error) {
+func (r *run) planStep(ctx context.Context) (Event, error) {
 	if r.d == nil {
 		d, err := r.m.discover(ctx)
 		if err != nil {

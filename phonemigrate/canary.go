@@ -171,7 +171,7 @@ func (r *run) noteSwitch(to State) {
 // logs since the switch: a path already broken right after the
 // connections switch fails the migration before the next writes.
 func (r *run) observeThen(step stepFunc) stepFunc {
-	return func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (Event, error) {
 		rec := r.cp.Watch
 		if r.o.Canary.Window <= 0 || rec == nil || rec.SwitchedAt.IsZero() {
 			return step(ctx)
@@ -193,7 +193,7 @@ func (r *run) observeThen(step stepFunc) stepFunc {
 // watchStep is the step out of templates_migrated: with the canary on it
 // watches delivery until the window ends (or a path breaks), then
 // completes.
-func (r *run) watchStep(ctx context.Context) (string, error) {
+func (r *run) watchStep(ctx context.Context) (Event, error) {
 	c := r.o.Canary.withDefaults()
 	if r.o.Canary.Window <= 0 {
 		if w := r.cp.Watch; w != nil && w.Verdict == VerdictWatching {

@@ -56,7 +56,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 type Transition struct {
 	From     State
 	To       State
-	Event    string
+	Event    Event
 	Duration time.Duration
 	Err      error
 }

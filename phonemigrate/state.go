@@ -41,23 +41,27 @@ const (
 	StateAlreadyUnified      State = "already_unified"
 )
 
-// Event names of the state machine; they label the arrows of [Diagram] and
-// are reported in [Transition.Event].
+// Event is the name of a transition of the migration state machine. Events
+// label the arrows of [Diagram] and are reported in [Transition.Event]; their
+// string values are stable.
+type Event string
+
+// The events of the state machine.
 const (
-	EventDiscover          = "discover"
-	EventAlreadyUnified    = "already_unified"
-	EventPlan              = "plan"
-	EventDeployAction      = "deploy_action"
-	EventConfigureProvider = "configure_provider"
-	EventTestProvider      = "test_provider"
-	EventSwitchTenant      = "switch_tenant"
-	EventSwitchConnections = "switch_connections"
-	EventAlignMFA          = "align_mfa"
-	EventMigrateTemplates  = "migrate_templates"
-	EventComplete          = "complete"
-	EventFail              = "fail"
-	EventRollback          = "rollback"
-	EventFinishRollback    = "finish_rollback"
+	EventDiscover          Event = "discover"
+	EventAlreadyUnified    Event = "already_unified"
+	EventPlan              Event = "plan"
+	EventDeployAction      Event = "deploy_action"
+	EventConfigureProvider Event = "configure_provider"
+	EventTestProvider      Event = "test_provider"
+	EventSwitchTenant      Event = "switch_tenant"
+	EventSwitchConnections Event = "switch_connections"
+	EventAlignMFA          Event = "align_mfa"
+	EventMigrateTemplates  Event = "migrate_templates"
+	EventComplete          Event = "complete"
+	EventFail              Event = "fail"
+	EventRollback          Event = "rollback"
+	EventFinishRollback    Event = "finish_rollback"
 )
 
 // forwardStates are the states the forward path can fail from, in order.
@@ -93,20 +97,20 @@ func strs(states ...State) []string {
 func events() fsm.Events {
 	failFrom := append(append([]State(nil), forwardStates...), StateRollingBack)
 	return fsm.Events{
-		{Name: EventDiscover, Src: strs(StateNew), Dst: string(StateDiscovered)},
-		{Name: EventAlreadyUnified, Src: strs(StateDiscovered), Dst: string(StateAlreadyUnified)},
-		{Name: EventPlan, Src: strs(StateDiscovered), Dst: string(StatePlanned)},
-		{Name: EventDeployAction, Src: strs(StatePlanned), Dst: string(StateActionDeployed)},
-		{Name: EventConfigureProvider, Src: strs(StatePlanned, StateActionDeployed), Dst: string(StateProviderConfigured)},
-		{Name: EventTestProvider, Src: strs(StateProviderConfigured), Dst: string(StateProviderTested)},
-		{Name: EventSwitchTenant, Src: strs(StateProviderTested), Dst: string(StateTenantSwitched)},
-		{Name: EventSwitchConnections, Src: strs(StateTenantSwitched), Dst: string(StateConnectionsSwitched)},
-		{Name: EventAlignMFA, Src: strs(StateConnectionsSwitched), Dst: string(StateMFAAligned)},
-		{Name: EventMigrateTemplates, Src: strs(StateMFAAligned), Dst: string(StateTemplatesMigrated)},
-		{Name: EventComplete, Src: strs(StateTemplatesMigrated), Dst: string(StateCompleted)},
-		{Name: EventFail, Src: strs(failFrom...), Dst: string(StateFailed)},
-		{Name: EventRollback, Src: strs(StateCompleted, StateFailed), Dst: string(StateRollingBack)},
-		{Name: EventFinishRollback, Src: strs(StateRollingBack), Dst: string(StateRolledBack)},
+		{Name: string(EventDiscover), Src: strs(StateNew), Dst: string(StateDiscovered)},
+		{Name: string(EventAlreadyUnified), Src: strs(StateDiscovered), Dst: string(StateAlreadyUnified)},
+		{Name: string(EventPlan), Src: strs(StateDiscovered), Dst: string(StatePlanned)},
+		{Name: string(EventDeployAction), Src: strs(StatePlanned), Dst: string(StateActionDeployed)},
+		{Name: string(EventConfigureProvider), Src: strs(StatePlanned, StateActionDeployed), Dst: string(StateProviderConfigured)},
+		{Name: string(EventTestProvider), Src: strs(StateProviderConfigured), Dst: string(StateProviderTested)},
+		{Name: string(EventSwitchTenant), Src: strs(StateProviderTested), Dst: string(StateTenantSwitched)},
+		{Name: string(EventSwitchConnections), Src: strs(StateTenantSwitched), Dst: string(StateConnectionsSwitched)},
+		{Name: string(EventAlignMFA), Src: strs(StateConnectionsSwitched), Dst: string(StateMFAAligned)},
+		{Name: string(EventMigrateTemplates), Src: strs(StateMFAAligned), Dst: string(StateTemplatesMigrated)},
+		{Name: string(EventComplete), Src: strs(StateTemplatesMigrated), Dst: string(StateCompleted)},
+		{Name: string(EventFail), Src: strs(failFrom...), Dst: string(StateFailed)},
+		{Name: string(EventRollback), Src: strs(StateCompleted, StateFailed), Dst: string(StateRollingBack)},
+		{Name: string(EventFinishRollback), Src: strs(StateRollingBack), Dst: string(StateRolledBack)},
 	}
 }
 

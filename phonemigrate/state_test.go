@@ -5,7 +5,7 @@ import "testing"
 func TestMachineLegality(t *testing.T) {
 	tests := []struct {
 		from  State
-		event string
+		event Event
 		want  State // "" = illegal
 	}{
 		{StateNew, EventDiscover, StateDiscovered},
@@ -27,7 +27,7 @@ func TestMachineLegality(t *testing.T) {
 	}
 	for _, tt := range tests {
 		m := newMachine(tt.from)
-		err := m.Event(t.Context(), tt.event)
+		err := m.Event(t.Context(), string(tt.event))
 		if tt.want == "" {
 			if err == nil {
 				t.Errorf("%s --%s--> %s: want illegal", tt.from, tt.event, m.Current())

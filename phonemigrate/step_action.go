@@ -9,7 +9,7 @@ import (
 // The Action step (custom provider): create, build, deploy and bind the
 // custom-phone-provider Action.
 
-func (r *run) deployAction(ctx context.Context) (string, error) {
+func (r *run) deployAction(ctx context.Context) (Event, error) {
 	in, c := r.cp.Intent, r.m.c
 	if r.cp.Created.ActionID == "" && !r.fresh() {
 		// The plan chose a name no Action had; an Action with it now is

@@ -91,7 +91,7 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 	return nil
 }
 
-func (r *run) switchConnections(ctx context.Context) (string, error) {
+func (r *run) switchConnections(ctx context.Context) (Event, error) {
 	if err := r.switchConnectionsOf(ctx, r.cp.Intent.Connections, r.cp.Intent.UsePhoneProvider); err != nil {
 		return "", err
 	}

@@ -18,7 +18,7 @@ func (m *Migrator) messageTypes(ctx context.Context) (delivery.Set, error) {
 	return t, err
 }
 
-func (r *run) alignMFA(ctx context.Context) (string, error) {
+func (r *run) alignMFA(ctx context.Context) (Event, error) {
 	in := r.cp.Intent
 	if !in.MFAEnabled || in.Keep {
 		return EventAlignMFA, nil

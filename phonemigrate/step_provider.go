@@ -10,7 +10,7 @@ import (
 // The provider steps: configure (or keep) the tenant-level phone provider,
 // then test it.
 
-func (r *run) configureProvider(ctx context.Context) (string, error) {
+func (r *run) configureProvider(ctx context.Context) (Event, error) {
 	in, c := r.cp.Intent, r.m.c
 	if in.Keep {
 		return r.keepProvider(ctx)
@@ -100,7 +100,7 @@ func (r *run) configureProvider(ctx context.Context) (string, error) {
 
 // keepProvider is the provider step of a converging run (Intent.Keep): it
 // writes nothing and checks the provider the plan kept is still there.
-func (r *run) keepProvider(ctx context.Context) (string, error) {
+func (r *run) keepProvider(ctx context.Context) (Event, error) {
 	in := r.cp.Intent
 	if r.fresh() && r.d.Provider != nil && r.d.Provider.ID == in.ProviderID {
 		return EventConfigureProvider, nil
@@ -121,7 +121,7 @@ func providerMatches(p PhoneProvider, req PhoneProviderRequest) bool {
 	return p.Name == req.Name && !p.Disabled && p.Configuration == req.Configuration
 }
 
-func (r *run) testProvider(ctx context.Context) (string, error) {
+func (r *run) testProvider(ctx context.Context) (Event, error) {
 	if r.o.SkipTest {
 		r.m.log.InfoContext(ctx, "provider test skipped (SkipTest)", "tenant", r.cp.Tenant)
 		return EventTestProvider, nil

@@ -9,7 +9,7 @@ import (
 
 // The templates step: the legacy texts as tenant phone templates.
 
-func (r *run) migrateTemplates(ctx context.Context) (string, error) {
+func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 	in, c := r.cp.Intent, r.m.c
 	if len(in.Templates) == 0 {
 		return EventMigrateTemplates, nil

@@ -9,7 +9,7 @@ import (
 
 func flagOn(v *bool) bool { return v != nil && *v }
 
-func (r *run) switchTenant(ctx context.Context) (string, error) {
+func (r *run) switchTenant(ctx context.Context) (Event, error) {
 	var cur *bool
 	if r.fresh() {
 		cur = r.d.PhoneConsolidatedExperience

@@ -92,7 +92,7 @@ type jsonTransition struct {
 func jsonSteps(ts []phonemigrate.Transition) []jsonTransition {
 	out := make([]jsonTransition, 0, len(ts))
 	for _, t := range ts {
-		j := jsonTransition{From: string(t.From), To: string(t.To), Event: t.Event, DurationMS: t.Duration.Milliseconds()}
+		j := jsonTransition{From: string(t.From), To: string(t.To), Event: string(t.Event), DurationMS: t.Duration.Milliseconds()}
 		if t.Err != nil {
 			j.Error = t.Err.Error()
 		}
