@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
+)
+
+// planOutput is the --json output of plan (and part of apply's and demo's).
+type planOutput struct {
+	Tenant string             `json:"tenant"`
+	Plan   *phonemigrate.Plan `json:"plan"`
+	// Migration is set when a checkpoint shows a migration under way (or
+	// completed): plan then shows what apply (or rollback) would do next
+	// rather than planning afresh.
+	Migration *migrationInProgress `json:"migration,omitempty"`
+}
+
+// migrationInProgress is plan's summary of an existing checkpoint.
+type migrationInProgress struct {
+	Checkpoint string             `json:"checkpoint"`
+	State      phonemigrate.State `json:"state"`
+	LastGood   phonemigrate.State `json:"last_good,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	// Next is the command that continues from here: "apply" (resumes the
+	// migration), "rollback" (finishes an interrupted rollback) or "none"
+	// (completed).
+	Next string `json:"next"`
+}
+
+func runPlan(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet("plan")
+	var (
+		tf      tenantFlags
+		of      optionFlags
+		cf      checkpointFlag
+		log     logging
+		jsonOut bool
+	)
+	tf.register(fs)
+	of.register(fs)
+	cf.register(fs)
+	log.register(fs)
+	fs.BoolVar(&jsonOut, "json", false, "print the plan as JSON (schema in README)")
+	if err := c.parseFlags(fs, "plan", args, log.check); err != nil {
+		return err
+	}
+	opts, err := of.options(c.getenv)
+	if err != nil {
+		return err
+	}
+	tenant, err := tf.resolve(c.getenv)
+	if err != nil {
+		return err
+	}
+	// A checkpoint of a migration under way decides what apply does next:
+	// show that instead of a fresh plan, which would see a half-migrated
+	// tenant (e.g. "already unified" once the tenant switch is done).
+	path := cf.resolve(tenant)
+	if done, err := c.planFromCheckpoint(ctx, tenant, path, jsonOut); done || err != nil {
+		return err
+	}
+	opts.TwilioAuthToken = phonemigrate.Secret(c.getenv(envTwilioToken))
+	s, err := c.newSession(ctx, tenant, "", log)
+	if err != nil {
+		return err
+	}
+	plan, err := s.migrator.Plan(ctx, opts)
+	if errors.Is(err, phonemigrate.ErrAlreadyUnified) {
+		if jsonOut {
+			return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: &phonemigrate.Plan{Tenant: tenant.Name(), Steps: []phonemigrate.Step{}}})
+		}
+		fmt.Fprintf(c.stdout, "Nothing to do: %s is already on the Unified Phone Experience.\n", tenant.Name())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if jsonOut {
+		return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: plan})
+	}
+	fmt.Fprint(c.stdout, printable(plan.Text()))
+	return nil
+}
+
+// planFromCheckpoint reads the checkpoint at path. When it records a
+// migration that apply would resume, or one that is completed or being
+// rolled back, it prints what comes next and returns true; plan then
+// exits 0 without connecting to the tenant. No checkpoint, or one that is
+// new, rolled back or already unified (apply starts over), returns false.
+// A corrupt, unreadable or foreign checkpoint is a *CheckpointError
+// (exit 2), as for apply.
+func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path string, jsonOut bool) (bool, error) {
+	cp, err := phonemigrate.NewFileStore(path).Load(ctx)
+	if errors.Is(err, phonemigrate.ErrNoCheckpoint) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if cp.Tenant != "" && cp.Tenant != tenant.Name() {
+		return false, &phonemigrate.CheckpointError{Path: path, Problem: fmt.Sprintf("belongs to tenant %q, not %q", cp.Tenant, tenant.Name())}
+	}
+	next := cp.Next()
+	if next == phonemigrate.NextStart {
+		return false, nil
+	}
+	mig := &migrationInProgress{Checkpoint: path, State: cp.State, LastGood: cp.LastGood, Error: cp.Error, Next: string(next)}
+	rest := &phonemigrate.Plan{Tenant: tenant.Name(), Steps: []phonemigrate.Step{}}
+	var text string
+	switch next {
+	case phonemigrate.NextNone:
+		text = fmt.Sprintf("Nothing to do: the migration of %s is completed (checkpoint %s); 'phonemigrate rollback' would restore the legacy setup.\n", tenant.Name(), path)
+	case phonemigrate.NextRollback:
+		text = fmt.Sprintf("A rollback of %s did not finish (checkpoint %s, state %s); 'phonemigrate rollback' finishes it.\n", tenant.Name(), path, cp.State)
+	default:
+		from := cp.ResumePoint()
+		if cp.Plan != nil {
+			rest = remainingPlan(cp.Plan, from)
+		}
+		var b strings.Builder
+		if cp.State == phonemigrate.StateFailed {
+			fmt.Fprintf(&b, "The migration of %s is in progress: it failed after %s (checkpoint %s): %s\n", tenant.Name(), from, path, cp.Error)
+		} else {
+			fmt.Fprintf(&b, "The migration of %s is in progress: it stopped after %s (checkpoint %s).\n", tenant.Name(), from, path)
+		}
+		fmt.Fprintf(&b, "'phonemigrate apply' resumes from %s with the steps below; 'phonemigrate rollback' undoes what was changed.\n\n", from)
+		b.WriteString(rest.Text())
+		text = b.String()
+	}
+	if jsonOut {
+		return true, c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: rest, Migration: mig})
+	}
+	fmt.Fprint(c.stdout, printable(text))
+	return true, nil
+}
+
+// remainingPlan returns the steps of p that come after the state from,
+// which apply resumes from; all of them when from precedes every step.
+func remainingPlan(p *phonemigrate.Plan, from phonemigrate.State) *phonemigrate.Plan {
+	rest := *p
+	rest.Steps = []phonemigrate.Step{}
+	for i, s := range p.Steps {
+		if s.State == from {
+			rest.Steps = append(rest.Steps, p.Steps[i+1:]...)
+			return &rest
+		}
+	}
+	rest.Steps = append(rest.Steps, p.Steps...)
+	return &rest
+}
+
+// ---- apply ---------------------------------------------------------------
