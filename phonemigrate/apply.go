@@ -163,33 +163,31 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 // the event to fire.
 type stepFunc func(ctx context.Context) (Event, error)
 
-func (r *run) stepFor(s State) stepFunc {
-	switch s {
-	case StateNew:
-		return r.discover
-	case StateDiscovered:
-		return r.planStep
-	case StatePlanned:
-		if r.cp.Intent.Provider == ProviderKindCustom && !r.cp.Intent.Keep {
-			return r.deployAction
-		}
-		return r.configureProvider
-	case StateActionDeployed:
-		return r.configureProvider
-	case StateProviderConfigured:
-		return r.testProvider
-	case StateProviderTested:
-		return r.switchTenant
-	case StateTenantSwitched:
-		return r.switchConnections
-	case StateConnectionsSwitched:
-		return r.observeThen(r.alignMFA)
-	case StateMFAAligned:
-		return r.migrateTemplates
-	case StateTemplatesMigrated:
-		return r.watchStep
+// stepFuncs maps each forward event to the work that leads to it; the
+// order and the choice between rows live in forwardPath.
+func (r *run) stepFuncs() map[Event]stepFunc {
+	return map[Event]stepFunc{
+		EventDiscover:          r.discover,
+		EventPlan:              r.planStep,
+		EventDeployAction:      r.deployAction,
+		EventConfigureProvider: r.configureProvider,
+		EventTestProvider:      r.testProvider,
+		EventSwitchTenant:      r.switchTenant,
+		EventSwitchConnections: r.switchConnections,
+		EventAlignMFA:          r.observeThen(r.alignMFA),
+		EventMigrateTemplates:  r.migrateTemplates,
+		EventComplete:          r.watchStep,
 	}
-	return nil
+}
+
+// stepFor returns the work out of state s (nil when s has no forward
+// step: completed or already unified).
+func (r *run) stepFor(s State) stepFunc {
+	row, ok := nextStep(s, r.cp.Intent)
+	if !ok {
+		return nil
+	}
+	return r.stepFuncs()[row.event]
 }
 
 func (r *run) forward(ctx context.Context) error {
@@ -258,32 +256,6 @@ func (r *run) fail(ctx context.Context, cur State, began time.Time, err error) e
 		return errors.Join(err, terr)
 	}
 	return err
-}
-
-func stepName(s State) string {
-	switch s {
-	case StateNew:
-		return "discover"
-	case StateDiscovered:
-		return "plan"
-	case StatePlanned:
-		return "deploy action or configure provider"
-	case StateActionDeployed:
-		return "configure provider"
-	case StateProviderConfigured:
-		return "test provider"
-	case StateProviderTested:
-		return "switch tenant"
-	case StateTenantSwitched:
-		return "switch connections"
-	case StateConnectionsSwitched:
-		return "align MFA message types"
-	case StateMFAAligned:
-		return "migrate templates"
-	case StateRollingBack:
-		return "rollback"
-	}
-	return string(s)
 }
 
 func (m *Migrator) report(ctx context.Context, tenant string, t Transition) {

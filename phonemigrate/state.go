@@ -2,6 +2,8 @@ package phonemigrate
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/looplab/fsm"
 )
@@ -64,12 +66,55 @@ const (
 	EventFinishRollback    Event = "finish_rollback"
 )
 
-// forwardStates are the states the forward path can fail from, in order.
-var forwardStates = []State{
-	StateNew, StateDiscovered, StatePlanned, StateActionDeployed,
-	StateProviderConfigured, StateProviderTested, StateTenantSwitched,
-	StateConnectionsSwitched, StateMFAAligned, StateTemplatesMigrated,
+// transitionRow is one row of the migration's transition table: the event,
+// the states it leaves from and the state it reaches.
+type transitionRow struct {
+	event Event
+	from  []State
+	to    State
+	// does says what the step out of from does ("switch tenant"); errors
+	// of a failed step are prefixed with it.
+	does string
+	// skip reports whether the row does not apply to a migration with this
+	// intent; the next row from the same state is taken instead.
+	skip func(in *Intent) bool
 }
+
+// forwardPath is the ordered table of the forward steps, the one place a
+// step is added: the legality table ([events]), the forward states and
+// their order ([stateOrder]), the step a run takes from a state
+// ([nextStep]) and the name in its errors ([stepName]) all derive from it.
+// Each row's work is in its own step_*.go file (see run.stepFuncs).
+var forwardPath = []transitionRow{
+	{event: EventDiscover, from: []State{StateNew}, to: StateDiscovered, does: "discover"},
+	{event: EventPlan, from: []State{StateDiscovered}, to: StatePlanned, does: "plan"},
+	{event: EventDeployAction, from: []State{StatePlanned}, to: StateActionDeployed, does: "deploy action",
+		// Only a custom provider that this run sets up needs an Action.
+		skip: func(in *Intent) bool { return in == nil || in.Provider != ProviderKindCustom || in.Keep }},
+	{event: EventConfigureProvider, from: []State{StatePlanned, StateActionDeployed}, to: StateProviderConfigured, does: "configure provider"},
+	{event: EventTestProvider, from: []State{StateProviderConfigured}, to: StateProviderTested, does: "test provider"},
+	{event: EventSwitchTenant, from: []State{StateProviderTested}, to: StateTenantSwitched, does: "switch tenant"},
+	{event: EventSwitchConnections, from: []State{StateTenantSwitched}, to: StateConnectionsSwitched, does: "switch connections"},
+	{event: EventAlignMFA, from: []State{StateConnectionsSwitched}, to: StateMFAAligned, does: "align MFA message types"},
+	{event: EventMigrateTemplates, from: []State{StateMFAAligned}, to: StateTemplatesMigrated, does: "migrate templates"},
+	{event: EventComplete, from: []State{StateTemplatesMigrated}, to: StateCompleted, does: "watch delivery"},
+}
+
+// forwardStates are the states the forward path can fail from, in order:
+// the states forwardPath leaves from.
+var forwardStates = func() []State {
+	var out []State
+	seen := map[State]bool{}
+	for _, row := range forwardPath {
+		for _, s := range row.from {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}()
 
 // stateOrder returns the position of s on the forward path (completed is
 // last), or -1 for states off that path.
@@ -85,6 +130,36 @@ func stateOrder(s State) int {
 	return -1
 }
 
+// nextStep returns the forward row a migration with intent in takes from
+// s, or false when s has none (completed, already unified, failed, ...).
+func nextStep(s State, in *Intent) (transitionRow, bool) {
+	for _, row := range forwardPath {
+		if slices.Contains(row.from, s) && (row.skip == nil || !row.skip(in)) {
+			return row, true
+		}
+	}
+	return transitionRow{}, false
+}
+
+// stepName names the step out of s for error messages: what the forward
+// rows leaving s do ("deploy action or configure provider" when the intent
+// decides), "rollback" while rolling back, else the state itself.
+func stepName(s State) string {
+	if s == StateRollingBack {
+		return "rollback"
+	}
+	var does []string
+	for _, row := range forwardPath {
+		if slices.Contains(row.from, s) {
+			does = append(does, row.does)
+		}
+	}
+	if len(does) == 0 {
+		return string(s)
+	}
+	return strings.Join(does, " or ")
+}
+
 func strs(states ...State) []string {
 	out := make([]string, len(states))
 	for i, s := range states {
@@ -93,25 +168,20 @@ func strs(states ...State) []string {
 	return out
 }
 
-// events is the legality table of the migration.
+// events is the legality table of the migration: the forward path, then
+// the rows off it.
 func events() fsm.Events {
-	failFrom := append(append([]State(nil), forwardStates...), StateRollingBack)
-	return fsm.Events{
-		{Name: string(EventDiscover), Src: strs(StateNew), Dst: string(StateDiscovered)},
-		{Name: string(EventAlreadyUnified), Src: strs(StateDiscovered), Dst: string(StateAlreadyUnified)},
-		{Name: string(EventPlan), Src: strs(StateDiscovered), Dst: string(StatePlanned)},
-		{Name: string(EventDeployAction), Src: strs(StatePlanned), Dst: string(StateActionDeployed)},
-		{Name: string(EventConfigureProvider), Src: strs(StatePlanned, StateActionDeployed), Dst: string(StateProviderConfigured)},
-		{Name: string(EventTestProvider), Src: strs(StateProviderConfigured), Dst: string(StateProviderTested)},
-		{Name: string(EventSwitchTenant), Src: strs(StateProviderTested), Dst: string(StateTenantSwitched)},
-		{Name: string(EventSwitchConnections), Src: strs(StateTenantSwitched), Dst: string(StateConnectionsSwitched)},
-		{Name: string(EventAlignMFA), Src: strs(StateConnectionsSwitched), Dst: string(StateMFAAligned)},
-		{Name: string(EventMigrateTemplates), Src: strs(StateMFAAligned), Dst: string(StateTemplatesMigrated)},
-		{Name: string(EventComplete), Src: strs(StateTemplatesMigrated), Dst: string(StateCompleted)},
-		{Name: string(EventFail), Src: strs(failFrom...), Dst: string(StateFailed)},
-		{Name: string(EventRollback), Src: strs(StateCompleted, StateFailed), Dst: string(StateRollingBack)},
-		{Name: string(EventFinishRollback), Src: strs(StateRollingBack), Dst: string(StateRolledBack)},
+	var evs fsm.Events
+	for _, row := range forwardPath {
+		evs = append(evs, fsm.EventDesc{Name: string(row.event), Src: strs(row.from...), Dst: string(row.to)})
 	}
+	failFrom := append(append([]State(nil), forwardStates...), StateRollingBack)
+	return append(evs,
+		fsm.EventDesc{Name: string(EventAlreadyUnified), Src: strs(StateDiscovered), Dst: string(StateAlreadyUnified)},
+		fsm.EventDesc{Name: string(EventFail), Src: strs(failFrom...), Dst: string(StateFailed)},
+		fsm.EventDesc{Name: string(EventRollback), Src: strs(StateCompleted, StateFailed), Dst: string(StateRollingBack)},
+		fsm.EventDesc{Name: string(EventFinishRollback), Src: strs(StateRollingBack), Dst: string(StateRolledBack)},
+	)
 }
 
 // newMachine returns the state machine positioned at s. It has no
