@@ -123,6 +123,21 @@ func TestIntegrationScenarios(t *testing.T) {
 			if res.State != phonemigrate.StateCompleted {
 				t.Fatalf("state %s", res.State)
 			}
+			// The plan names the steps the run took, in the machine's order.
+			var planned, took []phonemigrate.State
+			for _, st := range res.Plan.Steps {
+				planned = append(planned, st.State)
+			}
+			for _, tr := range res.Steps {
+				switch tr.To {
+				case phonemigrate.StateDiscovered, phonemigrate.StatePlanned, phonemigrate.StateCompleted:
+				default:
+					took = append(took, tr.To)
+				}
+			}
+			if diff := cmp.Diff(planned, took); diff != "" {
+				t.Errorf("plan steps vs steps taken (-plan +took):\n%s", diff)
+			}
 			after := srv.State()
 
 			// The tenant changed exactly as planned: the switch, one key per
