@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -366,25 +367,32 @@ func BenchmarkFleetMemory1000(b *testing.B) {
 }
 
 // BenchmarkCallsPerConvergence counts the Management API calls of an apply
-// on half-migrated tenants: switched to the Unified Phone Experience with a
-// healthy provider, but the Passwordless connection still (or again) on its
-// legacy settings. The minimum the invariants require: the discovery reads
-// (tenant settings, connections, guardian factors, phone providers, phone
-// templates, plus the message types with MFA), the connection read right
-// before its whole-options write, the write, and its verify read.
+// on half-migrated tenants. Two are switched to the Unified Phone
+// Experience with a healthy provider, but the Passwordless connection still
+// (or again) on its legacy settings; the minimum the invariants require:
+// the discovery reads (tenant settings, connections, guardian factors,
+// phone providers, phone templates, plus the message types with MFA), the
+// connection read right before its whole-options write, the write, and its
+// verify read. Two leave MFA users without codes and must be refused after
+// the discovery reads alone, with no write.
 func BenchmarkCallsPerConvergence(b *testing.B) {
 	cases := []struct {
 		name  string
 		sc    phonemigratetest.Scenario
 		shape func(b *testing.B, srv *phonemigratetest.Server)
+		// minimum is the number of calls the invariants require; refused
+		// states must be refused (an *UnhealthyError) after their reads,
+		// with no write.
+		minimum int
+		refused bool
 	}{
-		{"switched-by-hand", phonemigratetest.LegacyTwilio, func(b *testing.B, srv *phonemigratetest.Server) {
+		{name: "switched-by-hand", minimum: 5 + 2 + 1, sc: phonemigratetest.LegacyTwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
 			mustCall(b, srv, "POST", "/branding/phone/providers", map[string]any{"name": "twilio",
 				"configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}},
 				"credentials":   map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}})
 			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
 		}},
-		{"migrated-then-connection-reverted", phonemigratetest.LegacyTwilio, func(b *testing.B, srv *phonemigratetest.Server) {
+		{name: "migrated-then-connection-reverted", minimum: 5 + 2 + 1, sc: phonemigratetest.LegacyTwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
 			m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
 			if err != nil {
 				b.Fatal(err)
@@ -395,6 +403,19 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 			opts := srv.State().Connections[1].Options
 			delete(opts, phonemigrate.UsePhoneProviderKey)
 			mustCall(b, srv, "PATCH", "/connections/con_Tw3hJ6cV9mQs1KeY", map[string]any{"options": opts})
+		}},
+		// MFA users get no code: the tenant is switched without a provider.
+		// Discovery (five reads plus the MFA message types) is all it takes
+		// to see it.
+		{name: "switched-without-provider", minimum: 5 + 1, refused: true, sc: phonemigratetest.MFATwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
+			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+		}},
+		// Voice MFA users get no code: the provider delivers text only.
+		{name: "provider-misses-voice", minimum: 5 + 1, refused: true, sc: phonemigratetest.MFATwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
+			mustCall(b, srv, "POST", "/branding/phone/providers", map[string]any{"name": "twilio",
+				"configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}},
+				"credentials":   map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}})
+			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
 		}},
 	}
 	for _, tc := range cases {
@@ -412,17 +433,22 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 				o := migrateOptions(srv)
 				o.TestRecipients, o.SkipTest = nil, true // the provider is kept, not new
 				b.StartTimer()
-				if _, err := m.Apply(b.Context(), o); err != nil {
-					b.Fatal(err)
-				}
+				_, err = m.Apply(b.Context(), o)
 				b.StopTimer()
+				var unhealthy *phonemigrate.UnhealthyError
+				if tc.refused != errors.As(err, &unhealthy) || (!tc.refused && err != nil) {
+					b.Fatalf("Apply = %v, want refused %v", err, tc.refused)
+				}
 				reqs := srv.Requests()
 				w := writesOf(reqs)
 				reads, writes = len(reqs)-len(w), len(w)
+				if tc.refused && writes != 0 {
+					b.Fatalf("refused apply wrote %d times: %v", writes, w)
+				}
 				srv.Close()
 				b.StartTimer()
 			}
-			const minimum = 5 + 2 + 1 // discovery, read before and after the write, the write
+			minimum := float64(tc.minimum)
 			b.ReportMetric(float64(reads+writes), "calls/op")
 			b.ReportMetric(float64(reads), "reads/op")
 			b.ReportMetric(float64(writes), "writes/op")
