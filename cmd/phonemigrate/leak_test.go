@@ -63,15 +63,7 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
 				}
 				var all bytes.Buffer
-				cli := func(args ...string) int {
-					var stdout, stderr bytes.Buffer
-					ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-					defer cancel()
-					code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
-					fmt.Fprintf(&all, "$ %s -> %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
-					t.Logf("phonemigrate %s -> exit %d (%d bytes out, %d err)", args[0], code, stdout.Len(), stderr.Len())
-					return code
-				}
+				cli := recordCLI(t, env, &all, true)
 				apply := []string{"apply", "--yes", "--verbose", "--poll-interval", "5ms", "--test-to", "+15551230001", "--twilio-api-url", srv.Twilio().URL, "--checkpoint", "cp.json"}
 
 				cli("plan", "--skip-test")
@@ -231,14 +223,7 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
 				}
 				var all bytes.Buffer
-				cli := func(args ...string) int {
-					var stdout, stderr bytes.Buffer
-					ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-					defer cancel()
-					code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
-					fmt.Fprintf(&all, "$ %s -> %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
-					return code
-				}
+				cli := recordCLI(t, env, &all, false)
 				until := func(args ...string) {
 					for range 25 {
 						if cli(args...) == 0 {
@@ -280,5 +265,23 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// recordCLI returns a function that runs the CLI in-process with env,
+// appends each command, its exit code and all its output to all (which the
+// leak tests then scan), optionally logs a one-line summary, and returns
+// the exit code.
+func recordCLI(t *testing.T, env map[string]string, all *bytes.Buffer, logSummary bool) func(args ...string) int {
+	return func(args ...string) int {
+		var stdout, stderr bytes.Buffer
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+		fmt.Fprintf(all, "$ %s -> %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+		if logSummary {
+			t.Logf("phonemigrate %s -> exit %d (%d bytes out, %d err)", args[0], code, stdout.Len(), stderr.Len())
+		}
+		return code
 	}
 }
