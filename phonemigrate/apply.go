@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -416,27 +417,12 @@ func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Re
 }
 
 func appendOnce(ss []string, s string) []string {
-	if containsString(ss, s) {
+	if slices.Contains(ss, s) {
 		return ss
 	}
 	return append(ss, s)
 }
 
 func removeString(ss []string, s string) []string {
-	var out []string
-	for _, x := range ss {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return slices.DeleteFunc(slices.Clone(ss), func(x string) bool { return x == s })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -139,7 +140,7 @@ func (r *run) adoptLost(ctx context.Context) error {
 	}
 	var missing []string
 	for _, ti := range in.Templates {
-		if !ti.Existed && containsString(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
+		if !ti.Existed && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
 			missing = append(missing, ti.Type)
 		}
 	}
@@ -149,7 +150,7 @@ func (r *run) adoptLost(ctx context.Context) error {
 			return fmt.Errorf("list phone templates: %w", err)
 		}
 		for _, t := range ts {
-			if t.Customized() && containsString(missing, t.Type) && !containsString(r.cp.Created.TemplateIDs, t.ID) {
+			if t.Customized() && slices.Contains(missing, t.Type) && !slices.Contains(r.cp.Created.TemplateIDs, t.ID) {
 				r.cp.Created.TemplateIDs, adopted = append(r.cp.Created.TemplateIDs, t.ID), true
 			}
 		}
@@ -377,7 +378,7 @@ func (r *run) checkCreated(ctx context.Context) error {
 			return fmt.Errorf("list phone templates: %w", err)
 		}
 		for _, t := range ts {
-			if containsString(cr.TemplateIDs, t.ID) {
+			if slices.Contains(cr.TemplateIDs, t.ID) {
 				if err := r.createdTemplate(t); err != nil {
 					return err
 				}
@@ -405,7 +406,7 @@ func (r *run) createdAction(ctx context.Context, id string) error {
 	switch {
 	case a.Name != in.ActionName:
 		return &NotCreatedError{Kind: "action", ID: id, Problem: fmt.Sprintf("it is named %q, not %q", a.Name, in.ActionName)}
-	case !containsString(a.SupportedTriggers, TriggerCustomPhoneProvider):
+	case !slices.Contains(a.SupportedTriggers, TriggerCustomPhoneProvider):
 		return &NotCreatedError{Kind: "action", ID: id, Problem: "it does not support the " + TriggerCustomPhoneProvider + " trigger"}
 	}
 	return nil

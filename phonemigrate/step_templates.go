@@ -3,6 +3,7 @@ package phonemigrate
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
@@ -60,7 +61,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 			}
 			continue
 		}
-		if !ti.Existed && !containsString(r.cp.Created.TemplateIDs, ex.ID) && containsString(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) && holdsTemplate(*ex, ti) {
+		if !ti.Existed && !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) && holdsTemplate(*ex, ti) {
 			// The plan saw no template of this type and a create went
 			// without an answer: this one, holding what was sent, was
 			// created by it. Adopt it.
@@ -73,7 +74,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 		if holdsTemplate(*ex, ti) {
 			continue
 		}
-		if !containsString(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
+		if !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
 			r.cp.Originals.Templates = append(r.cp.Originals.Templates, OriginalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
 				Syntax: ex.Content.Syntax, From: ex.Content.From, Text: ex.Content.Text, Voice: ex.Content.Voice})
 			if err := r.save(ctx); err != nil {
