@@ -29,6 +29,9 @@ type run struct {
 	// twilioReady is set once o.TwilioAuthToken holds the token the plan
 	// chose and Twilio accepted it (see resolveTwilio).
 	twilioReady bool
+	// ownedChecked is set once checkOwned found every object the
+	// checkpoint records as created to be this migration's.
+	ownedChecked bool
 }
 
 // fresh reports whether this run discovered the tenant itself (see d).
@@ -164,45 +167,18 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 // the event to fire.
 type stepFunc func(ctx context.Context) (Event, error)
 
-// stepFuncs maps each forward event to the work that leads to it; the
-// order and the choice between rows live in forwardPath.
-func (r *run) stepFuncs() map[Event]stepFunc {
-	return map[Event]stepFunc{
-		EventDiscover:          r.discover,
-		EventPlan:              r.planStep,
-		EventDeployAction:      r.deployAction,
-		EventConfigureProvider: r.configureProvider,
-		EventTestProvider:      r.testProvider,
-		EventSwitchTenant:      r.switchTenant,
-		EventSwitchConnections: r.switchConnections,
-		EventAlignMFA:          r.observeThen(r.alignMFA),
-		EventMigrateTemplates:  r.migrateTemplates,
-		EventComplete:          r.watchStep,
-	}
-}
-
-// stepFor returns the work out of state s (nil when s has no forward
-// step: completed or already unified).
-func (r *run) stepFor(s State) stepFunc {
-	row, ok := nextStep(s, r.cp.Intent)
-	if !ok {
-		return nil
-	}
-	return r.stepFuncs()[row.event]
-}
-
 func (r *run) forward(ctx context.Context) error {
 	for {
 		cur := State(r.machine.Current())
-		step := r.stepFor(cur)
-		if step == nil {
+		st := nextStep(cur, r.cp.Intent)
+		if st == nil {
 			return nil // completed or already_unified
 		}
 		if cur != StateNew && cur != StateDiscovered && r.cp.Intent == nil {
 			return r.fail(ctx, cur, time.Now(), &CheckpointError{Problem: fmt.Sprintf("state %s without a recorded plan", cur)})
 		}
 		began := time.Now()
-		event, err := step(ctx)
+		event, err := st.apply(r, ctx)
 		if err == nil {
 			err = ctx.Err()
 		}
@@ -271,7 +247,17 @@ func (m *Migrator) report(ctx context.Context, tenant string, t Transition) {
 	}
 }
 
-// Forward steps.
+// The first two steps: discover the tenant, then plan.
+
+func discoverStep() *step {
+	return &step{event: EventDiscover, from: []State{StateNew}, to: StateDiscovered, does: "discover",
+		apply: (*run).discover}
+}
+
+func planStep() *step {
+	return &step{event: EventPlan, from: []State{StateDiscovered}, to: StatePlanned, does: "plan",
+		apply: (*run).planMigration}
+}
 
 func (r *run) discover(ctx context.Context) (Event, error) {
 	d, err := r.m.discover(ctx)
@@ -282,7 +268,7 @@ func (r *run) discover(ctx context.Context) (Event, error) {
 	return EventDiscover, nil
 }
 
-func (r *run) planStep(ctx context.Context) (Event, error) {
+func (r *run) planMigration(ctx context.Context) (Event, error) {
 	if r.d == nil {
 		d, err := r.m.discover(ctx)
 		if err != nil {

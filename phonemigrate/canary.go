@@ -167,14 +167,14 @@ func (r *run) noteSwitch(to State) {
 	}
 }
 
-// observeThen is step preceded, when the canary is on, by one look at the
+// observeThen is next preceded, when the canary is on, by one look at the
 // logs since the switch: a path already broken right after the
 // connections switch fails the migration before the next writes.
-func (r *run) observeThen(step stepFunc) stepFunc {
+func (r *run) observeThen(next stepFunc) stepFunc {
 	return func(ctx context.Context) (Event, error) {
 		rec := r.cp.Watch
 		if r.o.Canary.Window <= 0 || rec == nil || rec.SwitchedAt.IsZero() {
-			return step(ctx)
+			return next(ctx)
 		}
 		look := *rec
 		look.From, look.To = rec.SwitchedAt, rec.SwitchedAt.Add(r.o.Canary.Window)
@@ -186,14 +186,19 @@ func (r *run) observeThen(step stepFunc) stepFunc {
 			r.cp.Watch = &cr
 			return "", &CanaryBreachError{Record: cr}
 		}
-		return step(ctx)
+		return next(ctx)
 	}
 }
 
 // watchStep is the step out of templates_migrated: with the canary on it
 // watches delivery until the window ends (or a path breaks), then
 // completes.
-func (r *run) watchStep(ctx context.Context) (Event, error) {
+func watchStep() *step {
+	return &step{event: EventComplete, from: []State{StateTemplatesMigrated}, to: StateCompleted, does: "watch delivery",
+		apply: (*run).watchDelivery}
+}
+
+func (r *run) watchDelivery(ctx context.Context) (Event, error) {
 	c := r.o.Canary.withDefaults()
 	if r.o.Canary.Window <= 0 {
 		if w := r.cp.Watch; w != nil && w.Verdict == VerdictWatching {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/actiongen"
-	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
 // Plan discovers the tenant, checks it against o (preflight) and returns
@@ -150,6 +149,8 @@ const (
 	newTemplateID = "{new_template_id}"
 )
 
+// buildPlan is the plan for intent in on discovery d: its header, then
+// each step of the table as its plan function shows it (see planSteps).
 func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiongen.Action, warnings []string) *Plan {
 	p := &Plan{Tenant: tenant, Provider: in.Provider, Delivery: in.Delivery, Warnings: warnings}
 	if in.Twilio != nil {
@@ -159,150 +160,7 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 			p.TwilioCheck = "GET /2010-04-01/Accounts/" + in.Twilio.SID + ".json with these credentials before the first write that sends them"
 		}
 	}
-
-	if in.Provider == ProviderKindCustom && !in.Keep {
-		secrets := map[string]string{}
-		for _, s := range act.Secrets {
-			secrets[s.Name] = redacted
-		}
-		var before any
-		if len(d.Bindings) > 0 {
-			before = bindingsView(d.Bindings)
-		}
-		p.Steps = append(p.Steps, Step{
-			State: StateActionDeployed,
-			Title: "Create, build, deploy and bind the custom-phone-provider Action (" + routingTitle(in) + ")",
-			Writes: []Write{
-				{Method: "POST", Path: "/actions/actions", After: map[string]any{
-					"name":               act.Name,
-					"runtime":            act.Runtime,
-					"supported_triggers": []map[string]string{{"id": TriggerCustomPhoneProvider, "version": TriggerVersion}},
-					"secrets":            secrets,
-				}, Note: actionNote(in)},
-				{Method: "POST", Path: "/actions/actions/" + newActionID + "/deploy"},
-				{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings", Before: before,
-					After: []map[string]any{{"ref": map[string]string{"type": "action_id", "value": newActionID}, "display_name": act.Name}}},
-			},
-		})
-	}
-
-	providerID := newProviderID
-	if in.Keep {
-		providerID = in.ProviderID
-		p.Steps = append(p.Steps, Step{State: StateProviderConfigured, Title: fmt.Sprintf("Keep the existing %s phone provider %s: it serves every factor in use", in.Provider, in.ProviderID)})
-	} else {
-		after := providerView(providerRequest(in, o))
-		w := Write{Method: "POST", Path: "/branding/phone/providers", After: after}
-		if in.ReplaceProviderID != "" {
-			providerID = in.ReplaceProviderID
-			w = Write{Method: "PATCH", Path: "/branding/phone/providers/" + providerID, Before: providerView(PhoneProviderRequest{
-				Name: d.Provider.Name, Disabled: d.Provider.Disabled, Configuration: d.Provider.Configuration}), After: after}
-		}
-		p.Steps = append(p.Steps, Step{State: StateProviderConfigured, Title: fmt.Sprintf("Configure the tenant-level %s phone provider", in.Provider), Writes: []Write{w}})
-	}
-
-	test := Step{State: StateProviderTested, Title: "Send a test message per delivery method to each recipient (Auth0 reports no delivery; confirm receipt)"}
-	switch {
-	case o.SkipTest:
-		test.Title = "Provider test skipped (SkipTest)"
-	case in.Provider == ProviderKindTwilio && !o.SkipTwilioCheck:
-		test.Title = "Send a test message per delivery method to each recipient and follow its status in the Twilio account (Auth0 reports no delivery)"
-	}
-	for _, r := range o.TestRecipients {
-		for _, meth := range in.Delivery.Methods() {
-			test.Writes = append(test.Writes, Write{Method: "POST", Path: "/branding/phone/providers/" + providerID + "/try",
-				After: map[string]string{"to": r, "delivery_method": string(meth)}})
-		}
-	}
-	p.Steps = append(p.Steps, test)
-
-	// Absent means off (most legacy tenants do not have the key): before
-	// shows false, and the note says it was absent.
-	sw := Write{Method: "PATCH", Path: "/tenants/settings",
-		Before: map[string]any{"phone_consolidated_experience": false},
-		After:  map[string]any{"phone_consolidated_experience": true},
-	}
-	if d.PhoneConsolidatedExperience == nil {
-		sw.Note = "the tenant has no phone_consolidated_experience setting yet (absent means off)"
-	}
-	if flagOn(d.PhoneConsolidatedExperience) {
-		p.Steps = append(p.Steps, Step{State: StateTenantSwitched, Title: "The tenant is already switched to the Unified Phone Experience"})
-	} else {
-		p.Steps = append(p.Steps, Step{State: StateTenantSwitched, Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{sw}})
-	}
-
-	cs := Step{State: StateConnectionsSwitched, Title: "Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified)"}
-	for _, ref := range in.Connections {
-		c := findConnection(d.SMSConnections, ref.ID)
-		before := map[string]any{}
-		note := fmt.Sprintf("connection %q: options.%s is absent before; every other option is re-sent unchanged", ref.Name, UsePhoneProviderKey)
-		if !needsProviderSwitch(*c, in.UsePhoneProvider) { // the same rule apply uses
-			continue
-		}
-		if v, ok := c.Options[UsePhoneProviderKey]; ok {
-			before[UsePhoneProviderKey] = v
-			note = fmt.Sprintf("connection %q: every other option is re-sent unchanged", ref.Name)
-		}
-		cs.Writes = append(cs.Writes, Write{Method: "PATCH", Path: "/connections/" + ref.ID,
-			Before: map[string]any{"options": before},
-			After:  map[string]any{"options": map[string]any{UsePhoneProviderKey: in.UsePhoneProvider}},
-			Note:   note})
-	}
-	if len(in.Connections) == 0 {
-		cs.Title = "No Passwordless SMS connection to switch"
-	}
-	p.Steps = append(p.Steps, cs)
-
-	ms := Step{State: StateMFAAligned, Title: "Align the MFA phone message types with the provider's delivery methods"}
-	switch {
-	case in.Keep:
-		ms.Title = "MFA message types left as they are: the provider serves them"
-	case !in.MFAEnabled:
-		ms.Title = "MFA phone factor not enabled: message types left as they are"
-	case !d.MFAMessageTypesConfigured || d.MFAMessageTypes != in.MFAMessageTypes:
-		var before any
-		if d.MFAMessageTypesConfigured {
-			before = map[string]any{"message_types": nonNil(d.MFAMessageTypes.MessageTypes())}
-		}
-		ms.Writes = append(ms.Writes, Write{Method: "PUT", Path: "/guardian/factors/phone/message-types",
-			Before: before, After: map[string]any{"message_types": nonNil(in.MFAMessageTypes.MessageTypes())}})
-	default:
-		ms.Title = fmt.Sprintf("MFA message types (%s) already within the delivery methods (%s): verified, not rewritten", in.MFAMessageTypes, in.Delivery)
-	}
-	p.Steps = append(p.Steps, ms)
-
-	ts := Step{State: StateTemplatesMigrated, Title: "Migrate the legacy message templates to tenant phone templates"}
-	for _, ti := range in.Templates {
-		existing := findTemplate(d.Templates, ti.Type)
-		after := map[string]any{"text": ti.Text}
-		if ti.From != "" {
-			after["from"] = ti.From
-		}
-		note := "from the " + ti.Source + "; " + previewNote(ti)
-		if existing == nil {
-			ts.Writes = append(ts.Writes, Write{Method: "POST", Path: "/branding/phone/templates",
-				After: map[string]any{"type": ti.Type, "content": after}, Note: note})
-			continue
-		}
-		if holdsTemplate(*existing, ti) { // the same rule apply uses
-			continue
-		}
-		ts.Writes = append(ts.Writes, Write{Method: "PATCH", Path: "/branding/phone/templates/" + existing.ID,
-			Before: map[string]any{"content": map[string]any{"from": existing.Content.From, "text": existing.Content.Text}, "disabled": existing.Disabled},
-			After:  map[string]any{"content": after, "disabled": false}, Note: note})
-	}
-	switch {
-	case in.Keep:
-		ts.Title = "Phone templates left as they are (the legacy texts cannot be read once the tenant is switched)"
-	case len(in.Templates) == 0:
-		ts.Title = "No legacy templates to migrate"
-	}
-	p.Steps = append(p.Steps, ts)
-	for i := range p.Steps {
-		if p.Steps[i].Writes == nil {
-			p.Steps[i].Writes = []Write{}
-		}
-	}
+	p.Steps = planSteps(&planContext{d: d, in: in, o: o, act: act})
 	p.Warnings = append(p.Warnings, IaCRevertWarning)
 	return p
 }
@@ -317,117 +175,4 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-func actionNote(in *Intent) string {
-	note := "code generated by actiongen; secret values travel only as Action secrets"
-	if t := in.DefaultText; t != nil {
-		var kinds []string
-		if t.Verify != "" {
-			kinds = append(kinds, fmt.Sprintf("otp_verify %q", t.Verify))
-		}
-		if t.Enroll != "" {
-			kinds = append(kinds, fmt.Sprintf("otp_enroll %q", t.Enroll))
-		}
-		note += "; MFA messages keep the legacy Guardian text, rendered by the Action (" + strings.Join(kinds, ", ") + ") instead of the tenant template the Passwordless text takes"
-	}
-	return note
-}
-
-func routingTitle(in *Intent) string {
-	name := func(k string) string {
-		if k == targetTwilio {
-			return "Twilio"
-		}
-		return "the SMS gateway"
-	}
-	if in.PasswordlessTarget == "" {
-		return "every message → " + name(in.DefaultTarget)
-	}
-	return "Passwordless → " + name(in.PasswordlessTarget) + ", everything else → " + name(in.DefaultTarget)
-}
-
-func bindingsView(bs []Binding) []map[string]string {
-	out := make([]map[string]string, 0, len(bs))
-	for _, b := range bs {
-		out = append(out, map[string]string{"action_id": b.ActionID, "display_name": b.DisplayName})
-	}
-	return out
-}
-
-// providerRequest is the provider write for in.
-func providerRequest(in *Intent, o *Options) PhoneProviderRequest {
-	req := PhoneProviderRequest{Name: ProviderCustom, Configuration: ProviderConfiguration{DeliveryMethods: in.Delivery}}
-	if in.Provider == ProviderKindTwilio {
-		req.Name = ProviderTwilio
-		req.Configuration.SID = in.Twilio.SID
-		req.Configuration.DefaultFrom = in.Twilio.From
-		req.Configuration.MSSID = in.Twilio.MSSID
-		req.AuthToken = o.TwilioAuthToken
-	}
-	return req
-}
-
-// providerView is the JSON shape of a provider write, credentials
-// redacted.
-func providerView(r PhoneProviderRequest) map[string]any {
-	cfg := map[string]any{"delivery_methods": nonNil(methodNames(r.Configuration.DeliveryMethods))}
-	if r.Configuration.SID != "" {
-		cfg["sid"] = r.Configuration.SID
-	}
-	if r.Configuration.DefaultFrom != "" {
-		cfg["default_from"] = r.Configuration.DefaultFrom
-	}
-	if r.Configuration.MSSID != "" {
-		cfg["mssid"] = r.Configuration.MSSID
-	}
-	v := map[string]any{"name": r.Name, "disabled": r.Disabled, "configuration": cfg}
-	switch {
-	case r.Name == ProviderCustom:
-		v["credentials"] = map[string]any{}
-	case r.AuthToken != "":
-		v["credentials"] = map[string]any{"auth_token": redacted}
-	}
-	return v
-}
-
-func methodNames(s delivery.Set) []string {
-	var out []string
-	for _, m := range s.Methods() {
-		out = append(out, string(m))
-	}
-	return out
-}
-
-func findConnection(cs []Connection, id string) *Connection {
-	for i := range cs {
-		if cs[i].ID == id {
-			return &cs[i]
-		}
-	}
-	return &Connection{ID: id}
-}
-
-// findTemplate returns the tenant's customised template of type typ, or
-// nil. Auth0 lists its built-in default of every type the tenant has not
-// customised next to the customised ones, without an id (recorded): such
-// an entry is not a template that can be PATCHed or deleted, and a type
-// that only has it is customised by POST.
-// previewNote says what users will read from the template ti writes.
-func previewNote(ti TemplateIntent) string {
-	conn, _ := strings.CutPrefix(ti.Source, "connection ")
-	text, err := previewTemplate(ti.Text, conn)
-	if err != nil {
-		return err.Error()
-	}
-	return fmt.Sprintf("users will read (sample values): %q", text)
-}
-
-func findTemplate(ts []PhoneTemplate, typ string) *PhoneTemplate {
-	for i := range ts {
-		if ts[i].Type == typ && ts[i].Customized() {
-			return &ts[i]
-		}
-	}
-	return nil
 }

@@ -2,6 +2,7 @@ package phonemigrate_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -82,5 +83,36 @@ func TestRollbackLeavesForeignObjects(t *testing.T) {
 				t.Errorf("ExitCode = %d, want 1", got)
 			}
 		})
+	}
+}
+
+// TestRollbackRefusesBindingsChangedSince: after a custom-provider
+// migration a colleague binds another Action to the custom-phone-provider
+// trigger next to the migration's. Restoring the bindings from before
+// would unbind it: Rollback refuses, naming it, writing nothing; forced,
+// it goes ahead.
+func TestRollbackRefusesBindingsChangedSince(t *testing.T) {
+	mt := scenario("legacy-gateway")
+	m, _ := newMigrator(t, mt)
+	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	mt.Actions = append(mt.Actions, phonemigrate.Action{ID: "act_audit", Name: "sms-audit", Deployed: true, SupportedTriggers: []string{phonemigrate.TriggerCustomPhoneProvider}})
+	mt.Bindings = append(mt.Bindings, phonemigrate.Binding{ActionID: "act_audit", ActionName: "sms-audit", DisplayName: "sms-audit"})
+	before := mt.snapshot()
+	_, err := m.Rollback(t.Context())
+	var de *phonemigrate.DriftError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), `"sms-audit" (act_audit)`) {
+		t.Fatalf("Rollback err = %v, want a *DriftError naming the Action bound since", err)
+	}
+	after := mt.snapshot()
+	if diff := cmp.Diff(before.Bindings, after.Bindings); diff != "" {
+		t.Errorf("a refused rollback changed the bindings (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(before.Actions, after.Actions, cmpopts.IgnoreFields(phonemigrate.Action{}, "Status")); diff != "" {
+		t.Errorf("a refused rollback changed the actions (-before +after):\n%s", diff)
+	}
+	if res, err := m.Rollback(t.Context(), phonemigrate.RollbackOptions{Force: true}); err != nil || res.State != phonemigrate.StateRolledBack {
+		t.Fatalf("forced Rollback = %+v, %v", res, err)
 	}
 }

@@ -78,9 +78,9 @@ func TestRollbackRestoresOriginal(t *testing.T) {
 	}
 }
 
-// TestRollbackOrder pins the safe order: consumers first (connections,
-// tenant switch), then MFA types and templates, then what was created —
-// the provider, then the binding and the Action.
+// TestRollbackOrder pins the safe order (undoOrder): what routes codes
+// first (connections, tenant switch), then the other steps latest first —
+// templates, MFA types, the provider, then the binding and the Action.
 func TestRollbackOrder(t *testing.T) {
 	mt := mixedMFAUnset()
 	m, store := newMigrator(t, mt)
@@ -95,8 +95,8 @@ func TestRollbackOrder(t *testing.T) {
 				return !has && o["custom_flag"] == "keep-me"
 			})).DoAndReturn(mt.ReplaceConnectionOptions),
 			e.SetPhoneConsolidatedExperience(gomock.Any(), false).DoAndReturn(mt.SetPhoneConsolidatedExperience),
-			e.SetPhoneMessageTypes(gomock.Any(), delivery.Set(0)).DoAndReturn(mt.SetPhoneMessageTypes),
 			e.DeletePhoneTemplate(gomock.Any(), gomock.Any()).DoAndReturn(mt.DeletePhoneTemplate).Times(2),
+			e.SetPhoneMessageTypes(gomock.Any(), delivery.Set(0)).DoAndReturn(mt.SetPhoneMessageTypes),
 			e.DeletePhoneProvider(gomock.Any(), gomock.Any()).DoAndReturn(mt.DeletePhoneProvider),
 			e.SetTriggerBindings(gomock.Any(), phonemigrate.TriggerCustomPhoneProvider, gomock.Len(0)).DoAndReturn(mt.SetTriggerBindings),
 			e.DeleteAction(gomock.Any(), gomock.Any(), true).DoAndReturn(mt.DeleteAction),

@@ -41,17 +41,23 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	copyM.store = NewMemoryStore() // the real checkpoint is never written
 	scratch := *cp
 	r := &run{m: &copyM, cp: &scratch, machine: newMachine(cp.State), o: &Options{}}
-	if err := r.checkDrift(ctx); err != nil {
+	if err = r.checkDrift(ctx); err != nil {
 		var de *DriftError
 		if !errors.As(err, &de) {
 			return nil, err
 		}
 		p.Warnings = append(p.Warnings, "Rollback refuses until forced: "+de.Error())
 	}
-	if err := r.restore(ctx); err != nil {
+	// One plan step per step undone, in the rollback's order, with the
+	// writes its restore made.
+	seen := 0
+	err = r.restore(ctx, func(s *step) {
+		p.Steps = append(p.Steps, Step{State: StateRolledBack, Title: s.undo.title, Writes: nonNilWrites(dry.writes[seen:])})
+		seen = len(dry.writes)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("phonemigrate: rollback plan: %w", err)
 	}
-	p.Steps = append(p.Steps, Step{State: StateRolledBack, Title: "Restore what the migration changed (consumers first, then what it created)", Writes: nonNilWrites(dry.writes)})
 	return p, nil
 }
 

@@ -2,8 +2,6 @@ package phonemigrate
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/looplab/fsm"
 )
@@ -66,100 +64,6 @@ const (
 	EventFinishRollback    Event = "finish_rollback"
 )
 
-// transitionRow is one row of the migration's transition table: the event,
-// the states it leaves from and the state it reaches.
-type transitionRow struct {
-	event Event
-	from  []State
-	to    State
-	// does says what the step out of from does ("switch tenant"); errors
-	// of a failed step are prefixed with it.
-	does string
-	// skip reports whether the row does not apply to a migration with this
-	// intent; the next row from the same state is taken instead.
-	skip func(in *Intent) bool
-}
-
-// forwardPath is the ordered table of the forward steps, the one place a
-// step is added: the legality table ([events]), the forward states and
-// their order ([stateOrder]), the step a run takes from a state
-// ([nextStep]) and the name in its errors ([stepName]) all derive from it.
-// Each row's work is in its own step_*.go file (see run.stepFuncs).
-var forwardPath = []transitionRow{
-	{event: EventDiscover, from: []State{StateNew}, to: StateDiscovered, does: "discover"},
-	{event: EventPlan, from: []State{StateDiscovered}, to: StatePlanned, does: "plan"},
-	{event: EventDeployAction, from: []State{StatePlanned}, to: StateActionDeployed, does: "deploy action",
-		// Only a custom provider that this run sets up needs an Action.
-		skip: func(in *Intent) bool { return in == nil || in.Provider != ProviderKindCustom || in.Keep }},
-	{event: EventConfigureProvider, from: []State{StatePlanned, StateActionDeployed}, to: StateProviderConfigured, does: "configure provider"},
-	{event: EventTestProvider, from: []State{StateProviderConfigured}, to: StateProviderTested, does: "test provider"},
-	{event: EventSwitchTenant, from: []State{StateProviderTested}, to: StateTenantSwitched, does: "switch tenant"},
-	{event: EventSwitchConnections, from: []State{StateTenantSwitched}, to: StateConnectionsSwitched, does: "switch connections"},
-	{event: EventAlignMFA, from: []State{StateConnectionsSwitched}, to: StateMFAAligned, does: "align MFA message types"},
-	{event: EventMigrateTemplates, from: []State{StateMFAAligned}, to: StateTemplatesMigrated, does: "migrate templates"},
-	{event: EventComplete, from: []State{StateTemplatesMigrated}, to: StateCompleted, does: "watch delivery"},
-}
-
-// forwardStates are the states the forward path can fail from, in order:
-// the states forwardPath leaves from.
-var forwardStates = func() []State {
-	var out []State
-	seen := map[State]bool{}
-	for _, row := range forwardPath {
-		for _, s := range row.from {
-			if !seen[s] {
-				seen[s] = true
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}()
-
-// stateOrder returns the position of s on the forward path (completed is
-// last), or -1 for states off that path.
-func stateOrder(s State) int {
-	for i, f := range forwardStates {
-		if f == s {
-			return i
-		}
-	}
-	if s == StateCompleted {
-		return len(forwardStates)
-	}
-	return -1
-}
-
-// nextStep returns the forward row a migration with intent in takes from
-// s, or false when s has none (completed, already unified, failed, ...).
-func nextStep(s State, in *Intent) (transitionRow, bool) {
-	for _, row := range forwardPath {
-		if slices.Contains(row.from, s) && (row.skip == nil || !row.skip(in)) {
-			return row, true
-		}
-	}
-	return transitionRow{}, false
-}
-
-// stepName names the step out of s for error messages: what the forward
-// rows leaving s do ("deploy action or configure provider" when the intent
-// decides), "rollback" while rolling back, else the state itself.
-func stepName(s State) string {
-	if s == StateRollingBack {
-		return "rollback"
-	}
-	var does []string
-	for _, row := range forwardPath {
-		if slices.Contains(row.from, s) {
-			does = append(does, row.does)
-		}
-	}
-	if len(does) == 0 {
-		return string(s)
-	}
-	return strings.Join(does, " or ")
-}
-
 func strs(states ...State) []string {
 	out := make([]string, len(states))
 	for i, s := range states {
@@ -168,14 +72,14 @@ func strs(states ...State) []string {
 	return out
 }
 
-// events is the legality table of the migration: the forward path, then
-// the rows off it.
+// events is the legality table of the migration: the forward path (the
+// step table, [steps]), then the rows off it.
 func events() fsm.Events {
 	var evs fsm.Events
-	for _, row := range forwardPath {
-		evs = append(evs, fsm.EventDesc{Name: string(row.event), Src: strs(row.from...), Dst: string(row.to)})
+	for _, s := range steps() {
+		evs = append(evs, fsm.EventDesc{Name: string(s.event), Src: strs(s.from...), Dst: string(s.to)})
 	}
-	failFrom := append(append([]State(nil), forwardStates...), StateRollingBack)
+	failFrom := append(append([]State(nil), forwardStates()...), StateRollingBack)
 	return append(evs,
 		fsm.EventDesc{Name: string(EventAlreadyUnified), Src: strs(StateDiscovered), Dst: string(StateAlreadyUnified)},
 		fsm.EventDesc{Name: string(EventFail), Src: strs(failFrom...), Dst: string(StateFailed)},

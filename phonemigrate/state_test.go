@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/unifiedphone/unifiedphone/actiongen"
 )
 
 func TestMachineLegality(t *testing.T) {
@@ -44,22 +45,73 @@ func TestMachineLegality(t *testing.T) {
 	}
 }
 
-// TestForwardPathRowsRun checks that every row of the step table has its
-// work, and no work exists for an event off the table.
-func TestForwardPathRowsRun(t *testing.T) {
-	fns := (&run{}).stepFuncs()
-	var want, got []Event
-	for _, row := range forwardPath {
-		want = append(want, row.event)
-		if fns[row.event] != nil {
-			got = append(got, row.event)
+// TestStepTable checks the step table's own rules: every step has its
+// work and a name, events and states are its own, every invariant of a
+// healthy tenant is established by a step, and the rollback undoes the
+// routing steps first.
+func TestStepTable(t *testing.T) {
+	seenEvent, seenTo := map[Event]bool{}, map[State]bool{}
+	established := map[Invariant]bool{}
+	for _, s := range steps() {
+		if s.apply == nil || s.does == "" || len(s.from) == 0 || s.to == "" {
+			t.Errorf("step %s: apply, does, from and to are all needed", s.event)
+		}
+		if seenEvent[s.event] || seenTo[s.to] {
+			t.Errorf("step %s: event or state %s used twice", s.event, s.to)
+		}
+		seenEvent[s.event], seenTo[s.to] = true, true
+		for _, inv := range s.establishes {
+			established[inv] = true
+		}
+		if u := s.undo; u != nil && (u.restore == nil || u.title == "") {
+			t.Errorf("step %s: an undo needs its restore and a title", s.event)
 		}
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("rows with work (-want +got):\n%s", diff)
+	for _, inv := range []Invariant{InvariantProviderPresent, InvariantProviderEnabled, InvariantProviderCoversFactors,
+		InvariantCustomActionBound, InvariantConnectionsUseProvider, InvariantTenantSwitched} {
+		if !established[inv] {
+			t.Errorf("no step establishes invariant %s", inv)
+		}
 	}
-	if len(fns) != len(forwardPath) {
-		t.Errorf("stepFuncs has %d entries, forwardPath %d rows", len(fns), len(forwardPath))
+	var order []Event
+	for _, s := range undoOrder(steps()) {
+		order = append(order, s.event)
+	}
+	want := []Event{EventSwitchConnections, EventSwitchTenant, EventMigrateTemplates, EventAlignMFA, EventConfigureProvider, EventDeployAction}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("rollback order (-want +got):\n%s", diff)
+	}
+}
+
+// TestPlanStepsFollowTable: a plan shows the steps of the table that apply
+// to its intent, in the table's order.
+func TestPlanStepsFollowTable(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *Intent
+		want []State
+	}{
+		{"custom", &Intent{Provider: ProviderKindCustom}, []State{StateActionDeployed, StateProviderConfigured, StateProviderTested,
+			StateTenantSwitched, StateConnectionsSwitched, StateMFAAligned, StateTemplatesMigrated}},
+		{"twilio", &Intent{Provider: ProviderKindTwilio, Twilio: &TwilioSettings{SID: "AC1"}}, []State{StateProviderConfigured, StateProviderTested,
+			StateTenantSwitched, StateConnectionsSwitched, StateMFAAligned, StateTemplatesMigrated}},
+		{"converge", &Intent{Provider: ProviderKindCustom, Keep: true, ProviderID: "pro_1"}, []State{StateProviderConfigured, StateProviderTested,
+			StateTenantSwitched, StateConnectionsSwitched, StateMFAAligned, StateTemplatesMigrated}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pc := &planContext{d: &Discovery{}, in: tt.in, o: &Options{}}
+			if tt.in.Provider == ProviderKindCustom {
+				pc.act = &actiongen.Action{Name: "a"}
+			}
+			var got []State
+			for _, st := range planSteps(pc) {
+				got = append(got, st.State)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("plan steps (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -85,14 +137,17 @@ func TestNextStep(t *testing.T) {
 		{StateRolledBack, custom, ""},
 	}
 	for _, tt := range tests {
-		row, ok := nextStep(tt.from, tt.in)
-		if ok != (tt.want != "") || row.event != tt.want {
-			t.Errorf("nextStep(%s, %+v) = %q, %v; want %q", tt.from, tt.in, row.event, ok, tt.want)
+		var got Event
+		if s := nextStep(tt.from, tt.in); s != nil {
+			got = s.event
+		}
+		if got != tt.want {
+			t.Errorf("nextStep(%s, %+v) = %q; want %q", tt.from, tt.in, got, tt.want)
 		}
 		// Every step the table takes is legal in the machine.
-		if ok {
-			if err := newMachine(tt.from).Event(t.Context(), string(row.event)); err != nil {
-				t.Errorf("%s --%s-->: %v", tt.from, row.event, err)
+		if got != "" {
+			if err := newMachine(tt.from).Event(t.Context(), string(got)); err != nil {
+				t.Errorf("%s --%s-->: %v", tt.from, got, err)
 			}
 		}
 	}

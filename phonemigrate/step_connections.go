@@ -3,6 +3,7 @@ package phonemigrate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -11,6 +12,41 @@ import (
 
 // The connections step: options.use_phone_provider on each Passwordless SMS
 // connection, written whole from a fresh read and verified.
+
+func connectionsStep() *step {
+	return &step{event: EventSwitchConnections, from: []State{StateTenantSwitched}, to: StateConnectionsSwitched, does: "switch connections",
+		establishes: []Invariant{InvariantConnectionsUseProvider},
+		plan:        planConnectionsStep,
+		apply:       (*run).switchConnections,
+		undo: &undo{routes: true, title: "Switch each Passwordless SMS connection back to its original use_phone_provider",
+			drift: (*run).connectionsDrift, restore: (*run).restoreConnections},
+	}
+}
+
+func planConnectionsStep(pc *planContext) Step {
+	in := pc.in
+	st := Step{Title: "Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified)"}
+	if len(in.Connections) == 0 {
+		st.Title = "No Passwordless SMS connection to switch"
+	}
+	for _, ref := range in.Connections {
+		c := findConnection(pc.d.SMSConnections, ref.ID)
+		if !needsProviderSwitch(*c, in.UsePhoneProvider) {
+			continue
+		}
+		before := map[string]any{}
+		note := fmt.Sprintf("connection %q: options.%s is absent before; every other option is re-sent unchanged", ref.Name, UsePhoneProviderKey)
+		if v, ok := c.Options[UsePhoneProviderKey]; ok {
+			before[UsePhoneProviderKey] = v
+			note = fmt.Sprintf("connection %q: every other option is re-sent unchanged", ref.Name)
+		}
+		st.Writes = append(st.Writes, Write{Method: "PATCH", Path: "/connections/" + ref.ID,
+			Before: map[string]any{"options": before},
+			After:  map[string]any{"options": map[string]any{UsePhoneProviderKey: in.UsePhoneProvider}},
+			Note:   note})
+	}
+	return st
+}
 
 // normalize round-trips v through JSON so values read from Auth0 and
 // values built in Go compare equal.
@@ -137,4 +173,52 @@ func findOriginalOption(os []OriginalOption, id, key string) *OriginalOption {
 		}
 	}
 	return nil
+}
+
+func (r *run) restoreConnections(ctx context.Context) error {
+	for _, oo := range r.cp.Originals.ConnectionOptions {
+		c, err := r.m.c.GetConnection(ctx, oo.ConnectionID)
+		if errors.Is(err, ErrNotFound) {
+			r.m.log.WarnContext(ctx, "rollback: connection no longer exists", "connection", oo.Connection)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read connection %q: %w", oo.Connection, err)
+		}
+		cur, present := c.Options[oo.Key]
+		if present == oo.Present && (!present || sameValue(cur, oo.Value)) {
+			continue
+		}
+		if err := r.m.setOption(ctx, c, oo.Key, oo.Present, oo.Value); err != nil {
+			return err
+		}
+		r.m.log.InfoContext(ctx, "rollback: connection restored", "connection", oo.Connection, "key", oo.Key)
+	}
+	return nil
+}
+
+func findConnection(cs []Connection, id string) *Connection {
+	for i := range cs {
+		if cs[i].ID == id {
+			return &cs[i]
+		}
+	}
+	return &Connection{ID: id}
+}
+
+// connectionsDrift reports Passwordless connections that rely on the
+// tenant-level provider but were not switched by this migration (created
+// or switched since): the rollback would leave them routing to nothing.
+func (r *run) connectionsDrift(ctx context.Context) ([]string, error) {
+	conns, err := r.m.c.ListSMSConnections(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	var changes []string
+	for _, conn := range conns {
+		if usesProvider(conn) && findOriginalOption(r.cp.Originals.ConnectionOptions, conn.ID, UsePhoneProviderKey) == nil {
+			changes = append(changes, fmt.Sprintf("connection %q uses the tenant-level provider but was not switched by this migration: its users would be left without codes", conn.Name))
+		}
+	}
+	return changes, nil
 }

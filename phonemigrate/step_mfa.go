@@ -10,6 +10,44 @@ import (
 
 // The MFA step: the phone message types within the delivery methods.
 
+func mfaStep() *step {
+	return &step{event: EventAlignMFA, from: []State{StateConnectionsSwitched}, to: StateMFAAligned, does: "align MFA message types",
+		establishes: []Invariant{InvariantProviderCoversFactors},
+		plan:        planMFAStep,
+		apply:       func(r *run, ctx context.Context) (Event, error) { return r.observeThen(r.alignMFA)(ctx) },
+		undo:        &undo{title: "Restore the MFA phone message types", restore: (*run).restoreMFA},
+	}
+}
+
+// needsMFAWrite is the MFA step's rule, for plan and apply: with the MFA
+// phone factor enabled and the provider not kept as it is, the message
+// types are written unless Auth0 has them configured (not a 404) equal to
+// the planned ones.
+func needsMFAWrite(in *Intent, cur delivery.Set, configured bool) bool {
+	return in.MFAEnabled && !in.Keep && (!configured || cur != in.MFAMessageTypes)
+}
+
+func planMFAStep(pc *planContext) Step {
+	in, d := pc.in, pc.d
+	st := Step{Title: "Align the MFA phone message types with the provider's delivery methods"}
+	switch {
+	case in.Keep:
+		st.Title = "MFA message types left as they are: the provider serves them"
+	case !in.MFAEnabled:
+		st.Title = "MFA phone factor not enabled: message types left as they are"
+	case needsMFAWrite(in, d.MFAMessageTypes, d.MFAMessageTypesConfigured):
+		var before any
+		if d.MFAMessageTypesConfigured {
+			before = map[string]any{"message_types": nonNil(d.MFAMessageTypes.MessageTypes())}
+		}
+		st.Writes = []Write{{Method: "PUT", Path: "/guardian/factors/phone/message-types",
+			Before: before, After: map[string]any{"message_types": nonNil(in.MFAMessageTypes.MessageTypes())}}}
+	default:
+		st.Title = fmt.Sprintf("MFA message types (%s) already within the delivery methods (%s): verified, not rewritten", in.MFAMessageTypes, in.Delivery)
+	}
+	return st
+}
+
 func (m *Migrator) messageTypes(ctx context.Context) (delivery.Set, error) {
 	t, err := m.c.PhoneMessageTypes(ctx)
 	if errors.Is(err, ErrNotFound) {
@@ -21,7 +59,7 @@ func (m *Migrator) messageTypes(ctx context.Context) (delivery.Set, error) {
 func (r *run) alignMFA(ctx context.Context) (Event, error) {
 	in := r.cp.Intent
 	if !in.MFAEnabled || in.Keep {
-		return EventAlignMFA, nil
+		return EventAlignMFA, nil // no read needed: needsMFAWrite is false
 	}
 	var cur delivery.Set
 	var notFound bool
@@ -35,7 +73,7 @@ func (r *run) alignMFA(ctx context.Context) (Event, error) {
 			return "", fmt.Errorf("read MFA message types: %w", err)
 		}
 	}
-	if !notFound && cur == in.MFAMessageTypes {
+	if !needsMFAWrite(in, cur, !notFound) {
 		return EventAlignMFA, nil
 	}
 	if r.cp.Originals.MFAMessageTypes == nil {
@@ -58,4 +96,29 @@ func (r *run) alignMFA(ctx context.Context) (Event, error) {
 		return "", fmt.Errorf("verify MFA message types: read back %s, want %s", got, in.MFAMessageTypes)
 	}
 	return EventAlignMFA, nil
+}
+
+func (r *run) restoreMFA(ctx context.Context) error {
+	o := r.cp.Originals.MFAMessageTypes
+	if o == nil {
+		return nil
+	}
+	if r.cp.Originals.MFAMessageTypesNotFound {
+		// Auth0 had no message types at all (404); no API call makes them
+		// absent again.
+		r.m.log.WarnContext(ctx, "rollback: MFA message types were not configured before the migration and are left as aligned")
+		return nil
+	}
+	cur, err := r.m.messageTypes(ctx)
+	if err != nil {
+		return fmt.Errorf("read MFA message types: %w", err)
+	}
+	if cur == *o {
+		return nil
+	}
+	if err := r.m.c.SetPhoneMessageTypes(ctx, *o); err != nil {
+		return fmt.Errorf("restore MFA message types to %s: %w", *o, err)
+	}
+	r.m.log.InfoContext(ctx, "rollback: MFA message types restored", "message_types", o.String())
+	return nil
 }

@@ -5,10 +5,76 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
 // The provider steps: configure (or keep) the tenant-level phone provider,
 // then test it.
+
+func providerStep() *step {
+	return &step{event: EventConfigureProvider, from: []State{StatePlanned, StateActionDeployed}, to: StateProviderConfigured, does: "configure provider",
+		establishes: []Invariant{InvariantProviderPresent, InvariantProviderEnabled, InvariantProviderCoversFactors},
+		plan:        planProviderStep,
+		apply:       (*run).configureProvider,
+		undo: &undo{title: "Delete the phone provider the migration created (or give a replaced one its configuration back)",
+			adopt: (*run).adoptProvider, owned: (*run).ownedProvider, drift: (*run).providerDrift, restore: (*run).restoreProvider},
+	}
+}
+
+// needsProviderWrite is the provider step's rule, for plan and apply: p is
+// the tenant's provider (nil: none), req what the plan writes, ours
+// whether this migration created p. No provider is created; a provider not
+// ours is replaced (always written: its credentials are unknown); ours is
+// written only when it no longer matches req.
+func needsProviderWrite(p *PhoneProvider, req PhoneProviderRequest, ours bool) bool {
+	return p == nil || !ours || !providerMatches(*p, req)
+}
+
+func planProviderStep(pc *planContext) Step {
+	in, d := pc.in, pc.d
+	if in.Keep {
+		return Step{Title: fmt.Sprintf("Keep the existing %s phone provider %s: it serves every factor in use", in.Provider, in.ProviderID)}
+	}
+	req := providerRequest(in, pc.o)
+	var p *PhoneProvider
+	if in.ReplaceProviderID != "" {
+		p = d.Provider
+	}
+	st := Step{Title: fmt.Sprintf("Configure the tenant-level %s phone provider", in.Provider)}
+	switch {
+	case !needsProviderWrite(p, req, false):
+	case p == nil:
+		st.Writes = []Write{{Method: "POST", Path: "/branding/phone/providers", After: providerView(req)}}
+	default:
+		st.Writes = []Write{{Method: "PATCH", Path: "/branding/phone/providers/" + p.ID, Before: providerView(PhoneProviderRequest{
+			Name: p.Name, Disabled: p.Disabled, Configuration: p.Configuration}), After: providerView(req)}}
+	}
+	return st
+}
+
+func testStep() *step {
+	return &step{event: EventTestProvider, from: []State{StateProviderConfigured}, to: StateProviderTested, does: "test provider",
+		plan: planTestStep, apply: (*run).testProvider}
+}
+
+func planTestStep(pc *planContext) Step {
+	in, o := pc.in, pc.o
+	st := Step{Title: "Send a test message per delivery method to each recipient (Auth0 reports no delivery; confirm receipt)"}
+	switch {
+	case o.SkipTest:
+		st.Title = "Provider test skipped (SkipTest)"
+	case in.Provider == ProviderKindTwilio && !o.SkipTwilioCheck:
+		st.Title = "Send a test message per delivery method to each recipient and follow its status in the Twilio account (Auth0 reports no delivery)"
+	}
+	for _, r := range o.TestRecipients {
+		for _, meth := range in.Delivery.Methods() {
+			st.Writes = append(st.Writes, Write{Method: "POST", Path: "/branding/phone/providers/" + pc.providerID() + "/try",
+				After: map[string]string{"to": r, "delivery_method": string(meth)}})
+		}
+	}
+	return st
+}
 
 func (r *run) configureProvider(ctx context.Context) (Event, error) {
 	in, c := r.cp.Intent, r.m.c
@@ -84,8 +150,7 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 			}
 		}
 	}
-	// A replaced provider is always written: its credentials are unknown.
-	if !ours || !providerMatches(p, req) {
+	if needsProviderWrite(&p, req, ours) {
 		got, err := c.UpdatePhoneProvider(ctx, id, req)
 		if err != nil {
 			return "", fmt.Errorf("update phone provider %s: %w", id, err)
@@ -165,4 +230,151 @@ func (r *run) testProvider(ctx context.Context) (Event, error) {
 		}
 	}
 	return EventTestProvider, nil
+}
+
+func (r *run) restoreProvider(ctx context.Context) error {
+	c := r.m.c
+	if id := r.cp.Created.ProviderID; id != "" {
+		if err := c.DeletePhoneProvider(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("delete created phone provider %s: %w", id, err)
+		}
+		r.m.log.InfoContext(ctx, "rollback: phone provider deleted", "provider", id)
+	}
+	if op := r.cp.Originals.Provider; op != nil {
+		req := PhoneProviderRequest{Name: op.Name, Disabled: op.Disabled, Configuration: ProviderConfiguration{
+			SID: op.SID, DefaultFrom: op.DefaultFrom, MSSID: op.MSSID, DeliveryMethods: op.DeliveryMethods}}
+		ps, err := c.ListPhoneProviders(ctx)
+		if err != nil {
+			return fmt.Errorf("list phone providers: %w", err)
+		}
+		if len(ps) == 1 && ps[0].ID == op.ID && ps[0].Name == req.Name && ps[0].Disabled == req.Disabled && ps[0].Configuration == req.Configuration {
+			return nil
+		}
+		if _, err := c.UpdatePhoneProvider(ctx, op.ID, req); err != nil {
+			return fmt.Errorf("restore replaced phone provider %s (credentials cannot be restored): %w", op.ID, err)
+		}
+	}
+	return nil
+}
+
+// intentProviderName is the phone provider name the plan creates.
+func intentProviderName(in *Intent) string {
+	if in.Provider == ProviderKindTwilio {
+		return ProviderTwilio
+	}
+	return ProviderCustom
+}
+
+// createdProvider checks that phone provider id, if it still exists, is of
+// the kind this migration created.
+func (r *run) createdProvider(ctx context.Context, id string) error {
+	in := r.cp.Intent
+	if in == nil {
+		return &NotCreatedError{Kind: "phone provider", ID: id, Problem: "the checkpoint records no plan"}
+	}
+	ps, err := r.m.c.ListPhoneProviders(ctx)
+	if err != nil {
+		return fmt.Errorf("list phone providers: %w", err)
+	}
+	for _, p := range ps {
+		if p.ID == id && p.Name != intentProviderName(in) {
+			return &NotCreatedError{Kind: "phone provider", ID: id, Problem: fmt.Sprintf("it is a %s provider, not %s", p.Name, intentProviderName(in))}
+		}
+	}
+	return nil
+}
+
+// providerRequest is the provider write for in.
+func providerRequest(in *Intent, o *Options) PhoneProviderRequest {
+	req := PhoneProviderRequest{Name: ProviderCustom, Configuration: ProviderConfiguration{DeliveryMethods: in.Delivery}}
+	if in.Provider == ProviderKindTwilio {
+		req.Name = ProviderTwilio
+		req.Configuration.SID = in.Twilio.SID
+		req.Configuration.DefaultFrom = in.Twilio.From
+		req.Configuration.MSSID = in.Twilio.MSSID
+		req.AuthToken = o.TwilioAuthToken
+	}
+	return req
+}
+
+// providerView is the JSON shape of a provider write, credentials
+// redacted.
+func providerView(r PhoneProviderRequest) map[string]any {
+	cfg := map[string]any{"delivery_methods": nonNil(methodNames(r.Configuration.DeliveryMethods))}
+	if r.Configuration.SID != "" {
+		cfg["sid"] = r.Configuration.SID
+	}
+	if r.Configuration.DefaultFrom != "" {
+		cfg["default_from"] = r.Configuration.DefaultFrom
+	}
+	if r.Configuration.MSSID != "" {
+		cfg["mssid"] = r.Configuration.MSSID
+	}
+	v := map[string]any{"name": r.Name, "disabled": r.Disabled, "configuration": cfg}
+	switch {
+	case r.Name == ProviderCustom:
+		v["credentials"] = map[string]any{}
+	case r.AuthToken != "":
+		v["credentials"] = map[string]any{"auth_token": redacted}
+	}
+	return v
+}
+
+func methodNames(s delivery.Set) []string {
+	var out []string
+	for _, m := range s.Methods() {
+		out = append(out, string(m))
+	}
+	return out
+}
+
+// adoptProvider records the provider a create whose answer was lost made:
+// the only phone provider, of the planned kind, when the plan saw none and
+// this run sent that creation without a definite answer ([Unconfirmed]).
+func (r *run) adoptProvider(ctx context.Context) (bool, error) {
+	in := r.cp.Intent
+	if r.cp.Created.ProviderID != "" || in.ReplaceProviderID != "" || !r.cp.Created.Unconfirmed.Provider {
+		return false, nil
+	}
+	ps, err := r.m.c.ListPhoneProviders(ctx)
+	if err != nil {
+		return false, fmt.Errorf("list phone providers: %w", err)
+	}
+	if len(ps) == 1 && ps[0].Name == intentProviderName(in) {
+		r.cp.Created.ProviderID = ps[0].ID
+		return true, nil
+	}
+	return false, nil
+}
+
+// ownedProvider checks the provider the checkpoint records as created.
+func (r *run) ownedProvider(ctx context.Context) error {
+	if id := r.cp.Created.ProviderID; id != "" {
+		return r.createdProvider(ctx, id)
+	}
+	return nil
+}
+
+// providerDrift reports the provider this migration created or replaced,
+// changed since: restoring it would undo the change.
+func (r *run) providerDrift(ctx context.Context) ([]string, error) {
+	in := r.cp.Intent
+	id := in.ProviderID
+	if id == "" || (id != r.cp.Created.ProviderID && r.cp.Originals.Provider == nil) {
+		return nil, nil
+	}
+	ps, err := r.m.c.ListPhoneProviders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list phone providers: %w", err)
+	}
+	want := providerRequest(in, &Options{})
+	var changes []string
+	for _, p := range ps {
+		// Another kind is not the provider this migration wrote: that is
+		// ownedProvider's NotCreatedError, not drift.
+		if p.ID == id && p.Name == want.Name && !providerMatches(p, want) {
+			changes = append(changes, fmt.Sprintf("the %s phone provider %s was changed after the migration: rolling back would undo the change", p.Name, p.ID))
+		}
+	}
+	return changes, nil
 }

@@ -2,13 +2,64 @@ package phonemigrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
 // The templates step: the legacy texts as tenant phone templates.
+
+func templatesStep() *step {
+	return &step{event: EventMigrateTemplates, from: []State{StateMFAAligned}, to: StateTemplatesMigrated, does: "migrate templates",
+		plan:  planTemplatesStep,
+		apply: (*run).migrateTemplates,
+		undo: &undo{title: "Restore the phone templates the migration updated and delete the ones it created",
+			adopt: (*run).adoptTemplates, owned: (*run).ownedTemplates, drift: (*run).templatesDrift, restore: (*run).restoreTemplates},
+	}
+}
+
+// needsTemplateWrite is the templates step's rule, for plan and apply: it
+// returns the tenant's customised template of ti's type (nil when the type
+// has only Auth0's id-less default, so it is created by POST) and whether
+// a write is needed: always without one, else unless it holds ti.
+func needsTemplateWrite(ts []PhoneTemplate, ti TemplateIntent) (*PhoneTemplate, bool) {
+	ex := findTemplate(ts, ti.Type)
+	return ex, ex == nil || !holdsTemplate(*ex, ti)
+}
+
+func planTemplatesStep(pc *planContext) Step {
+	in := pc.in
+	st := Step{Title: "Migrate the legacy message templates to tenant phone templates"}
+	switch {
+	case in.Keep:
+		st.Title = "Phone templates left as they are (the legacy texts cannot be read once the tenant is switched)"
+	case len(in.Templates) == 0:
+		st.Title = "No legacy templates to migrate"
+	}
+	for _, ti := range in.Templates {
+		existing, write := needsTemplateWrite(pc.d.Templates, ti)
+		if !write {
+			continue
+		}
+		after := map[string]any{"text": ti.Text}
+		if ti.From != "" {
+			after["from"] = ti.From
+		}
+		note := "from the " + ti.Source + "; " + previewNote(ti)
+		if existing == nil {
+			st.Writes = append(st.Writes, Write{Method: "POST", Path: "/branding/phone/templates",
+				After: map[string]any{"type": ti.Type, "content": after}, Note: note})
+			continue
+		}
+		st.Writes = append(st.Writes, Write{Method: "PATCH", Path: "/branding/phone/templates/" + existing.ID,
+			Before: map[string]any{"content": map[string]any{"from": existing.Content.From, "text": existing.Content.Text}, "disabled": existing.Disabled},
+			After:  map[string]any{"content": after, "disabled": false}, Note: note})
+	}
+	return st
+}
 
 func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 	in, c := r.cp.Intent, r.m.c
@@ -31,7 +82,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 		}
 	}
 	for _, ti := range in.Templates {
-		ex := findTemplate(ts, ti.Type)
+		ex, write := needsTemplateWrite(ts, ti)
 		if ex == nil {
 			content := PhoneTemplateContent{Syntax: "liquid", From: ti.From, Text: ti.Text}
 			if in.Delivery.Has(delivery.Voice) {
@@ -61,7 +112,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 			}
 			continue
 		}
-		if !ti.Existed && !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) && holdsTemplate(*ex, ti) {
+		if !ti.Existed && !write && !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
 			// The plan saw no template of this type and a create went
 			// without an answer: this one, holding what was sent, was
 			// created by it. Adopt it.
@@ -71,7 +122,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 				return "", err
 			}
 		}
-		if holdsTemplate(*ex, ti) {
+		if !write {
 			continue
 		}
 		if !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
@@ -103,7 +154,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 // PATCHed to hold what tis describe.
 func templatesToUpdate(ts []PhoneTemplate, tis []TemplateIntent) bool {
 	for _, ti := range tis {
-		if ex := findTemplate(ts, ti.Type); ex != nil && !holdsTemplate(*ex, ti) {
+		if ex, write := needsTemplateWrite(ts, ti); ex != nil && write {
 			return true
 		}
 	}
@@ -132,4 +183,154 @@ func findOriginalTemplate(ts []OriginalTemplate, id string) *OriginalTemplate {
 		}
 	}
 	return nil
+}
+
+func (r *run) restoreTemplates(ctx context.Context) error {
+	c := r.m.c
+	if len(r.cp.Originals.Templates) == 0 && len(r.cp.Created.TemplateIDs) == 0 {
+		return nil
+	}
+	ts, err := c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return fmt.Errorf("list phone templates: %w", err)
+	}
+	for _, ot := range r.cp.Originals.Templates {
+		var cur *PhoneTemplate
+		for i := range ts {
+			if ts[i].ID == ot.ID {
+				cur = &ts[i]
+			}
+		}
+		if cur == nil {
+			return fmt.Errorf("restore %s template: template %s no longer exists", ot.Type, ot.ID)
+		}
+		if cur.Content.Text == ot.Text && cur.Content.From == ot.From && cur.Disabled == ot.Disabled {
+			continue
+		}
+		content := cur.Content
+		content.From, content.Text = ot.From, ot.Text
+		if _, err := c.UpdatePhoneTemplate(ctx, ot.ID, content, ot.Disabled); err != nil {
+			return fmt.Errorf("restore %s template: %w", ot.Type, err)
+		}
+	}
+	for _, id := range r.cp.Created.TemplateIDs {
+		if err := c.DeletePhoneTemplate(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("delete created template %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// createdTemplate checks that t is of a type the plan created (one the
+// tenant did not have).
+func (r *run) createdTemplate(t PhoneTemplate) error {
+	if in := r.cp.Intent; in != nil {
+		for _, ti := range in.Templates {
+			if ti.Type == t.Type && !ti.Existed {
+				return nil
+			}
+		}
+	}
+	return &NotCreatedError{Kind: "phone template", ID: t.ID, Problem: fmt.Sprintf("the plan created no %q template", t.Type)}
+}
+
+// previewNote says what users will read from the template ti writes.
+func previewNote(ti TemplateIntent) string {
+	conn, _ := strings.CutPrefix(ti.Source, "connection ")
+	text, err := previewTemplate(ti.Text, conn)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("users will read (sample values): %q", text)
+}
+
+// findTemplate returns the tenant's customised template of type typ, or
+// nil. Auth0 lists its built-in default of every type the tenant has not
+// customised next to the customised ones, without an id (recorded): such
+// an entry is not a template that can be PATCHed or deleted, and a type
+// that only has it is customised by POST.
+func findTemplate(ts []PhoneTemplate, typ string) *PhoneTemplate {
+	for i := range ts {
+		if ts[i].Type == typ && ts[i].Customized() {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+// adoptTemplates records the templates creates whose answers were lost
+// made: a customised template of a type the plan saw none of, when this
+// run sent that creation without a definite answer ([Unconfirmed]).
+func (r *run) adoptTemplates(ctx context.Context) (bool, error) {
+	var missing []string
+	for _, ti := range r.cp.Intent.Templates {
+		if !ti.Existed && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
+			missing = append(missing, ti.Type)
+		}
+	}
+	if len(missing) == 0 {
+		return false, nil
+	}
+	ts, err := r.m.c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return false, fmt.Errorf("list phone templates: %w", err)
+	}
+	adopted := false
+	for _, t := range ts {
+		if t.Customized() && slices.Contains(missing, t.Type) && !slices.Contains(r.cp.Created.TemplateIDs, t.ID) {
+			r.cp.Created.TemplateIDs, adopted = append(r.cp.Created.TemplateIDs, t.ID), true
+		}
+	}
+	return adopted, nil
+}
+
+// ownedTemplates checks the templates the checkpoint records as created.
+func (r *run) ownedTemplates(ctx context.Context) error {
+	ids := r.cp.Created.TemplateIDs
+	if len(ids) == 0 {
+		return nil
+	}
+	ts, err := r.m.c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return fmt.Errorf("list phone templates: %w", err)
+	}
+	for _, t := range ts {
+		if slices.Contains(ids, t.ID) {
+			if err := r.createdTemplate(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// templatesDrift reports the templates this migration wrote that were
+// edited since: restoring or deleting them would throw the edit away.
+func (r *run) templatesDrift(ctx context.Context) ([]string, error) {
+	owned := map[string]bool{}
+	for _, id := range r.cp.Created.TemplateIDs {
+		owned[id] = true
+	}
+	for _, ot := range r.cp.Originals.Templates {
+		owned[ot.ID] = true
+	}
+	if len(owned) == 0 {
+		return nil, nil
+	}
+	ts, err := r.m.c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list phone templates: %w", err)
+	}
+	var changes []string
+	for _, t := range ts {
+		if !owned[t.ID] {
+			continue
+		}
+		for _, ti := range r.cp.Intent.Templates {
+			if ti.Type == t.Type && !holdsTemplate(t, ti) {
+				changes = append(changes, fmt.Sprintf("the %s template %s was edited after the migration: rolling back would throw the edit away", t.Type, t.ID))
+			}
+		}
+	}
+	return changes, nil
 }

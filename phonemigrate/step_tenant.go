@@ -7,7 +7,36 @@ import (
 
 // The tenant switch step: phone_consolidated_experience.
 
+func tenantStep() *step {
+	return &step{event: EventSwitchTenant, from: []State{StateProviderTested}, to: StateTenantSwitched, does: "switch tenant",
+		establishes: []Invariant{InvariantTenantSwitched},
+		plan:        planTenantStep,
+		apply:       (*run).switchTenant,
+		undo:        &undo{routes: true, title: "Switch the tenant back", restore: (*run).restoreTenant},
+	}
+}
+
 func flagOn(v *bool) bool { return v != nil && *v }
+
+// needsTenantSwitch is the tenant step's rule, for plan and apply: the
+// switch is written unless it is on (absent means off: most legacy tenants
+// do not have the key).
+func needsTenantSwitch(cur *bool) bool { return !flagOn(cur) }
+
+func planTenantStep(pc *planContext) Step {
+	cur := pc.d.PhoneConsolidatedExperience
+	if !needsTenantSwitch(cur) {
+		return Step{Title: "The tenant is already switched to the Unified Phone Experience"}
+	}
+	sw := Write{Method: "PATCH", Path: "/tenants/settings",
+		Before: map[string]any{"phone_consolidated_experience": false},
+		After:  map[string]any{"phone_consolidated_experience": true},
+	}
+	if cur == nil {
+		sw.Note = "the tenant has no phone_consolidated_experience setting yet (absent means off)"
+	}
+	return Step{Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{sw}}
+}
 
 func (r *run) switchTenant(ctx context.Context) (Event, error) {
 	var cur *bool
@@ -20,7 +49,7 @@ func (r *run) switchTenant(ctx context.Context) (Event, error) {
 		}
 		cur = ts.PhoneConsolidatedExperience
 	}
-	if flagOn(cur) {
+	if !needsTenantSwitch(cur) {
 		return EventSwitchTenant, nil
 	}
 	if r.cp.Originals.PhoneConsolidatedExperience == nil {
@@ -51,5 +80,25 @@ func (m *Migrator) setUPE(ctx context.Context, want bool) error {
 	if flagOn(ts.PhoneConsolidatedExperience) != want {
 		return fmt.Errorf("verify tenant switch: phone_consolidated_experience is not %v after setting it", want)
 	}
+	return nil
+}
+
+func (r *run) restoreTenant(ctx context.Context) error {
+	o := r.cp.Originals.PhoneConsolidatedExperience
+	if o == nil {
+		return nil
+	}
+	want := flagOn(o.Value)
+	ts, err := r.m.c.TenantSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("read tenant settings: %w", err)
+	}
+	if flagOn(ts.PhoneConsolidatedExperience) == want {
+		return nil
+	}
+	if err := r.m.setUPE(ctx, want); err != nil {
+		return fmt.Errorf("restore tenant switch: %w", err)
+	}
+	r.m.log.InfoContext(ctx, "rollback: tenant switch restored", "phone_consolidated_experience", want)
 	return nil
 }
