@@ -249,13 +249,18 @@ func (m *Migrator) report(ctx context.Context, tenant string, t Transition) {
 
 // The first two steps: discover the tenant, then plan.
 
+func init() {
+	register(discoverStep())
+	register(planStep())
+}
+
 func discoverStep() *step {
-	return &step{event: EventDiscover, from: []State{StateNew}, to: StateDiscovered, does: "discover",
+	return &step{order: 10, event: EventDiscover, to: StateDiscovered, does: "discover",
 		apply: (*run).discover}
 }
 
 func planStep() *step {
-	return &step{event: EventPlan, from: []State{StateDiscovered}, to: StatePlanned, does: "plan",
+	return &step{order: 20, event: EventPlan, to: StatePlanned, does: "plan",
 		apply: (*run).planMigration}
 }
 

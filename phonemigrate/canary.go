@@ -190,11 +190,13 @@ func (r *run) observeThen(next stepFunc) stepFunc {
 	}
 }
 
+func init() { register(watchStep()) }
+
 // watchStep is the step out of templates_migrated: with the canary on it
 // watches delivery until the window ends (or a path breaks), then
 // completes.
 func watchStep() *step {
-	return &step{event: EventComplete, from: []State{StateTemplatesMigrated}, to: StateCompleted, does: "watch delivery",
+	return &step{order: 100, event: EventComplete, to: StateCompleted, does: "watch delivery",
 		apply: (*run).watchDelivery}
 }
 

@@ -21,24 +21,18 @@ import (
 // already_unified and nothing is written. [Diagram] draws the whole machine.
 type State string
 
-// The states of a migration. Their string values are stable: they are
-// written into checkpoints.
+// The states of a migration off the steps' own (each step_*.go file
+// declares the state its step reaches). Their string values are stable:
+// they are written into checkpoints.
 const (
-	StateNew                 State = "new"
-	StateDiscovered          State = "discovered"
-	StatePlanned             State = "planned"
-	StateActionDeployed      State = "action_deployed"
-	StateProviderConfigured  State = "provider_configured"
-	StateProviderTested      State = "provider_tested"
-	StateTenantSwitched      State = "tenant_switched"
-	StateConnectionsSwitched State = "connections_switched"
-	StateMFAAligned          State = "mfa_aligned"
-	StateTemplatesMigrated   State = "templates_migrated"
-	StateCompleted           State = "completed"
-	StateFailed              State = "failed"
-	StateRollingBack         State = "rolling_back"
-	StateRolledBack          State = "rolled_back"
-	StateAlreadyUnified      State = "already_unified"
+	StateNew            State = "new"
+	StateDiscovered     State = "discovered"
+	StatePlanned        State = "planned"
+	StateCompleted      State = "completed"
+	StateFailed         State = "failed"
+	StateRollingBack    State = "rolling_back"
+	StateRolledBack     State = "rolled_back"
+	StateAlreadyUnified State = "already_unified"
 )
 
 // Event is the name of a transition of the migration state machine. Events
@@ -46,22 +40,16 @@ const (
 // string values are stable.
 type Event string
 
-// The events of the state machine.
+// The events of the state machine off the steps' own (each step_*.go file
+// declares the event of its step).
 const (
-	EventDiscover          Event = "discover"
-	EventAlreadyUnified    Event = "already_unified"
-	EventPlan              Event = "plan"
-	EventDeployAction      Event = "deploy_action"
-	EventConfigureProvider Event = "configure_provider"
-	EventTestProvider      Event = "test_provider"
-	EventSwitchTenant      Event = "switch_tenant"
-	EventSwitchConnections Event = "switch_connections"
-	EventAlignMFA          Event = "align_mfa"
-	EventMigrateTemplates  Event = "migrate_templates"
-	EventComplete          Event = "complete"
-	EventFail              Event = "fail"
-	EventRollback          Event = "rollback"
-	EventFinishRollback    Event = "finish_rollback"
+	EventDiscover       Event = "discover"
+	EventAlreadyUnified Event = "already_unified"
+	EventPlan           Event = "plan"
+	EventComplete       Event = "complete"
+	EventFail           Event = "fail"
+	EventRollback       Event = "rollback"
+	EventFinishRollback Event = "finish_rollback"
 )
 
 func strs(states ...State) []string {

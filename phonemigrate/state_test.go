@@ -1,6 +1,8 @@
 package phonemigrate
 
 import (
+	"context"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -166,5 +168,52 @@ func TestStepName(t *testing.T) {
 		if got := stepName(s); got != want {
 			t.Errorf("stepName(%s) = %q, want %q", s, got, want)
 		}
+	}
+}
+
+// TestAddingAStep: a step registered with an order between two others is
+// all it takes — the machine, the path, the plan and the rollback order
+// take it in its place, and the step after it leaves from its state.
+func TestAddingAStep(t *testing.T) {
+	saved := registered
+	t.Cleanup(func() { registered = saved })
+	const stateAudited, eventAudit = State("audited"), Event("audit")
+	registered = append(slices.Clone(saved), &step{order: 85, event: eventAudit, to: stateAudited, does: "audit",
+		plan:  func(*planContext) Step { return Step{Title: "Audit"} },
+		apply: func(*run, context.Context) (Event, error) { return eventAudit, nil },
+		undo:  &undo{title: "Un-audit", restore: func(*run, context.Context) error { return nil }},
+	})
+	in := &Intent{Provider: ProviderKindTwilio, Twilio: &TwilioSettings{SID: "AC1"}}
+	if s := nextStep(StateMFAAligned, in); s == nil || s.event != eventAudit {
+		t.Fatalf("the step after mfa_aligned is %v, want the new one", s)
+	}
+	if s := nextStep(stateAudited, in); s == nil || s.event != EventMigrateTemplates {
+		t.Fatalf("the step after the new one is %v, want migrate_templates", s)
+	}
+	for _, hop := range []struct {
+		from State
+		ev   Event
+	}{{StateMFAAligned, eventAudit}, {stateAudited, EventMigrateTemplates}} {
+		if err := newMachine(hop.from).Event(t.Context(), string(hop.ev)); err != nil {
+			t.Errorf("machine: %s --%s-->: %v", hop.from, hop.ev, err)
+		}
+	}
+	if got, want := stateOrder(stateAudited), stateOrder(StateMFAAligned)+1; got != want {
+		t.Errorf("stateOrder(audited) = %d, want %d", got, want)
+	}
+	var planned []State
+	for _, st := range planSteps(&planContext{d: &Discovery{}, in: in, o: &Options{}}) {
+		planned = append(planned, st.State)
+	}
+	if i := slices.Index(planned, stateAudited); i < 1 || planned[i-1] != StateMFAAligned {
+		t.Errorf("plan steps %v: want audited right after mfa_aligned", planned)
+	}
+	var undone []Event
+	for _, s := range undoOrder(steps()) {
+		undone = append(undone, s.event)
+	}
+	want := []Event{EventSwitchConnections, EventSwitchTenant, EventMigrateTemplates, eventAudit, EventAlignMFA, EventConfigureProvider, EventDeployAction}
+	if diff := cmp.Diff(want, undone); diff != "" {
+		t.Errorf("rollback order (-want +got):\n%s", diff)
 	}
 }

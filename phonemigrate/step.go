@@ -17,19 +17,26 @@ import (
 // its plan and its apply call, so the plan cannot promise a write that
 // apply skips, or the reverse.
 //
-// The ordered table [steps] is the one place a step is added: the state
+// The ordered table [steps] holds them all, each registered by its own
+// step_*.go file and placed by its order; from it derive the state
 // machine's events ([events]), the forward states and their order
 // ([stateOrder]), the step a run takes from a state ([nextStep]), the name
 // in its errors ([stepName]), the steps of a plan (buildPlan), the
 // rollback's adoption, ownership and drift checks and its order
-// ([undoOrder]) all derive from it. Each step's value is built in its own
-// step_*.go file.
+// ([undoOrder]). Adding a step is adding its file (its state, event and
+// value) and its test.
 type step struct {
-	// event is fired when the step's work is done; from are the states it
-	// leaves from and to the state it reaches.
+	// order places the step on the forward path: steps run by increasing
+	// order (numbers leave room for steps in between).
+	order int
+	// event is fired when the step's work is done; to is the state it
+	// reaches.
 	event Event
-	from  []State
 	to    State
+	// from are the states the step leaves from, set by [steps]: the state
+	// the step before reaches, and when that step can be skipped, the
+	// states that one leaves from too.
+	from []State
 	// does says what the step does ("switch tenant"); errors of a failed
 	// step are prefixed with it.
 	does string
@@ -73,22 +80,35 @@ type undo struct {
 	restore func(r *run, ctx context.Context) error
 }
 
-// steps is the ordered table of the forward steps (see step). It is a
-// function, not a variable, because the steps' work refers back to the
-// table.
+// registered are the steps, as each step_*.go file registers its own
+// (register, from an init function).
+var registered []*step
+
+// register adds s to the table; its order places it.
+func register(s *step) { registered = append(registered, s) }
+
+// steps is the ordered table of the forward steps (see step): the
+// registered steps by order, each leaving from the state the step before
+// reaches — and, when that step may be skipped (step.skip), from the
+// states it leaves from as well. So adding a step is adding its file: its
+// order places it.
 func steps() []*step {
-	return []*step{
-		discoverStep(),
-		planStep(),
-		actionStep(),
-		providerStep(),
-		testStep(),
-		tenantStep(),
-		connectionsStep(),
-		mfaStep(),
-		templatesStep(),
-		watchStep(),
+	ss := make([]*step, 0, len(registered))
+	for _, s := range registered {
+		c := *s
+		ss = append(ss, &c)
 	}
+	slices.SortStableFunc(ss, func(a, b *step) int { return a.order - b.order })
+	from := []State{StateNew}
+	for _, s := range ss {
+		s.from = from
+		if s.skip != nil {
+			from = append([]State{s.to}, from...)
+		} else {
+			from = []State{s.to}
+		}
+	}
+	return ss
 }
 
 // forwardStates are the states the forward path can fail from, in order:

@@ -11,8 +11,17 @@ import (
 // The Action step (custom provider): create, build, deploy and bind the
 // custom-phone-provider Action.
 
+// The states this step reaches and the events that lead there (see
+// [State] and [Event]).
+const (
+	StateActionDeployed State = "action_deployed"
+	EventDeployAction   Event = "deploy_action"
+)
+
+func init() { register(actionStep()) }
+
 func actionStep() *step {
-	return &step{event: EventDeployAction, from: []State{StatePlanned}, to: StateActionDeployed, does: "deploy action",
+	return &step{order: 30, event: EventDeployAction, to: StateActionDeployed, does: "deploy action",
 		// Only a custom provider that this run sets up needs an Action.
 		skip:        func(in *Intent) bool { return in == nil || in.Provider != ProviderKindCustom || in.Keep },
 		establishes: []Invariant{InvariantCustomActionBound},

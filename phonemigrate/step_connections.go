@@ -13,8 +13,17 @@ import (
 // The connections step: options.use_phone_provider on each Passwordless SMS
 // connection, written whole from a fresh read and verified.
 
+// The states this step reaches and the events that lead there (see
+// [State] and [Event]).
+const (
+	StateConnectionsSwitched State = "connections_switched"
+	EventSwitchConnections   Event = "switch_connections"
+)
+
+func init() { register(connectionsStep()) }
+
 func connectionsStep() *step {
-	return &step{event: EventSwitchConnections, from: []State{StateTenantSwitched}, to: StateConnectionsSwitched, does: "switch connections",
+	return &step{order: 70, event: EventSwitchConnections, to: StateConnectionsSwitched, does: "switch connections",
 		establishes: []Invariant{InvariantConnectionsUseProvider},
 		plan:        planConnectionsStep,
 		apply:       (*run).switchConnections,

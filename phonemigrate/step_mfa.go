@@ -10,8 +10,17 @@ import (
 
 // The MFA step: the phone message types within the delivery methods.
 
+// The states this step reaches and the events that lead there (see
+// [State] and [Event]).
+const (
+	StateMFAAligned State = "mfa_aligned"
+	EventAlignMFA   Event = "align_mfa"
+)
+
+func init() { register(mfaStep()) }
+
 func mfaStep() *step {
-	return &step{event: EventAlignMFA, from: []State{StateConnectionsSwitched}, to: StateMFAAligned, does: "align MFA message types",
+	return &step{order: 80, event: EventAlignMFA, to: StateMFAAligned, does: "align MFA message types",
 		establishes: []Invariant{InvariantProviderCoversFactors},
 		plan:        planMFAStep,
 		apply:       func(r *run, ctx context.Context) (Event, error) { return r.observeThen(r.alignMFA)(ctx) },

@@ -12,8 +12,22 @@ import (
 // The provider steps: configure (or keep) the tenant-level phone provider,
 // then test it.
 
+// The states this step reaches and the events that lead there (see
+// [State] and [Event]).
+const (
+	StateProviderConfigured State = "provider_configured"
+	StateProviderTested     State = "provider_tested"
+	EventConfigureProvider  Event = "configure_provider"
+	EventTestProvider       Event = "test_provider"
+)
+
+func init() {
+	register(providerStep())
+	register(testStep())
+}
+
 func providerStep() *step {
-	return &step{event: EventConfigureProvider, from: []State{StatePlanned, StateActionDeployed}, to: StateProviderConfigured, does: "configure provider",
+	return &step{order: 40, event: EventConfigureProvider, to: StateProviderConfigured, does: "configure provider",
 		establishes: []Invariant{InvariantProviderPresent, InvariantProviderEnabled, InvariantProviderCoversFactors},
 		plan:        planProviderStep,
 		apply:       (*run).configureProvider,
@@ -54,7 +68,7 @@ func planProviderStep(pc *planContext) Step {
 }
 
 func testStep() *step {
-	return &step{event: EventTestProvider, from: []State{StateProviderConfigured}, to: StateProviderTested, does: "test provider",
+	return &step{order: 50, event: EventTestProvider, to: StateProviderTested, does: "test provider",
 		plan: planTestStep, apply: (*run).testProvider}
 }
 

@@ -12,8 +12,17 @@ import (
 
 // The templates step: the legacy texts as tenant phone templates.
 
+// The states this step reaches and the events that lead there (see
+// [State] and [Event]).
+const (
+	StateTemplatesMigrated State = "templates_migrated"
+	EventMigrateTemplates  Event = "migrate_templates"
+)
+
+func init() { register(templatesStep()) }
+
 func templatesStep() *step {
-	return &step{event: EventMigrateTemplates, from: []State{StateMFAAligned}, to: StateTemplatesMigrated, does: "migrate templates",
+	return &step{order: 90, event: EventMigrateTemplates, to: StateTemplatesMigrated, does: "migrate templates",
 		plan:  planTemplatesStep,
 		apply: (*run).migrateTemplates,
 		undo: &undo{title: "Restore the phone templates the migration updated and delete the ones it created",

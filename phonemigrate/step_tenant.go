@@ -7,8 +7,17 @@ import (
 
 // The tenant switch step: phone_consolidated_experience.
 
+// The states this step reaches and the events that lead there (see
+// [State] and [Event]).
+const (
+	StateTenantSwitched State = "tenant_switched"
+	EventSwitchTenant   Event = "switch_tenant"
+)
+
+func init() { register(tenantStep()) }
+
 func tenantStep() *step {
-	return &step{event: EventSwitchTenant, from: []State{StateProviderTested}, to: StateTenantSwitched, does: "switch tenant",
+	return &step{order: 60, event: EventSwitchTenant, to: StateTenantSwitched, does: "switch tenant",
 		establishes: []Invariant{InvariantTenantSwitched},
 		plan:        planTenantStep,
 		apply:       (*run).switchTenant,
