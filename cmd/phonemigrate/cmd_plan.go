@@ -17,6 +17,12 @@ type planOutput struct {
 	// completed): plan then shows what apply (or rollback) would do next
 	// rather than planning afresh.
 	Migration *migrationInProgress `json:"migration,omitempty"`
+	// Repair is set (with Findings and Error, and exit 3) when the tenant
+	// is switched and leaves users without codes: Plan is then empty, and
+	// Repair is what 'phonemigrate repair' would write.
+	Repair   *phonemigrate.Plan     `json:"repair,omitempty"`
+	Findings []phonemigrate.Finding `json:"findings,omitempty"`
+	Error    string                 `json:"error,omitempty"`
 }
 
 // migrationInProgress is plan's summary of an existing checkpoint.
@@ -75,6 +81,17 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 		}
 		fmt.Fprintf(c.stdout, "Nothing to do: %s is already on the Unified Phone Experience.\n", tenant.Name())
 		return nil
+	}
+	if repair := showRepair(c.stdout, err, jsonOut); repair != nil {
+		if jsonOut {
+			var ue *phonemigrate.UnhealthyError
+			errors.As(err, &ue)
+			if werr := c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: &phonemigrate.Plan{Tenant: tenant.Name(), Steps: []phonemigrate.Step{}},
+				Repair: repair, Findings: ue.Findings, Error: err.Error()}); werr != nil {
+				return werr
+			}
+		}
+		return err
 	}
 	if err != nil {
 		return err
