@@ -379,7 +379,11 @@ var commandNotes = map[string]string{
 that already switched the tenant), plan reads no tenant: it says where the
 migration stopped and lists the steps 'phonemigrate apply' would still run
 ('phonemigrate rollback' undoes what was changed), and exits 0. A completed
-checkpoint means nothing to do (exit 0); a corrupt or foreign one exits 2.
+checkpoint means nothing to do (exit 0), unless the tenant, read as check
+reads it, leaves users without codes now: plan then shows the repair
+('phonemigrate repair') and exits 3. A corrupt or foreign one exits 2.
+On a switched tenant where users get no code, plan shows the repair
+instead of a migration plan and exits 3.
 `,
 	"apply": tenantNotes + `The Twilio auth token is carried over from the tenant's legacy settings;
 TWILIO_AUTH_TOKEN (or, on a terminal, --ask-twilio-token) overrides it. It
