@@ -76,7 +76,9 @@ func runRepair(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	confirm := func(_ context.Context, p *phonemigrate.Plan) (bool, error) {
-		if !jsonOut && !log.quiet {
+		// Shown unless the output is JSON or quiet — and always before a
+		// question, which is about it.
+		if !yes || (!jsonOut && !log.quiet) {
 			fmt.Fprint(c.stderr, printable(p.Text()))
 		}
 		if yes {
