@@ -73,6 +73,10 @@ type Health struct {
 	State string `json:"state"`
 	// Findings are the violated invariants, in a stable order.
 	Findings []Finding `json:"findings"`
+	// Repair is the fastest safe repair when a finding leaves users
+	// without codes on a switched tenant (switch it back; see
+	// [Migrator.Repair]), nil otherwise. [Migrator.Check] sets it.
+	Repair *Plan `json:"repair,omitempty"`
 }
 
 // Healthy reports whether no invariant is violated.
@@ -96,8 +100,16 @@ func (h *Health) Broken() bool {
 // [ErrAlreadyUnified]: such a tenant is not "nothing to do". Connections
 // merely left on their legacy settings are converged instead (see
 // [Intent.Keep]).
+//
+// When a finding leaves users without codes now (Broken) and the tenant
+// flag is on, Repair holds the fastest safe repair, the proposal
+// [Migrator.Repair] performs: one write switching the tenant back, with
+// warnings saying what happens after it. Repair is nil when switching back
+// is not called for (nothing is broken, or the flag is off already); the
+// findings' fixes then say what to do.
 type UnhealthyError struct {
 	Findings []Finding
+	Repair   *Plan
 }
 
 func (e *UnhealthyError) Error() string {
@@ -105,7 +117,11 @@ func (e *UnhealthyError) Error() string {
 	for _, f := range e.Findings {
 		parts = append(parts, f.Problem+" ("+f.Consequence+"; "+f.Fix+")")
 	}
-	return "the tenant is on the Unified Phone Experience but not healthy: " + strings.Join(parts, "; ")
+	msg := "the tenant is on the Unified Phone Experience but not healthy: " + strings.Join(parts, "; ")
+	if e.Repair != nil {
+		msg += "; fastest safe repair: switch the tenant back (phone_consolidated_experience false) so codes flow again through the legacy settings, then migrate"
+	}
+	return msg
 }
 
 // Check reads the tenant (as Discover does, writing nothing) and evaluates
@@ -124,7 +140,9 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 			return nil, err
 		}
 	}
-	return checkDiscovery(d), nil
+	h := checkDiscovery(d)
+	h.Repair = repairFor(m.tenant, d, h)
+	return h, nil
 }
 
 // checkDiscovery evaluates the invariants on d (custom-phone-provider
@@ -194,7 +212,7 @@ func checkDiscovery(d *Discovery) *Health {
 				LikelyCause: causeMessageTypes})
 		}
 		if p.Name == ProviderCustom && !customActionBound(d) {
-			add(Finding{Invariant: InvariantCustomActionBound, Broken: true,
+			add(Finding{Invariant: InvariantCustomActionBound, Broken: users != "",
 				Problem:     "the custom phone provider has no deployed custom-phone-provider Action bound to its trigger",
 				Consequence: nonEmpty(users, "no one") + " get no code",
 				Fix:         "deploy and bind a custom-phone-provider Action, or run phonemigrate apply"})
@@ -266,8 +284,9 @@ func customActionBound(d *Discovery) bool {
 // legacy settings, an Intent that switches just those (Keep: the provider,
 // Action, MFA and templates stay as they are); otherwise an
 // [*UnhealthyError] with every finding and its fix, nothing planned — a
-// person must act first (e.g. switch the tenant back so codes flow, then
-// migrate). It reads the custom-phone-provider Actions when the provider is
+// person must act first — and, when a finding leaves users without codes,
+// the repair [repairFor] proposes (switch the tenant back so codes flow,
+// then migrate; [Migrator.Repair] does the first). It reads the custom-phone-provider Actions when the provider is
 // custom.
 func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Intent, []string, error) {
 	if d.Provider != nil && d.Provider.Name == ProviderCustom {
@@ -281,7 +300,7 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Int
 	}
 	for _, f := range h.Findings {
 		if f.Invariant != InvariantConnectionsUseProvider || d.Provider == nil {
-			return nil, nil, &UnhealthyError{Findings: h.Findings}
+			return nil, nil, &UnhealthyError{Findings: h.Findings, Repair: repairFor(m.tenant, d, h)}
 		}
 	}
 	if err := o.validate(); err != nil {

@@ -21,6 +21,15 @@
 //   - [Migrator.Rollback] restores every original value the migration
 //     changed and removes what it created.
 //
+// [Migrator.Check] evaluates the invariants of a healthy tenant on the
+// Unified Phone Experience, on any tenant. A switched tenant where users
+// get no code now (no provider, a disabled one, one that misses a factor
+// in use, a custom provider without a bound Action) cannot be migrated from
+// where it is: Plan and Apply refuse with an [*UnhealthyError] whose Repair
+// is the fastest safe repair — switch the tenant back so that codes flow
+// through the legacy settings again — and [Migrator.Repair] performs it
+// (one write), then reads the tenant again; Apply then migrates properly.
+//
 // [TakeSnapshot] (or [Migrator.Snapshot]) reads everything a migration
 // depends on into a [Snapshot], with read calls only and every secret
 // replaced by a placeholder, so that a copy of the tenant can be served by

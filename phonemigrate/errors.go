@@ -136,7 +136,9 @@ func (e *CheckpointError) Error() string {
 //     [ErrCustomProviderRequired], [*TwilioCredentialsError] (Twilio
 //     rejected the credentials before they were written),
 //     [*UnhealthyError] (switched already, but invariants are violated),
-//     [*DriftError] (a rollback would undo or break changes made since);
+//     [*DriftError] (a rollback would undo or break changes made since),
+//     [*MigrationUnderwayError] (a repair while the checkpoint records a
+//     migration or rollback under way);
 //   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
 //     [ErrTestNotDelivered], cancellation).
 func ExitCode(err error) int {
@@ -152,11 +154,12 @@ func ExitCode(err error) int {
 		te *TwilioCredentialsError
 		ue *UnhealthyError
 		dr *DriftError
+		mu *MigrationUnderwayError
 	)
 	switch {
 	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired):
 		return 2
-	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue), errors.As(err, &dr):
+	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue), errors.As(err, &dr), errors.As(err, &mu):
 		return 3
 	}
 	return 1

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
@@ -238,4 +240,46 @@ func ExampleWatchDelivery() {
 	// Output:
 	// mfa/text: 2 sent, 1 failed (33%)
 	// Twilio answered 400: 21211 Invalid 'To' Phone Number: +•••••••••01
+}
+
+// Repair switches back a tenant that was switched to the Unified Phone
+// Experience by hand without a phone provider, so that MFA codes flow
+// again through the legacy Guardian settings; then Apply migrates it
+// properly.
+func ExampleMigrator_Repair() {
+	ctx := context.Background()
+	srv, client := exampleTenant(phonemigratetest.MFATwilio)
+	defer srv.Close()
+	// Someone switched the tenant in the Dashboard: MFA users get no code.
+	req, _ := http.NewRequestWithContext(ctx, "PATCH", srv.BaseURL+"/tenants/settings", strings.NewReader(`{"phone_consolidated_experience": true}`))
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+
+	m, err := phonemigrate.New(client, phonemigrate.WithTenant("acme-legacy"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Plan refuses, proposing the repair.
+	_, err = m.Plan(ctx, phonemigrate.Options{SkipTest: true})
+	var ue *phonemigrate.UnhealthyError
+	if errors.As(err, &ue) && ue.Repair != nil {
+		for _, w := range ue.Repair.Steps[0].Writes {
+			fmt.Println("proposed:", w.Method, w.Path, w.After)
+		}
+	}
+	res, err := m.Repair(ctx, phonemigrate.RepairOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Outcome, "→", res.Health.State)
+	for _, r := range res.Routes {
+		fmt.Printf("%s: %s\n", r.Consumer, r.Via)
+	}
+	// Output:
+	// proposed: PATCH /tenants/settings map[phone_consolidated_experience:false]
+	// repaired → legacy
+	// MFA: the legacy Guardian Twilio provider (account ACf0e1d2c3b4a5968778695a4b3c2d1e0f); message types SMS + Voice
 }

@@ -12,6 +12,9 @@ import (
 // given tenant and Options, holds no secret values (they are shown as
 // "[redacted]"), and marshals to stable JSON with encoding/json.
 type Plan struct {
+	// Title heads the text form; empty means "Migration plan". A repair
+	// proposal ([UnhealthyError.Repair]) is titled [RepairTitle].
+	Title    string       `json:"title,omitempty"`
 	Tenant   string       `json:"tenant,omitempty"`
 	Provider ProviderKind `json:"provider"`
 	Delivery delivery.Set `json:"delivery"`
@@ -29,9 +32,11 @@ type Plan struct {
 	TwilioCheck string `json:"twilio_check,omitempty"`
 }
 
-// Step is one forward step of the migration.
+// Step is one forward step of the migration, or of a repair.
 type Step struct {
-	State  State   `json:"state"` // the state reached when this step completes
+	// State is the state reached when this step completes; "" for a
+	// repair's steps, which are no steps of the migration.
+	State  State   `json:"state"`
 	Title  string  `json:"title"`
 	Writes []Write `json:"writes"`
 }
@@ -49,17 +54,20 @@ type Write struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Text returns the plan in a deterministic human-readable form: a header,
-// the warnings, then each step with its writes and their before and after
-// values as compact JSON.
+// Text returns the plan in a deterministic human-readable form: a header
+// (without provider and delivery lines when the plan has no provider, as
+// a repair), the warnings, then each step with its writes and their before
+// and after values as compact JSON.
 func (p *Plan) Text() string {
 	var b strings.Builder
 	tenant := p.Tenant
 	if tenant == "" {
 		tenant = "(unnamed tenant)"
 	}
-	fmt.Fprintf(&b, "Migration plan for %s\n", tenant)
-	fmt.Fprintf(&b, "Provider: %s\nDelivery: %s\n", p.Provider, p.Delivery)
+	fmt.Fprintf(&b, "%s for %s\n", nonEmpty(p.Title, "Migration plan"), tenant)
+	if p.Provider != "" || p.Title == "" {
+		fmt.Fprintf(&b, "Provider: %s\nDelivery: %s\n", p.Provider, p.Delivery)
+	}
 	if p.TwilioToken != "" {
 		fmt.Fprintf(&b, "Twilio token: %s\n", p.TwilioToken)
 	}
@@ -73,7 +81,11 @@ func (p *Plan) Text() string {
 		}
 	}
 	for i, s := range p.Steps {
-		fmt.Fprintf(&b, "\n%d. %s → %s\n", i+1, s.Title, s.State)
+		if s.State == "" {
+			fmt.Fprintf(&b, "\n%d. %s\n", i+1, s.Title)
+		} else {
+			fmt.Fprintf(&b, "\n%d. %s → %s\n", i+1, s.Title, s.State)
+		}
 		if len(s.Writes) == 0 {
 			b.WriteString("   (no writes)\n")
 		}

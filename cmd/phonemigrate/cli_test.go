@@ -331,3 +331,46 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// On a terminal, repair shows its one write and asks: "n" writes nothing
+// (exit 0), "y" switches the tenant back and reports where codes go.
+func TestRepairPrompt(t *testing.T) {
+	for _, tc := range []struct {
+		answer     string
+		wantWrites []string
+		wantStdout string
+	}{
+		{"n\n", nil, ""},
+		{"y\n", []string{"PATCH /api/v2/tenants/settings"}, "Where codes go now:\n  ok MFA: the legacy Guardian Twilio provider"},
+	} {
+		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
+			srv := phonemigratetest.NewServer(phonemigratetest.MFATwilio)
+			defer srv.Close()
+			req, _ := http.NewRequest("PATCH", srv.BaseURL+"/tenants/settings", strings.NewReader(`{"phone_consolidated_experience": true}`))
+			req.Header.Set("Authorization", "Bearer "+srv.Token)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			srv.ResetRequests()
+			env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token}
+			c, stdout, stderr := terminalCLI(tc.answer, env)
+			if code := c.main(context.Background(), []string{"repair", "--checkpoint", t.TempDir() + "/cp.json"}); code != exitOK {
+				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+			}
+			for _, want := range []string{"Repair plan for", `after:  {"phone_consolidated_experience":false}`, "Switch 127.0.0.1:", "[y/N]"} {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+			if !strings.Contains(stdout.String(), tc.wantStdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.wantStdout, stdout)
+			}
+			if diff := cmp.Diff(tc.wantWrites, writes(srv)); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -23,7 +23,10 @@ type applyOutput struct {
 	Tests []phonemigrate.TestOutcome `json:"tests,omitempty"`
 	// Watch is the delivery canary's window, verdict and observation.
 	Watch *phonemigrate.CanaryRecord `json:"watch,omitempty"`
-	Error string                     `json:"error,omitempty"`
+	// Repair is set (exit 3) when the tenant is switched and leaves users
+	// without codes: what 'phonemigrate repair' would write.
+	Repair *phonemigrate.Plan `json:"repair,omitempty"`
+	Error  string             `json:"error,omitempty"`
 }
 
 func runApply(ctx context.Context, c *cli, args []string) error {
@@ -125,6 +128,11 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		if errors.Is(err, phonemigrate.ErrAlreadyUnified) {
 			return c.applyNothing(tenant, path, jsonOut)
 		}
+		if repair := showRepair(c.stderr, err, jsonOut); repair != nil && jsonOut {
+			if werr := c.writeJSON(applyOutput{Tenant: tenant.Name(), Checkpoint: path, Steps: []jsonTransition{}, Repair: repair, Error: err.Error()}); werr != nil {
+				return werr
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -193,6 +201,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	if applyErr != nil {
 		out.Error = applyErr.Error()
+		out.Repair = showRepair(c.stderr, applyErr, jsonOut)
 		if out.State == "" {
 			out.State = string(phonemigrate.StateFailed)
 			if cp, err := s.migrator.Status(ctx); err == nil && cp != nil {

@@ -17,6 +17,12 @@ type planOutput struct {
 	// completed): plan then shows what apply (or rollback) would do next
 	// rather than planning afresh.
 	Migration *migrationInProgress `json:"migration,omitempty"`
+	// Repair is set (with Findings and Error, and exit 3) when the tenant
+	// is switched and leaves users without codes: Plan is then empty, and
+	// Repair is what 'phonemigrate repair' would write.
+	Repair   *phonemigrate.Plan     `json:"repair,omitempty"`
+	Findings []phonemigrate.Finding `json:"findings,omitempty"`
+	Error    string                 `json:"error,omitempty"`
 }
 
 // migrationInProgress is plan's summary of an existing checkpoint.
@@ -60,7 +66,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	// show that instead of a fresh plan, which would see a half-migrated
 	// tenant (e.g. "already unified" once the tenant switch is done).
 	path := cf.resolve(tenant)
-	if done, err := c.planFromCheckpoint(ctx, tenant, path, jsonOut); done || err != nil {
+	if done, err := c.planFromCheckpoint(ctx, tenant, path, jsonOut, log); done || err != nil {
 		return err
 	}
 	opts.TwilioAuthToken = phonemigrate.Secret(c.getenv(envTwilioToken))
@@ -75,6 +81,17 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 		}
 		fmt.Fprintf(c.stdout, "Nothing to do: %s is already on the Unified Phone Experience.\n", tenant.Name())
 		return nil
+	}
+	if repair := showRepair(c.stdout, err, jsonOut); repair != nil {
+		if jsonOut {
+			var ue *phonemigrate.UnhealthyError
+			errors.As(err, &ue)
+			if werr := c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: &phonemigrate.Plan{Tenant: tenant.Name(), Steps: []phonemigrate.Step{}},
+				Repair: repair, Findings: ue.Findings, Error: err.Error()}); werr != nil {
+				return werr
+			}
+		}
+		return err
 	}
 	if err != nil {
 		return err
@@ -92,8 +109,11 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 // exits 0 without connecting to the tenant. No checkpoint, or one that is
 // new, rolled back or already unified (apply starts over), returns false.
 // A corrupt, unreadable or foreign checkpoint is a *CheckpointError
-// (exit 2), as for apply.
-func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path string, jsonOut bool) (bool, error) {
+// (exit 2), as for apply. Only for a completed migration does it read the
+// tenant, as check does: when users get no code now (the provider deleted
+// since, say), it shows the repair and returns an *UnhealthyError (exit 3),
+// as apply's recheck would.
+func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path string, jsonOut bool, log logging) (bool, error) {
 	cp, err := phonemigrate.NewFileStore(path).Load(ctx)
 	if errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		return false, nil
@@ -113,6 +133,24 @@ func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path 
 	var text string
 	switch next {
 	case phonemigrate.NextNone:
+		s, err := c.newSession(ctx, tenant, "", log)
+		if err != nil {
+			return true, err
+		}
+		h, err := s.migrator.Check(ctx)
+		if err != nil {
+			return true, err
+		}
+		if h.Repair != nil {
+			ue := &phonemigrate.UnhealthyError{Findings: h.Findings, Repair: h.Repair}
+			showRepair(c.stdout, ue, jsonOut)
+			if jsonOut {
+				if err := c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: rest, Migration: mig, Repair: h.Repair, Findings: h.Findings, Error: ue.Error()}); err != nil {
+					return true, err
+				}
+			}
+			return true, ue
+		}
 		text = fmt.Sprintf("Nothing to do: the migration of %s is completed (checkpoint %s); 'phonemigrate rollback' would restore the legacy setup.\n", tenant.Name(), path)
 	case phonemigrate.NextRollback:
 		text = fmt.Sprintf("A rollback of %s did not finish (checkpoint %s, state %s); 'phonemigrate rollback' finishes it.\n", tenant.Name(), path, cp.State)

@@ -69,6 +69,7 @@ func commands() []command {
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--force] [--plan] [--checkpoint FILE] [--json]", runRollback},
 		{"check", "check a tenant on the Unified Phone Experience for what leaves users without codes, writing nothing", tenantUsage + " [--json]", runCheck},
+		{"repair", "switch a tenant that leaves users without codes back to its legacy phone settings (one write), so codes flow again", tenantUsage + " [--yes] [--checkpoint FILE] [--json]", runRepair},
 		{"watch", "report phone delivery health from the tenant logs (read-only)", tenantUsage + " [--since D|TIME] [--follow] [--poll-interval D] [--checkpoint FILE] [--json]", runWatch},
 		{"export", "write the migrated tenant's phone setup as Terraform or auth0-deploy-cli code", tenantUsage + " --format terraform|deploy-cli [--out DIR] [--layout directory]", runExport},
 		{"action", "print the custom-phone-provider Action generated from a legacy connection's options", "--options FILE [--name NAME] [--json]", runAction},
@@ -182,6 +183,10 @@ func message(err error) string {
 		}
 		msg = trimmed
 	}
+	var ue *phonemigrate.UnhealthyError
+	if errors.As(err, &ue) && ue.Repair != nil {
+		msg += "; 'phonemigrate repair' performs that repair (nothing else), then 'phonemigrate apply' migrates"
+	}
 	if errors.Is(err, phonemigrate.ErrTwilioTokenRequired) {
 		// Only where the tenant holds no legacy token to carry over.
 		msg += "; set " + envTwilioToken + " to the account's auth token (or, on a terminal, pass --ask-twilio-token to type it)"
@@ -234,6 +239,10 @@ func exitCode(err error) int {
 	if errors.Is(err, iacexport.ErrNotUnified) {
 		return exitUserWork // export: apply first
 	}
+	var snc *stillNoCodeError
+	if errors.As(err, &snc) {
+		return exitUserWork // repair: switched back, but a person must act
+	}
 	// Credentials the tenant refuses are bad input: every run starts with
 	// reads, so a wrong token or client secret fails before any write.
 	var te *auth0api.TokenError
@@ -277,7 +286,7 @@ Commands:
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	b.WriteString(`
-Tenant (plan, apply, status, rollback, check, watch, snapshot, export):
+Tenant (plan, apply, status, rollback, check, repair, watch, snapshot, export):
   AUTH0_DOMAIN with AUTH0_TOKEN, or with AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET;
   or --base-url / PHONEMIGRATE_BASE_URL (plain http only to loopback).
 
@@ -370,7 +379,11 @@ var commandNotes = map[string]string{
 that already switched the tenant), plan reads no tenant: it says where the
 migration stopped and lists the steps 'phonemigrate apply' would still run
 ('phonemigrate rollback' undoes what was changed), and exits 0. A completed
-checkpoint means nothing to do (exit 0); a corrupt or foreign one exits 2.
+checkpoint means nothing to do (exit 0), unless the tenant, read as check
+reads it, leaves users without codes now: plan then shows the repair
+('phonemigrate repair') and exits 3. A corrupt or foreign one exits 2.
+On a switched tenant where users get no code, plan shows the repair
+instead of a migration plan and exits 3.
 `,
 	"apply": tenantNotes + `The Twilio auth token is carried over from the tenant's legacy settings;
 TWILIO_AUTH_TOKEN (or, on a terminal, --ask-twilio-token) overrides it. It
@@ -400,6 +413,20 @@ gateways are replaced by a local fake gateway and Twilio by a fake Twilio.
 A custom-phone-provider Action already in the snapshot is never run.
 Exit 0 when every path delivers the same message and the rollback restores
 the snapshot; 1 when one does not (other failures exit as apply's would).
+`,
+	"repair": tenantNotes + `On a tenant switched to the Unified Phone Experience where users get no
+code now (no provider, a disabled one, one that misses a factor in use, a
+custom provider without a bound Action: what 'check' marks with ✗), repair
+makes one write, PATCH /tenants/settings phone_consolidated_experience
+false, so that codes flow through the legacy settings again; it asks first
+unless --yes (without a terminal --yes is required, exit 2). It re-reads the
+tenant right before writing and writes nothing when someone repaired it
+meanwhile; then it reads the tenant again and prints where each factor's
+codes go and its health. Nothing broken: nothing is written, exit 0. Exit 0
+when repaired; 3 when a consumer still gets no code after it (named), when
+switching back cannot help, or when the checkpoint records a migration or
+rollback under way (use apply or rollback); 1 on API failures. Then
+'phonemigrate apply' migrates properly.
 `,
 	"status":   tenantNotes,
 	"rollback": tenantNotes,
