@@ -13,7 +13,8 @@ import (
 // "[redacted]"), and marshals to stable JSON with encoding/json.
 type Plan struct {
 	// Title heads the text form; empty means "Migration plan". A repair
-	// proposal ([UnhealthyError.Repair]) is titled [RepairTitle].
+	// proposal ([UnhealthyError.Repair]) is titled [RepairTitle], a
+	// rollback plan ([Migrator.RollbackPlan]) [RollbackTitle].
 	Title    string       `json:"title,omitempty"`
 	Tenant   string       `json:"tenant,omitempty"`
 	Provider ProviderKind `json:"provider"`
@@ -34,8 +35,8 @@ type Plan struct {
 
 // Step is one forward step of the migration, or of a repair.
 type Step struct {
-	// State is the state reached when this step completes; "" for a
-	// repair's steps, which are no steps of the migration.
+	// State is the state reached when this step completes; "" for the
+	// steps of a repair or a rollback plan, which reach no forward state.
 	State  State   `json:"state"`
 	Title  string  `json:"title"`
 	Writes []Write `json:"writes"`

@@ -23,7 +23,7 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Tenant: cp.Tenant, Steps: []Step{}}
+	p := &Plan{Title: RollbackTitle, Tenant: cp.Tenant, Steps: []Step{}}
 	if cp.Intent != nil {
 		p.Provider, p.Delivery = cp.Intent.Provider, cp.Intent.Delivery
 	}
@@ -52,7 +52,7 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	// writes its restore made.
 	seen := 0
 	err = r.restore(ctx, func(s *step) {
-		p.Steps = append(p.Steps, Step{State: StateRolledBack, Title: s.undo.title, Writes: nonNilWrites(dry.writes[seen:])})
+		p.Steps = append(p.Steps, Step{Title: s.undo.title, Writes: nonNilWrites(dry.writes[seen:])})
 		seen = len(dry.writes)
 	})
 	if err != nil {
@@ -60,6 +60,10 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	}
 	return p, nil
 }
+
+// RollbackTitle heads the text form of a rollback plan ([Plan.Title]);
+// its steps, one per step of the migration undone, have no state.
+const RollbackTitle = "Rollback plan"
 
 func nonNilWrites(ws []Write) []Write {
 	if ws == nil {

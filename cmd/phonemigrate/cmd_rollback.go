@@ -55,8 +55,8 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 		if jsonOut {
 			return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: p})
 		}
-		fmt.Fprintf(c.stdout, "Rollback plan for %s (checkpoint %s, state %s); nothing was written.\n", tenant.Name(), path, cp.State)
 		fmt.Fprint(c.stdout, printable(p.Text()))
+		fmt.Fprintf(c.stdout, "\nFrom checkpoint %s (state %s); nothing was written.\n", path, cp.State)
 		return nil
 	}
 	if !yes {
