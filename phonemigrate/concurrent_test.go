@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/mock/gomock"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/mock_phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -179,5 +182,46 @@ func TestApplyKeepsAColleaguesTemplateEdit(t *testing.T) {
 		if tpl.ID == id && tpl.Content.Body.Voice != "Colleague's voice {{ code }}" {
 			t.Errorf("the colleague's voice text was written over: %q", tpl.Content.Body.Voice)
 		}
+	}
+}
+
+// TestResumeKeepsAnEditOfATemplateItCreated: the templates step fails
+// after creating the first template; a colleague then edits that
+// template. The resumed run does not write over the edit: it stops with
+// ErrConcurrentChange (exit 1), the checkpoint kept in failed.
+func TestResumeKeepsAnEditOfATemplateItCreated(t *testing.T) {
+	mt := scenario("mfa-twilio")
+	c := mockOver(t, mt, false, func(mc *mock_phonemigrate.MockClient) {
+		e := mc.EXPECT()
+		first := e.CreatePhoneTemplate(gomock.Any(), gomock.Any()).DoAndReturn(mt.CreatePhoneTemplate).Times(1)
+		e.CreatePhoneTemplate(gomock.Any(), gomock.Any()).Return(phonemigrate.PhoneTemplate{},
+			&phonemigrate.APIError{Method: "POST", Path: "/branding/phone/templates", StatusCode: 400, Message: "refused"}).Times(1).After(first)
+	})
+	m, store := newMigrator(t, c)
+	if _, err := m.Apply(t.Context(), baseOptions()); err == nil {
+		t.Fatal("Apply succeeded, want the second template's creation to fail")
+	}
+	cp, err := store.Load(t.Context())
+	if err != nil || len(cp.Created.TemplateIDs) != 1 {
+		t.Fatalf("checkpoint after the failure: %+v, %v; want one created template", cp, err)
+	}
+	id := cp.Created.TemplateIDs[0]
+	for i := range mt.Templates {
+		if mt.Templates[i].ID == id {
+			mt.Templates[i].Content.Text = "Colleague: {{ code }}"
+		}
+	}
+	m2, _ := phonemigrate.New(mt, phonemigrate.WithStore(store), phonemigrate.WithPollInterval(time.Millisecond), phonemigrate.WithTenant("acme-legacy"))
+	_, err = m2.Apply(t.Context(), baseOptions())
+	if !errors.Is(err, phonemigrate.ErrConcurrentChange) || phonemigrate.ExitCode(err) != 1 {
+		t.Fatalf("resumed Apply err = %v (exit %d), want ErrConcurrentChange, exit 1", err, phonemigrate.ExitCode(err))
+	}
+	for _, tpl := range mt.Templates {
+		if tpl.ID == id && tpl.Content.Text != "Colleague: {{ code }}" {
+			t.Errorf("the colleague's edit was written over: %q", tpl.Content.Text)
+		}
+	}
+	if cp, _ := store.Load(t.Context()); cp.State != phonemigrate.StateFailed {
+		t.Errorf("checkpoint state = %s, want failed", cp.State)
 	}
 }

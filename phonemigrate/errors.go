@@ -49,6 +49,15 @@ var (
 	// written.
 	ErrTestNotConfirmed = errors.New("test message not confirmed")
 
+	// ErrConcurrentChange is returned by Apply when a step finds what it
+	// writes changed by someone else during the migration: a connection's
+	// other options differing after its write from the read just before, a
+	// template or provider this migration wrote holding neither what it
+	// wrote nor its original. The step fails (state failed, the checkpoint
+	// kept, exit 1) instead of writing over the change; check it, then run
+	// Apply again or roll back.
+	ErrConcurrentChange = errors.New("changed by someone else during the migration")
+
 	// ErrCustomProviderRequired is returned by Plan and Apply when
 	// [Options.Provider] is twilio but a legacy path uses a custom SMS
 	// gateway (or Passwordless and MFA use different providers), which only a

@@ -2,11 +2,13 @@ package phonemigrate
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/unifiedphone/unifiedphone/actiongen"
+	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
 func TestMachineLegality(t *testing.T) {
@@ -215,5 +217,40 @@ func TestAddingAStep(t *testing.T) {
 	want := []Event{EventSwitchConnections, EventSwitchTenant, EventMigrateTemplates, eventAudit, EventAlignMFA, EventConfigureProvider, EventDeployAction}
 	if diff := cmp.Diff(want, undone); diff != "" {
 		t.Errorf("rollback order (-want +got):\n%s", diff)
+	}
+}
+
+// TestProviderWriteRule pins the provider step's one rule (plan and apply).
+func TestProviderWriteRule(t *testing.T) {
+	req := PhoneProviderRequest{Name: ProviderTwilio, Configuration: ProviderConfiguration{SID: "AC1", DefaultFrom: "+1", DeliveryMethods: delivery.Of(delivery.Text)}}
+	written := PhoneProvider{ID: "pro_1", Name: ProviderTwilio, Configuration: req.Configuration}
+	original := PhoneProvider{ID: "pro_1", Name: ProviderTwilio, Configuration: ProviderConfiguration{SID: "AC0", DeliveryMethods: delivery.Of(delivery.Text)}}
+	orig := &OriginalProvider{ID: "pro_1", Name: ProviderTwilio, SID: "AC0", DeliveryMethods: delivery.Of(delivery.Text)}
+	edited := written
+	edited.Configuration.DeliveryMethods = delivery.Of(delivery.Text, delivery.Voice)
+	tests := []struct {
+		name      string
+		p         *PhoneProvider
+		ours      bool
+		orig      *OriginalProvider
+		wantWrite bool
+		wantErr   bool
+	}{
+		{"none: create", nil, false, nil, true, false},
+		{"ours, as written", &written, true, nil, false, false},
+		{"ours, edited since", &edited, true, nil, false, true},
+		{"someone's, first time: replace", &original, false, nil, true, false},
+		{"someone's matching, first time: replace (credentials unknown)", &written, false, nil, true, false},
+		{"replaced, earlier write not landed", &original, false, orig, true, false},
+		{"replaced, as written", &written, false, orig, false, false},
+		{"replaced, edited since", &edited, false, orig, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			write, err := providerWrite(tt.p, req, tt.ours, tt.orig)
+			if write != tt.wantWrite || (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrConcurrentChange)) {
+				t.Errorf("providerWrite = %v, %v; want write %v, error %v", write, err, tt.wantWrite, tt.wantErr)
+			}
+		})
 	}
 }

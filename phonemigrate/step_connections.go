@@ -131,7 +131,7 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
-		return fmt.Errorf("verify options of connection %q: options %s differ from what was read just before writing %s (someone else edited the connection meanwhile, or Auth0 altered them); the migration stops rather than write the connection again: check it, then run again", c.Name, strings.Join(changed, ", "), key)
+		return fmt.Errorf("verify options of connection %q: options %s differ from what was read just before writing %s (someone else edited the connection meanwhile, or Auth0 altered them): %w; the migration stops rather than write the connection again: check it, then run again", c.Name, strings.Join(changed, ", "), key, ErrConcurrentChange)
 	}
 	return nil
 }

@@ -36,13 +36,35 @@ func providerStep() *step {
 	}
 }
 
-// needsProviderWrite is the provider step's rule, for plan and apply: p is
-// the tenant's provider (nil: none), req what the plan writes, ours
-// whether this migration created p. No provider is created; a provider not
-// ours is replaced (always written: its credentials are unknown); ours is
-// written only when it no longer matches req.
-func needsProviderWrite(p *PhoneProvider, req PhoneProviderRequest, ours bool) bool {
-	return p == nil || !ours || !providerMatches(*p, req)
+// providerWrite is the provider step's rule, for plan and apply: p is the
+// tenant's provider (nil: none), req what the plan writes, ours whether
+// this migration created p, and orig the provider it replaces as recorded
+// before an earlier attempt wrote it (nil: none recorded). It reports
+// whether to write: without a provider one is created; a provider not
+// ours is replaced, always written the first time (its credentials are
+// unknown) and again only while it still is the original (the earlier
+// write did not land); ours, or one already replaced, is not written when
+// it matches req. A provider this migration wrote that holds neither what
+// it wrote nor its original was changed by someone else meanwhile: that is
+// [ErrConcurrentChange], and nothing is written over it.
+func providerWrite(p *PhoneProvider, req PhoneProviderRequest, ours bool, orig *OriginalProvider) (bool, error) {
+	switch {
+	case p == nil:
+		return true, nil
+	case (ours || orig != nil) && providerMatches(*p, req):
+		return false, nil
+	case !ours && orig == nil:
+		return true, nil
+	case !ours && orig.is(*p):
+		return true, nil
+	}
+	return false, fmt.Errorf("phone provider %s (%s) was changed since this migration wrote it: %w; the migration stops rather than write over the change: check it, then run again (or roll back)", p.ID, p.Name, ErrConcurrentChange)
+}
+
+// is reports whether p still is the recorded original provider.
+func (o *OriginalProvider) is(p PhoneProvider) bool {
+	return p.ID == o.ID && p.Name == o.Name && p.Disabled == o.Disabled && p.Configuration == ProviderConfiguration{
+		SID: o.SID, DefaultFrom: o.DefaultFrom, MSSID: o.MSSID, DeliveryMethods: o.DeliveryMethods}
 }
 
 func planProviderStep(pc *planContext) Step {
@@ -56,8 +78,8 @@ func planProviderStep(pc *planContext) Step {
 		p = d.Provider
 	}
 	st := Step{Title: fmt.Sprintf("Configure the tenant-level %s phone provider", in.Provider)}
-	switch {
-	case !needsProviderWrite(p, req, false):
+	switch write, _ := providerWrite(p, req, false, nil); { // a plan has written nothing: no conflict
+	case !write:
 	case p == nil:
 		st.Writes = []Write{{Method: "POST", Path: "/branding/phone/providers", After: providerView(req)}}
 	default:
@@ -152,10 +174,14 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 		}
 	}
 	ours := p.ID == r.cp.Created.ProviderID
+	if !ours && !in.AllowReplace {
+		return "", &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
+	}
+	write, err := providerWrite(&p, req, ours, r.cp.Originals.Provider)
+	if err != nil {
+		return "", err
+	}
 	if !ours {
-		if !in.AllowReplace {
-			return "", &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
-		}
 		if r.cp.Originals.Provider == nil {
 			r.cp.Originals.Provider = &OriginalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
 				DefaultFrom: p.Configuration.DefaultFrom, MSSID: p.Configuration.MSSID, DeliveryMethods: p.Configuration.DeliveryMethods}
@@ -164,7 +190,7 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 			}
 		}
 	}
-	if needsProviderWrite(&p, req, ours) {
+	if write {
 		got, err := c.UpdatePhoneProvider(ctx, id, req)
 		if err != nil {
 			return "", fmt.Errorf("update phone provider %s: %w", id, err)

@@ -134,6 +134,9 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 		if !write {
 			continue
 		}
+		if err := r.templateChangedSince(*ex); err != nil {
+			return "", err
+		}
 		if !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
 			r.cp.Originals.Templates = append(r.cp.Originals.Templates, OriginalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
 				Syntax: ex.Content.Syntax, From: ex.Content.From, Text: ex.Content.Text, Voice: ex.Content.Voice})
@@ -157,6 +160,20 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 		}
 	}
 	return EventMigrateTemplates, nil
+}
+
+// templateChangedSince returns [ErrConcurrentChange] for template t, which
+// does not hold what the plan writes, when this migration already wrote it:
+// one it created, or one whose original it recorded that no longer is
+// that original (were it still, the earlier write did not land, and it is
+// written now). Writing it would throw away someone else's edit.
+func (r *run) templateChangedSince(t PhoneTemplate) error {
+	o := findOriginalTemplate(r.cp.Originals.Templates, t.ID)
+	created := slices.Contains(r.cp.Created.TemplateIDs, t.ID)
+	if !created && (o == nil || (o.Text == t.Content.Text && o.From == t.Content.From && o.Disabled == t.Disabled)) {
+		return nil
+	}
+	return fmt.Errorf("the %s template %s was edited since this migration wrote it: %w; the migration stops rather than write over the edit: check it, then run again (or roll back)", t.Type, t.ID, ErrConcurrentChange)
 }
 
 // templatesToUpdate reports whether any template of ts (customised) must be
