@@ -49,14 +49,19 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 		p.Warnings = append(p.Warnings, "Rollback refuses until forced: "+de.Error())
 	}
 	// One plan step per step undone, in the rollback's order, with the
-	// writes its restore made.
+	// writes its restore made (steps with nothing to restore are left out).
 	seen := 0
 	err = r.restore(ctx, func(s *step) {
-		p.Steps = append(p.Steps, Step{Title: s.undo.title, Writes: nonNilWrites(dry.writes[seen:])})
+		if len(dry.writes) > seen {
+			p.Steps = append(p.Steps, Step{Title: s.undo.title, Writes: nonNilWrites(dry.writes[seen:])})
+		}
 		seen = len(dry.writes)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("phonemigrate: rollback plan: %w", err)
+	}
+	if len(p.Steps) == 0 {
+		p.Warnings = append(p.Warnings, "nothing to restore: nothing the migration changed differs from what it recorded as the original")
 	}
 	return p, nil
 }
