@@ -276,3 +276,21 @@ func TestRollbackPlanIsWhatRollbackDoes(t *testing.T) {
 		})
 	}
 }
+
+// TestRollbackPlanNothingToRestore: a migration that failed before its
+// first write has nothing to restore, and the rollback plan says so
+// instead of listing empty steps.
+func TestRollbackPlanNothingToRestore(t *testing.T) {
+	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+	srv.InjectFault(phonemigratetest.Fault{Method: "POST", Path: "/api/v2/branding/phone/providers", Status: 400, Times: 1})
+	if _, err := m.Apply(t.Context(), fakeOptions(srv)); err == nil {
+		t.Fatal("Apply succeeded, want the provider's creation to fail")
+	}
+	p, err := m.RollbackPlan(t.Context())
+	if err != nil {
+		t.Fatalf("RollbackPlan: %v", err)
+	}
+	if len(p.Steps) != 0 || len(p.Warnings) != 1 || !strings.HasPrefix(p.Warnings[0], "nothing to restore") {
+		t.Errorf("RollbackPlan = %d steps, warnings %q; want no step and one 'nothing to restore' warning", len(p.Steps), p.Warnings)
+	}
+}
