@@ -475,3 +475,69 @@ func mustCall(b *testing.B, srv *phonemigratetest.Server, method, path string, b
 		b.Fatalf("%s %s: %d", method, path, resp.StatusCode)
 	}
 }
+
+// BenchmarkCallsPerRepair counts the Management API calls of
+// [phonemigrate.Migrator.Repair] on the two half-migrated states that leave
+// MFA users without codes, which Apply refuses (BenchmarkCallsPerConvergence).
+// The minimum: the discovery reads of a switched MFA tenant (tenant
+// settings, connections, Guardian factors, phone providers, phone
+// templates, MFA message types: 6), the tenant settings read again right
+// before the write (so a repair someone made meanwhile is not repeated),
+// the write (verified from its answer), and the discovery of the tenant
+// as it is now, switched back — the same 6 reads plus the 3 legacy
+// Guardian reads that answer again (selected provider, its Twilio
+// settings, the enrollment and verification messages): 17, exactly one of
+// them a write.
+func BenchmarkCallsPerRepair(b *testing.B) {
+	textOnly := map[string]any{"name": "twilio",
+		"configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}},
+		"credentials":   map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}}
+	cases := []struct {
+		name    string
+		shape   func(b *testing.B, srv *phonemigratetest.Server)
+		minimum int
+	}{
+		{name: "switched-without-provider", minimum: 6 + 1 + 1 + 6 + 3, shape: func(b *testing.B, srv *phonemigratetest.Server) {
+			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+		}},
+		{name: "provider-misses-voice", minimum: 6 + 1 + 1 + 6 + 3, shape: func(b *testing.B, srv *phonemigratetest.Server) {
+			mustCall(b, srv, "POST", "/branding/phone/providers", textOnly)
+			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			var reads, writes int
+			for b.Loop() {
+				b.StopTimer()
+				srv := newFake(phonemigratetest.MFATwilio)
+				tc.shape(b, srv)
+				srv.ResetRequests()
+				m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				res, err := m.Repair(b.Context(), phonemigrate.RepairOptions{})
+				b.StopTimer()
+				if err != nil || res.Outcome != phonemigrate.RepairDone {
+					b.Fatalf("Repair = %+v, %v; want repaired", res, err)
+				}
+				reqs := srv.Requests()
+				w := writesOf(reqs)
+				reads, writes = len(reqs)-len(w), len(w)
+				if writes != 1 {
+					b.Fatalf("Repair wrote %d times, want once: %v", writes, w)
+				}
+				srv.Close()
+				b.StartTimer()
+			}
+			minimum := float64(tc.minimum)
+			b.ReportMetric(float64(reads+writes), "calls/op")
+			b.ReportMetric(float64(reads), "reads/op")
+			b.ReportMetric(float64(writes), "writes/op")
+			b.ReportMetric(minimum, "min-calls")
+			b.ReportMetric(float64(reads+writes)/minimum, "x-min")
+		})
+	}
+}
