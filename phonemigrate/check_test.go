@@ -233,3 +233,46 @@ func TestApplyRechecksACompletedMigration(t *testing.T) {
 		t.Errorf("tenant after rollback (-original +got):\n%s", diff)
 	}
 }
+
+// TestTakesOverTheProviderSetUpForIt: a half-migrated tenant where
+// someone created in the Dashboard exactly the provider the migration
+// writes, but did not switch. The plan takes it over (no --allow-replace
+// needed), writing it again only for its credentials; a different
+// provider still needs AllowReplace; rollback keeps the taken-over
+// provider, with its configuration.
+func TestTakesOverTheProviderSetUpForIt(t *testing.T) {
+	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+	api(t, srv, "POST", "/branding/phone/providers", twilioProvider("voice"))
+	var ee *phonemigrate.ExistingResourceError
+	if _, err := m.Plan(t.Context(), fakeOptions(srv)); !errors.As(err, &ee) {
+		t.Fatalf("Plan with a different provider: %v, want *ExistingResourceError", err)
+	}
+	id := srv.State().PhoneProviders[0].ID
+	api(t, srv, "PATCH", "/branding/phone/providers/"+id, map[string]any{"configuration": map[string]any{"sid": phonemigratetest.TwilioSID,
+		"default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}}})
+	p, err := m.Plan(t.Context(), fakeOptions(srv))
+	if err != nil {
+		t.Fatalf("Plan with the provider set up for it: %v", err)
+	}
+	var got []string
+	for _, st := range p.Steps {
+		if st.State == phonemigrate.StateProviderConfigured {
+			for _, w := range st.Writes {
+				got = append(got, w.Method+" "+w.Path)
+			}
+		}
+	}
+	if diff := cmp.Diff([]string{"PATCH /branding/phone/providers/" + id}, got); diff != "" {
+		t.Errorf("provider writes (-want +got):\n%s", diff)
+	}
+	if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if _, err := m.Rollback(t.Context()); err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	ps := srv.State().PhoneProviders
+	if len(ps) != 1 || ps[0].ID != id {
+		t.Fatalf("providers after rollback: %+v, want the taken-over one kept", ps)
+	}
+}

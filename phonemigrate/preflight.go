@@ -252,12 +252,21 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 	}
 
 	// Existing resources.
-	if d.Provider != nil {
-		if !o.AllowReplace {
-			return nil, nil, &ExistingResourceError{Kind: "phone provider", ID: d.Provider.ID, Name: d.Provider.Name}
+	if p := d.Provider; p != nil {
+		// A half-migrated tenant: someone set up the very provider this
+		// migration writes (in the Dashboard, say) but did not switch.
+		// Taking it over changes nothing but its credentials, which Auth0
+		// never shows, so they are written again.
+		same := providerMatches(*p, providerRequest(in, &Options{}))
+		switch {
+		case same:
+			warnings = append(warnings, fmt.Sprintf("The existing %s phone provider %s already has the configuration this migration writes (set up for it, but the tenant was not switched): it is taken over and written again with the credentials, which Auth0 does not show; rollback restores its configuration but not its credentials.", p.Name, p.ID))
+		case !o.AllowReplace:
+			return nil, nil, &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
+		default:
+			warnings = append(warnings, fmt.Sprintf("The existing %s phone provider %s is replaced; rollback restores its configuration but not its credentials.", p.Name, p.ID))
 		}
-		in.ReplaceProviderID = d.Provider.ID
-		warnings = append(warnings, fmt.Sprintf("The existing %s phone provider %s is replaced; rollback restores its configuration but not its credentials.", d.Provider.Name, d.Provider.ID))
+		in.ReplaceProviderID = p.ID
 	}
 	if kind == ProviderKindCustom {
 		// Auth0 allows one Action for the trigger, so a second cannot be

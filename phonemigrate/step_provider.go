@@ -174,7 +174,7 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 		}
 	}
 	ours := p.ID == r.cp.Created.ProviderID
-	if !ours && !in.AllowReplace {
+	if !ours && !in.AllowReplace && p.ID != in.ReplaceProviderID {
 		return "", &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
 	}
 	write, err := providerWrite(&p, req, ours, r.cp.Originals.Provider)
