@@ -225,3 +225,37 @@ func TestResumeKeepsAnEditOfATemplateItCreated(t *testing.T) {
 		t.Errorf("checkpoint state = %s, want failed", cp.State)
 	}
 }
+
+// TestRollbackOfAHalfMigratedConnection: the connection was set to use
+// the provider by hand before the migration (the tenant not switched), so
+// the migration did not write it. Rolling back switches the tenant back,
+// after which the connection sends through its legacy settings as before:
+// that is no drift, and the rollback goes ahead without force, leaving the
+// connection as it found it.
+func TestRollbackOfAHalfMigratedConnection(t *testing.T) {
+	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+	const id = "con_Tw3hJ6cV9mQs1KeY"
+	var opts map[string]any
+	for _, c := range srv.State().Connections {
+		if c.ID == id {
+			opts = c.Options
+		}
+	}
+	opts[phonemigrate.UsePhoneProviderKey] = true
+	api(t, srv, "PATCH", "/connections/"+id, map[string]any{"options": opts})
+	if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if _, err := m.Rollback(t.Context()); err != nil {
+		t.Fatalf("Rollback: %v (want no drift: the connection has legacy settings and the tenant is switched back)", err)
+	}
+	st := srv.State()
+	if st.TenantSettings["phone_consolidated_experience"] == true {
+		t.Errorf("tenant still switched after rollback")
+	}
+	for _, c := range st.Connections {
+		if c.ID == id && c.Options[phonemigrate.UsePhoneProviderKey] != true {
+			t.Errorf("rollback changed the option it did not write: %v", c.Options[phonemigrate.UsePhoneProviderKey])
+		}
+	}
+}

@@ -217,17 +217,50 @@ func findConnection(cs []Connection, id string) *Connection {
 
 // connectionsDrift reports Passwordless connections that rely on the
 // tenant-level provider but were not switched by this migration (created
-// or switched since): the rollback would leave them routing to nothing.
+// or switched before or since), and that the rollback would leave routing
+// to nothing: with the tenant switched back, one without legacy settings
+// of its own; with the tenant left switched, any, once the provider this
+// migration created is deleted. One with legacy settings on a tenant
+// switched back sends through them again, as it did before.
 func (r *run) connectionsDrift(ctx context.Context) ([]string, error) {
 	conns, err := r.m.c.ListSMSConnections(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list connections: %w", err)
 	}
 	var changes []string
+	var switchedAfter *bool // the tenant switch once rolled back; read when needed
 	for _, conn := range conns {
-		if usesProvider(conn) && findOriginalOption(r.cp.Originals.ConnectionOptions, conn.ID, UsePhoneProviderKey) == nil {
-			changes = append(changes, fmt.Sprintf("connection %q uses the tenant-level provider but was not switched by this migration: its users would be left without codes", conn.Name))
+		if !usesProvider(conn) || findOriginalOption(r.cp.Originals.ConnectionOptions, conn.ID, UsePhoneProviderKey) != nil {
+			continue
+		}
+		if switchedAfter == nil {
+			on, err := r.switchedAfterRollback(ctx)
+			if err != nil {
+				return nil, err
+			}
+			switchedAfter = &on
+		}
+		noLegacy := connectionPath(&conn) == nil
+		switch {
+		case !*switchedAfter && noLegacy:
+			changes = append(changes, fmt.Sprintf("connection %q uses the tenant-level provider, was not switched by this migration and has no legacy settings: once the tenant is switched back its users would be left without codes", conn.Name))
+		case *switchedAfter && r.cp.Created.ProviderID != "":
+			changes = append(changes, fmt.Sprintf("connection %q uses the tenant-level provider but was not switched by this migration: deleting the provider the migration created would leave its users without codes", conn.Name))
 		}
 	}
 	return changes, nil
+}
+
+// switchedAfterRollback reports whether the tenant is switched to the
+// Unified Phone Experience once rolled back: its recorded original when
+// this migration switched it, else as it is now.
+func (r *run) switchedAfterRollback(ctx context.Context) (bool, error) {
+	if o := r.cp.Originals.PhoneConsolidatedExperience; o != nil {
+		return flagOn(o.Value), nil
+	}
+	ts, err := r.m.c.TenantSettings(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read tenant settings: %w", err)
+	}
+	return flagOn(ts.PhoneConsolidatedExperience), nil
 }
