@@ -19,7 +19,13 @@ const (
 	OutcomeAlreadyDone    Outcome = "already_done"    // its checkpoint said completed; nothing written
 	OutcomeAlreadyUnified Outcome = "already_unified" // already on the Unified Phone Experience; nothing written
 	OutcomeFailed         Outcome = "failed"          // see Error and ExitCode; the checkpoint lets a rerun resume
-	OutcomeCanceled       Outcome = "canceled"        // the run was cancelled before or while it ran
+	// OutcomeNeedsRepair: the tenant is switched to the Unified Phone
+	// Experience and users get no code now; nothing written. Error names
+	// the findings and the repair ('phonemigrate repair' or
+	// [phonemigrate.Migrator.Repair] on that tenant), after which a rerun
+	// migrates it.
+	OutcomeNeedsRepair Outcome = "needs_repair"
+	OutcomeCanceled    Outcome = "canceled" // the run was cancelled before or while it ran
 )
 
 // OK reports whether o is a success (nothing left to do for the tenant).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -271,5 +272,37 @@ func TestRunPacesEachTenant(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a completed completed 0", "b completed completed 0"}, outcomes(rep)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+}
+
+// TestRunBrokenTenantNeedsRepair: a tenant switched by hand without a
+// provider leaves MFA users without codes. The fleet writes nothing to it
+// and reports it needs_repair (exit 3), naming the repair, rather than a
+// plain failure or already_unified.
+func TestRunBrokenTenantNeedsRepair(t *testing.T) {
+	srv := startFake(t, phonemigratetest.MFATwilio)
+	req, _ := http.NewRequestWithContext(t.Context(), "PATCH", srv.BaseURL+"/tenants/settings", strings.NewReader(`{"phone_consolidated_experience": true}`))
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	srv.ResetRequests()
+	cfg := &fleet.Config{Concurrency: 1, Tenants: []fleet.Tenant{{Name: "broken", BaseURL: srv.BaseURL, TokenEnv: "BROKEN_TOKEN",
+		Checkpoint: filepath.Join(t.TempDir(), "broken.json"), Options: fleet.TenantOptions{SkipTest: true}}}}
+	rep, err := fastRunner(map[string]string{"BROKEN_TOKEN": srv.Token}).Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := rep.Tenants[0]
+	if tr.Outcome != fleet.OutcomeNeedsRepair || tr.ExitCode != 3 || tr.Outcome.OK() || !strings.Contains(tr.Error, "fastest safe repair") {
+		t.Errorf("broken tenant: outcome %s, exit %d, error %q; want needs_repair, exit 3, naming the repair", tr.Outcome, tr.ExitCode, tr.Error)
+	}
+	for _, rq := range srv.Requests() {
+		if rq.Method != "GET" {
+			t.Errorf("the fleet wrote to a tenant that needs repair: %s %s", rq.Method, rq.Path)
+		}
 	}
 }
