@@ -11,9 +11,10 @@ import (
 // step is one step of the migration, and everything about it in one value:
 // where it sits on the forward path, the invariants of a healthy tenant it
 // establishes, how a plan shows it, the work Apply does, and its part of a
-// rollback. Each step keeps one needs-write rule (connections:
-// needsProviderSwitch, tenant: needsTenantSwitch, MFA: needsMFAWrite,
-// templates: needsTemplateWrite, provider: needsProviderWrite) that both
+// rollback. Each step keeps one needs-write rule (Action:
+// needsActionWrites, provider: providerWrite, tenant: needsTenantSwitch,
+// connections: needsProviderSwitch, MFA: needsMFAWrite, templates:
+// needsTemplateWrite) that both
 // its plan and its apply call, so the plan cannot promise a write that
 // apply skips, or the reverse.
 //

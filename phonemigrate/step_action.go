@@ -32,32 +32,51 @@ func actionStep() *step {
 	}
 }
 
-// planActionStep shows the Action this run creates, builds, deploys and binds
-// (the step is skipped unless the intent sets one up).
+// actionWrites is the Action step's rule, for plan and apply: which of
+// its writes are needed, given the Action this migration created (nil:
+// none yet) and the trigger's bindings. A new Action is created, deployed
+// and bound; the created one is deployed unless a version is, and bound
+// unless it is the trigger's only binding.
+type actionWrites struct{ create, deploy, bind bool }
+
+func needsActionWrites(a *Action, bs []Binding) actionWrites {
+	if a == nil {
+		return actionWrites{create: true, deploy: true, bind: true}
+	}
+	return actionWrites{deploy: !a.Deployed, bind: !onlyBinding(bs, a.ID)}
+}
+
+// planActionStep shows the Action this run creates, builds, deploys and
+// binds (the step is skipped unless the intent sets one up; a plan never
+// has one created yet).
 func planActionStep(pc *planContext) Step {
 	in, act := pc.in, pc.act
-	secrets := map[string]string{}
-	for _, s := range act.Secrets {
-		secrets[s.Name] = redacted
+	need := needsActionWrites(nil, pc.d.Bindings)
+	st := Step{Title: "Create, build, deploy and bind the custom-phone-provider Action (" + routingTitle(in) + ")"}
+	if need.create {
+		secrets := map[string]string{}
+		for _, s := range act.Secrets {
+			secrets[s.Name] = redacted
+		}
+		st.Writes = append(st.Writes, Write{Method: "POST", Path: "/actions/actions", After: map[string]any{
+			"name":               act.Name,
+			"runtime":            act.Runtime,
+			"supported_triggers": []map[string]string{{"id": TriggerCustomPhoneProvider, "version": TriggerVersion}},
+			"secrets":            secrets,
+		}, Note: actionNote(in)})
 	}
-	var before any
-	if len(pc.d.Bindings) > 0 {
-		before = bindingsView(pc.d.Bindings)
+	if need.deploy {
+		st.Writes = append(st.Writes, Write{Method: "POST", Path: "/actions/actions/" + newActionID + "/deploy"})
 	}
-	return Step{
-		Title: "Create, build, deploy and bind the custom-phone-provider Action (" + routingTitle(in) + ")",
-		Writes: []Write{
-			{Method: "POST", Path: "/actions/actions", After: map[string]any{
-				"name":               act.Name,
-				"runtime":            act.Runtime,
-				"supported_triggers": []map[string]string{{"id": TriggerCustomPhoneProvider, "version": TriggerVersion}},
-				"secrets":            secrets,
-			}, Note: actionNote(in)},
-			{Method: "POST", Path: "/actions/actions/" + newActionID + "/deploy"},
-			{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings", Before: before,
-				After: []map[string]any{{"ref": map[string]string{"type": "action_id", "value": newActionID}, "display_name": act.Name}}},
-		},
+	if need.bind {
+		var before any
+		if len(pc.d.Bindings) > 0 {
+			before = bindingsView(pc.d.Bindings)
+		}
+		st.Writes = append(st.Writes, Write{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings", Before: before,
+			After: []map[string]any{{"ref": map[string]string{"type": "action_id", "value": newActionID}, "display_name": act.Name}}})
 	}
+	return st
 }
 
 func (r *run) deployAction(ctx context.Context) (Event, error) {
@@ -134,7 +153,7 @@ func (r *run) deployAction(ctx context.Context) (Event, error) {
 			return "", err
 		}
 	}
-	if !a.Deployed {
+	if needsActionWrites(&a, nil).deploy {
 		// Deploying is not synchronous: Auth0 answers 200 with a version
 		// whose deployed is false (recorded), so the deploy is complete
 		// only once the Action reads back with a deployed version. Binding
@@ -155,7 +174,7 @@ func (r *run) deployAction(ctx context.Context) (Event, error) {
 			return "", fmt.Errorf("read trigger bindings: %w", err)
 		}
 	}
-	if onlyBinding(bs, id) {
+	if !needsActionWrites(&a, bs).bind {
 		return EventDeployAction, nil
 	}
 	if len(bs) > 0 && !in.AllowReplace {
