@@ -227,7 +227,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "Migration of %s %s; checkpoint %s.\n", tenant.Name(), out.State, path)
 	if out.State == string(phonemigrate.StateCompleted) {
-		fmt.Fprintln(c.stdout, "If Terraform or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it (tenant switch, SMS connections, MFA message types, phone provider and Action): run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md.")
+		fmt.Fprintln(c.stdout, phonemigrate.IaCRevertWarning) // the plan's warning, word for word
 	}
 	return nil
 }
