@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
@@ -45,13 +46,29 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		allowRemote bool
 		scen        scenarioFlag
 		from        string
+		makeList    string
+		changes     []phonemigratetest.Change
 		log         logging
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one); a loopback host unless --allow-remote")
 	fs.BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address other machines can reach (the fake's token and control API are not secrets)")
 	scen.register(fs)
 	fs.StringVar(&from, "from", "", "serve the tenant of a snapshot `FILE` ('phonemigrate snapshot') instead of a scenario")
+	fs.StringVar(&makeList, "make", "", "before serving, make `CHANGES` (comma-separated) to the tenant as someone would by hand, for a half-migrated or drifted one: "+changeNames())
 	log.register(fs)
+	checkMake := func() error {
+		if makeList == "" {
+			return nil
+		}
+		for _, name := range strings.Split(makeList, ",") {
+			ch, err := phonemigratetest.ParseChange(name)
+			if err != nil {
+				return usageErrorf("--make: %q is not one of %s", strings.TrimSpace(name), changeNames())
+			}
+			changes = append(changes, ch)
+		}
+		return nil
+	}
 	checkFrom := func() error {
 		scenarioSet := false
 		fs.Visit(func(f *flag.Flag) { scenarioSet = scenarioSet || f.Name == "scenario" })
@@ -68,7 +85,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		}
 		return nil
 	}
-	if err := c.parseFlags(fs, "fake", args, log.check, scen.check, checkFrom, checkListen); err != nil {
+	if err := c.parseFlags(fs, "fake", args, log.check, scen.check, checkFrom, checkListen, checkMake); err != nil {
 		return err
 	}
 	sc := scen.sc
@@ -92,6 +109,9 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	if err := srv.StartAt(listen); err != nil {
 		return fmt.Errorf("the fake tenant cannot listen: %w", err)
 	}
+	if err := srv.Make(ctx, changes...); err != nil {
+		return fmt.Errorf("the fake tenant: --make: %w", err)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(c.stdout, "PHONEMIGRATE_BASE_URL=%s\n", srv.BaseURL)
@@ -107,6 +127,9 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		what := "scenario " + string(sc)
 		if from != "" {
 			what = "from snapshot " + printable(from)
+		}
+		if len(changes) > 0 {
+			what += ", then " + makeList
 		}
 		fmt.Fprintf(c.stderr, "Fake Auth0 tenant (%s) at %s; its state is at %s/__fake/state. Press Ctrl-C to stop.\n", what, srv.BaseURL, srv.URL)
 		for _, r := range srv.GatewayRedirects() {
@@ -142,4 +165,13 @@ func loopbackListen(addr string) (bool, error) {
 		return false, usageErrorf("--listen %q is not host:port", addr)
 	}
 	return loopback.Host(host), nil
+}
+
+// changeNames lists the changes --make accepts.
+func changeNames() string {
+	var names []string
+	for _, c := range phonemigratetest.Changes() {
+		names = append(names, string(c))
+	}
+	return strings.Join(names, ", ")
 }

@@ -97,7 +97,7 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	sleep DURATION              wait, e.g. 500ms
 //	wait-checkpoint FILE STATE  wait (up to 20s) until the checkpoint FILE is in STATE
 //	free-port VAR               set VAR to a free TCP port on 127.0.0.1
-//	wait-http URL               wait (up to 10s) until URL answers 200
+//	wait-http URL [FILE]             wait (up to 10s) until URL answers 200
 //	hold-lock FILE              take FILE's checkpoint lock until the script ends
 //	json-get FILE PATH          print the JSON value at PATH in FILE
 //	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
@@ -428,15 +428,19 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: wait-http URL")
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: wait-http URL [FILE]")
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp, err := http.Get(args[0])
 		if err == nil {
+			body, rerr := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && rerr == nil {
+				if len(args) == 2 {
+					ts.Check(os.WriteFile(ts.MkAbs(args[1]), body, 0o600))
+				}
 				return
 			}
 		}

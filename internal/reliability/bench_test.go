@@ -1,9 +1,7 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -387,10 +385,7 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 		refused bool
 	}{
 		{name: "switched-by-hand", minimum: 5 + 2 + 1, sc: phonemigratetest.LegacyTwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
-			mustCall(b, srv, "POST", "/branding/phone/providers", map[string]any{"name": "twilio",
-				"configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}},
-				"credentials":   map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}})
-			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+			mustMake(b, srv, phonemigratetest.AddTextOnlyProvider, phonemigratetest.SwitchOn)
 		}},
 		{name: "migrated-then-connection-reverted", minimum: 5 + 2 + 1, sc: phonemigratetest.LegacyTwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
 			m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
@@ -400,22 +395,17 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 			if _, err := m.Apply(b.Context(), migrateOptions(srv)); err != nil {
 				b.Fatal(err)
 			}
-			opts := srv.State().Connections[1].Options
-			delete(opts, phonemigrate.UsePhoneProviderKey)
-			mustCall(b, srv, "PATCH", "/connections/con_Tw3hJ6cV9mQs1KeY", map[string]any{"options": opts})
+			mustMake(b, srv, phonemigratetest.StopUsingProvider)
 		}},
 		// MFA users get no code: the tenant is switched without a provider.
 		// Discovery (five reads plus the MFA message types) is all it takes
 		// to see it.
 		{name: "switched-without-provider", minimum: 5 + 1, refused: true, sc: phonemigratetest.MFATwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
-			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+			mustMake(b, srv, phonemigratetest.SwitchOn)
 		}},
 		// Voice MFA users get no code: the provider delivers text only.
 		{name: "provider-misses-voice", minimum: 5 + 1, refused: true, sc: phonemigratetest.MFATwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
-			mustCall(b, srv, "POST", "/branding/phone/providers", map[string]any{"name": "twilio",
-				"configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}},
-				"credentials":   map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}})
-			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+			mustMake(b, srv, phonemigratetest.AddTextOnlyProvider, phonemigratetest.SwitchOn)
 		}},
 	}
 	for _, tc := range cases {
@@ -458,21 +448,11 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 	}
 }
 
-// mustCall sends one Management API request to the fake, as a person
-// shaping the tenant would.
-func mustCall(b *testing.B, srv *phonemigratetest.Server, method, path string, body any) {
+// mustMake makes changes to the fake tenant, as a person shaping it would.
+func mustMake(b *testing.B, srv *phonemigratetest.Server, changes ...phonemigratetest.Change) {
 	b.Helper()
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(b.Context(), method, srv.BaseURL+path, bytes.NewReader(raw))
-	req.Header.Set("Authorization", "Bearer "+srv.Token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := srv.Make(b.Context(), changes...); err != nil {
 		b.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b.Fatalf("%s %s: %d", method, path, resp.StatusCode)
 	}
 }
 
@@ -489,20 +469,16 @@ func mustCall(b *testing.B, srv *phonemigratetest.Server, method, path string, b
 // settings, the enrollment and verification messages): 17, exactly one of
 // them a write.
 func BenchmarkCallsPerRepair(b *testing.B) {
-	textOnly := map[string]any{"name": "twilio",
-		"configuration": map[string]any{"sid": phonemigratetest.TwilioSID, "default_from": phonemigratetest.TwilioFrom, "delivery_methods": []string{"text"}},
-		"credentials":   map[string]any{"auth_token": phonemigratetest.TwilioAuthToken}}
 	cases := []struct {
 		name    string
 		shape   func(b *testing.B, srv *phonemigratetest.Server)
 		minimum int
 	}{
 		{name: "switched-without-provider", minimum: 6 + 1 + 1 + 6 + 3, shape: func(b *testing.B, srv *phonemigratetest.Server) {
-			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+			mustMake(b, srv, phonemigratetest.SwitchOn)
 		}},
 		{name: "provider-misses-voice", minimum: 6 + 1 + 1 + 6 + 3, shape: func(b *testing.B, srv *phonemigratetest.Server) {
-			mustCall(b, srv, "POST", "/branding/phone/providers", textOnly)
-			mustCall(b, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
+			mustMake(b, srv, phonemigratetest.AddTextOnlyProvider, phonemigratetest.SwitchOn)
 		}},
 	}
 	for _, tc := range cases {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -281,14 +280,9 @@ func TestRunPacesEachTenant(t *testing.T) {
 // plain failure or already_unified.
 func TestRunBrokenTenantNeedsRepair(t *testing.T) {
 	srv := startFake(t, phonemigratetest.MFATwilio)
-	req, _ := http.NewRequestWithContext(t.Context(), "PATCH", srv.BaseURL+"/tenants/settings", strings.NewReader(`{"phone_consolidated_experience": true}`))
-	req.Header.Set("Authorization", "Bearer "+srv.Token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	if err := srv.Make(t.Context(), phonemigratetest.SwitchOn); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
 	srv.ResetRequests()
 	cfg := &fleet.Config{Concurrency: 1, Tenants: []fleet.Tenant{{Name: "broken", BaseURL: srv.BaseURL, TokenEnv: "BROKEN_TOKEN",
 		Checkpoint: filepath.Join(t.TempDir(), "broken.json"), Options: fleet.TenantOptions{SkipTest: true}}}}

@@ -184,3 +184,17 @@ func ExampleServer_StartTraffic() {
 	// sent 4, failed 4
 	// gd_send_sms_failure Twilio answered 500: 30008 Unknown error
 }
+
+// A half-migrated tenant, as real ones are found: someone created a
+// text-only provider in the Dashboard and switched the tenant, while MFA
+// still offers voice. Voice MFA users get no code.
+func ExampleServer_Make() {
+	srv := phonemigratetest.NewServer(phonemigratetest.MFATwilio)
+	defer srv.Close()
+	if err := srv.Make(context.Background(), phonemigratetest.AddTextOnlyProvider, phonemigratetest.SwitchOn); err != nil {
+		panic(err)
+	}
+	st := srv.State()
+	fmt.Println(st.TenantSettings["phone_consolidated_experience"], st.PhoneProviders[0].Configuration.DeliveryMethods)
+	// Output: true [text]
+}

@@ -1,0 +1,178 @@
+package phonemigratetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Change is something done to a tenant outside the migration — by a person
+// in the Dashboard, by Terraform or auth0-deploy-cli with a configuration
+// from before the migration — that leaves it in one of the starting states
+// real tenants are found in: half-migrated, or drifted after a migration.
+// [Server.Make] makes changes through the Management API, as they would.
+type Change string
+
+// The changes. Each names the write it makes; combined, they give the
+// half-migrated starting states (see the package example).
+const (
+	// SwitchOn turns phone_consolidated_experience on, nothing else: with
+	// MFA and no provider, MFA users get no code; Passwordless connections
+	// keep their legacy settings.
+	SwitchOn Change = "switch_on"
+	// SwitchOff turns phone_consolidated_experience off, as Terraform's
+	// `phone_consolidated_experience = false` or a deploy-cli import from
+	// before the migration does.
+	SwitchOff Change = "switch_off"
+	// AddTextOnlyProvider creates a Twilio phone provider for the
+	// scenario's Twilio account ([TwilioSID]) that delivers text only.
+	AddTextOnlyProvider Change = "add_text_only_provider"
+	// DisableProvider disables every phone provider.
+	DisableProvider Change = "disable_provider"
+	// DeleteProvider deletes every phone provider, as deploy-cli with
+	// AUTH0_ALLOW_DELETE and an export from before the migration does.
+	DeleteProvider Change = "delete_provider"
+	// UseProvider sets options.use_phone_provider on every Passwordless
+	// SMS connection (every other option re-sent unchanged).
+	UseProvider Change = "use_provider"
+	// StopUsingProvider removes options.use_phone_provider from every
+	// Passwordless SMS connection, as an auth0_connection resource or a
+	// deploy-cli import from before the migration does (they write the
+	// options whole).
+	StopUsingProvider Change = "stop_using_provider"
+)
+
+// Changes returns every change, in a stable order.
+func Changes() []Change {
+	return []Change{SwitchOn, SwitchOff, AddTextOnlyProvider, DisableProvider, DeleteProvider, UseProvider, StopUsingProvider}
+}
+
+// ErrUnknownChange is returned (wrapped) by [Server.Make] and [ParseChange]
+// for a value that is not one of the changes.
+var ErrUnknownChange = errors.New("unknown change")
+
+// ParseChange returns the change named s (case-insensitive, surrounding
+// space ignored), or an error wrapping [ErrUnknownChange] that lists the
+// valid names.
+func ParseChange(s string) (Change, error) {
+	name := strings.ToLower(strings.TrimSpace(s))
+	var names []string
+	for _, c := range Changes() {
+		if string(c) == name {
+			return c, nil
+		}
+		names = append(names, string(c))
+	}
+	return "", fmt.Errorf("%w %q (one of %s)", ErrUnknownChange, s, strings.Join(names, ", "))
+}
+
+// Make makes each change, in order, through the fake's Management API
+// (authenticated with its token), as someone changing the tenant by hand
+// would. It stops at the first change that fails. The server must be
+// serving ([NewServer] starts it).
+func (s *Server) Make(ctx context.Context, changes ...Change) error {
+	for _, c := range changes {
+		if err := s.makeChange(ctx, c); err != nil {
+			return fmt.Errorf("phonemigratetest: %s: %w", c, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) makeChange(ctx context.Context, c Change) error {
+	switch c {
+	case SwitchOn, SwitchOff:
+		return s.call(ctx, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": c == SwitchOn}, nil)
+	case AddTextOnlyProvider:
+		return s.call(ctx, "POST", "/branding/phone/providers", map[string]any{"name": "twilio",
+			"configuration": map[string]any{"sid": TwilioSID, "default_from": TwilioFrom, "delivery_methods": []string{"text"}},
+			"credentials":   map[string]any{"auth_token": TwilioAuthToken}}, nil)
+	case DisableProvider, DeleteProvider:
+		var ps struct {
+			Providers []struct {
+				ID string `json:"id"`
+			} `json:"providers"`
+		}
+		if err := s.call(ctx, "GET", "/branding/phone/providers", nil, &ps); err != nil {
+			return err
+		}
+		for _, p := range ps.Providers {
+			var err error
+			if c == DeleteProvider {
+				err = s.call(ctx, "DELETE", "/branding/phone/providers/"+p.ID, nil, nil)
+			} else {
+				err = s.call(ctx, "PATCH", "/branding/phone/providers/"+p.ID, map[string]any{"disabled": true}, nil)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	case UseProvider, StopUsingProvider:
+		var conns []struct {
+			ID      string         `json:"id"`
+			Options map[string]any `json:"options"`
+		}
+		if err := s.call(ctx, "GET", "/connections?strategy=sms", nil, &conns); err != nil {
+			return err
+		}
+		for _, conn := range conns {
+			opts := conn.Options
+			if opts == nil {
+				opts = map[string]any{}
+			}
+			if c == UseProvider {
+				opts["use_phone_provider"] = true
+			} else {
+				delete(opts, "use_phone_provider")
+			}
+			if err := s.call(ctx, "PATCH", "/connections/"+conn.ID, map[string]any{"options": opts}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("%w %q", ErrUnknownChange, string(c))
+}
+
+// call sends one Management API request to the fake and decodes a JSON
+// answer into out (when not nil).
+func (s *Server) call(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.BaseURL+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
