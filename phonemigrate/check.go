@@ -67,7 +67,7 @@ const (
 
 // Health is the result of [Migrator.Check].
 type Health struct {
-	// State is "legacy" (not switched, nothing set up for the switch),
+	// State is "legacy" (not switched, no connection set to use the provider),
 	// "unified" (switched, every invariant holds) or "inconsistent"
 	// (switched or half set up, with findings).
 	State string `json:"state"`
@@ -127,8 +127,9 @@ func (e *UnhealthyError) Error() string {
 // Check reads the tenant (as Discover does, writing nothing) and evaluates
 // the invariants of a healthy tenant on the Unified Phone Experience. It
 // works on any tenant, whoever migrated it (this tool, the Dashboard or a
-// script): a legacy tenant that nothing was set up for is "legacy" with no
-// findings. What Check cannot see: whether the tenant phone templates carry
+// script): a tenant not switched with no connection set to use the
+// provider is "legacy" with no findings (a phone provider created ahead of
+// the switch serves no one yet). What Check cannot see: whether the tenant phone templates carry
 // the legacy texts (the legacy settings are unreadable once switched).
 func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 	d, err := m.discover(ctx)

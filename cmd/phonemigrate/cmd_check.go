@@ -66,7 +66,7 @@ func checkText(tenant string, h *phonemigrate.Health) string {
 	var b strings.Builder
 	switch h.State {
 	case "legacy":
-		fmt.Fprintf(&b, "%s is not on the Unified Phone Experience, and nothing is set up for it: codes go through the legacy settings. 'phonemigrate plan' shows the migration.\n", tenant)
+		fmt.Fprintf(&b, "%s is not on the Unified Phone Experience, and no connection is set to use a tenant-level provider: codes go through the legacy settings. 'phonemigrate plan' shows the migration.\n", tenant)
 	case "unified":
 		fmt.Fprintf(&b, "%s is on the Unified Phone Experience and healthy: every factor in use is served by the tenant-level provider.\n", tenant)
 	default:
