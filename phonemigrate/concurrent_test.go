@@ -259,3 +259,34 @@ func TestRollbackOfAHalfMigratedConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackRefusesToDeleteAProviderSomeoneSwitchedTo: the migration
+// created the provider and stopped before switching (the test message was
+// not confirmed); someone then switched the tenant by hand. Deleting the
+// provider now would leave MFA users without codes: Rollback refuses,
+// writing nothing.
+func TestRollbackRefusesToDeleteAProviderSomeoneSwitchedTo(t *testing.T) {
+	srv, m := fakeTenant(t, phonemigratetest.MFATwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
+	o := fakeOptions(srv)
+	o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) { return false, nil }
+	if _, err := m.Apply(t.Context(), o); !errors.Is(err, phonemigrate.ErrTestNotConfirmed) {
+		t.Fatalf("Apply = %v, want ErrTestNotConfirmed", err)
+	}
+	if err := srv.Make(t.Context(), phonemigratetest.SwitchOn); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetRequests()
+	_, err := m.Rollback(t.Context())
+	var de *phonemigrate.DriftError
+	if !errors.As(err, &de) || !strings.Contains(err.Error(), "not by this migration") {
+		t.Fatalf("Rollback = %v, want a *DriftError saying the tenant was switched by someone else", err)
+	}
+	for _, r := range srv.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("refused rollback wrote: %s %s", r.Method, r.Path)
+		}
+	}
+	if n := len(srv.State().PhoneProviders); n != 1 {
+		t.Errorf("%d phone providers after the refused rollback, want the one MFA relies on", n)
+	}
+}

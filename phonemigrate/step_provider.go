@@ -396,19 +396,34 @@ func (r *run) ownedProvider(ctx context.Context) error {
 }
 
 // providerDrift reports the provider this migration created or replaced,
-// changed since: restoring it would undo the change.
+// changed since (restoring it would undo the change), and a tenant
+// switched since by someone else while this migration created the
+// provider (deleting it would leave the factors it serves routing to
+// nothing).
 func (r *run) providerDrift(ctx context.Context) ([]string, error) {
 	in := r.cp.Intent
+	var changes []string
+	if created := r.cp.Created.ProviderID; created != "" {
+		// Deleting the created provider is safe only with the tenant
+		// switched back: switched by someone else since (this migration
+		// did not record switching it), MFA would route to nothing.
+		on, err := r.switchedAfterRollback(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if on {
+			changes = append(changes, fmt.Sprintf("the tenant was switched to the Unified Phone Experience, but not by this migration: deleting the phone provider %s it created would leave every factor served by it without codes", created))
+		}
+	}
 	id := in.ProviderID
 	if id == "" || (id != r.cp.Created.ProviderID && r.cp.Originals.Provider == nil) {
-		return nil, nil
+		return changes, nil
 	}
 	ps, err := r.m.c.ListPhoneProviders(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list phone providers: %w", err)
 	}
 	want := providerRequest(in, &Options{})
-	var changes []string
 	for _, p := range ps {
 		// Another kind is not the provider this migration wrote: that is
 		// ownedProvider's NotCreatedError, not drift.
