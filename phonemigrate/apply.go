@@ -304,6 +304,9 @@ func (r *run) planMigration(ctx context.Context) (Event, error) {
 // that only then may a later run adopt what it finds.
 func (r *run) creating(ctx context.Context, mark, clear func(*Unconfirmed)) (done func(error) error, err error) {
 	mark(&r.cp.Created.Unconfirmed)
+	if r.cp.Created.Unconfirmed.Since.IsZero() {
+		r.cp.Created.Unconfirmed.Since = r.m.now().UTC()
+	}
 	if err := r.save(ctx); err != nil {
 		return nil, err
 	}
@@ -312,6 +315,9 @@ func (r *run) creating(ctx context.Context, mark, clear func(*Unconfirmed)) (don
 			return nil
 		}
 		clear(&r.cp.Created.Unconfirmed)
+		if u := &r.cp.Created.Unconfirmed; !u.Action && !u.Provider && len(u.TemplateTypes) == 0 {
+			u.Since = time.Time{}
+		}
 		return r.save(ctx)
 	}, nil
 }

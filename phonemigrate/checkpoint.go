@@ -61,6 +61,22 @@ type Unconfirmed struct {
 	Action        bool     `json:"action,omitempty"`
 	Provider      bool     `json:"provider,omitempty"`
 	TemplateTypes []string `json:"template_types,omitempty"`
+	// Since is when the earliest of these creations was sent.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// adoptionSkew is how much earlier than [Unconfirmed.Since] Auth0 may date
+// an object this migration created: the two clocks differ.
+const adoptionSkew = 2 * time.Minute
+
+// Adoptable is the one rule of which object found on the tenant, of a kind
+// whose creation is unconfirmed and matching what was sent (the callers
+// check that), may be taken as this migration's: one that appeared after
+// the attempt — Auth0's created_at no earlier than Since (less a clock
+// skew of two minutes). An object Auth0 does not date is judged by the
+// match alone. Apply (resuming) and Rollback both ask it.
+func (u Unconfirmed) Adoptable(createdAt time.Time) bool {
+	return createdAt.IsZero() || u.Since.IsZero() || !createdAt.Before(u.Since.Add(-adoptionSkew))
 }
 
 // Originals holds every original value the migration changed, recorded

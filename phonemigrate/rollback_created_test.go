@@ -2,13 +2,18 @@ package phonemigrate_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.uber.org/mock/gomock"
 
+	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/mock_phonemigrate"
 )
 
 // TestRollbackLeavesForeignObjects: a checkpoint whose created ids name
@@ -114,5 +119,52 @@ func TestRollbackRefusesBindingsChangedSince(t *testing.T) {
 	}
 	if res, err := m.Rollback(t.Context(), phonemigrate.RollbackOptions{Force: true}); err != nil || res.State != phonemigrate.StateRolledBack {
 		t.Fatalf("forced Rollback = %+v, %v", res, err)
+	}
+}
+
+// TestRollbackAdoptsOnlyWhatAppearedAfterTheAttempt: the provider's create
+// got no answer (a 503: its outcome is unknown). A provider found later is
+// taken as this migration's — and deleted by the rollback — only if it is
+// configured as sent and appeared after the attempt (Auth0's created_at,
+// two minutes of clock skew allowed).
+func TestRollbackAdoptsOnlyWhatAppearedAfterTheAttempt(t *testing.T) {
+	tests := []struct {
+		name     string
+		after    time.Duration // created_at relative to the attempt
+		methods  delivery.Set
+		wantGone bool
+	}{
+		{"appeared after, as sent", time.Second, delivery.Of(delivery.Text), true},
+		{"within the clock skew", -time.Minute, delivery.Of(delivery.Text), true},
+		{"there long before", -10 * time.Minute, delivery.Of(delivery.Text), false},
+		{"appeared after, not as sent", time.Second, delivery.Of(delivery.Text, delivery.Voice), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mt := scenario("legacy-twilio")
+			c := mockOver(t, mt, false, func(mc *mock_phonemigrate.MockClient) {
+				mc.EXPECT().CreatePhoneProvider(gomock.Any(), gomock.Any()).Return(phonemigrate.PhoneProvider{},
+					&phonemigrate.APIError{Method: "POST", Path: "/branding/phone/providers", StatusCode: 503, Message: "unavailable"}).Times(1)
+			})
+			m, store := newMigrator(t, c)
+			if _, err := m.Apply(t.Context(), baseOptions()); err == nil {
+				t.Fatal("Apply succeeded, want the provider's create to fail")
+			}
+			cp, err := store.Load(t.Context())
+			if err != nil || !cp.Created.Unconfirmed.Provider || cp.Created.Unconfirmed.Since.IsZero() {
+				t.Fatalf("checkpoint = %+v, %v; want the provider's creation unconfirmed, with its time", cp, err)
+			}
+			mt.Providers = append(mt.Providers, phonemigrate.PhoneProvider{ID: "pro_found", Name: phonemigrate.ProviderTwilio,
+				Configuration: phonemigrate.ProviderConfiguration{SID: fxTwilioSID, DefaultFrom: fxFrom, DeliveryMethods: tt.methods},
+				CreatedAt:     cp.Created.Unconfirmed.Since.Add(tt.after)})
+			m2, _ := phonemigrate.New(mt, phonemigrate.WithStore(store))
+			if _, err := m2.Rollback(t.Context()); err != nil {
+				t.Fatalf("Rollback: %v", err)
+			}
+			gone := !slices.ContainsFunc(mt.Providers, func(p phonemigrate.PhoneProvider) bool { return p.ID == "pro_found" })
+			if gone != tt.wantGone {
+				t.Errorf("provider deleted = %v, want %v", gone, tt.wantGone)
+			}
+		})
 	}
 }

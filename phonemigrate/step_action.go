@@ -90,7 +90,7 @@ func (r *run) deployAction(ctx context.Context) (Event, error) {
 			return "", fmt.Errorf("list actions: %w", err)
 		}
 		for _, a := range existing {
-			if a.Name == in.ActionName && r.cp.Created.Unconfirmed.Action {
+			if a.Name == in.ActionName && r.cp.Created.Unconfirmed.Action && r.cp.Created.Unconfirmed.Adoptable(a.CreatedAt) {
 				r.cp.Created.ActionID = a.ID
 				r.cp.Created.Unconfirmed.Action = false
 				if err := r.save(ctx); err != nil {
@@ -357,8 +357,9 @@ func bindingsView(bs []Binding) []map[string]string {
 }
 
 // adoptAction records the Action a create whose answer was lost made: the
-// one with the planned name, when this run sent that creation and got no
-// definite answer ([Unconfirmed]). After a definite refusal what is there
+// one with the planned name that appeared after the attempt
+// ([Unconfirmed.Adoptable]), when this run sent that creation and got no
+// definite answer. After a definite refusal what is there
 // is someone else's, and it is left alone.
 func (r *run) adoptAction(ctx context.Context) (bool, error) {
 	in := r.cp.Intent
@@ -370,7 +371,7 @@ func (r *run) adoptAction(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("list actions: %w", err)
 	}
 	for _, a := range as {
-		if a.Name == in.ActionName {
+		if a.Name == in.ActionName && r.cp.Created.Unconfirmed.Adoptable(a.CreatedAt) {
 			r.cp.Created.ActionID = a.ID
 			return true, nil
 		}

@@ -163,7 +163,7 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 	}
 	p := ps[0]
 	id = p.ID
-	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && r.cp.Created.Unconfirmed.Provider && providerMatches(p, req) {
+	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && r.cp.Created.Unconfirmed.Provider && providerMatches(p, req) && r.cp.Created.Unconfirmed.Adoptable(p.CreatedAt) {
 		// The plan saw no provider and a create went without an answer:
 		// this one, matching what was sent, is ours. Adopt it. (After a
 		// definite refusal, it is someone else's.)
@@ -369,8 +369,9 @@ func methodNames(s delivery.Set) []string {
 }
 
 // adoptProvider records the provider a create whose answer was lost made:
-// the only phone provider, of the planned kind, when the plan saw none and
-// this run sent that creation without a definite answer ([Unconfirmed]).
+// the only phone provider, configured as sent and appeared after the
+// attempt ([Unconfirmed.Adoptable]), when the plan saw none and this run
+// sent that creation without a definite answer.
 func (r *run) adoptProvider(ctx context.Context) (bool, error) {
 	in := r.cp.Intent
 	if r.cp.Created.ProviderID != "" || in.ReplaceProviderID != "" || !r.cp.Created.Unconfirmed.Provider {
@@ -380,7 +381,8 @@ func (r *run) adoptProvider(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("list phone providers: %w", err)
 	}
-	if len(ps) == 1 && ps[0].Name == intentProviderName(in) {
+	// Credentials are not compared: Auth0 never shows them.
+	if len(ps) == 1 && providerMatches(ps[0], providerRequest(in, &Options{})) && r.cp.Created.Unconfirmed.Adoptable(ps[0].CreatedAt) {
 		r.cp.Created.ProviderID = ps[0].ID
 		return true, nil
 	}

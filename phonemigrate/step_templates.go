@@ -121,7 +121,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 			}
 			continue
 		}
-		if !ti.Existed && !write && !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
+		if !ti.Existed && !write && !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) && r.cp.Created.Unconfirmed.Adoptable(ex.CreatedAt) {
 			// The plan saw no template of this type and a create went
 			// without an answer: this one, holding what was sent, was
 			// created by it. Adopt it.
@@ -285,13 +285,14 @@ func findTemplate(ts []PhoneTemplate, typ string) *PhoneTemplate {
 }
 
 // adoptTemplates records the templates creates whose answers were lost
-// made: a customised template of a type the plan saw none of, when this
-// run sent that creation without a definite answer ([Unconfirmed]).
+// made: a customised template of a type the plan saw none of, holding what
+// was sent and appeared after the attempt ([Unconfirmed.Adoptable]), when
+// this run sent that creation without a definite answer.
 func (r *run) adoptTemplates(ctx context.Context) (bool, error) {
-	var missing []string
+	var missing []TemplateIntent
 	for _, ti := range r.cp.Intent.Templates {
 		if !ti.Existed && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
-			missing = append(missing, ti.Type)
+			missing = append(missing, ti)
 		}
 	}
 	if len(missing) == 0 {
@@ -303,7 +304,8 @@ func (r *run) adoptTemplates(ctx context.Context) (bool, error) {
 	}
 	adopted := false
 	for _, t := range ts {
-		if t.Customized() && slices.Contains(missing, t.Type) && !slices.Contains(r.cp.Created.TemplateIDs, t.ID) {
+		sent := slices.ContainsFunc(missing, func(ti TemplateIntent) bool { return holdsTemplate(t, ti) })
+		if t.Customized() && sent && r.cp.Created.Unconfirmed.Adoptable(t.CreatedAt) && !slices.Contains(r.cp.Created.TemplateIDs, t.ID) {
 			r.cp.Created.TemplateIDs, adopted = append(r.cp.Created.TemplateIDs, t.ID), true
 		}
 	}

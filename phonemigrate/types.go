@@ -1,6 +1,8 @@
 package phonemigrate
 
 import (
+	"time"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
@@ -63,6 +65,9 @@ type PhoneProvider struct {
 	Name          string // ProviderTwilio or ProviderCustom
 	Disabled      bool
 	Configuration ProviderConfiguration
+	// CreatedAt is when Auth0 created it (zero when the answer does not
+	// say); see [Unconfirmed.Adoptable].
+	CreatedAt time.Time
 }
 
 // ProviderConfiguration is a phone provider's configuration. SID,
@@ -90,6 +95,9 @@ type PhoneTemplate struct {
 	Type     string // otp_verify, otp_enroll, change_password, blocked_account, password_breach
 	Disabled bool
 	Content  PhoneTemplateContent
+	// CreatedAt is when the tenant customised the type (zero for Auth0's
+	// defaults, or when the answer does not say).
+	CreatedAt time.Time
 }
 
 // Customized reports whether t is a template the tenant customised. Auth0
@@ -116,6 +124,9 @@ type Action struct {
 	Deployed          bool   // a version of the Action is deployed
 	SupportedTriggers []string
 	SecretNames       []string
+	// CreatedAt is when Auth0 created it (zero when the answer does not
+	// say).
+	CreatedAt time.Time
 }
 
 // ActionRequest is the body of POST /actions/actions for a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/auth0/go-auth0/v3/management"
 	"github.com/auth0/go-auth0/v3/management/option"
@@ -261,7 +262,9 @@ func (c *Client) ListPhoneProviders(ctx context.Context) ([]phonemigrate.PhonePr
 		if p == nil {
 			continue
 		}
-		out = append(out, phoneProvider(p.ID, p.Name, p.Disabled, p.Configuration))
+		pp := phoneProvider(p.ID, p.Name, p.Disabled, p.Configuration)
+		pp.CreatedAt = timeOf(p.CreatedAt)
+		out = append(out, pp)
 	}
 	return out, nil
 }
@@ -442,6 +445,26 @@ func (c *Client) TestPhoneProvider(ctx context.Context, id, to string, m deliver
 	return nil
 }
 
+// timeOf is t, or the zero time when absent.
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// extraTime reads an RFC 3339 time go-auth0 keeps among a type's extra
+// properties (the phone templates' created_at, which its types do not
+// declare); the zero time when absent or malformed.
+func extraTime(props map[string]any, key string) time.Time {
+	s, _ := props[key].(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
 // ---- Phone templates ----
 
 func phoneTemplate(id *string, typ management.PhoneTemplateNotificationTypeEnum, disabled bool, content *management.PhoneTemplateContent) phonemigrate.PhoneTemplate {
@@ -481,7 +504,9 @@ func (c *Client) ListPhoneTemplates(ctx context.Context) ([]phonemigrate.PhoneTe
 		if t == nil {
 			continue
 		}
-		out = append(out, phoneTemplate(t.ID, t.Type, t.Disabled, t.Content))
+		pt := phoneTemplate(t.ID, t.Type, t.Disabled, t.Content)
+		pt.CreatedAt = extraTime(t.GetExtraProperties(), "created_at")
+		out = append(out, pt)
 	}
 	return out, nil
 }
@@ -552,7 +577,7 @@ func (c *Client) DeletePhoneTemplate(ctx context.Context, id string) error {
 // ---- Actions ----
 
 func action(a *management.Action) phonemigrate.Action {
-	out := phonemigrate.Action{ID: str(a.ID), Name: str(a.Name), Runtime: str(a.Runtime), Code: str(a.Code)}
+	out := phonemigrate.Action{ID: str(a.ID), Name: str(a.Name), Runtime: str(a.Runtime), Code: str(a.Code), CreatedAt: timeOf(a.CreatedAt)}
 	if a.Status != nil {
 		out.Status = string(*a.Status)
 	}

@@ -236,7 +236,7 @@ func endpoints(t *testing.T) []endpoint {
 				{"id":"pro_2","name":"twilio","channel":"phone","disabled":true,"configuration":{"sid":"AC9","default_from":"+15550003","mssid":"MG9","delivery_methods":["text","voice"]}}]}`}},
 			want: []wire{{Method: "GET", Path: "/api/v2/branding/phone/providers"}},
 			result: []phonemigrate.PhoneProvider{
-				{ID: "pro_1", Name: "custom", Configuration: phonemigrate.ProviderConfiguration{DeliveryMethods: delivery.Of(delivery.Text)}},
+				{ID: "pro_1", Name: "custom", Configuration: phonemigrate.ProviderConfiguration{DeliveryMethods: delivery.Of(delivery.Text)}, CreatedAt: time.Date(2025, 7, 10, 6, 25, 58, 824e6, time.UTC)},
 				{ID: "pro_2", Name: "twilio", Disabled: true, Configuration: phonemigrate.ProviderConfiguration{SID: "AC9", DefaultFrom: "+15550003", MSSID: "MG9", DeliveryMethods: delivery.Of(delivery.Text, delivery.Voice)}},
 			},
 		},
@@ -311,10 +311,12 @@ func endpoints(t *testing.T) []endpoint {
 			name: "ListPhoneTemplates", method: "GET", path: "/branding/phone/templates", replay: true,
 			call: func(ctx context.Context, c *Client) (any, error) { return c.ListPhoneTemplates(ctx) },
 			replies: map[string]reply{"": {200, `{"templates":[{"id":"tem_1","channel":"phone","customizable":true,"tenant":"t","type":"otp_verify","disabled":false,
-				"content":{"syntax":"liquid","from":"+15550006","body":{"text":"Code {{ code }}","voice":"Your code is {{ code }}"}}}]}`}},
+				"content":{"syntax":"liquid","from":"+15550006","body":{"text":"Code {{ code }}","voice":"Your code is {{ code }}"}},
+				"created_at":"2025-08-01T10:00:00.123Z","updated_at":"2025-08-02T10:00:00.000Z"}]}`}},
 			want: []wire{{Method: "GET", Path: "/api/v2/branding/phone/templates"}},
 			result: []phonemigrate.PhoneTemplate{{ID: "tem_1", Type: "otp_verify",
-				Content: phonemigrate.PhoneTemplateContent{Syntax: "liquid", From: "+15550006", Text: "Code {{ code }}", Voice: "Your code is {{ code }}"}}},
+				Content:   phonemigrate.PhoneTemplateContent{Syntax: "liquid", From: "+15550006", Text: "Code {{ code }}", Voice: "Your code is {{ code }}"},
+				CreatedAt: time.Date(2025, 8, 1, 10, 0, 0, 123e6, time.UTC)}},
 		},
 		{
 			name: "CreatePhoneTemplate", method: "POST", path: "/branding/phone/templates",
@@ -381,7 +383,7 @@ func endpoints(t *testing.T) []endpoint {
 				return c.ListActionsByTrigger(ctx, phonemigrate.TriggerCustomPhoneProvider)
 			},
 			replies: map[string]reply{
-				"page=0": {200, `{"total":2,"page":0,"per_page":1,"actions":[{"id":"act_1","name":"a","status":"built"}]}`},
+				"page=0": {200, `{"total":2,"page":0,"per_page":1,"actions":[{"id":"act_1","name":"a","status":"built","created_at":"2025-08-01T10:00:00Z"}]}`},
 				"page=1": {200, `{"total":2,"page":1,"per_page":1,"actions":[{"id":"act_2","name":"b","status":"pending"}]}`},
 				"page=2": {200, `{"total":2,"page":2,"per_page":1,"actions":[]}`},
 				"":       {200, `{"actions":[]}`},
@@ -391,7 +393,7 @@ func endpoints(t *testing.T) []endpoint {
 				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"1"}, "per_page": {"100"}}},
 				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"2"}, "per_page": {"100"}}},
 			},
-			result: []phonemigrate.Action{{ID: "act_1", Name: "a", Status: "built"}, {ID: "act_2", Name: "b", Status: "pending"}},
+			result: []phonemigrate.Action{{ID: "act_1", Name: "a", Status: "built", CreatedAt: time.Date(2025, 8, 1, 10, 0, 0, 0, time.UTC)}, {ID: "act_2", Name: "b", Status: "pending"}},
 		},
 		{
 			name: "DeleteAction", method: "DELETE", path: "/actions/actions/act_1", replay: true,
