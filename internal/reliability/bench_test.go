@@ -438,14 +438,19 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 				srv.Close()
 				b.StartTimer()
 			}
-			minimum := float64(tc.minimum)
-			b.ReportMetric(float64(reads+writes), "calls/op")
-			b.ReportMetric(float64(reads), "reads/op")
-			b.ReportMetric(float64(writes), "writes/op")
-			b.ReportMetric(minimum, "min-calls")
-			b.ReportMetric(float64(reads+writes)/minimum, "x-min")
+			reportCalls(b, reads, writes, tc.minimum)
 		})
 	}
+}
+
+// reportCalls reports the calls of the last run against the minimum the
+// invariants require.
+func reportCalls(b *testing.B, reads, writes, minimum int) {
+	b.ReportMetric(float64(reads+writes), "calls/op")
+	b.ReportMetric(float64(reads), "reads/op")
+	b.ReportMetric(float64(writes), "writes/op")
+	b.ReportMetric(float64(minimum), "min-calls")
+	b.ReportMetric(float64(reads+writes)/float64(minimum), "x-min")
 }
 
 // mustMake makes changes to the fake tenant, as a person shaping it would.
@@ -508,12 +513,7 @@ func BenchmarkCallsPerRepair(b *testing.B) {
 				srv.Close()
 				b.StartTimer()
 			}
-			minimum := float64(tc.minimum)
-			b.ReportMetric(float64(reads+writes), "calls/op")
-			b.ReportMetric(float64(reads), "reads/op")
-			b.ReportMetric(float64(writes), "writes/op")
-			b.ReportMetric(minimum, "min-calls")
-			b.ReportMetric(float64(reads+writes)/minimum, "x-min")
+			reportCalls(b, reads, writes, tc.minimum)
 		})
 	}
 }
