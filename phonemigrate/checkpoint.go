@@ -44,9 +44,12 @@ type Checkpoint struct {
 
 // Created lists what the migration created, so rollback can remove it.
 type Created struct {
-	ActionID    string   `json:"action_id,omitempty"`
-	ProviderID  string   `json:"provider_id,omitempty"`
-	TemplateIDs []string `json:"template_ids,omitempty"`
+	ActionID string `json:"action_id,omitempty"`
+	// ActionCodeSHA256 is the SHA-256 (hex) of the code of the Action this
+	// migration created, so a rollback can tell an Action edited since.
+	ActionCodeSHA256 string   `json:"action_code_sha256,omitempty"`
+	ProviderID       string   `json:"provider_id,omitempty"`
+	TemplateIDs      []string `json:"template_ids,omitempty"`
 	// Unconfirmed lists the creations sent whose outcome is unknown: no
 	// answer said whether they happened (a timeout, a dropped connection,
 	// a 5xx). Only such a creation may later be adopted — an object found

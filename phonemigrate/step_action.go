@@ -2,6 +2,8 @@ package phonemigrate
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -28,7 +30,7 @@ func actionStep() *step {
 		plan:        planActionStep,
 		apply:       (*run).deployAction,
 		undo: &undo{title: "Restore the custom-phone-provider trigger bindings and delete the Action the migration created",
-			adopt: (*run).adoptAction, owned: (*run).ownedAction, drift: (*run).bindingsDrift, restore: (*run).restoreAction},
+			adopt: (*run).adoptAction, owned: (*run).ownedAction, drift: (*run).actionDrift, restore: (*run).restoreAction},
 	}
 }
 
@@ -91,7 +93,7 @@ func (r *run) deployAction(ctx context.Context) (Event, error) {
 		}
 		for _, a := range existing {
 			if a.Name == in.ActionName && r.cp.Created.Unconfirmed.Action && r.cp.Created.Unconfirmed.Adoptable(a.CreatedAt) {
-				r.cp.Created.ActionID = a.ID
+				r.cp.Created.ActionID, r.cp.Created.ActionCodeSHA256 = a.ID, codeHash(a.Code)
 				r.cp.Created.Unconfirmed.Action = false
 				if err := r.save(ctx); err != nil {
 					return "", err
@@ -137,7 +139,7 @@ func (r *run) deployAction(ctx context.Context) (Event, error) {
 		if a.ID == "" {
 			return "", errors.New("create action: Auth0 answered without an action id")
 		}
-		r.cp.Created.ActionID = a.ID
+		r.cp.Created.ActionID, r.cp.Created.ActionCodeSHA256 = a.ID, codeHash(req.Code)
 		if err := r.save(ctx); err != nil {
 			return "", err
 		}
@@ -372,7 +374,7 @@ func (r *run) adoptAction(ctx context.Context) (bool, error) {
 	}
 	for _, a := range as {
 		if a.Name == in.ActionName && r.cp.Created.Unconfirmed.Adoptable(a.CreatedAt) {
-			r.cp.Created.ActionID = a.ID
+			r.cp.Created.ActionID, r.cp.Created.ActionCodeSHA256 = a.ID, codeHash(a.Code)
 			return true, nil
 		}
 	}
@@ -387,13 +389,29 @@ func (r *run) ownedAction(ctx context.Context) error {
 	return nil
 }
 
-// bindingsDrift reports the trigger bindings changed since the migration
-// bound its Action alone: restoring the bindings from before would unbind
-// whatever someone bound since.
-func (r *run) bindingsDrift(ctx context.Context) ([]string, error) {
+// actionDrift reports the Action this migration created edited since
+// (its code no longer the code sent: deleting it would throw the edit
+// away), and the trigger bindings changed since it bound its Action alone
+// (restoring the bindings from before would unbind whatever someone bound
+// since).
+func (r *run) actionDrift(ctx context.Context) ([]string, error) {
 	id := r.cp.Created.ActionID
-	if id == "" || r.cp.Originals.Bindings == nil {
+	if id == "" {
 		return nil, nil
+	}
+	var changes []string
+	if sum := r.cp.Created.ActionCodeSHA256; sum != "" {
+		a, err := r.m.c.GetAction(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("read created action %s: %w", id, err)
+		case codeHash(a.Code) != sum:
+			changes = append(changes, fmt.Sprintf("the Action %q (%s) was edited after the migration: rolling back would delete it, edit and all", a.Name, id))
+		}
+	}
+	if r.cp.Originals.Bindings == nil {
+		return changes, nil
 	}
 	bs, err := r.m.c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
 	if err != nil {
@@ -405,8 +423,14 @@ func (r *run) bindingsDrift(ctx context.Context) ([]string, error) {
 			others = append(others, fmt.Sprintf("%q (%s)", nonEmpty(b.ActionName, b.DisplayName), b.ActionID))
 		}
 	}
-	if len(others) == 0 {
-		return nil, nil
+	if len(others) > 0 {
+		changes = append(changes, fmt.Sprintf("the %s trigger binds action(s) %s since the migration: rolling back would unbind them", TriggerCustomPhoneProvider, strings.Join(others, ", ")))
 	}
-	return []string{fmt.Sprintf("the %s trigger binds action(s) %s since the migration: rolling back would unbind them", TriggerCustomPhoneProvider, strings.Join(others, ", "))}, nil
+	return changes, nil
+}
+
+// codeHash is the SHA-256 (hex) of an Action's code.
+func codeHash(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
 }
