@@ -2,6 +2,7 @@ package phonemigrate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -110,6 +111,17 @@ func (h *Health) Broken() bool {
 type UnhealthyError struct {
 	Findings []Finding
 	Repair   *Plan
+}
+
+// RepairOf returns the repair that err, an error of Plan or Apply,
+// proposes (an [*UnhealthyError] of a tenant whose users get no code now),
+// or nil.
+func RepairOf(err error) *Plan {
+	var ue *UnhealthyError
+	if errors.As(err, &ue) {
+		return ue.Repair
+	}
+	return nil
 }
 
 func (e *UnhealthyError) Error() string {

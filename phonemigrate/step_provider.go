@@ -287,7 +287,7 @@ func (r *run) restoreProvider(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("list phone providers: %w", err)
 		}
-		if len(ps) == 1 && ps[0].ID == op.ID && ps[0].Name == req.Name && ps[0].Disabled == req.Disabled && ps[0].Configuration == req.Configuration {
+		if len(ps) == 1 && op.is(ps[0]) {
 			return nil
 		}
 		if _, err := c.UpdatePhoneProvider(ctx, op.ID, req); err != nil {

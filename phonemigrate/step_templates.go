@@ -170,10 +170,16 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 func (r *run) templateChangedSince(t PhoneTemplate) error {
 	o := findOriginalTemplate(r.cp.Originals.Templates, t.ID)
 	created := slices.Contains(r.cp.Created.TemplateIDs, t.ID)
-	if !created && (o == nil || (o.Text == t.Content.Text && o.From == t.Content.From && o.Disabled == t.Disabled)) {
+	if !created && (o == nil || o.is(t)) {
 		return nil
 	}
 	return fmt.Errorf("the %s template %s was edited since this migration wrote it: %w; the migration stops rather than write over the edit: check it, then run again (or roll back)", t.Type, t.ID, ErrConcurrentChange)
+}
+
+// is reports whether t still holds the recorded original's text, sender
+// and disabled flag (what the templates step writes and restores).
+func (o *OriginalTemplate) is(t PhoneTemplate) bool {
+	return t.Content.Text == o.Text && t.Content.From == o.From && t.Disabled == o.Disabled
 }
 
 // templatesToUpdate reports whether any template of ts (customised) must be
@@ -230,7 +236,7 @@ func (r *run) restoreTemplates(ctx context.Context) error {
 		if cur == nil {
 			return fmt.Errorf("restore %s template: template %s no longer exists", ot.Type, ot.ID)
 		}
-		if cur.Content.Text == ot.Text && cur.Content.From == ot.From && cur.Disabled == ot.Disabled {
+		if ot.is(*cur) {
 			continue
 		}
 		content := cur.Content

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -159,13 +158,13 @@ func writeRoutes(w io.Writer, routes []phonemigrate.Route) {
 // the proposal as a plan on w and the command that performs it, and
 // returns the proposal (nil otherwise, printing nothing).
 func showRepair(w io.Writer, err error, jsonOut bool) *phonemigrate.Plan {
-	var ue *phonemigrate.UnhealthyError
-	if !errors.As(err, &ue) || ue.Repair == nil {
+	repair := phonemigrate.RepairOf(err)
+	if repair == nil {
 		return nil
 	}
 	if !jsonOut {
-		fmt.Fprint(w, printable(ue.Repair.Text()))
+		fmt.Fprint(w, printable(repair.Text()))
 		fmt.Fprint(w, "\nUsers get no code now. 'phonemigrate repair' makes the write above (and nothing else); then 'phonemigrate apply' migrates properly.\n")
 	}
-	return ue.Repair
+	return repair
 }

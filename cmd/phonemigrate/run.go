@@ -183,8 +183,7 @@ func message(err error) string {
 		}
 		msg = trimmed
 	}
-	var ue *phonemigrate.UnhealthyError
-	if errors.As(err, &ue) && ue.Repair != nil {
+	if phonemigrate.RepairOf(err) != nil {
 		msg += "; 'phonemigrate repair' performs that repair (nothing else), then 'phonemigrate apply' migrates"
 	}
 	if errors.Is(err, phonemigrate.ErrTwilioTokenRequired) {

@@ -202,7 +202,7 @@ func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, emit func(E
 			res.State = phonemigrate.StateAlreadyUnified
 		case err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() != nil:
 			res.Outcome = OutcomeCanceled
-		case needsRepair(err):
+		case phonemigrate.RepairOf(err) != nil:
 			res.Outcome = OutcomeNeedsRepair
 		case err != nil:
 			res.Outcome = OutcomeFailed
@@ -317,11 +317,4 @@ func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, emit func(E
 		}
 	}
 	return finish(state, err)
-}
-
-// needsRepair reports whether err refuses a tenant whose users get no code
-// now, with the repair proposed (see [phonemigrate.UnhealthyError]).
-func needsRepair(err error) bool {
-	var ue *phonemigrate.UnhealthyError
-	return errors.As(err, &ue) && ue.Repair != nil
 }
