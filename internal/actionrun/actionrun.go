@@ -223,6 +223,11 @@ type Result struct {
 	// console.error, console.debug or console.trace call, formatted as Node
 	// formats them and truncated to 256 characters as Auth0 stores them.
 	Logs []string
+	// Requests are the HTTP requests the Action made, in the order they
+	// arrived, when it ran [WithRecorder]; nil otherwise. They hold what
+	// the Action sent, secret values included: give the Action stand-in
+	// secrets when the requests are to be shown.
+	Requests []RecordedRequest
 }
 
 // Limits Auth0 applies, which Run reproduces.
@@ -241,7 +246,8 @@ var (
 	ErrNodeNotFound = errors.New("actionrun: node executable not found on PATH")
 	// ErrInvalidCode means the code could not be loaded as a CommonJS module
 	// (a syntax error, or an exception at module level) or does not export
-	// a function onExecuteCustomPhoneProvider.
+	// a function onExecuteCustomPhoneProvider (onExecuteSendPhoneMessage
+	// for [RunSendPhoneMessage]).
 	ErrInvalidCode = errors.New("actionrun: invalid Action code")
 	// ErrTimeout means the Action ran longer than [Timeout]; node was killed.
 	ErrTimeout = errors.New("actionrun: Action exceeded the execution time limit")
@@ -275,14 +281,30 @@ type harnessReport struct {
 // Result, only for harness problems: [ErrNodeNotFound], [ErrInvalidCode],
 // [ErrTimeout], ctx's error (wrapped), or a node process that exits without
 // reporting. An Action that throws is a [Threw] Result, not an error.
-func Run(ctx context.Context, code string, ev Event) (*Result, error) {
+func Run(ctx context.Context, code string, ev Event, opts ...RunOption) (*Result, error) {
+	return run(ctx, code, TriggerCustomPhoneProvider, ev.wire(), ev.Secrets, opts)
+}
+
+// run executes code's handler for trigger with the wire event ev.
+func run(ctx context.Context, code, trigger string, ev any, secrets map[string]string, opts []RunOption) (*Result, error) {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, ErrNodeNotFound
 	}
-	r := redactor(ev.Secrets)
+	var cfg runConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r := redactor(secrets)
 
-	input, err := json.Marshal(ev.wire())
+	var rec *recorder
+	in := harnessInput{Trigger: trigger, Event: ev}
+	if cfg.record {
+		rec = newRecorder()
+		defer rec.close()
+		in.Redirect = rec.url
+	}
+	input, err := json.Marshal(in)
 	if err != nil {
 		return nil, fmt.Errorf("actionrun: encode event: %w", err)
 	}
@@ -313,7 +335,7 @@ func Run(ctx context.Context, code string, ev Event) (*Result, error) {
 	var stderr limitedBuffer
 	cmd := exec.CommandContext(runCtx, node, harnessPath, actionPath)
 	cmd.Dir = dir
-	cmd.Env = nodeEnv()
+	cmd.Env = nodeEnv(cfg.modulePaths)
 	cmd.Stdin = bytes.NewReader(input)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &stderr
@@ -369,14 +391,20 @@ func Run(ctx context.Context, code string, ev Event) (*Result, error) {
 	for _, l := range rep.Logs {
 		res.Logs = append(res.Logs, r.Replace(truncate(l, MaxLogLen)))
 	}
+	if rec != nil {
+		res.Requests = rec.requests()
+	}
 	return res, nil
 }
 
 // nodeEnv is the environment node runs with: enough to find executables,
 // nothing that changes node's behaviour (NODE_OPTIONS and the like), UTC as
 // in Auth0.
-func nodeEnv() []string {
+func nodeEnv(modulePaths []string) []string {
 	env := []string{"TZ=UTC", "NODE_NO_WARNINGS=1"}
+	if len(modulePaths) > 0 {
+		env = append(env, "NODE_PATH="+strings.Join(modulePaths, string(os.PathListSeparator)))
+	}
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "SYSTEMROOT"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)

@@ -1,8 +1,9 @@
-// Harness for one custom-phone-provider Action execution.
+// Harness for one custom-phone-provider or send-phone-message Action
+// execution.
 //
 // Invoked by the Go package actionrun as:  node harness.cjs <action.cjs>
-// The event arrives as one JSON document on stdin (it holds event.secrets,
-// so it never travels in argv or the environment). The outcome is written as
+// One JSON document arrives on stdin: {trigger, event, redirect} (the event
+// holds event.secrets, so it never travels in argv or the environment). The outcome is written as
 // one JSON line to file descriptor 3, which only this harness writes to; the
 // Action's own stdout/stderr writes can therefore never be mistaken for it.
 'use strict';
@@ -112,8 +113,60 @@ process.on('uncaughtException', (e) => {
   process.exit(0);
 });
 
+// redirect sends every HTTP request the Action makes (global fetch, and
+// node:http / node:https request and get) to the recording server at
+// target, with the URL it called in the X-Phonemigrate-Original-Url header.
+function redirect(target) {
+  const http = require('node:http');
+  const https = require('node:https');
+  const to = new URL(target);
+  const realFetch = globalThis.fetch;
+  const realRequest = http.request;
+  globalThis.fetch = async function (input, init) {
+    const req = new Request(input, init);
+    const headers = new Headers(req.headers);
+    headers.set('x-phonemigrate-original-url', req.url);
+    const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.arrayBuffer();
+    return realFetch(to.href, { method: req.method, headers, body, redirect: 'manual', signal: init && init.signal });
+  };
+  for (const mod of [http, https]) {
+    const scheme = mod === https ? 'https:' : 'http:';
+    mod.request = function (...args) {
+      let url = null;
+      let opts = {};
+      let cb;
+      if (typeof args[0] === 'string' || args[0] instanceof URL) {
+        url = new URL(String(args[0]));
+        if (typeof args[1] === 'function') cb = args[1];
+        else {
+          opts = args[1] || {};
+          cb = args[2];
+        }
+      } else {
+        opts = args[0] || {};
+        cb = args[1];
+      }
+      const proto = opts.protocol || (url ? url.protocol : scheme);
+      const host = opts.hostname || (opts.host ? String(opts.host).replace(/:\d+$/, '') : url ? url.hostname : 'localhost');
+      const port = opts.port || (url ? url.port : '');
+      const path = opts.path || (url ? url.pathname + url.search : '/');
+      const headers = Object.assign({}, opts.headers || {});
+      headers['x-phonemigrate-original-url'] = `${proto}//${host}${port ? ':' + port : ''}${path}`;
+      return realRequest({ hostname: to.hostname, port: to.port, path: to.pathname, method: opts.method || 'GET', headers }, cb);
+    };
+    mod.get = function (...args) {
+      const req = mod.request(...args);
+      req.end();
+      return req;
+    };
+  }
+}
+
 async function main() {
-  const event = JSON.parse(readStdin());
+  const input = JSON.parse(readStdin());
+  const event = input.event;
+  const legacy = input.trigger === 'send-phone-message';
+  if (input.redirect) redirect(input.redirect);
 
   let outcome = 'sent';
   let reason = '';
@@ -138,13 +191,15 @@ async function main() {
     report({ harness_error: 'load', message: errorMessage(e), logs });
     return;
   }
-  const handler = mod && mod.onExecuteCustomPhoneProvider;
+  const name = legacy ? 'onExecuteSendPhoneMessage' : 'onExecuteCustomPhoneProvider';
+  const handler = mod && mod[name];
   if (typeof handler !== 'function') {
-    report({ harness_error: 'export', message: 'module does not export a function onExecuteCustomPhoneProvider', logs });
+    report({ harness_error: 'export', message: 'module does not export a function ' + name, logs });
     return;
   }
   try {
-    await handler(event, api);
+    // send-phone-message has no api.notification: only api.cache.
+    await handler(event, legacy ? { cache: api.cache } : api);
   } catch (e) {
     report({ outcome: 'threw', reason: errorMessage(e), logs });
     return;

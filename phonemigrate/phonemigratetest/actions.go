@@ -7,7 +7,10 @@ import (
 	"time"
 )
 
-const triggerCustomPhone = "custom-phone-provider"
+const (
+	triggerCustomPhone      = "custom-phone-provider"
+	triggerSendPhoneMessage = "send-phone-message"
+)
 
 // knownTriggers are the triggers the fake accepts, with their runtimes.
 type triggerInfo struct {

@@ -851,10 +851,9 @@ func (s *Server) applyProviderBodyLocked(p *PhoneProvider, body map[string]any, 
 	return nil
 }
 
-// boundCustomPhoneActionLocked returns the deployed Action bound first to
-// the custom-phone-provider trigger.
-func (s *Server) boundCustomPhoneActionLocked() (Action, bool) {
-	for _, b := range s.st.TriggerBindings[triggerCustomPhone] {
+// boundActionLocked returns the deployed Action bound first to trigger.
+func (s *Server) boundActionLocked(trigger string) (Action, bool) {
+	for _, b := range s.st.TriggerBindings[trigger] {
 		if i := s.findActionLocked(b.ActionID); i >= 0 && s.st.Actions[i].Deployed {
 			return s.st.Actions[i], true
 		}

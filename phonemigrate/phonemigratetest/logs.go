@@ -91,6 +91,7 @@ type deliveryOutcome struct {
 
 type actionFailure struct {
 	id, name, versionID, message string
+	trigger                      string // "" is custom-phone-provider
 }
 
 // logDelivery appends the log events of one delivery attempt, as Auth0
@@ -123,9 +124,10 @@ func (s *Server) logDelivery(req NotifyRequest, res NotifyResult, conn *Connecti
 		events = append(events, e)
 	}
 	if a := out.action; a != nil {
-		e := base(LogActionFailed, "Execution of the custom-phone-provider Action failed")
+		trigger := nonEmptyTrigger(a.trigger)
+		e := base(LogActionFailed, "Execution of the "+trigger+" Action failed")
 		e["details"] = map[string]any{
-			"trigger_id": "custom-phone-provider", "execution_id": fmt.Sprintf("%032x", time.Now().UnixNano()),
+			"trigger_id": trigger, "execution_id": fmt.Sprintf("%032x", time.Now().UnixNano()),
 			"action_id": a.id, "action_name": a.name, "version_id": a.versionID, "binding_id": a.id,
 			"error_class":  "action_error",
 			"action_error": map[string]any{"name": "Error", "message": a.message, "code": "", "stack": "Error: " + a.message},
@@ -240,6 +242,13 @@ func (s *Server) SetPhoneLimit(perRecipient int, window time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.phoneLimit, s.phoneLimitWindow, s.phoneSends = perRecipient, window, nil
+}
+
+func nonEmptyTrigger(t string) string {
+	if t == "" {
+		return triggerCustomPhone
+	}
+	return t
 }
 
 // actionThrew builds the actionFailure of a Threw result.

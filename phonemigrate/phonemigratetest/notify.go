@@ -51,7 +51,7 @@ const (
 	RouteLegacyGateway  = "legacy_gateway"  // Passwordless connection, provider sms_gateway
 	RouteLegacyTwilio   = "legacy_twilio"   // Passwordless connection Twilio, or Guardian selected provider twilio
 	RouteLegacyAuth0    = "legacy_auth0"    // Guardian selected provider auth0 (Auth0's own sender; simulated, always delivered)
-	RouteLegacyHook     = "legacy_hook"     // Guardian selected provider phone-message-hook (not simulated; never delivered)
+	RouteLegacyHook     = "legacy_hook"     // Guardian selected provider phone-message-hook: the send-phone-message Action ran in Node
 	RouteProviderCustom = "provider_custom" // tenant-level custom provider: the deployed Action ran in Node
 	RouteProviderTwilio = "provider_twilio" // tenant-level Twilio provider
 	RouteNone           = "none"            // nothing can deliver it
@@ -128,8 +128,9 @@ func invalid(format string, args ...any) error {
 // type ("sms" for text, "voice") enabled. Under UPE the tenant-level
 // provider sends; otherwise Guardian's selected provider: twilio (fake
 // Twilio, SMS or call), auth0 (simulated as delivered) or
-// phone-message-hook (not simulated). The text is the legacy Guardian
-// template ({{code}}).
+// phone-message-hook (the deployed Action bound to send-phone-message runs
+// in Node with the legacy event, see runHook). The text is the legacy
+// Guardian template ({{code}}).
 //
 // Tenant-level provider: it must exist, be enabled and list the delivery
 // method; the text is the enabled tenant phone template of the message type
@@ -455,9 +456,67 @@ func (s *Server) notifyMFA(ctx context.Context, st State, req NotifyRequest) (No
 		res.Detail = "Auth0's built-in phone sender (simulated: always delivered)"
 	default:
 		res.Route = RouteLegacyHook
-		res.Detail = "the send-phone-message hook is not simulated"
+		var threw *actionFailure
+		res.Delivered, res.Detail, threw = s.runHook(ctx, req, code, text)
+		traceOf(ctx).outcome.action = threw
 	}
 	return res, nil
+}
+
+// runHook runs the deployed Action bound to the send-phone-message
+// trigger (Guardian's selected provider phone-message-hook) in Node, with
+// the legacy event Auth0 builds for it: event.message_options (recipient,
+// the rendered Guardian text, code, action enrollment or
+// second-factor-authentication, message_type sms or voice, language),
+// event.request, event.user, event.client (client_metadata), event.tenant
+// (id) and event.secrets (the values posted with the Action). It makes the
+// Action's real HTTP calls; the message is delivered when the handler
+// completes without throwing.
+func (s *Server) runHook(ctx context.Context, req NotifyRequest, code, text string) (bool, string, *actionFailure) {
+	s.mu.Lock()
+	a, ok := s.boundActionLocked(triggerSendPhoneMessage)
+	var v deployedVersion
+	if ok {
+		v = s.versions[a.ID]
+	}
+	s.mu.Unlock()
+	if !ok {
+		return false, "no deployed Action is bound to the send-phone-message trigger", nil
+	}
+	secrets := map[string]string{}
+	for _, sec := range v.action.Secrets {
+		secrets[sec.Name] = sec.Value
+	}
+	ev := actionrun.LegacyEvent{
+		MessageOptions: actionrun.MessageOptions{
+			Recipient: req.Recipient, Text: text, Code: code, Action: actionrun.LegacyAction(req.MessageType),
+			MessageType: actionrun.LegacyMessageType(req.DeliveryMethod), Language: "en",
+		},
+		Request: fakeRequest(req),
+		User:    &actionrun.User{UserID: "auth0|" + otpCode(req.Recipient, "user", 12)},
+		Client:  actionrun.LegacyClient{ClientID: AppClientID, Name: appName},
+		Tenant:  actionrun.Tenant{ID: TenantName},
+		Secrets: secrets,
+	}
+	r, err := actionrun.RunSendPhoneMessage(ctx, v.action.Code, ev, actionrun.WithModulePaths(s.cfg.nodeModules...))
+	if err != nil {
+		return false, "the send-phone-message Action did not run: " + err.Error(), nil
+	}
+	detail := fmt.Sprintf("send-phone-message Action %s (version %d) finished: %s", v.action.Name, v.number, r.Outcome)
+	if r.Reason != "" {
+		detail += " (" + r.Reason + ")"
+	}
+	var threw *actionFailure
+	if r.Outcome == actionrun.Threw {
+		threw = actionThrew(v.action, v, r)
+		threw.trigger = triggerSendPhoneMessage
+	}
+	return r.Outcome == actionrun.Sent, detail, threw
+}
+
+// fakeRequest is event.request of every Action the fake runs.
+func fakeRequest(req NotifyRequest) actionrun.Request {
+	return actionrun.Request{IP: req.IP, UserAgent: req.UserAgent, Method: http.MethodPost, Hostname: TenantName + ".us.auth0.com", Language: "en"}
 }
 
 // providerText renders the tenant phone template of the message type with
@@ -571,7 +630,7 @@ func (s *Server) viaProvider(ctx context.Context, st State, req NotifyRequest, c
 // It also returns what the log needs when the Action threw.
 func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req NotifyRequest, conn *Connection) (bool, string, *actionFailure) {
 	s.mu.Lock()
-	a, ok := s.boundCustomPhoneActionLocked()
+	a, ok := s.boundActionLocked(triggerCustomPhone)
 	var v deployedVersion
 	if ok {
 		v = s.versions[a.ID]
@@ -592,7 +651,7 @@ func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req No
 	}
 	ev := actionrun.Event{
 		Notification: n,
-		Request:      actionrun.Request{IP: req.IP, UserAgent: req.UserAgent, Method: http.MethodPost, Hostname: TenantName + ".us.auth0.com", Language: "en"},
+		Request:      fakeRequest(req),
 		Client:       actionrun.Client{ClientID: AppClientID, Name: appName},
 		Tenant:       actionrun.Tenant{ID: TenantName},
 		Secrets:      secrets,
@@ -609,7 +668,7 @@ func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req No
 	case "mfa":
 		ev.User = &actionrun.User{UserID: "auth0|" + otpCode(req.Recipient, "user", 12)}
 	}
-	r, err := actionrun.Run(ctx, v.action.Code, ev)
+	r, err := actionrun.Run(ctx, v.action.Code, ev, actionrun.WithModulePaths(s.cfg.nodeModules...))
 	if err != nil {
 		return false, "the Action did not run: " + err.Error(), nil
 	}

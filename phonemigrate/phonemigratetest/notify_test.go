@@ -282,7 +282,7 @@ func TestNotifyRoutes(t *testing.T) {
 				wantStatus(t, srv, "PUT", "/api/v2/guardian/factors/phone/selected-provider", map[string]any{"provider": "phone-message-hook"}, 200)
 			},
 			req:  NotifyRequest{Kind: "mfa", Recipient: recipient},
-			want: NotifyResult{Route: RouteLegacyHook, Text: code + " is your ACME verification code.", Code: code, Detail: "not simulated"}},
+			want: NotifyResult{Route: RouteLegacyHook, Text: code + " is your ACME verification code.", Code: code, Detail: "no deployed Action is bound to the send-phone-message trigger"}},
 		{name: "MFA under UPE uses the provider", sc: MFATwilio,
 			setup: func(t *testing.T, srv *Server) {
 				addTwilioProvider(t, srv, TwilioAuthToken, "text", "voice")

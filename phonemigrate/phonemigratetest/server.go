@@ -181,6 +181,8 @@ type config struct {
 	buildGets  int
 	// unresolvable are npm packages ("name@version") whose builds fail.
 	unresolvable []string
+	// nodeModules are node_modules directories Actions require from.
+	nodeModules []string
 }
 
 // Option configures a [Server].
@@ -228,6 +230,14 @@ func WithGatewayURL(url string) Option {
 // Action keeps its previously deployed version, if any.
 func WithUnresolvablePackage(name, version string) Option {
 	return func(c *config) { c.unresolvable = append(c.unresolvable, name+"@"+version) }
+}
+
+// WithNodeModules lets the Actions the fake runs (custom-phone-provider and
+// send-phone-message) require npm packages installed in dirs, each a
+// node_modules directory. Without it an Action that requires a package
+// fails to load, and its message is not delivered.
+func WithNodeModules(dirs ...string) Option {
+	return func(c *config) { c.nodeModules = append(c.nodeModules, dirs...) }
 }
 
 // WithActionBuild sets how long a created or updated Action stays
