@@ -33,7 +33,7 @@ func runAction(ctx context.Context, c *cli, args []string) error {
 	)
 	fs.StringVar(&file, "options", "", "legacy connection options as JSON, from `FILE` ('-' for stdin); a whole connection object is accepted too")
 	fs.StringVar(&name, "name", actiongen.DefaultName, "the Action's `NAME`")
-	fs.BoolVar(&jsonOut, "json", false, "print name, runtime, secret names and code as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print name, runtime, secret names and code as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "action", args); err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, test messages without delivery evidence are reported as assumed received)")
 	fs.BoolVar(&askTok, "ask-twilio-token", false, "ask for the Twilio auth token on the terminal (no echo) instead of carrying the tenant's legacy token over")
 	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in docs/cli.md)")
 	fleetPath := fs.String("fleet", "", "migrate every tenant of this YAML or JSON fleet `FILE` instead of one tenant (credentials only as names of environment variables)")
 	anyCheckpoint := fs.Bool("allow-any-checkpoint", false, "with --fleet: allow checkpoint paths outside the fleet file's directory (absolute, or with ..)")
 	if err := c.parseFlags(fs, "apply", args, log.check); err != nil {

@@ -27,7 +27,7 @@ func runCheck(ctx context.Context, c *cli, args []string) error {
 	)
 	tf.register(fs)
 	log.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "check", args, log.check); err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 		log     logging
 	)
 	scen.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the demo's result as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the demo's result as JSON (schema in docs/cli.md)")
 	log.register(fs)
 	if err := c.parseFlags(fs, "demo", args, log.check, scen.check); err != nil {
 		return err

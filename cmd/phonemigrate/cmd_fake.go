@@ -136,9 +136,9 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stderr, "Connection %s: its gateway %s is served by the fake gateway at %s (messages at %s/__fake/gateway/messages).\n", printable(r.Connection), printable(r.Original), r.Local, srv.URL)
 		}
 		if from != "" {
-			fmt.Fprintf(c.stderr, "Export the lines above (e.g. export $(phonemigrate fake ... | head -3)); its fake Twilio API accepts the snapshot's placeholder tokens, and its fake gateway the placeholder secrets.\n")
+			fmt.Fprintf(c.stderr, "In another shell, export the lines above (run it as 'phonemigrate fake > fake.env', then 'set -a; . ./fake.env; set +a'); its fake Twilio API accepts the snapshot's placeholder tokens, and its fake gateway the placeholder secrets.\n")
 		} else {
-			fmt.Fprintf(c.stderr, "Export the lines above (e.g. export $(phonemigrate fake ... | head -3)); its fake Twilio API accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", phonemigratetest.TwilioAuthToken)
+			fmt.Fprintf(c.stderr, "In another shell, export the lines above (run it as 'phonemigrate fake > fake.env', then 'set -a; . ./fake.env; set +a'); its fake Twilio API accepts TWILIO_AUTH_TOKEN=%s (a fake value).\n", phonemigratetest.TwilioAuthToken)
 		}
 	}
 	<-ctx.Done()

@@ -50,7 +50,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	of.register(fs)
 	cf.register(fs)
 	log.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the plan as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the plan as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "plan", args, log.check); err != nil {
 		return err
 	}

@@ -60,7 +60,7 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 	)
 	of.registerOffline(fs)
 	log.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the matrix as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the matrix as JSON (schema in docs/cli.md)")
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]

@@ -58,7 +58,7 @@ func runRepair(ctx context.Context, c *cli, args []string) error {
 	cf.register(fs)
 	log.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before the write")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "repair", args, log.check); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func runRollback(ctx context.Context, c *cli, args []string) error {
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation")
 	fs.BoolVar(&force, "force", false, "roll back even what changed on the tenant since the migration (otherwise such changes are listed and nothing is written, exit 3)")
 	planOnly := fs.Bool("plan", false, "print the writes the rollback would make now, in order, writing nothing (GET requests only)")
-	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "rollback", args, log.check); err != nil {
 		return err
 	}

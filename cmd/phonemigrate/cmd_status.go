@@ -38,7 +38,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 	tf.register(fs)
 	cf.register(fs)
 	log.register(fs)
-	fs.BoolVar(&jsonOut, "json", false, "print the checkpoint as JSON (schema in README)")
+	fs.BoolVar(&jsonOut, "json", false, "print the checkpoint as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "status", args, log.check); err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // defaultWatch is the canary window `apply` watches delivery for after the
-// switch (README "CLI reference" states it).
+// switch (docs/cli.md states it).
 const defaultWatch = 2 * time.Minute
 
 // canaryFlags are apply's delivery-canary flags.

@@ -3,23 +3,32 @@
 // through Guardian's settings) onto Auth0's Unified Phone Experience: one
 // tenant-level phone provider serving Passwordless and MFA.
 //
-// Usage:
+// Usage (every command; `phonemigrate help COMMAND` gives its flags):
 //
-//	phonemigrate demo [--scenario NAME] [--json]
-//	phonemigrate plan|apply|status|rollback [flags]
-//	phonemigrate action --options FILE [--json]
-//	phonemigrate fake [--listen ADDR] [--scenario NAME]
-//	phonemigrate diagram
-//	phonemigrate version
-//	phonemigrate help [COMMAND]
+//	phonemigrate demo      run the offline demo against an embedded fake tenant
+//	phonemigrate plan      print every write the migration would make; writes nothing
+//	phonemigrate apply     migrate (one tenant, or a fleet with --fleet FILE)
+//	phonemigrate status    show the checkpoint: where a migration stands
+//	phonemigrate rollback  undo the migration recorded in the checkpoint
+//	phonemigrate check     judge a tenant's phone setup; writes nothing
+//	phonemigrate repair    make codes flow again on a switched tenant that sends none
+//	phonemigrate watch     phone delivery from the tenant logs
+//	phonemigrate export    Terraform or auth0-deploy-cli code for a migrated tenant
+//	phonemigrate action    print the Action generated from a connection's options
+//	phonemigrate diagram   the state machine as Mermaid
+//	phonemigrate snapshot  a tenant's phone setup as a file, secrets replaced
+//	phonemigrate rehearse  migrate a fake copy of a snapshot and compare deliveries
+//	phonemigrate fake      serve a fake tenant on loopback
+//	phonemigrate version   print the version
+//	phonemigrate help      print help
 //
 // Exit codes: 0 success; 1 the migration failed (the checkpoint is saved,
 // `status` explains, `apply` resumes); 2 bad usage or input (nothing
 // written); 3 the tenant is not eligible or a user action is required
-// first (nothing written).
+// first (nothing written). Under `go run` every non-zero exit is 1.
 //
-// Run `phonemigrate help` or see README.md for every flag, environment
-// variable and the --json output schemas.
+// docs/cli.md in the repository has every flag, environment variable and
+// the --json output schemas.
 package main
 
 import (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,20 +15,25 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
 )
 
-func readREADME(t *testing.T) string {
+func readREADME(t *testing.T) string { return readDoc(t, "README.md") }
+
+// readDoc reads a documentation file by its path from the repository root
+// (README.md, docs/cli.md, ...).
+func readDoc(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
 }
 
-// The README's Mermaid block is what `phonemigrate diagram` prints.
+// The Mermaid block of docs/how-it-works.md is what `phonemigrate diagram`
+// prints.
 func TestREADMEDiagram(t *testing.T) {
-	m := regexp.MustCompile("(?s)```mermaid\n(.*?)```").FindStringSubmatch(readREADME(t))
+	m := regexp.MustCompile("(?s)```mermaid\n(.*?)```").FindStringSubmatch(readDoc(t, "docs/how-it-works.md"))
 	if m == nil {
-		t.Fatal("README has no mermaid block")
+		t.Fatal("docs/how-it-works.md has no mermaid block")
 	}
 	want := phonemigrate.Diagram()
 	if !strings.HasSuffix(want, "\n") {
@@ -55,9 +61,9 @@ func TestREADMECommands(t *testing.T) {
 	}
 }
 
-// Every command and exit code is in the README's CLI reference.
+// Every command and exit code is in the CLI reference (docs/cli.md).
 func TestREADMEReference(t *testing.T) {
-	readme := readREADME(t)
+	readme := readDoc(t, "docs/cli.md")
 	for _, c := range commands() {
 		if !strings.Contains(readme, "phonemigrate "+c.name) {
 			t.Errorf("README does not mention 'phonemigrate %s'", c.name)
@@ -77,7 +83,7 @@ func TestREADMEReference(t *testing.T) {
 
 // Every flag of every command (as its help lists it) is in the README.
 func TestREADMEFlags(t *testing.T) {
-	readme := readREADME(t)
+	readme := readDoc(t, "docs/cli.md")
 	flagLine := regexp.MustCompile(`(?m)^  (--[a-z-]+)`)
 	for _, c := range commands() {
 		var stdout, stderr bytes.Buffer
@@ -94,7 +100,7 @@ func TestREADMEFlags(t *testing.T) {
 
 // The README's fleet file example is a valid fleet file.
 func TestREADMEFleetExample(t *testing.T) {
-	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindStringSubmatch(readREADME(t))
+	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindStringSubmatch(readDoc(t, "docs/cli.md"))
 	if m == nil {
 		t.Fatal("README has no yaml block")
 	}
@@ -113,7 +119,7 @@ func TestREADMEFleetExample(t *testing.T) {
 // README, help and the flag parser cannot disagree about what a command
 // takes.
 func TestREADMESynopsis(t *testing.T) {
-	m := regexp.MustCompile("(?s)## CLI reference\n\n```\n(.*?)```").FindStringSubmatch(readREADME(t))
+	m := regexp.MustCompile("(?s)## Synopsis\n\n```\n(.*?)```").FindStringSubmatch(readDoc(t, "docs/cli.md"))
 	if m == nil {
 		t.Fatal("README has no CLI reference block")
 	}
@@ -146,5 +152,51 @@ func TestREADMESynopsis(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("README synopsis (-help +README):\n%s", diff)
+	}
+}
+
+// The README is a front door: short, and every page under docs/ is linked
+// from it; every relative link in the README and in docs/ names a file that
+// exists (anchors are not checked).
+func TestREADMELinksDocs(t *testing.T) {
+	readme := readREADME(t)
+	if n := strings.Count(readme, "\n"); n > 300 {
+		t.Errorf("README.md has %d lines, want at most 300: move reference material to docs/", n)
+	}
+	pages, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no docs/*.md: %v", err)
+	}
+	for _, p := range pages {
+		if name := "docs/" + filepath.Base(p); !strings.Contains(readme, "("+name+")") {
+			t.Errorf("README does not link %s", name)
+		}
+	}
+	link := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`)
+	for _, doc := range append([]string{"README.md"}, func() (ds []string) {
+		for _, p := range pages {
+			ds = append(ds, "docs/"+filepath.Base(p))
+		}
+		return ds
+	}()...) {
+		for _, m := range link.FindAllStringSubmatch(readDoc(t, doc), -1) {
+			target := filepath.Join("../..", filepath.Dir(doc), m[1])
+			if _, err := os.Stat(target); err != nil {
+				t.Errorf("%s links %s, which does not exist", doc, m[1])
+			}
+		}
+	}
+}
+
+// The package doc (what `go doc` shows for the command) lists every command.
+func TestPackageDocListsEveryCommand(t *testing.T) {
+	b, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands() {
+		if !regexp.MustCompile(`(?m)^//\tphonemigrate ` + regexp.QuoteMeta(c.name) + `\b`).Match(b) {
+			t.Errorf("main.go's usage does not list %q", c.name)
+		}
 	}
 }

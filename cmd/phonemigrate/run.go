@@ -18,7 +18,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate/iacexport"
 )
 
-// Exit codes. They are part of the CLI's contract (README "Exit codes").
+// Exit codes. They are part of the CLI's contract (docs/cli.md "Exit codes").
 const (
 	exitOK       = 0 // success, or nothing to do
 	exitFailed   = 1 // the migration failed; the checkpoint is saved and apply resumes
@@ -50,7 +50,7 @@ type command struct {
 	// usage is the synopsis after "phonemigrate NAME": every flag of the
 	// command but --quiet and --verbose (common to all). A command with
 	// two forms separates them with "\n". Help prints it, and the
-	// README's CLI reference is tested to say exactly the same.
+	// docs/cli.md is tested to say exactly the same.
 	usage string
 	run   func(ctx context.Context, c *cli, args []string) error
 }
