@@ -23,7 +23,7 @@ var errBoom = &phonemigrate.APIError{Method: "X", Path: "/boom", StatusCode: 503
 func newMigrator(t *testing.T, c phonemigrate.Client, opts ...phonemigrate.Option) (*phonemigrate.Migrator, *phonemigrate.MemoryStore) {
 	t.Helper()
 	store := phonemigrate.NewMemoryStore()
-	m, err := phonemigrate.New(c, append([]phonemigrate.Option{phonemigrate.WithStore(store), phonemigrate.WithPollInterval(time.Millisecond), phonemigrate.WithTenant("acme-legacy")}, opts...)...)
+	m, err := newStubbed(c, append([]phonemigrate.Option{phonemigrate.WithStore(store), phonemigrate.WithPollInterval(time.Millisecond), phonemigrate.WithTenant("acme-legacy")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestApplyCompletedIsAlreadyDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A strict mock with no write expectations: any write fails the test.
-	m2, err := phonemigrate.New(mockOver(t, mt, true, nil), phonemigrate.WithStore(store))
+	m2, err := newStubbed(mockOver(t, mt, true, nil), phonemigrate.WithStore(store))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +543,7 @@ func TestApplyLocked(t *testing.T) {
 func TestApplyForeignCheckpoint(t *testing.T) {
 	store := phonemigrate.NewMemoryStore()
 	store.Save(t.Context(), &phonemigrate.Checkpoint{Version: 1, Tenant: "other-tenant", State: phonemigrate.StateFailed, LastGood: phonemigrate.StatePlanned})
-	m, _ := phonemigrate.New(scenario("legacy-twilio"), phonemigrate.WithStore(store), phonemigrate.WithTenant("acme-legacy"))
+	m, _ := newStubbed(scenario("legacy-twilio"), phonemigrate.WithStore(store), phonemigrate.WithTenant("acme-legacy"))
 	var ce *phonemigrate.CheckpointError
 	if _, err := m.Apply(t.Context(), baseOptions()); !errors.As(err, &ce) {
 		t.Errorf("err = %v, want *CheckpointError", err)

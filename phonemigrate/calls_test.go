@@ -251,7 +251,7 @@ func TestApplyResumeRereads(t *testing.T) {
 			c := mockOver(t, mt, false, func(mc *mock_phonemigrate.MockClient) {
 				gomock.InOrder(tt.readThenWrite(mc.EXPECT(), mt)...)
 			})
-			m2, err := phonemigrate.New(c, phonemigrate.WithStore(store), phonemigrate.WithTenant("acme-legacy"))
+			m2, err := newStubbed(c, phonemigrate.WithStore(store), phonemigrate.WithTenant("acme-legacy"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -297,7 +297,7 @@ func TestIntegrationCallSequence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := phonemigrate.New(cl, phonemigrate.WithPollInterval(5*time.Millisecond))
+			m, err := newStubbed(cl, phonemigrate.WithPollInterval(5*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -124,7 +124,7 @@ func TestFileStoreRefusesForeignFiles(t *testing.T) {
 				}
 			}
 			mt := scenario("legacy-gateway")
-			m, merr := phonemigrate.New(mt, phonemigrate.WithStore(s))
+			m, merr := newStubbed(mt, phonemigrate.WithStore(s))
 			if merr != nil {
 				t.Fatal(merr)
 			}

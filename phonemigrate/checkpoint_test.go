@@ -219,7 +219,7 @@ func TestMemoryStore(t *testing.T) {
 func TestApplyFileStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cp.json")
 	mt := scenario("mixed")
-	m, _ := phonemigrate.New(mockOver(t, mt, false, inject(mt, injection{method: "ReplaceConnectionOptions"})),
+	m, _ := newStubbed(mockOver(t, mt, false, inject(mt, injection{method: "ReplaceConnectionOptions"})),
 		phonemigrate.WithStore(phonemigrate.NewFileStore(path)), phonemigrate.WithPollInterval(time.Millisecond))
 	if _, err := m.Apply(t.Context(), baseOptions()); !errors.Is(err, errBoom) {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func TestApplyFileStore(t *testing.T) {
 			t.Errorf("checkpoint file holds a secret")
 		}
 	}
-	m2, _ := phonemigrate.New(mt, phonemigrate.WithStore(phonemigrate.NewFileStore(path)), phonemigrate.WithPollInterval(time.Millisecond))
+	m2, _ := newStubbed(mt, phonemigrate.WithStore(phonemigrate.NewFileStore(path)), phonemigrate.WithPollInterval(time.Millisecond))
 	res, err := m2.Apply(t.Context(), baseOptions())
 	if err != nil || res.State != phonemigrate.StateCompleted {
 		t.Fatalf("resume from file = %v, %v", res, err)

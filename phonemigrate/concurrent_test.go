@@ -224,7 +224,7 @@ func TestResumeKeepsAnEditOfATemplateItCreated(t *testing.T) {
 			mt.Templates[i].Content.Text = "Colleague: {{ code }}"
 		}
 	}
-	m2, _ := phonemigrate.New(mt, phonemigrate.WithStore(store), phonemigrate.WithPollInterval(time.Millisecond), phonemigrate.WithTenant("acme-legacy"))
+	m2, _ := newStubbed(mt, phonemigrate.WithStore(store), phonemigrate.WithPollInterval(time.Millisecond), phonemigrate.WithTenant("acme-legacy"))
 	_, err = m2.Apply(t.Context(), baseOptions())
 	if !errors.Is(err, phonemigrate.ErrConcurrentChange) || phonemigrate.ExitCode(err) != 1 {
 		t.Fatalf("resumed Apply err = %v (exit %d), want ErrConcurrentChange, exit 1", err, phonemigrate.ExitCode(err))

@@ -146,8 +146,9 @@ func ExampleMigrator_Rollback() {
 		log.Fatal(err)
 	}
 	if _, err := m.Apply(ctx, phonemigrate.Options{
-		TwilioAuthToken: phonemigrate.Secret(phonemigratetest.TwilioAuthToken),
-		SkipTest:        true,
+		TwilioAuthToken:  phonemigrate.Secret(phonemigratetest.TwilioAuthToken),
+		TwilioAPIBaseURL: srv.Twilio().URL, // default https://api.twilio.com
+		SkipTest:         true,
 	}); err != nil {
 		log.Fatal(err)
 	}

@@ -20,13 +20,8 @@ func SetFileStoreUID(s *FileStore, uid int) { s.uid = func() int { return uid } 
 // CheckFile is checkFile.
 var CheckFile = checkFile
 
-// SetTwilioTransport makes every Migrator's Twilio API client use rt, and
-// returns a func that restores the default.
-func SetTwilioTransport(rt http.RoundTripper) (restore func()) {
-	old := twilioTransport
-	twilioTransport = rt
-	return func() { twilioTransport = old }
-}
+// WithTwilioTransport makes the Migrator's Twilio API client use rt.
+func WithTwilioTransport(rt http.RoundTripper) Option { return withTwilioTransport(rt) }
 
 // WatchCanary runs the canary's observation of rec's window.
 func WatchCanary(ctx context.Context, logs TenantLogs, c Canary, rec CanaryRecord) (CanaryRecord, error) {

@@ -48,7 +48,7 @@ func fakeTenantOn(t *testing.T, srv *phonemigratetest.Server, opts ...phonemigra
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := phonemigrate.New(cl, append([]phonemigrate.Option{phonemigrate.WithPollInterval(5 * time.Millisecond), phonemigrate.WithTenant(phonemigratetest.TenantName)}, opts...)...)
+	m, err := newStubbed(cl, append([]phonemigrate.Option{phonemigrate.WithPollInterval(5 * time.Millisecond), phonemigrate.WithTenant(phonemigratetest.TenantName)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

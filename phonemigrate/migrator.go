@@ -21,6 +21,9 @@ type Migrator struct {
 	poll     time.Duration
 	tenant   string
 	now      func() time.Time
+	// twilioTransport is the transport of twilioHTTP (nil: the default);
+	// tests set it with withTwilioTransport.
+	twilioTransport http.RoundTripper
 	// twilioHTTP calls the Twilio REST API (credential check, delivery
 	// evidence).
 	twilioHTTP *http.Client
@@ -32,12 +35,13 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 	if c == nil {
 		return nil, errors.New("phonemigrate: nil Client")
 	}
-	m := &Migrator{c: c, poll: time.Second, now: time.Now, twilioHTTP: &http.Client{Timeout: twilioHTTPTimeout, Transport: twilioTransport}}
+	m := &Migrator{c: c, poll: time.Second, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(m)
 		}
 	}
+	m.twilioHTTP = &http.Client{Timeout: twilioHTTPTimeout, Transport: m.twilioTransport}
 	if m.store == nil {
 		m.store = NewMemoryStore()
 	}

@@ -3,6 +3,7 @@ package phonemigrate
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -224,4 +225,11 @@ func WithPollInterval(d time.Duration) Option {
 // tenant is refused with a [*CheckpointError].
 func WithTenant(name string) Option {
 	return optionFunc(func(m *Migrator) { m.tenant = name })
+}
+
+// withTwilioTransport makes the Migrator's Twilio API client use rt (nil:
+// the default transport). It is unexported: tests use it to answer the
+// calls to https://api.twilio.com without a network.
+func withTwilioTransport(rt http.RoundTripper) Option {
+	return optionFunc(func(m *Migrator) { m.twilioTransport = rt })
 }

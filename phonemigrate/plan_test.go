@@ -90,7 +90,7 @@ func TestPlanGolden(t *testing.T) {
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			m, err := phonemigrate.New(mt, phonemigrate.WithTenant("acme-legacy"))
+			m, err := newStubbed(mt, phonemigrate.WithTenant("acme-legacy"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestPreflightErrors(t *testing.T) {
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			m, _ := phonemigrate.New(mt)
+			m, _ := newStubbed(mt)
 			_, err := m.Plan(t.Context(), o)
 			if tt.is == nil && tt.as == nil {
 				if !errors.Is(err, phonemigrate.ErrAlreadyUnified) {
@@ -228,7 +228,7 @@ func TestPreflightErrors(t *testing.T) {
 		})
 	}
 	// The conflict carries the decision.
-	m, _ := phonemigrate.New(scenario("mfa-twilio"))
+	m, _ := newStubbed(scenario("mfa-twilio"))
 	o := baseOptions()
 	o.Delivery = delivery.Of(delivery.Text)
 	_, err := m.Plan(t.Context(), o)
@@ -270,7 +270,7 @@ func TestPlanAbsentFlagMeansOff(t *testing.T) {
 	mt := scenario("legacy-gateway")
 	mt.UPE = nil
 	mt.Force403 = true // a probe would wrongly conclude "unified"
-	m, _ := phonemigrate.New(mt)
+	m, _ := newStubbed(mt)
 	p, err := m.Plan(t.Context(), baseOptions())
 	if err != nil {
 		t.Fatalf("Plan: %v", err)
@@ -287,7 +287,7 @@ func TestPlanTwoTwilioAccounts(t *testing.T) {
 	mt := scenario("mixed")
 	mt.Conns[1] = twilioConn()
 	mt.Conns[1].Options["twilio_sid"] = "ACother"
-	m, _ := phonemigrate.New(mt)
+	m, _ := newStubbed(mt)
 	p, err := m.Plan(t.Context(), baseOptions())
 	if err != nil {
 		t.Fatalf("Plan: %v", err)

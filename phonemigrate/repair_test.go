@@ -288,7 +288,7 @@ func TestRepairConcurrent(t *testing.T) {
 		{"while Repair reads the tenant", func(t *testing.T, srv *phonemigratetest.Server, colleague func()) (*phonemigrate.RepairResult, int) {
 			fc := &flipClient{n: 1, colleague: colleague}
 			fc.Client = clientOf(t, srv)
-			m, err := phonemigrate.New(fc, phonemigrate.WithTenant(phonemigratetest.TenantName))
+			m, err := newStubbed(fc, phonemigrate.WithTenant(phonemigratetest.TenantName))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,7 +302,7 @@ func TestRepairConcurrent(t *testing.T) {
 			defer phonemigrate.SetConfirmStaleAfter(0)()
 			fc := &flipClient{colleague: func() {}}
 			fc.Client = clientOf(t, srv)
-			m, err := phonemigrate.New(fc, phonemigrate.WithTenant(phonemigratetest.TenantName))
+			m, err := newStubbed(fc, phonemigrate.WithTenant(phonemigratetest.TenantName))
 			if err != nil {
 				t.Fatal(err)
 			}

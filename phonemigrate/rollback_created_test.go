@@ -157,7 +157,7 @@ func TestRollbackAdoptsOnlyWhatAppearedAfterTheAttempt(t *testing.T) {
 			mt.Providers = append(mt.Providers, phonemigrate.PhoneProvider{ID: "pro_found", Name: phonemigrate.ProviderTwilio,
 				Configuration: phonemigrate.ProviderConfiguration{SID: fxTwilioSID, DefaultFrom: fxFrom, DeliveryMethods: tt.methods},
 				CreatedAt:     cp.Created.Unconfirmed.Since.Add(tt.after)})
-			m2, _ := phonemigrate.New(mt, phonemigrate.WithStore(store))
+			m2, _ := newStubbed(mt, phonemigrate.WithStore(store))
 			if _, err := m2.Rollback(t.Context()); err != nil {
 				t.Fatalf("Rollback: %v", err)
 			}

@@ -102,7 +102,7 @@ func TestRollbackOrder(t *testing.T) {
 			e.DeleteAction(gomock.Any(), gomock.Any(), true).DoAndReturn(mt.DeleteAction),
 		)
 	})
-	m2, _ := phonemigrate.New(c, phonemigrate.WithStore(store))
+	m2, _ := newStubbed(c, phonemigrate.WithStore(store))
 	if _, err := m2.Rollback(t.Context()); err != nil {
 		t.Fatalf("Rollback: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestRollbackFailureAndResume(t *testing.T) {
 			if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
 				t.Fatal(err)
 			}
-			m2, _ := phonemigrate.New(mockOver(t, mt, false, inject(mt, injection{method: method})), phonemigrate.WithStore(store))
+			m2, _ := newStubbed(mockOver(t, mt, false, inject(mt, injection{method: method})), phonemigrate.WithStore(store))
 			res, err := m2.Rollback(t.Context())
 			if !errors.Is(err, errBoom) || res.State != phonemigrate.StateFailed {
 				t.Fatalf("Rollback = %+v, %v; want failed with the injected error", res, err)

@@ -171,7 +171,7 @@ func TestSnapshotRehearsal(t *testing.T) {
 			}
 			t.Cleanup(fake.Close)
 			cl := clientOf(t, fake)
-			m, err := phonemigrate.New(cl, phonemigrate.WithPollInterval(5*time.Millisecond))
+			m, err := newStubbed(cl, phonemigrate.WithPollInterval(5*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)
 			}

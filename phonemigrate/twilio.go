@@ -311,9 +311,5 @@ func validateTwilioURL(s string) error {
 	return nil
 }
 
-// twilioTransport is the transport of the Twilio API client (nil: the
-// default); the package's tests replace it.
-var twilioTransport http.RoundTripper
-
 // twilioHTTPTimeout bounds each Twilio API call.
 const twilioHTTPTimeout = 15 * time.Second

@@ -58,7 +58,7 @@ func TestPlanTwilioTokenSource(t *testing.T) {
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			m, _ := phonemigrate.New(mt)
+			m, _ := newStubbed(mt)
 			p, err := m.Plan(t.Context(), o)
 			if err != nil {
 				t.Fatal(err)
@@ -105,7 +105,7 @@ func TestOptionsTwilioAPIBaseURL(t *testing.T) {
 		{"not a url", false},
 	}
 	for _, tt := range tests {
-		m, _ := phonemigrate.New(scenario("legacy-twilio"))
+		m, _ := newStubbed(scenario("legacy-twilio"))
 		_, err := m.Plan(t.Context(), phonemigrate.Options{SkipTest: true, TwilioAPIBaseURL: tt.url})
 		var ie *phonemigrate.InputError
 		if got := !errors.As(err, &ie); got != tt.ok {

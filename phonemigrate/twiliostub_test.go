@@ -5,24 +5,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
-// TestMain answers the Twilio API calls the in-memory tenant's tests make
-// (to https://api.twilio.com: the credential check and the delivery
-// evidence) with stubTwilio; every other request (the HTTP fakes on
-// 127.0.0.1, which have their own fake Twilio) goes out as usual.
-func TestMain(m *testing.M) {
-	restore := phonemigrate.SetTwilioTransport(stubTwilio{next: http.DefaultTransport})
-	code := m.Run()
-	restore()
-	os.Exit(code)
+// newMigrator is phonemigrate.New with the Twilio API calls the in-memory
+// tenant's tests make (to https://api.twilio.com: the credential check and
+// the delivery evidence) answered by stubTwilio; every other request (the
+// HTTP fakes on 127.0.0.1, which have their own fake Twilio) goes out as
+// usual.
+func newStubbed(c phonemigrate.Client, opts ...phonemigrate.Option) (*phonemigrate.Migrator, error) {
+	return phonemigrate.New(c, append([]phonemigrate.Option{phonemigrate.WithTwilioTransport(stubTwilio{next: http.DefaultTransport})}, opts...)...)
 }
 
 // stubTwilio is Twilio for the in-memory tenant, which sends nothing
