@@ -89,7 +89,10 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 // generated Action cannot use.
 func gatewayAdvice(err error) string {
 	var ve *actiongen.ValidationError
-	if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "gateway_url") {
+	if errors.As(err, &ve) && ve.Field == "gateway_url" && strings.Contains(ve.Problem, "https") {
+		// Only the scheme problems: the URL must be one Auth0's cloud can
+		// call. Other gateway_url problems (credentials, port, syntax) are
+		// corrected in place.
 		return "the Action calls the gateway from Auth0's cloud: serve it over https at an address the internet reaches, set the connection's gateway_url to that, then run again"
 	}
 	return "correct the connection's gateway settings in Auth0 (Authentication > Passwordless > SMS), then run again"

@@ -240,6 +240,10 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		return nil, nil, fmt.Errorf("decide delivery methods: %w", err)
 	}
 	if dec.Action != delivery.NoAction {
+		if pwl != nil && dec.Missing.Has(delivery.Text) && !(d.MFAEnabled && mfaTypes.Has(delivery.Text)) {
+			// Only Passwordless needs text: "phone factor" is MFA's word.
+			dec.Reason = fmt.Sprintf("Passwordless SMS (connection %q) sends its codes as text messages, which delivery by %s alone cannot carry; include text in the delivery methods (--delivery text or text,voice).", conns[0].Name, desired)
+		}
 		return nil, nil, &DeliveryConflictError{Decision: dec}
 	}
 	in.Delivery = desired

@@ -153,7 +153,7 @@ func TestBadInput(t *testing.T) {
 		// Refused by the rules (exit 3).
 		{name: "tenant not eligible", scenario: phonemigratetest.Empty, args: applyArgs("--skip-test"), code: 3, match: `not eligible`},
 		{name: "gateway cannot use a Twilio provider", args: applyArgs("--skip-test", "--provider", "twilio"), code: 3, match: `custom phone provider is required`},
-		{name: "delivery leaves Passwordless without text", args: applyArgs("--skip-test", "--delivery", "voice"), code: 3, match: `Voice would no longer cover the SMS phone factor`},
+		{name: "delivery leaves Passwordless without text", args: applyArgs("--skip-test", "--delivery", "voice"), code: 3, match: `Passwordless SMS \(connection "sms"\) sends its codes as text messages, which delivery by Voice alone cannot carry; include text`},
 		{name: "twilio token rejected by Twilio", scenario: phonemigratetest.LegacyTwilio, args: func(_ string, srv *phonemigratetest.Server, env map[string]string) []string {
 			env[envTwilioToken] = "typo-sentinel-77c1"
 			return []string{"apply", "--yes", "--quiet", "--test-to", "+15555550100", "--twilio-api-url", srv.Twilio().URL, "--checkpoint", "cp.json"}

@@ -227,7 +227,8 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "Migration of %s %s; checkpoint %s.\n", tenant.Name(), out.State, path)
 	if out.State == string(phonemigrate.StateCompleted) {
-		fmt.Fprintln(c.stdout, phonemigrate.IaCRevertWarning) // the plan's warning, word for word
+		// The plan said what would revert, once; here only the next step.
+		fmt.Fprintln(c.stdout, "Next, if Terraform or auth0-deploy-cli manages this tenant: 'phonemigrate export --format terraform' (or deploy-cli), then follow its EDITS.md.")
 	}
 	return nil
 }

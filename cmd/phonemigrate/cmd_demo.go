@@ -153,7 +153,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("the migration failed: %w", err)
 	}
-	fmt.Fprintf(out, "   Migration %s in %d steps.\n\n", res.State, len(prog.steps))
+	fmt.Fprintf(out, "   Migration %s: the plan's %d steps, %d state transitions in all (progress above).\n\n", res.State, len(plan.Steps), len(prog.steps))
 
 	ds, err := srv.Deliver(ctx, []phonemigratetest.NotifyRequest{req})
 	if err != nil {

@@ -102,7 +102,7 @@ func statusText(path string, cp *phonemigrate.Checkpoint) string {
 			fmt.Fprintf(&b, "Next: 'phonemigrate apply' continues from %s; 'phonemigrate rollback' restores what was changed.\n", cp.ResumePoint())
 		}
 	case phonemigrate.NextNone:
-		b.WriteString("Next: nothing; 'phonemigrate rollback' would restore the legacy setup.\n")
+		b.WriteString("Next: nothing. 'phonemigrate rollback --plan' shows what a rollback would restore now (it refuses, naming why, when the tenant changed since).\n")
 	default:
 		if cp.State == phonemigrate.StateRolledBack {
 			b.WriteString("Next: nothing; the legacy setup was restored ('phonemigrate apply' would start over).\n")
