@@ -140,6 +140,10 @@ type TestMessage struct {
 
 var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
 
+// isE164 is the one rule for a phone number: + then 7 to 15 digits, the
+// first not 0.
+func isE164(s string) bool { return e164.MatchString(s) }
+
 // validate checks o without any I/O.
 func (o *Options) validate() error {
 	if err := o.Canary.validate(); err != nil {
@@ -151,7 +155,7 @@ func (o *Options) validate() error {
 		return &InputError{Field: "Provider", Problem: `must be "auto", "twilio" or "custom", not ` + quote(string(o.Provider))}
 	}
 	for _, r := range o.TestRecipients {
-		if !e164.MatchString(r) {
+		if !isE164(r) {
 			return &InvalidRecipientError{Recipient: r}
 		}
 	}

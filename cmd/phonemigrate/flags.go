@@ -2,11 +2,10 @@ package main
 
 import (
 	"flag"
-	"regexp"
+	"errors"
 	"strings"
 	"time"
 
-	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
@@ -39,43 +38,22 @@ func (o *optionFlags) registerOffline(fs *flag.FlagSet) {
 	fs.DurationVar(&o.evidence, "evidence-timeout", phonemigrate.DefaultEvidenceTimeout, "how long to follow each test message's status in the Twilio account: a duration `D` such as 20s")
 }
 
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
 // options validates the flags and returns the engine options (without the
-// Twilio token and Confirm, which apply adds).
+// Twilio token and Confirm, which apply adds). The checks are the library's
+// (phonemigrate.Settings), the same a fleet file gets.
 func (o *optionFlags) options(getenv func(string) string) (phonemigrate.Options, error) {
-	var opts phonemigrate.Options
-	kind, err := phonemigrate.ParseProviderKind(o.provider)
-	if err != nil {
-		return opts, usageErrorf("--provider %q is not one of auto, twilio, custom", o.provider)
-	}
-	opts.Provider = kind
-	if o.delivery != "" {
-		set, err := delivery.Parse(o.delivery)
-		if err != nil || set.Empty() {
-			return opts, usageErrorf("--delivery %q is not one of text, voice, text,voice", o.delivery)
-		}
-		opts.Delivery = set
-	}
-	for _, r := range o.testTo {
-		if !e164.MatchString(r) {
-			return opts, usageErrorf("--test-to %q is not a phone number in E.164 form such as +15551234567", r)
-		}
-	}
-	if o.skipTest && len(o.testTo) > 0 {
-		return opts, usageErrorf("--skip-test and --test-to cannot be used together")
-	}
-	if !o.skipTest && len(o.testTo) == 0 {
-		return opts, usageErrorf("give --test-to +E164 (repeatable) to test the new provider, or --skip-test to skip the test explicitly")
-	}
-	opts.TestRecipients = append([]string(nil), o.testTo...)
-	opts.SkipTest = o.skipTest
-	opts.AllowReplace = o.allowReplace
-	opts.SkipTwilioCheck = o.skipCheck
 	if o.evidence <= 0 {
-		return opts, usageErrorf("--evidence-timeout must be positive")
+		return phonemigrate.Options{}, usageErrorf("--evidence-timeout must be positive")
 	}
-	opts.EvidenceTimeout = o.evidence
+	opts, err := phonemigrate.Settings{
+		Provider: o.provider, Delivery: o.delivery, TestTo: o.testTo, SkipTest: o.skipTest,
+		AllowReplace: o.allowReplace, SkipTwilioCheck: o.skipCheck, EvidenceTimeout: o.evidence,
+	}.Options(flagName)
+	if se := (*phonemigrate.SettingError)(nil); errors.As(err, &se) {
+		return opts, usageErrorf("%s %s", flagName(se.Setting), se.Problem)
+	} else if err != nil {
+		return opts, usageErrorf("%v", err)
+	}
 	twilioAPI, from := o.twilioAPI, "--twilio-api-url"
 	if twilioAPI == "" {
 		// What 'phonemigrate fake' prints, for the scenarios with Twilio.
@@ -112,3 +90,7 @@ func (f *checkpointFlag) resolve(t tenantConfig) string {
 	}
 	return t.defaultCheckpoint()
 }
+
+// flagName spells a phonemigrate.Settings key as its flag: test_to is
+// --test-to.
+func flagName(key string) string { return "--" + strings.ReplaceAll(key, "_", "-") }

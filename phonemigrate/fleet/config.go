@@ -16,7 +16,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
@@ -482,7 +481,6 @@ func tenantLabel(v any, i int) string {
 var (
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 	envRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	e164RE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 )
 
 // resolve fills default checkpoints and anchors relative ones at dir.
@@ -615,28 +613,23 @@ func (o TenantOptions) options() (phonemigrate.Options, error) {
 	bad := func(field, problem string) error {
 		return &ConfigError{Field: "options." + field, Problem: problem}
 	}
-	kind, err := phonemigrate.ParseProviderKind(o.Provider)
-	if err != nil {
-		return out, bad("provider", fmt.Sprintf("%q is not one of auto, twilio, custom", o.Provider))
-	}
-	out.Provider = kind
-	if o.Delivery != "" {
-		set, err := delivery.Parse(o.Delivery)
-		if err != nil || set.Empty() {
-			return out, bad("delivery", fmt.Sprintf("%q is not one of text, voice, text,voice", o.Delivery))
+	var evidence time.Duration
+	if o.EvidenceTimeout != "" {
+		d, err := time.ParseDuration(o.EvidenceTimeout)
+		if err != nil || d <= 0 {
+			return out, bad("evidence_timeout", fmt.Sprintf("%q is not a positive duration such as 20s", o.EvidenceTimeout))
 		}
-		out.Delivery = set
+		evidence = d
 	}
-	for _, r := range o.TestTo {
-		if !e164RE.MatchString(r) {
-			return out, bad("test_to", fmt.Sprintf("%q is not a phone number in E.164 form such as +15551234567", r))
-		}
-	}
-	switch {
-	case o.SkipTest && len(o.TestTo) > 0:
-		return out, bad("skip_test", "skip_test and test_to cannot be used together")
-	case !o.SkipTest && len(o.TestTo) == 0:
-		return out, bad("test_to", "give test_to numbers to test the new provider, or skip_test: true to skip the test explicitly")
+	// The checks are the library's, the same the CLI's flags get.
+	out, err := phonemigrate.Settings{
+		Provider: o.Provider, Delivery: o.Delivery, TestTo: o.TestTo, SkipTest: o.SkipTest,
+		AllowReplace: o.AllowReplace, SkipTwilioCheck: o.SkipTwilioCheck, EvidenceTimeout: evidence,
+	}.Options(nil)
+	if se := (*phonemigrate.SettingError)(nil); errors.As(err, &se) {
+		return out, bad(se.Setting, se.Problem)
+	} else if err != nil {
+		return out, &ConfigError{Field: "options", Problem: err.Error()}
 	}
 	if o.TwilioTokenEnv != "" && !envRE.MatchString(o.TwilioTokenEnv) {
 		return out, bad("twilio_token_env", "must be the name of an environment variable (it holds the token), not the token itself")
@@ -647,16 +640,5 @@ func (o TenantOptions) options() (phonemigrate.Options, error) {
 		}
 		out.TwilioAPIBaseURL = o.TwilioAPIURL
 	}
-	if o.EvidenceTimeout != "" {
-		d, err := time.ParseDuration(o.EvidenceTimeout)
-		if err != nil || d <= 0 {
-			return out, bad("evidence_timeout", fmt.Sprintf("%q is not a positive duration such as 20s", o.EvidenceTimeout))
-		}
-		out.EvidenceTimeout = d
-	}
-	out.SkipTwilioCheck = o.SkipTwilioCheck
-	out.TestRecipients = append([]string(nil), o.TestTo...)
-	out.SkipTest = o.SkipTest
-	out.AllowReplace = o.AllowReplace
 	return out, nil
 }
