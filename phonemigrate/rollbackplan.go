@@ -35,7 +35,7 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 		p.Warnings = []string{"nothing to roll back: the tenant was already on the Unified Phone Experience"}
 		return p, nil
 	}
-	dry := &dryClient{Client: m.c, conns: map[string]map[string]any{}}
+	dry := &dryClient{clientReads: m.c, conns: map[string]map[string]any{}}
 	copyM := *m
 	copyM.c = dry
 	copyM.store = NewMemoryStore() // the real checkpoint is never written
@@ -77,11 +77,34 @@ func nonNilWrites(ws []Write) []Write {
 	return ws
 }
 
+// clientReads are the read methods of [Client]: all a dryClient passes
+// through to the real client. A method added to Client is not in here, so
+// dryClient does not compile until it says what to do with it: a "read-only"
+// rollback plan can never send a write it forgot.
+type clientReads interface {
+	TenantSettings(ctx context.Context) (TenantSettings, error)
+	ListSMSConnections(ctx context.Context) ([]Connection, error)
+	GetConnection(ctx context.Context, id string) (Connection, error)
+	GuardianFactors(ctx context.Context) ([]GuardianFactor, error)
+	PhoneMessageTypes(ctx context.Context) (delivery.Set, error)
+	SelectedPhoneProvider(ctx context.Context) (string, error)
+	LegacyTwilio(ctx context.Context) (LegacyTwilio, error)
+	LegacyPhoneTemplates(ctx context.Context) (LegacyPhoneTemplates, error)
+	ListPhoneProviders(ctx context.Context) ([]PhoneProvider, error)
+	ListPhoneTemplates(ctx context.Context) ([]PhoneTemplate, error)
+	GetAction(ctx context.Context, id string) (Action, error)
+	ListActionsByTrigger(ctx context.Context, trigger string) ([]Action, error)
+	TriggerBindings(ctx context.Context, trigger string) ([]Binding, error)
+	Logs(ctx context.Context, q LogQuery) ([]LogEvent, error)
+}
+
 // dryClient reads through the real Client and records writes. Reads of
 // what it "wrote" answer the written value, so the restore steps' own
-// verification reads see their writes.
+// verification reads see their writes. It embeds only the real client's
+// reads (clientReads); every write is a method of its own that records the
+// write or refuses it.
 type dryClient struct {
-	Client
+	clientReads
 	writes []Write
 	conns  map[string]map[string]any // connection id -> options written
 	flag   *bool
@@ -97,7 +120,7 @@ func (d *dryClient) TenantSettings(ctx context.Context) (TenantSettings, error) 
 		v := *d.flag
 		return TenantSettings{PhoneConsolidatedExperience: &v}, nil
 	}
-	return d.Client.TenantSettings(ctx)
+	return d.clientReads.TenantSettings(ctx)
 }
 
 func (d *dryClient) SetPhoneConsolidatedExperience(_ context.Context, enabled bool) (TenantSettings, error) {
@@ -107,7 +130,7 @@ func (d *dryClient) SetPhoneConsolidatedExperience(_ context.Context, enabled bo
 }
 
 func (d *dryClient) GetConnection(ctx context.Context, id string) (Connection, error) {
-	c, err := d.Client.GetConnection(ctx, id)
+	c, err := d.clientReads.GetConnection(ctx, id)
 	if err == nil {
 		if o, ok := d.conns[id]; ok {
 			c.Options = maps.Clone(o)
@@ -134,7 +157,7 @@ func (d *dryClient) PhoneMessageTypes(ctx context.Context) (delivery.Set, error)
 	if d.types != nil {
 		return *d.types, nil
 	}
-	return d.Client.PhoneMessageTypes(ctx)
+	return d.clientReads.PhoneMessageTypes(ctx)
 }
 
 func (d *dryClient) SetPhoneMessageTypes(_ context.Context, types delivery.Set) error {
