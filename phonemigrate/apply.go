@@ -88,8 +88,7 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // person answering —, after which it re-reads like a resumed run) its steps
 // write from what discovery read, and verify
 // each write
-// from Auth0's answer to it (connection option writes, which replace the
-// whole options map, are verified by reading the connection back). A run
+// from Auth0's answer to it. A run
 // that resumes from a later state re-reads what each step depends on before
 // it writes, and recognises resources created by calls whose answers were
 // lost.

@@ -285,8 +285,8 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // TestIntegrationCallSequence pins the Management API requests of a fresh
 // migration of each scenario over the real go-auth0 client and the fake
 // tenant (testdata/calls/*.txt; -update rewrites them): reads first, each
-// once, then the writes in the order the rules require, with a verify read
-// only after the whole-options connection write.
+// once, then the writes in the order the rules require, each verified from
+// its answer (a read right before the whole-options connection write).
 func TestIntegrationCallSequence(t *testing.T) {
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {

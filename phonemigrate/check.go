@@ -334,7 +334,7 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Int
 	}
 	warnings := []string{
 		fmt.Sprintf("The tenant is already on the Unified Phone Experience and its %s provider serves every factor in use, but connection(s) %s still send through their legacy settings: this run switches only them (the provider, the tenant switch, the MFA message types and the phone templates are kept as they are, and a rollback leaves them alone).", d.Provider.Name, strings.Join(names, ", ")),
-		fmt.Sprintf("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.", UsePhoneProviderKey),
+		fmt.Sprintf("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection write is verified from Auth0's answer, and every other option must stay unchanged.", UsePhoneProviderKey),
 	}
 	return in, warnings, nil
 }

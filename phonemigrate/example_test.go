@@ -55,7 +55,7 @@ func ExampleMigrator_Plan() {
 	// Twilio check: GET /2010-04-01/Accounts/ACf0e1d2c3b4a5968778695a4b3c2d1e0f.json with these credentials before the first write that sends them
 	//
 	// Warnings:
-	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.
+	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection write is verified from Auth0's answer, and every other option must stay unchanged.
 	//   ! If Terraform (terraform-provider-auth0) or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it: the tenant switch (phone_consolidated_experience), use_phone_provider of the SMS connections, the MFA message types, the phone templates, and with deploy-cli's AUTH0_ALLOW_DELETE the phone provider and the Action; after apply, run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md.
 	//
 	// 1. Configure the tenant-level twilio phone provider → provider_configured
@@ -72,7 +72,7 @@ func ExampleMigrator_Plan() {
 	//      after:  {"phone_consolidated_experience":true}
 	//      note:   the tenant has no phone_consolidated_experience setting yet (absent means off)
 	//
-	// 4. Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified) → connections_switched
+	// 4. Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, verified from Auth0's answer) → connections_switched
 	//    PATCH /connections/con_Tw3hJ6cV9mQs1KeY
 	//      before: {"options":{}}
 	//      after:  {"options":{"use_phone_provider":true}}

@@ -104,6 +104,6 @@ const (
 
 // UsePhoneProviderKey is the SMS connection option the migration sets so
 // that Passwordless uses the tenant-level provider. It is undocumented by
-// Auth0 (terraform-provider-auth0 issue #1549); the migration verifies it by
-// reading the connection back.
+// Auth0 (terraform-provider-auth0 issue #1549); the migration verifies it
+// from Auth0's answer to the write.
 const UsePhoneProviderKey = "use_phone_provider"

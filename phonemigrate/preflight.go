@@ -307,7 +307,7 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		}
 	}
 	if len(conns) > 0 {
-		warnings = append(warnings, fmt.Sprintf("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection is read back to verify it, and every other option must stay unchanged.", UsePhoneProviderKey))
+		warnings = append(warnings, fmt.Sprintf("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection write is verified from Auth0's answer, and every other option must stay unchanged.", UsePhoneProviderKey))
 	}
 	return in, warnings, nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // The connections step: options.use_phone_provider on each Passwordless SMS
-// connection, written whole from a fresh read and verified.
+// connection, written whole from a fresh read and verified from Auth0's answer.
 
 // The states this step reaches and the events that lead there (see
 // [State] and [Event]).
@@ -34,7 +34,7 @@ func connectionsStep() *step {
 
 func planConnectionsStep(pc *planContext) Step {
 	in := pc.in
-	st := Step{Title: "Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, read back and verified)"}
+	st := Step{Title: "Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, verified from Auth0's answer)"}
 	if len(in.Connections) == 0 {
 		st.Title = "No Passwordless SMS connection to switch"
 	}
@@ -85,11 +85,13 @@ func needsProviderSwitch(c Connection, value any) bool {
 // removed), c being the connection as read right before: Auth0's PATCH
 // replaces options whole and has no conditional write, so the caller reads
 // it immediately before to keep the window for a concurrent edit as short
-// as possible. The write is verified by reading the connection back: key
-// must hold value and every other key must equal c's; any other
-// difference is someone else's write (or Auth0's), and the step stops
-// rather than write the connection again. Errors name keys, never values
-// (options hold secrets).
+// as possible. The write is verified from Auth0's answer to it, which is
+// the connection's options as written (a read after the write could not
+// catch a lost update either: the PATCH already replaced them): key must
+// hold value and every other key must equal c's; any other difference is
+// Auth0's (or someone else's) doing, and the step stops rather than write
+// the connection again. Errors name keys, never values (options hold
+// secrets).
 func (m *Migrator) setOption(ctx context.Context, c Connection, key string, present bool, value any) error {
 	opts := make(map[string]any, len(c.Options)+1)
 	for k, v := range c.Options {
@@ -100,12 +102,9 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 	} else {
 		delete(opts, key)
 	}
-	if _, err := m.c.ReplaceConnectionOptions(ctx, c.ID, opts); err != nil {
-		return fmt.Errorf("write options of connection %q: %w", c.Name, err)
-	}
-	after, err := m.c.GetConnection(ctx, c.ID)
+	after, err := m.c.ReplaceConnectionOptions(ctx, c.ID, opts)
 	if err != nil {
-		return fmt.Errorf("verify options of connection %q: %w", c.Name, err)
+		return fmt.Errorf("write options of connection %q: %w", c.Name, err)
 	}
 	got, ok := after.Options[key]
 	if ok != present || (present && !sameValue(got, value)) {
@@ -131,7 +130,7 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
-		return fmt.Errorf("verify options of connection %q: options %s differ from what was read just before writing %s (someone else edited the connection meanwhile, or Auth0 altered them): %w; the migration stops rather than write the connection again: check it, then run again", c.Name, strings.Join(changed, ", "), key, ErrConcurrentChange)
+		return fmt.Errorf("verify options of connection %q: Auth0 answered options %s other than were read just before writing %s (someone else edited the connection meanwhile, or Auth0 altered them): %w; the migration stops rather than write the connection again: check it, then run again", c.Name, strings.Join(changed, ", "), key, ErrConcurrentChange)
 	}
 	return nil
 }

@@ -682,8 +682,8 @@ func (c *Client) DeployAction(ctx context.Context, id string) error {
 
 // ListActionsByTrigger implements [phonemigrate.Actions]: GET
 // /actions/actions?triggerId=trigger&page=0&per_page=100, following pages
-// until one comes back empty. (go-auth0 starts at page 1 when given a nil
-// request; an empty one is passed so page 0 is read.)
+// while they come back full (see offsetPages). (go-auth0 starts at page 1
+// when given a nil request; an empty one is passed so page 0 is read.)
 func (c *Client) ListActionsByTrigger(ctx context.Context, trigger string) ([]phonemigrate.Action, error) {
 	const method, path = http.MethodGet, "/actions/actions"
 	if trigger == "" {
@@ -697,18 +697,20 @@ func (c *Client) ListActionsByTrigger(ctx context.Context, trigger string) ([]ph
 	if err != nil {
 		return nil, c.fail(ctx, method, path, err)
 	}
-	out := []phonemigrate.Action{}
-	it := page.Iterator()
-	for it.Next(ctx) {
-		if len(out) >= maxItems {
-			return nil, fmt.Errorf("auth0api: %s %s: more than %d actions; the server keeps paging", method, path, maxItems)
+	as, err := offsetPages(ctx, page, perPage, func(r *management.ListActionsPaginatedResponseContent) (*float64, *float64) {
+		if r == nil {
+			return nil, nil
 		}
-		if a := it.Current(); a != nil {
+		return r.PerPage, r.Total
+	})
+	if err != nil {
+		return nil, c.failPaging(ctx, method, path, "actions", err)
+	}
+	out := []phonemigrate.Action{}
+	for _, a := range as {
+		if a != nil {
 			out = append(out, action(a))
 		}
-	}
-	if err := it.Err(); err != nil {
-		return nil, c.fail(ctx, method, path, err)
 	}
 	return out, nil
 }
@@ -738,29 +740,32 @@ func binding(b *management.ActionBinding) phonemigrate.Binding {
 
 // TriggerBindings implements [phonemigrate.Actions]: GET
 // /actions/triggers/{trigger}/bindings?page=0&per_page=50, following pages
-// until one comes back empty.
+// while they come back full (see offsetPages).
 func (c *Client) TriggerBindings(ctx context.Context, trigger string) ([]phonemigrate.Binding, error) {
 	method, path := http.MethodGet, "/actions/triggers/"+esc(trigger)+"/bindings"
 	if trigger == "" {
 		return nil, invalid(method, path, "empty trigger")
 	}
+	perPage := 50
 	page, err := c.m.Actions.Triggers.Bindings.List(ctx, management.ActionTriggerTypeEnum(trigger).Ptr(),
-		&management.ListActionTriggerBindingsRequestParameters{})
+		&management.ListActionTriggerBindingsRequestParameters{PerPage: &perPage})
 	if err != nil {
 		return nil, c.fail(ctx, method, path, err)
 	}
-	out := []phonemigrate.Binding{}
-	it := page.Iterator()
-	for it.Next(ctx) {
-		if len(out) >= maxItems {
-			return nil, fmt.Errorf("auth0api: %s %s: more than %d bindings; the server keeps paging", method, path, maxItems)
+	bs, err := offsetPages(ctx, page, perPage, func(r *management.ListActionBindingsPaginatedResponseContent) (*float64, *float64) {
+		if r == nil {
+			return nil, nil
 		}
-		if b := it.Current(); b != nil {
+		return r.PerPage, r.Total
+	})
+	if err != nil {
+		return nil, c.failPaging(ctx, method, path, "bindings", err)
+	}
+	out := []phonemigrate.Binding{}
+	for _, b := range bs {
+		if b != nil {
 			out = append(out, binding(b))
 		}
-	}
-	if err := it.Err(); err != nil {
-		return nil, c.fail(ctx, method, path, err)
 	}
 	return out, nil
 }

@@ -391,9 +391,40 @@ func endpoints(t *testing.T) []endpoint {
 			want: []wire{
 				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"0"}, "per_page": {"100"}}},
 				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"1"}, "per_page": {"100"}}},
-				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"2"}, "per_page": {"100"}}},
 			},
 			result: []phonemigrate.Action{{ID: "act_1", Name: "a", Status: "built", CreatedAt: time.Date(2025, 8, 1, 10, 0, 0, 0, time.UTC)}, {ID: "act_2", Name: "b", Status: "pending"}},
+		},
+		{
+			// No total: a page shorter than the page size asked is the last.
+			name: "ListActionsByTrigger/short page", method: "GET", path: "/actions/actions", replay: true,
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListActionsByTrigger(ctx, phonemigrate.TriggerCustomPhoneProvider)
+			},
+			replies: map[string]reply{
+				"page=0": {200, `{"actions":[{"id":"act_1","name":"a","status":"built"}]}`},
+				"":       {200, `{"actions":[{"id":"act_9","name":"never read"}]}`},
+			},
+			want: []wire{
+				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"0"}, "per_page": {"100"}}},
+			},
+			result: []phonemigrate.Action{{ID: "act_1", Name: "a", Status: "built"}},
+		},
+		{
+			// A full page without a total: the next one is read, and its
+			// emptiness ends the listing.
+			name: "ListActionsByTrigger/full page", method: "GET", path: "/actions/actions", replay: true,
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListActionsByTrigger(ctx, phonemigrate.TriggerCustomPhoneProvider)
+			},
+			replies: map[string]reply{
+				"page=0": {200, `{"per_page":1,"actions":[{"id":"act_1","name":"a","status":"built"}]}`},
+				"page=1": {200, `{"per_page":1,"actions":[]}`},
+			},
+			want: []wire{
+				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"0"}, "per_page": {"100"}}},
+				{Method: "GET", Path: "/api/v2/actions/actions", Query: url.Values{"triggerId": {"custom-phone-provider"}, "page": {"1"}, "per_page": {"100"}}},
+			},
+			result: []phonemigrate.Action{{ID: "act_1", Name: "a", Status: "built"}},
 		},
 		{
 			name: "DeleteAction", method: "DELETE", path: "/actions/actions/act_1", replay: true,
@@ -412,7 +443,6 @@ func endpoints(t *testing.T) []endpoint {
 			},
 			want: []wire{
 				{Method: "GET", Path: "/api/v2/actions/triggers/custom-phone-provider/bindings", Query: url.Values{"page": {"0"}, "per_page": {"50"}}},
-				{Method: "GET", Path: "/api/v2/actions/triggers/custom-phone-provider/bindings", Query: url.Values{"page": {"1"}, "per_page": {"50"}}},
 			},
 			result: []phonemigrate.Binding{{ID: "bnd_1", ActionID: "act_1", ActionName: "custom-phone", DisplayName: "cp"}},
 		},
