@@ -121,7 +121,7 @@ func TestAuth0DocsSample(t *testing.T) {
 	}
 
 	// Difference 5: no error handling. A gateway failure counts as sent.
-	sampleSrv.set(http.StatusServiceUnavailable, "", 0)
+	sampleSrv.set(http.StatusServiceUnavailable, "")
 	res, err = actionrun.Run(context.Background(), docsSample(t), ev)
 	if err != nil {
 		t.Fatal(err)

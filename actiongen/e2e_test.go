@@ -89,7 +89,7 @@ func mfaEvent(method string) actionrun.Event {
 // run executes the Action in Node with its secrets in event.secrets, as
 // Auth0 would, and checks that no reason or log line leaks a secret or the
 // recipient.
-func run(t *testing.T, a *Action, ev actionrun.Event) *actionrun.Result {
+func run(t *testing.T, a *Action, ev actionrun.Event, opts ...actionrun.RunOption) *actionrun.Result {
 	t.Helper()
 	ev.Secrets = map[string]string{}
 	for _, s := range a.Secrets {
@@ -97,7 +97,7 @@ func run(t *testing.T, a *Action, ev actionrun.Event) *actionrun.Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := actionrun.Run(ctx, a.Code, ev)
+	res, err := actionrun.Run(ctx, a.Code, ev, opts...)
 	if err != nil {
 		t.Fatalf("actionrun.Run: %v", err)
 	}
@@ -135,7 +135,11 @@ type fakeServer struct {
 	requests []recorded
 	status   int
 	body     string
-	delay    time.Duration
+	// hang, when set, makes the server answer nothing: it holds each
+	// request until the client gives up on it.
+	hang bool
+	// arrived is closed when the first request has been recorded.
+	arrived chan struct{}
 	// verify, when set, checks each request the way the gateway would
 	// (its JWT); a request that fails it gets 401.
 	verify func(http.Header) error
@@ -156,23 +160,23 @@ func jwtVerifier(key []byte, audience string) func(http.Header) error {
 }
 
 func newFakeServer(t testing.TB, status int) *fakeServer {
-	f := &fakeServer{status: status}
+	f := &fakeServer{status: status, arrived: make(chan struct{})}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: b})
-		status, body, delay, verify := f.status, f.body, f.delay, f.verify
+		if len(f.requests) == 1 {
+			close(f.arrived)
+		}
+		status, body, hang, verify := f.status, f.body, f.hang, f.verify
 		f.mu.Unlock()
 		if verify != nil && verify(r.Header) != nil {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		if delay > 0 {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(delay):
-			}
+		if hang {
+			<-r.Context().Done() // the client gave up (or the server closes)
+			return
 		}
 		if body != "" {
 			w.Header().Set("Content-Type", "application/json")
@@ -185,10 +189,18 @@ func newFakeServer(t testing.TB, status int) *fakeServer {
 }
 
 // set changes the answer for the next requests.
-func (f *fakeServer) set(status int, body string, delay time.Duration) {
+func (f *fakeServer) set(status int, body string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.status, f.body, f.delay = status, body, delay
+	f.status, f.body = status, body
+}
+
+// hangs makes the server hold every next request without answering until
+// the client gives up on it.
+func (f *fakeServer) hangs() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hang = true
 }
 
 func (f *fakeServer) got() []recorded {
@@ -628,15 +640,22 @@ func resetOnAcceptURL(t *testing.T) string {
 // package documentation) in Node against real local servers, with both
 // policies. Processed says whether the server got the request: a retry is
 // only ever asked for when it did not.
+//
+// No case depends on the machine's speed: the Action's timers are held
+// (actionrun.WithTimersHeld), so its request timeout never expires on a
+// slow machine before an answer; the slow server hangs until the Action
+// gives up, and the timeout is released only once that server has the
+// request.
 func TestOutcomePolicy(t *testing.T) {
 	requireNode(t)
 	const timeout = 300 * time.Millisecond
 	type server struct {
-		base string
-		srv  *fakeServer // nil when nothing can receive a request
+		base    string
+		srv     *fakeServer   // nil when nothing can receive a request
+		release chan struct{} // when closed, the Action's timeout expires (nil: never)
 	}
 	status := func(code int) func(t *testing.T) server {
-		return func(t *testing.T) server { s := newFakeServer(t, code); return server{s.URL, s} }
+		return func(t *testing.T) server { s := newFakeServer(t, code); return server{s.URL, s, nil} }
 	}
 	tests := []struct {
 		name       string
@@ -659,16 +678,16 @@ func TestOutcomePolicy(t *testing.T) {
 		{"504", status(504), true, actionrun.Drop, "answered HTTP 504; not retried: the request may have been processed$"},
 		{"slow server", func(t *testing.T) server {
 			s := newFakeServer(t, 200)
-			s.set(200, "", 5*time.Second)
-			return server{s.URL, s}
+			s.hangs()
+			return server{s.URL, s, s.arrived}
 		}, true, actionrun.Drop, "did not answer within 300 ms; not retried: the request may have been processed$"},
-		{"reset after the request", func(t *testing.T) server { s := hijackServer(t, true); return server{s.URL, s} },
+		{"reset after the request", func(t *testing.T) server { s := hijackServer(t, true); return server{s.URL, s, nil} },
 			true, actionrun.Drop, "request failed: ECONNRESET; not retried: the request may have been processed$"},
-		{"closed after the request", func(t *testing.T) server { s := hijackServer(t, false); return server{s.URL, s} },
+		{"closed after the request", func(t *testing.T) server { s := hijackServer(t, false); return server{s.URL, s, nil} },
 			true, actionrun.Drop, "request failed: UND_ERR_SOCKET; not retried: the request may have been processed$"},
-		{"connection refused", func(t *testing.T) server { return server{refusedURL(t), nil} },
+		{"connection refused", func(t *testing.T) server { return server{refusedURL(t), nil, nil} },
 			false, actionrun.Retry, "request not sent: ECONNREFUSED"},
-		{"DNS failure", func(t *testing.T) server { return server{"https://gateway.invalid", nil} },
+		{"DNS failure", func(t *testing.T) server { return server{"https://gateway.invalid", nil, nil} },
 			false, actionrun.Retry, "request not sent: (ENOTFOUND|EAI_AGAIN)"},
 	}
 	for _, kind := range []string{"gateway", "twilio"} {
@@ -680,12 +699,7 @@ func TestOutcomePolicy(t *testing.T) {
 				t.Run(kind+"/"+policy.String()+"/"+tt.name, func(t *testing.T) {
 					t.Parallel()
 					srv := tt.server(t)
-					// A generous timeout, so that a loaded machine does not turn
-					// an answer into a timeout; the slow server gets a short one.
-					spec := Spec{RequestTimeout: 5 * time.Second, Retry: policy}
-					if tt.name == "slow server" {
-						spec.RequestTimeout = timeout
-					}
+					spec := Spec{RequestTimeout: timeout, Retry: policy}
 					if kind == "gateway" {
 						spec.Default.Gateway = &Gateway{URL: srv.base, Auth: &GatewayAuth{Subject: "urn:Auth0", Audience: "urn:MySmsGateway", Secret: testGatewaySecret}}
 						if srv.srv != nil {
@@ -698,7 +712,7 @@ func TestOutcomePolicy(t *testing.T) {
 					}
 					ev := auth0ExampleEvent()
 					ev.User = smsUser()
-					res := run(t, generate(t, spec), ev)
+					res := run(t, generate(t, spec), ev, actionrun.WithTimersHeld(srv.release))
 					want := tt.wantUnsent
 					if policy == RetryNever && want == actionrun.Retry {
 						want = actionrun.Drop

@@ -298,7 +298,7 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 	r := redactor(secrets)
 
 	var rec *recorder
-	in := harnessInput{Trigger: trigger, Event: ev}
+	in := harnessInput{Trigger: trigger, Event: ev, HoldTimers: cfg.holdTimers}
 	if cfg.record {
 		rec = newRecorder()
 		defer rec.close()
@@ -341,11 +341,35 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 	cmd.Stderr = &stderr
 	cmd.ExtraFiles = []*os.File{resW} // fd 3 in the child
 	cmd.WaitDelay = time.Second
+	var gateR, gateW *os.File // fd 4 in the child: its end releases the held timers
+	if cfg.holdTimers {
+		if gateR, gateW, err = os.Pipe(); err != nil {
+			resW.Close()
+			return nil, fmt.Errorf("actionrun: %w", err)
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, gateR)
+	}
 	if err := cmd.Start(); err != nil {
 		resW.Close()
+		if gateR != nil {
+			gateR.Close()
+			gateW.Close()
+		}
 		return nil, fmt.Errorf("actionrun: start node: %w", err)
 	}
 	resW.Close() // the child holds its own copy
+	if gateR != nil {
+		gateR.Close()
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-cfg.release:
+			case <-ended:
+			}
+			gateW.Close()
+		}()
+	}
 
 	outc := make(chan []byte, 1)
 	go func() {

@@ -162,11 +162,91 @@ function redirect(target) {
   }
 }
 
+// holdTimers makes the timers the Action's own code sets (setTimeout
+// called from actionPath) wait for the end of file descriptor 4, which the
+// Go side closes when the test releases them, instead of the wall clock.
+// Timers set elsewhere (Node's, fetch's) are untouched. On release, the
+// pending ones fire in the order of their delays; later ones are real.
+function holdTimers(actionPath) {
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  let released = false;
+  let seq = 0;
+  const held = new Set();
+  const gate = new (require('node:net').Socket)({ fd: 4, readable: true, writable: false });
+  gate.unref(); // refed only while a held timer is pending, as a real timer would be
+  function sync() {
+    if (held.size > 0 && !released) gate.ref();
+    else gate.unref();
+  }
+  function release() {
+    if (released) return;
+    released = true;
+    const pending = [...held].sort((a, b) => a.delay - b.delay || a.seq - b.seq);
+    held.clear();
+    for (const t of pending) t.real = realSetTimeout(t.fn, 0, ...t.args);
+    sync();
+  }
+  gate.on('data', () => {});
+  gate.on('end', release);
+  gate.on('close', release);
+  gate.on('error', release);
+  function callerFile(fn) {
+    const prepare = Error.prepareStackTrace;
+    Error.prepareStackTrace = (_, callSites) => callSites;
+    const o = {};
+    Error.captureStackTrace(o, fn);
+    const callSites = o.stack;
+    Error.prepareStackTrace = prepare;
+    return Array.isArray(callSites) && callSites.length > 0 ? callSites[0].getFileName() : '';
+  }
+  class HeldTimer {
+    constructor(fn, delay, args) {
+      this.fn = fn;
+      this.delay = Number(delay) || 0;
+      this.args = args;
+      this.seq = seq++;
+      this.real = null;
+    }
+    ref() {
+      return this;
+    }
+    unref() {
+      return this;
+    }
+    hasRef() {
+      return true;
+    }
+    refresh() {
+      return this;
+    }
+  }
+  globalThis.setTimeout = function setTimeout(fn, delay, ...args) {
+    if (released || typeof fn !== 'function' || callerFile(setTimeout) !== actionPath) {
+      return realSetTimeout(fn, delay, ...args);
+    }
+    const t = new HeldTimer(fn, delay, args);
+    held.add(t);
+    sync();
+    return t;
+  };
+  globalThis.clearTimeout = function clearTimeout(t) {
+    if (t instanceof HeldTimer) {
+      held.delete(t);
+      if (t.real) realClearTimeout(t.real);
+      sync();
+      return;
+    }
+    realClearTimeout(t);
+  };
+}
+
 async function main() {
   const input = JSON.parse(readStdin());
   const event = input.event;
   const legacy = input.trigger === 'send-phone-message';
   if (input.redirect) redirect(input.redirect);
+  if (input.holdTimers) holdTimers(require('node:path').resolve(process.argv[2]));
 
   let outcome = 'sent';
   let reason = '';

@@ -100,6 +100,8 @@ type RunOption func(*runConfig)
 type runConfig struct {
 	record      bool
 	modulePaths []string
+	holdTimers  bool
+	release     <-chan struct{}
 }
 
 // WithRecorder sends every HTTP request the Action makes — global fetch,
@@ -113,6 +115,18 @@ func WithRecorder() RunOption { return func(c *runConfig) { c.record = true } }
 // (each a node_modules directory), through NODE_PATH.
 func WithModulePaths(dirs ...string) RunOption {
 	return func(c *runConfig) { c.modulePaths = append(c.modulePaths, dirs...) }
+}
+
+// WithTimersHeld makes the Action's own timers (setTimeout called from the
+// Action's code; Node's and fetch's internal timers are untouched) wait for
+// release instead of the wall clock: none fires before release is closed,
+// then those pending fire in the order of their delays, and later ones run
+// as usual. A nil release holds them for the whole execution. Tests use it
+// to exercise a timeout without depending on the machine's speed: close
+// release when the server has the request, and the Action's request
+// timeout expires then, not before.
+func WithTimersHeld(release <-chan struct{}) RunOption {
+	return func(c *runConfig) { c.holdTimers, c.release = true, release }
 }
 
 // RecordedRequest is one request an Action made under [WithRecorder].
@@ -135,6 +149,9 @@ type harnessInput struct {
 	Trigger  string `json:"trigger"`
 	Event    any    `json:"event"`
 	Redirect string `json:"redirect,omitempty"`
+	// HoldTimers: the Action's timers wait for the end of file descriptor
+	// 4 (see WithTimersHeld).
+	HoldTimers bool `json:"holdTimers,omitempty"`
 }
 
 type recorder struct {
