@@ -225,6 +225,23 @@ func (s *Server) registerAPIOn(mux router) {
 	h("PATCH "+p+"/actions/triggers/{triggerId}/bindings", s.patchBindings)
 
 	h("GET "+p+"/logs", s.listLogs)
+	h("GET "+p+"/logs/{id}", s.getLog)
+
+	h("GET "+p+"/clients", s.listClients)
+	h("POST "+p+"/clients", withBody(s.createClient))
+	h("GET "+p+"/clients/{id}", s.item(clientsColl, s.getClientLocked))
+	h("PATCH "+p+"/clients/{id}", s.itemWithBody(clientsColl, s.patchClientLocked))
+	h("DELETE "+p+"/clients/{id}", s.item(clientsColl, s.deleteClientLocked))
+	h("GET "+p+"/resource-servers", s.listResourceServers)
+	h("POST "+p+"/resource-servers", withBody(s.createResourceServer))
+	h("GET "+p+"/resource-servers/{id}", s.item(resourceServersColl, s.getResourceServerLocked))
+	h("PATCH "+p+"/resource-servers/{id}", s.itemWithBody(resourceServersColl, s.patchResourceServerLocked))
+	h("DELETE "+p+"/resource-servers/{id}", s.item(resourceServersColl, s.deleteResourceServerLocked))
+	h("GET "+p+"/client-grants", s.listClientGrants)
+	h("POST "+p+"/client-grants", withBody(s.createClientGrant))
+	h("GET "+p+"/client-grants/{id}", s.item(grantsColl, s.getClientGrantLocked))
+	h("PATCH "+p+"/client-grants/{id}", s.itemWithBody(grantsColl, s.patchClientGrantLocked))
+	h("DELETE "+p+"/client-grants/{id}", s.item(grantsColl, s.deleteClientGrantLocked))
 }
 
 // ---- tenant settings ----

@@ -47,7 +47,10 @@
 //	GET|POST         /branding/phone/templates;  GET|PATCH|DELETE /branding/phone/templates/{id};  PATCH .../reset;  POST .../try
 //	GET|POST         /actions/actions;  GET|PATCH|DELETE /actions/actions/{id};  POST .../{id}/deploy
 //	GET              /actions/triggers;  GET|PATCH /actions/triggers/{triggerId}/bindings
-//	POST             /oauth/token                (client credentials, outside /api/v2)
+//	GET              /logs;  GET /logs/{id}
+//	GET|POST         /clients, /resource-servers, /client-grants;  GET|PATCH|DELETE .../{id}   (clients.go)
+//	POST             /oauth/token                (client credentials, outside /api/v2; any application
+//	                                             with a Management API grant gets a token of its own)
 //
 // Where Auth0's behaviour is neither documented nor recorded the fake makes
 // a choice and says so in [Server]'s documentation and in the handlers:
@@ -82,7 +85,14 @@
 // gd_send_sms / gd_send_voice and their _failure types for MFA (the
 // provider error in details), actions_execution_failed when the
 // custom-phone-provider Action throws, limit_phone past
-// [Server.SetPhoneLimit], api_limit for a rate-limited request. GET
+// [Server.SetPhoneLimit], api_limit for a rate-limited request; and every
+// successful Management API write (POST, PATCH, PUT, DELETE) appends a sapi
+// entry naming the caller's client_id and details.request.{method,path,
+// body} (secret values masked), as Auth0 does. Entries carry the envelope
+// the Management API answers (recorded, testdata/logs): "_id" equal to a
+// 56-digit "log_id", "isMobile", null for absent connection, organization,
+// user, audience, strategy and location_info. GET /api/v2/logs/{id} reads
+// one. GET
 // /api/v2/logs serves them with q (Lucene: type:, date:[A TO B], OR, AND,
 // NOT, prefix*), page/per_page (<= 100, first 1,000 reachable), sort
 // (date:-1, date:1), fields, include_totals, or from/take checkpoint

@@ -70,9 +70,7 @@ func (s *Server) appendLog(e LogEvent) {
 func (s *Server) appendLogLocked(e LogEvent) {
 	s.logSeq++
 	t := time.Now().UTC()
-	// Auth0 log ids are long digit strings that sort in arrival order.
-	e["log_id"] = fmt.Sprintf("900%020d%015d", t.UnixMilli(), s.logSeq)
-	e["date"] = t.Format("2006-01-02T15:04:05.000Z")
+	envelope(e, logID(t, s.logSeq), t)
 	e["tenant_name"] = TenantName
 	e["environment_name"] = logEnvironment
 	e["$event_schema"] = map[string]any{"version": logEventSchemaVersion}
