@@ -24,6 +24,9 @@ type Migrator struct {
 	// twilioTransport is the transport of twilioHTTP (nil: the default);
 	// tests set it with withTwilioTransport.
 	twilioTransport http.RoundTripper
+	// secrets are the secret values this Migrator knows of (see
+	// [WithSecrets]).
+	secrets *SecretSet
 	// twilioHTTP calls the Twilio REST API (credential check, delivery
 	// evidence).
 	twilioHTTP *http.Client
@@ -44,6 +47,9 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 	m.twilioHTTP = &http.Client{Timeout: twilioHTTPTimeout, Transport: m.twilioTransport}
 	if m.store == nil {
 		m.store = NewMemoryStore()
+	}
+	if m.secrets == nil {
+		m.secrets = NewSecretSet()
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -224,6 +224,21 @@ func WithPollInterval(d time.Duration) Option {
 	return optionFunc(func(m *Migrator) { m.poll = d })
 }
 
+// WithSecrets shares the run's set of secret values with the Migrator: it
+// redacts everything the set holds from its errors, checkpoints and logs,
+// and adds to it every secret it reads (Twilio tokens, connection option
+// secrets; see [SecretSet]). Give the same set to the Client
+// (auth0api.Config.Secrets) and add to it any other secret the caller
+// reads — an Action secret value, a token typed at a prompt — the moment
+// it is read. Without it the Migrator keeps a set of its own.
+func WithSecrets(s *SecretSet) Option {
+	return optionFunc(func(m *Migrator) {
+		if s != nil {
+			m.secrets = s
+		}
+	})
+}
+
 // WithTenant names the tenant (for example its domain). The name is
 // recorded in plans and checkpoints, and a checkpoint recorded for another
 // tenant is refused with a [*CheckpointError].

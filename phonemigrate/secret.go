@@ -1,12 +1,15 @@
 package phonemigrate
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -42,57 +45,157 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 const Redacted = redacted
 
 // Redact returns text with every occurrence of each non-empty secret
-// replaced by "[redacted]": the value itself and the forms a server could
-// echo it in (JSON-escaped, as in a request body quoted back; and
-// URL-encoded, as in a form body). Longer secrets are replaced first, so
-// a secret containing another is redacted whole. C0 and C1 control
-// characters (escape sequences included) are replaced by spaces, so that
-// text from a server cannot drive a terminal.
+// replaced by "[redacted]", and every character that could mislead a
+// terminal or a reader replaced by a space (see [StripControl]).
+//
+// A secret is found in any of the forms a server could echo it in: the
+// value itself, JSON-escaped (as in a request body quoted back),
+// URL-encoded (as in a form body or a URL), base64 (standard or URL
+// alphabet, padded or not, also inside a longer base64 value such as a
+// Basic authorization header) and hex — in any letter case, and split by
+// control or invisible characters ("tok\x1ben" is the secret "token").
+// Matching is done before anything is stripped, so nothing of a secret is
+// left behind.
 func Redact(text string, secrets ...string) string {
-	text = redactValues(text, secrets)
-	return StripControl(text)
+	return redactValues(text, secrets)
 }
 
+// redactValues is [Redact].
 func redactValues(text string, secrets []string) string {
+	forms := secretForms(secrets)
+	// The skeleton is text lowered, without the characters StripControl
+	// replaces; at[i] is the offset in text of the skeleton's byte i.
+	var skel strings.Builder
+	var at []int
+	for i, r := range text {
+		if unsafeRune(r) {
+			continue
+		}
+		l := string(unicode.ToLower(r))
+		skel.WriteString(l)
+		for range len(l) {
+			at = append(at, i)
+		}
+	}
+	sk := skel.String()
+	// Mark the byte ranges of text that hold a secret.
+	type span struct{ lo, hi int }
+	var spans []span
+	for _, f := range forms {
+		for off := 0; off <= len(sk)-len(f); {
+			j := strings.Index(sk[off:], f)
+			if j < 0 {
+				break
+			}
+			lo := at[off+j]
+			last := at[off+j+len(f)-1]
+			_, size := utf8.DecodeRuneInString(text[last:])
+			spans = append(spans, span{lo, last + size})
+			off += j + 1
+		}
+	}
+	if len(spans) == 0 {
+		return StripControl(text)
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].lo < spans[j].lo })
+	var b strings.Builder
+	pos := 0
+	for i := 0; i < len(spans); {
+		lo, hi := spans[i].lo, spans[i].hi
+		for i++; i < len(spans) && spans[i].lo <= hi; i++ {
+			hi = max(hi, spans[i].hi)
+		}
+		b.WriteString(StripControl(text[pos:lo]))
+		b.WriteString(redacted)
+		pos = hi
+	}
+	b.WriteString(StripControl(text[pos:]))
+	return b.String()
+}
+
+// minEncodedLen is the shortest encoded (base64, hex) form of a secret
+// that is searched for: shorter ones would match ordinary words.
+const minEncodedLen = 6
+
+// secretForms returns, lowered, every form of each secret [Redact] looks
+// for.
+func secretForms(secrets []string) []string {
+	seen := map[string]bool{}
 	var forms []string
+	add := func(f string, min int) {
+		f = strings.ToLower(f)
+		if len(f) < min || seen[f] {
+			return
+		}
+		seen[f] = true
+		forms = append(forms, f)
+	}
 	for _, s := range secrets {
 		if s == "" {
 			continue
 		}
-		forms = append(forms, s)
+		add(StripControl(s), 1)
+		add(strings.Map(func(r rune) rune {
+			if unsafeRune(r) {
+				return -1
+			}
+			return r
+		}, s), 1)
 		for _, html := range []bool{true, false} {
 			var b strings.Builder
 			enc := json.NewEncoder(&b)
 			enc.SetEscapeHTML(html)
 			if enc.Encode(s) == nil {
-				if e := strings.TrimSuffix(b.String(), "\n"); len(e) >= 2 && e[1:len(e)-1] != s {
-					forms = append(forms, e[1:len(e)-1])
+				if e := strings.TrimSuffix(b.String(), "\n"); len(e) >= 2 {
+					add(e[1:len(e)-1], 1)
 				}
 			}
 		}
-		if q := url.QueryEscape(s); q != s {
-			forms = append(forms, q)
-		}
-		if p := url.PathEscape(s); p != s {
-			forms = append(forms, p)
+		add(url.QueryEscape(s), 1)
+		add(url.PathEscape(s), 1)
+		add(hex.EncodeToString([]byte(s)), minEncodedLen)
+		for _, f := range base64Forms([]byte(s)) {
+			add(f, minEncodedLen)
 		}
 	}
+	// Longest first, so that a secret containing another is marked whole
+	// (the spans are merged anyway).
 	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	for _, f := range forms {
-		if strings.Contains(text, f) {
-			text = strings.ReplaceAll(text, f, redacted)
-		}
-	}
-	return text
+	return forms
 }
 
-// StripControl replaces every C0 and C1 control character of s (ESC, BEL,
-// CR, LF, DEL, U+0080–U+009F, ...) and every invalid UTF-8 byte with a
-// space, so that text from a server or a tenant prints as plain text.
+// base64Forms returns the base64 text (standard and URL alphabets) that
+// encodes b wherever b starts in a longer value: at each of the three
+// byte alignments, the characters that depend on b alone.
+func base64Forms(b []byte) []string {
+	var out []string
+	for o := range 3 {
+		buf := append(make([]byte, o), b...)
+		bits := 8 * len(buf)
+		first := (8*o + 5) / 6 // first character holding no bit of the prefix
+		last := bits / 6       // characters [first, last) hold only bits of b
+		for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+			e := enc.EncodeToString(buf)
+			if first < last && last <= len(e) {
+				out = append(out, e[first:last])
+			}
+		}
+	}
+	return out
+}
+
+// StripControl replaces with a space every character of s that could
+// drive a terminal or make text read other than it is: C0 and C1 control
+// characters (ESC, BEL, CR, LF, DEL, U+0080–U+009F, one-byte CSI
+// included), the line and paragraph separators U+2028 and U+2029,
+// bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+// U+061C), zero-width and invisible characters (U+200B–U+200D, U+2060–
+// U+2064, U+FEFF, U+00AD, U+180E) and invalid UTF-8, so that text from a
+// server or a tenant prints as plain text.
 func StripControl(s string) string {
 	clean := true
 	for _, r := range s {
-		if isControl(r) || r == utf8.RuneError {
+		if unsafeRune(r) {
 			clean = false
 			break
 		}
@@ -102,7 +205,7 @@ func StripControl(s string) string {
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) || r == utf8.RuneError {
+		if unsafeRune(r) {
 			r = ' '
 		}
 		b.WriteRune(r)
@@ -110,38 +213,22 @@ func StripControl(s string) string {
 	return b.String()
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) }
+// unsafeRune reports whether r, decoded from text, is a character
+// StripControl replaces: [UnsafeRune], or invalid UTF-8.
+func unsafeRune(r rune) bool { return r == utf8.RuneError || UnsafeRune(r) }
 
-// OptionSecrets returns the string values held under every key of opts
-// (nested maps and lists included) whose name contains "token" or
-// "secret" in any case — gateway secrets, Twilio auth tokens — so that
-// they can be given to [Redact].
-func OptionSecrets(opts map[string]any) []string {
-	var out []string
-	var walk func(v any, secretKey bool)
-	walk = func(v any, secretKey bool) {
-		switch v := v.(type) {
-		case string:
-			if secretKey && v != "" {
-				out = append(out, v)
-			}
-		case map[string]any:
-			for k, x := range v {
-				walk(x, secretKey || secretName(k))
-			}
-		case []any:
-			for _, x := range v {
-				walk(x, secretKey)
-			}
-		}
+// UnsafeRune reports whether r is one of the characters [StripControl]
+// replaces (invalid UTF-8 aside). JSON output escapes them as \uXXXX.
+func UnsafeRune(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
+		return true
+	case r == 0x00ad, r == 0x061c, r == 0x180e, r == 0xfeff:
+		return true
+	case r >= 0x200b && r <= 0x200f, r >= 0x2028 && r <= 0x202e, r >= 0x2060 && r <= 0x2064, r >= 0x2066 && r <= 0x2069:
+		return true
 	}
-	walk(opts, false)
-	return out
-}
-
-func secretName(k string) bool {
-	k = strings.ToLower(k)
-	return strings.Contains(k, "token") || strings.Contains(k, "secret")
+	return false
 }
 
 // RedactedError is an error whose text had secret values removed by
@@ -175,17 +262,21 @@ func RedactError(err error, secrets ...string) error {
 	return &RedactedError{Text: clean, Err: err}
 }
 
-// secrets are the secret values r knows of: the Twilio auth token given in
-// the options, and every token or secret among the options of the
-// connections it read.
+// secrets are the secret values r knows of: the Migrator's set (see
+// [WithSecrets]), the Twilio auth token of the options, every secret of
+// the options of the connections it read and the legacy Guardian Twilio
+// token.
 func (r *run) secrets() []string {
-	var out []string
+	out := r.m.secrets.Values()
 	if r.o != nil {
 		out = append(out, r.o.TwilioAuthToken.Reveal())
 	}
 	if r.d != nil {
 		for _, c := range r.d.SMSConnections {
 			out = append(out, OptionSecrets(c.Options)...)
+		}
+		if r.d.LegacyTwilio != nil {
+			out = append(out, r.d.LegacyTwilio.AuthToken.Reveal())
 		}
 	}
 	return out

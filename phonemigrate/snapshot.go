@@ -338,7 +338,7 @@ func (s *Snapshot) placeholdOptions(cn Connection, opts map[string]any) {
 			case map[string]any:
 				walk(v, p)
 			case string:
-				if v == "" || !secretName(k) {
+				if v == "" || !SecretName(k) {
 					continue
 				}
 				ph := PlaceholderPrefix + "connection-" + cn.Name + "-" + strings.ReplaceAll(p, ".", "-")

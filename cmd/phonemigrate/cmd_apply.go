@@ -83,6 +83,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	opts.TwilioAuthToken = phonemigrate.Secret(c.getenv(envTwilioToken))
+	c.secrets.AddSecret(opts.TwilioAuthToken)
 	if askTok {
 		if !c.stdinTTY {
 			return usageErrorf("--ask-twilio-token needs a terminal; set TWILIO_AUTH_TOKEN instead (nothing was written)")
@@ -249,6 +250,7 @@ func (c *cli) promptTwilioToken() (phonemigrate.Secret, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the Twilio auth token: %w", err)
 	}
+	c.secrets.Add(strings.TrimSpace(tok))
 	return phonemigrate.Secret(strings.TrimSpace(tok)), nil
 }
 

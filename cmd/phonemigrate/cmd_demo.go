@@ -92,7 +92,7 @@ func runDemo(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(out, "1. Before: the tenant has no Passwordless SMS connection and no MFA phone factor, so there is no message to send.\n\n")
 	}
 
-	cl, err := connect(ctx, tenantConfig{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token)}, logger)
+	cl, err := c.connect(ctx, tenantConfig{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token)}, logger)
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func runExport(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := connect(ctx, tenant, log.logger(c.stderr))
+	client, err := c.connect(ctx, tenant, log.logger(c.stderr))
 	if err != nil {
 		return err
 	}

@@ -70,6 +70,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	opts.TwilioAuthToken = phonemigrate.Secret(c.getenv(envTwilioToken))
+	c.secrets.AddSecret(opts.TwilioAuthToken)
 	s, err := c.newSession(ctx, tenant, "", log)
 	if err != nil {
 		return err

@@ -99,7 +99,7 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintln(out)
 
-	cl, err := connect(ctx, tenantConfig{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token)}, logger)
+	cl, err := c.connect(ctx, tenantConfig{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token)}, logger)
 	if err != nil {
 		return err
 	}

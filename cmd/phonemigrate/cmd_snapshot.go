@@ -28,7 +28,7 @@ func runSnapshot(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	cl, err := connect(ctx, tenant, log.logger(c.stderr))
+	cl, err := c.connect(ctx, tenant, log.logger(c.stderr))
 	if err != nil {
 		return err
 	}

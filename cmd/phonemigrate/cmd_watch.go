@@ -121,7 +121,7 @@ func runWatch(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
-	client, err := connect(ctx, tenant, log.logger(c.stderr))
+	client, err := c.connect(ctx, tenant, log.logger(c.stderr))
 	if err != nil {
 		return err
 	}

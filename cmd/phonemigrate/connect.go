@@ -13,9 +13,12 @@ import (
 
 // connect builds the Management API client for t with auth0api. With
 // client credentials it fetches a token at once, so wrong credentials fail
-// here. An invalid configuration is a usage error (exit 2).
-func connect(ctx context.Context, t tenantConfig, log *slog.Logger) (phonemigrate.Client, error) {
+// here. An invalid configuration is a usage error (exit 2). The client
+// shares the run's secret set (c.secrets).
+func (c *cli) connect(ctx context.Context, t tenantConfig, log *slog.Logger) (phonemigrate.Client, error) {
+	c.secrets.AddSecret(t.Token, t.ClientSecret)
 	cfg := auth0api.Config{
+		Secrets:      c.secrets,
 		Domain:       t.Domain,
 		BaseURL:      t.BaseURL,
 		Token:        t.Token,

@@ -41,6 +41,11 @@ type cli struct {
 	// readSecret reads a line from the terminal without echo. Tests
 	// replace it.
 	readSecret func() (string, error)
+	// secrets is the run's one set of secret values: every secret the
+	// command reads (environment, prompt, tenant) is added to it at once;
+	// the Management API client and the Migrator share it, and every error
+	// is redacted with it before it is printed.
+	secrets *phonemigrate.SecretSet
 }
 
 // command is one subcommand.
@@ -127,6 +132,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // main runs one command line with c's streams; run sets c up from the
 // process, tests set it up by hand (to pretend stdin is a terminal).
 func (c *cli) main(ctx context.Context, args []string) int {
+	if c.secrets == nil {
+		c.secrets = phonemigrate.NewSecretSet()
+	}
 	stdout, stderr := c.stdout, c.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mainUsage())
@@ -164,7 +172,7 @@ func (c *cli) fail(cmd string, err error) int {
 	if cmd != "" {
 		prefix += " " + cmd
 	}
-	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(message(timeoutHint(err))))
+	fmt.Fprintf(c.stderr, "%s: %s\n", prefix, sentence(c.secrets.Redact(message(timeoutHint(err)))))
 	return code
 }
 

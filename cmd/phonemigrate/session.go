@@ -27,13 +27,14 @@ type session struct {
 // otherwise (plan) in memory.
 func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint string, log logging, extra ...phonemigrate.Option) (*session, error) {
 	logger := log.logger(c.stderr)
-	client, err := connect(ctx, tenant, logger)
+	client, err := c.connect(ctx, tenant, logger)
 	if err != nil {
 		return nil, err
 	}
 	s := &session{tenant: tenant, checkpoint: checkpoint, progress: newProgress(c.stderr, log.quiet, c.stderrTTY), client: client}
 	opts := []phonemigrate.Option{
 		phonemigrate.WithTenant(tenant.Name()),
+		phonemigrate.WithSecrets(c.secrets),
 		phonemigrate.WithLogger(logger),
 		phonemigrate.WithObserver(s.progress.observe),
 	}

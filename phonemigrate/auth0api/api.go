@@ -107,7 +107,7 @@ func (c *Client) connection(id, name, strategy *string, opts *management.Connect
 	cn := phonemigrate.Connection{ID: str(id), Name: str(name), Strategy: str(strategy)}
 	if opts != nil {
 		cn.Options = *opts
-		c.secrets.add(phonemigrate.OptionSecrets(cn.Options)...)
+		c.secrets.AddOptions(cn.Options)
 	}
 	return cn
 }
@@ -139,7 +139,7 @@ func (c *Client) ReplaceConnectionOptions(ctx context.Context, id string, option
 	if options == nil {
 		return phonemigrate.Connection{}, invalid(method, path, "nil options (PATCH replaces the whole options object)")
 	}
-	c.secrets.add(phonemigrate.OptionSecrets(options)...)
+	c.secrets.AddOptions(options)
 	cn, err := c.m.Connections.Update(replaySafe(ctx), id, nil,
 		option.WithBodyProperties(map[string]any{"options": options}))
 	if err != nil {
@@ -231,6 +231,8 @@ func (c *Client) LegacyTwilio(ctx context.Context) (phonemigrate.LegacyTwilio, e
 	if err != nil {
 		return phonemigrate.LegacyTwilio{}, c.fail(ctx, method, path, err)
 	}
+	// The legacy token is a secret from the moment it is read.
+	c.secrets.Add(str(r.AuthToken))
 	return phonemigrate.LegacyTwilio{SID: str(r.Sid), From: str(r.From), MessagingServiceSID: str(r.MessagingServiceSid), AuthToken: phonemigrate.Secret(str(r.AuthToken))}, nil
 }
 
@@ -360,7 +362,7 @@ func providerBody(method, path string, req phonemigrate.PhoneProviderRequest, cr
 // after a 5xx or after a connection that broke once the request was written.
 func (c *Client) CreatePhoneProvider(ctx context.Context, req phonemigrate.PhoneProviderRequest) (phonemigrate.PhoneProvider, error) {
 	const method, path = http.MethodPost, "/branding/phone/providers"
-	c.secrets.add(req.AuthToken.Reveal())
+	c.secrets.Add(req.AuthToken.Reveal())
 	cfg, creds, err := providerBody(method, path, req, true)
 	if err != nil {
 		return phonemigrate.PhoneProvider{}, err
@@ -390,7 +392,7 @@ func (c *Client) UpdatePhoneProvider(ctx context.Context, id string, req phonemi
 	if id == "" {
 		return phonemigrate.PhoneProvider{}, invalid(method, path, "empty provider id")
 	}
-	c.secrets.add(req.AuthToken.Reveal())
+	c.secrets.Add(req.AuthToken.Reveal())
 	cfg, creds, err := providerBody(method, path, req, false)
 	if err != nil {
 		return phonemigrate.PhoneProvider{}, err
@@ -639,7 +641,7 @@ func (c *Client) CreateAction(ctx context.Context, req phonemigrate.ActionReques
 			return phonemigrate.Action{}, invalid(method, path, "secret without a name")
 		}
 		v := s.Value.Reveal()
-		c.secrets.add(v)
+		c.secrets.Add(v)
 		body.Secrets = append(body.Secrets, &management.ActionSecretRequest{Name: &s.Name, Value: &v})
 	}
 	r, err := c.m.Actions.Create(ctx, body)

@@ -109,6 +109,14 @@ type Config struct {
 	// other than the API URL's.
 	HTTPClient *http.Client
 
+	// Secrets, when set, is the run's set of secret values (shared with
+	// the Migrator, see [phonemigrate.WithSecrets]): the client adds to it
+	// every secret it is given or reads (the token, the client secret,
+	// access tokens, connection option secrets, Twilio tokens, Action
+	// secret values) and redacts everything it holds from its errors. nil
+	// gives the client a set of its own.
+	Secrets *phonemigrate.SecretSet
+
 	// Logger, when set, receives one debug record per attempt: method, path,
 	// status, attempt, duration. Never headers or bodies.
 	Logger *slog.Logger
@@ -306,8 +314,8 @@ type Client struct {
 	m       *client.Management
 	base    *url.URL
 	mode    credentialMode
-	secrets *secretSet   // every secret sent or read, redacted from errors
-	hc      *http.Client // the SDK's HTTP client, for checkpoint log paging
+	secrets *phonemigrate.SecretSet // every secret sent or read, redacted from errors
+	hc      *http.Client            // the SDK's HTTP client, for checkpoint log paging
 }
 
 var _ phonemigrate.Client = (*Client)(nil)
@@ -340,8 +348,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	// ErrRedirect before the client could): this only keeps a caller's
 	// CheckRedirect from being consulted.
 	hc.CheckRedirect = refuseRedirect
-	secrets := &secretSet{}
-	secrets.add(s.Token.Reveal(), s.ClientSecret.Reveal())
+	secrets := cfg.Secrets
+	if secrets == nil {
+		secrets = phonemigrate.NewSecretSet()
+	}
+	secrets.AddSecret(s.Token, s.ClientSecret)
 	t := newTransport(base, s)
 	if s.SDKRetrier {
 		t.maxAttempts, t.passRetryable = 1, true

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sync"
 
 	"github.com/auth0/go-auth0/v3/management/core"
 
@@ -33,7 +32,7 @@ var ErrIncompleteResponse = errors.New("auth0api: incomplete response")
 // secret, a Twilio auth token, an Action secret or a gateway secret into an
 // error, a log or a checkpoint.
 func (c *Client) fail(ctx context.Context, method, path string, err error) error {
-	secrets := c.secrets.list()
+	secrets := c.secrets.Values()
 	var se *statusError
 	if errors.As(err, &se) {
 		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: se.StatusCode,
@@ -56,39 +55,6 @@ func (c *Client) fail(ctx context.Context, method, path string, err error) error
 		err = ue.Err
 	}
 	return phonemigrate.RedactError(fmt.Errorf("auth0api: %s %s: %w", method, path, err), secrets...)
-}
-
-// secretSet holds every secret value the client has sent or read, for
-// redaction. It is safe for concurrent use.
-type secretSet struct {
-	mu   sync.Mutex
-	vals map[string]struct{}
-}
-
-func (s *secretSet) add(vals ...string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.vals == nil {
-		s.vals = map[string]struct{}{}
-	}
-	for _, v := range vals {
-		if v != "" {
-			s.vals[v] = struct{}{}
-		}
-	}
-}
-
-func (s *secretSet) list() []string {
-	if s == nil {
-		return nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.vals))
-	for v := range s.vals {
-		out = append(out, v)
-	}
-	return out
 }
 
 // incomplete reports a 2xx answer that lacks what field names.

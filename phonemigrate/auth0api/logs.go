@@ -87,7 +87,7 @@ func (c *Client) logsFrom(ctx context.Context, q phonemigrate.LogQuery) ([]phone
 	}
 	if resp.StatusCode/100 != 2 {
 		code, msg := parseErrorBody(raw)
-		secrets := c.secrets.list()
+		secrets := c.secrets.Values()
 		return nil, &phonemigrate.APIError{Method: method, Path: path, StatusCode: resp.StatusCode,
 			ErrorCode: phonemigrate.Redact(code, secrets...), Message: phonemigrate.Redact(msg, secrets...)}
 	}

@@ -64,7 +64,7 @@ type clientCredentials struct {
 	tok  *oauth2.Token
 	// secrets receives each access token and redacts token errors (nil in
 	// tests that build a clientCredentials by hand).
-	secrets *secretSet
+	secrets *phonemigrate.SecretSet
 }
 
 func newClientCredentials(s *settings, hc *http.Client) *clientCredentials {
@@ -107,7 +107,7 @@ func (c *clientCredentials) token(ctx context.Context) (*oauth2.Token, error) {
 	tok, err := c.cfg.Token(context.WithValue(ctx, oauth2.HTTPClient, c.http))
 	if err != nil {
 		te := tokenError(ctx, err)
-		secrets := append(c.secrets.list(), c.cfg.ClientSecret)
+		secrets := append(c.secrets.Values(), c.cfg.ClientSecret)
 		te.ErrorCode = phonemigrate.Redact(te.ErrorCode, secrets...)
 		te.Description = phonemigrate.Redact(te.Description, secrets...)
 		if te.Err != nil {
@@ -116,7 +116,7 @@ func (c *clientCredentials) token(ctx context.Context) (*oauth2.Token, error) {
 		return nil, te
 	}
 	if c.secrets != nil {
-		c.secrets.add(tok.AccessToken, tok.RefreshToken)
+		c.secrets.Add(tok.AccessToken, tok.RefreshToken)
 	}
 	c.tok = tok
 	return tok, nil
