@@ -111,6 +111,7 @@ func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
 }
 
 func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
+	m.secrets.AddSecret(o.TwilioAuthToken)
 	unlock, err := m.lock(ctx)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,9 @@ func (m *Migrator) discover(ctx context.Context) (*Discovery, error) {
 	if d.SMSConnections, err = m.c.ListSMSConnections(ctx); err != nil {
 		return nil, fmt.Errorf("discover SMS connections: %w", err)
 	}
+	for _, c := range d.SMSConnections {
+		m.secrets.AddOptions(c.Options)
+	}
 	sort.SliceStable(d.SMSConnections, func(i, j int) bool { return d.SMSConnections[i].Name < d.SMSConnections[j].Name })
 
 	factors, err := m.c.GuardianFactors(ctx)
@@ -177,6 +180,7 @@ func (m *Migrator) discoverLegacy(ctx context.Context, d *Discovery) error {
 		tw, err := m.c.LegacyTwilio(ctx)
 		switch {
 		case err == nil:
+			m.secrets.AddSecret(tw.AuthToken)
 			if tw.SID != "" {
 				d.LegacyTwilio = &tw
 			}

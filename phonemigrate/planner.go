@@ -16,6 +16,7 @@ import (
 // [ErrCustomProviderRequired], [ErrTwilioTokenRequired],
 // [*DeliveryConflictError], [*ExistingResourceError].
 func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
+	m.secrets.AddSecret(o.TwilioAuthToken)
 	if err := o.validate(); err != nil {
 		return nil, err
 	}

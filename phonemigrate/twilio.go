@@ -265,6 +265,7 @@ func (r *run) resolveTwilioFor(ctx context.Context, in *Intent) error {
 			if err != nil {
 				return fmt.Errorf("re-read the legacy Twilio token: %w", err)
 			}
+			r.m.secrets.AddSecret(tw.AuthToken)
 			if tw.SID == in.Twilio.SID {
 				tok = tw.AuthToken
 			}
@@ -273,6 +274,7 @@ func (r *run) resolveTwilioFor(ctx context.Context, in *Intent) error {
 			if err != nil {
 				return fmt.Errorf("re-read the legacy Twilio token: %w", err)
 			}
+			r.m.secrets.AddOptions(c.Options)
 			if optString(c.Options, "twilio_sid") == in.Twilio.SID {
 				tok = Secret(optString(c.Options, "twilio_token"))
 			}
@@ -281,6 +283,7 @@ func (r *run) resolveTwilioFor(ctx context.Context, in *Intent) error {
 			return fmt.Errorf("%w: the legacy Twilio token the plan chose (%s) is no longer on the tenant", ErrTwilioTokenRequired, describeTokenSource(src, in.Twilio.SID, nil))
 		}
 	}
+	r.m.secrets.AddSecret(tok)
 	if !r.o.SkipTwilioCheck {
 		if err := r.m.twilio(r.o, in.Twilio.SID, tok).checkAccount(ctx); err != nil {
 			return err
