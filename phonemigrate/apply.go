@@ -353,9 +353,25 @@ func sameChoices(in *Intent, o *Options) error {
 		"; resume it with the same ones (or none), or roll it back and apply again"}
 }
 
-// poll waits one poll interval or until ctx is done.
-func (m *Migrator) sleep(ctx context.Context) error {
-	t := time.NewTimer(m.poll)
+// firstPoll is the wait before the second read of something Auth0
+// finishes later (an Action's build or deploy, a test message's Twilio
+// status): on the fake, and often on Auth0, it is done by then. Each
+// further wait doubles, up to the Migrator's poll interval.
+const firstPoll = 100 * time.Millisecond
+
+// pollWait is the wait after the n-th read (n from 0) of a poll: firstPoll
+// doubled n times, at most m.poll.
+func (m *Migrator) pollWait(n int) time.Duration {
+	d := firstPoll
+	for i := 0; i < n && d < m.poll; i++ {
+		d *= 2
+	}
+	return min(d, m.poll)
+}
+
+// sleep waits pollWait(n) or until ctx is done.
+func (m *Migrator) sleep(ctx context.Context, n int) error {
+	t := time.NewTimer(m.pollWait(n))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -161,7 +161,7 @@ func (r *run) evidence(ctx context.Context, tw *twilioClient, out *TestOutcome, 
 		listPath, onePath = "/Calls.json", "/Calls/"
 	}
 	var found *twilioItem
-	for {
+	for n := 0; ; n++ {
 		if found == nil {
 			var page struct {
 				Messages []twilioItem `json:"messages"`
@@ -210,7 +210,7 @@ func (r *run) evidence(ctx context.Context, tw *twilioClient, out *TestOutcome, 
 			}
 			return nil
 		}
-		if err := r.m.sleep(ctx); err != nil {
+		if err := r.m.sleep(ctx, n); err != nil {
 			return fmt.Errorf("wait for the Twilio status of the %s test message to %s: %w", out.Method, out.To, err)
 		}
 	}

@@ -10,6 +10,10 @@ import (
 	"time"
 )
 
+// defaultPollInterval is the longest wait between two polls of an Action
+// build or deploy unless [WithPollInterval] says otherwise.
+const defaultPollInterval = 2 * time.Second
+
 // Migrator discovers, plans, applies and rolls back the migration of one
 // tenant. It is not safe for concurrent use; the [Store] lock keeps two
 // runs (even in different processes) from working on the same checkpoint.
@@ -33,12 +37,13 @@ type Migrator struct {
 }
 
 // New returns a Migrator over c. Without options it keeps its checkpoint in
-// memory, logs nothing and polls Action builds every second.
+// memory, logs nothing and polls Action builds backing off from 100ms to
+// two seconds.
 func New(c Client, opts ...Option) (*Migrator, error) {
 	if c == nil {
 		return nil, errors.New("phonemigrate: nil Client")
 	}
-	m := &Migrator{c: c, poll: time.Second, now: time.Now}
+	m := &Migrator{c: c, poll: defaultPollInterval, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(m)

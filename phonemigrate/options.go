@@ -218,8 +218,12 @@ func WithObserver(f func(Transition)) Option {
 	return optionFunc(func(m *Migrator) { m.observer = f })
 }
 
-// WithPollInterval sets how often Apply polls a new Action until it is
-// built. The default is one second; tests use milliseconds.
+// WithPollInterval sets the longest wait between two reads while Apply
+// polls a new Action until it is built and then deployed (and a test
+// message's status at Twilio). The first wait is 100ms (or d, if shorter)
+// and each next one doubles up to d, so an Action built at once costs one
+// short wait and a slow build on a real tenant is polled every d. The
+// default is two seconds; tests use milliseconds.
 func WithPollInterval(d time.Duration) Option {
 	return optionFunc(func(m *Migrator) { m.poll = d })
 }

@@ -235,9 +235,10 @@ func onlyBinding(bs []Binding, id string) bool {
 	return len(bs) == 1 && bs[0].ActionID == id
 }
 
-// waitAction polls the Action until ok, failing on a failed build.
+// waitAction polls the Action until ok, failing on a failed build; the
+// waits start short and back off (see pollWait).
 func (r *run) waitAction(ctx context.Context, id string, ok func(Action) bool) (Action, error) {
-	for {
+	for n := 0; ; n++ {
 		a, err := r.m.c.GetAction(ctx, id)
 		if err != nil {
 			return Action{}, fmt.Errorf("read action %s: %w", id, err)
@@ -248,7 +249,7 @@ func (r *run) waitAction(ctx context.Context, id string, ok func(Action) bool) (
 		if a.Status == "failed" {
 			return Action{}, fmt.Errorf("action %s build failed", id)
 		}
-		if err := r.m.sleep(ctx); err != nil {
+		if err := r.m.sleep(ctx, n); err != nil {
 			return Action{}, fmt.Errorf("wait for action %s (status %q): %w", id, a.Status, err)
 		}
 	}

@@ -49,7 +49,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	watch.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation before writing (without a terminal, test messages without delivery evidence are reported as assumed received)")
 	fs.BoolVar(&askTok, "ask-twilio-token", false, "ask for the Twilio auth token on the terminal (no echo) instead of carrying the tenant's legacy token over")
-	fs.DurationVar(&poll, "poll-interval", time.Second, "how often to check whether the new Action is built: a duration `D` such as 500ms")
+	fs.DurationVar(&poll, "poll-interval", 2*time.Second, "the longest wait between two reads of the new Action while it is built and deployed (the first is 100ms, each next doubles): a duration `D` such as 500ms")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in docs/cli.md)")
 	fleetPath := fs.String("fleet", "", "migrate every tenant of this YAML or JSON fleet `FILE` instead of one tenant (credentials only as names of environment variables)")
 	anyCheckpoint := fs.Bool("allow-any-checkpoint", false, "with --fleet: allow checkpoint paths outside the fleet file's directory (absolute, or with ..)")
