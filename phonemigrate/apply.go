@@ -23,7 +23,7 @@ type run struct {
 	// no later step reads), so while d is set the steps use it instead of
 	// re-reading before they write. A run that resumes after a failure
 	// starts without d, and each step then re-reads what it depends on; a
-	// run that waited for a person to confirm a test message drops d.
+	// run drops d after the provider test (a wait).
 	d     *Discovery
 	steps []Transition
 	// twilioReady is set once o.TwilioAuthToken holds the token the plan
@@ -83,15 +83,15 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // the error; calling Apply again resumes from LastGood, following the plan
 // recorded in the checkpoint.
 //
-// A run that starts by discovering reads each thing once: until the end of
-// that run (or until an Options.Confirm call takes a second or more — a
-// person answering —, after which it re-reads like a resumed run) its steps
-// write from what discovery read, and verify
-// each write
-// from Auth0's answer to it. A run
-// that resumes from a later state re-reads what each step depends on before
-// it writes, and recognises resources created by calls whose answers were
-// lost.
+// A run that starts by discovering (or from the reads of
+// [Options.Planned]) reads each thing once: until the provider test — a
+// wait, after which it re-reads like a resumed run and takes the template
+// texts again from where the plan found them — its steps write from what
+// discovery read, and verify each write from Auth0's answer to it; each
+// connection, whose options are written whole, is read right before its
+// write. A run that resumes from a later state re-reads what each step
+// depends on before it writes, and recognises resources created by calls
+// whose answers were lost.
 //
 // On a completed migration Apply writes nothing and returns a Result with
 // AlreadyDone set. On a tenant already on the
@@ -152,6 +152,9 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 		return nil, ErrTwilioTokenRequired
 	}
 	r := &run{m: m, cp: cp, machine: newMachine(start), o: &o}
+	if start == StateNew {
+		r.d = m.plannedDiscovery(&o)
+	}
 	if start != cp.State {
 		m.log.InfoContext(ctx, "resuming migration", "tenant", cp.Tenant, "from", start)
 	}
@@ -265,6 +268,9 @@ func planStep() *step {
 }
 
 func (r *run) discover(ctx context.Context) (Event, error) {
+	if r.d != nil {
+		return EventDiscover, nil // the reads of Options.Planned
+	}
 	d, err := r.m.discover(ctx)
 	if err != nil {
 		return "", err
@@ -381,10 +387,11 @@ func (m *Migrator) sleep(ctx context.Context, n int) error {
 	}
 }
 
-// confirmStaleAfter is how long an Options.Confirm call may take before
-// the run stops trusting its discovery snapshot. An automatic answer (a
-// callback that accepts at once) keeps it; a person does not answer that
-// fast.
+// confirmStaleAfter is how long may pass between reads and a write made
+// from them before they are stale: a person answering a question
+// (Repair's confirmation) or the time between Plan and Apply
+// (Options.Planned). An automatic answer (a callback that accepts at once)
+// is faster; a person is not.
 var confirmStaleAfter = time.Second
 
 // recheck is Apply on a completed migration: it reads the tenant and checks

@@ -112,16 +112,25 @@ func (c *readCounter) TriggerBindings(ctx context.Context, trigger string) ([]ph
 	return c.Client.TriggerBindings(ctx, trigger)
 }
 
-// TestApplyFreshReadsOnce: an uninterrupted Apply reads each thing once,
-// skips the legacy Guardian reads that cannot matter and the
-// custom-phone-provider Actions and bindings on the Twilio path, polls the
-// Action only until built, reads each connection right before its
-// whole-options write, and reads back only the MFA message types, whose
-// write answers no body.
+// TestApplyFreshReadsOnce: an uninterrupted Apply without a provider test
+// reads each thing once, skips the legacy Guardian reads that cannot matter
+// and the custom-phone-provider Actions and bindings on the Twilio path,
+// polls the Action only until built, reads each connection right before
+// its whole-options write, and reads back only the MFA message types, whose
+// write answers no body. The provider test is a wait: after it the run
+// re-reads what its later steps write from, and where the template texts
+// come from.
 func TestApplyFreshReadsOnce(t *testing.T) {
 	discovery := map[string]int{"TenantSettings": 1, "ListSMSConnections": 1, "GuardianFactors": 1, "ListPhoneProviders": 1, "ListPhoneTemplates": 1}
 	mfa := map[string]int{"PhoneMessageTypes": 1, "SelectedPhoneProvider": 1, "LegacyTwilio": 1, "LegacyPhoneTemplates": 1}
 	custom := map[string]int{"ListActionsByTrigger": 1, "TriggerBindings": 1, "GetAction": 4} // memTenant builds on the third poll; one more read sees the deploy done
+	conn := map[string]int{"GetConnection": 1}
+	// After the test: the tenant flag, the phone templates, and the
+	// template sources (the connections; the Guardian messages with MFA),
+	// the MFA message types with MFA.
+	afterTest := map[string]int{"TenantSettings": 1, "ListPhoneTemplates": 1}
+	afterTestConn := map[string]int{"ListSMSConnections": 1}
+	afterTestMFA := map[string]int{"PhoneMessageTypes": 1, "LegacyPhoneTemplates": 1}
 	with := func(ms ...map[string]int) map[string]int {
 		out := map[string]int{}
 		for _, m := range ms {
@@ -131,9 +140,7 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 		}
 		return out
 	}
-	// A person answering (slower than the threshold, here 0) makes the run
-	// drop its snapshot; an automatic answer (the default threshold is a
-	// second) does not.
+	skipTest := func(o *phonemigrate.Options) { o.TestRecipients, o.SkipTest = nil, true }
 	confirm := func(o *phonemigrate.Options) {
 		o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) { return true, nil }
 	}
@@ -143,25 +150,20 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 		opts  func(o *phonemigrate.Options)
 		want  map[string]int // nil: refused as not eligible
 	}{
-		// Each connection is read right before its whole-options write (never
-		// from the discovery snapshot: that would lose a concurrent edit); the
-		// write is verified from its answer.
-		{"legacy-gateway", nil, nil, with(discovery, custom, map[string]int{"GetConnection": 1})},
-		{"legacy-twilio", nil, nil, with(discovery, map[string]int{"GetConnection": 1})},
-		{"mfa-twilio", nil, nil, with(discovery, mfa)},
-		{"mixed", nil, nil, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
-		{"mixed", func(mt *memTenant) { mt.MsgTypes = nil }, nil, // message types written, then read back
-			with(discovery, mfa, custom, map[string]int{"GetConnection": 1, "PhoneMessageTypes": 1})},
-		{"mfa-twilio", func(mt *memTenant) { mt.Selected = "auth0"; mt.LegacyTw = nil }, nil, // MFA via Auth0: no Twilio read
+		{"legacy-gateway", nil, skipTest, with(discovery, custom, conn)},
+		{"legacy-twilio", nil, skipTest, with(discovery, conn)},
+		{"mfa-twilio", nil, skipTest, with(discovery, mfa)},
+		{"mixed", nil, skipTest, with(discovery, mfa, custom, conn)},
+		{"mixed", func(mt *memTenant) { mt.MsgTypes = nil }, skipTest, // message types written, then read back
+			with(discovery, mfa, custom, conn, map[string]int{"PhoneMessageTypes": 1})},
+		{"mfa-twilio", func(mt *memTenant) { mt.Selected = "auth0"; mt.LegacyTw = nil }, skipTest, // MFA via Auth0: no Twilio read
 			nil},
-		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, nil, // no tenant flag: off, no probe
-			with(discovery, map[string]int{"GetConnection": 1})},
-		// An automatic confirmation keeps the snapshot.
-		{"mixed", nil, confirm, with(discovery, mfa, custom, map[string]int{"GetConnection": 1})},
-		// Waiting for a person to confirm the test message drops the
-		// snapshot: the later steps re-read what they write.
-		{"mixed-person", nil, confirm,
-			with(discovery, mfa, custom, map[string]int{"GetConnection": 1, "TenantSettings": 1, "ListPhoneTemplates": 1, "PhoneMessageTypes": 1})},
+		{"legacy-twilio", func(mt *memTenant) { mt.UPE = nil }, skipTest, // no tenant flag: off, no probe
+			with(discovery, conn)},
+		// With a provider test, automatic confirmation or a person's.
+		{"legacy-gateway", nil, nil, with(discovery, custom, conn, afterTest, afterTestConn)},
+		{"mfa-twilio", nil, nil, with(discovery, mfa, afterTest, afterTestMFA)},
+		{"mixed", nil, confirm, with(discovery, mfa, custom, conn, afterTest, afterTestConn, afterTestMFA)},
 	}
 	for i, tt := range tests {
 		t.Run(fmt.Sprintf("%d-%s", i, tt.name), func(t *testing.T) {
@@ -169,12 +171,7 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
-			name := tt.name
-			if n, ok := strings.CutSuffix(name, "-person"); ok {
-				name = n
-				t.Cleanup(phonemigrate.SetConfirmStaleAfter(0))
-			}
-			mt := scenario(name)
+			mt := scenario(tt.name)
 			if tt.setup != nil {
 				tt.setup(mt)
 			}
@@ -287,7 +284,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // migration of each scenario over the real go-auth0 client and the fake
 // tenant (testdata/calls/*.txt; -update rewrites them): reads first, each
 // once, then the writes in the order the rules require, each verified from
-// its answer (a read right before the whole-options connection write).
+// its answer (a read right before the whole-options connection write); the
+// provider test is a wait, after which the run re-reads what each later
+// step writes from (and the template texts' sources, before the switch).
 func TestIntegrationCallSequence(t *testing.T) {
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {
@@ -356,5 +355,106 @@ func TestApplyConfirmKeepsConcurrentEdits(t *testing.T) {
 		if c.ID == "con_gw" && c.Options["custom_flag"] != "edited meanwhile" {
 			t.Errorf("custom_flag = %v after the migration, want the concurrent edit kept", c.Options["custom_flag"])
 		}
+	}
+}
+
+// TestApplyMigratesTemplateEditsMadeDuringTheTest: a colleague edits a
+// template source — the Passwordless connection's template, the Guardian
+// enrollment message — while the run waits for the test message (here:
+// inside Confirm). The tenant template is written with the edited text,
+// not the one read before the wait.
+func TestApplyMigratesTemplateEditsMadeDuringTheTest(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		edit     func(mt *memTenant)
+		typ      string
+		want     string
+	}{
+		{"connection template", "legacy-gateway", func(mt *memTenant) {
+			for i := range mt.Conns {
+				mt.Conns[i].Options["template"] = "Edited meanwhile: @@password@@"
+			}
+		}, "otp_verify", "Edited meanwhile: {{ code }}"},
+		{"guardian enrollment message", "mfa-twilio", func(mt *memTenant) {
+			mt.LegacyTemplates.EnrollmentMessage = "Edited meanwhile: {{code}}"
+		}, "otp_enroll", "Edited meanwhile: {{code}}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mt := scenario(tt.scenario)
+			m, _ := newMigrator(t, mt)
+			o := baseOptions()
+			o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) {
+				mt.mu.Lock()
+				defer mt.mu.Unlock()
+				tt.edit(mt)
+				return true, nil
+			}
+			res, err := m.Apply(t.Context(), o)
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			var got string
+			for _, tpl := range mt.snapshot().Templates {
+				if tpl.Type == tt.typ && tpl.Customized() {
+					got = tpl.Content.Text
+				}
+			}
+			if got != tt.want {
+				t.Errorf("%s template text = %q, want the edit made during the test, %q", tt.typ, got, tt.want)
+			}
+			// The checkpoint records what was written (rollback and check
+			// compare with it).
+			for _, ti := range res.Checkpoint.Intent.Templates {
+				if ti.Type == tt.typ && ti.Text != tt.want {
+					t.Errorf("checkpoint intent %s text = %q, want %q", tt.typ, ti.Text, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestApplyFromPlannedReads: Apply given the plan just made (Options.Planned)
+// starts from that plan's reads — the tenant is read once for both —, unless
+// the plan is stale (a second or more, as after a person's answer), was made
+// by another Migrator, or its reads were used already.
+func TestApplyFromPlannedReads(t *testing.T) {
+	tests := []struct {
+		name      string
+		stale     bool
+		other     bool
+		wantReads int // GET /tenants/settings, all runs
+	}{
+		{name: "just planned", wantReads: 1},
+		{name: "stale", stale: true, wantReads: 2},
+		{name: "another Migrator's plan", other: true, wantReads: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.stale {
+				t.Cleanup(phonemigrate.SetConfirmStaleAfter(0))
+			}
+			mt := scenario("legacy-twilio")
+			c := countReads(mt)
+			m, _ := newMigrator(t, c)
+			o := baseOptions()
+			o.TestRecipients, o.SkipTest = nil, true
+			planner := m
+			if tt.other {
+				planner, _ = newMigrator(t, c)
+			}
+			p, err := planner.Plan(t.Context(), o)
+			if err != nil {
+				t.Fatalf("Plan: %v", err)
+			}
+			o.Planned = p
+			if _, err := m.Apply(t.Context(), o); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if n := c.counts()["TenantSettings"]; n != tt.wantReads {
+				t.Errorf("tenant settings read %d times, want %d", n, tt.wantReads)
+			}
+		})
 	}
 }

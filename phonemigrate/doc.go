@@ -96,8 +96,11 @@
 // Each step writes only when needed and verifies the result. A run that
 // discovered the tenant itself makes only the calls the rules need: it
 // reads each thing once (and no legacy setting that cannot matter), writes
-// from that snapshot, and verifies each write from Auth0's answer, except
-// the whole-options connection writes, which are read back. A resumed run
+// from that snapshot (each connection, written whole, is read right before
+// its write), and verifies each write from Auth0's answer. The provider
+// test is a wait: after it the run re-reads what it writes from, including
+// where the template texts come from, so an edit made meanwhile is
+// migrated, not reverted. A resumed run
 // re-reads what each step depends on before it writes, and recognises and
 // adopts resources whose creation answer was lost. The state machine (looplab/fsm) is only the table of
 // legal transitions: Auth0 calls never run in fsm callbacks, and events are

@@ -25,6 +25,8 @@ type Migrator struct {
 	poll     time.Duration
 	tenant   string
 	now      func() time.Time
+	// planned are the reads of the last Plan (see Options.Planned).
+	planned *planReads
 	// twilioTransport is the transport of twilioHTTP (nil: the default);
 	// tests set it with withTwilioTransport.
 	twilioTransport http.RoundTripper

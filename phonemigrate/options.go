@@ -125,6 +125,17 @@ type Options struct {
 	// Canary watches phone delivery in the tenant logs after the switch,
 	// before completing (off unless Canary.Window is set); see [Canary].
 	Canary Canary
+
+	// Planned is the plan the caller just made with [Migrator.Plan] on this
+	// Migrator, to show it. When nothing stands between that plan and Apply
+	// (no prompt, no wait: less than a second passed), a migration that
+	// starts afresh plans again, with these Options, from the reads that
+	// plan made instead of reading the tenant again — every call counts
+	// against the tenant's rate limit. Otherwise (a person was asked, or a
+	// migration is under way) Apply reads the tenant itself, so that what it
+	// writes starts from reads made after the wait. The plan's reads are
+	// used once.
+	Planned *Plan
 }
 
 // TestMessage describes one test message sent through the new provider.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/unifiedphone/unifiedphone/actiongen"
 )
@@ -24,8 +25,37 @@ func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	at := time.Now()
 	p, _, err := m.plan(ctx, d, &o)
+	m.planned = nil
+	if p != nil {
+		m.planned = &planReads{p: p, d: d, at: at}
+	}
 	return p, err
+}
+
+// planReads are the reads the Migrator's last plan p was made from, which
+// Apply may start from ([Options.Planned]).
+type planReads struct {
+	p  *Plan
+	d  *Discovery
+	at time.Time
+}
+
+// plannedDiscovery returns the discovery behind o.Planned when Apply may
+// start from it instead of reading the tenant again: the plan was made by
+// this Migrator less than confirmStaleAfter ago (no person stood between),
+// and its reads were not used yet. Otherwise nil: Apply discovers.
+func (m *Migrator) plannedDiscovery(o *Options) *Discovery {
+	r := m.planned
+	if o.Planned == nil || r == nil || r.p != o.Planned {
+		return nil
+	}
+	m.planned = nil // once: the run that uses them changes the tenant
+	if time.Since(r.at) >= confirmStaleAfter {
+		return nil
+	}
+	return r.d
 }
 
 // plan runs preflight and builds the plan for discovery d. When the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
@@ -251,15 +250,7 @@ func (r *run) testProvider(ctx context.Context) (Event, error) {
 			if r.o.Confirm == nil {
 				continue
 			}
-			began := time.Now()
 			ok, err := r.o.Confirm(ctx, TestMessage{Recipient: to, Method: meth, ProviderID: id, TwilioStatus: out.Status})
-			if time.Since(began) >= confirmStaleAfter {
-				// A person took a while to answer, long enough for someone
-				// else to change the tenant: from here on this run re-reads
-				// before each write like a resumed one, so that no
-				// whole-options write sends back a stale map.
-				r.d = nil
-			}
 			if err != nil {
 				return "", fmt.Errorf("confirm test message (%s) to %s: %w", meth, to, err)
 			}
@@ -268,6 +259,15 @@ func (r *run) testProvider(ctx context.Context) (Event, error) {
 			}
 			r.cp.Tests[len(r.cp.Tests)-1].Confirmed = true
 		}
+	}
+	// The test was a wait (the messages, their evidence at Twilio, a
+	// person's answer), long enough for someone else to change the tenant:
+	// from here on this run re-reads before each write like a resumed one,
+	// so that no write sends back what was read before it, and the
+	// template texts are taken again from where the plan found them.
+	r.d = nil
+	if err := r.refreshTemplateTexts(ctx); err != nil {
+		return "", err
 	}
 	return EventTestProvider, nil
 }

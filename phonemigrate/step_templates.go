@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
@@ -160,6 +161,67 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 		}
 	}
 	return EventMigrateTemplates, nil
+}
+
+// refreshTemplateTexts takes the texts of the templates the plan writes
+// again from where the plan found them — each Passwordless connection's
+// template option, the legacy Guardian messages —, read now: after a wait
+// (the provider test) an edit someone made to them meanwhile is migrated,
+// not reverted to the text read before. The legacy Guardian messages can be
+// read only before the tenant switch, so this runs at the end of the
+// provider test, the step before it. A source that is gone or no longer
+// readable keeps the planned text.
+func (r *run) refreshTemplateTexts(ctx context.Context) error {
+	in := r.cp.Intent
+	if in == nil || in.Keep || len(in.Templates) == 0 {
+		return nil
+	}
+	var fromConns, fromGuardian bool
+	for _, ti := range in.Templates {
+		fromConns = fromConns || strings.HasPrefix(ti.Source, "connection ")
+		fromGuardian = fromGuardian || strings.HasPrefix(ti.Source, "guardian ")
+	}
+	d := &Discovery{MFAEnabled: in.MFAEnabled}
+	if fromConns {
+		conns, err := r.m.c.ListSMSConnections(ctx)
+		if err != nil {
+			return fmt.Errorf("read connections for their templates: %w", err)
+		}
+		sort.SliceStable(conns, func(i, j int) bool { return conns[i].Name < conns[j].Name })
+		d.SMSConnections = conns
+	}
+	if fromGuardian {
+		tpl, err := r.m.c.LegacyPhoneTemplates(ctx)
+		switch {
+		case err == nil:
+			d.LegacyTemplates = &tpl
+		case errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound):
+		default:
+			return fmt.Errorf("read legacy phone templates: %w", err)
+		}
+	}
+	now, _, _ := planTemplates(d, len(in.Connections) > 0)
+	changed := false
+	for i := range in.Templates {
+		ti := &in.Templates[i]
+		for _, n := range now {
+			if n.Type != ti.Type || n.Source != ti.Source {
+				continue
+			}
+			from := ti.From
+			if from != "" { // a sender the plan left out stays out
+				from = n.From
+			}
+			if n.Text != ti.Text || from != ti.From {
+				r.m.log.InfoContext(ctx, "template source edited since the plan; migrating the edit", "tenant", r.cp.Tenant, "type", ti.Type, "source", ti.Source)
+				ti.Text, ti.From, changed = n.Text, from, true
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return r.save(ctx)
 }
 
 // templateChangedSince returns [ErrConcurrentChange] for template t, which

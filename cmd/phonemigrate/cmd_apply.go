@@ -160,6 +160,12 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if !(resuming && cp.State == phonemigrate.StateCompleted) {
 		s.progress.note("Migrating %s (checkpoint %s):", tenant.Name(), path)
 	}
+	if yes {
+		// Nothing stood between the plan and the migration: it starts from
+		// the plan's reads. After a question Apply reads the tenant again,
+		// so a colleague's edit made meanwhile is migrated, not reverted.
+		opts.Planned = plan
+	}
 	res, applyErr := s.migrator.Apply(ctx, opts)
 	if errors.Is(applyErr, phonemigrate.ErrAlreadyUnified) {
 		return c.applyNothing(tenant, path, jsonOut)
