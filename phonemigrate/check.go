@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/outcome"
 )
 
 // Invariant names one property of a healthy tenant on the Unified Phone
@@ -148,14 +149,39 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.Provider != nil && d.Provider.Name == ProviderCustom {
+	if needsActions(d) {
 		if err := m.discoverActions(ctx, d); err != nil {
 			return nil, err
 		}
 	}
 	h := checkDiscovery(d)
 	h.Repair = repairFor(m.tenant, d, h)
+	nameRepair(d, h)
 	return h, nil
+}
+
+// needsActions reports whether judging d needs the custom-phone-provider
+// Actions and bindings: with a custom provider, and on a switched tenant
+// without a provider (a bound Action may only miss its provider).
+func needsActions(d *Discovery) bool {
+	return (d.Provider != nil && d.Provider.Name == ProviderCustom) || (d.Provider == nil && d.UPE)
+}
+
+// nameRepair makes the fix of every broken finding name the repair, when
+// it is not the switch back (whose words the findings already carry).
+func nameRepair(d *Discovery, h *Health) {
+	if h.Repair == nil {
+		return
+	}
+	f := fixOf(d)
+	if f.kind == fixSwitchBack {
+		return
+	}
+	for i := range h.Findings {
+		if h.Findings[i].Broken {
+			h.Findings[i].Fix = "run 'phonemigrate repair': " + f.steps[0].Title
+		}
+	}
 }
 
 // checkDiscovery evaluates the invariants on d (custom-phone-provider
@@ -173,18 +199,18 @@ func checkDiscovery(d *Discovery) *Health {
 		}
 	}
 	if !d.UPE {
-		if len(switched) == 0 {
-			h.State = "legacy"
-			return h
-		}
+		h.State = "legacy"
 		for _, c := range switched {
+			if !outcome.For(d.Config(), outcome.Consumer{Product: outcome.ProductPasswordless, Connection: c.Name, Method: "text", MessageType: "otp_verify"}).Gets() {
+				continue // judge names its users: they get no code
+			}
 			add(Finding{Invariant: InvariantTenantSwitched,
 				Problem:     fmt.Sprintf("connection %q is set to use the tenant-level provider, but the tenant is not switched to the Unified Phone Experience", c.Name),
 				Consequence: fmt.Sprintf("Passwordless users of connection %q still get their codes through its legacy settings", c.Name),
 				Fix:         "run phonemigrate apply to finish the migration, or remove use_phone_provider from the connection",
 				LikelyCause: causeTenantSwitchedOff})
 		}
-		h.State = "inconsistent"
+		judge(d, h)
 		return h
 	}
 
@@ -239,6 +265,7 @@ func checkDiscovery(d *Discovery) *Health {
 			LikelyCause: causeConnectionRewritten})
 	}
 	h.State = "unified"
+	judge(d, h)
 	if !h.Healthy() {
 		h.State = "inconsistent"
 	}
@@ -302,7 +329,7 @@ func customActionBound(d *Discovery) bool {
 // then migrate; [Migrator.Repair] does the first). It reads the custom-phone-provider Actions when the provider is
 // custom.
 func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Intent, []string, error) {
-	if d.Provider != nil && d.Provider.Name == ProviderCustom {
+	if needsActions(d) {
 		if err := m.discoverActions(ctx, d); err != nil {
 			return nil, nil, err
 		}
@@ -312,7 +339,7 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Int
 		return nil, nil, ErrAlreadyUnified
 	}
 	for _, f := range h.Findings {
-		if f.Invariant != InvariantConnectionsUseProvider || d.Provider == nil {
+		if (f.Invariant != InvariantConnectionsUseProvider && f.Invariant != InvariantSameWords) || d.Provider == nil {
 			return nil, nil, &UnhealthyError{Findings: h.Findings, Repair: repairFor(m.tenant, d, h)}
 		}
 	}
@@ -331,6 +358,28 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Int
 			in.Connections = append(in.Connections, ConnectionRef{ID: c.ID, Name: c.Name})
 			names = append(names, fmt.Sprintf("%q", c.Name))
 		}
+	}
+	{
+		// The Passwordless words: the connection's legacy text in the
+		// tenant template otp_verify (planned as a migration plans it), so
+		// that the connections it serves keep their words.
+		tis, _, _ := planTemplates(d, true)
+		for _, ti := range tis {
+			if ti.Type != "otp_verify" {
+				continue
+			}
+			if ex, write := needsTemplateWrite(d.Templates, ti); write {
+				ti.Existed = ex != nil
+				in.Templates = append(in.Templates, ti)
+			}
+		}
+	}
+	if len(in.Connections) == 0 && len(in.Templates) == 0 {
+		return nil, nil, &UnhealthyError{Findings: h.Findings, Repair: repairFor(m.tenant, d, h)}
+	}
+	if len(names) == 0 {
+		warnings := []string{fmt.Sprintf("The tenant is already on the Unified Phone Experience and its %s provider serves every factor in use, but the tenant phone template otp_verify no longer holds the Passwordless connections' legacy text: this run writes only that template (a rollback restores it).", d.Provider.Name)}
+		return in, warnings, nil
 	}
 	warnings := []string{
 		fmt.Sprintf("The tenant is already on the Unified Phone Experience and its %s provider serves every factor in use, but connection(s) %s still send through their legacy settings: this run switches only them (the provider, the tenant switch, the MFA message types and the phone templates are kept as they are, and a rollback leaves them alone).", d.Provider.Name, strings.Join(names, ", ")),

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/outcome"
 )
 
 // The repair of a tenant that was switched to the Unified Phone Experience
@@ -43,7 +45,21 @@ const RepairTitle = "Repair plan"
 // the kind of legacy settings they hold. It returns nil when no repair is
 // called for. It does no I/O.
 func repairFor(tenant string, d *Discovery, h *Health) *Plan {
-	if d == nil || h == nil || !flagOn(d.PhoneConsolidatedExperience) || !h.Broken() {
+	if d == nil || h == nil || !h.Broken() {
+		return nil
+	}
+	if f := fixFor(d); f != nil {
+		var notes []string
+		for _, fd := range h.Findings {
+			if fd.Broken {
+				notes = append(notes, "Now: "+fd.Problem+": "+fd.Consequence+".")
+			}
+		}
+		notes = append(notes, "After it, by the delivery model, every consumer gets a code again through the route the migration set up. Nothing else is written.")
+		return &Plan{Tenant: tenant, Title: RepairTitle, Warnings: notes,
+			Steps: append(slices.Clone(f.steps), Step{Title: "Read the tenant again and check it (GET requests only)", Writes: []Write{}})}
+	}
+	if !flagOn(d.PhoneConsolidatedExperience) {
 		return nil
 	}
 	var legacy, noSettings, unchanged []string
@@ -158,6 +174,10 @@ type Route struct {
 // RepairResult is what [Migrator.Repair] did.
 type RepairResult struct {
 	Outcome RepairOutcome `json:"outcome"`
+	// Did says what the write did, e.g. "switched back to its legacy
+	// phone settings (phone_consolidated_experience false)", when Outcome
+	// is repaired.
+	Did string `json:"did,omitempty"`
 	// Reason says, when nothing was written, why.
 	Reason string `json:"reason,omitempty"`
 	// Proposal is the repair that was proposed (and, when Outcome is
@@ -249,7 +269,7 @@ func (m *Migrator) Repair(ctx context.Context, o RepairOptions) (*RepairResult, 
 		}
 	}
 
-	_, h, p, err := m.proposeRepair(ctx)
+	d, h, p, err := m.proposeRepair(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -281,15 +301,25 @@ func (m *Migrator) Repair(ctx context.Context, o RepairOptions) (*RepairResult, 
 	// Last look before the write: someone may have repaired the tenant
 	// since it was read.
 	if slow {
-		_, h2, p2, err := m.proposeRepair(ctx)
+		d2, h2, p2, err := m.proposeRepair(ctx)
 		if err != nil {
 			return res, err
 		}
-		if p2 == nil {
+		if p2 == nil || fixOf(d2).kind != fixOf(d).kind {
 			res.Health, res.Reason = h2, "the tenant changed since the proposal and no longer calls for the repair"
 			return res, nil
 		}
-		res.Proposal, res.Before, res.Health = p2, h2, h2
+		res.Proposal, res.Before, res.Health, d = p2, h2, h2, d2
+	} else if fixOf(d).kind != fixSwitchBack {
+		d2, h2, p2, err := m.proposeRepair(ctx)
+		if err != nil {
+			return res, err
+		}
+		if p2 == nil || fixOf(d2).kind != fixOf(d).kind {
+			res.Health, res.Reason = h2, "the tenant changed since the proposal and no longer calls for this repair"
+			return res, nil
+		}
+		res.Proposal, res.Before, res.Health, d = p2, h2, h2, d2
 	} else {
 		ts, err := m.c.TenantSettings(ctx)
 		if err != nil {
@@ -306,12 +336,13 @@ func (m *Migrator) Repair(ctx context.Context, o RepairOptions) (*RepairResult, 
 		}
 	}
 
-	m.log.InfoContext(ctx, "repairing: switching the tenant back to its legacy phone settings", "tenant", m.tenant)
-	if err := m.setUPE(ctx, false); err != nil {
-		return res, fmt.Errorf("phonemigrate: repair: switch the tenant back: %w", err)
+	fix := fixOf(d)
+	m.log.InfoContext(ctx, "repairing", "tenant", m.tenant, "repair", fix.kind)
+	if err := fix.do(ctx, m, d); err != nil {
+		return res, fmt.Errorf("phonemigrate: repair: %s: %w", fix.kind, err)
 	}
-	res.Outcome, res.Reason = RepairDone, ""
-	d, h, _, err := m.proposeRepair(ctx)
+	res.Outcome, res.Reason, res.Did = RepairDone, "", fix.did
+	d, h, _, err = m.proposeRepair(ctx)
 	if err != nil {
 		return res, fmt.Errorf("phonemigrate: repair: the tenant is switched back, but reading it again failed: %w", err)
 	}
@@ -327,7 +358,7 @@ func (m *Migrator) proposeRepair(ctx context.Context) (*Discovery, *Health, *Pla
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if d.Provider != nil && d.Provider.Name == ProviderCustom {
+	if needsActions(d) {
 		if err := m.discoverActions(ctx, d); err != nil {
 			return nil, nil, nil, err
 		}
@@ -338,65 +369,60 @@ func (m *Migrator) proposeRepair(ctx context.Context) (*Discovery, *Health, *Pla
 	return d, h, p, nil
 }
 
-// routesOf says where each consumer's codes go on tenant d: through the
-// tenant-level provider when the tenant is switched, else through the
-// legacy settings (which discovery reads only while the tenant is not
-// switched). It names kinds of settings and Twilio account ids, never a
-// secret or a gateway URL.
+// routesOf says where each consumer's codes go on tenant d, by the
+// delivery model (package outcome): MFA (all its message types), then
+// each Passwordless SMS connection. It names kinds of settings and Twilio
+// account ids, never a secret or a gateway URL.
 func routesOf(d *Discovery) []Route {
 	var out []Route
-	provider := func(need delivery.Set) (string, bool) {
+	via := func(x outcome.Delivery) (string, bool) {
+		switch x.Route {
+		case outcome.None:
+			return "nothing: " + x.Reason, true
+		case outcome.LegacyTwilio:
+			if x.Consumer.Product == outcome.ProductMFA {
+				return "the legacy Guardian Twilio provider (account " + d.LegacyTwilio.SID + ")", false
+			}
+			return "its legacy Twilio settings (account " + x.Request.TwilioSID + ")", false
+		case outcome.LegacyGateway:
+			return "its legacy SMS gateway", false
+		case outcome.LegacyAuth0:
+			return "Auth0's built-in MFA phone provider", false
+		case outcome.LegacyHook:
+			return "the legacy send-phone-message hook", false
+		}
 		p := d.Provider
-		switch {
-		case p == nil:
-			return "nothing: the tenant is switched but has no phone provider", true
-		case p.Disabled:
-			return fmt.Sprintf("nothing: the %s phone provider %s is disabled", p.Name, p.ID), true
-		case p.Name == ProviderCustom && !customActionBound(d):
-			return fmt.Sprintf("nothing: the custom phone provider %s has no bound Action", p.ID), true
+		s := fmt.Sprintf("the tenant-level %s phone provider %s (%s)", p.Name, p.ID, p.Configuration.DeliveryMethods)
+		if x.Drops != "" {
+			return s + ", but " + x.Drops, true
 		}
-		via := fmt.Sprintf("the tenant-level %s phone provider %s (%s)", p.Name, p.ID, p.Configuration.DeliveryMethods)
-		if missing := need.Minus(p.Configuration.DeliveryMethods); !missing.Empty() {
-			return via + fmt.Sprintf(", which does not deliver %s: those codes go nowhere", missing), true
-		}
-		return via, false
+		return s, false
 	}
+	ds := outcome.Of(d.Config())
 	if d.MFAEnabled {
 		types := d.MFAMessageTypes
 		if types.Empty() {
 			types = delivery.Of(delivery.Text)
 		}
 		r := Route{Consumer: "MFA"}
-		switch {
-		case d.UPE:
-			r.Via, r.NoCode = provider(types)
-		case d.MFAProvider == mfaProviderTwilio && d.LegacyTwilio != nil:
-			r.Via = "the legacy Guardian Twilio provider (account " + d.LegacyTwilio.SID + ")"
-		case d.MFAProvider == mfaProviderTwilio:
-			r.Via, r.NoCode = "nothing: Guardian selects Twilio but holds no Twilio settings", true
-		case d.MFAProvider == mfaProviderHook:
-			r.Via = "the legacy send-phone-message hook"
-		default:
-			r.Via = "Auth0's built-in MFA phone provider"
+		for _, x := range ds {
+			if x.Consumer.Product != outcome.ProductMFA {
+				continue
+			}
+			v, no := via(x)
+			if r.Via == "" || (no && !r.NoCode) {
+				r.Via, r.NoCode = v, no
+			}
 		}
 		r.Via += "; message types " + types.String()
 		out = append(out, r)
 	}
-	for i := range d.SMSConnections {
-		c := &d.SMSConnections[i]
-		r := Route{Consumer: "Passwordless connection " + quote(c.Name)}
-		p := connectionPath(c)
-		switch {
-		case d.UPE && usesProvider(*c):
-			r.Via, r.NoCode = provider(delivery.Of(delivery.Text))
-		case p == nil:
-			r.Via, r.NoCode = "nothing: the connection has no legacy SMS settings", true
-		case p.kind == targetTwilio:
-			r.Via = "its legacy Twilio settings (account " + p.twilio.SID + ")"
-		default:
-			r.Via = "its legacy SMS gateway"
+	for _, x := range ds {
+		if x.Consumer.Product == outcome.ProductPasswordless {
+			r := Route{Consumer: "Passwordless connection " + quote(x.Consumer.Connection)}
+			r.Via, r.NoCode = via(x)
+			out = append(out, r)
 		}
-		out = append(out, r)
 	}
 	return out
 }

@@ -66,32 +66,41 @@ func TestRepairBrokenTenants(t *testing.T) {
 		wantNotes []string
 		// wantRoutes are where codes go after the repair.
 		wantRoutes []phonemigrate.Route
+		// fix is the repair's write, "METHOD PATH", when it is not the
+		// switch back: the tenant holds what brings codes back through
+		// the migrated route, and stays switched.
+		fix string
+		// stillNoCode: a consumer gets no code either way (the repair
+		// cannot help it, and says so).
+		stillNoCode bool
 	}{
 		{"switched without a provider", phonemigratetest.MFATwilio, func(t *testing.T, srv *phonemigratetest.Server) {
 			flagOnByHand(t, srv)
 		}, []phonemigrate.Invariant{phonemigrate.InvariantProviderPresent},
 			[]string{"Now: the tenant is switched to the Unified Phone Experience but has no phone provider: MFA users get no code.", mfaAfter, "Next: run 'phonemigrate apply'"},
-			[]phonemigrate.Route{mfaLegacy}},
+			[]phonemigrate.Route{mfaLegacy}, "", false},
 		{"text-only provider while MFA offers voice", phonemigratetest.MFATwilio, func(t *testing.T, srv *phonemigratetest.Server) {
 			api(t, srv, "POST", "/branding/phone/providers", twilioProvider("text"))
 			flagOnByHand(t, srv)
 		}, []phonemigrate.Invariant{phonemigrate.InvariantProviderCoversFactors},
-			[]string{"users who get their codes by Voice get none", mfaAfter},
-			[]phonemigrate.Route{mfaLegacy}},
+			[]string{"MFA users (voice) get no code", "every consumer gets a code again"},
+			[]phonemigrate.Route{{Consumer: "MFA", Via: "the tenant-level twilio phone provider pro_Fk00000000000001 (SMS + Voice); message types SMS + Voice"}},
+			"PATCH /api/v2/branding/phone/providers/pro_Fk00000000000001", false},
 		{"disabled provider", phonemigratetest.MFATwilio, func(t *testing.T, srv *phonemigratetest.Server) {
 			p := twilioProvider("text", "voice")
 			p["disabled"] = true
 			api(t, srv, "POST", "/branding/phone/providers", p)
 			flagOnByHand(t, srv)
 		}, []phonemigrate.Invariant{phonemigrate.InvariantProviderEnabled},
-			[]string{"is disabled: MFA users get no code", mfaAfter},
-			[]phonemigrate.Route{mfaLegacy}},
+			[]string{"is disabled: MFA users get no code", "every consumer gets a code again"},
+			[]phonemigrate.Route{{Consumer: "MFA", Via: "the tenant-level twilio phone provider pro_Fk00000000000001 (SMS + Voice); message types SMS + Voice"}},
+			"PATCH /api/v2/branding/phone/providers/pro_Fk00000000000001", false},
 		{"custom provider without a bound Action", phonemigratetest.MFATwilio, func(t *testing.T, srv *phonemigratetest.Server) {
 			api(t, srv, "POST", "/branding/phone/providers", map[string]any{"name": "custom", "configuration": map[string]any{"delivery_methods": []string{"text", "voice"}}, "credentials": map[string]any{}})
 			flagOnByHand(t, srv)
 		}, []phonemigrate.Invariant{phonemigrate.InvariantCustomActionBound},
 			[]string{"has no deployed custom-phone-provider Action bound to its trigger: MFA users get no code", mfaAfter},
-			[]phonemigrate.Route{mfaLegacy}},
+			[]phonemigrate.Route{mfaLegacy}, "", false},
 		{"switched connections without a provider, one with no legacy settings", phonemigratetest.LegacyTwilio, func(t *testing.T, srv *phonemigratetest.Server) {
 			opts := srv.State().Connections[1].Options
 			opts[phonemigrate.UsePhoneProviderKey] = true
@@ -105,8 +114,8 @@ func TestRepairBrokenTenants(t *testing.T) {
 			},
 			[]phonemigrate.Route{
 				{Consumer: `Passwordless connection "sms"`, Via: "its legacy Twilio settings (account " + phonemigratetest.TwilioSID + ")"},
-				{Consumer: `Passwordless connection "sms-bare"`, Via: "nothing: the connection has no legacy SMS settings", NoCode: true},
-			}},
+				{Consumer: `Passwordless connection "sms-bare"`, Via: "nothing: the connection has no legacy SMS provider and the tenant is not switched", NoCode: true},
+			}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,8 +139,12 @@ func TestRepairBrokenTenants(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(repairWrite, proposalWrites(ue.Repair)); diff != "" {
-				t.Errorf("repair writes (-want +got):\n%s", diff)
+			if tt.fix == "" {
+				if diff := cmp.Diff(repairWrite, proposalWrites(ue.Repair)); diff != "" {
+					t.Errorf("repair writes (-want +got):\n%s", diff)
+				}
+			} else if w := proposalWrites(ue.Repair); len(w) != 1 || w[0].Method+" /api/v2"+w[0].Path != tt.fix {
+				t.Errorf("repair writes %+v, want %s", w, tt.fix)
 			}
 			if diff := cmp.Diff(tt.wantNotes, mentioned(ue.Repair, tt.wantNotes)); diff != "" {
 				t.Errorf("repair notes (-want +got):\n%s\nnotes: %q", diff, ue.Repair.Warnings)
@@ -165,11 +178,15 @@ func TestRepairBrokenTenants(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Repair: %v", err)
 			}
-			if diff := cmp.Diff([]string{"PATCH /api/v2/tenants/settings"}, writesOf(srv)); diff != "" {
+			wantWrite := "PATCH /api/v2/tenants/settings"
+			if tt.fix != "" {
+				wantWrite = tt.fix
+			}
+			if diff := cmp.Diff([]string{wantWrite}, writesOf(srv)); diff != "" {
 				t.Errorf("Repair's writes (-want +got):\n%s", diff)
 			}
-			if res.Outcome != phonemigrate.RepairDone || res.Health.Broken() || res.Discovery == nil || res.Discovery.UPE {
-				t.Errorf("Repair = %+v, health %+v; want repaired, nothing broken, not switched", res, res.Health)
+			if res.Outcome != phonemigrate.RepairDone || res.Health.Broken() != tt.stillNoCode || res.Discovery == nil || res.Discovery.UPE != (tt.fix != "") {
+				t.Errorf("Repair = %+v, health %+v; want repaired, broken %v, switched %v", res, res.Health, tt.stillNoCode, tt.fix != "")
 			}
 			if diff := cmp.Diff(ue.Repair, res.Proposal); diff != "" {
 				t.Errorf("Repair performed another proposal than Plan's (-plan +repair):\n%s", diff)
@@ -177,8 +194,17 @@ func TestRepairBrokenTenants(t *testing.T) {
 			if diff := cmp.Diff(tt.wantRoutes, res.Routes); diff != "" {
 				t.Errorf("routes after the repair (-want +got):\n%s", diff)
 			}
-			if got := srv.State().TenantSettings["phone_consolidated_experience"]; got != false {
-				t.Errorf("phone_consolidated_experience = %v after the repair, want false", got)
+			if got := srv.State().TenantSettings["phone_consolidated_experience"]; got != (tt.fix != "") {
+				t.Errorf("phone_consolidated_experience = %v after the repair, want %v", got, tt.fix != "")
+			}
+			if tt.fix != "" {
+				if !res.Health.Healthy() || res.Health.State != "unified" {
+					t.Errorf("after the repair: %+v, want unified and healthy", res.Health)
+				}
+				return
+			}
+			if tt.stillNoCode {
+				return // sms-bare needs a person: settings, or a provider
 			}
 
 			// Then migrate properly.

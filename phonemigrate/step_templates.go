@@ -44,6 +44,8 @@ func planTemplatesStep(pc *planContext) Step {
 	in := pc.in
 	st := Step{Title: "Migrate the legacy message templates to tenant phone templates"}
 	switch {
+	case in.Keep && len(in.Templates) > 0:
+		st.Title = "Write the Passwordless connection's legacy text to the tenant phone template (the other templates are left as they are)"
 	case in.Keep:
 		st.Title = "Phone templates left as they are (the legacy texts cannot be read once the tenant is switched)"
 	case len(in.Templates) == 0:

@@ -83,7 +83,10 @@ func runRepair(ctx context.Context, c *cli, args []string) error {
 		if yes {
 			return true, nil
 		}
-		return c.ask(fmt.Sprintf("Switch %s back to its legacy phone settings?", tenant.Name()))
+		if len(p.Steps) > 0 && strings.HasPrefix(p.Steps[0].Title, "Switch the tenant back") {
+			return c.ask(fmt.Sprintf("Switch %s back to its legacy phone settings?", tenant.Name()))
+		}
+		return c.ask(fmt.Sprintf("Repair %s as above?", tenant.Name()))
 	}
 	res, repErr := s.migrator.Repair(ctx, phonemigrate.RepairOptions{Confirm: confirm})
 	out := repairOutput{Tenant: tenant.Name(), Checkpoint: path}
@@ -131,7 +134,17 @@ func runRepair(ctx context.Context, c *cli, args []string) error {
 // codes go now, the tenant's health and what comes next.
 func repairText(tenant string, res *phonemigrate.RepairResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Repaired %s: switched back to its legacy phone settings (phone_consolidated_experience false); that was the only write.\n", tenant)
+	n := 0
+	if res.Proposal != nil {
+		for _, st := range res.Proposal.Steps {
+			n += len(st.Writes)
+		}
+	}
+	only := "that was the only write"
+	if n > 1 {
+		only = fmt.Sprintf("those %d writes were all", n)
+	}
+	fmt.Fprintf(&b, "Repaired %s: %s; %s.\n", tenant, res.Did, only)
 	if len(res.Routes) > 0 {
 		b.WriteString("\nWhere codes go now:\n")
 		writeRoutes(&b, res.Routes)
@@ -140,7 +153,9 @@ func repairText(tenant string, res *phonemigrate.RepairResult) string {
 		b.WriteString("\n")
 		b.WriteString(checkText(tenant, res.Health))
 	}
-	b.WriteString("\nNext: 'phonemigrate plan' and 'phonemigrate apply' migrate properly from these legacy settings (a completed checkpoint: 'phonemigrate rollback' first).\n")
+	if strings.HasPrefix(res.Did, "switched back") {
+		b.WriteString("\nNext: 'phonemigrate plan' and 'phonemigrate apply' migrate properly from these legacy settings (a completed checkpoint: 'phonemigrate rollback' first).\n")
+	}
 	return b.String()
 }
 

@@ -29,6 +29,9 @@ var update = flag.Bool("update", false, "rewrite golden files and cmp sections o
 type scriptState struct {
 	srv   *phonemigratetest.Server
 	saved map[string]phonemigratetest.State
+	// baseline is what every consumer received when "baseline" ran (the
+	// invariant command compares with it).
+	baseline []phonemigratetest.Delivery
 }
 
 type scriptStateKey struct{}
@@ -106,6 +109,11 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	traffic stop                stop them
 //	break PATH                  make a delivery path fail: gateway, twilio or action
 //	break clear                 restore every delivery path
+//	make CHANGE...              change the tenant as a person or an IaC run would (Server.Make)
+//	baseline                    record what every consumer receives now
+//	invariant [healthy|unhealthy]  run 'phonemigrate check'; when it exits 0, every consumer
+//	                            must receive through /__fake/notify the same as at baseline;
+//	                            healthy/unhealthy also require check's verdict
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"fake-tenant":     cmdFakeTenant,
@@ -126,6 +134,9 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"glob-exists":     cmdGlobExists,
 		"traffic":         cmdTraffic,
 		"break":           cmdBreak,
+		"make":            cmdMake,
+		"baseline":        cmdBaseline,
+		"invariant":       cmdInvariant,
 	}
 }
 

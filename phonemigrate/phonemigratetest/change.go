@@ -45,11 +45,36 @@ const (
 	// deploy-cli import from before the migration does (they write the
 	// options whole).
 	StopUsingProvider Change = "stop_using_provider"
+	// VoiceOnlyProvider makes every phone provider deliver voice only
+	// (its configuration re-sent with delivery_methods ["voice"]).
+	VoiceOnlyProvider Change = "voice_only_provider"
+	// ResetTemplates resets every customised phone template to Auth0's
+	// default text (PATCH /branding/phone/templates/{id}/reset), as an
+	// IaC import from before the migration leaves them.
+	ResetTemplates Change = "reset_templates"
+	// DeleteAction deletes every custom-phone-provider Action (force: its
+	// bindings go too), as deploy-cli with AUTH0_ALLOW_DELETE does.
+	DeleteAction Change = "delete_action"
+	// AddSharedGatewayConnection creates a second Passwordless SMS
+	// connection, "sms-eu", on the first gateway connection's gateway_url
+	// with its own JWT secret, audience and subject, sender and template;
+	// the fake gateway accepts its key and claims too.
+	AddSharedGatewayConnection Change = "add_shared_gateway_connection"
+)
+
+// The second connection AddSharedGatewayConnection creates.
+const (
+	SharedGatewayConnection = "sms-eu"
+	SharedGatewaySecret     = "eu-gateway-signing-secret-0123456789"
+	SharedGatewayAudience   = "urn:acme:eu-sms-gateway"
+	SharedGatewaySubject    = "urn:auth0:acme-eu"
+	SharedGatewayFrom       = "+15550002222"
 )
 
 // Changes returns every change, in a stable order.
 func Changes() []Change {
-	return []Change{SwitchOn, SwitchOff, AddTextOnlyProvider, DisableProvider, DeleteProvider, UseProvider, StopUsingProvider}
+	return []Change{SwitchOn, SwitchOff, AddTextOnlyProvider, DisableProvider, DeleteProvider, UseProvider, StopUsingProvider,
+		VoiceOnlyProvider, ResetTemplates, DeleteAction, AddSharedGatewayConnection}
 }
 
 // ErrUnknownChange is returned (wrapped) by [Server.Make] and [ParseChange]
@@ -113,6 +138,84 @@ func (s *Server) makeChange(ctx context.Context, c Change) error {
 			}
 		}
 		return nil
+	case VoiceOnlyProvider:
+		var ps struct {
+			Providers []struct {
+				ID            string         `json:"id"`
+				Configuration map[string]any `json:"configuration"`
+			} `json:"providers"`
+		}
+		if err := s.call(ctx, "GET", "/branding/phone/providers", nil, &ps); err != nil {
+			return err
+		}
+		for _, p := range ps.Providers {
+			cfg := p.Configuration
+			if cfg == nil {
+				cfg = map[string]any{}
+			}
+			cfg["delivery_methods"] = []string{"voice"}
+			if err := s.call(ctx, "PATCH", "/branding/phone/providers/"+p.ID, map[string]any{"configuration": cfg}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	case ResetTemplates:
+		var ts []struct {
+			ID string `json:"id"`
+		}
+		if err := s.call(ctx, "GET", "/branding/phone/templates", nil, &ts); err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if t.ID == "" {
+				continue // Auth0's default already
+			}
+			if err := s.call(ctx, "PATCH", "/branding/phone/templates/"+t.ID+"/reset", map[string]any{}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	case DeleteAction:
+		var as struct {
+			Actions []struct {
+				ID string `json:"id"`
+			} `json:"actions"`
+		}
+		if err := s.call(ctx, "GET", "/actions/actions?triggerId="+triggerCustomPhone, nil, &as); err != nil {
+			return err
+		}
+		for _, a := range as.Actions {
+			if err := s.call(ctx, "DELETE", "/actions/actions/"+a.ID+"?force=true", nil, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	case AddSharedGatewayConnection:
+		var conns []struct {
+			Options map[string]any `json:"options"`
+		}
+		if err := s.call(ctx, "GET", "/connections?strategy=sms", nil, &conns); err != nil {
+			return err
+		}
+		var gatewayURL string
+		for _, c := range conns {
+			if u, _ := c.Options["gateway_url"].(string); u != "" && c.Options["provider"] == "sms_gateway" {
+				gatewayURL = u
+				break
+			}
+		}
+		if gatewayURL == "" {
+			return errors.New("the tenant has no Passwordless connection on a custom SMS gateway to share")
+		}
+		s.gateway.mu.Lock()
+		s.gateway.keys = append(s.gateway.keys, []byte(SharedGatewaySecret))
+		s.gateway.claims = append(s.gateway.claims, GatewayClaims{SharedGatewayAudience, SharedGatewaySubject})
+		s.gateway.mu.Unlock()
+		return s.call(ctx, "POST", "/connections", map[string]any{"name": SharedGatewayConnection, "strategy": "sms",
+			"options": map[string]any{"provider": "sms_gateway", "gateway_url": gatewayURL, "from": SharedGatewayFrom,
+				"template": "EU code: @@password@@", "syntax": "md_with_macros",
+				"gateway_authentication": map[string]any{"method": "bearer", "audience": SharedGatewayAudience,
+					"subject": SharedGatewaySubject, "secret": SharedGatewaySecret, "secret_base64_encoded": false}}}, nil)
 	case UseProvider, StopUsingProvider:
 		var conns []struct {
 			ID      string         `json:"id"`

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// invariantRecipient receives every message the invariant sends.
+const invariantRecipient = "+15550009999"
+
+func cmdMake(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: make CHANGE...")
+	}
+	var changes []phonemigratetest.Change
+	for _, a := range args {
+		c, err := phonemigratetest.ParseChange(a)
+		ts.Check(err)
+		changes = append(changes, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ts.Check(stateOf(ts).server(ts).Make(ctx, changes...))
+}
+
+// deliverEvery sends one message per consumer of the tenant as it is now.
+func deliverEvery(ts *testscript.TestScript) []phonemigratetest.Delivery {
+	srv := stateOf(ts).server(ts)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := srv.Deliver(ctx, srv.State().Messages(invariantRecipient))
+	ts.Check(err)
+	return out
+}
+
+func cmdBaseline(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: baseline")
+	}
+	st := stateOf(ts)
+	st.baseline = deliverEvery(ts)
+	for _, d := range st.baseline {
+		if !d.Delivered {
+			ts.Fatalf("baseline: %s is not delivered: %s", d.Path, d.Detail)
+		}
+	}
+}
+
+// cmdInvariant asserts "check exits 0 ⇒ every consumer's /__fake/notify
+// delivers the same request as at baseline".
+func cmdInvariant(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 || (len(args) == 1 && args[0] != "healthy" && args[0] != "unhealthy") {
+		ts.Fatalf("usage: invariant [healthy|unhealthy]")
+	}
+	st := stateOf(ts)
+	if st.baseline == nil {
+		ts.Fatalf("invariant: run baseline first")
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"check", "--quiet"}, strings.NewReader(""), &out, &out, ts.Getenv)
+	healthy := code == exitOK
+	if len(args) == 1 && healthy != (args[0] == "healthy") {
+		ts.Fatalf("invariant: check exited %d, want %s:\n%s", code, args[0], out.String())
+	}
+	if code != exitOK && code != exitFailed {
+		ts.Fatalf("invariant: check exited %d:\n%s", code, out.String())
+	}
+	if !healthy {
+		fmt.Fprintf(ts.Stdout(), "invariant: check unhealthy\n")
+		return
+	}
+	now := deliverEvery(ts)
+	var bad []string
+	for _, c := range phonemigratetest.Compare(st.baseline, now) {
+		if !c.Same {
+			bad = append(bad, c.Path+": "+strings.Join(c.Why, "; "))
+		}
+	}
+	if len(now) != len(st.baseline) {
+		bad = append(bad, fmt.Sprintf("%d consumers at baseline, %d now", len(st.baseline), len(now)))
+	}
+	if len(bad) > 0 {
+		ts.Fatalf("invariant broken: check exits 0 but:\n%s\ncheck said:\n%s", strings.Join(bad, "\n"), out.String())
+	}
+	fmt.Fprintf(ts.Stdout(), "invariant: check healthy, every consumer receives the same\n")
+}

@@ -1,0 +1,163 @@
+package phonemigrate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/outcome"
+)
+
+// Invariants the delivery model (package outcome) decides.
+const (
+	// InvariantConsumersGetCodes: every consumer — each Passwordless SMS
+	// connection, each MFA message type in use — gets a code through some
+	// route.
+	InvariantConsumersGetCodes Invariant = "consumers_get_codes"
+	// InvariantSameWords: a Passwordless connection served by the
+	// tenant-level provider reads the words of its legacy template.
+	InvariantSameWords Invariant = "same_words"
+	// InvariantSameRequest: a Passwordless connection whose gateway is now
+	// called by the custom provider's Action receives the request its
+	// legacy settings made (JWT audience and subject, sender, forwarded
+	// request info).
+	InvariantSameRequest Invariant = "same_request"
+)
+
+// who names the users of deliveries ds, each once: `Passwordless users of
+// connection "sms"`, "MFA users (text)" — "MFA users" when ds holds every
+// MFA consumer of all.
+func who(ds []outcome.Delivery, all []outcome.Delivery) string {
+	mfa := func(ds []outcome.Delivery) int {
+		n := 0
+		for _, x := range ds {
+			if x.Consumer.Product == outcome.ProductMFA {
+				n++
+			}
+		}
+		return n
+	}
+	allMFA := mfa(ds) == mfa(all)
+	var names []string
+	for _, x := range ds {
+		n := x.Consumer.String()
+		if x.Consumer.Product == outcome.ProductMFA {
+			n = fmt.Sprintf("MFA users (%s)", x.Consumer.Method)
+			if allMFA {
+				n = "MFA users"
+			}
+		}
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
+// noCode returns the deliveries of consumers who get no code. A route the
+// model cannot follow to its end (Guardian's send-phone-message hook) is
+// not counted as none.
+func noCode(ds []outcome.Delivery) []outcome.Delivery {
+	var out []outcome.Delivery
+	for _, x := range ds {
+		if !x.Gets() && x.Route != outcome.LegacyHook {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// judge adds to h what the delivery model says of d: who gets no code
+// (naming them in the findings that explain why, or in a finding of its
+// own), and, for Passwordless connections the tenant-level provider
+// serves, whether they still read their legacy words and, through a
+// generated Action, reach their gateway with the request their legacy
+// settings made.
+func judge(d *Discovery, h *Health) {
+	cfg := d.Config()
+	ds := outcome.Of(cfg)
+	none := noCode(ds)
+	explained := false
+	for i := range h.Findings {
+		if h.Findings[i].Broken && len(none) > 0 {
+			h.Findings[i].Consequence = who(none, ds) + " get no code"
+			explained = true
+		}
+	}
+	if !explained {
+		// Group by reason: one finding each.
+		var reasons []string
+		by := map[string][]outcome.Delivery{}
+		for _, x := range none {
+			if _, ok := by[x.Reason]; !ok {
+				reasons = append(reasons, x.Reason)
+			}
+			by[x.Reason] = append(by[x.Reason], x)
+		}
+		for _, r := range reasons {
+			f := Finding{Invariant: InvariantConsumersGetCodes, Broken: true,
+				Problem:     who(by[r], ds) + ": " + r,
+				Consequence: who(by[r], ds) + " get no code",
+				Fix:         "run phonemigrate apply"}
+			if !d.UPE && slices.ContainsFunc(by[r], func(x outcome.Delivery) bool { return x.Consumer.Product == outcome.ProductPasswordless }) {
+				f.LikelyCause = causeTenantSwitchedOff
+			}
+			if x := by[r][0]; x.Drops != "" {
+				f.Problem = who(by[r], ds) + ": " + x.Drops
+			}
+			h.Findings = append(h.Findings, f)
+		}
+	}
+	for _, x := range ds {
+		if x.Consumer.Product != outcome.ProductPasswordless || !x.Route.Provider() || !x.Gets() {
+			continue
+		}
+		i := slices.IndexFunc(d.SMSConnections, func(c Connection) bool { return c.Name == x.Consumer.Connection })
+		if i < 0 {
+			continue
+		}
+		c := &d.SMSConnections[i]
+		if tpl := optString(c.Options, "template"); tpl != "" {
+			legacy, _ := convertTemplate(optString(c.Options, "syntax"), tpl, "")
+			if legacy != x.Words.Text {
+				h.Findings = append(h.Findings, Finding{Invariant: InvariantSameWords,
+					Problem:     fmt.Sprintf("%s read %s %q, not the text of their legacy template %q", x.Consumer, x.Words.Source, x.Words.Text, legacy),
+					Consequence: fmt.Sprintf("%s get their code with other words than before the migration", x.Consumer),
+					Fix:         "run phonemigrate apply (it writes the legacy text to the tenant template otp_verify, nothing else), or edit the template (Branding > Phone Templates)",
+					LikelyCause: "a Terraform or auth0-deploy-cli run, or a person, reset or rewrote the tenant phone template"})
+			}
+		}
+		if x.Route == outcome.ProviderCustom && x.Request != nil && x.Request.GatewayURL != "" && connectionPath(c) != nil && connectionPath(c).kind == targetGateway {
+			if diff := requestDifference(c, x); diff != "" {
+				h.Findings = append(h.Findings, Finding{Invariant: InvariantSameRequest,
+					Problem:     fmt.Sprintf("the custom provider's Action sends %s's codes with %s", x.Consumer, diff),
+					Consequence: fmt.Sprintf("the gateway receives %s's codes in another request than before the migration, and may reject them", x.Consumer),
+					Fix:         "roll the migration back (phonemigrate rollback): one Action cannot reproduce two connections' different gateway settings"})
+			}
+		}
+	}
+	if len(h.Findings) > 0 {
+		h.State = "inconsistent"
+	}
+}
+
+// requestDifference compares what a generated Action sends for x with what
+// the connection's legacy gateway settings sent: "" when the same.
+func requestDifference(c *Connection, x outcome.Delivery) string {
+	var diffs []string
+	var aud, sub string
+	if auth, ok := c.Options["gateway_authentication"].(map[string]any); ok {
+		aud, _ = auth["audience"].(string)
+		sub, _ = auth["subject"].(string)
+	}
+	if aud != x.Request.JWTAudience {
+		diffs = append(diffs, fmt.Sprintf("JWT audience %q instead of %q", x.Request.JWTAudience, aud))
+	}
+	if sub != x.Request.JWTSubject {
+		diffs = append(diffs, fmt.Sprintf("JWT subject %q instead of %q", x.Request.JWTSubject, sub))
+	}
+	if from := optString(c.Options, "from"); from != "" && from != x.Sender {
+		diffs = append(diffs, fmt.Sprintf("sender %q instead of %q", x.Sender, from))
+	}
+	return strings.Join(diffs, ", ")
+}
