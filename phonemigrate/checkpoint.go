@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/internal/privatefile"
 )
 
 // CheckpointVersion is the [Checkpoint.Version] this package writes and
@@ -245,6 +246,29 @@ func checkFile(path string, fi fs.FileInfo, uid int) error {
 	if !fi.Mode().IsRegular() {
 		return &CheckpointError{Path: path, Problem: "is not a regular file"}
 	}
+	if n, ok := fileLinks(fi); ok && n > 1 {
+		return &CheckpointError{Path: path, Problem: fmt.Sprintf("has %d hard links; refusing a file that is also another one", n)}
+	}
+	return nil
+}
+
+// errSymlink is the cause of a refused symlink.
+var errSymlink = errors.New("is a symbolic link")
+
+// symlinkError is the CheckpointError of a symlink found at path.
+func symlinkError(path string) error {
+	return &CheckpointError{Path: path, Problem: "is a symbolic link; refusing to follow it (someone could point it at another file); remove it"}
+}
+
+// checkDir refuses a checkpoint directory other users may write without
+// the sticky bit: there they could plant the checkpoint or its lock, or a
+// symlink in their place. A missing directory is left to the open that
+// follows.
+func (s *FileStore) checkDir() error {
+	err := privatefile.CheckDir(filepath.Dir(s.path))
+	if errors.Is(err, privatefile.ErrUnsafeDir) {
+		return &CheckpointError{Path: s.path, Problem: "is in an unsafe " + err.Error()}
+	}
 	return nil
 }
 
@@ -274,9 +298,17 @@ func (s *FileStore) Load(ctx context.Context) (*Checkpoint, error) {
 }
 
 // read returns the checkpoint file's content once checkFile accepts it
-// (checked on the open file, so a rename in between cannot swap it).
+// (checked on the open file, so a rename in between cannot swap it). A
+// symlink is refused, not followed, and so is a directory others may
+// write.
 func (s *FileStore) read() ([]byte, error) {
-	f, err := os.Open(s.path)
+	if err := s.checkDir(); err != nil {
+		return nil, err
+	}
+	f, err := openNoFollow(s.path)
+	if isSymlinkErr(err) || errors.Is(err, errSymlink) {
+		return nil, symlinkError(s.path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -298,42 +330,21 @@ func (s *FileStore) currentUID() int {
 	return s.uid()
 }
 
-// Save writes cp atomically with mode 0600.
+// Save writes cp atomically with mode 0600 (a temporary file renamed over
+// the old one: a symlink in its place is replaced, never followed). A
+// directory others may write is refused.
 func (s *FileStore) Save(ctx context.Context, cp *Checkpoint) error {
 	data, err := json.MarshalIndent(cp, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
 	}
 	data = append(data, '\n')
-	dir := filepath.Dir(s.path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".tmp-*")
-	if err != nil {
+	if err := s.checkDir(); err != nil {
+		return err
+	}
+	if err := privatefile.WriteFile(s.path, data); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	if err := os.Rename(name, s.path); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
-	}
-	ok = true
 	return nil
 }
 

@@ -18,11 +18,27 @@ import (
 // when the holder exits, however it exits, so there is no stale lock to
 // take over and no remove-then-create race between two runs: of any number
 // of runs trying at once, exactly one gets it; the others get [ErrLocked].
-// A lock file owned by another user, or writable by group or others, is a
+//
+// The lock file is opened without following a symlink, and an existing
+// one is never truncated or written (only a lock file this call creates
+// gets the process id). A symlink in its place, a lock file owned by
+// another user, writable by group or others, or with other hard links,
+// and a directory other users may write without the sticky bit are each a
 // [*CheckpointError].
 func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 	lock := s.path + ".lock"
-	f, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE, 0o600)
+	if err := s.checkDir(); err != nil {
+		return nil, err
+	}
+	created := true
+	f, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		created = false
+		f, err = os.OpenFile(lock, os.O_RDWR|noFollow, 0)
+	}
+	if isSymlinkErr(err) {
+		return nil, symlinkError(lock)
+	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		// The file cannot be created where the user pointed: input to fix,
 		// not a failed migration.
@@ -46,8 +62,9 @@ func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 		}
 		return nil, fmt.Errorf("lock checkpoint: %w", err)
 	}
-	// Who holds it, for a person looking (not used to decide anything).
-	if err := f.Truncate(0); err == nil {
+	// Who holds it, for a person looking (not used to decide anything);
+	// only in a file this call created.
+	if created {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	var once sync.Once
