@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/unifiedphone/unifiedphone/internal/privatefile"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
@@ -44,7 +45,8 @@ func runSnapshot(ctx context.Context, c *cli, args []string) error {
 		_, err := c.stdout.Write(b)
 		return err
 	}
-	if err := os.WriteFile(out, b, 0o644); err != nil {
+	// Mode 0600, replacing (never following) whatever is at out.
+	if err := privatefile.WriteFile(out, b); err != nil {
 		return fmt.Errorf("cannot write the snapshot: %w", err)
 	}
 	if !log.quiet {

@@ -99,3 +99,60 @@ func TestGuardianTwilioTokenRedacted(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantDataFilesPrivate (#23 item 13): the files that can hold tenant
+// data — the snapshot, every export file, the checkpoint — are 0600 and
+// the directories the CLI creates for them 0700, whatever the umask; a
+// symlink at --out is replaced, not followed.
+func TestTenantDataFilesPrivate(t *testing.T) {
+	t.Parallel()
+	srv := phonemigratetest.NewServer(phonemigratetest.Unified)
+	defer srv.Close()
+	dir := t.TempDir()
+	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap := filepath.Join(dir, "snap.json")
+	if err := os.Symlink(victim, snap); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"snapshot", "--quiet", "--out", snap},
+		{"export", "--format", "terraform", "--out", filepath.Join(dir, "tf")},
+		{"export", "--format", "deploy-cli", "--layout", "directory", "--out", filepath.Join(dir, "dc", "nested")},
+	} {
+		if code, _, stderr := runCLI(t, env, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "mine" {
+		t.Errorf("snapshot --out followed the symlink: the file it pointed at now holds %q", b)
+	}
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || path == dir {
+			return err
+		}
+		fi, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		want := os.FileMode(0o600)
+		if fi.IsDir() {
+			want = 0o700 | os.ModeDir
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), want)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 8 {
+		t.Errorf("only %d files and directories written; the check proves little", n)
+	}
+}

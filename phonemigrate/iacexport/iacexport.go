@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/internal/privatefile"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
@@ -223,7 +224,9 @@ func (fs Files) Get(path string) (File, bool) {
 	return File{}, false
 }
 
-// WriteDir writes the files under dir, creating it. It refuses, with an
+// WriteDir writes the files under dir, creating it; files are 0600 and
+// the directories it creates 0700 (an export describes the tenant and
+// names its secrets). It refuses, with an
 // error wrapping [ErrOutputExists] and without writing anything, when dir
 // exists and is not empty, so that it never overwrites a team's files.
 func (fs Files) WriteDir(dir string) error {
@@ -236,10 +239,10 @@ func (fs Files) WriteDir(dir string) error {
 	}
 	for _, f := range fs {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := privatefile.MkdirAll(filepath.Dir(p)); err != nil {
 			return fmt.Errorf("iacexport: %w", err)
 		}
-		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+		if err := privatefile.WriteFile(p, f.Data); err != nil {
 			return fmt.Errorf("iacexport: %w", err)
 		}
 	}
