@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -36,9 +37,9 @@ func (f *scenarioFlag) check() error {
 }
 
 // runFake serves a fake tenant until ctx is done or the process gets
-// SIGINT/SIGTERM. It prints the two environment lines on stdout first, so
-// a person (or a script reading the first two lines) can point plan/apply
-// at it.
+// SIGINT/SIGTERM. Once it serves (--make changes made first), it prints the
+// three environment lines on stdout, so a person (or a script reading the
+// first three lines, or the --env-file) can point plan/apply at it.
 func runFake(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet("fake")
 	var (
@@ -47,6 +48,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		scen        scenarioFlag
 		from        string
 		makeList    string
+		envFile     string
 		changes     []phonemigratetest.Change
 		log         logging
 	)
@@ -55,6 +57,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	scen.register(fs)
 	fs.StringVar(&from, "from", "", "serve the tenant of a snapshot `FILE` ('phonemigrate snapshot') instead of a scenario")
 	fs.StringVar(&makeList, "make", "", "before serving, make `CHANGES` (comma-separated) to the tenant as someone would by hand, for a half-migrated or drifted one: "+changeNames())
+	fs.StringVar(&envFile, "env-file", "", "once the fake serves, also write the environment lines to `FILE` (it appears whole, so a script can wait for it; with --listen 127.0.0.1:0 that is how it learns the address)")
 	log.register(fs)
 	checkMake := func() error {
 		if makeList == "" {
@@ -106,19 +109,26 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		srv = phonemigratetest.NewUnstartedServer(sc, opts...)
 	}
 	defer srv.Close()
-	if err := srv.StartAt(listen); err != nil {
-		return fmt.Errorf("the fake tenant cannot listen: %w", err)
-	}
+	// The changes are made before the fake listens: its first answer is
+	// already the made tenant.
 	if err := srv.Make(ctx, changes...); err != nil {
 		return fmt.Errorf("the fake tenant: --make: %w", err)
 	}
+	if err := srv.StartAt(listen); err != nil {
+		return fmt.Errorf("the fake tenant cannot listen: %w", err)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(c.stdout, "PHONEMIGRATE_BASE_URL=%s\n", srv.BaseURL)
-	fmt.Fprintf(c.stdout, "AUTH0_TOKEN=%s\n", srv.Token)
+	env := fmt.Sprintf("PHONEMIGRATE_BASE_URL=%s\nAUTH0_TOKEN=%s\n", srv.BaseURL, srv.Token)
 	// plan and apply read it as the default of --twilio-api-url, so a
 	// Twilio target inside a generated Action reaches the fake Twilio.
-	fmt.Fprintf(c.stdout, "%s=%s\n", envTwilioAPIURL, srv.Twilio().URL)
+	env += fmt.Sprintf("%s=%s\n", envTwilioAPIURL, srv.Twilio().URL)
+	fmt.Fprint(c.stdout, env)
+	if envFile != "" {
+		if err := writeFileAtomic(envFile, []byte(env)); err != nil {
+			return fmt.Errorf("the fake tenant: --env-file: %w", err)
+		}
+	}
 	if local, _ := loopbackListen(listen); !local {
 		// Said even with --quiet: the fake is reachable from other machines.
 		fmt.Fprintf(c.stderr, "Warning: the fake tenant listens on %s, reachable from other machines; its token is not a secret and anyone who can reach it can change it. Its control API (/__fake/) still answers only requests addressed to a loopback host.\n", srv.URL)
@@ -174,4 +184,22 @@ func changeNames() string {
 		names = append(names, string(c))
 	}
 	return strings.Join(names, ", ")
+}
+
+// writeFileAtomic writes b to path through a temporary file in the same
+// directory and a rename, so that a reader sees no file or the whole one.
+func writeFileAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename, there is nothing to remove
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -7,8 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,9 +98,10 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	tenant-state same NAME      fail unless the state equals the one saved (phonemigratetest.IgnoreGenerated)
 //	exits CODE PROG ARGS...     run PROG like exec and fail unless it exits with CODE
 //	sleep DURATION              wait, e.g. 500ms
-//	wait-checkpoint FILE STATE  wait (up to 20s) until the checkpoint FILE is in STATE
-//	free-port VAR               set VAR to a free TCP port on 127.0.0.1
-//	wait-http URL [FILE]             wait (up to 10s) until URL answers 200
+//	wait-checkpoint FILE STATE  wait until the checkpoint FILE is in STATE
+//	fake-env FILE               wait for the --env-file of a background 'phonemigrate fake',
+//	                            set its variables and FAKE_ADDR (its host:port)
+//	wait-http URL [FILE]        wait until URL answers 200 (save the body to FILE)
 //	hold-lock FILE              take FILE's checkpoint lock until the script ends
 //	json-get FILE PATH          print the JSON value at PATH in FILE
 //	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
@@ -126,7 +127,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"json-get":        cmdJSONGet,
 		"exits":           cmdExits,
 		"hold-lock":       cmdHoldLock,
-		"free-port":       cmdFreePort,
+		"fake-env":        cmdFakeEnv,
 		"sleep":           cmdSleep,
 		"wait-checkpoint": cmdWaitCheckpoint,
 		"wait-http":       cmdWaitHTTP,
@@ -147,10 +148,13 @@ func cmdFakeTenant(ts *testscript.TestScript, neg bool, args []string) {
 	sc, err := phonemigratetest.ParseScenario(args[0])
 	ts.Check(err)
 	st := stateOf(ts)
-	if st.srv != nil {
-		st.srv.Close()
-	}
+	// The new fake binds its port while the previous one still holds its
+	// own: "another tenant" always has another address (the tenant's name).
+	old := st.srv
 	st.srv = phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+	if old != nil {
+		old.Close()
+	}
 	ts.Setenv("PHONEMIGRATE_BASE_URL", st.srv.BaseURL)
 	ts.Setenv("AUTH0_TOKEN", st.srv.Token)
 	ts.Setenv("FAKE_URL", st.srv.URL)
@@ -427,22 +431,53 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Defer(func() { _ = unlock() })
 }
 
-func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+// scriptWait bounds the script commands that wait for something a
+// background command does. It only matters when that never happens: each
+// wait ends as soon as its condition holds, so a busy machine makes it
+// longer, never a failure.
+const scriptWait = 2 * time.Minute
+
+// cmdFakeEnv waits for the --env-file of a background 'phonemigrate fake'
+// (written whole once the fake serves) and sets its variables, and
+// FAKE_ADDR to the host:port the fake listens on. The fake binds its own
+// port (--listen 127.0.0.1:0) and reports it: no port is chosen for it
+// and freed before it binds.
+func cmdFakeEnv(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: free-port VAR")
+		ts.Fatalf("usage: fake-env FILE")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
-	port := l.Addr().(*net.TCPAddr).Port
-	ts.Check(l.Close())
-	ts.Setenv(args[0], strconv.Itoa(port))
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(scriptWait)
+	var b []byte
+	for {
+		var err error
+		if b, err = os.ReadFile(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("the fake wrote no %s within %v: %v", args[0], scriptWait, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			ts.Fatalf("%s: %q is not NAME=VALUE", args[0], line)
+		}
+		ts.Setenv(k, v)
+		if k == "PHONEMIGRATE_BASE_URL" {
+			u, err := url.Parse(v)
+			ts.Check(err)
+			ts.Setenv("FAKE_ADDR", u.Host)
+		}
+	}
 }
 
 func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 || len(args) > 2 {
 		ts.Fatalf("usage: wait-http URL [FILE]")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(scriptWait)
 	for {
 		resp, err := http.Get(args[0])
 		if err == nil {
@@ -456,7 +491,7 @@ func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 			}
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("%s did not answer 200 within 10s (last error: %v)", args[0], err)
+			ts.Fatalf("%s did not answer 200 within %v (last error: %v)", args[0], scriptWait, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -476,7 +511,7 @@ func cmdWaitCheckpoint(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: wait-checkpoint FILE STATE")
 	}
 	path := ts.MkAbs(args[0])
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(scriptWait)
 	last := ""
 	for time.Now().Before(deadline) {
 		var cp struct {
@@ -490,7 +525,7 @@ func cmdWaitCheckpoint(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ts.Fatalf("checkpoint %s did not reach %s within 20s (last state %q)", args[0], args[1], last)
+	ts.Fatalf("checkpoint %s did not reach %s within %v (last state %q)", args[0], args[1], scriptWait, last)
 }
 
 func cmdTraffic(ts *testscript.TestScript, neg bool, args []string) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 )
 
@@ -98,8 +99,10 @@ func ParseChange(s string) (Change, error) {
 
 // Make makes each change, in order, through the fake's Management API
 // (authenticated with its token), as someone changing the tenant by hand
-// would. It stops at the first change that fails. The server must be
-// serving ([NewServer] starts it).
+// would. It stops at the first change that fails. The requests are served
+// in the process, not over the network, so Make also works on a server
+// not yet started: one started afterwards serves the made tenant from its
+// first request ('phonemigrate fake --make').
 func (s *Server) Make(ctx context.Context, changes ...Change) error {
 	for _, c := range changes {
 		if err := s.makeChange(ctx, c); err != nil {
@@ -254,15 +257,18 @@ func (s *Server) call(ctx context.Context, method, path string, body, out any) e
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.BaseURL+path, rd)
+	// The fake's own handler serves it, as it would serve the request
+	// over the network (logged, rate-limited, authenticated).
+	req, err := http.NewRequestWithContext(ctx, method, "http://127.0.0.1/api/v2"+path, rd)
 	if err != nil {
 		return err
 	}
+	req.RemoteAddr = "127.0.0.1:0"
 	req.Header.Set("Authorization", "Bearer "+s.Token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := s.Client().Do(req)
+	resp, err := serveInProcess(s.handler, req)
 	if err != nil {
 		return err
 	}
@@ -278,4 +284,20 @@ func (s *Server) call(ctx context.Context, method, path string, body, out any) e
 		return json.Unmarshal(data, out)
 	}
 	return nil
+}
+
+// serveInProcess answers req with h, without a network. A handler that
+// aborts (an injected fault dropping the connection) is an error.
+func serveInProcess(h http.Handler, req *http.Request) (resp *http.Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			err = fmt.Errorf("%s %s: the fake dropped the connection", req.Method, req.URL.Path)
+		}
+	}()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Result(), nil
 }
