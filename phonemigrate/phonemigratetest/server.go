@@ -557,18 +557,24 @@ func controlAllowed(r *http.Request) string {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// before, when set, runs once, just before the status line goes out:
+	// whatever it records is there before the client can see the answer.
+	before func(status int)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		if w.before != nil {
+			w.before(code)
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -587,6 +593,13 @@ func (s *Server) serveLogged(w http.ResponseWriter, r *http.Request, api http.Ha
 			l.Info("fake auth0 request", "method", r.Method, "path", r.URL.Path, "status", status)
 		}
 	}
+	// A request is logged before it is answered, so a client that has its
+	// answer finds its request in the log (and a test that resets the log
+	// after its own request is answered never sees that request come in
+	// later). The deferred call logs what wrote no answer: a dropped
+	// request, or a handler that wrote nothing (net/http answers 200 after
+	// it returns).
+	sw.before = record
 	defer func() {
 		status := sw.status
 		if dropped {
