@@ -172,6 +172,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -261,10 +262,14 @@ type Twilio struct {
 // DefaultTwilioAPIBaseURL is the [Twilio.APIBaseURL] used when it is empty.
 const DefaultTwilioAPIBaseURL = "https://api.twilio.com"
 
-// Target is where messages go: exactly one of Gateway and Twilio is set.
+// Target is where messages go: exactly one of Gateway, Twilio and Hook is
+// set. Only the Default target may be a Hook.
 type Target struct {
 	Gateway *Gateway
 	Twilio  *Twilio
+	// Hook runs a legacy send-phone-message Action's code unchanged, behind
+	// an adapter that gives it the legacy event; see [Hook].
+	Hook *Hook
 	// Text, when not nil, is this target's own otp_verify / otp_enroll text,
 	// used instead of the one Auth0 rendered from the tenant's phone
 	// templates. See [MessageText].
@@ -359,7 +364,8 @@ const (
 // event.secrets[Name].
 type Secret struct{ Name, Value string }
 
-// Dependency is an npm package the Action needs. Generated Actions need none.
+// Dependency is an npm package the Action needs. Generated Actions need
+// none of their own; a [Hook]'s are carried.
 type Dependency struct{ Name, Version string }
 
 // Action is a generated custom-phone-provider Action, ready to be created
@@ -376,7 +382,8 @@ type Action struct {
 	// Secrets carry the URLs and credentials, in a fixed order: the Default
 	// target's, then the Passwordless target's.
 	Secrets []Secret
-	// Dependencies is empty (not nil): the code uses Node built-ins only.
+	// Dependencies is empty (not nil): the code uses Node built-ins only;
+	// with a [Hook] target, they are the Hook's.
 	Dependencies []Dependency
 }
 
@@ -384,7 +391,9 @@ type Action struct {
 var codeTemplateText string
 
 var codeTemplate = template.Must(template.New("action.js").
-	Funcs(template.FuncMap{"json": jsonLiteral}).
+	Funcs(template.FuncMap{"json": jsonLiteral,
+		"hookBegin": func() string { return HookBeginMarker },
+		"hookEnd":   func() string { return HookEndMarker }}).
 	Parse(codeTemplateText))
 
 // jsonLiteral encodes v as indented JSON without HTML escaping. JSON is a
@@ -414,6 +423,7 @@ type config struct {
 type jsTarget struct {
 	Gateway *jsGateway `json:"gateway,omitempty"`
 	Twilio  *jsTwilio  `json:"twilio,omitempty"`
+	Hook    *jsHook    `json:"hook,omitempty"`
 	Text    *jsText    `json:"text,omitempty"`
 }
 
@@ -423,6 +433,9 @@ type jsTarget struct {
 type templateData struct {
 	Config config
 	Text   bool
+	// Hook is the send-phone-message Action's code, embedded unchanged;
+	// "" when no target is a Hook (the code then has none of the adapter).
+	Hook string
 }
 
 type jsGateway struct {
@@ -494,6 +507,10 @@ func Generate(spec Spec) (*Action, error) {
 	}
 	cfg.Default = def
 	secrets = append(secrets, defSecrets...)
+	hook, err := hookOf(spec)
+	if err != nil {
+		return nil, err
+	}
 	if spec.Passwordless != nil {
 		pwl, pwlSecrets, err := buildTarget("Passwordless", PasswordlessSecretPrefix, *spec.Passwordless)
 		if err != nil {
@@ -503,7 +520,15 @@ func Generate(spec Spec) (*Action, error) {
 		secrets = append(secrets, pwlSecrets...)
 	}
 
+	for i, sec := range secrets {
+		if slices.ContainsFunc(secrets[:i], func(o Secret) bool { return o.Name == sec.Name }) {
+			return nil, invalid(ErrInvalidSpec, "Default.Hook.Secrets", "names %s, which the Passwordless target's generated code uses too; rename the secret in the send-phone-message Action", sec.Name)
+		}
+	}
 	data := templateData{Config: cfg, Text: cfg.Default.Text != nil || (cfg.Passwordless != nil && cfg.Passwordless.Text != nil)}
+	if hook != nil {
+		data.Hook = hook.Code
+	}
 	var code bytes.Buffer
 	if err := codeTemplate.Execute(&code, data); err != nil {
 		return nil, fmt.Errorf("actiongen: render code: %w", err)
@@ -517,7 +542,7 @@ func Generate(spec Spec) (*Action, error) {
 		Runtime:      Runtime,
 		Code:         code.String(),
 		Secrets:      secrets,
-		Dependencies: []Dependency{},
+		Dependencies: hookDependencies(hook),
 	}, nil
 }
 
@@ -533,15 +558,23 @@ func buildTarget(field, prefix string, t Target) (jsTarget, []Secret, error) {
 }
 
 func buildDelivery(field, prefix string, t Target) (jsTarget, []Secret, error) {
+	n := 0
+	for _, set := range []bool{t.Gateway != nil, t.Twilio != nil, t.Hook != nil} {
+		if set {
+			n++
+		}
+	}
 	switch {
-	case t.Gateway != nil && t.Twilio != nil:
-		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets both Gateway and Twilio; set exactly one")
+	case n > 1:
+		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets more than one of Gateway, Twilio and Hook; set exactly one")
+	case t.Hook != nil:
+		return buildHook(field+".Hook", t.Hook, nil)
 	case t.Gateway != nil:
 		return buildGateway(field+".Gateway", prefix, t.Gateway)
 	case t.Twilio != nil:
 		return buildTwilio(field+".Twilio", prefix, t.Twilio)
 	default:
-		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets neither Gateway nor Twilio; set exactly one")
+		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets none of Gateway, Twilio and Hook; set exactly one")
 	}
 }
 

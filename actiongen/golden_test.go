@@ -98,7 +98,37 @@ var goldenSpecs = []struct {
 			Issuer: "https://acme.eu.auth0.com/", Lifetime: time.Minute,
 		}}},
 	},
+}, {
+	// MFA through a send-phone-message Action, carried unchanged.
+	name: "hook-mfa",
+	spec: Spec{Name: "mfa-hook-copy", Default: Target{Hook: &Hook{Name: "sms-hook", Code: testHookCode,
+		Secrets:      []Secret{{Name: "GW_KEY", Value: testHookKey}},
+		Dependencies: []Dependency{{Name: "left-pad", Version: "1.3.0"}}}}},
+}, {
+	// Passwordless through a gateway, MFA through the hook: one routing Action.
+	name: "routing-gateway-passwordless-hook-mfa",
+	spec: Spec{
+		Default:      Target{Hook: &Hook{Name: "sms-hook", Code: testHookCode, Secrets: []Secret{{Name: "GW_KEY", Value: testHookKey}}}},
+		Passwordless: &Target{Gateway: &Gateway{URL: testGatewayURL, Auth: &GatewayAuth{Audience: "urn:gw", Secret: testGatewaySecret}}},
+	},
 }}
+
+// testHookCode is a send-phone-message Action as a customer writes it.
+const testHookCode = `/**
+ * Handler that will be called during the execution of a SendPhoneMessage flow.
+ */
+const KIND = { enrollment: 'enroll', 'second-factor-authentication': 'verify' };
+exports.onExecuteSendPhoneMessage = async (event, api) => {
+  const o = event.message_options;
+  await fetch('https://sms.example.com/v1/send', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-Key': event.secrets.GW_KEY },
+    body: JSON.stringify({ to: o.recipient, text: o.text, kind: KIND[o.action], type: o.message_type }),
+  });
+};
+exports.onExecutePostLogin = async (event, api) => {}; // also serves post-login`
+
+const testHookKey = "hook-key-0123456789"
 
 // actionSummary is the golden form of an Action minus its code, with secret
 // values replaced by their length.
@@ -145,8 +175,16 @@ func TestGenerateGolden(t *testing.T) {
 			if a.Runtime != "node22" {
 				t.Errorf("Runtime = %q, want node22", a.Runtime)
 			}
-			if a.Dependencies == nil || len(a.Dependencies) != 0 {
+			if tt.spec.Default.Hook == nil && (a.Dependencies == nil || len(a.Dependencies) != 0) {
 				t.Errorf("Dependencies = %#v, want empty, non-nil", a.Dependencies)
+			}
+			if h := tt.spec.Default.Hook; h != nil {
+				if got, ok := EmbeddedHookCode(a.Code); !ok || got != h.Code {
+					t.Errorf("EmbeddedHookCode = %q, %v; want the hook's code unchanged", got, ok)
+				}
+				if diff := cmp.Diff(append([]Dependency{}, h.Dependencies...), a.Dependencies); diff != "" {
+					t.Errorf("Dependencies (-want +got):\n%s", diff)
+				}
 			}
 			again, err := Generate(tt.spec)
 			if err != nil {

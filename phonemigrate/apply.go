@@ -299,6 +299,14 @@ func (r *run) planMigration(ctx context.Context) (Event, error) {
 	if err := r.resolveTwilioFor(ctx, in); err != nil {
 		return "", err
 	}
+	// A copied send-phone-message Action needs every secret value, and a
+	// proof without differences (or their acceptance), before any write.
+	if err := checkActionSecrets(in, r.o); err != nil {
+		return "", err
+	}
+	if err := proofRefusal(in, p.Proof, r.o); err != nil {
+		return "", err
+	}
 	r.cp.Plan, r.cp.Intent = p, in
 	return EventPlan, nil
 }

@@ -34,6 +34,10 @@ type Discovery struct {
 	// configured, under UPE, or not read because MFA does not select
 	// Twilio).
 	LegacyTwilio *LegacyTwilio
+	// HookAction is the deployed Action bound to the send-phone-message
+	// trigger, with its code, secret names and dependencies, when MFA sends
+	// through phone-message-hook (nil otherwise, or when none is bound).
+	HookAction *Action
 	// LegacyTemplates are the legacy Guardian phone templates (nil when
 	// not configured, under UPE, or MFA not enabled).
 	LegacyTemplates *LegacyPhoneTemplates
@@ -154,6 +158,29 @@ func (m *Migrator) discoverActions(ctx context.Context, d *Discovery) error {
 	return nil
 }
 
+// discoverHook reads the Action bound first to the send-phone-message
+// trigger (the one Auth0 runs for phone-message-hook), in full.
+func (m *Migrator) discoverHook(ctx context.Context, d *Discovery) error {
+	bs, err := m.c.TriggerBindings(ctx, TriggerSendPhoneMessage)
+	if err != nil {
+		return fmt.Errorf("discover send-phone-message bindings: %w", err)
+	}
+	for _, b := range bs {
+		a, err := m.c.GetAction(ctx, b.ActionID)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("discover send-phone-message action %s: %w", b.ActionID, err)
+		}
+		if a.Deployed {
+			d.HookAction = &a
+			return nil
+		}
+	}
+	return nil
+}
+
 // discoverLegacy reads the legacy Guardian endpoints that matter: with the
 // MFA phone factor enabled, the selected provider, the Twilio settings when
 // it is Twilio, and the templates. With MFA disabled none of them can
@@ -175,6 +202,11 @@ func (m *Migrator) discoverLegacy(ctx context.Context, d *Discovery) error {
 	case errors.Is(err, ErrNotFound):
 	default:
 		return fmt.Errorf("discover selected phone provider: %w", err)
+	}
+	if sel == mfaProviderHook {
+		if err := m.discoverHook(ctx, d); err != nil {
+			return err
+		}
 	}
 	if sel == mfaProviderTwilio {
 		tw, err := m.c.LegacyTwilio(ctx)

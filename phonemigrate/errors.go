@@ -139,7 +139,7 @@ func (e *CheckpointError) Error() string {
 //
 //   - 0: nil, or [ErrAlreadyUnified] (nothing to do);
 //   - 2: bad input or usage: [*InputError], [*InvalidRecipientError],
-//     [*CheckpointError], [ErrTwilioTokenRequired];
+//     [*CheckpointError], [ErrTwilioTokenRequired], [*ActionSecretError];
 //   - 3: not eligible, or the user must act first: [ErrNotEligible],
 //     [*DeliveryConflictError], [*ExistingResourceError],
 //     [ErrCustomProviderRequired], [*TwilioCredentialsError] (Twilio
@@ -147,7 +147,8 @@ func (e *CheckpointError) Error() string {
 //     [*UnhealthyError] (switched already, but invariants are violated),
 //     [*DriftError] (a rollback would undo or break changes made since),
 //     [*MigrationUnderwayError] (a repair while the checkpoint records a
-//     migration or rollback under way);
+//     migration or rollback under way), [*ProofError] (the copy of the
+//     send-phone-message Action behaves differently);
 //   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
 //     [ErrTestNotDelivered], cancellation).
 func ExitCode(err error) int {
@@ -164,11 +165,13 @@ func ExitCode(err error) int {
 		ue *UnhealthyError
 		dr *DriftError
 		mu *MigrationUnderwayError
+		as *ActionSecretError
+		pe *ProofError
 	)
 	switch {
-	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired):
+	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired), errors.As(err, &as):
 		return 2
-	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue), errors.As(err, &dr), errors.As(err, &mu):
+	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue), errors.As(err, &dr), errors.As(err, &mu), errors.As(err, &pe):
 		return 3
 	}
 	return 1

@@ -49,6 +49,10 @@ type Intent struct {
 	// templates already carry MFA's legacy texts.
 	DefaultText *TargetText `json:"default_text,omitempty"`
 
+	// Hook is the send-phone-message Action whose copy serves the Default
+	// target "hook" (MFA through phone-message-hook); nil otherwise.
+	Hook *HookIntent `json:"hook,omitempty"`
+
 	// Connections are the SMS connections to switch, and the option key and
 	// value to write.
 	Connections      []ConnectionRef `json:"connections,omitempty"`
@@ -79,6 +83,19 @@ type TargetText struct {
 	Enroll string `json:"enroll,omitempty"`
 }
 
+// HookIntent names the legacy send-phone-message Action the custom Action
+// carries, as planned: a resumed Apply reads it again and goes on only if
+// its code is still the one planned (CodeSHA256). It holds secret names,
+// never values.
+type HookIntent struct {
+	ActionID     string             `json:"action_id"`
+	ActionName   string             `json:"action_name"`
+	Runtime      string             `json:"runtime,omitempty"`
+	CodeSHA256   string             `json:"code_sha256"`
+	SecretNames  []string           `json:"secret_names"`
+	Dependencies []ActionDependency `json:"dependencies"`
+}
+
 // ConnectionRef names a connection.
 type ConnectionRef struct {
 	ID   string `json:"id"`
@@ -100,6 +117,7 @@ type TemplateIntent struct {
 const (
 	targetGateway = "gateway"
 	targetTwilio  = "twilio"
+	targetHook    = "hook" // a copy of the send-phone-message Action (MFA only)
 )
 
 // UsePhoneProviderKey is the SMS connection option the migration sets so

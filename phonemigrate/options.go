@@ -136,6 +136,28 @@ type Options struct {
 	// writes starts from reads made after the wait. The plan's reads are
 	// used once.
 	Planned *Plan
+
+	// ActionSecret returns the value of the secret name of the
+	// send-phone-message Action a migration copies (MFA through
+	// phone-message-hook), and whether there is one. Auth0 never returns
+	// Action secret values: Apply fails with an [*ActionSecretError] before
+	// any write when one is missing (nil: all are missing). The values are
+	// sent only as secrets of the copy, and never appear in plans,
+	// checkpoints, logs or errors. The CLI reads them from
+	// PHONEMIGRATE_ACTION_SECRET_<NAME> ([ActionSecretEnvPrefix]).
+	ActionSecret func(name string) (Secret, bool)
+
+	// NodeModules are node_modules directories holding the npm packages
+	// the send-phone-message Action depends on, so that the proof (see
+	// [Proof]) can run it. Without them an Action with dependencies is
+	// carried unproven, and the plan says so.
+	NodeModules []string
+
+	// AcceptActionDifferences lets Apply go on when the proof found the
+	// copy of the send-phone-message Action making other requests than the
+	// original ([Proof.Differences]); without it Apply refuses with a
+	// [*ProofError].
+	AcceptActionDifferences bool
 }
 
 // TestMessage describes one test message sent through the new provider.

@@ -31,6 +31,15 @@ type Plan struct {
 	// TwilioCheck says how the Twilio credentials are verified with Twilio
 	// before they are written, or that the check is skipped.
 	TwilioCheck string `json:"twilio_check,omitempty"`
+	// ActionSecrets names the secrets of the send-phone-message Action
+	// the migration copies, whose values the operator gives
+	// ([Options.ActionSecret]); empty without such an Action.
+	ActionSecrets []string `json:"action_secrets,omitempty"`
+	// Hook is the name of that Action; "" without one.
+	Hook string `json:"hook,omitempty"`
+	// Proof is what running that Action and its copy on sample events
+	// showed; nil without such an Action.
+	Proof *Proof `json:"proof,omitempty"`
 }
 
 // Step is one forward step of the migration, or of a repair.
@@ -74,6 +83,12 @@ func (p *Plan) Text() string {
 	}
 	if p.TwilioCheck != "" {
 		fmt.Fprintf(&b, "Twilio check: %s\n", p.TwilioCheck)
+	}
+	if len(p.ActionSecrets) > 0 {
+		fmt.Fprintf(&b, "Action secrets: %s (values from the operator: %s<NAME>)\n", strings.Join(p.ActionSecrets, ", "), ActionSecretEnvPrefix)
+	}
+	if p.Proof != nil {
+		b.WriteString(p.Proof.text())
 	}
 	if len(p.Warnings) > 0 {
 		b.WriteString("\nWarnings:\n")

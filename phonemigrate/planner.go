@@ -99,7 +99,7 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 				}
 			}
 		}
-		act, err = generateAction(in, o, gw)
+		act, err = generateAction(in, o, gw, d.HookAction, false)
 		var ve *actiongen.ValidationError
 		if err != nil && in.DefaultText != nil && errors.As(err, &ve) && strings.HasPrefix(ve.Field, "Default.Text") {
 			// actiongen cannot render this legacy text (an unsupported
@@ -107,13 +107,19 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 			// a routing Action, and the plan says why.
 			in.DefaultText = nil
 			warnings = append(warnings, mfaTextWarning(in.Templates[0].Source, "; the MFA text cannot be rendered by the Action: "+ve.Problem))
-			act, err = generateAction(in, o, gw)
+			act, err = generateAction(in, o, gw, d.HookAction, false)
 		}
 		if err != nil {
 			return nil, nil, err
 		}
 	}
-	return buildPlan(m.tenant, d, in, o, act, warnings), in, nil
+	p := buildPlan(m.tenant, d, in, o, act, warnings)
+	if in.Hook != nil && act != nil {
+		p.ActionSecrets = nonNil(in.Hook.SecretNames)
+		p.Hook = in.Hook.ActionName
+		p.Proof = prove(ctx, m.tenant, d.HookAction, act.Code, in.Hook.SecretNames, in.MFAMessageTypes, o)
+	}
+	return p, in, nil
 }
 
 // gatewayAdvice says what a person can do about gateway settings a
@@ -130,10 +136,14 @@ func gatewayAdvice(err error) string {
 }
 
 // generateAction builds the custom-phone-provider Action for in, with the
-// gateway settings read from the connection options gw.
-func generateAction(in *Intent, o *Options, gw map[string]any) (*actiongen.Action, error) {
+// gateway settings read from the connection options gw and the
+// send-phone-message Action hook (for a "hook" target; with values, the
+// values of its secrets must be in o).
+func generateAction(in *Intent, o *Options, gw map[string]any, hook *Action, values bool) (*actiongen.Action, error) {
 	target := func(kind string) (actiongen.Target, error) {
 		switch kind {
+		case targetHook:
+			return hookTarget(in, o, hook, values)
 		case targetGateway:
 			g, err := actiongen.GatewayFromOptions(gw)
 			if err != nil {

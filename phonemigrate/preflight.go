@@ -19,8 +19,9 @@ const (
 // legacyPath is where one legacy consumer (Passwordless or MFA) sends its
 // messages today.
 type legacyPath struct {
-	kind   string // targetGateway or targetTwilio
+	kind   string // targetGateway, targetTwilio or targetHook
 	twilio TwilioSettings
+	hook   *Action     // the send-phone-message Action
 	conn   *Connection // the gateway connection
 	url    string
 }
@@ -32,8 +33,11 @@ func (p *legacyPath) same(q *legacyPath) bool {
 	if p.kind != q.kind {
 		return false
 	}
-	if p.kind == targetTwilio {
+	switch p.kind {
+	case targetTwilio:
 		return p.twilio == q.twilio
+	case targetHook:
+		return p.hook.ID == q.hook.ID
 	}
 	return p.url == q.url
 }
@@ -42,6 +46,9 @@ func (p *legacyPath) same(q *legacyPath) bool {
 // (same compares the same ones), so that two different paths are never
 // printed alike. A gateway URL is shown without credentials or query.
 func (p *legacyPath) describe() string {
+	if p.kind == targetHook {
+		return fmt.Sprintf("the send-phone-message Action %q (%s)", p.hook.Name, p.hook.ID)
+	}
 	if p.kind == targetTwilio {
 		s := "Twilio account " + p.twilio.SID
 		if p.twilio.MSSID != "" {
@@ -133,7 +140,11 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 				warnings = append(warnings, "MFA selects Twilio but no legacy Twilio settings are configured.")
 			}
 		case mfaProviderHook:
-			warnings = append(warnings, "MFA sends through a send-phone-message hook, which cannot be migrated automatically; after the switch MFA messages go through the new provider.")
+			if d.HookAction != nil {
+				mfa = &legacyPath{kind: targetHook, hook: d.HookAction}
+			} else {
+				warnings = append(warnings, "MFA selects phone-message-hook but no deployed Action is bound to the send-phone-message trigger; after the switch MFA messages go through the new provider.")
+			}
 		default:
 			warnings = append(warnings, "MFA sends through Auth0's built-in provider; after the switch MFA messages go through the new provider.")
 		}
@@ -167,7 +178,7 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 	} else if pwl != nil && !pwl.same(mfa) {
 		over = pwl
 	}
-	needCustom := def.kind == targetGateway || over != nil
+	needCustom := def.kind == targetGateway || def.kind == targetHook || over != nil
 	kind := o.Provider
 	switch kind {
 	case "", ProviderAuto:
@@ -199,6 +210,10 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		}
 		if p != nil && p.kind == targetGateway {
 			in.GatewayConnectionID = p.conn.ID
+		}
+		if p != nil && p.kind == targetHook {
+			in.Hook = hookIntent(p.hook)
+			warnings = append(warnings, hookWarnings(p.hook, o)...)
 		}
 	}
 	if usesTwilio {

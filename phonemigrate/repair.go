@@ -118,6 +118,9 @@ func repairFor(tenant string, d *Discovery, h *Health) *Plan {
 // legacyKind names the kind of legacy settings a path uses, without any
 // value of them.
 func legacyKind(p *legacyPath) string {
+	if p.kind == targetHook {
+		return "its send-phone-message Action"
+	}
 	if p.kind == targetTwilio {
 		return "its Twilio settings"
 	}

@@ -13,6 +13,9 @@ const (
 	TriggerCustomPhoneProvider = "custom-phone-provider"
 	// TriggerVersion is the version of that trigger.
 	TriggerVersion = "v1"
+	// TriggerSendPhoneMessage is the trigger of the legacy MFA
+	// phone-message-hook Action, which the migration copies (never changes).
+	TriggerSendPhoneMessage = "send-phone-message"
 
 	ProviderTwilio = "twilio" // PhoneProvider.Name of a Twilio provider
 	ProviderCustom = "custom" // PhoneProvider.Name of a custom (Action) provider
@@ -124,6 +127,8 @@ type Action struct {
 	Deployed          bool   // a version of the Action is deployed
 	SupportedTriggers []string
 	SecretNames       []string
+	// Dependencies are the Action's npm packages with their versions.
+	Dependencies []ActionDependency
 	// CreatedAt is when Auth0 created it (zero when the answer does not
 	// say).
 	CreatedAt time.Time

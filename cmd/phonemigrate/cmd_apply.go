@@ -140,6 +140,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		if !jsonOut && !log.quiet {
 			fmt.Fprint(c.stderr, printable(plan.Text()))
 		}
+		if err := c.actionSecrets(&of, opts, plan); err != nil {
+			return err
+		}
 	} else if cp.State != phonemigrate.StateCompleted && !log.quiet {
 		fmt.Fprintf(c.stderr, "Resuming the migration of %s from %s (checkpoint %s).\n", tenant.Name(), cp.ResumePoint(), path)
 	}
@@ -258,6 +261,48 @@ func (c *cli) promptTwilioToken() (phonemigrate.Secret, error) {
 	}
 	c.secrets.Add(strings.TrimSpace(tok))
 	return phonemigrate.Secret(strings.TrimSpace(tok)), nil
+}
+
+// actionSecrets makes sure every secret of the send-phone-message Action
+// the plan copies has a value, before anything is written: from
+// PHONEMIGRATE_ACTION_SECRET_<NAME>, else typed on a terminal (no echo);
+// without a terminal a missing one is a usage error (exit 2) naming it.
+func (c *cli) actionSecrets(of *optionFlags, opts phonemigrate.Options, plan *phonemigrate.Plan) error {
+	var missing []string
+	for _, n := range plan.ActionSecrets {
+		if _, ok := opts.ActionSecret(n); !ok {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if !c.stdinTTY {
+		return &phonemigrate.ActionSecretError{Action: planHookName(plan), Missing: missing}
+	}
+	if of.prompted == nil {
+		of.prompted = map[string]phonemigrate.Secret{}
+	}
+	for _, n := range missing {
+		fmt.Fprintf(c.stderr, "Value of the Action secret %s (input hidden; or set %s%s): ", n, phonemigrate.ActionSecretEnvPrefix, n)
+		v, err := c.readSecret()
+		if err != nil {
+			return fmt.Errorf("reading the Action secret %s: %w", n, err)
+		}
+		if v = strings.TrimSpace(v); v == "" {
+			return &phonemigrate.ActionSecretError{Action: planHookName(plan), Missing: []string{n}}
+		}
+		of.prompted[n] = phonemigrate.Secret(v)
+	}
+	return nil
+}
+
+// planHookName is the name of the send-phone-message Action a plan copies.
+func planHookName(p *phonemigrate.Plan) string {
+	if p.Hook != "" {
+		return p.Hook
+	}
+	return "send-phone-message"
 }
 
 // confirmTest is Options.Confirm: on a terminal it asks whether the test

@@ -19,10 +19,16 @@ type optionFlags struct {
 	twilioAPI    string
 	skipCheck    bool
 	evidence     time.Duration
+	nodeModules  stringList
+	acceptDiffs  bool
+	// prompted holds Action secret values typed on the terminal.
+	prompted map[string]phonemigrate.Secret
 }
 
 func (o *optionFlags) register(fs *flag.FlagSet) {
 	o.registerOffline(fs)
+	fs.Var(&o.nodeModules, "node-modules", "a node_modules `DIR` holding the npm packages of the send-phone-message Action, so that the proof can run it (repeatable)")
+	fs.BoolVar(&o.acceptDiffs, "accept-action-differences", false, "apply even when the proof found the copy of the send-phone-message Action making other requests than the original")
 	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` for the credential check, test-message evidence and a generated Action (default $PHONEMIGRATE_TWILIO_API_URL, else https://api.twilio.com; 'phonemigrate fake' prints its own)")
 }
 
@@ -53,6 +59,17 @@ func (o *optionFlags) options(getenv func(string) string) (phonemigrate.Options,
 		return opts, usageErrorf("%s %s", flagName(se.Setting), se.Problem)
 	} else if err != nil {
 		return opts, usageErrorf("%v", err)
+	}
+	opts.NodeModules = append([]string(nil), o.nodeModules...)
+	opts.AcceptActionDifferences = o.acceptDiffs
+	// The send-phone-message Action's secrets: PHONEMIGRATE_ACTION_SECRET_<NAME>,
+	// else what was typed on the terminal.
+	opts.ActionSecret = func(name string) (phonemigrate.Secret, bool) {
+		if v := getenv(phonemigrate.ActionSecretEnvPrefix + name); v != "" {
+			return phonemigrate.Secret(v), true
+		}
+		v, ok := o.prompted[name]
+		return v, ok
 	}
 	twilioAPI, from := o.twilioAPI, "--twilio-api-url"
 	if twilioAPI == "" {

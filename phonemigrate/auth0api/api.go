@@ -596,13 +596,18 @@ func action(a *management.Action) phonemigrate.Action {
 			out.SecretNames = append(out.SecretNames, *s.Name)
 		}
 	}
+	for _, d := range a.Dependencies {
+		if d != nil && d.Name != nil {
+			out.Dependencies = append(out.Dependencies, phonemigrate.ActionDependency{Name: *d.Name, Version: str(d.Version)})
+		}
+	}
 	return out
 }
 
 // asAction copies the fields shared by go-auth0's Create/Get/Update action
 // answers into a management.Action.
-func asAction(id, name, runtime, code *string, status *management.ActionBuildStatusEnum, dv *management.ActionDeployedVersion, trig []*management.ActionTrigger, secrets []*management.ActionSecretResponse) *management.Action {
-	return &management.Action{ID: id, Name: name, Runtime: runtime, Code: code, Status: status, DeployedVersion: dv, SupportedTriggers: trig, Secrets: secrets}
+func asAction(id, name, runtime, code *string, status *management.ActionBuildStatusEnum, dv *management.ActionDeployedVersion, trig []*management.ActionTrigger, secrets []*management.ActionSecretResponse, deps []*management.ActionVersionDependency) *management.Action {
+	return &management.Action{ID: id, Name: name, Runtime: runtime, Code: code, Status: status, DeployedVersion: dv, SupportedTriggers: trig, Secrets: secrets, Dependencies: deps}
 }
 
 // CreateAction implements [phonemigrate.Actions]: POST /actions/actions
@@ -651,7 +656,7 @@ func (c *Client) CreateAction(ctx context.Context, req phonemigrate.ActionReques
 	if str(r.ID) == "" {
 		return phonemigrate.Action{}, incomplete(method, path, "action id")
 	}
-	return action(asAction(r.ID, r.Name, r.Runtime, r.Code, r.Status, r.DeployedVersion, r.SupportedTriggers, r.Secrets)), nil
+	return action(asAction(r.ID, r.Name, r.Runtime, r.Code, r.Status, r.DeployedVersion, r.SupportedTriggers, r.Secrets, r.Dependencies)), nil
 }
 
 // GetAction implements [phonemigrate.Actions]: GET /actions/actions/{id}.
@@ -664,7 +669,7 @@ func (c *Client) GetAction(ctx context.Context, id string) (phonemigrate.Action,
 	if err != nil {
 		return phonemigrate.Action{}, c.fail(ctx, method, path, err)
 	}
-	return action(asAction(r.ID, r.Name, r.Runtime, r.Code, r.Status, r.DeployedVersion, r.SupportedTriggers, r.Secrets)), nil
+	return action(asAction(r.ID, r.Name, r.Runtime, r.Code, r.Status, r.DeployedVersion, r.SupportedTriggers, r.Secrets, r.Dependencies)), nil
 }
 
 // DeployAction implements [phonemigrate.Actions]: POST
