@@ -20,6 +20,9 @@ func (d *Discovery) Config() outcome.Config {
 	if t := d.LegacyTwilio; t != nil {
 		cfg.MFA.Twilio = &outcome.Twilio{SID: t.SID, From: t.From, MSSID: t.MessagingServiceSID}
 	}
+	if h := d.HookAction; h != nil {
+		cfg.MFA.Hook = &outcome.Hook{ID: h.ID, Name: h.Name}
+	}
 	if t := d.LegacyTemplates; t != nil {
 		cfg.MFA.Templates = &outcome.GuardianTemplates{Enrollment: t.EnrollmentMessage, Verification: t.VerificationMessage}
 	}

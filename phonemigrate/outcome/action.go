@@ -32,6 +32,9 @@ type generatedTarget struct {
 		From                string `json:"from"`
 		MessagingServiceSID string `json:"messagingServiceSid"`
 	} `json:"twilio"`
+	Hook *struct {
+		Name string `json:"name"`
+	} `json:"hook"`
 	Text *struct {
 		Verify *generatedMessage `json:"otpVerify"`
 		Enroll *generatedMessage `json:"otpEnroll"`
@@ -68,7 +71,7 @@ func parseConfig(code string) (*generatedConfig, bool) {
 	if err := json.NewDecoder(strings.NewReader(code[i+len(configMarker):])).Decode(&cfg); err != nil {
 		return nil, false
 	}
-	if cfg.Default.Gateway == nil && cfg.Default.Twilio == nil {
+	if cfg.Default.Gateway == nil && cfg.Default.Twilio == nil && cfg.Default.Hook == nil {
 		return nil, false
 	}
 	return &cfg, true
@@ -102,6 +105,11 @@ func actionRequest(d *Delivery, a Action) {
 		}
 		if d.Consumer.Method == "voice" && !g.Voice {
 			d.Drops = fmt.Sprintf("Action %q's %s target is a gateway that takes no voice messages", a.Name, target)
+		}
+	case t.Hook != nil:
+		d.Request = &Request{Hook: t.Hook.Name}
+		if d.Consumer.MessageType != "otp_verify" && d.Consumer.MessageType != "otp_enroll" {
+			d.Drops = fmt.Sprintf("Action %q gives the send-phone-message code only otp_verify and otp_enroll messages", a.Name)
 		}
 	case t.Twilio != nil:
 		tw := t.Twilio

@@ -159,6 +159,9 @@ type Request struct {
 	// Twilio: the account and the Messaging Service (when no sender).
 	TwilioSID string `json:"twilio_sid,omitempty"`
 	MSSID     string `json:"mssid,omitempty"`
+	// Hook: the send-phone-message Action whose code sends (as it is, or
+	// copied unchanged into a generated Action): what it sends is its own.
+	Hook string `json:"hook,omitempty"`
 }
 
 // Delivery is what one consumer receives.
@@ -220,7 +223,13 @@ type MFA struct {
 	Twilio *Twilio
 	// Templates are Guardian's legacy messages (nil: unknown).
 	Templates *GuardianTemplates
+	// Hook is the deployed Action bound to the send-phone-message trigger,
+	// which phone-message-hook runs (nil: none, or not read).
+	Hook *Hook
 }
+
+// Hook is a send-phone-message Action.
+type Hook struct{ ID, Name string }
 
 // Twilio is a legacy Twilio setting.
 type Twilio struct{ SID, From, MSSID string }
@@ -429,9 +438,12 @@ func mfa(cfg Config, c Consumer) Delivery {
 	case "auth0", "":
 		d.Route, d.Reason = LegacyAuth0, "the tenant is not switched; Guardian sends through Auth0's own provider"
 	default:
-		// Extension point: the send-phone-message Action (#24).
 		d.Route, d.Reason = LegacyHook, "the tenant is not switched; Guardian's selected provider is "+cfg.MFA.SelectedProvider
-		d.Drops = "what the send-phone-message Action sends is not modelled"
+		if h := cfg.MFA.Hook; h != nil {
+			d.Request = &Request{Hook: h.Name}
+		} else {
+			d.Drops = "no deployed Action is bound to the send-phone-message trigger"
+		}
 	}
 	return d
 }

@@ -43,7 +43,9 @@ func TestFor(t *testing.T) {
 			MFA: MFA{Enabled: true, MessageTypes: []string{"voice"}}}, mfaVoice, ProviderCustom, true},
 		{"disabled provider", Config{Switched: true, Provider: &Provider{Name: "twilio", Disabled: true, DeliveryMethods: []string{"text"}},
 			Connections: []Connection{{Name: "sms", Options: map[string]any{"use_phone_provider": true}}}}, pwl, None, false},
-		{"MFA hook", Config{MFA: MFA{Enabled: true, MessageTypes: []string{"voice"}, SelectedProvider: "phone-message-hook"}}, mfaVoice, LegacyHook, false},
+		{"MFA hook, no Action bound", Config{MFA: MFA{Enabled: true, MessageTypes: []string{"voice"}, SelectedProvider: "phone-message-hook"}}, mfaVoice, LegacyHook, false},
+		{"MFA hook, Action bound", Config{MFA: MFA{Enabled: true, MessageTypes: []string{"voice"}, SelectedProvider: "phone-message-hook",
+			Hook: &Hook{ID: "h1", Name: "sms-hook"}}}, mfaVoice, LegacyHook, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,5 +78,21 @@ func TestWordsAndSender(t *testing.T) {
 	cfg.Templates[0].Disabled = true
 	if d = For(cfg, c); !d.Words.Default {
 		t.Errorf("a disabled template still gives the words: %+v", d.Words)
+	}
+}
+
+// The copy of a send-phone-message Action (actiongen's hook target) sends
+// what the original sent: the same Request, before and after the switch.
+func TestHookRouteSameRequestAfterCopy(t *testing.T) {
+	mfa := Consumer{Product: ProductMFA, Method: "text", MessageType: "otp_verify"}
+	before := For(Config{MFA: MFA{Enabled: true, SelectedProvider: "phone-message-hook", Hook: &Hook{ID: "h1", Name: "sms-hook"}}}, mfa)
+	code := "// github.com/unifiedphone/unifiedphone/actiongen\nconst CONFIG = {\"default\": {\"hook\": {\"name\": \"sms-hook\", \"secretNames\": []}}};\n"
+	after := For(Config{Switched: true, MFA: MFA{Enabled: true}, Provider: &Provider{Name: "custom", DeliveryMethods: []string{"text"}},
+		Actions: []Action{{ID: "a1", Name: "copy", Deployed: true, Code: code}}, Bindings: []string{"a1"}}, mfa)
+	if before.Route != LegacyHook || after.Route != ProviderCustom || !before.Gets() || !after.Gets() {
+		t.Fatalf("before %+v, after %+v", before, after)
+	}
+	if before.Request == nil || after.Request == nil || *before.Request != *after.Request {
+		t.Errorf("requests differ: before %+v, after %+v", before.Request, after.Request)
 	}
 }
