@@ -566,7 +566,7 @@ func buildDelivery(field, prefix string, t Target) (jsTarget, []Secret, error) {
 	}
 	switch {
 	case n > 1:
-		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets more than one of Gateway, Twilio and Hook; set exactly one")
+		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets both (or all) of Gateway, Twilio and Hook; set exactly one")
 	case t.Hook != nil:
 		return buildHook(field+".Hook", t.Hook, nil)
 	case t.Gateway != nil:
@@ -574,7 +574,7 @@ func buildDelivery(field, prefix string, t Target) (jsTarget, []Secret, error) {
 	case t.Twilio != nil:
 		return buildTwilio(field+".Twilio", prefix, t.Twilio)
 	default:
-		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets none of Gateway, Twilio and Hook; set exactly one")
+		return jsTarget{}, nil, invalid(ErrInvalidSpec, field, "sets neither Gateway, Twilio nor Hook; set exactly one")
 	}
 }
 
