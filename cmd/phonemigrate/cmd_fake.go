@@ -49,6 +49,8 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		from        string
 		makeList    string
 		envFile     string
+		useTLS      bool
+		caFile      string
 		changes     []phonemigratetest.Change
 		log         logging
 	)
@@ -58,7 +60,15 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&from, "from", "", "serve the tenant of a snapshot `FILE` ('phonemigrate snapshot') instead of a scenario")
 	fs.StringVar(&makeList, "make", "", "before serving, make `CHANGES` (comma-separated) to the tenant as someone would by hand, for a half-migrated or drifted one: "+changeNames())
 	fs.StringVar(&envFile, "env-file", "", "once the fake serves, also write the environment lines to `FILE` (it appears whole, so a script can wait for it; with --listen 127.0.0.1:0 that is how it learns the address)")
+	fs.BoolVar(&useTLS, "tls", false, "serve HTTPS with a certificate made for localhost and 127.0.0.1 (node-auth0, auth0-deploy-cli and Terraform need it); prints NODE_EXTRA_CA_CERTS and SSL_CERT_FILE lines naming the CA to trust")
+	fs.StringVar(&caFile, "ca-file", "", "with --tls, write the CA certificate to `FILE` (default: a new file in a temporary directory, removed on exit)")
 	log.register(fs)
+	checkTLS := func() error {
+		if caFile != "" && !useTLS {
+			return usageErrorf("--ca-file needs --tls")
+		}
+		return nil
+	}
 	checkMake := func() error {
 		if makeList == "" {
 			return nil
@@ -88,7 +98,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		}
 		return nil
 	}
-	if err := c.parseFlags(fs, "fake", args, log.check, scen.check, checkFrom, checkListen, checkMake); err != nil {
+	if err := c.parseFlags(fs, "fake", args, log.check, scen.check, checkFrom, checkListen, checkMake, checkTLS); err != nil {
 		return err
 	}
 	sc := scen.sc
@@ -114,15 +124,46 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	if err := srv.Make(ctx, changes...); err != nil {
 		return fmt.Errorf("the fake tenant: --make: %w", err)
 	}
-	if err := srv.StartAt(listen); err != nil {
+	if useTLS {
+		caPEM, err := srv.StartTLSAt(listen)
+		if err != nil {
+			return fmt.Errorf("the fake tenant cannot listen: %w", err)
+		}
+		if caFile == "" {
+			dir, err := os.MkdirTemp("", "phonemigrate-fake-ca-")
+			if err != nil {
+				return fmt.Errorf("the fake tenant: CA file: %w", err)
+			}
+			defer os.RemoveAll(dir)
+			caFile = filepath.Join(dir, "ca.pem")
+		}
+		if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
+			return fmt.Errorf("the fake tenant: CA file: %w", err)
+		}
+		if abs, err := filepath.Abs(caFile); err == nil {
+			caFile = abs
+		}
+	} else if err := srv.StartAt(listen); err != nil {
 		return fmt.Errorf("the fake tenant cannot listen: %w", err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := fmt.Sprintf("PHONEMIGRATE_BASE_URL=%s\nAUTH0_TOKEN=%s\n", srv.BaseURL, srv.Token)
+	if useTLS {
+		// AUTH0_DOMAIN rather than PHONEMIGRATE_BASE_URL (phonemigrate
+		// refuses both): https://{domain}/api/v2 is the fake, for
+		// phonemigrate and for auth0-deploy-cli and node-auth0 alike.
+		env = fmt.Sprintf("AUTH0_DOMAIN=%s\nAUTH0_TOKEN=%s\n", srv.Domain(), srv.Token)
+	}
 	// plan and apply read it as the default of --twilio-api-url, so a
 	// Twilio target inside a generated Action reaches the fake Twilio.
 	env += fmt.Sprintf("%s=%s\n", envTwilioAPIURL, srv.Twilio().URL)
+	if useTLS {
+		// auth0-deploy-cli's name for the token, and the CA to trust:
+		// Node.js reads NODE_EXTRA_CA_CERTS, Go programs (phonemigrate,
+		// Terraform, go-auth0) SSL_CERT_FILE.
+		env += fmt.Sprintf("AUTH0_ACCESS_TOKEN=%s\nNODE_EXTRA_CA_CERTS=%s\nSSL_CERT_FILE=%s\n", srv.Token, caFile, caFile)
+	}
 	fmt.Fprint(c.stdout, env)
 	if envFile != "" {
 		if err := writeFileAtomic(envFile, []byte(env)); err != nil {

@@ -457,7 +457,11 @@ the Unified Phone Experience exits 3.
 `,
 	"fake": `Prints PHONEMIGRATE_BASE_URL=<url>, AUTH0_TOKEN=<token> and
 PHONEMIGRATE_TWILIO_API_URL=<its fake Twilio> on stdout, then
-serves until interrupted (Ctrl-C). It listens on a loopback address unless
+serves until interrupted (Ctrl-C). With --tls it serves HTTPS (a
+certificate made for localhost and 127.0.0.1) and prints AUTH0_DOMAIN=<host:port>
+instead of the URL, AUTH0_ACCESS_TOKEN (auth0-deploy-cli's name for the token),
+and NODE_EXTRA_CA_CERTS and SSL_CERT_FILE naming the CA file for Node.js and Go
+clients (auth0-deploy-cli, node-auth0, Terraform). It listens on a loopback address unless
 --allow-remote; its control API (/__fake/) is unauthenticated, for local
 use, and answers only requests addressed to a loopback host.
 `,

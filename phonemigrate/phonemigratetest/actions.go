@@ -323,7 +323,8 @@ func (s *Server) createAction(r *http.Request, body map[string]any) (int, any, *
 		return 0, nil, &apiErr{status: http.StatusConflict, message: "An action with the name '" + a.Name + "' already exists."}
 	}
 	if supports(a, triggerCustomPhone) && slices.ContainsFunc(s.st.Actions, func(x Action) bool { return supports(x, triggerCustomPhone) }) {
-		return 0, nil, &apiErr{status: http.StatusConflict, message: "Only one action is allowed for the custom-phone-provider trigger."}
+		// Auth0's answer (auth0-domain.md §12.4).
+		return 0, nil, &apiErr{status: http.StatusForbidden, message: msgCardinalityPhone, code: codeCardinalityPhone}
 	}
 	a.ID = s.nextUUIDLocked()
 	a.CreatedAt, a.UpdatedAt = now(), now()
@@ -388,7 +389,8 @@ func (s *Server) deployActionLocked(r *http.Request, i int) (int, any, *apiErr) 
 	s.refreshBuildsLocked(time.Now())
 	a := &s.st.Actions[i]
 	if a.Status != "built" {
-		return 0, nil, &apiErr{status: http.StatusConflict, message: "The action is still building; deploy it once its status is built."}
+		// Auth0's answer, which deploy-cli retries on (§12.4).
+		return 0, nil, badRequest(msgDraftNotBuilt)
 	}
 	v := s.startDeployLocked(a)
 	out := versionJSON(v, false)

@@ -23,6 +23,9 @@ const (
 	msgTemplateConflict   = "Phone template already configured for tenant"
 	msgInvalidJSON        = "Invalid request payload JSON format"
 	msgConnectionNotFound = "The connection does not exist"
+	msgDraftNotBuilt      = "A draft must be in the 'built' state before it can be deployed."
+	msgCardinalityPhone   = "custom-phone-provider can only have one supported Action"
+	codeCardinalityPhone  = "actions_cardinality_custom_phone_provider_not_allowed"
 )
 
 // apiErr is an error answer computed under the lock and written after it.
@@ -242,6 +245,10 @@ func (s *Server) registerAPIOn(mux router) {
 	h("GET "+p+"/client-grants/{id}", s.item(grantsColl, s.getClientGrantLocked))
 	h("PATCH "+p+"/client-grants/{id}", s.itemWithBody(grantsColl, s.patchClientGrantLocked))
 	h("DELETE "+p+"/client-grants/{id}", s.item(grantsColl, s.deleteClientGrantLocked))
+
+	h("GET "+p+"/connections/{id}/clients", s.item(connections, s.getConnectionClientsLocked))
+	h("PATCH "+p+"/connections/{id}/clients", s.patchConnectionClients)
+	s.registerEmptyOn(h)
 }
 
 // ---- tenant settings ----

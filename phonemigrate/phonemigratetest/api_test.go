@@ -618,7 +618,7 @@ func TestActionsBuildDeployBind(t *testing.T) {
 	if a["status"] != "pending" {
 		t.Errorf("status after create = %v, want pending", a["status"])
 	}
-	wantError(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 409, "The action is still building; deploy it once its status is built.", "")
+	wantError(t, srv, "POST", "/api/v2/actions/actions/"+id+"/deploy", nil, 400, msgDraftNotBuilt, "")
 	wantError(t, srv, "PATCH", "/api/v2/actions/triggers/custom-phone-provider/bindings",
 		map[string]any{"bindings": []any{map[string]any{"ref": map[string]any{"type": "action_id", "value": id}}}}, 400,
 		"Invalid binding: action "+id+" must be deployed before it is bound.", "")
@@ -643,7 +643,7 @@ func TestActionsBuildDeployBind(t *testing.T) {
 	waitDeployed(t, srv, id)
 	// One Action per custom-phone-provider trigger.
 	second := map[string]any{"name": "other", "supported_triggers": create["supported_triggers"]}
-	wantError(t, srv, "POST", "/api/v2/actions/actions", second, 409, "Only one action is allowed for the custom-phone-provider trigger.", "")
+	wantError(t, srv, "POST", "/api/v2/actions/actions", second, 403, msgCardinalityPhone, codeCardinalityPhone)
 	wantError(t, srv, "POST", "/api/v2/actions/actions", map[string]any{"name": "x", "runtime": "node12", "supported_triggers": create["supported_triggers"]}, 400, "Runtime node12 is not supported by trigger custom-phone-provider", "")
 
 	b := obj(t, wantStatus(t, srv, "PATCH", "/api/v2/actions/triggers/custom-phone-provider/bindings",

@@ -52,11 +52,13 @@
 //	POST             /oauth/token                (client credentials, outside /api/v2; any application
 //	                                             with a Management API grant gets a token of its own)
 //
-// Where Auth0's behaviour is neither documented nor recorded the fake makes
-// a choice and says so in [Server]'s documentation and in the handlers:
-// deploying an Action that is still building is 409, a second
-// custom-phone-provider Action is 409, deleting a bound Action without
-// force=true is 409, a second POST of a customised template type is 409,
+// Deploying an Action that is not built yet answers Auth0's 400 "A draft
+// must be in the 'built' state before it can be deployed." (deploy-cli
+// retries on it), and a second custom-phone-provider Action Auth0's 403,
+// errorCode actions_cardinality_custom_phone_provider_not_allowed. Where
+// Auth0's behaviour is neither documented nor recorded the fake makes a
+// choice and says so in [Server]'s documentation and in the handlers:
+// deleting a bound Action without force=true is 409, a second POST of a customised template type is 409,
 // binding an Action whose deployment has not finished is 400. It is
 // deliberately stricter than one recording: MFA message types the phone
 // provider cannot deliver are refused with 409 under UPE, as Auth0's guide

@@ -127,6 +127,9 @@ type shapeCase struct {
 	status                 int // the fake's status, when it differs from the example's
 	bodyNotInExample       bool
 	allow                  []string
+	// onlyMissing accepts any "missing" difference and no other: an
+	// empty tenant's answer leaves out what it does not have.
+	onlyMissing bool
 }
 
 // Reasons, used in the allow lists below.
@@ -314,6 +317,8 @@ func TestResponseShapesMatchGoAuth0Examples(t *testing.T) {
 	}
 
 	ids["log"] = srv.Logs()[0]["log_id"].(string)
+	ids["conn0"] = srv.State().Connections[0].ID // a seeded one, never deleted here
+	cases = append(cases, emptyTenantCases(examples)...)
 
 	covered := map[string]bool{}
 	for _, tc := range cases {
@@ -377,6 +382,9 @@ func TestResponseShapesMatchGoAuth0Examples(t *testing.T) {
 			diffs := shapeDiffs("", got, ex.body)
 			var unexpected []string
 			for _, d := range diffs {
+				if tc.onlyMissing && strings.HasPrefix(d, "missing ") {
+					continue
+				}
 				if !allowed(tc.allow, d) {
 					unexpected = append(unexpected, d)
 				}
@@ -436,6 +444,22 @@ func servedEndpoints() []string {
 		"GET /resource-servers", "POST /resource-servers", "GET /resource-servers/{id}", "PATCH /resource-servers/{id}", "DELETE /resource-servers/{id}",
 		"GET /client-grants", "POST /client-grants", "GET /client-grants/{id}", "PATCH /client-grants/{id}", "DELETE /client-grants/{id}",
 	}
+	eps = append(eps, "GET /connections/{id}/clients", "PATCH /connections/{id}/clients")
+	for _, l := range emptyLists {
+		eps = append(eps, "GET "+l.path)
+	}
+	for _, st := range emptySettings {
+		eps = append(eps, "GET "+st.path)
+		for _, m := range st.writes {
+			eps = append(eps, m+" "+st.path)
+		}
+	}
+	for _, a := range emptyAbsents {
+		eps = append(eps, "GET "+a.path)
+		for _, m := range a.writes {
+			eps = append(eps, m+" "+a.path)
+		}
+	}
 	for _, f := range []string{"phone", "sms"} {
 		for _, p := range []string{"selected-provider", "providers/twilio", "templates"} {
 			eps = append(eps, "GET /guardian/factors/"+f+"/"+p, "PUT /guardian/factors/"+f+"/"+p)
@@ -455,7 +479,7 @@ func TestServedEndpointsAreRouted(t *testing.T) {
 	}
 	for _, ep := range eps {
 		method, tpl, _ := strings.Cut(ep, " ")
-		path := strings.NewReplacer("{id}", "x", "{name}", "sms", "{triggerId}", "post-login").Replace(tpl)
+		path := strings.NewReplacer("{id}", "x", "{name}", "sms", "{triggerId}", "post-login", "{prompt}", "login", "{language}", "en", "{templateName}", "welcome_email").Replace(tpl)
 		status, v := call(t, srv, method, "/api/v2"+path, map[string]any{})
 		if status == 405 || (status == 404 && obj(t, v)["message"] == "Not Found") {
 			t.Errorf("%s is not routed (%d)", ep, status)
@@ -474,3 +498,56 @@ func countRoutes() int {
 type countingMux struct{ count *int }
 
 func (m *countingMux) Handle(string, http.Handler) { *m.count++ }
+
+// emptyTenantCases are the shape cases of what the fake answers as an
+// empty tenant (empty.go) and of /connections/{id}/clients: lists in the
+// wrapper the example has (asked for with its paging), settings with
+// Auth0's defaults, 404 for what an empty tenant lacks. Only missing keys
+// are accepted (what an empty tenant does not have).
+func emptyTenantCases(examples map[string]wiremockExample) []shapeCase {
+	concrete := strings.NewReplacer("{prompt}", "login", "{language}", "en", "{templateName}", "welcome_email", "{id}", "{conn}")
+	query := func(tpl string) string {
+		ex, _ := examples["GET "+tpl].body.(map[string]any)
+		switch {
+		case ex == nil:
+			return ""
+		case ex["next"] != nil:
+			return "?take=10"
+		case ex["start"] != nil:
+			return "?include_totals=true&per_page=10"
+		case ex["per_page"] != nil:
+			return "?per_page=10"
+		}
+		return ""
+	}
+	out := []shapeCase{
+		{method: "GET", template: "/connections/{id}/clients", path: "/connections/{conn0}/clients?take=10", onlyMissing: true},
+		{method: "PATCH", template: "/connections/{id}/clients", path: "/connections/{conn0}/clients", body: []any{map[string]any{"client_id": AppClientID, "status": true}}},
+	}
+	for _, l := range emptyLists {
+		out = append(out, shapeCase{method: "GET", template: l.path, path: l.path + query(l.path), onlyMissing: true})
+	}
+	for _, st := range emptySettings {
+		p := concrete.Replace(st.path)
+		out = append(out, shapeCase{method: "GET", template: st.path, path: p, onlyMissing: true})
+		for _, m := range st.writes {
+			body := any(map[string]any{})
+			if st.path == "/guardian/policies" {
+				body = []any{"all-applications"}
+			}
+			c := shapeCase{method: m, template: st.path, path: p, body: body, onlyMissing: true}
+			if ex := examples[m+" "+st.path]; ex.body == nil {
+				c.bodyNotInExample = true
+			}
+			out = append(out, c)
+		}
+	}
+	for _, a := range emptyAbsents {
+		p := concrete.Replace(a.path)
+		out = append(out, shapeCase{method: "GET", template: a.path, path: p, status: 404, bodyNotInExample: true})
+		for _, m := range a.writes {
+			out = append(out, shapeCase{method: m, template: a.path, path: p, body: map[string]any{"enabled": true}, onlyMissing: true})
+		}
+	}
+	return out
+}
