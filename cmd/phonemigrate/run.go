@@ -82,7 +82,7 @@ func commands() []command {
 		{"snapshot", "save what the migration depends on in the tenant to a JSON file, secrets replaced", tenantUsage + " [--out FILE]", runSnapshot},
 		{"rehearse", "migrate and roll back a fake copy of a snapshot, comparing every message path",
 			"FILE [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--skip-twilio-check] [--evidence-timeout D] [--json]", runRehearse},
-		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--allow-remote] [--scenario NAME | --from FILE] [--make CHANGES] [--env-file FILE]", runFake},
+		{"fake", "serve a fake Auth0 tenant until interrupted", "[--listen ADDR] [--allow-remote] [--scenario NAME | --from FILE] [--make CHANGES] [--env-file FILE] [--tls [--ca-file FILE]]", runFake},
 		{"version", "print the version", "", runVersion},
 		{"help", "show help for a command", "[COMMAND]", runHelp},
 	}
