@@ -2,6 +2,7 @@ package phonemigrate
 
 import (
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -224,6 +225,16 @@ func urlSecretParts(v string) []urlPart {
 		lo = hi + 1
 	}
 	return parts
+}
+
+// RedactURL returns u with its secret parts by the rule above — the user
+// name and password of its user info, the values of its secret query
+// parameters — replaced by "[redacted]", for a URL that must be shown.
+func RedactURL(u string) string {
+	for _, p := range slices.Backward(urlSecretParts(u)) {
+		u = u[:p.lo] + redacted + u[p.hi:]
+	}
+	return u
 }
 
 // OptionSecrets returns the secret values of opts by the rule above

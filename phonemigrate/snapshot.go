@@ -179,11 +179,11 @@ func TakeSnapshot(ctx context.Context, c Client, tenant string) (*Snapshot, erro
 	}
 	sort.SliceStable(conns, func(i, j int) bool { return conns[i].Name < conns[j].Name })
 	for _, cn := range conns {
-		opts := cloneOptions(cn.Options)
+		opts := cn.Options
 		if opts == nil {
 			opts = map[string]any{}
 		}
-		s.placeholdOptions(cn, opts)
+		opts = s.placeholdOptions(cn, opts)
 		s.Connections = append(s.Connections, SnapshotConnection{ID: cn.ID, Name: cn.Name, Options: opts})
 	}
 
@@ -319,42 +319,48 @@ func twilioPlaceholder(sid string) string {
 	return PlaceholderPrefix + "twilio-auth-token-" + sid
 }
 
-// placeholdOptions replaces, in a connection's options, every string under
-// a key naming a token or a secret (see [OptionSecrets]) by a placeholder,
-// and records it. A Twilio token's placeholder names its account; a
-// gateway secret stored base64url-encoded gets an encoded placeholder, so
-// the options stay valid.
-func (s *Snapshot) placeholdOptions(cn Connection, opts map[string]any) {
-	var walk func(m map[string]any, path string)
-	walk = func(m map[string]any, path string) {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
+// placeholdOptions returns a connection's options with every secret (by
+// the rule of [FindOptionSecrets]: values under secret keys, a URL's user
+// info and secret query parameters) replaced by a placeholder, and records
+// each. A Twilio token's placeholder names its account; a gateway secret
+// stored base64url-encoded gets an encoded placeholder, so the options
+// stay valid; a URL keeps its shape.
+func (s *Snapshot) placeholdOptions(cn Connection, opts map[string]any) map[string]any {
+	return ReplaceOptionSecrets(opts, func(sec OptionSecret) string {
+		path := "options." + sec.Path
+		ph := PlaceholderPrefix + "connection-" + cn.Name + "-" + strings.ReplaceAll(path, ".", "-")
+		parent, key := "", sec.Path
+		if i := strings.LastIndex(sec.Path, "."); i >= 0 {
+			parent, key = sec.Path[:i], sec.Path[i+1:]
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			p := path + "." + k
-			switch v := m[k].(type) {
-			case map[string]any:
-				walk(v, p)
-			case string:
-				if v == "" || !SecretName(k) {
-					continue
-				}
-				ph := PlaceholderPrefix + "connection-" + cn.Name + "-" + strings.ReplaceAll(p, ".", "-")
-				if k == "twilio_token" {
-					sid, _ := opts["twilio_sid"].(string)
-					ph = twilioPlaceholder(sid)
-				}
-				if enc, _ := m["secret_base64_encoded"].(bool); enc && k == "secret" {
-					ph = base64.RawURLEncoding.EncodeToString([]byte(ph))
-				}
-				m[k] = ph
-				s.Placeholders = append(s.Placeholders, Placeholder{Where: "connection " + cn.Name + " " + strings.TrimPrefix(p, "."), Value: ph})
+		if sec.Path == "twilio_token" {
+			sid, _ := opts["twilio_sid"].(string)
+			ph = twilioPlaceholder(sid)
+		}
+		if m, ok := lookupOption(opts, parent); ok && key == "secret" {
+			if enc, _ := m["secret_base64_encoded"].(bool); enc {
+				ph = base64.RawURLEncoding.EncodeToString([]byte(ph))
 			}
 		}
+		s.Placeholders = append(s.Placeholders, Placeholder{Where: "connection " + cn.Name + " " + path, Value: ph})
+		return ph
+	})
+}
+
+// lookupOption returns the map at a dotted path of opts ("" is opts).
+func lookupOption(opts map[string]any, path string) (map[string]any, bool) {
+	m := opts
+	if path == "" {
+		return m, true
 	}
-	walk(opts, "options")
+	for _, k := range strings.Split(path, ".") {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		m = next
+	}
+	return m, true
 }
 
 // ParseSnapshot reads a snapshot file. It refuses another format version

@@ -95,7 +95,7 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 	defer srv.Close()
 	fmt.Fprintf(out, "phonemigrate rehearse: the tenant of %s, served by a fake Auth0 tenant at %s (offline).\n", printable(file), srv.BaseURL)
 	for _, r := range srv.GatewayRedirects() {
-		fmt.Fprintf(out, "Connection %s: its gateway %s is played by a fake gateway at %s.\n", printable(r.Connection), printable(r.Original), r.Local)
+		fmt.Fprintf(out, "Connection %s: its gateway %s is played by a fake gateway at %s.\n", printable(r.Connection), printable(phonemigrate.RedactURL(r.Original)), r.Local)
 	}
 	fmt.Fprintln(out)
 
@@ -127,9 +127,10 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 		return got, nil
 	}
 
-	res := rehearseOutput{Snapshot: file, Tenant: snap.Tenant, Gateways: srv.GatewayRedirects()}
-	if res.Gateways == nil {
-		res.Gateways = []phonemigratetest.GatewayRedirect{}
+	res := rehearseOutput{Snapshot: file, Tenant: snap.Tenant, Gateways: []phonemigratetest.GatewayRedirect{}}
+	for _, g := range srv.GatewayRedirects() {
+		g.Original = phonemigrate.RedactURL(g.Original)
+		res.Gateways = append(res.Gateways, g)
 	}
 	plan, err := m.Plan(ctx, opts)
 	if errors.Is(err, phonemigrate.ErrAlreadyUnified) {

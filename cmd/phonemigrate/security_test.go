@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -155,4 +156,129 @@ func TestTenantDataFilesPrivate(t *testing.T) {
 	if n < 8 {
 		t.Errorf("only %d files and directories written; the check proves little", n)
 	}
+}
+
+// URL credentials of the gateway in TestGatewayURLCredentialsNeverLeak.
+const (
+	gwURLUser = "SENTINEL-GWUSER-4a1"
+	gwURLPass = "SENTINEL-GWPASS-7c1"
+	gwURLKey  = "SENTINEL-GWKEY-5d2"
+)
+
+// withGatewayURLCredentials gives srv's gateway connection a gateway_url
+// with user info and an apikey query parameter (and no JWT, which cannot
+// go with URL credentials), through the Management API.
+func withGatewayURLCredentials(t *testing.T, srv *phonemigratetest.Server) {
+	t.Helper()
+	for _, c := range srv.State().Connections {
+		u, ok := c.Options["gateway_url"].(string)
+		if !ok {
+			continue
+		}
+		opts := c.Options
+		delete(opts, "gateway_authentication")
+		opts["gateway_url"] = strings.Replace(u, "://", "://"+gwURLUser+":"+gwURLPass+"@", 1) + "?to=x&apikey=" + gwURLKey
+		body, _ := json.Marshal(map[string]any{"options": opts})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, srv.BaseURL+"/connections/"+c.ID, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("PATCH connection: %s", resp.Status)
+		}
+		return
+	}
+	t.Fatal("no gateway connection")
+}
+
+// TestGatewayURLCredentialsNeverLeak (#23 item 2): the user name, password
+// and apikey in a gateway URL are secrets everywhere — snapshot (replaced
+// by placeholders and counted), rehearse and fake --from of a snapshot
+// that still holds them, every export output, and an apply resumed in a
+// new process against a server that echoes each request.
+func TestGatewayURLCredentialsNeverLeak(t *testing.T) {
+	t.Parallel()
+	srv := phonemigratetest.NewUnstartedServer(phonemigratetest.LegacyGateway, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
+	srv.Start()
+	defer srv.Close()
+	withGatewayURLCredentials(t, srv)
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	var all bytes.Buffer
+	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
+	cli := recordCLI(t, env, &all, false)
+
+	if code := cli("snapshot", "--out", p("snap.json")); code != 0 {
+		t.Fatalf("snapshot: exit %d:\n%s", code, all.String())
+	}
+	if !strings.Contains(all.String(), "3 secrets replaced") {
+		t.Errorf("snapshot did not count the URL's three secrets:\n%s", all.String())
+	}
+	// A snapshot that still holds them (written by hand, or by an earlier
+	// version), rehearsed and served.
+	b, err := os.ReadFile(p("snap.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap map[string]any
+	if err := json.Unmarshal(b, &snap); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range snap["connections"].([]any) {
+		opts := c.(map[string]any)["options"].(map[string]any)
+		if _, ok := opts["gateway_url"]; ok {
+			opts["gateway_url"] = "https://" + gwURLUser + ":" + gwURLPass + "@sms.example/send?apikey=" + gwURLKey
+		}
+	}
+	b, _ = json.Marshal(snap)
+	if err := os.WriteFile(p("raw-snap.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli("rehearse", p("raw-snap.json"), "--skip-test")
+	cli("rehearse", p("raw-snap.json"), "--skip-test", "--json")
+	fakeCtx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	var fakeOut, fakeErr syncBuffer
+	go func() {
+		// Until it has said where the gateways are (or the timeout).
+		for !strings.Contains(fakeErr.String(), "fake gateway at") && fakeCtx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+	}()
+	run(fakeCtx, []string{"fake", "--from", p("raw-snap.json")}, strings.NewReader(""), &fakeOut, &fakeErr, func(string) string { return "" })
+	fmt.Fprintf(&all, "$ fake --from\n%s%s", fakeOut.String(), fakeErr.String())
+
+	// The migration, resumed through a server echoing every write.
+	proxy := newEchoProxy(t, srv.URL)
+	penv := map[string]string{envBaseURL: proxy.URL + "/api/v2", envToken: srv.Token, envWatch: "0"}
+	pcli := recordCLI(t, penv, &all, false)
+	ok := false
+	for range 25 {
+		if pcli("apply", "--yes", "--json", "--verbose", "--skip-test", "--poll-interval", "5ms", "--checkpoint", p("cp.json")) == 0 {
+			ok = true
+			break
+		}
+		pcli("status", "--checkpoint", p("cp.json"), "--json")
+	}
+	if !ok {
+		t.Fatalf("apply never finished:\n%s", all.String())
+	}
+	cli("export", "--format", "terraform", "--out", p("tf"))
+	cli("export", "--format", "deploy-cli", "--out", p("dc"))
+	cli("export", "--format", "deploy-cli", "--layout", "directory", "--out", p("dcdir"))
+	// The hand-made snapshot holds them, of course.
+	if err := os.Remove(p("raw-snap.json")); err != nil {
+		t.Fatal(err)
+	}
+	scanFiles(t, dir, &all)
+	for _, want := range []string{"invalid request", "served by the fake gateway at", "played by a fake gateway at", "GATEWAY_URL_PASSWORD", "gateway_url.query.apikey"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("output lacks %q; the scan may prove nothing", want)
+		}
+	}
+	assertNoLeak(t, all.String(), gwURLUser, gwURLPass, gwURLKey, base64.StdEncoding.EncodeToString([]byte(gwURLUser+":"+gwURLPass)))
 }

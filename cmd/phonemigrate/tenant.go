@@ -156,17 +156,8 @@ func checkURL(name, raw string) error {
 	return nil
 }
 
-// redactURL keeps a URL's userinfo out of messages.
-func redactURL(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		u.User = nil
-		return u.String()
-	}
-	if i := strings.Index(raw, "@"); i >= 0 {
-		return "…" + raw[i+1:]
-	}
-	return raw
-}
+// redactURL keeps a URL's credentials out of messages.
+func redactURL(raw string) string { return phonemigrate.RedactURL(raw) }
 
 // checkDomain accepts a bare host name such as "acme.eu.auth0.com".
 func checkDomain(d string) error {

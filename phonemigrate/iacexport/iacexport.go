@@ -288,73 +288,13 @@ func finish(s *Snapshot, files Files) (Files, error) {
 	return files, nil
 }
 
-// optionSecretPaths returns the dotted paths of the secret string values
-// of opts (by phonemigrate.OptionSecrets' rule: a key holding "token" or
-// "secret", nested values included), sorted.
-func optionSecretPaths(opts map[string]any) []string {
-	var out []string
-	var walk func(v any, path string, secret bool)
-	walk = func(v any, path string, secret bool) {
-		switch v := v.(type) {
-		case string:
-			if secret && v != "" {
-				out = append(out, path)
-			}
-		case map[string]any:
-			for k, x := range v {
-				walk(x, joinPath(path, k), secret || secretKey(k))
-			}
-		case []any:
-			for i, x := range v {
-				walk(x, joinPath(path, fmt.Sprint(i)), secret)
-			}
-		}
-	}
-	walk(opts, "", false)
-	sort.Strings(out)
-	return out
-}
-
-func joinPath(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a + "." + b
-}
-
-func secretKey(k string) bool {
-	k = strings.ToLower(k)
-	return strings.Contains(k, "token") || strings.Contains(k, "secret")
-}
-
-// replaceSecrets returns a deep copy of opts with each secret string value
-// replaced by repl(path).
+// replaceSecrets returns a deep copy of opts with each secret (by
+// phonemigrate's one rule, [phonemigrate.FindOptionSecrets]: values under
+// secret keys, a URL's user info and secret query parameters) replaced by
+// repl(path), path naming the secret ("gateway_authentication.secret",
+// "gateway_url.password").
 func replaceSecrets(opts map[string]any, repl func(path string) string) map[string]any {
-	var walk func(v any, path string, secret bool) any
-	walk = func(v any, path string, secret bool) any {
-		switch v := v.(type) {
-		case string:
-			if secret && v != "" {
-				return repl(path)
-			}
-			return v
-		case map[string]any:
-			m := make(map[string]any, len(v))
-			for k, x := range v {
-				m[k] = walk(x, joinPath(path, k), secret || secretKey(k))
-			}
-			return m
-		case []any:
-			l := make([]any, len(v))
-			for i, x := range v {
-				l[i] = walk(x, joinPath(path, fmt.Sprint(i)), secret)
-			}
-			return l
-		}
-		return v
-	}
-	m, _ := walk(opts, "", false).(map[string]any)
-	return m
+	return phonemigrate.ReplaceOptionSecrets(opts, func(s phonemigrate.OptionSecret) string { return repl(s.Path) })
 }
 
 // namer hands out names by the rule of auth0 tf generate: runs of
