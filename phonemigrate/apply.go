@@ -147,11 +147,11 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	if cp.Intent != nil && stateOrder(start) <= stateOrder(StatePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" &&
+	if cp.Intent != nil && m.steps.stateOrder(start) <= m.steps.stateOrder(StatePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" &&
 		(cp.Intent.TwilioTokenSource == "" || cp.Intent.TwilioTokenSource == TokenSourceOptions) {
 		return nil, ErrTwilioTokenRequired
 	}
-	r := &run{m: m, cp: cp, machine: newMachine(start), o: &o}
+	r := &run{m: m, cp: cp, machine: m.steps.newMachine(start), o: &o}
 	if start == StateNew {
 		r.d = m.plannedDiscovery(&o)
 	}
@@ -173,7 +173,7 @@ type stepFunc func(ctx context.Context) (Event, error)
 func (r *run) forward(ctx context.Context) error {
 	for {
 		cur := State(r.machine.Current())
-		st := nextStep(cur, r.cp.Intent)
+		st := r.m.steps.nextStep(cur, r.cp.Intent)
 		if st == nil {
 			return nil // completed or already_unified
 		}
@@ -229,7 +229,7 @@ func (r *run) save(ctx context.Context) error {
 func (r *run) fail(ctx context.Context, cur State, began time.Time, err error) error {
 	// The error is recorded and returned without any secret this run
 	// knows of, whatever the Client put in it.
-	err = RedactError(fmt.Errorf("phonemigrate: %s: %w", stepName(cur), err), r.secrets()...)
+	err = RedactError(fmt.Errorf("phonemigrate: %s: %w", r.m.steps.stepName(cur), err), r.secrets()...)
 	r.cp.LastGood = cur
 	r.cp.Error = err.Error()
 	if terr := r.transition(ctx, EventFail, began, err); terr != nil {
@@ -436,7 +436,7 @@ func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Re
 	case in == nil:
 		return done, nil
 	}
-	r := &run{m: m, cp: cp, machine: newMachine(cp.State), o: o, d: d}
+	r := &run{m: m, cp: cp, machine: m.steps.newMachine(cp.State), o: o, d: d}
 	m.log.InfoContext(ctx, "migration completed, but connections were switched back since; switching them again", "tenant", cp.Tenant, "connections", len(in.Connections))
 	if err := r.switchConnectionsOf(ctx, in.Connections, in.UsePhoneProvider); err != nil {
 		return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, err

@@ -193,7 +193,7 @@ func validateCheckpoint(cp *Checkpoint, path string) error {
 }
 
 func knownState(s State) bool {
-	if stateOrder(s) >= 0 {
+	if steps().stateOrder(s) >= 0 {
 		return true
 	}
 	switch s {

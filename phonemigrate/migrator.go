@@ -25,6 +25,9 @@ type Migrator struct {
 	poll     time.Duration
 	tenant   string
 	now      func() time.Time
+	// steps is the step table the Migrator runs ([steps], the built-in
+	// one).
+	steps stepTable
 	// planned are the reads of the last Plan (see Options.Planned).
 	planned *planReads
 	// twilioTransport is the transport of twilioHTTP (nil: the default);
@@ -45,7 +48,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 	if c == nil {
 		return nil, errors.New("phonemigrate: nil Client")
 	}
-	m := &Migrator{c: c, poll: defaultPollInterval, now: time.Now}
+	m := &Migrator{c: c, poll: defaultPollInterval, now: time.Now, steps: steps()}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(m)

@@ -70,7 +70,7 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 		if err != nil {
 			return nil, nil, err
 		}
-		return buildPlan(m.tenant, d, in, o, nil, warnings), in, nil
+		return buildPlan(m.steps, m.tenant, d, in, o, nil, warnings), in, nil
 	}
 	in, warnings, err := m.preflight(d, o)
 	if err == nil && in.Provider == ProviderKindCustom && !d.actionsRead {
@@ -113,7 +113,7 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 			return nil, nil, err
 		}
 	}
-	p := buildPlan(m.tenant, d, in, o, act, warnings)
+	p := buildPlan(m.steps, m.tenant, d, in, o, act, warnings)
 	if in.Hook != nil && act != nil {
 		p.ActionSecrets = nonNil(in.Hook.SecretNames)
 		p.Hook = in.Hook.ActionName
@@ -195,7 +195,7 @@ const (
 
 // buildPlan is the plan for intent in on discovery d: its header, then
 // each step of the table as its plan function shows it (see planSteps).
-func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiongen.Action, warnings []string) *Plan {
+func buildPlan(steps stepTable, tenant string, d *Discovery, in *Intent, o *Options, act *actiongen.Action, warnings []string) *Plan {
 	p := &Plan{Tenant: tenant, Provider: in.Provider, Delivery: in.Delivery, Warnings: warnings}
 	if in.Twilio != nil {
 		p.TwilioToken = describeTokenSource(in.TwilioTokenSource, in.Twilio.SID, d)
@@ -204,7 +204,7 @@ func buildPlan(tenant string, d *Discovery, in *Intent, o *Options, act *actiong
 			p.TwilioCheck = "GET /2010-04-01/Accounts/" + in.Twilio.SID + ".json with these credentials before the first write that sends them"
 		}
 	}
-	p.Steps = planSteps(&planContext{d: d, in: in, o: o, act: act})
+	p.Steps = steps.planSteps(&planContext{d: d, in: in, o: o, act: act})
 	p.Warnings = append(p.Warnings, IaCRevertWarning)
 	return p
 }

@@ -51,7 +51,7 @@ func (m *Migrator) Rollback(ctx context.Context, opts ...RollbackOptions) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	r := &run{m: m, cp: cp, machine: newMachine(cp.State), o: &Options{}}
+	r := &run{m: m, cp: cp, machine: m.steps.newMachine(cp.State), o: &Options{}}
 	result := func(err error) (*Result, error) {
 		return &Result{State: State(r.machine.Current()), Plan: cp.Plan, Steps: r.steps, Checkpoint: cp}, err
 	}

@@ -40,7 +40,7 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	copyM.c = dry
 	copyM.store = NewMemoryStore() // the real checkpoint is never written
 	scratch := *cp
-	r := &run{m: &copyM, cp: &scratch, machine: newMachine(cp.State), o: &Options{}}
+	r := &run{m: &copyM, cp: &scratch, machine: copyM.steps.newMachine(cp.State), o: &Options{}}
 	if err = r.checkDrift(ctx); err != nil {
 		var de *DriftError
 		if !errors.As(err, &de) {

@@ -62,12 +62,12 @@ func strs(states ...State) []string {
 
 // events is the legality table of the migration: the forward path (the
 // step table, [steps]), then the rows off it.
-func events() fsm.Events {
+func (t stepTable) events() fsm.Events {
 	var evs fsm.Events
-	for _, s := range steps() {
+	for _, s := range t {
 		evs = append(evs, fsm.EventDesc{Name: string(s.event), Src: strs(s.from...), Dst: string(s.to)})
 	}
-	failFrom := append(append([]State(nil), forwardStates()...), StateRollingBack)
+	failFrom := append(append([]State(nil), t.forwardStates()...), StateRollingBack)
 	return append(evs,
 		fsm.EventDesc{Name: string(EventAlreadyUnified), Src: strs(StateDiscovered), Dst: string(StateAlreadyUnified)},
 		fsm.EventDesc{Name: string(EventFail), Src: strs(failFrom...), Dst: string(StateFailed)},
@@ -80,8 +80,8 @@ func events() fsm.Events {
 // callbacks: the migrator runs each step itself (Auth0 calls never happen
 // inside fsm callbacks) and uses the machine only as the table of legal
 // transitions and for the diagram.
-func newMachine(s State) *fsm.FSM {
-	return fsm.NewFSM(string(s), events(), nil)
+func (t stepTable) newMachine(s State) *fsm.FSM {
+	return fsm.NewFSM(string(s), t.events(), nil)
 }
 
 // Diagram returns the migration state machine as a Mermaid state diagram
@@ -89,7 +89,7 @@ func newMachine(s State) *fsm.FSM {
 // migrator uses, so the picture cannot drift from the code. The output is
 // sorted and deterministic; it starts at [StateNew].
 func Diagram() string {
-	out, err := fsm.VisualizeWithType(newMachine(StateNew), fsm.MermaidStateDiagram)
+	out, err := fsm.VisualizeWithType(steps().newMachine(StateNew), fsm.MermaidStateDiagram)
 	if err != nil {
 		// Only an unknown diagram type fails, and the type is a constant.
 		panic(fmt.Sprintf("phonemigrate: fsm diagram: %v", err))

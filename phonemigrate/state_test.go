@@ -35,7 +35,7 @@ func TestMachineLegality(t *testing.T) {
 		{StateAlreadyUnified, EventRollback, ""},
 	}
 	for _, tt := range tests {
-		m := newMachine(tt.from)
+		m := steps().newMachine(tt.from)
 		err := m.Event(t.Context(), string(tt.event))
 		if tt.want == "" {
 			if err == nil {
@@ -109,7 +109,7 @@ func TestPlanStepsFollowTable(t *testing.T) {
 				pc.act = &actiongen.Action{Name: "a"}
 			}
 			var got []State
-			for _, st := range planSteps(pc) {
+			for _, st := range steps().planSteps(pc) {
 				got = append(got, st.State)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
@@ -142,15 +142,15 @@ func TestNextStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got Event
-		if s := nextStep(tt.from, tt.in); s != nil {
+		if s := steps().nextStep(tt.from, tt.in); s != nil {
 			got = s.event
 		}
 		if got != tt.want {
-			t.Errorf("nextStep(%s, %+v) = %q; want %q", tt.from, tt.in, got, tt.want)
+			t.Errorf("steps().nextStep(%s, %+v) = %q; want %q", tt.from, tt.in, got, tt.want)
 		}
 		// Every step the table takes is legal in the machine.
 		if got != "" {
-			if err := newMachine(tt.from).Event(t.Context(), string(got)); err != nil {
+			if err := steps().newMachine(tt.from).Event(t.Context(), string(got)); err != nil {
 				t.Errorf("%s --%s-->: %v", tt.from, got, err)
 			}
 		}
@@ -167,8 +167,8 @@ func TestStepName(t *testing.T) {
 		StateCompleted:         "completed",
 	}
 	for s, want := range tests {
-		if got := stepName(s); got != want {
-			t.Errorf("stepName(%s) = %q, want %q", s, got, want)
+		if got := steps().stepName(s); got != want {
+			t.Errorf("steps().stepName(%s) = %q, want %q", s, got, want)
 		}
 	}
 }
@@ -177,41 +177,45 @@ func TestStepName(t *testing.T) {
 // all it takes — the machine, the path, the plan and the rollback order
 // take it in its place, and the step after it leaves from its state.
 func TestAddingAStep(t *testing.T) {
-	saved := registered
-	t.Cleanup(func() { registered = saved })
+	t.Parallel()
 	const stateAudited, eventAudit = State("audited"), Event("audit")
-	registered = append(slices.Clone(saved), &step{order: 85, event: eventAudit, to: stateAudited, does: "audit",
+	// A table of its own: the built-in one, which other tests use at the
+	// same time, is left alone.
+	tbl := newStepTable(append(slices.Clone(builtin), &step{order: 85, event: eventAudit, to: stateAudited, does: "audit",
 		plan:  func(*planContext) Step { return Step{Title: "Audit"} },
 		apply: func(*run, context.Context) (Event, error) { return eventAudit, nil },
 		undo:  &undo{title: "Un-audit", restore: func(*run, context.Context) error { return nil }},
-	})
+	})...)
 	in := &Intent{Provider: ProviderKindTwilio, Twilio: &TwilioSettings{SID: "AC1"}}
-	if s := nextStep(StateMFAAligned, in); s == nil || s.event != eventAudit {
+	if s := steps().nextStep(StateMFAAligned, in); s == nil || s.event != EventMigrateTemplates {
+		t.Fatalf("the built-in table's step after mfa_aligned is %v, want migrate_templates (untouched)", s)
+	}
+	if s := tbl.nextStep(StateMFAAligned, in); s == nil || s.event != eventAudit {
 		t.Fatalf("the step after mfa_aligned is %v, want the new one", s)
 	}
-	if s := nextStep(stateAudited, in); s == nil || s.event != EventMigrateTemplates {
+	if s := tbl.nextStep(stateAudited, in); s == nil || s.event != EventMigrateTemplates {
 		t.Fatalf("the step after the new one is %v, want migrate_templates", s)
 	}
 	for _, hop := range []struct {
 		from State
 		ev   Event
 	}{{StateMFAAligned, eventAudit}, {stateAudited, EventMigrateTemplates}} {
-		if err := newMachine(hop.from).Event(t.Context(), string(hop.ev)); err != nil {
+		if err := tbl.newMachine(hop.from).Event(t.Context(), string(hop.ev)); err != nil {
 			t.Errorf("machine: %s --%s-->: %v", hop.from, hop.ev, err)
 		}
 	}
-	if got, want := stateOrder(stateAudited), stateOrder(StateMFAAligned)+1; got != want {
+	if got, want := tbl.stateOrder(stateAudited), tbl.stateOrder(StateMFAAligned)+1; got != want {
 		t.Errorf("stateOrder(audited) = %d, want %d", got, want)
 	}
 	var planned []State
-	for _, st := range planSteps(&planContext{d: &Discovery{}, in: in, o: &Options{}}) {
+	for _, st := range tbl.planSteps(&planContext{d: &Discovery{}, in: in, o: &Options{}}) {
 		planned = append(planned, st.State)
 	}
 	if i := slices.Index(planned, stateAudited); i < 1 || planned[i-1] != StateMFAAligned {
 		t.Errorf("plan steps %v: want audited right after mfa_aligned", planned)
 	}
 	var undone []Event
-	for _, s := range undoOrder(steps()) {
+	for _, s := range undoOrder(tbl) {
 		undone = append(undone, s.event)
 	}
 	want := []Event{EventSwitchConnections, EventSwitchTenant, EventMigrateTemplates, eventAudit, EventAlignMFA, EventConfigureProvider, EventDeployAction}

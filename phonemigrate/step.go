@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/unifiedphone/unifiedphone/actiongen"
 )
@@ -81,27 +82,32 @@ type undo struct {
 	restore func(r *run, ctx context.Context) error
 }
 
-// registered are the steps, as each step_*.go file registers its own
-// (register, from an init function).
-var registered []*step
+// builtin are the migration's steps, as each step_*.go file registers its
+// own (register, from an init function). It is written only while the
+// package initializes; a Migrator works from a [stepTable] value (by
+// default [steps]), so a test adds a step to its own table, not to this.
+var builtin []*step
 
-// register adds s to the table; its order places it.
-func register(s *step) { registered = append(registered, s) }
+// register adds s to the built-in steps; its order places it.
+func register(s *step) { builtin = append(builtin, s) }
 
-// steps is the ordered table of the forward steps (see step): the
-// registered steps by order, each leaving from the state the step before
-// reaches — and, when that step may be skipped (step.skip), from the
-// states it leaves from as well. So adding a step is adding its file: its
-// order places it.
-func steps() []*step {
-	ss := make([]*step, 0, len(registered))
-	for _, s := range registered {
-		c := *s
-		ss = append(ss, &c)
-	}
-	slices.SortStableFunc(ss, func(a, b *step) int { return a.order - b.order })
-	from := []State{StateNew}
+// stepTable is the ordered table of the forward steps (see step), as
+// newStepTable makes it.
+type stepTable []*step
+
+// newStepTable orders ss (copies of them) into a table: by order, each
+// leaving from the state the step before reaches — and, when that step may
+// be skipped (step.skip), from the states it leaves from as well. So
+// adding a step is adding its file: its order places it.
+func newStepTable(ss ...*step) stepTable {
+	t := make(stepTable, 0, len(ss))
 	for _, s := range ss {
+		c := *s
+		t = append(t, &c)
+	}
+	slices.SortStableFunc(t, func(a, b *step) int { return a.order - b.order })
+	from := []State{StateNew}
+	for _, s := range t {
 		s.from = from
 		if s.skip != nil {
 			from = append([]State{s.to}, from...)
@@ -109,14 +115,22 @@ func steps() []*step {
 			from = []State{s.to}
 		}
 	}
-	return ss
+	return t
 }
+
+// defaultSteps is the table of the built-in steps, made once.
+var defaultSteps = sync.OnceValue(func() stepTable { return newStepTable(builtin...) })
+
+// steps is the table of the built-in steps: what every Migrator runs
+// (see withSteps), and what knows the states of a checkpoint file and
+// draws [Diagram].
+func steps() stepTable { return defaultSteps() }
 
 // forwardStates are the states the forward path can fail from, in order:
 // the states the steps leave from.
-func forwardStates() []State {
+func (t stepTable) forwardStates() []State {
 	var out []State
-	for _, s := range steps() {
+	for _, s := range t {
 		for _, f := range s.from {
 			if !slices.Contains(out, f) {
 				out = append(out, f)
@@ -128,8 +142,8 @@ func forwardStates() []State {
 
 // stateOrder returns the position of s on the forward path (completed is
 // last), or -1 for states off that path.
-func stateOrder(s State) int {
-	fs := forwardStates()
+func (t stepTable) stateOrder(s State) int {
+	fs := t.forwardStates()
 	if i := slices.Index(fs, s); i >= 0 {
 		return i
 	}
@@ -141,8 +155,8 @@ func stateOrder(s State) int {
 
 // nextStep returns the step a migration with intent in takes from s, or
 // nil when s has none (completed, already unified, failed, ...).
-func nextStep(s State, in *Intent) *step {
-	for _, st := range steps() {
+func (t stepTable) nextStep(s State, in *Intent) *step {
+	for _, st := range t {
 		if slices.Contains(st.from, s) && (st.skip == nil || !st.skip(in)) {
 			return st
 		}
@@ -153,12 +167,12 @@ func nextStep(s State, in *Intent) *step {
 // stepName names the step out of s for error messages: what the steps
 // leaving s do ("deploy action or configure provider" when the intent
 // decides), "rollback" while rolling back, else the state itself.
-func stepName(s State) string {
+func (t stepTable) stepName(s State) string {
 	if s == StateRollingBack {
 		return "rollback"
 	}
 	var does []string
-	for _, st := range steps() {
+	for _, st := range t {
 		if slices.Contains(st.from, s) {
 			does = append(does, st.does)
 		}
@@ -176,7 +190,7 @@ func stepName(s State) string {
 // switch, after which MFA goes through the legacy Guardian settings); then
 // every other step, latest first (templates, MFA message types, the
 // provider, the Action), which no code is routed to any more.
-func undoOrder(ss []*step) []*step {
+func undoOrder(ss stepTable) []*step {
 	var routes, rest []*step
 	for i := len(ss) - 1; i >= 0; i-- {
 		switch u := ss[i].undo; {
@@ -213,9 +227,9 @@ func (pc *planContext) providerID() string {
 
 // planSteps renders the plan's steps: each step of the table that applies
 // to the intent and shows in a plan, in order.
-func planSteps(pc *planContext) []Step {
+func (t stepTable) planSteps(pc *planContext) []Step {
 	var out []Step
-	for _, s := range steps() {
+	for _, s := range t {
 		if s.plan == nil || (s.skip != nil && s.skip(pc.in)) {
 			continue
 		}
@@ -234,7 +248,7 @@ func planSteps(pc *planContext) []Step {
 // restores each step in [undoOrder]. With each restore it calls done (when
 // not nil) with the step, so a rollback plan can group the writes.
 func (r *run) restore(ctx context.Context, done func(*step)) error {
-	ss := steps()
+	ss := r.m.steps
 	adopted := false
 	if r.cp.Intent != nil {
 		for _, s := range ss {
@@ -273,7 +287,7 @@ func (r *run) restore(ctx context.Context, done func(*step)) error {
 // records as created is the one this migration created (each step's
 // owned); one that no longer exists is fine.
 func (r *run) checkOwned(ctx context.Context) error {
-	for _, s := range steps() {
+	for _, s := range r.m.steps {
 		if s.undo != nil && s.undo.owned != nil {
 			if err := s.undo.owned(r, ctx); err != nil {
 				return err
@@ -292,7 +306,7 @@ func (r *run) checkDrift(ctx context.Context) error {
 		return nil
 	}
 	var changes []string
-	for _, s := range steps() {
+	for _, s := range r.m.steps {
 		if s.undo == nil || s.undo.drift == nil {
 			continue
 		}
