@@ -26,7 +26,10 @@ type applyOutput struct {
 	// Repair is set (exit 3) when the tenant is switched and leaves users
 	// without codes: what 'phonemigrate repair' would write.
 	Repair *phonemigrate.Plan `json:"repair,omitempty"`
-	Error  string             `json:"error,omitempty"`
+	// Rehearsal is what the pre-write rehearsal found (apply refuses
+	// while a difference is not accepted).
+	Rehearsal *rehearsal `json:"rehearsal,omitempty"`
+	Error     string     `json:"error,omitempty"`
 }
 
 func runApply(ctx context.Context, c *cli, args []string) error {
@@ -41,9 +44,11 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		poll    time.Duration
 		askTok  bool
 		watch   canaryFlags
+		pf      proveFlags
 	)
 	tf.register(fs)
 	of.register(fs)
+	pf.register(fs)
 	cf.register(fs)
 	log.register(fs)
 	watch.register(fs)
@@ -141,6 +146,20 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprint(c.stderr, printable(plan.Text()))
 		}
 		if err := c.actionSecrets(&of, opts, plan); err != nil {
+			return err
+		}
+		// Prove the outcome before the first write.
+		rh, err := c.rehearse(ctx, s.client, tenant.Name(), opts, pf, log.logger(c.stderr))
+		if err != nil {
+			return err
+		}
+		if !jsonOut && (!log.quiet || len(rh.unaccepted()) > 0) {
+			fmt.Fprint(c.stderr, printable(rehearsalText(rh)))
+		}
+		if err := proveOrRefuse(rh); err != nil {
+			if jsonOut {
+				_ = c.writeJSON(applyOutput{Tenant: tenant.Name(), Checkpoint: path, Steps: []jsonTransition{}, Plan: plan, Rehearsal: rh, Error: err.Error()})
+			}
 			return err
 		}
 	} else if cp.State != phonemigrate.StateCompleted && !log.quiet {

@@ -22,7 +22,10 @@ type planOutput struct {
 	// Repair is what 'phonemigrate repair' would write.
 	Repair   *phonemigrate.Plan     `json:"repair,omitempty"`
 	Findings []phonemigrate.Finding `json:"findings,omitempty"`
-	Error    string                 `json:"error,omitempty"`
+	// Rehearsal is what the pre-write rehearsal found: the consumers that
+	// would receive something else, with the IDs --accept-difference takes.
+	Rehearsal *rehearsal `json:"rehearsal,omitempty"`
+	Error     string     `json:"error,omitempty"`
 }
 
 // migrationInProgress is plan's summary of an existing checkpoint.
@@ -45,11 +48,13 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 		cf      checkpointFlag
 		log     logging
 		jsonOut bool
+		pf      proveFlags
 	)
 	tf.register(fs)
 	of.register(fs)
 	cf.register(fs)
 	log.register(fs)
+	pf.register(fs)
 	fs.BoolVar(&jsonOut, "json", false, "print the plan as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "plan", args, log.check); err != nil {
 		return err
@@ -97,11 +102,23 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if jsonOut {
-		return c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: plan})
+	rh, err := c.rehearse(ctx, s.client, tenant.Name(), opts, pf, log.logger(c.stderr))
+	if err != nil {
+		return err
 	}
-	fmt.Fprint(c.stdout, printable(plan.Text()))
-	return nil
+	refused := proveOrRefuse(rh)
+	if jsonOut {
+		out := planOutput{Tenant: tenant.Name(), Plan: plan, Rehearsal: rh}
+		if refused != nil {
+			out.Error = refused.Error()
+		}
+		if err := c.writeJSON(out); err != nil {
+			return err
+		}
+		return refused
+	}
+	fmt.Fprint(c.stdout, printable(plan.Text()+rehearsalText(rh)))
+	return refused
 }
 
 // planFromCheckpoint reads the checkpoint at path. When it records a

@@ -49,6 +49,9 @@ func scriptSetup(env *testscript.Env) error {
 	// Scripts migrate without apply's default 2m delivery watch unless
 	// they ask for one (--watch); watch.txtar does.
 	env.Setenv("PHONEMIGRATE_WATCH", "0")
+	// Likewise without the pre-write rehearsal (a migration of a fake
+	// copy) unless they ask for it: the outcome_*.txtar scripts do.
+	env.Setenv("PHONEMIGRATE_REHEARSE", "0")
 
 	st := &scriptState{saved: map[string]phonemigratetest.State{}}
 	env.Values[scriptStateKey{}] = st

@@ -67,9 +67,9 @@ func commands() []command {
 	return []command{
 		{"demo", "run the whole migration offline against an embedded fake tenant", "[--scenario NAME] [--json]", runDemo},
 		{"plan", "show what apply would write to the tenant, writing nothing",
-			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--node-modules DIR...] [--accept-action-differences] [--checkpoint FILE] [--json]", runPlan},
+			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--node-modules DIR...] [--accept-action-differences] [--no-rehearse] [--accept-difference ID...] [--checkpoint FILE] [--json]", runPlan},
 		{"apply", "migrate the tenant (resumes from the checkpoint after a failure)",
-			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--node-modules DIR...] [--accept-action-differences] [--ask-twilio-token] [--yes] [--checkpoint FILE] [--poll-interval D] [--watch D] [--watch-threshold RATE] [--watch-min-failures N] [--watch-poll D] [--no-auto-rollback] [--json]\n" +
+			tenantUsage + " [--provider KIND] [--delivery METHODS] (--test-to +E164... | --skip-test) [--allow-replace] [--twilio-api-url URL] [--skip-twilio-check] [--evidence-timeout D] [--node-modules DIR...] [--accept-action-differences] [--no-rehearse] [--accept-difference ID...] [--ask-twilio-token] [--yes] [--checkpoint FILE] [--poll-interval D] [--watch D] [--watch-threshold RATE] [--watch-min-failures N] [--watch-poll D] [--no-auto-rollback] [--json]\n" +
 				"--fleet FILE [--allow-any-checkpoint] [--request-timeout TIME] [--header-timeout TIME] [--yes] [--poll-interval D] [--json]", runApply},
 		{"status", "show the migration's checkpoint", tenantUsage + " [--checkpoint FILE] [--json]", runStatus},
 		{"rollback", "restore what the migration changed, from its checkpoint", tenantUsage + " [--yes] [--force] [--plan] [--checkpoint FILE] [--json]", runRollback},
@@ -245,6 +245,10 @@ func exitCode(err error) int {
 	}
 	if errors.Is(err, iacexport.ErrNotUnified) {
 		return exitUserWork // export: apply first
+	}
+	var od *errOutcomeDiffers
+	if errors.As(err, &od) {
+		return exitUserWork // apply: the rehearsal found differences
 	}
 	var snc *stillNoCodeError
 	if errors.As(err, &snc) {
