@@ -399,8 +399,9 @@ func (m *Migrator) sleep(ctx context.Context, n int) error {
 // from them before they are stale: a person answering a question
 // (Repair's confirmation) or the time between Plan and Apply
 // (Options.Planned). An automatic answer (a callback that accepts at once)
-// is faster; a person is not.
-var confirmStaleAfter = time.Second
+// is faster; a person is not. Each Migrator holds it (staleAfter), which
+// its package's tests set to zero to make every answer a person's.
+const confirmStaleAfter = time.Second
 
 // recheck is Apply on a completed migration: it reads the tenant and checks
 // the invariants again, since Terraform, deploy-cli or a person may have

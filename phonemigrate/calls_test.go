@@ -334,9 +334,8 @@ func TestIntegrationCallSequence(t *testing.T) {
 // run waits for a person to confirm the test message survives the
 // whole-options connection write (the run re-reads after waiting).
 func TestApplyConfirmKeepsConcurrentEdits(t *testing.T) {
-	t.Cleanup(phonemigrate.SetConfirmStaleAfter(0)) // every answer counts as a person's
 	mt := scenario("legacy-gateway")
-	m, _ := newMigrator(t, mt)
+	m, _ := newMigrator(t, mt, phonemigrate.WithConfirmStaleAfter(0)) // every answer counts as a person's
 	o := baseOptions()
 	o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) {
 		mt.mu.Lock()
@@ -432,12 +431,13 @@ func TestApplyFromPlannedReads(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var opts []phonemigrate.Option
 			if tt.stale {
-				t.Cleanup(phonemigrate.SetConfirmStaleAfter(0))
+				opts = append(opts, phonemigrate.WithConfirmStaleAfter(0))
 			}
 			mt := scenario("legacy-twilio")
 			c := countReads(mt)
-			m, _ := newMigrator(t, c)
+			m, _ := newMigrator(t, c, opts...)
 			o := baseOptions()
 			o.TestRecipients, o.SkipTest = nil, true
 			planner := m

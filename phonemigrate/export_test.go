@@ -6,13 +6,9 @@ import (
 	"time"
 )
 
-// SetConfirmStaleAfter sets confirmStaleAfter for a test and returns a func
-// that restores it.
-func SetConfirmStaleAfter(d time.Duration) (restore func()) {
-	old := confirmStaleAfter
-	confirmStaleAfter = d
-	return func() { confirmStaleAfter = old }
-}
+// WithConfirmStaleAfter sets how long the Migrator's reads stay fresh
+// across a wait (0: every answer counts as a person's).
+func WithConfirmStaleAfter(d time.Duration) Option { return withStaleAfter(d) }
 
 // SetFileStoreUID makes s take uid for the current user id.
 func SetFileStoreUID(s *FileStore, uid int) { s.uid = func() int { return uid } }

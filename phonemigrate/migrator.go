@@ -25,6 +25,8 @@ type Migrator struct {
 	poll     time.Duration
 	tenant   string
 	now      func() time.Time
+	// staleAfter is confirmStaleAfter (tests set it with withStaleAfter).
+	staleAfter time.Duration
 	// steps is the step table the Migrator runs ([steps], the built-in
 	// one).
 	steps stepTable
@@ -48,7 +50,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 	if c == nil {
 		return nil, errors.New("phonemigrate: nil Client")
 	}
-	m := &Migrator{c: c, poll: defaultPollInterval, now: time.Now, steps: steps()}
+	m := &Migrator{c: c, poll: defaultPollInterval, now: time.Now, staleAfter: confirmStaleAfter, steps: steps()}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(m)

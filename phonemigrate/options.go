@@ -283,6 +283,12 @@ func WithTenant(name string) Option {
 	return optionFunc(func(m *Migrator) { m.tenant = name })
 }
 
+// withStaleAfter sets how long reads stay fresh across a wait (default
+// confirmStaleAfter); tests set zero to make every answer a person's.
+func withStaleAfter(d time.Duration) Option {
+	return optionFunc(func(m *Migrator) { m.staleAfter = d })
+}
+
 // withTwilioTransport makes the Migrator's Twilio API client use rt (nil:
 // the default transport). It is unexported: tests use it to answer the
 // calls to https://api.twilio.com without a network.

@@ -52,7 +52,7 @@ func (m *Migrator) plannedDiscovery(o *Options) *Discovery {
 		return nil
 	}
 	m.planned = nil // once: the run that uses them changes the tenant
-	if time.Since(r.at) >= confirmStaleAfter {
+	if time.Since(r.at) >= m.staleAfter {
 		return nil
 	}
 	return r.d

@@ -298,7 +298,7 @@ func (m *Migrator) Repair(ctx context.Context, o RepairOptions) (*RepairResult, 
 			res.Outcome, res.Reason = RepairDeclined, "the repair was not confirmed"
 			return res, nil
 		}
-		slow = m.now().Sub(began) >= confirmStaleAfter
+		slow = m.now().Sub(began) >= m.staleAfter
 	}
 
 	// Last look before the write: someone may have repaired the tenant

@@ -325,10 +325,9 @@ func TestRepairConcurrent(t *testing.T) {
 			return res, fc.flagSets
 		}, "someone switched the tenant back since it was read"},
 		{"while a person considers the proposal", func(t *testing.T, srv *phonemigratetest.Server, colleague func()) (*phonemigrate.RepairResult, int) {
-			defer phonemigrate.SetConfirmStaleAfter(0)()
 			fc := &flipClient{colleague: func() {}}
 			fc.Client = clientOf(t, srv)
-			m, err := newStubbed(fc, phonemigrate.WithTenant(phonemigratetest.TenantName))
+			m, err := newStubbed(fc, phonemigrate.WithTenant(phonemigratetest.TenantName), phonemigrate.WithConfirmStaleAfter(0))
 			if err != nil {
 				t.Fatal(err)
 			}
