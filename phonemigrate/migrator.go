@@ -56,7 +56,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 			o.apply(m)
 		}
 	}
-	m.twilioHTTP = &http.Client{Timeout: twilioHTTPTimeout, Transport: m.twilioTransport}
+	m.twilioHTTP = newTwilioHTTP(m.twilioTransport)
 	if m.store == nil {
 		m.store = NewMemoryStore()
 	}

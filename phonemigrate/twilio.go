@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
+	"github.com/unifiedphone/unifiedphone/internal/safehttp"
 )
 
 // Twilio auth token sources, recorded in [Intent.TwilioTokenSource] (never
@@ -201,9 +202,12 @@ func (t *twilioClient) get(ctx context.Context, path string, q url.Values, out a
 		return 0, nil, fmt.Errorf("reach Twilio at %s: %w", t.base, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTwilioBody+1))
 	if err != nil {
 		return resp.StatusCode, nil, fmt.Errorf("read Twilio's answer: %w", err)
+	}
+	if len(body) > maxTwilioBody {
+		return resp.StatusCode, nil, fmt.Errorf("Twilio's answer to %s is larger than %d bytes", path, maxTwilioBody)
 	}
 	if resp.StatusCode/100 != 2 {
 		te := &twilioAPIError{Status: resp.StatusCode}
@@ -314,5 +318,36 @@ func validateTwilioURL(s string) error {
 	return nil
 }
 
-// twilioHTTPTimeout bounds each Twilio API call.
-const twilioHTTPTimeout = 15 * time.Second
+// twilioHTTPTimeout bounds each Twilio API call, answer included, and
+// twilioHeaderTimeout the wait for its response headers.
+const (
+	twilioHTTPTimeout   = 15 * time.Second
+	twilioHeaderTimeout = 10 * time.Second
+	// maxTwilioBody caps a Twilio answer read into memory.
+	maxTwilioBody = 1 << 20
+)
+
+// errTwilioRedirect is the error of a Twilio call answered with a
+// redirect: never followed, since the request carries the account's
+// credentials (Basic authorization) and must go only to the configured
+// Twilio API URL.
+var errTwilioRedirect = errors.New("Twilio answered with a redirect, which is never followed (the request carries the account's credentials)")
+
+// newTwilioHTTP is the Twilio API client: the Management API client's
+// transport rules — no redirect is followed, response headers capped at 64
+// KiB and due within 10 s, each call bounded by 15 s (bodies are capped
+// when read). rt replaces the transport in tests (nil: the default).
+// Plain http reaches only a loopback host ([Options.TwilioAPIBaseURL] is
+// validated), and with no redirect followed nothing else is reached.
+func newTwilioHTTP(rt http.RoundTripper) *http.Client {
+	if rt == nil {
+		rt = safehttp.Transport(twilioHeaderTimeout)
+	}
+	return &http.Client{
+		Timeout:   twilioHTTPTimeout,
+		Transport: safehttp.Capped(rt),
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			return fmt.Errorf("%w (status %d to %s://%s)", errTwilioRedirect, req.Response.StatusCode, req.URL.Scheme, req.URL.Host)
+		},
+	}
+}

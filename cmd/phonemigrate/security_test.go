@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -281,4 +284,82 @@ func TestGatewayURLCredentialsNeverLeak(t *testing.T) {
 		}
 	}
 	assertNoLeak(t, all.String(), gwURLUser, gwURLPass, gwURLKey, base64.StdEncoding.EncodeToString([]byte(gwURLUser+":"+gwURLPass)))
+}
+
+// TestTwilioClientRefusesRedirects (#23 item 3): a Twilio API that
+// redirects (307, to another port of the same host) never receives the
+// credentials a second time elsewhere: the redirect is not followed and
+// the run fails saying so.
+func TestTwilioClientRefusesRedirects(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusFound, http.StatusPermanentRedirect} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			t.Parallel()
+			srv := phonemigratetest.NewServer(phonemigratetest.LegacyTwilio)
+			defer srv.Close()
+			var got atomic.Int32
+			target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "" {
+					got.Add(1)
+				}
+				http.Error(w, "nothing here", http.StatusNotFound)
+			}))
+			defer target.Close()
+			redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, target.URL+r.URL.RequestURI(), status)
+			}))
+			defer redirector.Close()
+			env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envTwilioToken: phonemigratetest.TwilioAuthToken, envWatch: "0"}
+			code, _, stderr := runCLI(t, env, "apply", "--yes", "--quiet", "--skip-test", "--poll-interval", "5ms", "--twilio-api-url", redirector.URL, "--checkpoint", filepath.Join(t.TempDir(), "cp.json"))
+			if n := got.Load(); n > 0 {
+				t.Errorf("the redirect target received the credentials %d times", n)
+			}
+			if code == 0 || !strings.Contains(stderr, "redirect") {
+				t.Errorf("exit %d, stderr %q: want a failure naming the redirect", code, stderr)
+			}
+		})
+	}
+}
+
+// TestResponseHeaderCap (#23 item 12): response headers larger than 64 KiB
+// — from the Management API or from Twilio — fail the call instead of
+// being read into memory.
+func TestResponseHeaderCap(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("x", 1<<20)
+	bloat := func(h http.Header) {
+		for i := range 9 {
+			h.Set(fmt.Sprintf("X-Junk-%d", i), huge)
+		}
+	}
+	t.Run("management API", func(t *testing.T) {
+		t.Parallel()
+		srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
+		defer srv.Close()
+		u, _ := url.Parse(srv.URL)
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.ModifyResponse = func(r *http.Response) error { bloat(r.Header); return nil }
+		p := httptest.NewServer(rp)
+		defer p.Close()
+		env := map[string]string{envBaseURL: p.URL + "/api/v2", envToken: srv.Token}
+		code, _, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet")
+		if code == 0 || !strings.Contains(stderr, "header") {
+			t.Errorf("exit %d, stderr %q: want a failure naming the headers", code, stderr)
+		}
+	})
+	t.Run("Twilio", func(t *testing.T) {
+		t.Parallel()
+		srv := phonemigratetest.NewServer(phonemigratetest.LegacyTwilio)
+		defer srv.Close()
+		u, _ := url.Parse(srv.Twilio().URL)
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.ModifyResponse = func(r *http.Response) error { bloat(r.Header); return nil }
+		tw := httptest.NewServer(rp)
+		defer tw.Close()
+		env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envTwilioToken: phonemigratetest.TwilioAuthToken, envWatch: "0"}
+		code, _, stderr := runCLI(t, env, "apply", "--yes", "--quiet", "--skip-test", "--poll-interval", "5ms", "--twilio-api-url", tw.URL, "--checkpoint", filepath.Join(t.TempDir(), "cp.json"))
+		if code == 0 || !strings.Contains(stderr, "header") {
+			t.Errorf("exit %d, stderr %q: want a failure naming the headers", code, stderr)
+		}
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
+	"github.com/unifiedphone/unifiedphone/internal/safehttp"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
@@ -344,6 +345,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			base = hc.Transport
 		}
 	}
+	// Response headers are capped (64 KiB; Go's default accepts 10 MiB).
+	base = safehttp.Capped(base)
 	// Redirects are never followed (the transport answers them with
 	// ErrRedirect before the client could): this only keeps a caller's
 	// CheckRedirect from being consulted.
