@@ -363,3 +363,47 @@ func TestResponseHeaderCap(t *testing.T) {
 		}
 	})
 }
+
+// TestRedactBeforeTruncate (#23 item 6): a server message is cut (500
+// bytes; a token endpoint's error_description 300) only after it is
+// redacted, so a secret straddling the cut leaves no part of itself.
+func TestRedactBeforeTruncate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, method, path, field string
+		cut                       int
+		creds                     string
+	}{
+		{"management message", "GET", "/api/v2/connections", "message", 500, "token"},
+		{"token error_description", "POST", "/oauth/token", "error_description", 300, "client-credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := phonemigratetest.NewUnstartedServer(phonemigratetest.LegacyGateway)
+			srv.UseSecrets(leakSentinels)
+			srv.Start()
+			defer srv.Close()
+			secret := leakSentinels.ManagementToken
+			if tc.creds != "token" {
+				secret = leakSentinels.ClientSecret
+			}
+			// The secret starts 8 bytes before the cut.
+			echo := strings.Repeat("x", tc.cut-8) + secret + " trailing words"
+			base := misbehave(t, srv, tc.method, tc.path, func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				json.NewEncoder(w).Encode(map[string]any{"statusCode": 400, "error": "invalid_request", tc.field: echo})
+				return true
+			})
+			env := map[string]string{envBaseURL: base, envToken: leakSentinels.ManagementToken}
+			if tc.creds != "token" {
+				env = map[string]string{envBaseURL: base, envClientID: srv.ClientID, envClientSecret: leakSentinels.ClientSecret}
+			}
+			code, stdout, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet")
+			if code == 0 || !strings.Contains(stderr, "xxxxxxxx") {
+				t.Fatalf("exit %d, stderr %q: want the server's message, cut", code, stderr)
+			}
+			assertNoLeak(t, stdout+stderr, secret[:8], secret)
+		})
+	}
+}

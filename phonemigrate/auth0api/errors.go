@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"unicode/utf8"
 
 	"github.com/auth0/go-auth0/v3/management/core"
 
@@ -36,7 +37,7 @@ func (c *Client) fail(ctx context.Context, method, path string, err error) error
 	var se *statusError
 	if errors.As(err, &se) {
 		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: se.StatusCode,
-			ErrorCode: phonemigrate.Redact(se.ErrorCode, secrets...), Message: phonemigrate.Redact(se.Message, secrets...)}
+			ErrorCode: serverText(se.ErrorCode, maxMessage, secrets), Message: serverText(se.Message, maxMessage, secrets)}
 	}
 	var ae *core.APIError
 	if errors.As(err, &ae) {
@@ -45,7 +46,7 @@ func (c *Client) fail(ctx context.Context, method, path string, err error) error
 			code, msg = parseErrorBody([]byte(inner.Error()))
 		}
 		return &phonemigrate.APIError{Method: method, Path: path, StatusCode: ae.StatusCode,
-			ErrorCode: phonemigrate.Redact(code, secrets...), Message: phonemigrate.Redact(msg, secrets...)}
+			ErrorCode: serverText(code, maxMessage, secrets), Message: serverText(msg, maxMessage, secrets)}
 	}
 	if cerr := ctx.Err(); cerr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return fmt.Errorf("auth0api: %s %s: %w", method, path, cerr)
@@ -55,6 +56,33 @@ func (c *Client) fail(ctx context.Context, method, path string, err error) error
 		err = ue.Err
 	}
 	return phonemigrate.RedactError(fmt.Errorf("auth0api: %s %s: %w", method, path, err), secrets...)
+}
+
+// maxMessage bounds (in bytes) a message or error code taken from a
+// server's answer; maxDescription a token endpoint's error_description.
+const (
+	maxMessage     = 500
+	maxDescription = 300
+)
+
+// serverText is text a server sent, as it may be shown: redacted of
+// secrets and control characters first, then cut to at most max bytes
+// (at a character boundary) — never the other way round, which would
+// leave the first half of a secret straddling the cut.
+func serverText(s string, max int, secrets []string) string {
+	return truncate(phonemigrate.Redact(s, secrets...), max)
+}
+
+// truncate cuts s to at most n bytes at a character boundary, marking the
+// cut with "…".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // incomplete reports a 2xx answer that lacks what field names.

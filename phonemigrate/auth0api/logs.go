@@ -89,7 +89,7 @@ func (c *Client) logsFrom(ctx context.Context, q phonemigrate.LogQuery) ([]phone
 		code, msg := parseErrorBody(raw)
 		secrets := c.secrets.Values()
 		return nil, &phonemigrate.APIError{Method: method, Path: path, StatusCode: resp.StatusCode,
-			ErrorCode: phonemigrate.Redact(code, secrets...), Message: phonemigrate.Redact(msg, secrets...)}
+			ErrorCode: serverText(code, maxMessage, secrets), Message: serverText(msg, maxMessage, secrets)}
 	}
 	if len(raw) > MaxResponseBody {
 		return nil, fmt.Errorf("auth0api: %s %s: answer larger than %d bytes", method, path, MaxResponseBody)

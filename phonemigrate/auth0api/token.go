@@ -108,8 +108,8 @@ func (c *clientCredentials) token(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		te := tokenError(ctx, err)
 		secrets := append(c.secrets.Values(), c.cfg.ClientSecret)
-		te.ErrorCode = phonemigrate.Redact(te.ErrorCode, secrets...)
-		te.Description = phonemigrate.Redact(te.Description, secrets...)
+		te.ErrorCode = serverText(te.ErrorCode, maxMessage, secrets)
+		te.Description = serverText(te.Description, maxDescription, secrets)
 		if te.Err != nil {
 			te.Err = phonemigrate.RedactError(te.Err, secrets...)
 		}
@@ -127,7 +127,7 @@ func (c *clientCredentials) token(ctx context.Context) (*oauth2.Token, error) {
 func tokenError(ctx context.Context, err error) *TokenError {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		te := &TokenError{ErrorCode: re.ErrorCode, Description: truncate(re.ErrorDescription, 300)}
+		te := &TokenError{ErrorCode: re.ErrorCode, Description: re.ErrorDescription}
 		if re.Response != nil {
 			te.StatusCode = re.Response.StatusCode
 		}
@@ -145,11 +145,4 @@ func tokenError(ctx context.Context, err error) *TokenError {
 		return &TokenError{Err: ue.Err}
 	}
 	return &TokenError{Err: err}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -435,10 +435,8 @@ func parseErrorBody(raw []byte) (errorCode, message string) {
 	if message == "" {
 		message, _ = body.Error.(string)
 	}
-	const maxMessage = 500
-	if len(message) > maxMessage {
-		message = message[:maxMessage] + "…"
-	}
+	// Not cut here: the text is redacted first (serverText), so that a
+	// secret straddling the cut cannot leave its first half.
 	return body.ErrorCode, message
 }
 
