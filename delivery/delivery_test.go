@@ -17,6 +17,7 @@ var (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want Set
@@ -52,6 +53,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in       string
 		wantErr  error
@@ -85,6 +87,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestFromMessageTypes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      []string
 		want    Set
@@ -111,6 +114,7 @@ func TestFromMessageTypes(t *testing.T) {
 }
 
 func TestSetForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		set          Set
 		methods      []Method
@@ -140,6 +144,7 @@ func TestSetForms(t *testing.T) {
 }
 
 func TestSetOperations(t *testing.T) {
+	t.Parallel()
 	if !Set(0).Empty() || sms.Empty() {
 		t.Error("Empty() wrong")
 	}
@@ -174,6 +179,7 @@ func TestSetOperations(t *testing.T) {
 }
 
 func TestTextMarshaling(t *testing.T) {
+	t.Parallel()
 	type doc struct {
 		Delivery Set `json:"delivery"`
 	}
@@ -206,6 +212,7 @@ func TestTextMarshaling(t *testing.T) {
 // TestDecideSeedTable reproduces every row of the delivery table in Auth0's
 // "Use the Unified Phone Experience for Passwordless" page (DESIGN.md).
 func TestDecideSeedTable(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		factors, current, desired Set
 		want                      Action
@@ -234,6 +241,7 @@ func TestDecideSeedTable(t *testing.T) {
 // TestDecideAllCombinations checks the general rule for all 3×3×3 non-empty
 // combinations, against a rule written out independently of Set's bit ops.
 func TestDecideAllCombinations(t *testing.T) {
+	t.Parallel()
 	covered := func(factors, desired Set) (bool, []Method) {
 		var missing []Method
 		for _, m := range []Method{Text, Voice} {
@@ -274,6 +282,7 @@ func TestDecideAllCombinations(t *testing.T) {
 }
 
 func TestDecideErrors(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ factors, current, desired Set }{
 		{0, sms, sms},
 		{sms, sms, 0},

@@ -81,6 +81,7 @@ func checkMigrated(t *testing.T, before, after *memTenant, o phonemigrate.Option
 }
 
 func TestApplyScenarios(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		scenario string
 		states   []phonemigrate.State
@@ -178,6 +179,7 @@ func contains(ss []string, s string) bool {
 // provider before test before tenant switch before connections before MFA
 // message types before templates.
 func TestApplyOrderTwilio(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-twilio")
 	mt.MFAEnabled, mt.Selected, mt.MsgTypes = true, "twilio", nil // message types not configured: MFA write needed
 	mt.LegacyTw = &phonemigrate.LegacyTwilio{SID: fxTwilioSID, From: fxFrom}
@@ -203,6 +205,7 @@ func TestApplyOrderTwilio(t *testing.T) {
 // TestApplyOrderCustom pins the custom path: the Action is created (with
 // its secrets), built, deployed and bound before the provider exists.
 func TestApplyOrderCustom(t *testing.T) {
+	t.Parallel()
 	mt := scenario("mixed")
 	c := mockOver(t, mt, true, func(m *mock_phonemigrate.MockClient) {
 		e := m.EXPECT()
@@ -318,6 +321,7 @@ func mixedMFAUnset() *memTenant {
 // answers), checks the migration stops in failed with the right LastGood,
 // then resumes to exactly the tenant an undisturbed run produces.
 func TestApplyFailureAndResume(t *testing.T) {
+	t.Parallel()
 	reference := mixedMFAUnset()
 	m, _ := newMigrator(t, reference)
 	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
@@ -405,6 +409,7 @@ func stateIndex(s phonemigrate.State) int {
 }
 
 func TestApplyCompletedIsAlreadyDone(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-twilio")
 	m, store := newMigrator(t, mt)
 	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
@@ -422,6 +427,7 @@ func TestApplyCompletedIsAlreadyDone(t *testing.T) {
 }
 
 func TestApplyAlreadyUnified(t *testing.T) {
+	t.Parallel()
 	mt := scenario("unified")
 	m, store := newMigrator(t, mockOver(t, mt, true, nil))
 	res, err := m.Apply(t.Context(), baseOptions())
@@ -435,6 +441,7 @@ func TestApplyAlreadyUnified(t *testing.T) {
 }
 
 func TestApplyConfirm(t *testing.T) {
+	t.Parallel()
 	mt := scenario("mfa-twilio")
 	m, store := newMigrator(t, mt)
 	var asked []phonemigrate.TestMessage
@@ -476,6 +483,7 @@ func TestApplyConfirm(t *testing.T) {
 // machine must not wedge (looplab/fsm#115): the failure is recorded and a
 // new Apply resumes.
 func TestApplyCanceled(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-twilio")
 	m, store := newMigrator(t, mt)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -502,6 +510,7 @@ func TestApplyCanceled(t *testing.T) {
 // TestApplyDetectsOptionLoss: a connection write that loses another option
 // key is caught by the read-back, and the error names the key, not values.
 func TestApplyDetectsOptionLoss(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-gateway")
 	c := mockOver(t, mt, false, func(m *mock_phonemigrate.MockClient) {
 		m.EXPECT().ReplaceConnectionOptions(gomock.Any(), gomock.Any(), gomock.Any()).DoAndReturn(
@@ -522,6 +531,7 @@ func TestApplyDetectsOptionLoss(t *testing.T) {
 }
 
 func TestApplyLocked(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-twilio")
 	m, store := newMigrator(t, mt)
 	unlock, err := store.Lock(t.Context())
@@ -541,6 +551,7 @@ func TestApplyLocked(t *testing.T) {
 }
 
 func TestApplyForeignCheckpoint(t *testing.T) {
+	t.Parallel()
 	store := phonemigrate.NewMemoryStore()
 	store.Save(t.Context(), &phonemigrate.Checkpoint{Version: 1, Tenant: "other-tenant", State: phonemigrate.StateFailed, LastGood: phonemigrate.StatePlanned})
 	m, _ := newStubbed(scenario("legacy-twilio"), phonemigrate.WithStore(store), phonemigrate.WithTenant("acme-legacy"))

@@ -121,6 +121,7 @@ func (c *readCounter) TriggerBindings(ctx context.Context, trigger string) ([]ph
 // re-reads what its later steps write from, and where the template texts
 // come from.
 func TestApplyFreshReadsOnce(t *testing.T) {
+	t.Parallel()
 	discovery := map[string]int{"TenantSettings": 1, "ListSMSConnections": 1, "GuardianFactors": 1, "ListPhoneProviders": 1, "ListPhoneTemplates": 1}
 	mfa := map[string]int{"PhoneMessageTypes": 1, "SelectedPhoneProvider": 1, "LegacyTwilio": 1, "LegacyPhoneTemplates": 1}
 	custom := map[string]int{"ListActionsByTrigger": 1, "TriggerBindings": 1, "GetAction": 4} // memTenant builds on the third poll; one more read sees the deploy done
@@ -203,6 +204,7 @@ func TestApplyFreshReadsOnce(t *testing.T) {
 // failed step depends on before it writes again (the discovery of the
 // first run may be stale).
 func TestApplyResumeRereads(t *testing.T) {
+	t.Parallel()
 	type pair func(e *mock_phonemigrate.MockClientMockRecorder, mt *memTenant) []any
 	tests := []struct {
 		fail injection
@@ -288,6 +290,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // provider test is a wait, after which the run re-reads what each later
 // step writes from (and the template texts' sources, before the switch).
 func TestIntegrationCallSequence(t *testing.T) {
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {
 			srv := phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(time.Hour, 1)) // built on the first read
@@ -334,6 +337,7 @@ func TestIntegrationCallSequence(t *testing.T) {
 // run waits for a person to confirm the test message survives the
 // whole-options connection write (the run re-reads after waiting).
 func TestApplyConfirmKeepsConcurrentEdits(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-gateway")
 	m, _ := newMigrator(t, mt, phonemigrate.WithConfirmStaleAfter(0)) // every answer counts as a person's
 	o := baseOptions()
@@ -363,6 +367,7 @@ func TestApplyConfirmKeepsConcurrentEdits(t *testing.T) {
 // inside Confirm). The tenant template is written with the edited text,
 // not the one read before the wait.
 func TestApplyMigratesTemplateEditsMadeDuringTheTest(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		scenario string
@@ -419,6 +424,7 @@ func TestApplyMigratesTemplateEditsMadeDuringTheTest(t *testing.T) {
 // the plan is stale (a second or more, as after a person's answer), was made
 // by another Migrator, or its reads were used already.
 func TestApplyFromPlannedReads(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		stale     bool

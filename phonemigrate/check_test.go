@@ -42,6 +42,7 @@ func twilioProvider(methods ...string) map[string]any {
 // invariant with its consequence for users, and Plan and Apply refuse with
 // an *UnhealthyError (exit 3) instead of ErrAlreadyUnified (exit 0).
 func TestCheckHalfMigratedTenants(t *testing.T) {
+	t.Parallel()
 	const twConn = "con_Tw3hJ6cV9mQs1KeY"
 	flagOn := func(t *testing.T, srv *phonemigratetest.Server) {
 		api(t, srv, "PATCH", "/tenants/settings", map[string]any{"phone_consolidated_experience": true})
@@ -165,6 +166,7 @@ func testConverges(t *testing.T, srv *phonemigratetest.Server) {
 // TestCheckHealthy: a legacy tenant is "legacy", a migrated one and the
 // unified scenario are "unified", with no findings.
 func TestCheckHealthy(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		sc      phonemigratetest.Scenario
 		migrate bool
@@ -199,6 +201,7 @@ func TestCheckHealthy(t *testing.T) {
 // original tenant); the switch turned off since is reported, nothing
 // written; a healthy tenant is nothing to do.
 func TestApplyRechecksACompletedMigration(t *testing.T) {
+	t.Parallel()
 	const twConn = "con_Tw3hJ6cV9mQs1KeY"
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
 	original := srv.State()
@@ -248,6 +251,7 @@ func TestApplyRechecksACompletedMigration(t *testing.T) {
 // provider still needs AllowReplace; rollback keeps the taken-over
 // provider, with its configuration.
 func TestTakesOverTheProviderSetUpForIt(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
 	api(t, srv, "POST", "/branding/phone/providers", twilioProvider("voice"))
 	var ee *phonemigrate.ExistingResourceError

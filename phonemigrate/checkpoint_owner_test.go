@@ -31,6 +31,7 @@ func (f fakeInfo) IsDir() bool        { return f.mode.IsDir() }
 func (f fakeInfo) Sys() any           { return &syscall.Stat_t{Uid: f.uid} }
 
 func TestCheckFile(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		fi      fakeInfo
@@ -69,6 +70,7 @@ func TestCheckFile(t *testing.T) {
 // Status) refuse a checkpoint or a lock owned by another user or writable
 // by others, with exit code 2 and nothing changed.
 func TestFileStoreRefusesForeignFiles(t *testing.T) {
+	t.Parallel()
 	me := os.Getuid()
 	for _, tc := range []struct {
 		name  string

@@ -32,6 +32,7 @@ func sampleCheckpoint() *phonemigrate.Checkpoint {
 }
 
 func TestFileStore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cp.json")
 	s := phonemigrate.NewFileStore(path)
@@ -83,6 +84,7 @@ func TestFileStore(t *testing.T) {
 }
 
 func TestFileStoreCorrupt(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, content string }{
 		{"not json", "{not json"},
 		{"truncated", `{"version":1,"state":"plan`},
@@ -107,6 +109,7 @@ func TestFileStoreCorrupt(t *testing.T) {
 }
 
 func TestFileStoreLock(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cp.json")
 	a, b := phonemigrate.NewFileStore(path), phonemigrate.NewFileStore(path)
 	unlock, err := a.Lock(t.Context())
@@ -144,6 +147,7 @@ func TestFileStoreLock(t *testing.T) {
 // once, with a leftover lock file from a crashed run: exactly one gets it
 // (there is no remove-then-create of a stale lock to race on).
 func TestFileStoreLockRace(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cp.json")
 	os.WriteFile(path+".lock", []byte(strconv.Itoa(deadPID(t))+"\n"), 0o600)
 	const runs = 16
@@ -193,6 +197,7 @@ func deadPID(t *testing.T) int {
 }
 
 func TestMemoryStore(t *testing.T) {
+	t.Parallel()
 	s := phonemigrate.NewMemoryStore()
 	if _, err := s.Load(t.Context()); !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		t.Fatal(err)
@@ -217,6 +222,7 @@ func TestMemoryStore(t *testing.T) {
 // TestApplyFileStore runs a migration on a file store: the file is 0600,
 // holds no secret, and a second Migrator (a new process) resumes from it.
 func TestApplyFileStore(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cp.json")
 	mt := scenario("mixed")
 	m, _ := newStubbed(mockOver(t, mt, false, inject(mt, injection{method: "ReplaceConnectionOptions"})),
@@ -242,6 +248,7 @@ func TestApplyFileStore(t *testing.T) {
 }
 
 func TestCheckpointNext(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		state, lastGood phonemigrate.State
 		next            phonemigrate.Next

@@ -24,6 +24,7 @@ import (
 // discovery snapshot). The connection write must carry the colleague's
 // edit, not the options apply read at discovery.
 func TestApplyKeepsAColleaguesConnectionEdit(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio)
 	const conn = "con_Tw3hJ6cV9mQs1KeY"
 	o := fakeOptions(srv)
@@ -63,6 +64,7 @@ func TestApplyKeepsAColleaguesConnectionEdit(t *testing.T) {
 // must not adopt the winner's provider and templates as its own and
 // delete them, and the winner's migration stays complete.
 func TestRollbackOfTheLoserKeepsTheWinner(t *testing.T) {
+	t.Parallel()
 	srv, _ := fakeTenant(t, phonemigratetest.LegacyTwilio)
 	newM := func() *phonemigrate.Migrator {
 		_, m := fakeTenantOn(t, srv, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
@@ -112,6 +114,7 @@ func TestRollbackOfTheLoserKeepsTheWinner(t *testing.T) {
 // users without codes, or delete the edit: it refuses before any write,
 // naming each change (*DriftError, exit 3), unless forced.
 func TestRollbackRefusesDriftSinceTheMigration(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		drift func(t *testing.T, srv *phonemigratetest.Server)
@@ -180,6 +183,7 @@ func TestRollbackRefusesDriftSinceTheMigration(t *testing.T) {
 // fields it owns; a colleague's edit of the voice text made while apply
 // runs is not written over from the discovery snapshot.
 func TestApplyKeepsAColleaguesTemplateEdit(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio)
 	id := createTemplate(t, srv, "otp_verify", "Old {{ code }}", "+15550001111")
 	api(t, srv, "PATCH", "/branding/phone/templates/"+id, map[string]any{"content": map[string]any{"body": map[string]any{"voice": "Old voice {{ code }}"}}})
@@ -203,6 +207,7 @@ func TestApplyKeepsAColleaguesTemplateEdit(t *testing.T) {
 // template. The resumed run does not write over the edit: it stops with
 // ErrConcurrentChange (exit 1), the checkpoint kept in failed.
 func TestResumeKeepsAnEditOfATemplateItCreated(t *testing.T) {
+	t.Parallel()
 	mt := scenario("mfa-twilio")
 	c := mockOver(t, mt, false, func(mc *mock_phonemigrate.MockClient) {
 		e := mc.EXPECT()
@@ -246,6 +251,7 @@ func TestResumeKeepsAnEditOfATemplateItCreated(t *testing.T) {
 // that is no drift, and the rollback goes ahead without force, leaving the
 // connection as it found it.
 func TestRollbackOfAHalfMigratedConnection(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
 	const id = "con_Tw3hJ6cV9mQs1KeY"
 	var opts map[string]any
@@ -279,6 +285,7 @@ func TestRollbackOfAHalfMigratedConnection(t *testing.T) {
 // provider now would leave MFA users without codes: Rollback refuses,
 // writing nothing.
 func TestRollbackRefusesToDeleteAProviderSomeoneSwitchedTo(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.MFATwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
 	o := fakeOptions(srv)
 	o.Confirm = func(context.Context, phonemigrate.TestMessage) (bool, error) { return false, nil }

@@ -8,6 +8,7 @@ import (
 )
 
 func TestConvertTemplate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, syntax, in, want string
 		warnings               []string // substrings, one per warning
@@ -49,6 +50,7 @@ func TestConvertTemplate(t *testing.T) {
 }
 
 func TestConvertGuardian(t *testing.T) {
+	t.Parallel()
 	in := "{{code}} is your verification code for {{tenant.friendly_name}}"
 	if diff := cmp.Diff("{{code}} is your verification code for {{friendly_name}}", convertGuardian(in)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -56,6 +58,7 @@ func TestConvertGuardian(t *testing.T) {
 }
 
 func TestOptionsValidateE164(t *testing.T) {
+	t.Parallel()
 	for r, ok := range map[string]bool{
 		"+15551234567": true, "+447700900123": true, "+1234567": true, "+123456789012345": true,
 		"+123456": false, "+1234567890123456": false, "15551234567": false, "+0551234567": false, "+1 555 123 4567": false, "": false,
@@ -69,6 +72,7 @@ func TestOptionsValidateE164(t *testing.T) {
 }
 
 func TestPreviewTemplate(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, in, want string }{
 		{"code and tenant", "{{ code }} is your code for {{ friendly_name }}", "123456 is your code for Your Company"},
 		{"documented nested", "{{ code }} for {{ application.name }} to {{ user.phone_number }} via {{ connection }}", "123456 for Your App to +15551234567 via sms"},

@@ -93,6 +93,7 @@ func assertSame(t *testing.T, when string, before, after []phonemigratetest.Deli
 var ignoreGenerated = phonemigratetest.IgnoreGenerated
 
 func TestIntegrationScenarios(t *testing.T) {
+	t.Parallel()
 	for _, sc := range phonemigratetest.Scenarios() {
 		t.Run(string(sc), func(t *testing.T) {
 			srv, m := fakeTenant(t, sc)
@@ -216,6 +217,7 @@ func TestIntegrationScenarios(t *testing.T) {
 // user gets the same text each time, and the tenant after rollback equals
 // the original.
 func TestIntegrationSameMessages(t *testing.T) {
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {
 			srv, m := fakeTenant(t, sc)
@@ -283,6 +285,7 @@ func TestIntegrationSameMessages(t *testing.T) {
 // TestIntegrationFaultAndResume makes the connection write fail once with a
 // status the client does not retry, then resumes.
 func TestIntegrationFaultAndResume(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio)
 	srv.InjectFault(phonemigratetest.Fault{Method: "PATCH", Path: "/connections/*", Status: 400, Times: 1})
 	_, err := m.Apply(t.Context(), fakeOptions(srv))
@@ -309,6 +312,7 @@ func TestIntegrationFaultAndResume(t *testing.T) {
 // customises a type that only has its default with POST, PATCHes only
 // templates that have an id, and never writes to a path with an empty id.
 func TestIntegrationPlanNeverWritesIDLessPath(t *testing.T) {
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {
 			srv, m := fakeTenant(t, sc)

@@ -34,11 +34,13 @@ type memTenant struct {
 	Bindings        []phonemigrate.Binding
 	Templates       []phonemigrate.PhoneTemplate
 
-	Force403   bool     // legacy Guardian reads answer 403 whatever the flag says
-	BuildPolls int      // GetAction answers "building" this many times
-	nextID     int      // id counter
-	polls      int      // GetAction calls so far
-	Tokens     []string // auth tokens / secret values received (to prove they were sent)
+	Force403   bool // legacy Guardian reads answer 403 whatever the flag says
+	BuildPolls int  // GetAction answers "building" this many times
+	// OnBuildPoll, when set, is called at each "building" answer.
+	OnBuildPoll func()
+	nextID      int      // id counter
+	polls       int      // GetAction calls so far
+	Tokens      []string // auth tokens / secret values received (to prove they were sent)
 
 	LogEvents []phonemigrate.LogEvent // tenant logs, in log id order
 	LogCalls  []phonemigrate.LogQuery // every Logs call
@@ -386,6 +388,9 @@ func (t *memTenant) GetAction(ctx context.Context, id string) (phonemigrate.Acti
 					t.Actions[i].Status = "built"
 				} else {
 					t.Actions[i].Status = "building"
+					if t.OnBuildPoll != nil {
+						t.OnBuildPoll()
+					}
 				}
 			}
 			return t.Actions[i], nil

@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseProviderKind(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want phonemigrate.ProviderKind

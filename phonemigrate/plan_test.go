@@ -39,6 +39,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestDiagramGolden(t *testing.T) {
+	t.Parallel()
 	golden(t, "diagram.mmd", []byte(phonemigrate.Diagram()))
 }
 
@@ -47,6 +48,7 @@ func baseOptions() phonemigrate.Options {
 }
 
 func TestPlanGolden(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		scenario string
@@ -127,6 +129,7 @@ func TestPlanGolden(t *testing.T) {
 }
 
 func TestPreflightErrors(t *testing.T) {
+	t.Parallel()
 	var (
 		inputErr    *phonemigrate.InputError
 		recipErr    *phonemigrate.InvalidRecipientError
@@ -238,6 +241,7 @@ func TestPreflightErrors(t *testing.T) {
 }
 
 func TestExitCode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  error
 		want int
@@ -267,6 +271,7 @@ func TestExitCode(t *testing.T) {
 // without phone_consolidated_experience (recorded); absent means off, so a
 // legacy tenant is planned without probing the legacy Guardian endpoints.
 func TestPlanAbsentFlagMeansOff(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-gateway")
 	mt.UPE = nil
 	mt.Force403 = true // a probe would wrongly conclude "unified"
@@ -284,6 +289,7 @@ func TestPlanAbsentFlagMeansOff(t *testing.T) {
 // accounts. One account serves both after the switch: the plan takes the
 // MFA (Guardian) one, says so, and says what Passwordless users notice.
 func TestPlanTwoTwilioAccounts(t *testing.T) {
+	t.Parallel()
 	mt := scenario("mixed")
 	mt.Conns[1] = twilioConn()
 	mt.Conns[1].Options["twilio_sid"] = "ACother"

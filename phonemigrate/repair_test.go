@@ -55,6 +55,7 @@ func flagOnByHand(t *testing.T, srv *phonemigratetest.Server) {
 // routes nowhere, and MFA's legacy Guardian settings are readable — and
 // apply then migrates the tenant properly.
 func TestRepairBrokenTenants(t *testing.T) {
+	t.Parallel()
 	const twConn = "con_Tw3hJ6cV9mQs1KeY"
 	mfaLegacy := phonemigrate.Route{Consumer: "MFA", Via: "the legacy Guardian Twilio provider (account " + phonemigratetest.TwilioSID + "); message types SMS + Voice"}
 	mfaAfter := "After it, MFA (SMS + Voice) goes back to the Guardian phone settings in place before the switch"
@@ -224,6 +225,7 @@ func TestRepairBrokenTenants(t *testing.T) {
 // not using the provider is not broken: Plan converges it (no repair
 // proposed) and Repair writes nothing, saying so.
 func TestRepairNotNeeded(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		sc    phonemigratetest.Scenario
@@ -290,6 +292,7 @@ func (c *flipClient) SetPhoneConsolidatedExperience(ctx context.Context, on bool
 // and the write — before Repair reads it, while it reads it, or while a
 // person considers the proposal — and Repair writes nothing.
 func TestRepairConcurrent(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		// run repairs the broken tenant srv while colleague fixes it at
@@ -383,6 +386,7 @@ func TestRepairConcurrent(t *testing.T) {
 // checkpoint of a migration under way refuses the repair (exit 3) before
 // any write.
 func TestRepairDeclinedAndUnderway(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.MFATwilio)
 	flagOnByHand(t, srv)
 	srv.ResetRequests()
@@ -414,6 +418,7 @@ func TestRepairDeclinedAndUnderway(t *testing.T) {
 // connection with no code; Apply's recheck proposes the repair, and Repair
 // sends the connection's codes through its legacy settings again.
 func TestRecheckProposesRepair(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
 	if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
 		t.Fatalf("Apply: %v", err)

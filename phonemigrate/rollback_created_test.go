@@ -21,6 +21,7 @@ import (
 // another kind, a template of a type the plan did not create) makes
 // Rollback stop with a *NotCreatedError before deleting them.
 func TestRollbackLeavesForeignObjects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		scenario string
@@ -97,6 +98,7 @@ func TestRollbackLeavesForeignObjects(t *testing.T) {
 // would unbind it: Rollback refuses, naming it, writing nothing; forced,
 // it goes ahead.
 func TestRollbackRefusesBindingsChangedSince(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-gateway")
 	m, _ := newMigrator(t, mt)
 	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
@@ -128,6 +130,7 @@ func TestRollbackRefusesBindingsChangedSince(t *testing.T) {
 // configured as sent and appeared after the attempt (Auth0's created_at,
 // two minutes of clock skew allowed).
 func TestRollbackAdoptsOnlyWhatAppearedAfterTheAttempt(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		after    time.Duration // created_at relative to the attempt

@@ -16,6 +16,7 @@ import (
 )
 
 func TestRollbackRestoresOriginal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		tenant func() *memTenant
@@ -82,6 +83,7 @@ func TestRollbackRestoresOriginal(t *testing.T) {
 // first (connections, tenant switch), then the other steps latest first —
 // templates, MFA types, the provider, then the binding and the Action.
 func TestRollbackOrder(t *testing.T) {
+	t.Parallel()
 	mt := mixedMFAUnset()
 	m, store := newMigrator(t, mt)
 	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
@@ -112,6 +114,7 @@ func TestRollbackOrder(t *testing.T) {
 // as failed (last good rolling_back), Apply refuses to go forward, and
 // Rollback again finishes the job.
 func TestRollbackFailureAndResume(t *testing.T) {
+	t.Parallel()
 	for _, method := range []string{"ReplaceConnectionOptions", "SetPhoneConsolidatedExperience", "DeletePhoneProvider", "DeleteAction"} {
 		t.Run(method, func(t *testing.T) {
 			mt := scenario("mixed")
@@ -145,6 +148,7 @@ func TestRollbackFailureAndResume(t *testing.T) {
 // TestRollbackFromFailedApply: a migration that failed half-way (tenant
 // switched, connection not yet) rolls back to the original too.
 func TestRollbackFromFailedApply(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-gateway")
 	original := mt.snapshot()
 	m, _ := newMigrator(t, mockOver(t, mt, false, inject(mt, injection{method: "ReplaceConnectionOptions"})))
@@ -163,6 +167,7 @@ func TestRollbackFromFailedApply(t *testing.T) {
 }
 
 func TestRollbackNeedsCheckpoint(t *testing.T) {
+	t.Parallel()
 	m, _ := newMigrator(t, scenario("legacy-twilio"))
 	if _, err := m.Rollback(t.Context()); !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		t.Errorf("err = %v, want ErrNoCheckpoint", err)
@@ -175,6 +180,7 @@ func TestRollbackNeedsCheckpoint(t *testing.T) {
 // TestRollbackInterrupted: a checkpoint left in a forward state (the
 // process died) is marked failed and rolled back.
 func TestRollbackInterrupted(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-twilio")
 	original := mt.snapshot()
 	m, store := newMigrator(t, mt)
@@ -200,6 +206,7 @@ func TestRollbackInterrupted(t *testing.T) {
 // configured (404) cannot be made absent again; everything else is
 // restored, and the aligned types stay.
 func TestRollbackUnconfiguredMFATypes(t *testing.T) {
+	t.Parallel()
 	mt := scenario("mfa-twilio")
 	mt.MsgTypes = nil
 	original := mt.snapshot()
@@ -228,6 +235,7 @@ func TestRollbackUnconfiguredMFATypes(t *testing.T) {
 // rollback plan lists exactly the writes the rollback then sends, in
 // order, and making the plan writes nothing.
 func TestRollbackPlanIsWhatRollbackDoes(t *testing.T) {
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {
 			srv, m := fakeTenant(t, sc, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
@@ -281,6 +289,7 @@ func TestRollbackPlanIsWhatRollbackDoes(t *testing.T) {
 // first write has nothing to restore, and the rollback plan says so
 // instead of listing empty steps.
 func TestRollbackPlanNothingToRestore(t *testing.T) {
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
 	srv.InjectFault(phonemigratetest.Fault{Method: "POST", Path: "/api/v2/branding/phone/providers", Status: 400, Times: 1})
 	if _, err := m.Apply(t.Context(), fakeOptions(srv)); err == nil {

@@ -14,6 +14,7 @@ import (
 )
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name    string
 		text    string
@@ -37,6 +38,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestOptionSecrets(t *testing.T) {
+	t.Parallel()
 	opts := map[string]any{
 		"gateway_url":            "https://gw.example",
 		"twilio_token":           "tw-1",
@@ -53,6 +55,7 @@ func TestOptionSecrets(t *testing.T) {
 }
 
 func TestRedactError(t *testing.T) {
+	t.Parallel()
 	inner := &phonemigrate.APIError{StatusCode: 400, Message: "echo s3cret"}
 	err := fmt.Errorf("wrap: %w", inner)
 	got := phonemigrate.RedactError(err, "s3cret")
@@ -93,6 +96,7 @@ func (c echoClient) CreateAction(ctx context.Context, req phonemigrate.ActionReq
 // knows (Twilio token, gateway secrets of the connections) and no control
 // character.
 func TestFailureRedacted(t *testing.T) {
+	t.Parallel()
 	for name, known := range map[string][]string{
 		"legacy-gateway": {fxTwilioToken, fxGwSecret},
 		"legacy-twilio":  {fxTwilioToken}, // the gateway secret is unknown to this run
@@ -134,6 +138,7 @@ func TestFailureRedacted(t *testing.T) {
 // template were sent as written; in the tenant template (Liquid) they are
 // escaped, so users still read them, and the plan says so.
 func TestLegacyBracesStayLiteral(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-gateway")
 	for i := range mt.Conns {
 		if mt.Conns[i].ID == "con_gw" {

@@ -27,6 +27,7 @@ func clientOf(t *testing.T, srv *phonemigratetest.Server) phonemigrate.Client {
 // TestSnapshotReadsOnly: with a strict gomock client (every write
 // unexpected) a snapshot of each scenario makes no write.
 func TestSnapshotReadsOnly(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"legacy-gateway", "legacy-twilio", "mfa-twilio", "mixed", "unified", "empty"} {
 		t.Run(name, func(t *testing.T) {
 			c := mockOver(t, scenario(name), true, nil)
@@ -42,6 +43,7 @@ func TestSnapshotReadsOnly(t *testing.T) {
 // snapshot gives back the same snapshot, ids and all (gateway URLs
 // restored), and the same JSON.
 func TestSnapshotRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, sc := range phonemigratetest.Scenarios() {
 		t.Run(string(sc), func(t *testing.T) {
 			srv := phonemigratetest.NewServer(sc)
@@ -94,6 +96,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 // (the gateway verifies the placeholder secret, the fake Twilio accepts
 // the placeholder token).
 func TestSnapshotReplacesSecrets(t *testing.T) {
+	t.Parallel()
 	sec := phonemigratetest.Secrets{TwilioAuthToken: "SENTINEL-twilio-token-7f3a", GatewaySecret: "SENTINEL-gateway-secret-91bc"}
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.Mixed, phonemigratetest.Unified} {
 		t.Run(string(sc), func(t *testing.T) {
@@ -155,6 +158,7 @@ func TestSnapshotReplacesSecrets(t *testing.T) {
 // the rollback the tenant's snapshot equals the file again.
 func TestSnapshotRehearsal(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {
 			src := phonemigratetest.NewServer(sc)
@@ -198,6 +202,7 @@ func TestSnapshotRehearsal(t *testing.T) {
 }
 
 func TestParseSnapshot(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, in string
 		want     error

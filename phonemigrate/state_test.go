@@ -12,6 +12,7 @@ import (
 )
 
 func TestMachineLegality(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		from  State
 		event Event
@@ -54,6 +55,7 @@ func TestMachineLegality(t *testing.T) {
 // healthy tenant is established by a step, and the rollback undoes the
 // routing steps first.
 func TestStepTable(t *testing.T) {
+	t.Parallel()
 	seenEvent, seenTo := map[Event]bool{}, map[State]bool{}
 	established := map[Invariant]bool{}
 	for _, s := range steps() {
@@ -90,6 +92,7 @@ func TestStepTable(t *testing.T) {
 // TestPlanStepsFollowTable: a plan shows the steps of the table that apply
 // to its intent, in the table's order.
 func TestPlanStepsFollowTable(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   *Intent
@@ -120,6 +123,7 @@ func TestPlanStepsFollowTable(t *testing.T) {
 }
 
 func TestNextStep(t *testing.T) {
+	t.Parallel()
 	custom := &Intent{Provider: ProviderKindCustom}
 	tests := []struct {
 		from State
@@ -158,6 +162,7 @@ func TestNextStep(t *testing.T) {
 }
 
 func TestStepName(t *testing.T) {
+	t.Parallel()
 	tests := map[State]string{
 		StateNew:               "discover",
 		StatePlanned:           "deploy action or configure provider",
@@ -226,6 +231,7 @@ func TestAddingAStep(t *testing.T) {
 
 // TestProviderWriteRule pins the provider step's one rule (plan and apply).
 func TestProviderWriteRule(t *testing.T) {
+	t.Parallel()
 	req := PhoneProviderRequest{Name: ProviderTwilio, Configuration: ProviderConfiguration{SID: "AC1", DefaultFrom: "+1", DeliveryMethods: delivery.Of(delivery.Text)}}
 	written := PhoneProvider{ID: "pro_1", Name: ProviderTwilio, Configuration: req.Configuration}
 	original := PhoneProvider{ID: "pro_1", Name: ProviderTwilio, Configuration: ProviderConfiguration{SID: "AC0", DeliveryMethods: delivery.Of(delivery.Text)}}

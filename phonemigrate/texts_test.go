@@ -17,6 +17,7 @@ import (
 // Action running in Node. The plan no longer warns about MFA texts.
 func TestIntegrationMixedKeepsTexts(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.Mixed)
 	reqs := srv.State().Messages(recipient)
 	before := deliverAll(t, srv, reqs)
@@ -54,6 +55,7 @@ func TestIntegrationMixedKeepsTexts(t *testing.T) {
 // (a Liquid filter) is not embedded; MFA takes the template's text and the
 // plan warns, saying why.
 func TestPlanMFATextNotRenderable(t *testing.T) {
+	t.Parallel()
 	mt := scenario("mixed")
 	mt.LegacyTemplates.VerificationMessage = "{{ code | upcase }} is your ACME verification code."
 	m, _ := newMigrator(t, mt)
@@ -83,6 +85,7 @@ func TestPlanMFATextNotRenderable(t *testing.T) {
 // TestPlanMFATextWithoutRouting: without a routing Action (one Twilio
 // provider for both), the MFA text cannot be kept apart and the plan says so.
 func TestPlanMFATextWithoutRouting(t *testing.T) {
+	t.Parallel()
 	mt := scenario("legacy-twilio")
 	mfaTwilio(mt, 0)
 	m, _ := newMigrator(t, mt)

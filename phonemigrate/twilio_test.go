@@ -20,6 +20,7 @@ import (
 // carried over (Guardian's first); a given one overrides it; disagreeing
 // tokens and a skipped check are warned about; no value is ever shown.
 func TestPlanTwilioTokenSource(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		scenario  string
@@ -92,6 +93,7 @@ func TestPlanTwilioTokenSource(t *testing.T) {
 }
 
 func TestOptionsTwilioAPIBaseURL(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		url string
 		ok  bool
@@ -129,6 +131,7 @@ func writesOf(srv *phonemigratetest.Server) []string {
 // verified with (fake) Twilio first; rejected ones stop Apply with exit 3
 // and nothing written.
 func TestApplyTwilioCredentialCheck(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		scenario phonemigratetest.Scenario
@@ -206,6 +209,7 @@ func TestApplyTwilioCredentialCheck(t *testing.T) {
 // up in the Twilio account; failed, undelivered or missing ones stop before
 // the tenant switch.
 func TestApplyTestEvidence(t *testing.T) {
+	t.Parallel()
 	const to = "+15551230001"
 	tests := []struct {
 		name     string
@@ -276,6 +280,7 @@ func TestApplyTestEvidence(t *testing.T) {
 // or the Twilio check skipped) a test message counts as received only as
 // "assumed", unless a person confirms it.
 func TestApplyAssumedReceived(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		scenario phonemigratetest.Scenario
@@ -324,6 +329,7 @@ func TestApplyAssumedReceived(t *testing.T) {
 // resumes without any token given, re-reading the legacy one from where the
 // plan found it (the checkpoint holds only the source).
 func TestApplyResumeRereadsLegacyToken(t *testing.T) {
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio} {
 		t.Run(string(sc), func(t *testing.T) {
 			store := phonemigrate.NewMemoryStore()
@@ -354,6 +360,7 @@ func TestApplyResumeRereadsLegacyToken(t *testing.T) {
 // step (nothing recorded, nothing written); the next Apply plans again, here
 // carrying the legacy token over once the bad one is no longer given.
 func TestApplyAfterRejectedToken(t *testing.T) {
+	t.Parallel()
 	store := phonemigrate.NewMemoryStore()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(store))
 	o := fakeOptions(srv)

@@ -15,6 +15,7 @@ import (
 )
 
 func TestMaskReason(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"Twilio answered 400: 21211 Invalid 'To' Phone Number: +15551234567", "Twilio answered 400: 21211 Invalid 'To' Phone Number: +•••••••••67"},
 		{"gateway answered 503", "gateway answered 503"},
@@ -37,6 +38,7 @@ func ev(id int, typ string, at time.Time, details map[string]any) phonemigrate.L
 }
 
 func TestWatchDelivery(t *testing.T) {
+	t.Parallel()
 	switchAt := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	before, after := switchAt.Add(-5*time.Minute), switchAt.Add(90*time.Second)
 	fnDetails := func(to, err string) map[string]any {
@@ -133,6 +135,7 @@ func canaryRun(t *testing.T, breakAction bool) (*phonemigratetest.Server, *phone
 }
 
 func TestCanaryHealthyCompletes(t *testing.T) {
+	t.Parallel()
 	_, res, err := canaryRun(t, false)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
@@ -154,6 +157,7 @@ func TestCanaryHealthyCompletes(t *testing.T) {
 }
 
 func TestCanaryBreachRollsBack(t *testing.T) {
+	t.Parallel()
 	srv, res, err := canaryRun(t, true)
 	var be *phonemigrate.CanaryBreachError
 	if !errors.As(err, &be) || !errors.Is(err, phonemigrate.ErrDeliveryBreach) || !be.RolledBack {
@@ -183,6 +187,7 @@ func TestCanaryBreachRollsBack(t *testing.T) {
 
 func TestCanaryInterruptedResumes(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyGateway)
 	o := fakeOptions(srv)
 	o.Canary = phonemigrate.Canary{Window: 400 * time.Millisecond, PollInterval: 50 * time.Millisecond}
@@ -207,6 +212,7 @@ func TestCanaryInterruptedResumes(t *testing.T) {
 }
 
 func TestCanaryVerdictIsBaselineAware(t *testing.T) {
+	t.Parallel()
 	switchAt := time.Now().Add(-time.Hour).UTC()
 	mk := func(before, after [2]int) *memTenant {
 		tn := &memTenant{}
@@ -258,6 +264,7 @@ func TestCanaryVerdictIsBaselineAware(t *testing.T) {
 // already broken stops the migration before the next writes.
 func TestCanaryLooksAfterConnectionsSwitch(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	var srv *phonemigratetest.Server
 	srv, m := fakeTenant(t, phonemigratetest.LegacyGateway, phonemigrate.WithObserver(func(tr phonemigrate.Transition) {
 		if tr.To != phonemigrate.StateConnectionsSwitched {
@@ -297,6 +304,7 @@ func TestCanaryLooksAfterConnectionsSwitch(t *testing.T) {
 // none logged leaves it "assumed received", said so.
 func TestCustomProviderTestMessageFromLogs(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	for _, broken := range []bool{true, false} {
 		t.Run(fmt.Sprintf("broken=%v", broken), func(t *testing.T) {
 			srv, m := fakeTenant(t, phonemigratetest.LegacyGateway)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestParseForms(t *testing.T) {
+	t.Parallel()
 	want := &fleet.Config{
 		Concurrency: 3,
 		Tenants: []fleet.Tenant{{
@@ -88,6 +89,7 @@ tenants:
 const sentinel = "SENTINEL-eyJhbGciOiJSUzI1NiJ9-not-a-real-token"
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	const base = "name: t1\n    base_url: https://t1.example.com/api/v2\n    token_env: AUTH0_T1\n    options: {skip_test: true}\n"
 	tenant := func(extra string) string { return "tenants:\n  - " + base + extra }
 	tests := []struct {
@@ -149,6 +151,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "fleet.yml")
 	if err := os.WriteFile(path, []byte("- name: a\n  domain: a.auth0.com\n  token_env: AUTH0_A\n  options: {skip_test: true}\n- name: b\n  domain: b.auth0.com\n  token_env: AUTH0_B\n  checkpoint: /abs/b.json\n  options: {skip_test: true}\n"), 0o600); err != nil {
@@ -185,6 +188,7 @@ func TestLoad(t *testing.T) {
 // the documented shape, and its checkpoints stay in its directory unless
 // AllowCheckpointsAnywhere.
 func TestUntrustedFile(t *testing.T) {
+	t.Parallel()
 	tenant := func(extra string) string {
 		return "tenants:\n  - name: t1\n    domain: a.auth0.com\n" + extra + "    options: {skip_test: true}\n"
 	}

@@ -34,6 +34,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestReportTable(t *testing.T) {
+	t.Parallel()
 	rep := &fleet.Report{
 		Duration:    12*time.Second + 43*time.Millisecond,
 		Concurrency: 2,
@@ -52,6 +53,7 @@ func TestReportTable(t *testing.T) {
 }
 
 func TestOutcomeOK(t *testing.T) {
+	t.Parallel()
 	for o, want := range map[fleet.Outcome]bool{
 		fleet.OutcomeCompleted: true, fleet.OutcomeAlreadyDone: true, fleet.OutcomeAlreadyUnified: true,
 		fleet.OutcomeFailed: false, fleet.OutcomeCanceled: false,

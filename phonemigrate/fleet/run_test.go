@@ -50,6 +50,7 @@ func outcomes(r *fleet.Report) []string {
 }
 
 func TestRunMixedFleet(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	gw := startFake(t, phonemigratetest.LegacyGateway)
 	tw := startFake(t, phonemigratetest.LegacyTwilio)
@@ -206,6 +207,7 @@ func TestRunMixedFleet(t *testing.T) {
 // returns promptly with ctx's error, and the tenants that never started are
 // reported as canceled.
 func TestRunCancel(t *testing.T) {
+	t.Parallel()
 	srv := startFake(t, phonemigratetest.LegacyGateway)
 	srv.InjectFault(phonemigratetest.Fault{Path: "/api/v2/*", DelayMS: 10_000})
 	var tenants []fleet.Tenant
@@ -232,6 +234,7 @@ func TestRunCancel(t *testing.T) {
 }
 
 func TestRunInvalidConfig(t *testing.T) {
+	t.Parallel()
 	_, err := (&fleet.Runner{}).Run(t.Context(), &fleet.Config{})
 	if !errors.Is(err, fleet.ErrInvalidConfig) {
 		t.Fatalf("Run(empty config) = %v, want ErrInvalidConfig", err)
@@ -243,6 +246,7 @@ func TestRunInvalidConfig(t *testing.T) {
 // is measured by BenchmarkFleet200 in internal/reliability) and that the
 // Runner's ClientConfig sees the file's settings.
 func TestRunPacesEachTenant(t *testing.T) {
+	t.Parallel()
 	a := startFake(t, phonemigratetest.LegacyGateway)
 	b := startFake(t, phonemigratetest.LegacyGateway)
 	dir := t.TempDir()
@@ -279,6 +283,7 @@ func TestRunPacesEachTenant(t *testing.T) {
 // and reports it needs_repair (exit 3), naming the repair, rather than a
 // plain failure or already_unified.
 func TestRunBrokenTenantNeedsRepair(t *testing.T) {
+	t.Parallel()
 	srv := startFake(t, phonemigratetest.MFATwilio)
 	if err := srv.Make(t.Context(), phonemigratetest.SwitchOn); err != nil {
 		t.Fatal(err)

@@ -120,6 +120,7 @@ func obj(v any, keys ...string) map[string]any {
 // their secrets as keywords, and config.snippet.json naming exactly the
 // keywords used plus EXCLUDED_PROPS for options.use_phone_provider.
 func TestDeployCLIMeetsSchemaFacts(t *testing.T) {
+	t.Parallel()
 	for _, tc := range exportCases() {
 		if tc.opts.Format != iacexport.FormatDeployCLI {
 			continue
@@ -363,6 +364,7 @@ func runDeployCLI(t *testing.T, node string, jobs []validateJob) []validateResul
 // formality: the same run rejects an export with a section key it does not
 // know (the shipped example's "message-types").
 func TestDeployCLIValidatesWithAuth0DeployCLI(t *testing.T) {
+	t.Parallel()
 	node := requireDeployCLI(t)
 	type check struct {
 		name  string

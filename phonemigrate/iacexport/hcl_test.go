@@ -235,6 +235,7 @@ func blocksOf(body *hclsyntax.Body, typ string) []*hclsyntax.Block {
 // and rules; each resource has one import block, secrets are sensitive
 // variables, and code = file(...) reads the Action's code.
 func TestTerraformMeetsProviderSchema(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		tenant    func() *tenant

@@ -187,6 +187,7 @@ func archive(files iacexport.Files) []byte {
 
 // The files of each export are those of testdata/NAME.txtar.
 func TestExportGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range exportCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := archive(exportOf(t, tc))
@@ -214,6 +215,7 @@ func TestExportGolden(t *testing.T) {
 // No secret value of the tenant is in any file; every secret is a
 // reference instead.
 func TestExportWritesNoSecret(t *testing.T) {
+	t.Parallel()
 	for _, tc := range exportCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, f := range exportOf(t, tc) {
@@ -230,6 +232,7 @@ func TestExportWritesNoSecret(t *testing.T) {
 // A secret value that would reach a file through another field (here a
 // template the tenant wrote it into) stops the export.
 func TestExportRefusesSecretInOutput(t *testing.T) {
+	t.Parallel()
 	for _, f := range []iacexport.Format{iacexport.FormatTerraform, iacexport.FormatDeployCLI} {
 		ten := customTenant()
 		ten.templates[1].Content.Text = "code {{ code }} " + gatewaySecret
@@ -244,6 +247,7 @@ func TestExportRefusesSecretInOutput(t *testing.T) {
 }
 
 func TestReadErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		shape func(*tenant)
@@ -276,6 +280,7 @@ func TestReadErrors(t *testing.T) {
 // Read keeps customised templates only, the switched connections only, and
 // the bound Actions with their code.
 func TestRead(t *testing.T) {
+	t.Parallel()
 	s, err := iacexport.Read(t.Context(), customTenant())
 	if err != nil {
 		t.Fatal(err)
@@ -297,6 +302,7 @@ func TestRead(t *testing.T) {
 }
 
 func TestParseFormatAndLayout(t *testing.T) {
+	t.Parallel()
 	formats := []struct {
 		in   string
 		want iacexport.Format
@@ -338,6 +344,7 @@ func TestParseFormatAndLayout(t *testing.T) {
 }
 
 func TestWriteDir(t *testing.T) {
+	t.Parallel()
 	files := iacexport.Files{{Path: "a.tf", Data: []byte("a\n")}, {Path: "actions/x.js", Data: []byte("x\n")}}
 	dir := filepath.Join(t.TempDir(), "out")
 	if err := files.WriteDir(dir); err != nil {
@@ -369,6 +376,7 @@ func TestWriteDir(t *testing.T) {
 // the output directory, Terraform names follow auth0 tf generate's rule
 // and colliding names get _2.
 func TestHostileNames(t *testing.T) {
+	t.Parallel()
 	ten := customTenant()
 	a := ten.actions["a1b2c3d4-0000-4e5f-8a9b-000000000001"]
 	a.Name = "../../etc/passwd"

@@ -29,6 +29,7 @@ func fakeClient(t *testing.T, sc phonemigratetest.Scenario) (*phonemigratetest.S
 // go-auth0 client), the export describes what the migration created, with
 // GET requests only and no secret of the tenant in any file.
 func TestExportAfterApply(t *testing.T) {
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.Mixed} {
 		t.Run(string(sc), func(t *testing.T) {
 			srv, cl := fakeClient(t, sc)

@@ -10,6 +10,7 @@ import (
 // runs of characters other than [a-zA-Z0-9_] become "_", leading digits
 // and dashes go, "_" is trimmed, lowercase; repeats get _2, _3.
 func TestNamer(t *testing.T) {
+	t.Parallel()
 	in := []string{"My Action", "my-action", "123-Send SMS!", "__x__", "ÄÖ", "", "otp_verify", "My  Action", "a.b/c"}
 	want := []string{"my_action", "my_action_2", "send_sms", "x", "unnamed", "unnamed_2", "otp_verify", "my_action_3", "a_b_c"}
 	n := newNamer()

@@ -43,6 +43,7 @@ func wantStatus(t testing.TB, srv *Server, method, path string, body any, status
 }
 
 func TestAuth(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	tests := []struct {
 		name, token string
@@ -69,6 +70,7 @@ func TestAuth(t *testing.T) {
 }
 
 func TestOAuthToken(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	post := func(contentType, body string) (int, map[string]any) {
 		t.Helper()
@@ -114,6 +116,7 @@ func TestOAuthToken(t *testing.T) {
 }
 
 func TestTenantSettings(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyGateway)
 	v := obj(t, wantStatus(t, srv, "PATCH", "/api/v2/tenants/settings", map[string]any{"phone_consolidated_experience": true, "flags": map[string]any{"new_flag": true}}, 200))
 	if v["phone_consolidated_experience"] != true || v["friendly_name"] != TenantFriendlyName {
@@ -131,6 +134,7 @@ func TestTenantSettings(t *testing.T) {
 }
 
 func TestConnectionsListAndPaging(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	for i := range 5 {
 		wantStatus(t, srv, "POST", "/api/v2/connections", map[string]any{"name": fmt.Sprintf("sms-%d", i), "strategy": "sms", "options": map[string]any{"i": i}}, 201)
@@ -185,6 +189,7 @@ func TestConnectionsListAndPaging(t *testing.T) {
 }
 
 func TestConnectionPatchReplacesOptions(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyGateway)
 	const path = "/api/v2/connections/con_Gw7tQ2mN8xLp4RvZ"
 	before := obj(t, wantStatus(t, srv, "GET", path, nil, 200))
@@ -229,6 +234,7 @@ func TestConnectionPatchReplacesOptions(t *testing.T) {
 }
 
 func TestGuardianLegacyEndpoints(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, MFATwilio)
 	type ep struct {
 		method, path string
@@ -267,6 +273,7 @@ func TestGuardianLegacyEndpoints(t *testing.T) {
 }
 
 func TestMessageTypes(t *testing.T) {
+	t.Parallel()
 	twilioProvider := func(methods ...string) map[string]any {
 		ms := []any{}
 		for _, m := range methods {
@@ -319,6 +326,7 @@ func TestMessageTypes(t *testing.T) {
 }
 
 func TestFactors(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyGateway)
 	v := wantStatus(t, srv, "PUT", "/api/v2/guardian/factors/sms", map[string]any{"enabled": true}, 200)
 	if diff := cmp.Diff(map[string]any{"enabled": true}, v); diff != "" {
@@ -387,6 +395,7 @@ func waitDeployed(t testing.TB, srv *Server, id string) {
 const noopAction = "exports.onExecuteCustomPhoneProvider = async (event, api) => {};"
 
 func TestPhoneProviderRules(t *testing.T) {
+	t.Parallel()
 	twilioCfg := map[string]any{"sid": TwilioSID, "default_from": TwilioFrom, "delivery_methods": []any{"text", "voice"}}
 	creds := map[string]any{"auth_token": TwilioAuthToken}
 	customCfg := map[string]any{"delivery_methods": []any{"text"}}
@@ -454,6 +463,7 @@ func TestPhoneProviderRules(t *testing.T) {
 }
 
 func TestPhoneProviderLifecycle(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Unified)
 	const id = "pro_8mQ3vR6tY1uI4oPa"
 	p := "/api/v2/branding/phone/providers/" + id
@@ -487,6 +497,7 @@ func TestPhoneProviderLifecycle(t *testing.T) {
 }
 
 func TestPhoneTemplates(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	const path = "/api/v2/branding/phone/templates"
 	created := obj(t, wantStatus(t, srv, "POST", path, map[string]any{
@@ -555,6 +566,7 @@ func TestPhoneTemplates(t *testing.T) {
 }
 
 func TestPhoneTemplatesListDefaults(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	const path = "/api/v2/branding/phone/templates"
 	list := obj(t, wantStatus(t, srv, "GET", path, nil, 200))
@@ -599,6 +611,7 @@ func templateTypesOf(t *testing.T, list map[string]any) []string {
 }
 
 func TestActionsBuildDeployBind(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty, WithActionBuild(time.Hour, 3))
 	create := map[string]any{
 		"name": "sms-provider", "code": noopAction, "runtime": "node22",
@@ -676,6 +689,7 @@ func TestActionsBuildDeployBind(t *testing.T) {
 }
 
 func TestActionsListPaging(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	for i := range 5 {
 		wantStatus(t, srv, "POST", "/api/v2/actions/actions", map[string]any{"name": fmt.Sprintf("login-%d", i),
@@ -715,6 +729,7 @@ func TestActionsListPaging(t *testing.T) {
 }
 
 func TestBindingsPaging(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty, WithActionBuild(0, 0))
 	var refs []any
 	for i := range 3 {
@@ -740,6 +755,7 @@ func TestBindingsPaging(t *testing.T) {
 }
 
 func TestNotFoundAndBadJSON(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	wantError(t, srv, "GET", "/api/v2/nope", nil, 404, "Not Found", "")
 	status, raw, _ := callRaw(t, srv, "POST", "/api/v2/connections", nil, srv.Token)

@@ -16,6 +16,7 @@ import (
 // go-auth0 client: the violated invariants, and whether users get no
 // code.
 func TestMakeChanges(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		sc      phonemigratetest.Scenario
@@ -79,6 +80,7 @@ func TestMakeChanges(t *testing.T) {
 }
 
 func TestMakeUnknownChange(t *testing.T) {
+	t.Parallel()
 	srv := phonemigratetest.NewServer(phonemigratetest.Empty)
 	t.Cleanup(srv.Close)
 	if err := srv.Make(t.Context(), "paint_it_blue"); !errors.Is(err, phonemigratetest.ErrUnknownChange) {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestStateMessages(t *testing.T) {
+	t.Parallel()
 	const to = "+15557654321"
 	pwless := NotifyRequest{Kind: "passwordless", Connection: "sms", Recipient: to}
 	mfa := func(method, typ string) NotifyRequest {
@@ -44,6 +45,7 @@ func TestStateMessages(t *testing.T) {
 }
 
 func TestIgnoreGenerated(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyGateway)
 	tpl := map[string]any{"type": "otp_enroll", "content": map[string]any{"body": map[string]any{"text": "Code {{ code }}"}}}
 	_, created := call(t, srv, "POST", "/api/v2/branding/phone/templates", tpl)

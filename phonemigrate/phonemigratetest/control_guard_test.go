@@ -11,6 +11,7 @@ import (
 // bodies only as JSON (no cross-origin form posts); the Management API is
 // not affected.
 func TestControlAPIGuard(t *testing.T) {
+	t.Parallel()
 	srv := NewServer(LegacyGateway)
 	t.Cleanup(srv.Close)
 	port := srv.URL[strings.LastIndex(srv.URL, ":"):]

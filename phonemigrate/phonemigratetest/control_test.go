@@ -19,6 +19,7 @@ import (
 )
 
 func TestParseScenario(t *testing.T) {
+	t.Parallel()
 	for _, sc := range Scenarios() {
 		got, err := ParseScenario(" " + string(sc) + " ")
 		if err != nil || got != sc {
@@ -35,6 +36,7 @@ func TestParseScenario(t *testing.T) {
 }
 
 func TestNewServerPanicsOnUnknownScenario(t *testing.T) {
+	t.Parallel()
 	defer func() {
 		if recover() == nil {
 			t.Error("NewServer(unknown) did not panic")
@@ -44,6 +46,7 @@ func TestNewServerPanicsOnUnknownScenario(t *testing.T) {
 }
 
 func TestScenarioContents(t *testing.T) {
+	t.Parallel()
 	type facts struct {
 		upe           bool
 		smsConns      int
@@ -119,6 +122,7 @@ func TestScenarioContents(t *testing.T) {
 }
 
 func TestStateEndpoint(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Unified)
 	status, raw, _ := callRaw(t, srv, "GET", "/__fake/state", nil, "")
 	if status != 200 {
@@ -174,6 +178,7 @@ func TestStateEndpoint(t *testing.T) {
 }
 
 func TestRequestLog(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	call(t, srv, "GET", "/api/v2/connections?strategy=sms&take=50", nil)
 	callTok(t, srv, "GET", "/api/v2/guardian/factors", nil, "")
@@ -203,6 +208,7 @@ func TestRequestLog(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		fault   Fault
@@ -297,6 +303,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty, WithRateLimit(1, 3))
 	type answer struct {
 		status    int
@@ -351,6 +358,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestControlNotFound(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	if status, _ := call(t, srv, "GET", "/__fake/nope", nil); status != 404 {
 		t.Errorf("unknown control endpoint: %d", status)
@@ -358,6 +366,7 @@ func TestControlNotFound(t *testing.T) {
 }
 
 func TestCloseEndsInjectedDelays(t *testing.T) {
+	t.Parallel()
 	srv := NewServer(Empty)
 	srv.InjectFault(Fault{Path: "/api/v2/*", DelayMS: 60_000})
 	done := make(chan error, 1)
@@ -381,6 +390,7 @@ func TestCloseEndsInjectedDelays(t *testing.T) {
 }
 
 func TestLoggerLogsNoSecrets(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	srv := newServer(t, LegacyGateway, WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	call(t, srv, "PUT", "/api/v2/guardian/factors/phone/providers/twilio", map[string]any{"sid": TwilioSID, "auth_token": "tok-very-secret-0001"})

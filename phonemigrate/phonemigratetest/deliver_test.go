@@ -7,6 +7,7 @@ import (
 )
 
 func TestCompare(t *testing.T) {
+	t.Parallel()
 	base := Delivery{Path: "p", Route: RouteLegacyGateway, Via: "gateway", Sender: "ACME", Recipient: "+15551234567",
 		Text: "Your code is 123456", Claims: map[string]string{"aud": "urn:a", "sub": "urn:s"}, Delivered: true}
 	with := func(f func(d *Delivery)) Delivery {

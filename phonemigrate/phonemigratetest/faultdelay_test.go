@@ -12,6 +12,7 @@ import (
 // behaviour of a delay fault on a request with a body: when the client
 // gives up during the delay, the request is not applied.
 func TestDelayedWriteNotAppliedWhenClientGivesUp(t *testing.T) {
+	t.Parallel()
 	srv := NewServer(LegacyTwilio)
 	defer srv.Close()
 	srv.InjectFault(Fault{Method: "PATCH", Path: "/tenants/settings", DelayMS: 300, Times: 1})

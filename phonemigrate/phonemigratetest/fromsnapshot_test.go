@@ -9,6 +9,7 @@ import (
 )
 
 func TestNewServerFromInvalid(t *testing.T) {
+	t.Parallel()
 	v := phonemigrate.SnapshotVersion
 	tests := []struct {
 		name string
@@ -36,6 +37,7 @@ func TestNewServerFromInvalid(t *testing.T) {
 }
 
 func TestDiffSnapshots(t *testing.T) {
+	t.Parallel()
 	f, tr := false, true
 	tests := []struct {
 		name      string
@@ -68,6 +70,7 @@ func TestDiffSnapshots(t *testing.T) {
 // message through it is not delivered and nothing reaches the network.
 func TestNewServerFromDoesNotRunSnapshotActions(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	on := true
 	snap := &phonemigrate.Snapshot{
 		Version:                     phonemigrate.SnapshotVersion,

@@ -133,6 +133,7 @@ func nodeOK(t *testing.T) bool {
 // TestLogEventsValidateAgainstAuth0Schemas validates every log event the
 // fake emits against Auth0's own JSON Schema of its type.
 func TestLogEventsValidateAgainstAuth0Schemas(t *testing.T) {
+	t.Parallel()
 	schemas := compileLogSchemas(t)
 	events := emitEveryLogType(t)
 	seen := map[string]int{}
@@ -190,6 +191,7 @@ func withoutNulls(e LogEvent) LogEvent {
 // reads: the recipient and the error of a failed Passwordless message, the
 // provider error of a failed MFA SMS.
 func TestDeliveryLogsCarryTheFailureReason(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Mixed)
 	if err := srv.BreakDelivery(DeliveryBreak{Path: BreakGateway, Status: 500}); err != nil {
 		t.Fatal(err)
@@ -244,6 +246,7 @@ func logTypes(t *testing.T, v any) []string {
 }
 
 func TestListLogs(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Mixed)
 	notify(t, srv, NotifyRequest{Kind: "passwordless", Recipient: recipient}) // cs
 	notify(t, srv, NotifyRequest{Kind: "mfa", Recipient: recipient})          // gd_send_sms
@@ -319,6 +322,7 @@ func TestListLogs(t *testing.T) {
 }
 
 func TestLogsAreRateLimited(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Mixed, WithRateLimit(0.001, 2))
 	var statuses []int
 	for range 3 {
@@ -345,6 +349,7 @@ func logTypesOf(logs []LogEvent) []string {
 }
 
 func TestTraffic(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		scenario  Scenario
@@ -399,6 +404,7 @@ func TestTraffic(t *testing.T) {
 }
 
 func TestTrafficStopsByItselfAndOnRequest(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, MFATwilio)
 	// Bounded by time: 50 ms at 20/s is at most a couple of deliveries.
 	status, _ := call(t, srv, "POST", "/__fake/traffic", map[string]any{"per_second": 20, "count": 1000, "duration_ms": 50})

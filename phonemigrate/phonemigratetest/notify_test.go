@@ -64,6 +64,7 @@ func notify(t testing.TB, srv *Server, req NotifyRequest) NotifyResult {
 // legacy-gateway tenant makes a real HTTP POST to a local gateway that
 // verifies the HS256 JWT on its own.
 func TestGatewayScenario(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		sc   Scenario
@@ -181,6 +182,7 @@ func addTwilioProvider(t testing.TB, srv *Server, token string, methods ...any) 
 }
 
 func TestNotifyRoutes(t *testing.T) {
+	t.Parallel()
 	const gwConn = "con_Gw7tQ2mN8xLp4RvZ"
 	code := otpCode(recipient, "otp_verify", 6)
 	enroll := otpCode(recipient, "otp_enroll", 6)
@@ -319,6 +321,7 @@ func TestNotifyRoutes(t *testing.T) {
 }
 
 func TestNotifyInvalid(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyGateway)
 	tests := []NotifyRequest{
 		{Kind: "email", Recipient: recipient},
@@ -390,6 +393,7 @@ func requireNode(t testing.TB) {
 // that the user receives the same message, verified the same way.
 func TestCustomProviderActionRunsInNode(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	srv := newServer(t, LegacyGateway, WithActionBuild(0, 0))
 	const conn = "con_Gw7tQ2mN8xLp4RvZ"
 
@@ -448,6 +452,7 @@ func TestCustomProviderActionRunsInNode(t *testing.T) {
 
 func TestCustomProviderActionOutcomes(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	tests := []struct {
 		name, code string
 		delivered  bool
@@ -475,6 +480,7 @@ func TestCustomProviderActionOutcomes(t *testing.T) {
 }
 
 func TestCustomProviderWithoutBoundAction(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyGateway, WithActionBuild(0, 0))
 	time.Sleep(time.Millisecond)
 	id := deployCustomAction(t, srv, "p", noopAction, nil, true)
@@ -492,6 +498,7 @@ func TestCustomProviderWithoutBoundAction(t *testing.T) {
 // Auth0 documents for them, so a legacy template kept verbatim reads the
 // same through the fake as through Auth0.
 func TestNotifyTemplateVariables(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyGateway)
 	addTwilioProvider(t, srv, TwilioAuthToken, "text")
 	upe(t, srv, "con_Gw7tQ2mN8xLp4RvZ", true)

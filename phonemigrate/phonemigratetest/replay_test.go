@@ -238,6 +238,7 @@ func projectTenantSettings(v any) any {
 // lengths) and values. Where the fake and a recording disagree the fake is
 // wrong, unless replayAllowances lists the difference with its reason.
 func TestReplayRecordedAuth0Traffic(t *testing.T) {
+	t.Parallel()
 	cassettes := loadRecordings(t)
 	names := make([]string, 0, len(cassettes))
 	for n := range cassettes {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestUseSecrets(t *testing.T) {
+	t.Parallel()
 	sec := Secrets{ManagementToken: "SENTINEL-MGMT", ClientSecret: "SENTINEL-CS", TwilioAuthToken: "SENTINEL-TWILIO", GatewaySecret: "SENTINEL-GATEWAY-KEY"}
 	for _, sc := range Scenarios() {
 		t.Run(string(sc), func(t *testing.T) {
@@ -49,6 +50,7 @@ func TestUseSecrets(t *testing.T) {
 }
 
 func TestSecretsForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		sec  Secrets

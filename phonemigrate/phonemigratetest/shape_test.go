@@ -174,6 +174,7 @@ func prefixed(prefix string, entries []string) []string {
 }
 
 func TestResponseShapesMatchGoAuth0Examples(t *testing.T) {
+	t.Parallel()
 	examples := loadWiremock(t)
 	srv := newServer(t, MFATwilio, WithActionBuild(0, 0))
 
@@ -472,6 +473,7 @@ func servedEndpoints() []string {
 // every listed endpoint is routed, and unlisted methods on those paths are
 // not (so a new route without a shape case shows up as a missing one here).
 func TestServedEndpointsAreRouted(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	eps := servedEndpoints()
 	if got, want := len(eps), countRoutes(); got != want {

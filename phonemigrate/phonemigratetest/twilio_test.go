@@ -43,6 +43,7 @@ func twilioCall(t *testing.T, tw *TwilioAPI, method, path, sid, token string, fo
 }
 
 func TestTwilioAccount(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, LegacyTwilio)
 	tw := srv.Twilio()
 	tw.AddAccount("ACother000000000000000000000000000", "other-token")
@@ -90,6 +91,7 @@ func TestTwilioAccount(t *testing.T) {
 // statuses one read at a time, ends as a failed number says, and is listed
 // by To and date.
 func TestTwilioMessageLifecycle(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		channel string // Messages or Calls
@@ -155,6 +157,7 @@ func TestTwilioMessageLifecycle(t *testing.T) {
 }
 
 func TestTwilioLostMessage(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	tw := srv.Twilio()
 	if err := tw.FailNumber("+15555550100", "lost"); err != nil {
@@ -179,6 +182,7 @@ func TestTwilioLostMessage(t *testing.T) {
 // TestTwilioKnowsLegacyAccounts: the accounts of a state's legacy settings
 // are registered, and the control API registers and rejects more.
 func TestTwilioKnowsLegacyAccounts(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, Empty)
 	tw := srv.Twilio()
 	tw.registerLegacyAccounts(&State{
