@@ -80,17 +80,27 @@
 //
 // # Order of writes
 //
-// Apply follows the states of [Diagram]: the Action (custom only) is
-// created, built, deployed and bound; the provider is created (or, with
-// AllowReplace, updated); a test message per delivery method goes to each
-// recipient (Auth0 reports no delivery: Twilio's status is looked up, and
-// [Options.Confirm] can ask a person); the tenant is switched (phone_consolidated_experience); each SMS
-// connection gets options.use_phone_provider — an undocumented switch,
-// written as part of the whole options map and verified by reading the
-// connection back, every other key unchanged; the MFA message types are
-// aligned; the legacy templates become tenant phone templates (@@password@@
+// Apply runs the steps of the table, in order (written by TestStepProse -update):
+//
+//  1. discover (→ discovered)
+//  2. plan (→ planned)
+//  3. deploy action (→ action_deployed, when it applies)
+//  4. configure provider (→ provider_configured)
+//  5. test provider (→ provider_tested)
+//  6. switch tenant (→ tenant_switched)
+//  7. switch connections (→ connections_switched)
+//  8. align MFA message types (→ mfa_aligned)
+//  9. migrate templates (→ templates_migrated)
+//  10. watch delivery (→ completed)
+//
+// The states are those of [Diagram]. What each step writes, request by
+// request, is listed (from the same table) in the repository's
+// docs/how-it-works.md; the plan of a tenant ([Migrator.Plan]) shows it for
+// that tenant. The undocumented per-connection switch
+// options.use_phone_provider is written as part of the connection's whole
+// options map; legacy templates become tenant phone templates (@@password@@
 // and Liquid password become {{ code }}; unknown macros are kept and
-// reported in [Plan.Warnings]). Legacy Guardian endpoints are only read,
+// reported in [Plan.Warnings]); legacy Guardian endpoints are only read,
 // before the switch.
 //
 // Each step writes only when needed and verifies the result. A run that

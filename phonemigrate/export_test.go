@@ -23,3 +23,7 @@ func WithTwilioTransport(rt http.RoundTripper) Option { return withTwilioTranspo
 func WatchCanary(ctx context.Context, logs TenantLogs, c Canary, rec CanaryRecord) (CanaryRecord, error) {
 	return watchCanary(ctx, logs, c.withDefaults(), &rec, false)
 }
+
+// StateOrder is the position of s on the forward path of the built-in step
+// table (-1 when it is not on it).
+func StateOrder(s State) int { return steps().stateOrder(s) }

@@ -8,20 +8,20 @@ import (
 )
 
 // Rollback restores what the migration changed, from the checkpoint's
-// recorded originals, in an order that keeps every consumer served (derived
-// from the step table, see undoOrder):
+// recorded originals, in an order that keeps every consumer served: first
+// what routes codes, latest first, then the rest, latest first (derived
+// from the step table, see undoOrder; written by TestStepProse -update):
 //
-//  1. each SMS connection's use_phone_provider back to its exact original
-//     (absent, or its original value), whole options re-sent and verified;
-//  2. the tenant switch back to its original value — from here on codes go
-//     the legacy way, and nothing undone after routes any;
-//  3. the tenant phone templates: updated ones restored, created ones
-//     deleted;
-//  4. the MFA message types back to their original set;
-//  5. then what the migration created or replaced: the phone provider it
-//     created is deleted (a replaced one gets its configuration back),
-//     the trigger bindings are restored and the Action it created is
-//     deleted.
+//  1. Switch each Passwordless SMS connection back to its original use_phone_provider
+//  2. Switch the tenant back
+//  3. Restore the phone templates the migration updated and delete the ones it created
+//  4. Restore the MFA phone message types
+//  5. Delete the phone provider the migration created (or give a replaced one its configuration back)
+//  6. Restore the custom-phone-provider trigger bindings and delete the Action the migration created
+//
+// Each connection gets back only the use_phone_provider it had (absent, or
+// its original value), whole options re-sent and verified; after the tenant
+// switch codes go the legacy way, so nothing undone later routes any.
 //
 // Every step re-reads and writes only what differs, so Rollback can be run
 // again after a failure. It needs a checkpoint ([ErrNoCheckpoint]

@@ -7,13 +7,14 @@ import (
 )
 
 // State is a state of a migration, as held by a [Checkpoint]. The forward
-// path is
+// path is (written from the step table by TestStepProse -update)
 //
-//	new → discovered → planned → [action_deployed] → provider_configured
-//	    → provider_tested → tenant_switched → connections_switched
-//	    → mfa_aligned → templates_migrated → completed
+//	new → discovered → planned → [action_deployed] → provider_configured →
+//	    provider_tested → tenant_switched → connections_switched →
+//	    mfa_aligned → templates_migrated → completed
 //
-// where action_deployed is visited only on the custom provider path. Any
+// where a state in brackets is visited only on some paths (action_deployed:
+// the custom provider path). Any
 // forward state (and rolling_back) can move to failed; a failed migration
 // resumes from [Checkpoint.LastGood] when Apply runs again. A completed or
 // failed migration can be rolled back (rolling_back → rolled_back). A tenant

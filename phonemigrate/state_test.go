@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -187,6 +188,7 @@ func TestAddingAStep(t *testing.T) {
 	// A table of its own: the built-in one, which other tests use at the
 	// same time, is left alone.
 	tbl := newStepTable(append(slices.Clone(builtin), &step{order: 85, event: eventAudit, to: stateAudited, does: "audit",
+		doc:   "**Audit**: reads what was written.",
 		plan:  func(*planContext) Step { return Step{Title: "Audit"} },
 		apply: func(*run, context.Context) (Event, error) { return eventAudit, nil },
 		undo:  &undo{title: "Un-audit", restore: func(*run, context.Context) error { return nil }},
@@ -218,6 +220,16 @@ func TestAddingAStep(t *testing.T) {
 	}
 	if i := slices.Index(planned, stateAudited); i < 1 || planned[i-1] != StateMFAAligned {
 		t.Errorf("plan steps %v: want audited right after mfa_aligned", planned)
+	}
+	// The prose that lists the steps takes it too (TestStepProse writes it).
+	if l := docList(tbl); !strings.Contains(l, "6. **MFA**") || !strings.Contains(l, "7. **Audit**: reads what was written.\n8. **Templates**") {
+		t.Errorf("docs list:\n%s", l)
+	}
+	if p := forwardPath(tbl); !strings.Contains(p, "mfa_aligned → audited → templates_migrated") {
+		t.Errorf("forward path:\n%s", p)
+	}
+	if o := rollbackOrder(tbl); !strings.Contains(o, "Un-audit\n") {
+		t.Errorf("rollback order:\n%s", o)
 	}
 	var undone []Event
 	for _, s := range undoOrder(tbl) {

@@ -42,6 +42,12 @@ type step struct {
 	// does says what the step does ("switch tenant"); errors of a failed
 	// step are prefixed with it.
 	does string
+	// doc is the step in the numbered list of docs/how-it-works.md, "What
+	// is written to the tenant" (Markdown; "" for a step that writes
+	// nothing). The list, the forward path in [State]'s doc and the
+	// rollback order in [Migrator.Rollback]'s are written from the table
+	// by TestStepProse -update, so no prose lists the steps by hand.
+	doc string
 	// skip reports whether the step does not apply to a migration with
 	// this intent; the next step from the same state is taken instead.
 	skip func(in *Intent) bool

@@ -24,6 +24,7 @@ func init() { register(actionStep()) }
 
 func actionStep() *step {
 	return &step{order: 30, event: EventDeployAction, to: StateActionDeployed, does: "deploy action",
+		doc: actionDoc,
 		// Only a custom provider that this run sets up needs an Action.
 		skip:        func(in *Intent) bool { return in == nil || in.Provider != ProviderKindCustom || in.Keep },
 		establishes: []Invariant{InvariantCustomActionBound},
@@ -456,3 +457,12 @@ func codeHash(code string) string {
 	sum := sha256.Sum256([]byte(code))
 	return hex.EncodeToString(sum[:])
 }
+
+// actionDoc is the step as docs/how-it-works.md lists it (Markdown;
+// TestStepProse -update writes it there).
+const actionDoc = "**Action** (custom provider only): `POST /actions/actions` with the generated " +
+	"code and its secrets (gateway URL, gateway secret, Twilio SID/token travel " +
+	"only as Action secrets), poll until built, `POST " +
+	"/actions/actions/{id}/deploy`, poll until the version is deployed (Auth0 " +
+	"answers the deploy before it is), and `PATCH " +
+	"/actions/triggers/custom-phone-provider/bindings`."

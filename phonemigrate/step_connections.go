@@ -24,6 +24,7 @@ func init() { register(connectionsStep()) }
 
 func connectionsStep() *step {
 	return &step{order: 70, event: EventSwitchConnections, to: StateConnectionsSwitched, does: "switch connections",
+		doc:         connectionsDoc,
 		establishes: []Invariant{InvariantConnectionsUseProvider},
 		plan:        planConnectionsStep,
 		apply:       (*run).switchConnections,
@@ -263,3 +264,15 @@ func (r *run) switchedAfterRollback(ctx context.Context) (bool, error) {
 	}
 	return flagOn(ts.PhoneConsolidatedExperience), nil
 }
+
+// connectionsDoc is the step as docs/how-it-works.md lists it (Markdown;
+// TestStepProse -update writes it there).
+const connectionsDoc = "**Connections**: for each Passwordless SMS connection, the connection is read " +
+	"right before the write (never from the discovery snapshot, so a colleague's " +
+	"edit made while `apply` runs is kept), its whole raw `options` map is written " +
+	"back with `use_phone_provider: true` (`PATCH /connections/{id}`, which " +
+	"replaces `options` wholesale); Auth0's answer (the options as written) must " +
+	"show the switch and every other key unchanged; a difference stops the step " +
+	"rather than write again. Auth0 has no conditional write, so an edit landing in " +
+	"the moment between that read and the write can still be lost; the window is " +
+	"one round trip."

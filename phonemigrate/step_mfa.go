@@ -21,6 +21,7 @@ func init() { register(mfaStep()) }
 
 func mfaStep() *step {
 	return &step{order: 80, event: EventAlignMFA, to: StateMFAAligned, does: "align MFA message types",
+		doc:         mfaDoc,
 		establishes: []Invariant{InvariantProviderCoversFactors},
 		plan:        planMFAStep,
 		apply:       func(r *run, ctx context.Context) (Event, error) { return r.observeThen(r.alignMFA)(ctx) },
@@ -131,3 +132,8 @@ func (r *run) restoreMFA(ctx context.Context) error {
 	r.m.log.InfoContext(ctx, "rollback: MFA message types restored", "message_types", o.String())
 	return nil
 }
+
+// mfaDoc is the step as docs/how-it-works.md lists it (Markdown;
+// TestStepProse -update writes it there).
+const mfaDoc = "**MFA**: `PUT /guardian/factors/phone/message-types` when the message types " +
+	"must change to stay a subset of the delivery methods."

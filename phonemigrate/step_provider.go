@@ -27,6 +27,7 @@ func init() {
 
 func providerStep() *step {
 	return &step{order: 40, event: EventConfigureProvider, to: StateProviderConfigured, does: "configure provider",
+		doc:         providerDoc,
 		establishes: []Invariant{InvariantProviderPresent, InvariantProviderEnabled, InvariantProviderCoversFactors},
 		plan:        planProviderStep,
 		apply:       (*run).configureProvider,
@@ -90,6 +91,7 @@ func planProviderStep(pc *planContext) Step {
 
 func testStep() *step {
 	return &step{order: 50, event: EventTestProvider, to: StateProviderTested, does: "test provider",
+		doc:  testDoc,
 		plan: planTestStep, apply: (*run).testProvider}
 }
 
@@ -435,3 +437,21 @@ func (r *run) providerDrift(ctx context.Context) ([]string, error) {
 	}
 	return changes, nil
 }
+
+// providerDoc is the step as docs/how-it-works.md lists it (Markdown;
+// TestStepProse -update writes it there).
+const providerDoc = "**Provider**: `POST /branding/phone/providers` (Twilio: `sid`, `default_from` " +
+	"or `mssid`, `delivery_methods`, `credentials.auth_token`; custom: " +
+	"`delivery_methods`, `credentials: {}`). The tenant's providers are listed " +
+	"first; replacing one the tool did not create needs `--allow-replace` and then " +
+	"it is a `PATCH` — except a provider that already has exactly the configuration " +
+	"written here (someone set it up for the migration but did not switch): it is " +
+	"taken over by a `PATCH` that writes its credentials again, without the flag. " +
+	"Rollback gives a replaced or taken-over provider its configuration back and " +
+	"does not delete it."
+
+// testDoc is the step as docs/how-it-works.md lists it (Markdown;
+// TestStepProse -update writes it there).
+const testDoc = "**Test**: `POST /branding/phone/providers/{id}/try` per delivery method per " +
+	"`--test-to` number; for a Twilio provider the message (or call) is then " +
+	"followed in the Twilio account; then the confirmation."

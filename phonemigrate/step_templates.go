@@ -24,6 +24,7 @@ func init() { register(templatesStep()) }
 
 func templatesStep() *step {
 	return &step{order: 90, event: EventMigrateTemplates, to: StateTemplatesMigrated, does: "migrate templates",
+		doc:   templatesDoc,
 		plan:  planTemplatesStep,
 		apply: (*run).migrateTemplates,
 		undo: &undo{title: "Restore the phone templates the migration updated and delete the ones it created",
@@ -432,3 +433,12 @@ func (r *run) templatesDrift(ctx context.Context) ([]string, error) {
 	}
 	return changes, nil
 }
+
+// templatesDoc is the step as docs/how-it-works.md lists it (Markdown;
+// TestStepProse -update writes it there).
+const templatesDoc = "**Templates**: the legacy texts (connection `template` with `@@password@@`, or " +
+	"Liquid; Guardian enrollment/verification messages) become tenant phone " +
+	"templates (`otp_verify`, `otp_enroll`, `{{ code }}`) via `POST`/`PATCH " +
+	"/branding/phone/templates`, so users keep receiving the same words. A `PATCH` " +
+	"starts from the template as read right before it and changes only the text " +
+	"(and sender)."

@@ -18,6 +18,7 @@ func init() { register(tenantStep()) }
 
 func tenantStep() *step {
 	return &step{order: 60, event: EventSwitchTenant, to: StateTenantSwitched, does: "switch tenant",
+		doc:         tenantDoc,
 		establishes: []Invariant{InvariantTenantSwitched},
 		plan:        planTenantStep,
 		apply:       (*run).switchTenant,
@@ -111,3 +112,10 @@ func (r *run) restoreTenant(ctx context.Context) error {
 	r.m.log.InfoContext(ctx, "rollback: tenant switch restored", "phone_consolidated_experience", want)
 	return nil
 }
+
+// tenantDoc is the step as docs/how-it-works.md lists it (Markdown;
+// TestStepProse -update writes it there).
+const tenantDoc = "**Tenant switch**: `PATCH /tenants/settings " +
+	"{\"phone_consolidated_experience\": true}`. The legacy Guardian endpoints " +
+	"(selected provider, Twilio, templates) are only ever read, before this point: " +
+	"they answer 403 afterwards."
