@@ -64,7 +64,7 @@ func DeliveryPaths() []DeliveryPath {
 // deliveryLogTypes are the log types a watch counts (auth0-domain facts:
 // cs/cls sent, fn failed, gd_send_* MFA, actions_execution_failed,
 // limit_phone).
-var deliveryLogTypes = []string{"cs", "cls", "fn", "gd_send_sms", "gd_send_sms_failure", "gd_send_voice", "gd_send_voice_failure", "actions_execution_failed", "limit_phone"}
+var deliveryLogTypes = []string{"cs", "fn", "gd_send_sms", "gd_send_sms_failure", "gd_send_voice", "gd_send_voice_failure", "actions_execution_failed", "limit_phone"}
 
 // testNotificationType marks the fn event of a failed provider test
 // message (the fake's choice; Auth0 does not document one).
@@ -141,20 +141,33 @@ type HealthReport struct {
 }
 
 // classify maps an event to its path and outcome; ok is false for events
-// that are not a message to a user.
+// that are not a phone message to a user. Only phone evidence counts:
+// MFA's gd_send_* types, and Passwordless cs and fn entries whose details
+// name a phone recipient (details.body.phone_number of cs, details.to of
+// fn) or a notification type (details.notification_type of fn). Auth0
+// logs fn for email failures too (details.email_type, details.to an email
+// address) and cls for email magic links: neither is about a phone, and
+// both are ignored, as is every other type (sapi, s, f, ...).
 func classify(e LogEvent) (p DeliveryPath, failed, ok bool) {
 	switch e.Type {
-	case "cs", "cls":
-		return PathPasswordlessText, false, true
+	case "cs":
+		body, _ := e.Details["body"].(map[string]any)
+		if pn, _ := body["phone_number"].(string); isPhoneNumber(pn) {
+			return PathPasswordlessText, false, true
+		}
+		return "", false, false
 	case "fn":
 		nt, _ := e.Details["notification_type"].(string)
-		switch nt {
-		case testNotificationType:
+		to, _ := e.Details["to"].(string)
+		switch {
+		case nt == testNotificationType:
 			return "", false, false
-		case "voice":
+		case nt == "voice":
 			return PathPasswordlessVoice, true, true
+		case nt != "" && nt != "email", nt == "" && isPhoneNumber(to):
+			return PathPasswordlessText, true, true
 		}
-		return PathPasswordlessText, true, true
+		return "", false, false
 	case "gd_send_sms":
 		return PathMFAText, false, true
 	case "gd_send_sms_failure":
@@ -165,6 +178,30 @@ func classify(e LogEvent) (p DeliveryPath, failed, ok bool) {
 		return PathMFAVoice, true, true
 	}
 	return "", false, false
+}
+
+// isPhoneNumber reports whether s looks like a phone number (E.164, with
+// the separators Auth0's own examples use), not an email address.
+func isPhoneNumber(s string) bool {
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' || r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return false
+		}
+	}
+	return digits >= 7
+}
+
+// phoneActionFailure reports whether an actions_execution_failed entry is
+// the custom-phone-provider trigger's (an entry that names no trigger is
+// counted, as before: the tenant may log it without one).
+func phoneActionFailure(e LogEvent) bool {
+	t, _ := e.Details["trigger_id"].(string)
+	return t == "" || t == TriggerCustomPhoneProvider
 }
 
 // failureReason is the masked reason of a failure event.
@@ -265,6 +302,9 @@ func (a *healthAcc) add(e LogEvent) {
 	}
 	switch e.Type {
 	case "actions_execution_failed":
+		if !phoneActionFailure(e) {
+			return
+		}
 		a.h.ActionFailures++
 		a.actionErr[failureReason(e)]++
 		return

@@ -32,8 +32,25 @@ func TestMaskReason(t *testing.T) {
 	}
 }
 
-// ev builds a log event at base+offset.
+// ev builds a log event at base+offset. A Passwordless cs without details
+// gets the phone recipient Auth0 logs (details.body.phone_number), an fn
+// without a notification type Auth0's "sms" and a phone recipient: the
+// canary counts only entries about a phone.
 func ev(id int, typ string, at time.Time, details map[string]any) phonemigrate.LogEvent {
+	switch typ {
+	case "cs":
+		if details == nil {
+			details = map[string]any{"body": map[string]any{"phone_number": "+15550000001", "connection": "sms"}}
+		}
+	case "fn":
+		if _, ok := details["notification_type"]; !ok {
+			d := map[string]any{"notification_type": "sms", "to": "+15550000001"}
+			for k, v := range details {
+				d[k] = v
+			}
+			details = d
+		}
+	}
 	return phonemigrate.LogEvent{ID: fmt.Sprintf("90%010d", id), Type: typ, Date: at, Details: details}
 }
 

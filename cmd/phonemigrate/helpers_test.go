@@ -118,29 +118,31 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	invariant [healthy|unhealthy]  run 'phonemigrate check'; when it exits 0, every consumer
 //	                            must receive through /__fake/notify the same as at baseline;
 //	                            healthy/unhealthy also require check's verdict
+//	log-after-switch FILE       append FILE's log entries (JSON array) once the tenant is switched
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
-		"fake-tenant":     cmdFakeTenant,
-		"fault":           cmdFault,
-		"requests":        cmdRequests,
-		"notify":          cmdNotify,
-		"api":             cmdAPI,
-		"tenant-state":    cmdTenantState,
-		"fake-twilio":     cmdFakeTwilio,
-		"json-get":        cmdJSONGet,
-		"exits":           cmdExits,
-		"hold-lock":       cmdHoldLock,
-		"fake-env":        cmdFakeEnv,
-		"sleep":           cmdSleep,
-		"wait-checkpoint": cmdWaitCheckpoint,
-		"wait-http":       cmdWaitHTTP,
-		"file-mode":       cmdFileMode,
-		"glob-exists":     cmdGlobExists,
-		"traffic":         cmdTraffic,
-		"break":           cmdBreak,
-		"make":            cmdMake,
-		"baseline":        cmdBaseline,
-		"invariant":       cmdInvariant,
+		"fake-tenant":      cmdFakeTenant,
+		"fault":            cmdFault,
+		"requests":         cmdRequests,
+		"notify":           cmdNotify,
+		"api":              cmdAPI,
+		"tenant-state":     cmdTenantState,
+		"fake-twilio":      cmdFakeTwilio,
+		"json-get":         cmdJSONGet,
+		"exits":            cmdExits,
+		"hold-lock":        cmdHoldLock,
+		"fake-env":         cmdFakeEnv,
+		"sleep":            cmdSleep,
+		"wait-checkpoint":  cmdWaitCheckpoint,
+		"wait-http":        cmdWaitHTTP,
+		"file-mode":        cmdFileMode,
+		"glob-exists":      cmdGlobExists,
+		"traffic":          cmdTraffic,
+		"break":            cmdBreak,
+		"make":             cmdMake,
+		"baseline":         cmdBaseline,
+		"invariant":        cmdInvariant,
+		"log-after-switch": cmdLogAfterSwitch,
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -92,4 +93,28 @@ func cmdInvariant(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("invariant broken: check exits 0 but:\n%s\ncheck said:\n%s", strings.Join(bad, "\n"), out.String())
 	}
 	fmt.Fprintf(ts.Stdout(), "invariant: check healthy, every consumer receives the same\n")
+}
+
+// cmdLogAfterSwitch appends the log entries of FILE (a JSON array) to the
+// fake's tenant log as soon as the tenant is switched (in the background,
+// while apply watches delivery), as Auth0 would log them then.
+func cmdLogAfterSwitch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: log-after-switch FILE")
+	}
+	var entries []phonemigratetest.LogEvent
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &entries))
+	srv := stateOf(ts).server(ts)
+	go func() {
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if on, _ := srv.State().TenantSettings["phone_consolidated_experience"].(bool); on {
+				for _, e := range entries {
+					srv.AddLog(e)
+				}
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 }

@@ -59,6 +59,12 @@ func cloneJSON(m map[string]any) map[string]any {
 	return out
 }
 
+// AddLog appends e to the tenant log as Auth0 would record it now (a new
+// log_id and date, the envelope's common fields): for tests that need
+// entries the fake does not produce itself, such as the email failures
+// Auth0 logs as "fn" (testdata/recorded-log-entries.json).
+func (s *Server) AddLog(e LogEvent) { s.appendLog(cloneJSON(e)) }
+
 // appendLog stamps e with a log_id, date and the common fields, and
 // appends it.
 func (s *Server) appendLog(e LogEvent) {
