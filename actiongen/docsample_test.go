@@ -53,6 +53,7 @@ func docsSample(t *testing.T) string {
 // it departs from the legacy contract that the generated code keeps.
 func TestAuth0DocsSample(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 
 	t.Run("verbatim sample does not load", func(t *testing.T) {
 		b, err := os.ReadFile(docsSampleFile)

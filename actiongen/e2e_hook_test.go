@@ -128,6 +128,7 @@ module.exports.onExecuteSendPhoneMessage = async (event) => {
 }
 
 func TestHookSpecErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		spec  Spec

@@ -20,6 +20,7 @@ import (
 // E.164 is dropped without a request.
 func TestTwilioE164(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	tests := []struct {
 		recipient string
 		wantTo    string // "" when the message must be dropped
@@ -75,6 +76,7 @@ func TestTwilioE164(t *testing.T) {
 // HTTP Basic header, from the secret GATEWAY_BASIC_AUTH.
 func TestGatewayURLCredentials(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	tests := []struct {
 		name      string
 		userinfo  string // put between "http://" and the host
@@ -146,6 +148,7 @@ func TestGatewayURLCredentials(t *testing.T) {
 // Node's fetch calls; the ports it refuses are the ones fetch refuses.
 func TestAcceptedURLsAreCallable(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	srv := newFakeServer(t, http.StatusOK)
 	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
 	for _, raw := range []string{
@@ -207,6 +210,7 @@ func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 // golang-jwt.
 func TestGatewayJWTOptions(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	tests := []struct {
 		name     string
 		issuer   string

@@ -319,6 +319,7 @@ func decodeBody(t *testing.T, b []byte) ([]string, map[string]any) {
 
 func TestGatewayLegacyContract(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	keyBytes := make([]byte, 32)
 	rand.Read(keyBytes)
 	keyBytes[0], keyBytes[1], keyBytes[2] = 0xfb, 0xff, 0xfe // force '+', '/', '-', '_' in encodings
@@ -443,6 +444,7 @@ func TestGatewayLegacyContract(t *testing.T) {
 // the decoded key.
 func TestGatewayJWTWrongKeyFails(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	gwSrv := newFakeServer(t, http.StatusOK)
 	secret := base64.StdEncoding.EncodeToString([]byte("decoded key bytes"))
 	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: gwSrv.URL,
@@ -460,6 +462,7 @@ func TestGatewayJWTWrongKeyFails(t *testing.T) {
 
 func TestGatewayVoice(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	tests := []struct {
 		name        string
 		voice       bool
@@ -498,6 +501,7 @@ func TestGatewayVoice(t *testing.T) {
 
 func TestTwilio(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	const voiceText = `Code: 1 2 3 <b>&"'`
 	tests := []struct {
 		name        string
@@ -648,6 +652,7 @@ func resetOnAcceptURL(t *testing.T) string {
 // request.
 func TestOutcomePolicy(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	const timeout = 300 * time.Millisecond
 	type server struct {
 		base    string
@@ -752,6 +757,7 @@ func TestOutcomePolicy(t *testing.T) {
 // comes with "not sent: ECONNRESET".
 func TestResetWhileConnecting(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	base := resetOnAcceptURL(t)
 	a := generate(t, Spec{RequestTimeout: time.Second, Default: Target{Gateway: &Gateway{URL: base}}})
 	res := run(t, a, passwordlessEvent())
@@ -791,6 +797,7 @@ func auth0ExampleEvent() actionrun.Event {
 // "auth0"} or absent; MFA messages reach the default target likewise.
 func TestRouting(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	setup := func(t *testing.T) (gwSrv, twSrv *fakeServer, a *Action) {
 		gwSrv = newFakeServer(t, http.StatusOK)
 		gwSrv.verify = jwtVerifier([]byte("passwordless-secret"), "urn:pwl")
@@ -891,6 +898,7 @@ func TestRouting(t *testing.T) {
 // TestRoutingTwoGateways: both targets gateways, each with its own secrets.
 func TestRoutingTwoGateways(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	pwlSrv := newFakeServer(t, http.StatusOK)
 	mfaSrv := newFakeServer(t, http.StatusOK)
 	a := generate(t, Spec{
@@ -911,6 +919,7 @@ func TestRoutingTwoGateways(t *testing.T) {
 // token signed with another secret gets 401, which the Action drops.
 func TestGatewayVerifierRejects(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	srv := newFakeServer(t, http.StatusOK)
 	srv.verify = jwtVerifier([]byte(testGatewaySecret), "urn:MySmsGateway")
 	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: srv.URL, Auth: &GatewayAuth{Audience: "urn:MySmsGateway", Secret: "another-secret"}}}})
@@ -925,6 +934,7 @@ func TestGatewayVerifierRejects(t *testing.T) {
 // reason that does not repeat it.
 func TestUnusableURLSecretDrops(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	srv := newFakeServer(t, http.StatusOK)
 	a := generate(t, Spec{Default: Target{Gateway: &Gateway{URL: srv.URL}}})
 	a.Secrets[0].Value = strings.Replace(srv.URL, "http://", "http://edited-user:edited-pass@", 1)

@@ -16,6 +16,7 @@ import (
 // checks what each receives.
 func TestMessageText(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	gwSrv := newFakeServer(t, http.StatusOK)
 	twSrv := newFakeServer(t, http.StatusCreated)
 	const (

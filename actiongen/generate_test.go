@@ -10,6 +10,7 @@ import (
 )
 
 func TestGenerateRejects(t *testing.T) {
+	t.Parallel()
 	gw := func() *Gateway { return &Gateway{URL: "https://gw.example/send"} }
 	tw := func() *Twilio { return &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+1555"} }
 	tests := []struct {
@@ -77,6 +78,7 @@ func TestGenerateRejects(t *testing.T) {
 }
 
 func TestGenerateSecretsAndConfig(t *testing.T) {
+	t.Parallel()
 	spec := Spec{
 		Name: "custom",
 		Default: Target{Gateway: &Gateway{URL: "https://mfa.example/send", From: "MFA",
@@ -117,6 +119,7 @@ func TestGenerateSecretsAndConfig(t *testing.T) {
 }
 
 func TestGenerateDefaults(t *testing.T) {
+	t.Parallel()
 	a, err := Generate(Spec{Default: Target{Twilio: &Twilio{AccountSID: "AC1", AuthToken: "t", From: "+1"}}})
 	if err != nil {
 		t.Fatal(err)

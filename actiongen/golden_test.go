@@ -149,6 +149,7 @@ func summarize(a *Action) actionSummary {
 }
 
 func TestGenerateGolden(t *testing.T) {
+	t.Parallel()
 	for _, tt := range goldenSpecs {
 		t.Run(tt.name, func(t *testing.T) {
 			a, err := Generate(tt.spec)
@@ -200,6 +201,7 @@ func TestGenerateGolden(t *testing.T) {
 // TestGoldenFilesParse parses every golden JavaScript file, including any
 // left from specs no longer in the table.
 func TestGoldenFilesParse(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "*.js"))
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,7 @@ func withOptions(t *testing.T, edits map[string]any) map[string]any {
 }
 
 func TestGatewayFromOptions(t *testing.T) {
+	t.Parallel()
 	docsAuth := &GatewayAuth{Method: "bearer", Subject: "urn:Auth0", Audience: "urn:MySmsGateway", Secret: "MySecretToSignTheToken"}
 	tests := []struct {
 		name  string
@@ -115,6 +116,7 @@ func TestGatewayFromOptions(t *testing.T) {
 }
 
 func TestGatewayFromOptionsRejects(t *testing.T) {
+	t.Parallel()
 	const secretText = "MySecretToSignTheToken"
 	tests := []struct {
 		name      string

@@ -13,6 +13,7 @@ import (
 func ph(name string) jsPlaceholder { return jsPlaceholder{Name: name} }
 
 func TestParseText(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want []any
@@ -54,6 +55,7 @@ func TestParseText(t *testing.T) {
 }
 
 func TestGenerateRejectsText(t *testing.T) {
+	t.Parallel()
 	tw := func() *Twilio { return &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+1555"} }
 	tests := []struct {
 		name      string
@@ -135,6 +137,7 @@ func TestGenerateRejectsText(t *testing.T) {
 // TestTextOnlyWhereSet shows that code without any Text carries none of the
 // text machinery, and code with it does.
 func TestTextOnlyWhereSet(t *testing.T) {
+	t.Parallel()
 	tw := &Twilio{AccountSID: testTwilioSID, AuthToken: testTwilioToken, From: "+1555"}
 	plain, err := Generate(Spec{Default: Target{Twilio: tw}})
 	if err != nil {

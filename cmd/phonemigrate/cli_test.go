@@ -48,6 +48,7 @@ func writes(srv *phonemigratetest.Server) []string {
 
 // On a terminal, apply shows the plan and asks; "n" writes nothing.
 func TestApplyPromptDeclined(t *testing.T) {
+	t.Parallel()
 	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
 	defer srv.Close()
 	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
@@ -73,6 +74,7 @@ func TestApplyPromptDeclined(t *testing.T) {
 // and each test message is confirmed by the person: "n" stops before the
 // tenant switch with exit 1.
 func TestApplyPromptTwilioAndTestConfirmation(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		answers    string
@@ -128,6 +130,7 @@ func (l *lineReader) Read(p []byte) (int, error) {
 // fake prints the two environment lines, serves until cancelled, and
 // exits 0; the printed URL and token work.
 func TestFakeCommand(t *testing.T) {
+	t.Parallel()
 	pr, pw := io.Pipe()
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -172,6 +175,7 @@ func TestFakeCommand(t *testing.T) {
 }
 
 func TestFakeBadUsage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -193,6 +197,7 @@ func TestFakeBadUsage(t *testing.T) {
 }
 
 func TestResolveTenant(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		flag    string
@@ -235,6 +240,7 @@ func TestResolveTenant(t *testing.T) {
 }
 
 func TestDefaultCheckpoint(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		t    tenantConfig
 		want string
@@ -255,6 +261,7 @@ func TestDefaultCheckpoint(t *testing.T) {
 // tenant's name (its address) and the gateway URLs, re-pointed to the fake
 // gateway as fake announced on stderr.
 func TestFakeFromSnapshot(t *testing.T) {
+	t.Parallel()
 	src := phonemigratetest.NewServer(phonemigratetest.Mixed)
 	defer src.Close()
 	dir := t.TempDir()
@@ -335,6 +342,7 @@ func (l *lockedBuffer) String() string {
 // On a terminal, repair shows its one write and asks: "n" writes nothing
 // (exit 0), "y" switches the tenant back and reports where codes go.
 func TestRepairPrompt(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		answer     string
 		wantWrites []string

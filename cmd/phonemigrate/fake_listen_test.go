@@ -11,6 +11,7 @@ import (
 // TestFakeListenGuard: fake refuses an address other machines can reach
 // unless --allow-remote, and then warns (even with --quiet).
 func TestFakeListenGuard(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		args     []string

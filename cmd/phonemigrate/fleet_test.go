@@ -11,6 +11,7 @@ import (
 // TestFleetProgressBar checks the terminal rendering: the bar is redrawn in
 // place (\r) as tenants finish, counts failures, and its line is ended once.
 func TestFleetProgressBar(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	p := newFleetProgress(&buf, true, false, 4)
 	p.event(fleet.Event{Kind: fleet.EventStarted, Tenant: "a", Total: 4})

@@ -14,6 +14,7 @@ import (
 // The help texts are golden files (testdata/help/*.golden); run with
 // -update to rewrite them after a deliberate change.
 func TestHelpGolden(t *testing.T) {
+	t.Parallel()
 	cases := [][]string{{"help"}}
 	for _, c := range commands() {
 		cases = append(cases, []string{"help", c.name})

@@ -31,6 +31,7 @@ func readDoc(t *testing.T, name string) string {
 // The Mermaid block of docs/how-it-works.md is what `phonemigrate diagram`
 // prints.
 func TestREADMEDiagram(t *testing.T) {
+	t.Parallel()
 	m := regexp.MustCompile("(?s)```mermaid\n(.*?)```").FindStringSubmatch(readDoc(t, "docs/how-it-works.md"))
 	if m == nil {
 		t.Fatal("docs/how-it-works.md has no mermaid block")
@@ -46,6 +47,7 @@ func TestREADMEDiagram(t *testing.T) {
 
 // The README opens with the two commands: the demo and the tests.
 func TestREADMECommands(t *testing.T) {
+	t.Parallel()
 	m := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(readREADME(t))
 	if m == nil {
 		t.Fatal("README has no sh block")
@@ -63,6 +65,7 @@ func TestREADMECommands(t *testing.T) {
 
 // Every command and exit code is in the CLI reference (docs/cli.md).
 func TestREADMEReference(t *testing.T) {
+	t.Parallel()
 	readme := readDoc(t, "docs/cli.md")
 	for _, c := range commands() {
 		if !strings.Contains(readme, "phonemigrate "+c.name) {
@@ -83,6 +86,7 @@ func TestREADMEReference(t *testing.T) {
 
 // Every flag of every command (as its help lists it) is in the README.
 func TestREADMEFlags(t *testing.T) {
+	t.Parallel()
 	readme := readDoc(t, "docs/cli.md")
 	flagLine := regexp.MustCompile(`(?m)^  (--[a-z-]+)`)
 	for _, c := range commands() {
@@ -100,6 +104,7 @@ func TestREADMEFlags(t *testing.T) {
 
 // The README's fleet file example is a valid fleet file.
 func TestREADMEFleetExample(t *testing.T) {
+	t.Parallel()
 	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindStringSubmatch(readDoc(t, "docs/cli.md"))
 	if m == nil {
 		t.Fatal("README has no yaml block")
@@ -119,6 +124,7 @@ func TestREADMEFleetExample(t *testing.T) {
 // README, help and the flag parser cannot disagree about what a command
 // takes.
 func TestREADMESynopsis(t *testing.T) {
+	t.Parallel()
 	m := regexp.MustCompile("(?s)## Synopsis\n\n```\n(.*?)```").FindStringSubmatch(readDoc(t, "docs/cli.md"))
 	if m == nil {
 		t.Fatal("README has no CLI reference block")
@@ -159,6 +165,7 @@ func TestREADMESynopsis(t *testing.T) {
 // from it; every relative link in the README and in docs/ names a file that
 // exists (anchors are not checked).
 func TestREADMELinksDocs(t *testing.T) {
+	t.Parallel()
 	readme := readREADME(t)
 	if n := strings.Count(readme, "\n"); n > 300 {
 		t.Errorf("README.md has %d lines, want at most 300: move reference material to docs/", n)
@@ -190,6 +197,7 @@ func TestREADMELinksDocs(t *testing.T) {
 
 // The package doc (what `go doc` shows for the command) lists every command.
 func TestPackageDocListsEveryCommand(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("main.go")
 	if err != nil {
 		t.Fatal(err)

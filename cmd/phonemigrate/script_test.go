@@ -18,6 +18,7 @@ func TestMain(m *testing.M) {
 // can start fake tenants and inspect them with the commands in
 // scriptCommands. Run with -update to rewrite cmp'd golden sections.
 func TestScripts(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,

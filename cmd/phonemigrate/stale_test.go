@@ -74,6 +74,7 @@ func editConnection(t *testing.T, srv *phonemigratetest.Server, template string)
 // reverted: the tenant's otp_verify template holds the edited text and the
 // connection keeps the colleague's key next to use_phone_provider.
 func TestApplyMigratesEditsMadeWhileItWaits(t *testing.T) {
+	t.Parallel()
 	const edited = "Edited while apply waited: {{ code }}"
 	tests := []struct {
 		name string
@@ -126,6 +127,7 @@ func TestApplyMigratesEditsMadeWhileItWaits(t *testing.T) {
 // (plus, with a custom provider, the two Action status reads the fake's
 // build and deploy take).
 func TestApplyYesStartsFromThePlansReads(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		sc  phonemigratetest.Scenario
 		max int

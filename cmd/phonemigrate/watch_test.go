@@ -33,6 +33,7 @@ func (s *syncBuffer) String() string {
 // watch --follow prints one line per read with what changed, and ends
 // normally (exit 0) when interrupted.
 func TestWatchFollow(t *testing.T) {
+	t.Parallel()
 	srv := phonemigratetest.NewServer(phonemigratetest.Mixed)
 	defer srv.Close()
 	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token}
@@ -75,6 +76,7 @@ func TestWatchFollow(t *testing.T) {
 }
 
 func TestSparklineAndHealthText(t *testing.T) {
+	t.Parallel()
 	ms := []phonemigrate.Minute{{Failed: 0}, {Failed: 1}, {Failed: 7}, {Failed: 3}}
 	if got, want := sparkline(ms), "▁▂█▄"; got != want {
 		t.Errorf("sparkline = %q, want %q", got, want)
@@ -89,6 +91,7 @@ func TestSparklineAndHealthText(t *testing.T) {
 }
 
 func TestParseSince(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in      string

@@ -48,6 +48,7 @@ func sampleEvent() Event {
 
 func TestRunOutcomes(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	long := strings.Repeat("é", 1500)
 	tests := []struct {
 		name string
@@ -133,6 +134,7 @@ func TestRunOutcomes(t *testing.T) {
 
 func TestRunInvalidCode(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	tests := []struct {
 		name, code, wantMsg string
 	}{
@@ -158,6 +160,7 @@ func TestRunInvalidCode(t *testing.T) {
 
 func TestRunProcessExitWithoutResult(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	code := `exports.onExecuteCustomPhoneProvider = async () => { process.exit(3); };`
 	if _, err := Run(context.Background(), code, sampleEvent()); err == nil || !strings.Contains(err.Error(), "without a result") {
 		t.Fatalf("Run error = %v, want exit without a result", err)
@@ -169,6 +172,7 @@ const hangCode = `exports.onExecuteCustomPhoneProvider = async () => {
 
 func TestRunContextCancelKillsNode(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
@@ -216,6 +220,7 @@ const echoCode = `exports.onExecuteCustomPhoneProvider = async (event, api) => {
 
 func TestRunEventAsAuth0BuildsIt(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	tests := []struct {
 		name string
 		ev   Event
@@ -325,6 +330,7 @@ func TestRunEventAsAuth0BuildsIt(t *testing.T) {
 }
 
 func TestTruncate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		s    string
 		n    int

@@ -159,6 +159,7 @@ func TestWithModulePaths(t *testing.T) {
 }
 
 func TestHeaderLines(t *testing.T) {
+	t.Parallel()
 	h := http.Header{"B": {"2"}, "A": {"1", "0"}}
 	if diff := cmp.Diff([]string{"A: 0", "A: 1", "B: 2"}, HeaderLines(h)); diff != "" {
 		t.Error(diff)

@@ -3,6 +3,7 @@ package loopback
 import "testing"
 
 func TestHost(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		host string
 		want bool

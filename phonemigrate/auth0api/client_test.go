@@ -492,6 +492,7 @@ func pick(replies map[string]reply, q url.Values) reply {
 // TestClientMethods calls every Client method against canned answers and
 // checks the requests on the wire and the decoded results.
 func TestClientMethods(t *testing.T) {
+	t.Parallel()
 	for _, ep := range endpoints(t) {
 		t.Run(ep.name, func(t *testing.T) {
 			c, mux, _ := setup(t)

@@ -19,6 +19,7 @@ import (
 )
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	const secret = "cs-SECRET-123"
 	ok := func(c Config) Config {
 		if c.Domain == "" && c.BaseURL == "" {
@@ -107,6 +108,7 @@ func TestConfigValidate(t *testing.T) {
 
 // TestConfigDefaults checks the zero fields get the documented defaults.
 func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
 	s, err := Config{Domain: "a.auth0.com", Token: "t"}.validate()
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +123,7 @@ func TestConfigDefaults(t *testing.T) {
 // TestNewInvalidMakesNoRequest: an invalid Config is refused before any
 // network traffic, even in client-credentials mode.
 func TestNewInvalidMakesNoRequest(t *testing.T) {
+	t.Parallel()
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1) }))
 	defer srv.Close()
@@ -135,6 +138,7 @@ func TestNewInvalidMakesNoRequest(t *testing.T) {
 
 // TestSecretsNotPrinted: neither Config nor Client print their secrets.
 func TestSecretsNotPrinted(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Domain: "acme.auth0.com", ClientID: "id", ClientSecret: "cs-SECRET", Token: "tok-SECRET"}
 	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg)} {
 		if strings.Contains(s, "SECRET") {
@@ -177,6 +181,7 @@ func tokenServer(t *testing.T, fn func(n int, w http.ResponseWriter, r *http.Req
 }
 
 func TestClientCredentials(t *testing.T) {
+	t.Parallel()
 	const secret = "cs-SECRET-42"
 	t.Run("token fetched once and used", func(t *testing.T) {
 		var form []string

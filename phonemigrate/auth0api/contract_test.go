@@ -80,6 +80,7 @@ func wantIs(t *testing.T, err, target error) {
 }
 
 func TestContractTenant(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyGateway)
 	// Most legacy tenants have no such setting at all (recorded): nil.
 	s := must[phonemigrate.TenantSettings](t)(c.TenantSettings(t.Context()))
@@ -108,6 +109,7 @@ func TestContractTenant(t *testing.T) {
 }
 
 func TestContractConnections(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyGateway)
 	seeded := srv.State().Connections[1]
 	conns := must[[]phonemigrate.Connection](t)(c.ListSMSConnections(t.Context()))
@@ -145,6 +147,7 @@ func TestContractConnections(t *testing.T) {
 // TestContractConnectionPaging lists more SMS connections than one page
 // (take=50) holds, following the "next" checkpoint.
 func TestContractConnectionPaging(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyGateway)
 	for i := range 60 {
 		body := fmt.Sprintf(`{"name":"sms-%02d","strategy":"sms","options":{"n":%d}}`, i, i)
@@ -178,6 +181,7 @@ func TestContractConnectionPaging(t *testing.T) {
 }
 
 func TestContractGuardianLegacy(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.MFATwilio)
 	factors := must[[]phonemigrate.GuardianFactor](t)(c.GuardianFactors(t.Context()))
 	var sms *phonemigrate.GuardianFactor
@@ -210,6 +214,7 @@ func TestContractGuardianLegacy(t *testing.T) {
 }
 
 func TestContractGuardianUnderUPE(t *testing.T) {
+	t.Parallel()
 	c, _ := fake(t, phonemigratetest.Unified)
 	_, err := c.SelectedPhoneProvider(t.Context())
 	wantIs(t, err, phonemigrate.ErrForbidden)
@@ -232,6 +237,7 @@ func TestContractGuardianUnderUPE(t *testing.T) {
 }
 
 func TestContractTwilioProvider(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyTwilio)
 	if ps := must[[]phonemigrate.PhoneProvider](t)(c.ListPhoneProviders(t.Context())); len(ps) != 0 {
 		t.Fatalf("ListPhoneProviders = %+v, want none", ps)
@@ -280,6 +286,7 @@ func TestContractTwilioProvider(t *testing.T) {
 // TestContractCustomProvider runs the custom provider sequence: Action
 // created, built, deployed, bound, then the provider with credentials {}.
 func TestContractCustomProvider(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyGateway)
 	custom := phonemigrate.PhoneProviderRequest{Name: "custom", Configuration: phonemigrate.ProviderConfiguration{DeliveryMethods: delivery.Of(delivery.Text)}}
 	// Auth0 accepts a custom provider with no Action at all (recorded);
@@ -355,6 +362,7 @@ func TestContractCustomProvider(t *testing.T) {
 }
 
 func TestContractTemplates(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.Unified)
 	all := must[[]phonemigrate.PhoneTemplate](t)(c.ListPhoneTemplates(t.Context()))
 	// Auth0's id-less defaults of the types the tenant did not customise
@@ -522,6 +530,7 @@ func prepare(t *testing.T, c *auth0api.Client, cc contractCall) (context.Context
 // 500s and dropped connections (retried only when replay-safe), 429s from
 // its rate limiter, and cancelled contexts.
 func TestContractFaults(t *testing.T) {
+	t.Parallel()
 	for _, cc := range contractCalls() {
 		t.Run(cc.name, func(t *testing.T) {
 			attempts := 1
@@ -613,6 +622,7 @@ func TestContractFaults(t *testing.T) {
 // TestContractRateLimitRetry: a 429 from the fake's rate limiter is waited
 // out (X-RateLimit-Reset) and retried.
 func TestContractRateLimitRetry(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyGateway)
 	srv.SetRateLimit(5, 1)
 	for range 2 { // the second call is limited and waits for X-RateLimit-Reset
@@ -632,6 +642,7 @@ func TestContractRateLimitRetry(t *testing.T) {
 // TestContractCancelDuringRateLimitWait: cancelling while waiting for the
 // fake's rate limit to reset returns within 100 ms.
 func TestContractCancelDuringRateLimitWait(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyGateway, func(c *auth0api.Config) { c.MaxRetryWait = time.Hour })
 	srv.SetRateLimit(0.01, 1) // reset ~100 s away
 	must[phonemigrate.TenantSettings](t)(c.TenantSettings(t.Context()))
@@ -658,6 +669,7 @@ func TestContractCancelDuringRateLimitWait(t *testing.T) {
 }
 
 func TestContractClientCredentials(t *testing.T) {
+	t.Parallel()
 	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
 	defer srv.Close()
 	c, err := auth0api.New(t.Context(), auth0api.Config{BaseURL: srv.BaseURL, ClientID: srv.ClientID, ClientSecret: phonemigrate.Secret(srv.ClientSecret)})
@@ -686,6 +698,7 @@ func TestContractClientCredentials(t *testing.T) {
 // TestContractNoSecretsInLogs runs a migration-shaped sequence with debug
 // logging and checks no secret reaches the log.
 func TestContractNoSecretsInLogs(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	c, srv := fake(t, phonemigratetest.LegacyTwilio, func(c *auth0api.Config) {
 		c.Logger = slogDebug(&buf)

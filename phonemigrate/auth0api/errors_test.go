@@ -18,6 +18,7 @@ import (
 
 // TestErrorPaths applies the same error-path checks to every Client method.
 func TestErrorPaths(t *testing.T) {
+	t.Parallel()
 	for _, ep := range endpoints(t) {
 		t.Run(ep.name, func(t *testing.T) { testErrorPaths(t, ep) })
 	}

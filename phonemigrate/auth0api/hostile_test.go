@@ -51,6 +51,7 @@ func leaks(secrets []string, texts ...string) []string {
 // schema-validation errors do — plus a terminal escape sequence. No secret
 // value may reach the error's text or fields, nor a control character.
 func TestEchoedRequestRedacted(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{400, 503} {
 		for _, ep := range endpoints(t) {
 			t.Run(fmt.Sprintf("%d/%s", status, ep.name), func(t *testing.T) {
@@ -85,6 +86,7 @@ func TestEchoedRequestRedacted(t *testing.T) {
 // (or message) echoes the posted form — the client secret URL-encoded —
 // gives a TokenError without it.
 func TestTokenEndpointEchoRedacted(t *testing.T) {
+	t.Parallel()
 	const secret = `cs/SECRET+&="x"`
 	for _, status := range []int{400, 401, 500} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
@@ -128,6 +130,7 @@ func redirectTarget(t *testing.T) (*httptest.Server, *atomic.Int32) {
 // server), so no credential is sent twice or elsewhere, and the error names
 // the target's host only.
 func TestRedirectsRefused(t *testing.T) {
+	t.Parallel()
 	other, got := redirectTarget(t)
 	for _, status := range []int{301, 302, 303, 307, 308} {
 		for _, target := range []string{"other", "same"} {
@@ -181,6 +184,7 @@ func TestRedirectsRefused(t *testing.T) {
 // TestCallerCheckRedirectIgnored: even an HTTPClient whose CheckRedirect
 // allows every redirect does not make the client follow one.
 func TestCallerCheckRedirectIgnored(t *testing.T) {
+	t.Parallel()
 	other, got := redirectTarget(t)
 	c, mux, _ := setup(t, func(c *Config) {
 		c.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
@@ -201,6 +205,7 @@ func TestCallerCheckRedirectIgnored(t *testing.T) {
 // by the per-attempt timeout, each attempt, with a *TimeoutError that
 // matches context.DeadlineExceeded.
 func TestTimeouts(t *testing.T) {
+	t.Parallel()
 	const short = 60 * time.Millisecond
 	for _, tc := range []struct {
 		name    string
@@ -276,6 +281,7 @@ func TestTimeouts(t *testing.T) {
 // MaxResponseBody fails with ErrResponseTooLarge after reading at most that
 // much, whether or not it declares its length.
 func TestResponseBodyCapped(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name          string
 		status        int
@@ -323,6 +329,7 @@ func TestResponseBodyCapped(t *testing.T) {
 // method are errors, never panics; null answers to requests whose answer
 // is not used are accepted like empty ones.
 func TestMalformedAnswers(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{"null", " null\n", `"text"`, `[1,2]`, `{"connections":`, `42`} {
 		for _, ep := range endpoints(t) {
 			t.Run(fmt.Sprintf("%s/%s", body, ep.name), func(t *testing.T) {

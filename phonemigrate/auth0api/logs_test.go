@@ -13,6 +13,7 @@ import (
 )
 
 func TestLogs(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.Mixed)
 	for _, kind := range []string{"passwordless", "mfa", "passwordless"} {
 		if _, err := srv.Notify(t.Context(), phonemigratetest.NotifyRequest{Kind: kind, Recipient: "+15550000001"}); err != nil {
@@ -64,6 +65,7 @@ func TestLogs(t *testing.T) {
 // Checkpoint paging goes through the same transport as every other call:
 // a 429 is waited out (X-RateLimit-Reset) and retried.
 func TestLogsFromHonoursRateLimit(t *testing.T) {
+	t.Parallel()
 	c, srv := fake(t, phonemigratetest.MFATwilio)
 	srv.SetRateLimit(20, 1)
 	for range 4 {

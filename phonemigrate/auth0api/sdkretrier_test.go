@@ -13,6 +13,7 @@ import (
 // single attempt per call (MaxAttempts 2: one retry, so a second 500 is
 // returned).
 func TestSDKRetrier(t *testing.T) {
+	t.Parallel()
 	srv := phonemigratetest.NewServer(phonemigratetest.LegacyTwilio)
 	defer srv.Close()
 	cl, err := auth0api.New(t.Context(), auth0api.Config{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token), SDKRetrier: true, MaxAttempts: 2})
