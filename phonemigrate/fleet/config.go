@@ -283,12 +283,45 @@ func (c *Config) untrusted(path string, raw []string, opts []LoadOption) error {
 		if cp == "" {
 			continue
 		}
-		if filepath.IsAbs(cp) || !filepath.IsLocal(cp) {
+		dir := "."
+		if path != "" {
+			dir = filepath.Dir(path)
+		}
+		if filepath.IsAbs(cp) || !filepath.IsLocal(cp) || !staysInside(dir, cp) {
 			return &ConfigError{Path: path, Tenant: label, Field: "checkpoint", Problem: fmt.Sprintf(
 				"%q leaves the fleet file's directory; use a path inside it, or allow this explicitly (apply --allow-any-checkpoint)", cp)}
 		}
 	}
 	return nil
+}
+
+// staysInside reports whether the local path rel, joined to dir, is still
+// inside dir once every symlink on the way (of the part that exists) is
+// resolved: a directory or file of a cloned repository that is a symlink
+// to elsewhere does not count as inside.
+func staysInside(dir, rel string) bool {
+	base, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return false
+	}
+	existing, rest := filepath.Join(dir, rel), []string(nil)
+	for {
+		if _, err := os.Lstat(existing); err == nil {
+			break
+		}
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			return false
+		}
+		rest = append([]string{filepath.Base(existing)}, rest...)
+		existing = parent
+	}
+	real, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return false
+	}
+	r, err := filepath.Rel(base, filepath.Join(append([]string{real}, rest...)...))
+	return err == nil && filepath.IsLocal(r)
 }
 
 func describeReadError(err error) string {
