@@ -190,7 +190,7 @@ func (c *cli) writeJSONLine(v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.stdout.Write(append(b, '\n'))
+	_, err = c.stdout.Write(append(escapeUnsafe(b), '\n'))
 	return err
 }
 

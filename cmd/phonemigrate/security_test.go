@@ -407,3 +407,58 @@ func TestRedactBeforeTruncate(t *testing.T) {
 		})
 	}
 }
+
+// TestMisleadingCharactersNeverPrinted (#23 item 11): a right-to-left
+// override, a line separator and a one-byte CSI held by the tenant (a
+// connection's template) or sent by a server (an error message) never
+// reach text output raw, and JSON output (plan --json, status --json)
+// holds them only escaped — the data intact.
+func TestMisleadingCharactersNeverPrinted(t *testing.T) {
+	t.Parallel()
+	const evil = "Code \u202e@@password@@\u2028 \u009b31m end"
+	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
+	defer srv.Close()
+	for _, c := range srv.State().Connections {
+		if c.Strategy != "sms" {
+			continue
+		}
+		opts := c.Options
+		opts["template"] = evil
+		body, _ := json.Marshal(map[string]any{"options": opts})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, srv.BaseURL+"/connections/"+c.ID, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	base := misbehave(t, srv, "PATCH", "/api/v2/tenants/settings", func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"statusCode": 400, "message": "refused \u202eevil\u2029 \u009b2J"})
+		return true
+	})
+	cp := filepath.Join(t.TempDir(), "cp.json")
+	env := map[string]string{envBaseURL: base, envToken: srv.Token, envWatch: "0"}
+	var all bytes.Buffer
+	cli := recordCLI(t, env, &all, false)
+	cli("plan", "--skip-test")
+	_, jsonPlan, planErr := runCLI(t, env, "plan", "--skip-test", "--json")
+	cli("apply", "--yes", "--skip-test", "--poll-interval", "5ms", "--checkpoint", cp)
+	cli("status", "--checkpoint", cp)
+	text := all.String()
+	_, jsonStatus, _ := runCLI(t, env, "status", "--json", "--checkpoint", cp)
+	for name, out := range map[string]string{"text": text, "plan --json": jsonPlan, "status --json": jsonStatus} {
+		if i := strings.IndexAny(out, "\u202e\u2028\u2029\u009b"); i >= 0 {
+			t.Errorf("%s output holds a raw misleading character: ...%q...", name, out[max(0, i-60):min(len(out), i+20)])
+		}
+	}
+	if !strings.Contains(text, "refused") {
+		t.Errorf("the server's message did not reach the output; the scan proves little:\n%s", text)
+	}
+	if !strings.Contains(jsonPlan, `\u202e{{ code }}`) || !json.Valid([]byte(jsonPlan)) {
+		t.Errorf("plan --json lost the template's characters or is not JSON:\n%s%s", jsonPlan, planErr)
+	}
+}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
@@ -49,10 +51,38 @@ func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint st
 	return s, nil
 }
 
+// writeJSON writes v as indented JSON, with the characters that could
+// mislead a terminal or a reader escaped (see escapeUnsafe).
 func (c *cli) writeJSON(v any) error {
-	enc := json.NewEncoder(c.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = c.stdout.Write(append(escapeUnsafe(b), '\n'))
+	return err
+}
+
+// escapeUnsafe returns JSON text b with every character
+// phonemigrate.UnsafeRune names — C1 controls (one-byte CSI U+009B
+// included), DEL, bidirectional controls such as U+202E, zero-width
+// characters — written as a \uXXXX escape (encoding/json leaves them raw;
+// it escapes only C0 controls and U+2028/U+2029). Outside strings JSON
+// holds none of them, so the data is unchanged, only spelt safely.
+func escapeUnsafe(b []byte) []byte {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x7f && phonemigrate.UnsafeRune(r) }) {
+		return b
+	}
+	var out bytes.Buffer
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r >= 0x7f && phonemigrate.UnsafeRune(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+		} else {
+			out.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return out.Bytes()
 }
 
 // ask prints question on stderr and reads a yes/no answer from stdin; only
