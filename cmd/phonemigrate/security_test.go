@@ -261,7 +261,7 @@ func TestGatewayURLCredentialsNeverLeak(t *testing.T) {
 	pcli := recordCLI(t, penv, &all, false)
 	ok := false
 	for range 25 {
-		if pcli("apply", "--yes", "--json", "--verbose", "--skip-test", "--poll-interval", "5ms", "--checkpoint", p("cp.json")) == 0 {
+		if pcli("apply", "--yes", "--json", "--verbose", "--skip-test", "--no-rehearse", "--poll-interval", "5ms", "--checkpoint", p("cp.json")) == 0 {
 			ok = true
 			break
 		}
