@@ -462,3 +462,42 @@ func TestMisleadingCharactersNeverPrinted(t *testing.T) {
 		t.Errorf("plan --json lost the template's characters or is not JSON:\n%s%s", jsonPlan, planErr)
 	}
 }
+
+// TestPagingBudget (#23 item 8): a server that always answers with a next
+// page — full pages of large connections, or one small one a page — stops the
+// listing at its budget (bytes, items, pages) with a clear error, instead
+// of growing without bound.
+func TestPagingBudget(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("y", 256<<10)
+	for name, page := range map[string]func(n int) []any{
+		"large pages": func(n int) []any {
+			var cs []any
+			for i := range 4 {
+				cs = append(cs, map[string]any{"id": fmt.Sprintf("con_%d_%d", n, i), "name": fmt.Sprintf("c%d-%d", n, i), "strategy": "sms", "options": map[string]any{"pad": big}})
+			}
+			return cs
+		},
+		"small pages": func(n int) []any {
+			return []any{map[string]any{"id": fmt.Sprintf("con_%d", n), "name": fmt.Sprintf("c%d", n), "strategy": "sms", "options": map[string]any{}}}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
+			defer srv.Close()
+			var n atomic.Int32
+			base := misbehave(t, srv, "GET", "/api/v2/connections", func(w http.ResponseWriter, r *http.Request) bool {
+				k := int(n.Add(1))
+				w.Header().Set("Content-Type", "application/json")
+				json.NewEncoder(w).Encode(map[string]any{"connections": page(k), "next": fmt.Sprintf("page-%d", k)})
+				return true
+			})
+			env := map[string]string{envBaseURL: base, envToken: srv.Token}
+			code, _, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet")
+			if code == 0 || !strings.Contains(stderr, "budget") || !strings.Contains(stderr, "keeps paging") {
+				t.Errorf("exit %d after %d pages, stderr %q: want the listing stopped at its budget", code, n.Load(), stderr)
+			}
+		})
+	}
+}

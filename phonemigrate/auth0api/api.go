@@ -72,6 +72,7 @@ func (c *Client) SetPhoneConsolidatedExperience(ctx context.Context, enabled boo
 // /connections?strategy=sms, following the "next" checkpoint to the end.
 func (c *Client) ListSMSConnections(ctx context.Context) ([]phonemigrate.Connection, error) {
 	const method, path = http.MethodGet, "/connections"
+	ctx = withListBudget(ctx)
 	take := 50
 	page, err := c.m.Connections.List(ctx, &management.ListConnectionsQueryParameters{
 		Strategy: []*management.ConnectionStrategyEnum{management.ConnectionStrategyEnumSms.Ptr()},
@@ -84,7 +85,7 @@ func (c *Client) ListSMSConnections(ctx context.Context) ([]phonemigrate.Connect
 	it := page.Iterator()
 	for it.Next(ctx) {
 		if len(out) >= maxItems {
-			return nil, fmt.Errorf("auth0api: %s %s: more than %d connections; the server keeps paging", method, path, maxItems)
+			return nil, fmt.Errorf("auth0api: %s %s: %w: more than %d connections; the server keeps paging", method, path, ErrListTooLarge, maxItems)
 		}
 		cn := it.Current()
 		if cn == nil {
@@ -696,6 +697,7 @@ func (c *Client) ListActionsByTrigger(ctx context.Context, trigger string) ([]ph
 	if trigger == "" {
 		return nil, invalid(method, path, "empty trigger")
 	}
+	ctx = withListBudget(ctx)
 	perPage := 100
 	page, err := c.m.Actions.List(ctx, &management.ListActionsRequestParameters{
 		TriggerID: management.ActionTriggerTypeEnum(trigger).Ptr(),
@@ -753,6 +755,7 @@ func (c *Client) TriggerBindings(ctx context.Context, trigger string) ([]phonemi
 	if trigger == "" {
 		return nil, invalid(method, path, "empty trigger")
 	}
+	ctx = withListBudget(ctx)
 	perPage := 50
 	page, err := c.m.Actions.Triggers.Bindings.List(ctx, management.ActionTriggerTypeEnum(trigger).Ptr(),
 		&management.ListActionTriggerBindingsRequestParameters{PerPage: &perPage})

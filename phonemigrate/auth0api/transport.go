@@ -219,7 +219,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			var te *TokenError
 			// A redirect or an oversized answer would come again.
-			final := errors.As(err, &te) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrResponseTooLarge)
+			final := errors.As(err, &te) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrResponseTooLarge) || errors.Is(err, ErrListTooLarge)
 			if last || (!safe && wrote) || final {
 				return nil, err
 			}
@@ -338,6 +338,9 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 	}
 	if err == nil {
 		err = readBody(resp)
+		if err == nil && resp.StatusCode/100 == 2 {
+			err = spend(parent, int(resp.ContentLength))
+		}
 		if err != nil {
 			resp = nil
 		}
