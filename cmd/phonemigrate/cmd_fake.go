@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"net"
@@ -56,7 +58,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		log         logging
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on, `ADDR` as host:port (port 0 picks a free one); a loopback host unless --allow-remote")
-	fs.BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address other machines can reach (the fake's token and control API are not secrets)")
+	fs.BoolVar(&allowRemote, "allow-remote", false, "allow a --listen address other machines can reach (the fake's token is not a secret; its control API then needs the control token printed at start)")
 	scen.register(fs)
 	fs.StringVar(&from, "from", "", "serve the tenant of a snapshot `FILE` ('phonemigrate snapshot') instead of a scenario")
 	fs.StringVar(&makeList, "make", "", "before serving, make `CHANGES` (comma-separated) to the tenant as someone would by hand, for a half-migrated or drifted one: "+changeNames())
@@ -104,6 +106,19 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	}
 	sc := scen.sc
 	var opts []phonemigratetest.Option
+	// Reachable from other machines, the control API (which shows every
+	// credential applied to the fake and changes it at will) requires a
+	// token printed once below; the loopback-Host check alone stops no one
+	// who sends "Host: 127.0.0.1".
+	var controlToken string
+	if local, _ := loopbackListen(listen); !local {
+		var b [24]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return fmt.Errorf("the fake tenant: control token: %w", err)
+		}
+		controlToken = hex.EncodeToString(b[:])
+		opts = append(opts, phonemigratetest.WithControlToken(controlToken))
+	}
 	if log.verbose {
 		opts = append(opts, phonemigratetest.WithLogger(log.logger(c.stderr)))
 	}
@@ -173,7 +188,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 	}
 	if local, _ := loopbackListen(listen); !local {
 		// Said even with --quiet: the fake is reachable from other machines.
-		fmt.Fprintf(c.stderr, "Warning: the fake tenant listens on %s, reachable from other machines; its token is not a secret and anyone who can reach it can change it. Its control API (/__fake/) still answers only requests addressed to a loopback host.\n", srv.URL)
+		fmt.Fprintf(c.stderr, "Warning: the fake tenant listens on %s, reachable from other machines; its Management API token is not a secret and anyone who can reach it can change the tenant. Its control API (/__fake/) answers only requests carrying this control token (shown once) in the %s header: %s\n", srv.URL, phonemigratetest.ControlTokenHeader, controlToken)
 	}
 	if !log.quiet {
 		what := "scenario " + string(sc)

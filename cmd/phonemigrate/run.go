@@ -466,8 +466,9 @@ certificate made for localhost and 127.0.0.1) and prints AUTH0_DOMAIN=<host:port
 instead of the URL, AUTH0_ACCESS_TOKEN (auth0-deploy-cli's name for the token),
 and NODE_EXTRA_CA_CERTS and SSL_CERT_FILE naming the CA file for Node.js and Go
 clients (auth0-deploy-cli, node-auth0, Terraform). It listens on a loopback address unless
---allow-remote; its control API (/__fake/) is unauthenticated, for local
-use, and answers only requests addressed to a loopback host.
+--allow-remote. Its control API (/__fake/) answers only requests addressed to a
+loopback host; with --allow-remote, only requests carrying the control token it
+prints once at start (X-Fake-Control-Token header).
 `,
 }
 

@@ -501,3 +501,69 @@ func TestPagingBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestFakeRemoteControlToken (#23 item 5): a fake started with
+// --allow-remote answers its control API only with the control token it
+// printed, whatever Host the request names; without --allow-remote
+// nothing changes.
+func TestFakeRemoteControlToken(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"fake", "--listen", "0.0.0.0:0", "--allow-remote"}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+	}()
+	var base string
+	for base == "" {
+		select {
+		case code := <-done:
+			t.Fatalf("fake exited %d: %s", code, stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		for _, l := range strings.Split(stdout.String(), "\n") {
+			if v, ok := strings.CutPrefix(l, "PHONEMIGRATE_BASE_URL="); ok && strings.Contains(stderr.String(), "Ctrl-C") {
+				base = strings.TrimSuffix(v, "/api/v2")
+			}
+		}
+	}
+	_, after, ok := strings.Cut(stderr.String(), phonemigratetest.ControlTokenHeader+" header: ")
+	token, _, _ := strings.Cut(after, "\n")
+	if !ok || len(token) < 32 {
+		t.Fatalf("no control token printed: %s", stderr.String())
+	}
+	u, _ := url.Parse(base)
+	get := func(path, host, tok string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+u.Host+path, nil)
+		req.Host = host
+		if tok != "" {
+			req.Header.Set(phonemigratetest.ControlTokenHeader, tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		host, tok string
+		want      int
+	}{
+		{"127.0.0.1", "", http.StatusUnauthorized},
+		{"localhost", "wrong", http.StatusUnauthorized},
+		{"fake.example", "", http.StatusUnauthorized},
+		{"127.0.0.1", token, http.StatusOK},
+		{"fake.example", token, http.StatusOK},
+	} {
+		if got := get("/__fake/state", tc.host, tc.tok); got != tc.want {
+			t.Errorf("GET /__fake/state Host %s token %q: %d, want %d", tc.host, tc.tok, got, tc.want)
+		}
+	}
+	if got := get("/api/v2/tenants/settings", "127.0.0.1", ""); got != http.StatusUnauthorized {
+		t.Errorf("the Management API without its bearer token: %d", got)
+	}
+	cancel()
+	<-done
+}

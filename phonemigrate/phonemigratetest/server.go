@@ -3,6 +3,7 @@ package phonemigratetest
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -187,6 +188,21 @@ type config struct {
 	unresolvable []string
 	// nodeModules are node_modules directories Actions require from.
 	nodeModules []string
+	// controlToken, when set, is required on every control request.
+	controlToken string
+}
+
+// ControlTokenHeader is the header that carries the control token of a
+// server made [WithControlToken].
+const ControlTokenHeader = "X-Fake-Control-Token"
+
+// WithControlToken makes every request to the control API (/__fake/)
+// carry token in the [ControlTokenHeader] header (401 otherwise), whatever
+// its Host: for a fake other machines can reach, where the loopback-Host
+// check alone stops nobody who sends "Host: 127.0.0.1". An empty token
+// changes nothing.
+func WithControlToken(token string) Option {
+	return func(c *config) { c.controlToken = token }
 }
 
 // Option configures a [Server].
@@ -516,7 +532,11 @@ func (s *Server) routes() http.Handler {
 	s.registerControl(control)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/__fake/") {
-			if err := controlAllowed(r); err != "" {
+			if tok := s.cfg.controlToken; tok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get(ControlTokenHeader)), []byte(tok)) != 1 {
+				controlError(w, http.StatusUnauthorized, "the control API of this fake requires its control token in the "+ControlTokenHeader+" header")
+				return
+			}
+			if err := controlAllowed(r, s.cfg.controlToken != ""); err != "" {
 				status := http.StatusForbidden
 				if strings.HasPrefix(err, "send") {
 					status = http.StatusUnsupportedMediaType
@@ -537,13 +557,16 @@ func (s *Server) routes() http.Handler {
 // whose requests carry the attacker's host name — and takes bodies only as
 // application/json, which a cross-origin page cannot send without a
 // preflight the fake never approves. It returns why r is refused, or "".
-func controlAllowed(r *http.Request) string {
+//
+// A request that carried the control token (tokened) may be addressed to
+// any host: the token, which no web page knows, is the guard then.
+func controlAllowed(r *http.Request, tokened bool) string {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if !loopback.Host(host) {
+	if !tokened && !loopback.Host(host) {
 		return fmt.Sprintf("the control API answers only requests addressed to a loopback host, not %q", r.Host)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodDelete {
