@@ -217,7 +217,9 @@ func decodeCheckpoint(data []byte, path string) (*Checkpoint, error) {
 
 // FileStore keeps the checkpoint in one JSON file, written atomically (a
 // temporary file in the same directory, synced, then renamed over the old
-// one) with mode 0600. Its lock is a file next to it (path + ".lock")
+// one, and the directory synced, so that a save that returned survives a
+// crash) with mode 0600; [FileStore.WithSyncGroup] shares the syncs of many
+// stores. Its lock is a file next to it (path + ".lock")
 // created with O_EXCL and holding the owner's process id; a lock whose
 // process no longer runs is taken over.
 //
@@ -226,8 +228,9 @@ func decodeCheckpoint(data []byte, path string) (*Checkpoint, error) {
 // file could have been written by someone else, and the checkpoint decides
 // what Rollback deletes.
 type FileStore struct {
-	path string
-	uid  func() int // the current user id; os.Getuid but in tests
+	path  string
+	uid   func() int // the current user id; os.Getuid but in tests
+	group *SyncGroup // nil: each save syncs its own file and directory
 }
 
 // NewFileStore returns a store for the checkpoint file at path. Nothing is
@@ -342,7 +345,17 @@ func (s *FileStore) Save(ctx context.Context, cp *Checkpoint) error {
 	if err := s.checkDir(); err != nil {
 		return err
 	}
-	if err := privatefile.WriteFile(s.path, data); err != nil {
+	if s.group != nil && groupFlushes {
+		// Written and renamed into place, then made durable with the other
+		// stores' saves by one flush.
+		err = privatefile.WriteFileUnsynced(s.path, data)
+		if err == nil {
+			err = s.group.commit(filepath.Dir(s.path))
+		}
+	} else {
+		err = privatefile.WriteFile(s.path, data)
+	}
+	if err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // Modes of what this package creates.
@@ -42,8 +43,15 @@ func CheckDir(dir string) error {
 // WriteFile writes data to path with mode 0600, atomically: a temporary
 // file in the same directory, synced, then renamed over path — so a
 // symlink at path is replaced, never followed, and an existing file is
-// never truncated in place.
-func WriteFile(path string, data []byte) error {
+// never truncated in place — and the directory synced, so that the new
+// content survives a crash once WriteFile returns.
+func WriteFile(path string, data []byte) error { return write(path, data, true) }
+
+// WriteFileUnsynced is WriteFile without the syncs: the caller makes the
+// file durable itself (for example one syncfs for many files).
+func WriteFileUnsynced(path string, data []byte) error { return write(path, data, false) }
+
+func write(path string, data []byte, durable bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -63,8 +71,10 @@ func WriteFile(path string, data []byte) error {
 	if _, err := tmp.Write(data); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err
@@ -73,6 +83,25 @@ func WriteFile(path string, data []byte) error {
 		return err
 	}
 	ok = true
+	if durable {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// syncDir makes the directory's entries (a rename) durable.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be synced there; NTFS journals renames
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return err
+	}
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -116,9 +117,13 @@ func (t staticToken) authorization(context.Context) (string, error) {
 // transport is the http.RoundTripper under go-auth0: authorization, pacing,
 // per-attempt timeouts, retries and debug logging.
 type transport struct {
-	base        http.RoundTripper
-	auth        authorizer // nil: send no Authorization header
-	limiter     *rate.Limiter
+	base http.RoundTripper
+	auth authorizer // nil: send no Authorization header
+	// limiter paces requests client-side (nil: no pacing). It is replaced
+	// once, on the first answer that says how many requests the server's
+	// bucket has left (see syncBucket).
+	limiter     atomic.Pointer[rate.Limiter]
+	synced      sync.Once
 	maxAttempts int
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
@@ -157,7 +162,7 @@ func newTransport(base http.RoundTripper, s *settings) *transport {
 		jitter:      func(max time.Duration) time.Duration { return rand.N(max + 1) },
 	}
 	if s.RateLimit > 0 {
-		t.limiter = rate.NewLimiter(s.RateLimit, s.RateBurst)
+		t.limiter.Store(rate.NewLimiter(s.RateLimit, s.RateBurst))
 	}
 	return t
 }
@@ -202,8 +207,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Without GetBody a body cannot be sent twice: one attempt only.
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 1; ; attempt++ {
-		if t.limiter != nil {
-			if err := t.limiter.Wait(ctx); err != nil {
+		if l := t.limiter.Load(); l != nil {
+			if err := l.Wait(ctx); err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -212,6 +217,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		resp, wrote, err := t.attempt(req, attempt)
+		if err == nil {
+			t.syncBucket(resp.Header)
+		}
 		last := attempt >= t.maxAttempts || !replayable
 		if err != nil {
 			if ctx.Err() != nil {
@@ -250,6 +258,33 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// syncBucket restarts the client-side bucket at the first answer that
+// carries X-RateLimit-Remaining, with as many tokens as the server says
+// are left. The client's bucket starts full before the first request and
+// the server's starts when it arrives, so without this the client runs
+// ahead of the server by a connection set-up and meets a 429 — which costs
+// a whole second, since X-RateLimit-Reset is in whole seconds. Later
+// answers do not move it again: the two buckets then refill at the same
+// rate.
+func (t *transport) syncBucket(h http.Header) {
+	l := t.limiter.Load()
+	if l == nil {
+		return
+	}
+	rem, err := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	if err != nil {
+		return
+	}
+	t.synced.Do(func() {
+		burst := l.Burst()
+		fresh := rate.NewLimiter(l.Limit(), burst)
+		if taken := burst - min(max(rem, 0), burst); taken > 0 {
+			fresh.AllowN(time.Now(), taken)
+		}
+		t.limiter.Store(fresh)
+	})
 }
 
 // attempt sends one try of req. wrote reports whether the request was

@@ -516,3 +516,46 @@ func TestLateWroteRequest(t *testing.T) {
 	resp.Body.Close()
 	<-late
 }
+
+// TestBucketSyncedFromFirstAnswer: the client-side bucket restarts at the
+// first answer that says how many requests the server's bucket has left,
+// with that many tokens; later answers do not move it again. (The tokens
+// are read from the limiter, not timed.)
+func TestBucketSyncedFromFirstAnswer(t *testing.T) {
+	tests := []struct {
+		name      string
+		remaining []string // X-RateLimit-Remaining of each answer ("" absent)
+		want      float64  // tokens left after the answers, give or take refill
+	}{
+		{"server has fewer left than the client thinks", []string{"3", "9"}, 2}, // 3, less the second request; its 9 does not move it
+		{"server has none left", []string{"0"}, 0},
+		{"more than the burst counts as a full bucket", []string{"50"}, 10},
+		{"no header: the first answer with one syncs", []string{"", "4"}, 4},
+		{"no header at all: the client's own count", []string{"", ""}, 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := 0
+			base := rtFunc(func(*http.Request) (*http.Response, error) {
+				h := http.Header{}
+				if r := tt.remaining[n]; r != "" {
+					h.Set("X-RateLimit-Remaining", r)
+				}
+				n++
+				return respond(200, h, "{}"), nil
+			})
+			tr, _ := fakeTransport(t, base, Config{RateLimit: 0.001, RateBurst: 10}) // no refill to speak of
+			for range tt.remaining {
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://tenant.example/api/v2/x", nil)
+				resp, err := tr.RoundTrip(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			if got := tr.limiter.Load().Tokens(); got < tt.want-0.01 || got > tt.want+0.01 {
+				t.Errorf("tokens = %.2f, want %.0f", got, tt.want)
+			}
+		})
+	}
+}

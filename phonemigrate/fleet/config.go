@@ -20,16 +20,22 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
-// DefaultConcurrency is the number of tenants migrated at once when neither
-// the fleet file nor the Runner sets one.
+// DefaultConcurrency is the number of Management API requests in flight at
+// once, across the fleet, when neither the fleet file nor the Runner sets
+// one.
 const DefaultConcurrency = 10
+
+// DefaultMaxInProgress is the number of tenants in progress at once unless
+// [Runner.MaxInProgress] says otherwise.
+const DefaultMaxInProgress = 1000
 
 // Config is a validated fleet file: the tenants to migrate and how many at
 // once. Build it with [Load] or [Parse]; a Config built by hand must pass
 // [Config.Validate] before [Runner.Run] accepts it.
 type Config struct {
-	// Concurrency is the number of tenants migrated at once (0: the
-	// Runner's, else [DefaultConcurrency]).
+	// Concurrency is the number of Management API requests in flight at
+	// once across the fleet (0: the Runner's, else [DefaultConcurrency]);
+	// every tenant progresses at once, each paced by its own rate limit.
 	Concurrency int `json:"concurrency,omitempty" yaml:"concurrency,omitempty"`
 	// Tenants are the tenants, in file order; reports keep this order.
 	Tenants []Tenant `json:"tenants" yaml:"tenants"`

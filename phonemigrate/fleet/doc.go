@@ -40,9 +40,21 @@
 //
 // # Running
 //
-// [Runner.Run] starts at most Concurrency tenants at once (default 10). Each
+// [Runner.Run] schedules by requests, not tenants: every tenant is in
+// progress at once (up to [Runner.MaxInProgress], default 1,000), and
+// Concurrency bounds the Management API requests in flight across the
+// fleet (default 10). Rate limits are per tenant, so a fleet finishes close
+// to one tenant's floor, (calls − burst)/rate, however many tenants it has,
+// as long as the requests in flight keep up. Each tenant's client starts
+// pacing from the rate limit of the fleet file and syncs its bucket with
+// Auth0's on the first answer (X-RateLimit-Remaining), so it neither waits
+// for tokens it has nor sends into a 429. Entries naming the same
+// Management API run one after the other, in file order. Each
 // tenant gets its own auth0api client, paced client-side to its rate limit,
-// its own [phonemigrate.FileStore], and its own [phonemigrate.Migrator];
+// its own [phonemigrate.FileStore] — all in one [phonemigrate.SyncGroup], so
+// the checkpoint saves of the whole fleet share their flushes to disk (a
+// save still returns only once durable) —, and its own
+// [phonemigrate.Migrator];
 // Apply resumes from the checkpoint when one exists. One tenant's failure —
 // missing credentials, an API error, a refused plan — is recorded in its
 // result and never stops the others. Progress is reported through

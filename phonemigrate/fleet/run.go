@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,14 +19,29 @@ import (
 )
 
 // Runner migrates the tenants of a [Config]. The zero Runner is ready to
-// use: it reads the environment with os.Getenv, runs up to the file's
-// concurrency (else [DefaultConcurrency]) tenants at once, and talks to
-// each tenant through auth0api with that tenant's rate limit. A Runner may
-// be reused, but not for two concurrent runs over the same checkpoints
-// (the second would find them locked).
+// use: it reads the environment with os.Getenv, keeps every tenant in
+// progress at once (up to [DefaultMaxInProgress]) with at most the file's
+// concurrency (else [DefaultConcurrency]) Management API requests in
+// flight across the fleet, and talks to each tenant through auth0api with
+// that tenant's rate limit. A Runner may be reused, but not for two
+// concurrent runs over the same checkpoints (the second would find them
+// locked).
+//
+// Scheduling is by requests, not tenants: Auth0's rate limits are per
+// tenant, so a tenant waiting for its own limit must not hold up another,
+// and the fleet's floor is one tenant's (calls − burst)/rate, not that times
+// a number of waves. A tenant waiting for its client-side bucket holds no
+// request slot.
 type Runner struct {
-	// Concurrency overrides the fleet file's concurrency when positive.
+	// Concurrency overrides the fleet file's concurrency — the number of
+	// Management API requests in flight at once, across all tenants — when
+	// positive.
 	Concurrency int
+
+	// MaxInProgress bounds how many tenants are in progress at once (each
+	// holds its checkpoint lock and a client); 0 means
+	// [DefaultMaxInProgress].
+	MaxInProgress int
 
 	// Getenv looks up environment variables (credentials). nil means
 	// os.Getenv.
@@ -129,7 +147,13 @@ func (r *Runner) Run(ctx context.Context, cfg *Config) (*Report, error) {
 	if conc <= 0 {
 		conc = DefaultConcurrency
 	}
-	conc = min(conc, len(cfg.Tenants))
+	inProgress := r.MaxInProgress
+	if inProgress <= 0 {
+		inProgress = DefaultMaxInProgress
+	}
+	inProgress = min(inProgress, len(cfg.Tenants))
+	slots := make(chan struct{}, conc)   // one per request in flight
+	group := phonemigrate.NewSyncGroup() // the checkpoints' group commit
 
 	rep := &Report{Started: time.Now(), Concurrency: conc, Tenants: make([]TenantResult, len(cfg.Tenants))}
 	var (
@@ -148,18 +172,38 @@ func (r *Runner) Run(ctx context.Context, cfg *Config) (*Report, error) {
 		}
 	}
 
+	// Entries naming the same tenant (the same Management API) run one
+	// after the other, in file order: two runs on one tenant at once would
+	// race each other's writes.
+	finished := make([]chan struct{}, len(cfg.Tenants))
+	after := make([]int, len(cfg.Tenants)) // the previous entry of the same tenant, or -1
+	last := map[string]int{}
+	for i, t := range cfg.Tenants {
+		finished[i] = make(chan struct{})
+		key := t.Domain + " " + t.BaseURL
+		after[i] = -1
+		if j, ok := last[key]; ok {
+			after[i] = j
+		}
+		last[key] = i
+	}
+
 	jobs := make(chan int)
 	var wg sync.WaitGroup
-	for range conc {
+	for range inProgress {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
 				t := cfg.Tenants[i]
+				if j := after[i]; j >= 0 {
+					<-finished[j]
+				}
 				emit(Event{Kind: EventStarted, Tenant: t.Name, Index: i})
-				res := r.runTenant(ctx, i, t, emit)
+				res := r.runTenant(ctx, i, t, slots, group, emit)
 				rep.Tenants[i] = res
 				emit(Event{Kind: EventFinished, Tenant: t.Name, Index: i, Result: &res})
+				close(finished[i])
 			}
 		}()
 	}
@@ -181,14 +225,14 @@ feed:
 		emit(Event{Kind: EventFinished, Tenant: t.Name, Index: i, Result: &res})
 	}
 	rep.Duration = time.Since(rep.Started)
-	if next < len(cfg.Tenants) {
+	if next < len(cfg.Tenants) || (ctx.Err() != nil && slices.ContainsFunc(rep.Tenants, func(tr TenantResult) bool { return tr.Outcome == OutcomeCanceled })) {
 		return rep, ctx.Err()
 	}
 	return rep, nil
 }
 
 // runTenant migrates one tenant; every problem ends up in the result.
-func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, emit func(Event)) TenantResult {
+func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, slots chan struct{}, group *phonemigrate.SyncGroup, emit func(Event)) TenantResult {
 	start := time.Now()
 	res := TenantResult{Name: t.Name, Checkpoint: t.Checkpoint}
 	finish := func(state phonemigrate.State, err error) TenantResult {
@@ -275,12 +319,23 @@ func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, emit func(E
 	if r.ClientConfig != nil {
 		r.ClientConfig(t, &cc)
 	}
+	hc := &http.Client{}
+	if cc.HTTPClient != nil {
+		c := *cc.HTTPClient
+		hc = &c
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport // shared: idle connections are bounded fleet-wide
+	}
+	hc.Transport = &inFlight{base: base, slots: slots}
+	cc.HTTPClient = hc
 	client, err := auth0api.New(ctx, cc)
 	if err != nil {
 		return finish("", fmt.Errorf("connecting: %w", err))
 	}
 
-	store := phonemigrate.NewFileStore(t.Checkpoint)
+	store := phonemigrate.NewFileStore(t.Checkpoint).WithSyncGroup(group)
 	if cp, err := store.Load(ctx); err == nil && cp.Next() == phonemigrate.NextApply {
 		res.ResumedFrom = cp.ResumePoint()
 	}
@@ -317,4 +372,43 @@ func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, emit func(E
 		}
 	}
 	return finish(state, err)
+}
+
+// inFlight bounds the requests in flight across a fleet: a request takes a
+// slot before it is sent and gives it back once its answer's body is
+// closed (or it failed). Waiting for a slot watches the request's context.
+type inFlight struct {
+	base  http.RoundTripper
+	slots chan struct{}
+}
+
+func (f *inFlight) RoundTrip(req *http.Request) (*http.Response, error) {
+	select {
+	case f.slots <- struct{}{}:
+	case <-req.Context().Done():
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, req.Context().Err()
+	}
+	resp, err := f.base.RoundTrip(req)
+	if err != nil {
+		<-f.slots
+		return nil, err
+	}
+	resp.Body = &slotBody{ReadCloser: resp.Body, release: func() { <-f.slots }}
+	return resp, nil
+}
+
+// slotBody gives its request's slot back when closed (once).
+type slotBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *slotBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
 }
