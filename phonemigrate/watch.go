@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // TenantLogs reads the tenant logs, the only delivery feedback Auth0 gives
@@ -225,41 +226,87 @@ func failureReason(e LogEvent) string {
 }
 
 var (
-	phoneLike  = regexp.MustCompile(`\+?\d[\d ().-]{5,}\d`)
 	bearerLike = regexp.MustCompile(`(?i)(bearer|basic|token|secret|password|auth)([ =:"]+)[^\s",;]+`)
 	urlQuery   = regexp.MustCompile(`(https?://[^\s?"]+)\?[^\s"]*`)
 )
 
 // MaskReason makes a failure reason from the tenant logs fit to print:
-// phone numbers keep their last two digits ("+•••••••••67"), credentials
-// after words like bearer, token or secret and URL query strings are
-// removed, control characters stripped and the text cut at 200
-// characters.
-func MaskReason(s string) string {
-	s = StripControl(s)
+// phone numbers keep their last two digits ("+•••••••••67") — written with
+// any digits (ASCII, full-width, Arabic-Indic, ...) and any separators
+// (spaces of every width, hyphens and dashes, '.', '/', '_', ',',
+// parentheses) —, URL credentials, credentials after words like bearer,
+// token or secret and URL query strings are removed, control and other
+// misleading characters stripped, and the text cut at 200 characters.
+// Known secret values are removed first (see [Redact]); the auth0api
+// client removes those it knows when it reads the logs.
+func MaskReason(s string, secrets ...string) string {
+	s = Redact(s, secrets...)
 	s = urlQuery.ReplaceAllString(s, "$1?[redacted]")
+	for _, u := range urlLike.FindAllString(s, -1) {
+		if r := RedactURL(u); r != u {
+			s = strings.Replace(s, u, r, 1)
+		}
+	}
 	s = bearerLike.ReplaceAllString(s, "$1$2[redacted]")
-	s = phoneLike.ReplaceAllStringFunc(s, func(n string) string {
-		digits := 0
-		for _, r := range n {
-			if r >= '0' && r <= '9' {
-				digits++
-			}
-		}
-		if digits < 7 {
-			return n // a status code or a count, not a phone number
-		}
-		tail := n[len(n)-2:]
-		prefix := ""
-		if strings.HasPrefix(n, "+") {
-			prefix = "+"
-		}
-		return prefix + strings.Repeat("•", digits-2) + tail
-	})
+	s = maskPhones(s)
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:199]) + "…"
 	}
 	return s
+}
+
+var urlLike = regexp.MustCompile(`[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"]+`)
+
+// phoneSeparator reports whether r may sit between the digits of a phone
+// number as people (and gateways) write them.
+func phoneSeparator(r rune) bool {
+	switch r {
+	case '.', '/', '_', ',', '(', ')':
+		return true
+	}
+	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Zs, r) || r == '\u2011' || r == '\u2212'
+}
+
+// maskPhones replaces every run of at least 7 digits (of any script),
+// optionally after '+', joined only by phone separators, by '+' (when it
+// had one), a '•' per digit but the last two, and those two.
+func maskPhones(s string) string {
+	rs := []rune(s)
+	var b strings.Builder
+	for i := 0; i < len(rs); {
+		start := i
+		plus := rs[i] == '+' && i+1 < len(rs) && unicode.IsDigit(rs[i+1])
+		if !plus && !unicode.IsDigit(rs[i]) {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		j := i
+		if plus {
+			j++
+		}
+		var digits []rune
+		last := j // just past the last digit
+		for j < len(rs) && (unicode.IsDigit(rs[j]) || phoneSeparator(rs[j])) {
+			if unicode.IsDigit(rs[j]) {
+				digits = append(digits, rs[j])
+				last = j + 1
+			}
+			j++
+		}
+		if len(digits) < 7 {
+			b.WriteString(string(rs[start:last]))
+			i = max(last, start+1)
+			continue
+		}
+		if plus {
+			b.WriteRune('+')
+		}
+		b.WriteString(strings.Repeat("•", len(digits)-2))
+		b.WriteString(string(digits[len(digits)-2:]))
+		i = last
+	}
+	return b.String()
 }
 
 // healthAcc accumulates events into a DeliveryHealth.

@@ -125,6 +125,11 @@ func runWatch(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The connections' secrets (a gateway URL's credentials, its signing
+	// key) are learnt first, so that log entries quoting them are redacted.
+	if _, err := client.ListSMSConnections(ctx); err != nil {
+		return err
+	}
 	rep, err := phonemigrate.WatchDelivery(ctx, client, from, time.Time{})
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ func (c *Client) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigr
 		if l == nil {
 			continue
 		}
-		out = append(out, logEvent(l.GetLogID(), l.GetType(), l.GetDescription(), l.Date.GetString(), l.GetDetails()))
+		out = append(out, c.logEvent(l.GetLogID(), l.GetType(), l.GetDescription(), l.Date.GetString(), l.GetDetails()))
 	}
 	return out, nil
 }
@@ -106,12 +106,41 @@ func (c *Client) logsFrom(ctx context.Context, q phonemigrate.LogQuery) ([]phone
 	}
 	out := make([]phonemigrate.LogEvent, 0, len(list))
 	for _, l := range list {
-		out = append(out, logEvent(l.LogID, l.Type, l.Description, l.Date, l.Details))
+		out = append(out, c.logEvent(l.LogID, l.Type, l.Description, l.Date, l.Details))
 	}
 	return out, nil
 }
 
-func logEvent(id, typ, desc, date string, details map[string]any) phonemigrate.LogEvent {
+// logEvent builds a LogEvent with every secret the client knows removed
+// from its description and the strings of its details (a log entry can
+// quote a gateway URL with credentials, or a request with a token): they
+// are secrets from the moment they are read.
+func (c *Client) logEvent(id, typ, desc, date string, details map[string]any) phonemigrate.LogEvent {
 	t, _ := time.Parse(time.RFC3339Nano, date)
-	return phonemigrate.LogEvent{ID: id, Type: typ, Description: desc, Date: t, Details: details}
+	secrets := c.secrets.Values()
+	var clean func(v any) any
+	clean = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			return phonemigrate.Redact(x, secrets...)
+		case map[string]any:
+			m := make(map[string]any, len(x))
+			for k, e := range x {
+				m[k] = clean(e)
+			}
+			return m
+		case []any:
+			l := make([]any, len(x))
+			for i, e := range x {
+				l[i] = clean(e)
+			}
+			return l
+		}
+		return v
+	}
+	d, _ := clean(details).(map[string]any)
+	if details == nil {
+		d = nil
+	}
+	return phonemigrate.LogEvent{ID: id, Type: typ, Description: phonemigrate.Redact(desc, secrets...), Date: t, Details: d}
 }
