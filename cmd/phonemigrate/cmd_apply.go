@@ -289,9 +289,12 @@ func (c *cli) promptTwilioToken() (phonemigrate.Secret, error) {
 func (c *cli) actionSecrets(of *optionFlags, opts phonemigrate.Options, plan *phonemigrate.Plan) error {
 	var missing []string
 	for _, n := range plan.ActionSecrets {
-		if _, ok := opts.ActionSecret(n); !ok {
+		v, ok := opts.ActionSecret(n)
+		if !ok {
 			missing = append(missing, n)
 		}
+		// A secret from the moment it is read (redacted from every error).
+		c.secrets.AddSecret(v)
 	}
 	if len(missing) == 0 {
 		return nil
@@ -311,6 +314,7 @@ func (c *cli) actionSecrets(of *optionFlags, opts phonemigrate.Options, plan *ph
 		if v = strings.TrimSpace(v); v == "" {
 			return &phonemigrate.ActionSecretError{Action: planHookName(plan), Missing: []string{n}}
 		}
+		c.secrets.Add(v)
 		of.prompted[n] = phonemigrate.Secret(v)
 	}
 	return nil

@@ -26,6 +26,7 @@ var leakSentinels = phonemigratetest.Secrets{
 	ClientSecret:    "SENTINEL-CLI-CLIENT-SECRET-b27d40",
 	TwilioAuthToken: "SENTINEL-CLI-TWILIO-81e6c5",
 	GatewaySecret:   "SENTINEL-CLI-GATEWAY-0c4f9e",
+	GatewayURLKey:   "SENTINEL-CLI-GWURLKEY-6b2a17",
 }
 
 // leakForms are the strings that must never appear: each sentinel, the
@@ -202,12 +203,14 @@ func newEchoProxy(t *testing.T, target string) *echoProxy {
 // rollback (and the token request) through a server that echoes the request
 // in its error message, resuming until each finishes, and scans stdout,
 // stderr, --json output, status and every file for each secret and for
-// escape characters.
+// escape characters. The secrets include an apikey in the gateway URL and,
+// with client credentials, the Twilio token carried over from the tenant
+// (Guardian's in mfa-twilio).
 func TestEchoingServerLeaksNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs migrations end to end")
 	}
-	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio} {
+	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio} {
 		for _, creds := range []string{"token", "client-credentials"} {
 			t.Run(string(sc)+"/"+creds, func(t *testing.T) {
 				srv := phonemigratetest.NewUnstartedServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
@@ -216,10 +219,13 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 				defer srv.Close()
 				proxy := newEchoProxy(t, srv.URL)
 				t.Chdir(t.TempDir())
-				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envTwilioToken: leakSentinels.TwilioAuthToken, envWatch: "0"}
+				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envWatch: "0"}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
+					env[envTwilioToken] = leakSentinels.TwilioAuthToken
 				} else {
+					// No TWILIO_AUTH_TOKEN: the legacy token (Guardian's in
+					// mfa-twilio) is carried over, and echoed back.
 					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
 				}
 				var all bytes.Buffer

@@ -2,6 +2,8 @@ package phonemigratetest
 
 import (
 	"encoding/base64"
+	"net/url"
+	"strings"
 )
 
 // Secrets are replacement values for every secret a fake tenant holds, so
@@ -23,6 +25,10 @@ type Secrets struct {
 	// (secret_base64_encoded false) or base64url-encoded (true) in the
 	// gateway connections, and the only key the fake Gateway accepts.
 	GatewaySecret string
+	// GatewayURLKey is added to each legacy gateway_url as the query
+	// parameter apikey (…/sms?apikey=KEY), a credential some SMS gateways
+	// take in the URL; the fake Gateway ignores it.
+	GatewayURLKey string
 }
 
 // UseSecrets seeds the tenant with s. Call it on a server from
@@ -53,6 +59,13 @@ func (s *Server) UseSecrets(sec Secrets) {
 	}
 	for i := range s.st.Connections {
 		opts := s.st.Connections[i].Options
+		if u, ok := opts["gateway_url"].(string); ok && u != "" && sec.GatewayURLKey != "" {
+			sep := "?"
+			if strings.Contains(u, "?") {
+				sep = "&"
+			}
+			opts["gateway_url"] = u + sep + "apikey=" + url.QueryEscape(sec.GatewayURLKey)
+		}
 		if _, ok := opts["twilio_token"]; ok && sec.TwilioAuthToken != "" {
 			opts["twilio_token"] = sec.TwilioAuthToken
 		}
@@ -77,7 +90,7 @@ func (s *Server) UseSecrets(sec Secrets) {
 // shared by its sentinels (e.g. "SENTINEL") to catch truncated echoes too.
 func (s Secrets) Forms() []string {
 	var out []string
-	for _, v := range []string{s.ManagementToken, s.ClientSecret, s.TwilioAuthToken, s.GatewaySecret} {
+	for _, v := range []string{s.ManagementToken, s.ClientSecret, s.TwilioAuthToken, s.GatewaySecret, s.GatewayURLKey} {
 		if v != "" {
 			out = append(out, v)
 		}
