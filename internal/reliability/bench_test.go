@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -380,20 +381,31 @@ func BenchmarkCancelDuringRateLimitWait(b *testing.B) {
 	}
 }
 
-// BenchmarkFleetMemory1000 migrates 1,000 fake tenants (no rate limit,
-// concurrency 50) and samples the heap every 5 ms. fakes-MB is the heap
-// held by the 1,000 fakes before the run; peak-MB the highest heap in use
-// during the run (fakes, their request handling and the fleet runner
-// together); run-MB the difference, an upper bound of what the runner
-// needs for 1,000 tenants.
-func BenchmarkFleetMemory1000(b *testing.B) {
-	const tenants = 1000
+// BenchmarkFleetScale migrates 1,000 and 5,000 fake tenants (legacy-twilio,
+// no rate limit, at most 50 requests in flight) with their checkpoints on
+// disk (b.TempDir(); set PHONEMIGRATE_BENCH_DIR=/dev/shm for a RAM disk),
+// and samples the heap every 5 ms. wall-s is the run's wall time;
+// fakes-MB the heap held by the fakes before the run; peak-MB the highest
+// heap in use during the run (fakes, their request handling and the fleet
+// runner together); run-MB the difference, an upper bound of what the
+// runner needs.
+func BenchmarkFleetScale(b *testing.B) {
+	for _, tenants := range []int{1000, 5000} {
+		b.Run(fmt.Sprint(tenants), func(b *testing.B) { fleetScale(b, tenants) })
+	}
+}
+
+func fleetScale(b *testing.B, tenants int) {
 	var base, peak uint64
 	var failed int
+	var wall time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		_, cfg, env := fleetOf(b, tenants, phonemigratetest.LegacyTwilio, 0, 0, false)
 		r := &fleet.Runner{Concurrency: 50, Getenv: func(k string) string { return env[k] }}
+		// PHONEMIGRATE_BENCH_IN_PROGRESS bounds the tenants in progress
+		// (Runner.MaxInProgress) to compare with waves of tenants.
+		r.MaxInProgress, _ = strconv.Atoi(os.Getenv("PHONEMIGRATE_BENCH_IN_PROGRESS"))
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
@@ -421,7 +433,9 @@ func BenchmarkFleetMemory1000(b *testing.B) {
 			}
 		}()
 		b.StartTimer()
+		start := time.Now()
 		rep, err := r.Run(b.Context(), cfg)
+		wall = time.Since(start)
 		b.StopTimer()
 		close(stop)
 		wg.Wait()
@@ -433,6 +447,7 @@ func BenchmarkFleetMemory1000(b *testing.B) {
 		b.StartTimer()
 	}
 	const mb = 1 << 20
+	b.ReportMetric(wall.Seconds(), "wall-s")
 	b.ReportMetric(float64(base)/mb, "fakes-MB")
 	b.ReportMetric(float64(peak)/mb, "peak-MB")
 	b.ReportMetric(float64(peak-base)/mb, "run-MB")
