@@ -301,6 +301,7 @@ func (r *run) planMigration(ctx context.Context) (Event, error) {
 	}
 	// A copied send-phone-message Action needs every secret value, and a
 	// proof without differences (or their acceptance), before any write.
+	registerActionSecrets(r.m.secrets, in, r.o)
 	if err := checkActionSecrets(in, r.o); err != nil {
 		return "", err
 	}

@@ -79,6 +79,10 @@ type Health struct {
 	// without codes on a switched tenant (switch it back; see
 	// [Migrator.Repair]), nil otherwise. [Migrator.Check] sets it.
 	Repair *Plan `json:"repair,omitempty"`
+	// Integrations, before the switch, are the applications that may break
+	// when the tenant is switched ([Migrator.IntegrationsAtRisk]); nil
+	// once switched.
+	Integrations *IntegrationsReport `json:"integrations,omitempty"`
 }
 
 // Healthy reports whether no invariant is violated.
@@ -157,6 +161,11 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 	h := checkDiscovery(d)
 	h.Repair = repairFor(m.tenant, d, h)
 	nameRepair(d, h)
+	if !d.UPE {
+		if h.Integrations, err = m.IntegrationsAtRisk(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return h, nil
 }
 

@@ -24,6 +24,18 @@ type Client interface {
 	PhoneTemplates
 	Actions
 	TenantLogs
+	ClientGrants
+}
+
+// ClientGrants reads which applications may call which API, for the
+// integrations at risk (see [IntegrationsReport]).
+type ClientGrants interface {
+	// ClientGrants returns GET /client-grants, following pagination to the
+	// end.
+	ClientGrants(ctx context.Context) ([]ClientGrant, error)
+	// ClientName returns the name of application clientID (GET
+	// /clients/{id}?fields=name).
+	ClientName(ctx context.Context, clientID string) (string, error)
 }
 
 // Tenants reads and writes the tenant settings the migration touches.

@@ -20,7 +20,10 @@ func exampleTenant(sc phonemigratetest.Scenario) (*phonemigratetest.Server, phon
 	srv := phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
 	client, err := auth0api.New(context.Background(), auth0api.Config{
 		BaseURL: srv.BaseURL, // for Auth0: Domain: "acme.eu.auth0.com"
-		Token:   phonemigrate.Secret(srv.Token),
+		// The application the migration runs as (client credentials): the
+		// integrations-at-risk report tells it apart from your services.
+		ClientID:     srv.ClientID,
+		ClientSecret: phonemigrate.Secret(srv.ClientSecret),
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -57,6 +60,8 @@ func ExampleMigrator_Plan() {
 	// Warnings:
 	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection write is verified from Auth0's answer, and every other option must stay unchanged.
 	//   ! If Terraform (terraform-provider-auth0) or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it: the tenant switch (phone_consolidated_experience), use_phone_provider of the SMS connections, the MFA message types, the phone templates, and with deploy-cli's AUTH0_ALLOW_DELETE the phone provider and the Action; after apply, run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md.
+	//
+	// Integrations at risk: none found (only the application this migration runs as holds a guardian scope; the tenant logs hold no Management API call (sapi/fapi)).
 	//
 	// 1. Configure the tenant-level twilio phone provider → provider_configured
 	//    POST /branding/phone/providers

@@ -122,6 +122,20 @@ func (o *Options) actionSecret(name string) (Secret, bool) {
 	return v, ok && v != ""
 }
 
+// registerActionSecrets adds the operator's values of the secrets the
+// copy carries to set, the Migrator's one notion of what is secret, so
+// that every error, log, checkpoint and output is redacted of them.
+func registerActionSecrets(set *SecretSet, in *Intent, o *Options) {
+	if in == nil || in.Hook == nil {
+		return
+	}
+	for _, n := range in.Hook.SecretNames {
+		if v, ok := o.actionSecret(n); ok {
+			set.AddSecret(v)
+		}
+	}
+}
+
 // checkActionSecrets fails with an [*ActionSecretError] when o lacks a
 // value for a secret the copy carries.
 func checkActionSecrets(in *Intent, o *Options) error {

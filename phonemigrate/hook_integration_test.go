@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/iacexport"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -236,10 +238,30 @@ func TestMFAHookMigration(t *testing.T) {
 		t.Fatalf("copy = %+v", cp)
 	}
 
-	// The secret value appears in no output, checkpoint or plan.
+	// The secret value appears in no output, checkpoint, plan, snapshot or
+	// export.
 	cpJSON, _ := json.Marshal(res.Checkpoint)
 	planJSON, _ := json.Marshal(res.Plan)
-	for what, s := range map[string]string{"checkpoint": string(cpJSON), "plan": string(planJSON) + plan.Text(), "logs": logs.String()} {
+	snap, err := m.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapJSON, _ := snap.JSON()
+	exported := string(snapJSON)
+	cl, err := auth0api.New(t.Context(), auth0api.Config{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []iacexport.Format{iacexport.FormatTerraform, iacexport.FormatDeployCLI} {
+		files, err := iacexport.Export(t.Context(), cl, iacexport.Options{Format: f})
+		if err != nil {
+			t.Fatalf("export %s: %v", f, err)
+		}
+		for _, file := range files {
+			exported += string(file.Data)
+		}
+	}
+	for what, s := range map[string]string{"checkpoint": string(cpJSON), "plan": string(planJSON) + plan.Text(), "logs": logs.String(), "snapshot and exports": exported} {
 		if strings.Contains(s, hookKey) {
 			t.Errorf("the %s holds the secret value", what)
 		}

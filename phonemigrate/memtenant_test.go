@@ -32,6 +32,7 @@ type memTenant struct {
 	Providers       []phonemigrate.PhoneProvider
 	Actions         []phonemigrate.Action
 	Bindings        []phonemigrate.Binding
+	Grants          []phonemigrate.ClientGrant
 	Templates       []phonemigrate.PhoneTemplate
 
 	Force403   bool // legacy Guardian reads answer 403 whatever the flag says
@@ -582,4 +583,14 @@ func (t *memTenant) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonem
 	}
 	start := min(q.Page*per, len(out))
 	return out[start:min(start+per, len(out))], nil
+}
+
+func (t *memTenant) ClientGrants(ctx context.Context) ([]phonemigrate.ClientGrant, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]phonemigrate.ClientGrant{}, t.Grants...), nil
+}
+
+func (t *memTenant) ClientName(ctx context.Context, id string) (string, error) {
+	return "", &phonemigrate.APIError{StatusCode: 404}
 }

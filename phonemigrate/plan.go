@@ -40,6 +40,10 @@ type Plan struct {
 	// Proof is what running that Action and its copy on sample events
 	// showed; nil without such an Action.
 	Proof *Proof `json:"proof,omitempty"`
+	// Integrations are the applications that may break at the switch
+	// ([Migrator.IntegrationsAtRisk]); set by [Migrator.Plan] before the
+	// switch.
+	Integrations *IntegrationsReport `json:"integrations,omitempty"`
 }
 
 // Step is one forward step of the migration, or of a repair.
@@ -95,6 +99,9 @@ func (p *Plan) Text() string {
 		for _, w := range p.Warnings {
 			fmt.Fprintf(&b, "  ! %s\n", w)
 		}
+	}
+	if p.Integrations != nil {
+		b.WriteString("\n" + p.Integrations.Text())
 	}
 	for i, s := range p.Steps {
 		if s.State == "" {

@@ -26,12 +26,38 @@ func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
 		return nil, err
 	}
 	at := time.Now()
-	p, _, err := m.plan(ctx, d, &o)
+	p, in, err := m.plan(ctx, d, &o)
+	registerActionSecrets(m.secrets, in, &o)
 	m.planned = nil
 	if p != nil {
 		m.planned = &planReads{p: p, d: d, at: at}
 	}
-	return p, err
+	if err != nil || d.UPE {
+		return p, err
+	}
+	// Before the switch: who still calls the Guardian endpoints that stop
+	// working.
+	if p.Integrations, err = m.IntegrationsAtRisk(ctx); err != nil {
+		return nil, err
+	}
+	if p.Integrations.AtRisk() {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%d application(s) may call Guardian phone endpoints that answer 403 after the switch (see 'Integrations at risk'): move them to the /branding/phone endpoints first.", atRiskApps(p.Integrations)))
+	}
+	return p, nil
+}
+
+// atRiskApps counts the distinct applications of a report.
+func atRiskApps(r *IntegrationsReport) int {
+	seen := map[string]bool{}
+	for _, g := range r.Grants {
+		if !g.Self {
+			seen[g.ClientID] = true
+		}
+	}
+	for _, c := range r.Calls {
+		seen[c.ClientID] = true
+	}
+	return len(seen)
 }
 
 // planReads are the reads the Migrator's last plan p was made from, which

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
@@ -252,7 +253,9 @@ func TestRepairNotNeeded(t *testing.T) {
 				t.Fatalf("Repair: %v", err)
 			}
 			want := &phonemigrate.RepairResult{Outcome: phonemigrate.RepairNotNeeded, Reason: "no finding leaves users without a code", Before: h, Health: h}
-			if diff := cmp.Diff(want, res); diff != "" {
+			// Repair judges the tenant as Check does; the integrations
+			// report is Check's alone.
+			if diff := cmp.Diff(want, res, cmpopts.IgnoreFields(phonemigrate.Health{}, "Integrations")); diff != "" {
 				t.Errorf("Repair (-want +got):\n%s", diff)
 			}
 			if w := writesOf(srv); len(w) != 0 {

@@ -96,6 +96,8 @@ type clientReads interface {
 	ListActionsByTrigger(ctx context.Context, trigger string) ([]Action, error)
 	TriggerBindings(ctx context.Context, trigger string) ([]Binding, error)
 	Logs(ctx context.Context, q LogQuery) ([]LogEvent, error)
+	ClientGrants(ctx context.Context) ([]ClientGrant, error)
+	ClientName(ctx context.Context, clientID string) (string, error)
 }
 
 // dryClient reads through the real Client and records writes. Reads of

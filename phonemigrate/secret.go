@@ -270,14 +270,6 @@ func (r *run) secrets() []string {
 	out := r.m.secrets.Values()
 	if r.o != nil {
 		out = append(out, r.o.TwilioAuthToken.Reveal())
-		if r.cp != nil && r.cp.Intent != nil && r.cp.Intent.Hook != nil {
-			in := r.cp.Intent
-			for _, n := range in.Hook.SecretNames {
-				if v, ok := r.o.actionSecret(n); ok {
-					out = append(out, v.Reveal())
-				}
-			}
-		}
 	}
 	if r.d != nil {
 		for _, c := range r.d.SMSConnections {

@@ -130,6 +130,7 @@ func (r *run) deployAction(ctx context.Context) (Event, error) {
 				return "", err
 			}
 		}
+		registerActionSecrets(r.m.secrets, in, r.o)
 		act, err := generateAction(in, r.o, gw, hook, true)
 		if err != nil {
 			return "", err

@@ -166,6 +166,14 @@ type Binding struct {
 	DisplayName string
 }
 
+// ClientGrant is one application's grant for an API.
+type ClientGrant struct {
+	ID       string
+	ClientID string
+	Audience string
+	Scope    []string
+}
+
 // BindingRef names an Action to bind, by id.
 type BindingRef struct {
 	ActionID    string

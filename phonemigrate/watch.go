@@ -44,6 +44,10 @@ type LogEvent struct {
 	Date        time.Time      `json:"date"`
 	Description string         `json:"description,omitempty"`
 	Details     map[string]any `json:"details,omitempty"`
+	// ClientID and ClientName name the application that made the call
+	// (Management API entries: sapi, fapi).
+	ClientID   string `json:"client_id,omitempty"`
+	ClientName string `json:"client_name,omitempty"`
 }
 
 // DeliveryPath is one way phone messages reach users.

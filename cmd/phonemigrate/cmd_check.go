@@ -82,6 +82,9 @@ func checkText(tenant string, h *phonemigrate.Health) string {
 			fmt.Fprintf(&b, "    often: %s\n", f.LikelyCause)
 		}
 	}
+	if h.Integrations != nil {
+		b.WriteString("\n" + h.Integrations.Text())
+	}
 	if h.Repair != nil {
 		b.WriteString("\nFastest safe repair: 'phonemigrate repair' switches the tenant back (phone_consolidated_experience false), its only write, so that codes flow through the legacy settings again ('phonemigrate plan' shows what happens to each factor); then 'phonemigrate apply' migrates properly.\n")
 	}

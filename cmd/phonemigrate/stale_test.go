@@ -125,17 +125,20 @@ func TestApplyMigratesEditsMadeWhileItWaits(t *testing.T) {
 // the migration (--yes), apply reads the tenant once: each discovery read
 // is made once, and the calls stay within the minimum of each scenario
 // (plus, with a custom provider, the two Action status reads the fake's
-// build and deploy take).
+// build and deploy take, and the plan's integrations-at-risk report: the
+// client grants, one page of sapi/fapi logs and the name of the one
+// application whose grant holds a guardian scope).
 func TestApplyYesStartsFromThePlansReads(t *testing.T) {
 	t.Parallel()
+	const integrations = 3
 	tests := []struct {
 		sc  phonemigratetest.Scenario
 		max int
 	}{
-		{phonemigratetest.LegacyGateway, 17 + 2},
-		{phonemigratetest.LegacyTwilio, 10},
-		{phonemigratetest.MFATwilio, 13},
-		{phonemigratetest.Mixed, 22 + 2},
+		{phonemigratetest.LegacyGateway, 17 + 2 + integrations},
+		{phonemigratetest.LegacyTwilio, 10 + integrations},
+		{phonemigratetest.MFATwilio, 13 + integrations},
+		{phonemigratetest.Mixed, 22 + 2 + integrations},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.sc), func(t *testing.T) {

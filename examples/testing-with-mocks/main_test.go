@@ -47,6 +47,9 @@ func expectReads(c *mock_phonemigrate.MockClient, t tenant) {
 	e.ListActionsByTrigger(gomock.Any(), gomock.Any()).Return(nil, nil).AnyTimes()
 	e.TriggerBindings(gomock.Any(), gomock.Any()).Return(nil, nil).AnyTimes()
 	e.ListPhoneTemplates(gomock.Any()).Return(nil, nil).AnyTimes()
+	// The integrations-at-risk report (plan and check before the switch).
+	e.ClientGrants(gomock.Any()).Return(nil, nil).AnyTimes()
+	e.Logs(gomock.Any(), gomock.Any()).Return(nil, nil).AnyTimes()
 }
 
 var gatewayConnection = phonemigrate.Connection{

@@ -317,6 +317,7 @@ type Client struct {
 	mode    credentialMode
 	secrets *phonemigrate.SecretSet // every secret sent or read, redacted from errors
 	hc      *http.Client            // the SDK's HTTP client, for checkpoint log paging
+	self    string                  // the application the Client calls as, when known
 }
 
 var _ phonemigrate.Client = (*Client)(nil)
@@ -379,7 +380,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		option.WithHTTPClient(&hc),
 		sdkRetries(s),
 	)
-	return &Client{m: m, base: s.base, mode: s.mode, secrets: secrets, hc: &hc}, nil
+	return &Client{m: m, base: s.base, mode: s.mode, secrets: secrets, hc: &hc, self: ownClientID(cfg)}, nil
 }
 
 func refuseRedirect(*http.Request, []*http.Request) error { return ErrRedirect }

@@ -2,12 +2,14 @@ package auth0api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/auth0/go-auth0/v3/management"
@@ -60,7 +62,9 @@ func (c *Client) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigr
 		if l == nil {
 			continue
 		}
-		out = append(out, c.logEvent(l.GetLogID(), l.GetType(), l.GetDescription(), l.Date.GetString(), l.GetDetails()))
+		e := c.logEvent(l.GetLogID(), l.GetType(), l.GetDescription(), l.Date.GetString(), l.GetDetails())
+		e.ClientID, e.ClientName = l.GetClientID(), l.GetClientName()
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -100,13 +104,17 @@ func (c *Client) logsFrom(ctx context.Context, q phonemigrate.LogQuery) ([]phone
 		Description string         `json:"description"`
 		Date        string         `json:"date"`
 		Details     map[string]any `json:"details"`
+		ClientID    string         `json:"client_id"`
+		ClientName  string         `json:"client_name"`
 	}
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return nil, fmt.Errorf("auth0api: %s %s: answer is not a list of log events: %w", method, path, err)
 	}
 	out := make([]phonemigrate.LogEvent, 0, len(list))
 	for _, l := range list {
-		out = append(out, c.logEvent(l.LogID, l.Type, l.Description, l.Date, l.Details))
+		e := c.logEvent(l.LogID, l.Type, l.Description, l.Date, l.Details)
+		e.ClientID, e.ClientName = l.ClientID, l.ClientName
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -143,4 +151,75 @@ func (c *Client) logEvent(id, typ, desc, date string, details map[string]any) ph
 		d = nil
 	}
 	return phonemigrate.LogEvent{ID: id, Type: typ, Description: phonemigrate.Redact(desc, secrets...), Date: t, Details: d}
+}
+
+// ClientGrants implements [phonemigrate.ClientGrants]: GET /client-grants
+// (checkpoint paging, 50 a page, to the end).
+func (c *Client) ClientGrants(ctx context.Context) ([]phonemigrate.ClientGrant, error) {
+	const method, path = http.MethodGet, "/client-grants"
+	take := 50
+	page, err := c.m.ClientGrants.List(ctx, &management.ListClientGrantsRequestParameters{Take: &take})
+	if err != nil {
+		return nil, c.fail(ctx, method, path, err)
+	}
+	out := []phonemigrate.ClientGrant{}
+	it := page.Iterator()
+	for it.Next(ctx) {
+		if len(out) >= maxItems {
+			return nil, fmt.Errorf("auth0api: %s %s: more than %d client grants; the server keeps paging", method, path, maxItems)
+		}
+		if g := it.Current(); g != nil {
+			out = append(out, phonemigrate.ClientGrant{ID: str(g.ID), ClientID: str(g.ClientID), Audience: str(g.Audience), Scope: g.Scope})
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, c.fail(ctx, method, path, err)
+	}
+	return out, nil
+}
+
+// ClientName implements [phonemigrate.ClientGrants]: GET
+// /clients/{id}?fields=name,client_id.
+func (c *Client) ClientName(ctx context.Context, clientID string) (string, error) {
+	method, path := http.MethodGet, "/clients/"+esc(clientID)
+	if clientID == "" {
+		return "", invalid(method, path, "empty client id")
+	}
+	fields, include := "name,client_id", true
+	r, err := c.m.Clients.Get(ctx, clientID, &management.GetClientRequestParameters{Fields: &fields, IncludeFields: &include})
+	if err != nil {
+		return "", c.fail(ctx, method, path, err)
+	}
+	return str(r.Name), nil
+}
+
+// OwnClientID returns the client_id of the application this Client calls
+// the Management API as: Config.ClientID, or the azp (else sub without
+// "@clients") claim of a Config.Token that is a JWT; "" when unknown. The
+// integrations-at-risk report tells it apart from the customer's services.
+func (c *Client) OwnClientID() string { return c.self }
+
+func ownClientID(cfg Config) string {
+	if cfg.ClientID != "" {
+		return cfg.ClientID
+	}
+	parts := strings.Split(cfg.Token.Reveal(), ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Azp string `json:"azp"`
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	if claims.Azp != "" {
+		return claims.Azp
+	}
+	return strings.TrimSuffix(claims.Sub, "@clients")
 }

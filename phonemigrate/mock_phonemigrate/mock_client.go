@@ -42,6 +42,84 @@ func (m *MockClient) EXPECT() *MockClientMockRecorder {
 	return m.recorder
 }
 
+// ClientGrants mocks base method.
+func (m *MockClient) ClientGrants(ctx context.Context) ([]phonemigrate.ClientGrant, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ClientGrants", ctx)
+	ret0, _ := ret[0].([]phonemigrate.ClientGrant)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ClientGrants indicates an expected call of ClientGrants.
+func (mr *MockClientMockRecorder) ClientGrants(ctx any) *MockClientClientGrantsCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClientGrants", reflect.TypeOf((*MockClient)(nil).ClientGrants), ctx)
+	return &MockClientClientGrantsCall{Call: call}
+}
+
+// MockClientClientGrantsCall wrap *gomock.Call
+type MockClientClientGrantsCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockClientClientGrantsCall) Return(arg0 []phonemigrate.ClientGrant, arg1 error) *MockClientClientGrantsCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockClientClientGrantsCall) Do(f func(context.Context) ([]phonemigrate.ClientGrant, error)) *MockClientClientGrantsCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockClientClientGrantsCall) DoAndReturn(f func(context.Context) ([]phonemigrate.ClientGrant, error)) *MockClientClientGrantsCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// ClientName mocks base method.
+func (m *MockClient) ClientName(ctx context.Context, clientID string) (string, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ClientName", ctx, clientID)
+	ret0, _ := ret[0].(string)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ClientName indicates an expected call of ClientName.
+func (mr *MockClientMockRecorder) ClientName(ctx, clientID any) *MockClientClientNameCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClientName", reflect.TypeOf((*MockClient)(nil).ClientName), ctx, clientID)
+	return &MockClientClientNameCall{Call: call}
+}
+
+// MockClientClientNameCall wrap *gomock.Call
+type MockClientClientNameCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockClientClientNameCall) Return(arg0 string, arg1 error) *MockClientClientNameCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockClientClientNameCall) Do(f func(context.Context, string) (string, error)) *MockClientClientNameCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockClientClientNameCall) DoAndReturn(f func(context.Context, string) (string, error)) *MockClientClientNameCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
 // CreateAction mocks base method.
 func (m *MockClient) CreateAction(ctx context.Context, req phonemigrate.ActionRequest) (phonemigrate.Action, error) {
 	m.ctrl.T.Helper()
@@ -1124,6 +1202,108 @@ func (c *MockClientUpdatePhoneTemplateCall) Do(f func(context.Context, string, p
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
 func (c *MockClientUpdatePhoneTemplateCall) DoAndReturn(f func(context.Context, string, phonemigrate.PhoneTemplateContent, bool) (phonemigrate.PhoneTemplate, error)) *MockClientUpdatePhoneTemplateCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// MockClientGrants is a mock of ClientGrants interface.
+type MockClientGrants struct {
+	ctrl     *gomock.Controller
+	recorder *MockClientGrantsMockRecorder
+	isgomock struct{}
+}
+
+// MockClientGrantsMockRecorder is the mock recorder for MockClientGrants.
+type MockClientGrantsMockRecorder struct {
+	mock *MockClientGrants
+}
+
+// NewMockClientGrants creates a new mock instance.
+func NewMockClientGrants(ctrl *gomock.Controller) *MockClientGrants {
+	mock := &MockClientGrants{ctrl: ctrl}
+	mock.recorder = &MockClientGrantsMockRecorder{mock}
+	return mock
+}
+
+// EXPECT returns an object that allows the caller to indicate expected use.
+func (m *MockClientGrants) EXPECT() *MockClientGrantsMockRecorder {
+	return m.recorder
+}
+
+// ClientGrants mocks base method.
+func (m *MockClientGrants) ClientGrants(ctx context.Context) ([]phonemigrate.ClientGrant, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ClientGrants", ctx)
+	ret0, _ := ret[0].([]phonemigrate.ClientGrant)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ClientGrants indicates an expected call of ClientGrants.
+func (mr *MockClientGrantsMockRecorder) ClientGrants(ctx any) *MockClientGrantsClientGrantsCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClientGrants", reflect.TypeOf((*MockClientGrants)(nil).ClientGrants), ctx)
+	return &MockClientGrantsClientGrantsCall{Call: call}
+}
+
+// MockClientGrantsClientGrantsCall wrap *gomock.Call
+type MockClientGrantsClientGrantsCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockClientGrantsClientGrantsCall) Return(arg0 []phonemigrate.ClientGrant, arg1 error) *MockClientGrantsClientGrantsCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockClientGrantsClientGrantsCall) Do(f func(context.Context) ([]phonemigrate.ClientGrant, error)) *MockClientGrantsClientGrantsCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockClientGrantsClientGrantsCall) DoAndReturn(f func(context.Context) ([]phonemigrate.ClientGrant, error)) *MockClientGrantsClientGrantsCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
+// ClientName mocks base method.
+func (m *MockClientGrants) ClientName(ctx context.Context, clientID string) (string, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ClientName", ctx, clientID)
+	ret0, _ := ret[0].(string)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ClientName indicates an expected call of ClientName.
+func (mr *MockClientGrantsMockRecorder) ClientName(ctx, clientID any) *MockClientGrantsClientNameCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ClientName", reflect.TypeOf((*MockClientGrants)(nil).ClientName), ctx, clientID)
+	return &MockClientGrantsClientNameCall{Call: call}
+}
+
+// MockClientGrantsClientNameCall wrap *gomock.Call
+type MockClientGrantsClientNameCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockClientGrantsClientNameCall) Return(arg0 string, arg1 error) *MockClientGrantsClientNameCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockClientGrantsClientNameCall) Do(f func(context.Context, string) (string, error)) *MockClientGrantsClientNameCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockClientGrantsClientNameCall) DoAndReturn(f func(context.Context, string) (string, error)) *MockClientGrantsClientNameCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
