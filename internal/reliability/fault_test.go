@@ -104,7 +104,13 @@ func (c matrixCase) String() string {
 }
 
 // run plays one case and returns what did not hold (nil: it held).
-func (c matrixCase) run(ctx context.Context, dir string) error {
+//
+// busy bounds the cases that compute at once (each runs Node.js for its
+// custom provider's test messages): run holds one of its slots, except
+// while the "slow" fault holds its request, when it only waits.
+func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
+	busy.take()
+	defer busy.give()
 	srv := newFake(c.sc)
 	defer srv.Close()
 
@@ -114,10 +120,17 @@ func (c matrixCase) run(ctx context.Context, dir string) error {
 	runCtx, crash := context.WithCancel(ctx)
 	defer crash()
 	h := &hook{base: http.DefaultTransport, target: c.index}
+	waited := false
 	if c.fault.crash {
 		h.crash = crash
 	} else {
-		h.before = func(r *http.Request) { srv.InjectFault(*c.fault.inject(r)) }
+		h.before = func(r *http.Request) {
+			srv.InjectFault(*c.fault.inject(r))
+			if c.fault.name == "slow" {
+				busy.give() // the request is held until the client gives up
+				waited = true
+			}
+		}
 	}
 	store := killableStore{Store: phonemigrate.NewFileStore(filepath.Join(dir, "cp.json")), killed: h.isCrashed}
 	m, err := newMigrator(ctx, srv, h, store)
@@ -125,6 +138,9 @@ func (c matrixCase) run(ctx context.Context, dir string) error {
 		return err
 	}
 	res, applyErr := m.Apply(runCtx, migrateOptions(srv))
+	if waited {
+		busy.take()
+	}
 	if h.n < c.index {
 		return fmt.Errorf("the faulted run sent only %d mutating requests, the target was #%d (%v)", h.n, c.index, applyErr)
 	}
@@ -181,9 +197,11 @@ func (c matrixCase) run(ctx context.Context, dir string) error {
 // Every case has its own fake and checkpoint, so the cases run in
 // parallel. The client has its default timeouts, so no request of a busy
 // machine times out; only the "slow" fault does, because the fake holds
-// that request until the client gives up. Those cases spend their time
+// that request until the client gives up. Those cases spend that time
 // waiting, not computing: they all start at once, while a small pool runs
-// the others.
+// the others, and at most six cases compute at any time (a slow case gives
+// its slot up while its request is held), so that the machine's load, not
+// the matrix's own, decides how long a test message takes.
 //
 // With -short only the first and last mutating request of each scenario
 // are faulted.
@@ -228,11 +246,12 @@ func TestFaultMatrix(t *testing.T) {
 	}
 
 	var held atomic.Int64
+	busy := newSlots(6)
 	// play runs one case as a subtest (t.Run may be called from several
 	// goroutines; each call returns when its case is done).
 	play := func(c matrixCase) {
 		t.Run(c.String(), func(t *testing.T) {
-			if err := c.run(ctx, t.TempDir()); err != nil {
+			if err := c.run(ctx, t.TempDir(), busy); err != nil {
 				t.Error(err)
 				return
 			}
@@ -271,3 +290,10 @@ func mapSlice[T, U any](s []T, f func(T) U) []U {
 	}
 	return out
 }
+
+// slots is a counting semaphore.
+type slots chan struct{}
+
+func newSlots(n int) *slots { s := make(slots, n); return &s }
+func (s *slots) take()      { *s <- struct{}{} }
+func (s *slots) give()      { <-*s }
