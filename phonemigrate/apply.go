@@ -26,6 +26,10 @@ type run struct {
 	// run drops d after the provider test (a wait).
 	d     *Discovery
 	steps []Transition
+	// remigrating is set when a completed migration runs again on a
+	// tenant put back on its legacy settings (remigrate): what it wrote
+	// then may have been reset since, and is written again.
+	remigrating bool
 	// twilioReady is set once o.TwilioAuthToken holds the token the plan
 	// chose and Twilio accepted it (see resolveTwilio).
 	twilioReady bool
@@ -420,6 +424,19 @@ func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Re
 	var in *Intent
 	if d.UPE {
 		in, _, err = m.converge(ctx, d, o)
+		var ue *UnhealthyError
+		if errors.As(err, &ue) && cp.Intent != nil && !cp.Intent.Keep && remigratable(d) &&
+			(!d.MFAEnabled || cp.Intent.TwilioTokenSource != TokenSourceGuardian) && (&Health{Findings: ue.Findings}).Broken() {
+			// What the migration set up is gone (the provider or the
+			// Action deleted, say), and it can be set up again from the
+			// connections' legacy settings: migrate again within the
+			// same checkpoint.
+			return m.remigrate(ctx, cp, o)
+		}
+	} else if cp.Intent != nil && !cp.Intent.Keep && remigratable(d) {
+		// Legacy again (an IaC import from before the migration, say):
+		// migrate it again within the same checkpoint.
+		return m.remigrate(ctx, cp, o)
 	} else if h := checkDiscovery(d); h.State != "legacy" || cp.Intent != nil {
 		// Completed, yet not switched: the switch was turned off since.
 		h.Findings = append(h.Findings, Finding{Invariant: InvariantTenantSwitched, Broken: false,
@@ -439,11 +456,119 @@ func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Re
 		return done, nil
 	}
 	r := &run{m: m, cp: cp, machine: m.steps.newMachine(cp.State), o: o, d: d}
-	m.log.InfoContext(ctx, "migration completed, but connections were switched back since; switching them again", "tenant", cp.Tenant, "connections", len(in.Connections))
-	if err := r.switchConnectionsOf(ctx, in.Connections, in.UsePhoneProvider); err != nil {
-		return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, err
+	if len(in.Connections) > 0 {
+		m.log.InfoContext(ctx, "migration completed, but connections were switched back since; switching them again", "tenant", cp.Tenant, "connections", len(in.Connections))
+		if err := r.switchConnectionsOf(ctx, in.Connections, in.UsePhoneProvider); err != nil {
+			return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, err
+		}
+	}
+	if len(in.Templates) > 0 {
+		m.log.InfoContext(ctx, "migration completed, but the Passwordless words changed since; writing the legacy text to the template again", "tenant", cp.Tenant)
+		if err := r.convergeTemplates(ctx, in.Templates); err != nil {
+			return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, err
+		}
 	}
 	return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, r.save(ctx)
+}
+
+// remigratable reports whether a tenant whose migration completed but
+// which is not switched any more can be migrated again from what it
+// holds: every Passwordless connection still has its legacy settings.
+func remigratable(d *Discovery) bool {
+	for i := range d.SMSConnections {
+		if connectionPath(&d.SMSConnections[i]) == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// remigrate runs the migration's steps again, from planned, within the
+// completed checkpoint cp: each step re-reads what it depends on and
+// writes only what differs from the recorded intent (the provider and
+// Action are taken over or recreated, connections switched, templates
+// written, the tenant switched). The originals recorded by the first run
+// stay, so a rollback still restores the tenant as it was before it.
+func (m *Migrator) remigrate(ctx context.Context, cp *Checkpoint, o *Options) (*Result, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	m.log.InfoContext(ctx, "migration completed, but the tenant is on its legacy phone settings again; migrating it again within the same checkpoint", "tenant", cp.Tenant)
+	// What the first run created and someone deleted since is created
+	// again (and recorded anew); a rollback then deletes the new one.
+	if cp.Created.ActionID != "" {
+		as, err := m.c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
+		if err != nil {
+			return nil, fmt.Errorf("phonemigrate: read custom-phone-provider actions: %w", err)
+		}
+		if !slices.ContainsFunc(as, func(a Action) bool { return a.ID == cp.Created.ActionID }) {
+			cp.Created.ActionID, cp.Created.ActionCodeSHA256 = "", ""
+		}
+	}
+	if cp.Created.ProviderID != "" {
+		ps, err := m.c.ListPhoneProviders(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("phonemigrate: read phone providers: %w", err)
+		}
+		if !slices.ContainsFunc(ps, func(p PhoneProvider) bool { return p.ID == cp.Created.ProviderID }) {
+			cp.Created.ProviderID = ""
+			if cp.Intent != nil {
+				cp.Intent.ProviderID = ""
+			}
+		}
+	}
+	r := &run{m: m, cp: cp, machine: m.steps.newMachine(StatePlanned), o: o, remigrating: true}
+	err := r.forward(ctx)
+	return &Result{State: State(r.machine.Current()), Plan: cp.Plan, Steps: r.steps, Checkpoint: cp}, err
+}
+
+// convergeTemplates writes tis (the Passwordless legacy text) within a
+// completed checkpoint, from a read made right before: a template the
+// migration created is rewritten (rollback still deletes it), any other
+// one has its original recorded first (rollback restores it).
+func (r *run) convergeTemplates(ctx context.Context, tis []TemplateIntent) error {
+	c := r.m.c
+	ts, err := c.ListPhoneTemplates(ctx)
+	if err != nil {
+		return fmt.Errorf("list phone templates: %w", err)
+	}
+	for _, ti := range tis {
+		ex, write := needsTemplateWrite(ts, ti)
+		if !write {
+			continue
+		}
+		if ex == nil {
+			t, err := c.CreatePhoneTemplate(ctx, PhoneTemplate{Type: ti.Type, Content: PhoneTemplateContent{Syntax: "liquid", From: ti.From, Text: ti.Text}})
+			if err != nil {
+				return fmt.Errorf("create %s template: %w", ti.Type, err)
+			}
+			r.cp.Created.TemplateIDs = append(r.cp.Created.TemplateIDs, t.ID)
+			if err := verifyTemplate(t, ti); err != nil {
+				return err
+			}
+			continue
+		}
+		if !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
+			r.cp.Originals.Templates = append(r.cp.Originals.Templates, OriginalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
+				Syntax: ex.Content.Syntax, From: ex.Content.From, Text: ex.Content.Text, Voice: ex.Content.Voice})
+			if err := r.save(ctx); err != nil {
+				return err
+			}
+		}
+		content := ex.Content
+		content.Text = ti.Text
+		if ti.From != "" {
+			content.From = ti.From
+		}
+		t, err := c.UpdatePhoneTemplate(ctx, ex.ID, content, false)
+		if err != nil {
+			return fmt.Errorf("update %s template %s: %w", ti.Type, ex.ID, err)
+		}
+		if err := verifyTemplate(t, ti); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func appendOnce(ss []string, s string) []string {

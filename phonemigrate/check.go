@@ -240,8 +240,12 @@ func checkDiscovery(d *Discovery) *Health {
 	switch {
 	case p == nil:
 		if users != "" {
+			problem := "the tenant is switched to the Unified Phone Experience but has no phone provider"
+			if d.actionsRead && len(d.Actions) == 0 && len(switched) > 0 {
+				problem += ", and no custom-phone-provider Action exists"
+			}
 			add(Finding{Invariant: InvariantProviderPresent, Broken: true,
-				Problem:     "the tenant is switched to the Unified Phone Experience but has no phone provider",
+				Problem:     problem,
 				Consequence: users + " get no code",
 				Fix:         "switch the tenant back (phone_consolidated_experience false) so codes flow again, then run phonemigrate apply",
 				LikelyCause: causeProviderDeleted})
@@ -270,7 +274,7 @@ func checkDiscovery(d *Discovery) *Health {
 		add(Finding{Invariant: InvariantConnectionsUseProvider,
 			Problem:     fmt.Sprintf("connection %q does not have options.%s", c.Name, UsePhoneProviderKey),
 			Consequence: fmt.Sprintf("Passwordless users of connection %q get their codes from its legacy settings, not the tenant-level provider", c.Name),
-			Fix:         "run phonemigrate apply (it sets the option, keeping every other option), or set it in the Dashboard",
+			Fix:         connectionFix(d),
 			LikelyCause: causeConnectionRewritten})
 	}
 	h.State = "unified"
@@ -279,6 +283,16 @@ func checkDiscovery(d *Discovery) *Health {
 		h.State = "inconsistent"
 	}
 	return h
+}
+
+// connectionFix is the fix of a connection still on its legacy settings:
+// apply, and only when a provider would serve it, the Dashboard toggle
+// (without one, the toggle would leave its users without codes).
+func connectionFix(d *Discovery) string {
+	if d.Provider == nil || d.Provider.Disabled || !d.Provider.Configuration.DeliveryMethods.Has(delivery.Text) {
+		return "run phonemigrate apply (it sets up what serves the connection, then sets the option, keeping every other option)"
+	}
+	return "run phonemigrate apply (it sets the option, keeping every other option), or set it in the Dashboard"
 }
 
 // usesProvider reports whether connection c is set to use the tenant-level

@@ -60,6 +60,23 @@ func atRiskApps(r *IntegrationsReport) int {
 	return len(seen)
 }
 
+// switchedAhead reports whether d is a tenant switched to the Unified
+// Phone Experience before any phone provider existed, whose every
+// consumer the migration can still plan from readable settings: no MFA
+// phone factor (its legacy Guardian settings answer 403 while switched)
+// and every Passwordless connection with legacy SMS settings.
+func switchedAhead(d *Discovery) bool {
+	if !d.UPE || d.Provider != nil || d.MFAEnabled || len(d.SMSConnections) == 0 || !flagOn(d.PhoneConsolidatedExperience) {
+		return false
+	}
+	for i := range d.SMSConnections {
+		if connectionPath(&d.SMSConnections[i]) == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // planReads are the reads the Migrator's last plan p was made from, which
 // Apply may start from ([Options.Planned]).
 type planReads struct {
@@ -89,6 +106,14 @@ func (m *Migrator) plannedDiscovery(o *Options) *Discovery {
 // custom-phone-provider Actions and bindings yet, it reads them (once) and
 // runs preflight again with them; a Twilio provider never needs them.
 func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *Intent, error) {
+	if switchedAhead(d) {
+		// Switched by hand before any provider existed: everything the
+		// migration is planned from is still readable. Plan it as for a
+		// legacy tenant; the tenant step finds the switch already on.
+		dd := *d
+		dd.UPE = false
+		d = &dd
+	}
 	if d.UPE {
 		// Switched already: nothing to do when healthy; when only some
 		// connections miss the switch, converge by switching them.

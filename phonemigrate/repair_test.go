@@ -418,8 +418,10 @@ func TestRepairDeclinedAndUnderway(t *testing.T) {
 
 // TestRecheckProposesRepair: a completed migration whose provider was
 // deleted since (deploy-cli with AUTH0_ALLOW_DELETE) leaves the switched
-// connection with no code; Apply's recheck proposes the repair, and Repair
-// sends the connection's codes through its legacy settings again.
+// connection with no code. Check proposes the fastest repair (switching
+// back sends the connection's codes through its legacy settings again);
+// Apply on the completed checkpoint migrates again instead of refusing:
+// it creates the provider anew, and the tenant is healthy.
 func TestRecheckProposesRepair(t *testing.T) {
 	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyTwilio, phonemigrate.WithStore(phonemigrate.NewMemoryStore()))
@@ -427,32 +429,22 @@ func TestRecheckProposesRepair(t *testing.T) {
 		t.Fatalf("Apply: %v", err)
 	}
 	api(t, srv, "DELETE", "/branding/phone/providers/"+srv.State().PhoneProviders[0].ID, nil)
-	srv.ResetRequests()
-	_, err := m.Apply(t.Context(), fakeOptions(srv))
-	var ue *phonemigrate.UnhealthyError
-	if !errors.As(err, &ue) || ue.Repair == nil {
-		t.Fatalf("Apply on the completed, broken tenant = %v; want *UnhealthyError with a repair", err)
+	h, err := m.Check(t.Context())
+	if err != nil || h.Repair == nil {
+		t.Fatalf("Check = %+v, %v; want a repair proposed", h, err)
 	}
 	want := []string{`Passwordless connection(s) "sms" (its Twilio settings) send their codes through their legacy settings again`}
-	if diff := cmp.Diff(want, mentioned(ue.Repair, want)); diff != "" {
-		t.Errorf("repair notes (-want +got):\n%s\n%s", diff, ue.Repair.Text())
+	if diff := cmp.Diff(want, mentioned(h.Repair, want)); diff != "" {
+		t.Errorf("repair notes (-want +got):\n%s\n%s", diff, h.Repair.Text())
 	}
-	res, err := m.Repair(t.Context(), phonemigrate.RepairOptions{})
-	if err != nil || res.Outcome != phonemigrate.RepairDone || res.Health.Broken() {
-		t.Fatalf("Repair = %+v, %v; want repaired, nothing broken", res, err)
+	res, err := m.Apply(t.Context(), fakeOptions(srv))
+	if err != nil || res.State != phonemigrate.StateCompleted {
+		t.Fatalf("Apply on the completed, broken tenant = %+v, %v; want it migrated again", res, err)
 	}
-	if diff := cmp.Diff([]string{"PATCH /api/v2/tenants/settings"}, writesOf(srv)); diff != "" {
-		t.Errorf("writes (-want +got):\n%s", diff)
+	if n := len(srv.State().PhoneProviders); n != 1 {
+		t.Errorf("%d providers after the re-migration, want 1", n)
 	}
-	// As the proposal says: roll the completed migration back, then
-	// migrate again.
-	if _, err := m.Rollback(t.Context()); err != nil {
-		t.Fatalf("Rollback after the repair: %v", err)
-	}
-	if _, err := m.Apply(t.Context(), fakeOptions(srv)); err != nil {
-		t.Fatalf("Apply after the repair and rollback: %v", err)
-	}
-	if h, err := m.Check(t.Context()); err != nil || !h.Healthy() || h.State != "unified" {
-		t.Errorf("after repair, rollback and apply: %+v, %v; want unified and healthy", h, err)
+	if h, err := m.Check(t.Context()); err != nil || !h.Healthy() {
+		t.Errorf("after the re-migration: %+v, %v; want healthy", h, err)
 	}
 }

@@ -233,6 +233,9 @@ func (r *run) refreshTemplateTexts(ctx context.Context) error {
 // that original (were it still, the earlier write did not land, and it is
 // written now). Writing it would throw away someone else's edit.
 func (r *run) templateChangedSince(t PhoneTemplate) error {
+	if r.remigrating {
+		return nil // reset since the first run: written again on purpose
+	}
 	o := findOriginalTemplate(r.cp.Originals.Templates, t.ID)
 	created := slices.Contains(r.cp.Created.TemplateIDs, t.ID)
 	if !created && (o == nil || o.is(t)) {

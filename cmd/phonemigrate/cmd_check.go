@@ -85,7 +85,9 @@ func checkText(tenant string, h *phonemigrate.Health) string {
 	if h.Integrations != nil {
 		b.WriteString("\n" + h.Integrations.Text())
 	}
-	if h.Repair != nil {
+	if h.Repair != nil && len(h.Repair.Steps) > 0 && !strings.HasPrefix(h.Repair.Steps[0].Title, "Switch the tenant back") {
+		fmt.Fprintf(&b, "\nFastest safe repair: 'phonemigrate repair' makes codes flow again through the migrated route: %s.\n", h.Repair.Steps[0].Title)
+	} else if h.Repair != nil {
 		b.WriteString("\nFastest safe repair: 'phonemigrate repair' switches the tenant back (phone_consolidated_experience false), its only write, so that codes flow through the legacy settings again ('phonemigrate plan' shows what happens to each factor); then 'phonemigrate apply' migrates properly.\n")
 	}
 	return b.String()

@@ -169,6 +169,16 @@ func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path 
 			}
 			return true, ue
 		}
+		if h.State == "legacy" && cp.Intent != nil && !cp.Intent.Keep && cp.Plan != nil {
+			// Legacy again since: apply runs the recorded migration's
+			// steps again, within the same checkpoint.
+			mig.Next = "apply"
+			if jsonOut {
+				return true, c.writeJSON(planOutput{Tenant: tenant.Name(), Plan: cp.Plan, Migration: mig})
+			}
+			fmt.Fprint(c.stdout, printable(fmt.Sprintf("The migration of %s completed (checkpoint %s), but the tenant is on its legacy phone settings again: 'phonemigrate apply' migrates it again within the same checkpoint — the steps of the recorded plan below, each writing only what differs now (a rollback still restores the tenant as it was before the first run):\n\n", tenant.Name(), path)+cp.Plan.Text()))
+			return true, nil
+		}
 		text = fmt.Sprintf("Nothing to do: the migration of %s is completed (checkpoint %s); 'phonemigrate rollback' would restore the legacy setup.\n", tenant.Name(), path)
 	case phonemigrate.NextRollback:
 		text = fmt.Sprintf("A rollback of %s did not finish (checkpoint %s, state %s); 'phonemigrate rollback' finishes it.\n", tenant.Name(), path, cp.State)

@@ -508,7 +508,11 @@ func ProviderWords(ts []Template, messageType, method string) Words {
 			if method == "voice" && t.Voice != "" {
 				text = t.Voice
 			}
-			return Words{Source: "tenant template " + messageType, Syntax: "liquid", Text: text}
+			w := Words{Source: "tenant template " + messageType, Syntax: "liquid", Text: text}
+			if dt, dv := DefaultText(messageType); text == dt || text == dv {
+				w.Source, w.Default = "tenant template "+messageType+" (Auth0's default text)", true
+			}
+			return w
 		}
 	}
 	text, voice := DefaultText(messageType)

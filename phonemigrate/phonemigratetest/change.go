@@ -163,13 +163,15 @@ func (s *Server) makeChange(ctx context.Context, c Change) error {
 		}
 		return nil
 	case ResetTemplates:
-		var ts []struct {
-			ID string `json:"id"`
+		var ts struct {
+			Templates []struct {
+				ID string `json:"id"`
+			} `json:"templates"`
 		}
 		if err := s.call(ctx, "GET", "/branding/phone/templates", nil, &ts); err != nil {
 			return err
 		}
-		for _, t := range ts {
+		for _, t := range ts.Templates {
 			if t.ID == "" {
 				continue // Auth0's default already
 			}
