@@ -149,7 +149,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		// Prove the outcome before the first write.
-		rh, err := c.rehearse(ctx, s.client, tenant.Name(), opts, pf, log.logger(c.stderr))
+		rh, err := c.rehearse(ctx, s.client, tenant.Name(), opts, pf, log.logger(c.stderr), plan.Hook)
 		if err != nil {
 			return err
 		}

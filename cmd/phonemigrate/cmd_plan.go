@@ -102,7 +102,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	rh, err := c.rehearse(ctx, s.client, tenant.Name(), opts, pf, log.logger(c.stderr))
+	rh, err := c.rehearse(ctx, s.client, tenant.Name(), opts, pf, log.logger(c.stderr), plan.Hook)
 	if err != nil {
 		return err
 	}

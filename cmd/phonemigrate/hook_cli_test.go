@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+)
+
+// mgmtCall calls the fake's Management API as a person building a tenant.
+func mgmtCall(t *testing.T, srv *phonemigratetest.Server, method, path string, body any) map[string]any {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequestWithContext(t.Context(), method, srv.BaseURL+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+srv.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return m
+}
+
+// The issue's tenant, end to end through the CLI: MFA SMS through a
+// send-phone-message Action that POSTs {to, text, kind, type, key} to a
+// local service. apply without PHONEMIGRATE_ACTION_SECRET_GW_KEY exits 2
+// naming it and writes nothing; with it, the tenant migrates, the service
+// gets the same requests for enrolment and verification as before, and the
+// value is in no output or checkpoint.
+func TestApplyMFAHookThroughTheCLI(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
+			t.Fatal("node is required")
+		}
+		t.Skip("node not found")
+	}
+	const key = "gw-key-CLI-SENTINEL-91c2"
+	var mu sync.Mutex
+	var bodies []string
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	defer svc.Close()
+	take := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := bodies
+		bodies = nil
+		return out
+	}
+	srv := phonemigratetest.NewServer(phonemigratetest.Empty, phonemigratetest.WithActionBuild(0, 1))
+	defer srv.Close()
+	mgmtCall(t, srv, "PUT", "/guardian/factors/sms", map[string]any{"enabled": true})
+	mgmtCall(t, srv, "PUT", "/guardian/factors/phone/message-types", map[string]any{"message_types": []any{"sms"}})
+	mgmtCall(t, srv, "PUT", "/guardian/factors/phone/selected-provider", map[string]any{"provider": "phone-message-hook"})
+	mgmtCall(t, srv, "PUT", "/guardian/factors/sms/templates", map[string]any{"enrollment_message": "{{code}} enrolls you", "verification_message": "{{code}} is your code"})
+	code := fmt.Sprintf(`exports.onExecuteSendPhoneMessage = async (event) => {
+  const o = event.message_options;
+  await fetch(%q, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ to: o.recipient, text: o.text, kind: o.action, type: o.message_type, key: event.secrets.GW_KEY }) });
+};`, svc.URL)
+	a := mgmtCall(t, srv, "POST", "/actions/actions", map[string]any{"name": "our-sms", "code": code, "runtime": "node18",
+		"secrets": []any{map[string]any{"name": "GW_KEY", "value": key}}, "supported_triggers": []any{map[string]any{"id": "send-phone-message"}}})
+	id := a["id"].(string)
+	for i := 0; mgmtCall(t, srv, "GET", "/actions/actions/"+id, nil)["status"] != "built"; i++ {
+		if i > 100 {
+			t.Fatal("never built")
+		}
+	}
+	mgmtCall(t, srv, "POST", "/actions/actions/"+id+"/deploy", nil)
+	for i := 0; mgmtCall(t, srv, "GET", "/actions/actions/"+id, nil)["deployed_version"] == nil; i++ {
+		if i > 100 {
+			t.Fatal("never deployed")
+		}
+	}
+	mgmtCall(t, srv, "PATCH", "/actions/triggers/send-phone-message/bindings", map[string]any{
+		"bindings": []any{map[string]any{"ref": map[string]any{"type": "action_id", "value": id}}}})
+
+	reqs := []phonemigratetest.NotifyRequest{
+		{Kind: "mfa", Recipient: "+15557654321", MessageType: "otp_enroll"},
+		{Kind: "mfa", Recipient: "+15557654321", MessageType: "otp_verify"},
+	}
+	send := func(route string) []string {
+		for _, r := range reqs {
+			res, err := srv.Notify(t.Context(), r)
+			if err != nil || !res.Delivered || res.Route != route {
+				t.Fatalf("%+v: %+v %v, want delivered through %s", r, res, err, route)
+			}
+		}
+		return take()
+	}
+	before := send(phonemigratetest.RouteLegacyHook)
+
+	cp := filepath.Join(t.TempDir(), "cp.json")
+	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
+	apply := func() (int, string) {
+		var out bytes.Buffer
+		code := run(t.Context(), []string{"apply", "--yes", "--skip-test", "--checkpoint", cp}, strings.NewReader(""), &out, &out,
+			func(k string) string { return env[k] })
+		return code, out.String()
+	}
+	stateBefore, _ := json.Marshal(srv.State())
+	if code, out := apply(); code != exitUsage || !strings.Contains(out, "PHONEMIGRATE_ACTION_SECRET_GW_KEY") {
+		t.Fatalf("apply without the secret: exit %d, want 2 naming PHONEMIGRATE_ACTION_SECRET_GW_KEY:\n%s", code, out)
+	}
+	if after, _ := json.Marshal(srv.State()); !bytes.Equal(stateBefore, after) {
+		t.Error("apply without the secret changed the tenant")
+	}
+	env["PHONEMIGRATE_ACTION_SECRET_GW_KEY"] = key
+	code2, out := apply()
+	if code2 != exitOK {
+		t.Fatalf("apply: exit %d:\n%s", code2, out)
+	}
+	for _, want := range []string{"Proof: the copy made the same requests", "Action secrets: GW_KEY", `Not rehearsed (MFA goes through the send-phone-message Action "our-sms"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply output does not say %q:\n%s", want, out)
+		}
+	}
+	after := send(phonemigratetest.RouteProviderCustom)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") || len(after) != 2 || !strings.Contains(after[0], `"key":"`+key+`"`) {
+		t.Errorf("the service got\n%q\nbefore and\n%q\nafter", before, after)
+	}
+	cpData, _ := os.ReadFile(cp)
+	if strings.Contains(out, key) || strings.Contains(string(cpData), key) {
+		t.Error("the secret value is in the output or the checkpoint")
+	}
+}
