@@ -569,3 +569,45 @@ func TestFakeRemoteControlToken(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestWatchRedactsLogReasons (#23 item 7): failure reasons read from the
+// tenant logs are redacted of every secret the run knows — the Management
+// token, a gateway URL's credentials — and their phone numbers masked.
+func TestWatchRedactsLogReasons(t *testing.T) {
+	t.Parallel()
+	srv := phonemigratetest.NewUnstartedServer(phonemigratetest.LegacyGateway)
+	srv.UseSecrets(phonemigratetest.Secrets{ManagementToken: leakSentinels.ManagementToken})
+	srv.Start()
+	defer srv.Close()
+	withGatewayURLCredentials(t, srv)
+	var gw string
+	for _, c := range srv.State().Connections {
+		if u, ok := c.Options["gateway_url"].(string); ok {
+			gw = u
+		}
+	}
+	reason := "POST " + gw + " failed for +1\u00a0555\u00a0123\u00a04567 with Authorization " + leakSentinels.ManagementToken
+	base := misbehave(t, srv, "GET", "/api/v2/logs", func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/json")
+		events := []any{map[string]any{"log_id": "90020260101", "type": "gd_send_sms_failure", "date": time.Now().UTC().Format(time.RFC3339Nano),
+			"description": reason, "details": map[string]any{"error": reason}}}
+		if r.URL.Query().Has("from") {
+			json.NewEncoder(w).Encode(events)
+			return true
+		}
+		if r.URL.Query().Get("page") != "" && r.URL.Query().Get("page") != "0" {
+			events = []any{}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"start": 0, "limit": 100, "length": len(events), "total": 1, "logs": events})
+		return true
+	})
+	env := map[string]string{envBaseURL: base, envToken: leakSentinels.ManagementToken}
+	var all bytes.Buffer
+	cli := recordCLI(t, env, &all, false)
+	cli("watch", "--since", "1h")
+	cli("watch", "--since", "1h", "--json")
+	if !strings.Contains(all.String(), "failed for") {
+		t.Fatalf("the log reason did not reach the output; the scan proves nothing:\n%s", all.String())
+	}
+	assertNoLeak(t, all.String(), leakSentinels.ManagementToken, gwURLUser, gwURLPass, gwURLKey, "555", "123\u00a04567")
+}
