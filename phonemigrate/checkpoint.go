@@ -451,6 +451,11 @@ func (cp *Checkpoint) Next() Next {
 	switch {
 	case cp.State == StateNew, cp.State == StateRolledBack, cp.State == StateAlreadyUnified:
 		return NextStart
+	case cp.State == StateDiscovered, cp.State == StateFailed && (cp.LastGood == "" || cp.LastGood == StateNew || cp.LastGood == StateDiscovered):
+		// Stopped before a plan was recorded (e.g. Twilio refused the
+		// token while planning): nothing was written, so there is no
+		// migration in progress — Apply starts over.
+		return NextStart
 	case cp.State == StateCompleted:
 		return NextNone
 	case cp.State == StateRollingBack, cp.State == StateFailed && cp.LastGood == StateRollingBack:

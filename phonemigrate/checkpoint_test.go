@@ -261,7 +261,12 @@ func TestCheckpointNext(t *testing.T) {
 		{phonemigrate.StateRollingBack, "", phonemigrate.NextRollback, ""},
 		{phonemigrate.StateFailed, phonemigrate.StateRollingBack, phonemigrate.NextRollback, ""},
 		{phonemigrate.StateFailed, phonemigrate.StateTenantSwitched, phonemigrate.NextApply, phonemigrate.StateTenantSwitched},
-		{phonemigrate.StateFailed, "", phonemigrate.NextApply, phonemigrate.StateNew},
+		// Failed before a plan was recorded (Twilio refused the token while
+		// planning): nothing was written, no migration is in progress.
+		{phonemigrate.StateFailed, "", phonemigrate.NextStart, ""},
+		{phonemigrate.StateFailed, phonemigrate.StateDiscovered, phonemigrate.NextStart, ""},
+		{phonemigrate.StateDiscovered, "", phonemigrate.NextStart, ""},
+		{phonemigrate.StateFailed, phonemigrate.StatePlanned, phonemigrate.NextApply, phonemigrate.StatePlanned},
 		{phonemigrate.StateProviderTested, "", phonemigrate.NextApply, phonemigrate.StateProviderTested}, // interrupted
 	}
 	for _, tt := range tests {

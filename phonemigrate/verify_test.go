@@ -161,7 +161,7 @@ func TestApplyReplaceProvider(t *testing.T) {
 
 // TestApplyAfterRefusal: a run refused by preflight (no token given, none
 // on the tenant) leaves a failed checkpoint at discovered; fixing the input
-// and applying again rediscovers and completes.
+// and applying again starts over (nothing was in progress) and completes.
 func TestApplyAfterRefusal(t *testing.T) {
 	t.Parallel()
 	mt := scenario("mixed")
@@ -177,7 +177,8 @@ func TestApplyAfterRefusal(t *testing.T) {
 		t.Fatalf("checkpoint %s/%s plan %v", cp.State, cp.LastGood, cp.Plan)
 	}
 	res, err := m.Apply(t.Context(), baseOptions())
-	if err != nil || res.State != phonemigrate.StateCompleted || res.Steps[0].From != phonemigrate.StateDiscovered {
+	if err != nil || res.State != phonemigrate.StateCompleted || res.Steps[0].From != phonemigrate.StateNew {
+		// Nothing was in progress (issue #22): it starts over.
 		t.Fatalf("Apply = %+v, %v", res, err)
 	}
 }
