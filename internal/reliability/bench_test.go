@@ -444,6 +444,15 @@ func fleetScale(b *testing.B, tenants int) {
 		}
 		failed = rep.Failed()
 		peak = p.Load()
+		errs := map[string]int{}
+		for _, tr := range rep.Tenants {
+			if tr.Error != "" {
+				errs[tr.Error]++
+			}
+		}
+		for e, n := range errs {
+			b.Logf("%d tenant(s) failed: %s", n, e)
+		}
 		b.StartTimer()
 	}
 	const mb = 1 << 20
