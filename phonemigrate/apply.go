@@ -110,6 +110,9 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // with a [*CanaryBreachError] (rolling back when Canary.AutoRollback) when
 // a path breaks.
 func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
+	// The Twilio connections this run opened are not kept: a fleet runs
+	// thousands of Migrators, each with its own Twilio client.
+	defer m.twilioHTTP.CloseIdleConnections()
 	res, err := m.apply(ctx, o)
 	return m.afterCanary(ctx, o, res, err)
 }
