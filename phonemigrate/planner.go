@@ -123,6 +123,12 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 		}
 		return buildPlan(m.steps, m.tenant, d, in, o, nil, warnings), in, nil
 	}
+	if f := fixFor(d); f != nil && f.kind == fixSwitchOn {
+		// Switched off since it was unified (an IaC run): consumers get no
+		// code, and the one write that brings them back is the switch.
+		h := checkDiscovery(d)
+		return nil, nil, &UnhealthyError{Findings: h.Findings, Repair: repairFor(m.tenant, d, h)}
+	}
 	in, warnings, err := m.preflight(d, o)
 	if err == nil && in.Provider == ProviderKindCustom && !d.actionsRead {
 		if err := m.discoverActions(ctx, d); err != nil {
