@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -109,9 +110,14 @@ type Options struct {
 type Snapshot struct {
 	// Providers is the tenant-level phone provider (at most one).
 	Providers []phonemigrate.PhoneProvider
-	// Templates are the customised phone templates (Auth0's id-less
-	// defaults are left out: they cannot be imported or managed).
+	// Templates are the customised phone templates (those with an id).
 	Templates []phonemigrate.PhoneTemplate
+	// DefaultTemplates are the types the tenant answers only with Auth0's
+	// id-less built-in default, by type. Terraform cannot import them; the
+	// deploy-cli export lists them (deploy-cli cannot delete a template
+	// without an id, so with AUTH0_ALLOW_DELETE=true a type its
+	// configuration leaves out fails the import).
+	DefaultTemplates []phonemigrate.PhoneTemplate
 	// Actions are the Actions bound to the custom-phone-provider trigger,
 	// in binding order, with their code.
 	Actions []phonemigrate.Action
@@ -145,17 +151,26 @@ func Read(ctx context.Context, c phonemigrate.Client) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("iacexport: reading the phone templates: %w", err)
 	}
+	customised := map[string]bool{}
 	for _, t := range tpls {
 		if t.Customized() {
 			s.Templates = append(s.Templates, t)
+			customised[t.Type] = true
 		}
 	}
-	sort.SliceStable(s.Templates, func(i, j int) bool {
-		if s.Templates[i].Type != s.Templates[j].Type {
-			return s.Templates[i].Type < s.Templates[j].Type
+	for _, t := range tpls {
+		if !t.Customized() && !customised[t.Type] && !slices.ContainsFunc(s.DefaultTemplates, func(d phonemigrate.PhoneTemplate) bool { return d.Type == t.Type }) {
+			s.DefaultTemplates = append(s.DefaultTemplates, t)
 		}
-		return s.Templates[i].ID < s.Templates[j].ID
-	})
+	}
+	for _, ts := range [][]phonemigrate.PhoneTemplate{s.Templates, s.DefaultTemplates} {
+		sort.SliceStable(ts, func(i, j int) bool {
+			if ts[i].Type != ts[j].Type {
+				return ts[i].Type < ts[j].Type
+			}
+			return ts[i].ID < ts[j].ID
+		})
+	}
 	if s.Bindings, err = c.TriggerBindings(ctx, phonemigrate.TriggerCustomPhoneProvider); err != nil {
 		return nil, fmt.Errorf("iacexport: reading the %s bindings: %w", phonemigrate.TriggerCustomPhoneProvider, err)
 	}

@@ -390,7 +390,7 @@ func TestHostileNames(t *testing.T) {
 	wantPaths := map[iacexport.Format][]string{
 		iacexport.FormatTerraform: {"EDITS.md", "actions/etc_passwd.js", "actions/etc_passwd_2.js", "phone.tf", "phone_import.tf", "phone_variables.tf"},
 		iacexport.FormatDeployCLI: {"EDITS.md", "actions/etc_passwd.json", "actions/etc_passwd/code.js", "actions/etc_passwd_2.json", "actions/etc_passwd_2/code.js", "config.snippet.json",
-			"connections/abs_win.json", "guardian/phoneFactorMessageTypes.json", "phone-providers/provider.json", "phone-templates/otp_verify.json", "tenant.json", "triggers/triggers.json"},
+			"connections/abs_win.json", "guardian/phoneFactorMessageTypes.json", "phone-providers/provider.json", "phone-templates/otp_enroll.json", "phone-templates/otp_verify.json", "tenant.json", "triggers/triggers.json"},
 	}
 	for _, f := range []iacexport.Format{iacexport.FormatTerraform, iacexport.FormatDeployCLI} {
 		files, err := iacexport.Export(t.Context(), ten, iacexport.Options{Format: f, Layout: iacexport.LayoutDirectory})
