@@ -213,7 +213,7 @@ func (c *Client) SetPhoneMessageTypes(ctx context.Context, types delivery.Set) e
 // /guardian/factors/phone/selected-provider (403 under UPE).
 func (c *Client) SelectedPhoneProvider(ctx context.Context) (string, error) {
 	const method, path = http.MethodGet, "/guardian/factors/phone/selected-provider"
-	r, err := c.m.Guardian.Factors.Phone.GetSelectedProvider(ctx)
+	r, err := c.m.Guardian.Factors.Phone.GetSelectedProvider(emptyMeansUnset(ctx))
 	if err != nil {
 		return "", c.fail(ctx, method, path, err)
 	}
@@ -228,7 +228,7 @@ func (c *Client) SelectedPhoneProvider(ctx context.Context) (string, error) {
 // the auth token (recorded traffic); it is kept as a [phonemigrate.Secret].
 func (c *Client) LegacyTwilio(ctx context.Context) (phonemigrate.LegacyTwilio, error) {
 	const method, path = http.MethodGet, "/guardian/factors/phone/providers/twilio"
-	r, err := c.m.Guardian.Factors.Phone.GetTwilioProvider(ctx)
+	r, err := c.m.Guardian.Factors.Phone.GetTwilioProvider(emptyMeansUnset(ctx))
 	if err != nil {
 		return phonemigrate.LegacyTwilio{}, c.fail(ctx, method, path, err)
 	}
@@ -238,10 +238,11 @@ func (c *Client) LegacyTwilio(ctx context.Context) (phonemigrate.LegacyTwilio, e
 }
 
 // LegacyPhoneTemplates implements [phonemigrate.Guardian]: GET
-// /guardian/factors/phone/templates (403 under UPE).
+// /guardian/factors/phone/templates (403 under UPE). An untouched tenant's
+// 204 with no body, or {}, is no templates (recorded).
 func (c *Client) LegacyPhoneTemplates(ctx context.Context) (phonemigrate.LegacyPhoneTemplates, error) {
 	const method, path = http.MethodGet, "/guardian/factors/phone/templates"
-	r, err := c.m.Guardian.Factors.Phone.GetTemplates(ctx)
+	r, err := c.m.Guardian.Factors.Phone.GetTemplates(emptyMeansUnset(ctx))
 	if err != nil {
 		return phonemigrate.LegacyPhoneTemplates{}, c.fail(ctx, method, path, err)
 	}

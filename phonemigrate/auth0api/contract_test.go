@@ -346,9 +346,14 @@ func TestContractCustomProvider(t *testing.T) {
 		t.Errorf("UpdatePhoneProvider delivery methods = %v", p.Configuration.DeliveryMethods)
 	}
 
-	// A second Action for the trigger is refused; a bound Action needs force.
+	// A second Action for the trigger is refused (Auth0's 403 and
+	// errorCode); a bound Action needs force.
 	_, err := c.CreateAction(t.Context(), phonemigrate.ActionRequest{Name: "second", Code: code})
-	wantIs(t, err, phonemigrate.ErrConflict)
+	wantIs(t, err, phonemigrate.ErrForbidden)
+	var apiErr *phonemigrate.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != "actions_cardinality_custom_phone_provider_not_allowed" {
+		t.Errorf("second custom-phone-provider Action: %v, want errorCode actions_cardinality_custom_phone_provider_not_allowed", err)
+	}
 	wantIs(t, c.DeleteAction(t.Context(), a.ID, false), phonemigrate.ErrConflict)
 	must[[]phonemigrate.Binding](t)(c.SetTriggerBindings(t.Context(), phonemigrate.TriggerCustomPhoneProvider, nil))
 	if got := must[[]phonemigrate.Binding](t)(c.TriggerBindings(t.Context(), phonemigrate.TriggerCustomPhoneProvider)); len(got) != 0 {

@@ -70,6 +70,7 @@ type ctxKey int
 const (
 	keyReplaySafe ctxKey = iota + 1 // the request may be sent twice (sets a value)
 	keyEmptyOK                      // an empty 2xx body may be read as {}
+	keyEmptyUnset                   // a 204 or an empty 2xx body means nothing configured
 )
 
 // replaySafe marks ctx's request as safe to send again after a 5xx or a
@@ -83,6 +84,15 @@ func replaySafe(ctx context.Context) context.Context {
 // reject with "the server responded with nothing").
 func emptyOK(ctx context.Context) context.Context {
 	return context.WithValue(ctx, keyEmptyOK, true)
+}
+
+// emptyMeansUnset marks ctx's request as a read whose empty answer means
+// "nothing configured": a 204, or a 2xx with no body, is handed to
+// go-auth0 as 200 "{}" (recorded: untouched tenants answered GET
+// /guardian/factors/sms/templates with 204 and no body, and with {}).
+// "null" stays an [ErrMalformedResponse].
+func emptyMeansUnset(ctx context.Context) context.Context {
+	return context.WithValue(ctx, keyEmptyUnset, true)
 }
 
 func flag(ctx context.Context, k ctxKey) bool { v, _ := ctx.Value(k).(bool); return v }
@@ -513,13 +523,16 @@ func (t *transport) backoff(attempt int) time.Duration {
 // or an empty body where an answer is needed, is an
 // [ErrMalformedResponse] (go-auth0 would decode null into a nil result).
 func (t *transport) checkBody(ctx context.Context, resp *http.Response) (*http.Response, error) {
+	if resp.StatusCode == http.StatusNoContent && flag(ctx, keyEmptyUnset) {
+		resp.StatusCode, resp.Status = http.StatusOK, "200 OK"
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 || resp.StatusCode == http.StatusNoContent {
 		return resp, nil
 	}
 	data, _ := io.ReadAll(resp.Body)
 	trimmed := bytes.TrimSpace(data)
 	switch {
-	case len(trimmed) == 0 && flag(ctx, keyEmptyOK):
+	case len(trimmed) == 0 && (flag(ctx, keyEmptyOK) || flag(ctx, keyEmptyUnset)):
 		data = []byte("{}")
 	case bytes.Equal(trimmed, []byte("null")):
 		if !flag(ctx, keyEmptyOK) {

@@ -248,6 +248,7 @@ func (s *Server) registerAPIOn(mux router) {
 
 	h("GET "+p+"/connections/{id}/clients", s.item(connections, s.getConnectionClientsLocked))
 	h("PATCH "+p+"/connections/{id}/clients", s.patchConnectionClients)
+	h("GET "+p+"/actions/actions/{id}/versions", s.item(actions, s.listActionVersionsLocked))
 	s.registerEmptyOn(h)
 }
 

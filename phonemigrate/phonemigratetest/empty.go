@@ -100,6 +100,10 @@ var emptySettings = []emptySetting{
 	// auth0_guardian (Terraform) reads and writes it on every plan; an
 	// empty tenant has no MFA policy.
 	{path: "/guardian/policies", writes: []string{"PUT"}, def: func() any { return []any{} }},
+	// node-auth0's guardian.factors.phone.get.
+	{path: "/guardian/factors/phone/settings", writes: []string{"PUT"}, def: func() any {
+		return map[string]any{"otp_length": float64(6), "otp_expiration_time": float64(300)}
+	}},
 }
 
 // emptyAbsent is what an empty tenant does not have: GET answers 404 (the
@@ -275,4 +279,24 @@ func (s *Server) patchConnectionClients(r *http.Request) (int, any, *apiErr) {
 		}
 	}
 	return http.StatusOK, nil, nil
+}
+
+// listActionVersionsLocked is GET /actions/actions/{id}/versions (node-auth0's
+// actions.versions.list): the Action's deployed version, if any, and the
+// one being deployed, newest first, in the Actions list wrapper. The fake
+// keeps no older versions.
+func (s *Server) listActionVersionsLocked(r *http.Request, i int) (int, any, *apiErr) {
+	_, perPage, e := paging(r, 50)
+	if e != nil {
+		return 0, nil, e
+	}
+	a := s.st.Actions[i]
+	items := []any{}
+	if d, ok := s.deploys[a.ID]; ok && d != nil {
+		items = append(items, versionJSON(d.version, false))
+	}
+	if v, ok := s.versions[a.ID]; ok {
+		items = append(items, versionJSON(v, true))
+	}
+	return http.StatusOK, listWrapper("versions", items, len(items), 0, perPage), nil
 }

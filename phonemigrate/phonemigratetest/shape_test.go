@@ -280,6 +280,10 @@ func TestResponseShapesMatchGoAuth0Examples(t *testing.T) {
 		shapeCase{method: "POST", template: "/branding/phone/templates/{id}/try", path: "/branding/phone/templates/{template}/try", body: map[string]any{"to": "+15551112222"}},
 		shapeCase{method: "DELETE", template: "/branding/phone/templates/{id}", path: "/branding/phone/templates/{template}", status: 204},
 
+		// The versions of the deployed Action (only the deployed one, or the
+		// one being deployed: the fake keeps no older versions).
+		shapeCase{method: "GET", template: "/actions/actions/{actionId}/versions", path: "/actions/actions/{action}/versions", onlyMissing: true,
+			allow: []string{"extra .versions[].supported_triggers[].version"}},
 		shapeCase{method: "DELETE", template: "/actions/actions/{id}", path: "/actions/actions/{action}?force=true", status: 204},
 
 		// Applications, APIs and grants (clients.go) carry what go-auth0's
@@ -402,9 +406,10 @@ func TestResponseShapesMatchGoAuth0Examples(t *testing.T) {
 		})
 	}
 
-	// Every endpoint the fake serves under /api/v2 is covered.
+	// Every endpoint the fake serves under /api/v2 is covered, but those
+	// go-auth0 v3 has no example of (node-auth0's types give their shape).
 	for _, ep := range servedEndpoints() {
-		if !covered[ep] {
+		if !covered[ep] && !slices.Contains(noGoAuth0Example, ep) {
 			t.Errorf("no shape case for %s", ep)
 		}
 	}
@@ -445,7 +450,7 @@ func servedEndpoints() []string {
 		"GET /resource-servers", "POST /resource-servers", "GET /resource-servers/{id}", "PATCH /resource-servers/{id}", "DELETE /resource-servers/{id}",
 		"GET /client-grants", "POST /client-grants", "GET /client-grants/{id}", "PATCH /client-grants/{id}", "DELETE /client-grants/{id}",
 	}
-	eps = append(eps, "GET /connections/{id}/clients", "PATCH /connections/{id}/clients")
+	eps = append(eps, "GET /connections/{id}/clients", "PATCH /connections/{id}/clients", "GET /actions/actions/{actionId}/versions")
 	for _, l := range emptyLists {
 		eps = append(eps, "GET "+l.path)
 	}
@@ -530,6 +535,9 @@ func emptyTenantCases(examples map[string]wiremockExample) []shapeCase {
 		out = append(out, shapeCase{method: "GET", template: l.path, path: l.path + query(l.path), onlyMissing: true})
 	}
 	for _, st := range emptySettings {
+		if slices.Contains(noGoAuth0Example, "GET "+st.path) {
+			continue
+		}
 		p := concrete.Replace(st.path)
 		out = append(out, shapeCase{method: "GET", template: st.path, path: p, onlyMissing: true})
 		for _, m := range st.writes {
@@ -553,3 +561,9 @@ func emptyTenantCases(examples map[string]wiremockExample) []shapeCase {
 	}
 	return out
 }
+
+// noGoAuth0Example are endpoints node-auth0 calls that go-auth0 v3's
+// examples lack; node-auth0 7.1.0's types give their shape
+// (GetPhoneFactorSettingsResponseContent: otp_length, otp_expiration_time),
+// and TestNodeAuth0PhoneAreas calls them.
+var noGoAuth0Example = []string{"GET /guardian/factors/phone/settings", "PUT /guardian/factors/phone/settings"}
