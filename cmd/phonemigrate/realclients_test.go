@@ -318,7 +318,6 @@ func byName(v any, name string) map[string]any {
 // legacy tenant, and again after `phonemigrate apply`; then `check` exits
 // 0 and Passwordless still goes through the provider with the same words.
 func TestDeployCLIRoundTripAgainstFakeTLS(t *testing.T) {
-	t.Parallel()
 	node, _ := requireNodeTool(t, filepath.Join(deployCLIModules, "auth0-deploy-cli", "lib", "index.js"), "'npm ci' in phonemigrate/iacexport/testdata/deploycli")
 	f := startTLSFake(t, "--scenario", "legacy-gateway")
 	dir := t.TempDir()
@@ -377,7 +376,6 @@ func TestDeployCLIRoundTripAgainstFakeTLS(t *testing.T) {
 // before) fails the same import: deploy-cli cannot delete an id-less
 // default.
 func TestDeployCLIImportOfMergedExportWithAllowDelete(t *testing.T) {
-	t.Parallel()
 	node, _ := requireNodeTool(t, filepath.Join(deployCLIModules, "auth0-deploy-cli", "lib", "index.js"), "'npm ci' in phonemigrate/iacexport/testdata/deploycli")
 	f := startTLSFake(t, "--scenario", "legacy-gateway")
 	dir := t.TempDir()
@@ -518,7 +516,6 @@ func TestDeployCLIImportOfMergedExportWithAllowDelete(t *testing.T) {
 // log by id — all answer, in shapes node-auth0 reads, with what the tenant
 // holds.
 func TestNodeAuth0PhoneAreas(t *testing.T) {
-	t.Parallel()
 	node, script := requireNodeTool(t, filepath.Join("testdata", "nodeauth0", "node_modules", "auth0", "package.json"), "'npm ci' in cmd/phonemigrate/testdata/nodeauth0")
 	script = filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(script))), "phone.js")
 	f := startTLSFake(t, "--scenario", "legacy-gateway")
