@@ -3,6 +3,7 @@ module github.com/unifiedphone/unifiedphone
 go 1.25.0
 
 require (
+	github.com/auth0/go-auth0 v1.47.0
 	github.com/auth0/go-auth0/v3 v3.0.0
 	github.com/dop251/goja v0.0.0-20260917113740-793a2a65c13b
 	github.com/golang-jwt/jwt/v5 v5.3.1
