@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,21 +40,12 @@ func mgmtCall(t *testing.T, srv *phonemigratetest.Server, method, path string, b
 	return m
 }
 
-// The issue's tenant, end to end through the CLI: MFA SMS through a
-// send-phone-message Action that POSTs {to, text, kind, type, key} to a
-// local service. apply without PHONEMIGRATE_ACTION_SECRET_GW_KEY exits 2
-// naming it and writes nothing; with it, the tenant migrates, the service
-// gets the same requests for enrolment and verification as before, and the
-// value is in no output or checkpoint.
-func TestApplyMFAHookThroughTheCLI(t *testing.T) {
-	t.Parallel()
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
-			t.Fatal("node is required")
-		}
-		t.Skip("node not found")
-	}
-	const key = "gw-key-CLI-SENTINEL-91c2"
+// hookTenant builds, through the Management API, the issue's tenant: MFA
+// SMS through a send-phone-message Action ("our-sms", secret GW_KEY = key)
+// that POSTs {to, text, kind, type, key} to a local service. take returns
+// (and forgets) the bodies the service received.
+func hookTenant(t *testing.T, key string) (srv *phonemigratetest.Server, take func() []string) {
+	t.Helper()
 	var mu sync.Mutex
 	var bodies []string
 	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -61,16 +54,16 @@ func TestApplyMFAHookThroughTheCLI(t *testing.T) {
 		bodies = append(bodies, string(b))
 		mu.Unlock()
 	}))
-	defer svc.Close()
-	take := func() []string {
+	t.Cleanup(svc.Close)
+	take = func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		out := bodies
 		bodies = nil
 		return out
 	}
-	srv := phonemigratetest.NewServer(phonemigratetest.Empty, phonemigratetest.WithActionBuild(0, 1))
-	defer srv.Close()
+	srv = phonemigratetest.NewServer(phonemigratetest.Empty, phonemigratetest.WithActionBuild(0, 1))
+	t.Cleanup(srv.Close)
 	mgmtCall(t, srv, "PUT", "/guardian/factors/sms", map[string]any{"enabled": true})
 	mgmtCall(t, srv, "PUT", "/guardian/factors/phone/message-types", map[string]any{"message_types": []any{"sms"}})
 	mgmtCall(t, srv, "PUT", "/guardian/factors/phone/selected-provider", map[string]any{"provider": "phone-message-hook"})
@@ -96,6 +89,25 @@ func TestApplyMFAHookThroughTheCLI(t *testing.T) {
 	}
 	mgmtCall(t, srv, "PATCH", "/actions/triggers/send-phone-message/bindings", map[string]any{
 		"bindings": []any{map[string]any{"ref": map[string]any{"type": "action_id", "value": id}}}})
+	return srv, take
+}
+
+// The issue's tenant, end to end through the CLI: MFA SMS through a
+// send-phone-message Action that POSTs {to, text, kind, type, key} to a
+// local service. apply without PHONEMIGRATE_ACTION_SECRET_GW_KEY exits 2
+// naming it and writes nothing; with it, the tenant migrates, the service
+// gets the same requests for enrolment and verification as before, and the
+// value is in no output or checkpoint.
+func TestApplyMFAHookThroughTheCLI(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
+			t.Fatal("node is required")
+		}
+		t.Skip("node not found")
+	}
+	const key = "gw-key-CLI-SENTINEL-91c2"
+	srv, take := hookTenant(t, key)
 
 	reqs := []phonemigratetest.NotifyRequest{
 		{Kind: "mfa", Recipient: "+15557654321", MessageType: "otp_enroll"},
@@ -144,5 +156,62 @@ func TestApplyMFAHookThroughTheCLI(t *testing.T) {
 	cpData, _ := os.ReadFile(cp)
 	if strings.Contains(out, key) || strings.Contains(string(cpData), key) {
 		t.Error("the secret value is in the output or the checkpoint")
+	}
+}
+
+// An Action secret given as PHONEMIGRATE_ACTION_SECRET_<NAME> travels to
+// Auth0 in the copied Action's body; a Management API that echoes each
+// request back in its error message (as schema validation does) puts it in
+// no output, status, checkpoint or file — through apply, its resumes and
+// the rollback. The value is checked in the forms redaction knows (as
+// written, upper case, base64, hex).
+func TestEchoingServerLeaksNoActionSecret(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
+			t.Fatal("node is required")
+		}
+		t.Skip("node not found")
+	}
+	const key = "gw-key-ECHO-SENTINEL-7f3a"
+	srv, _ := hookTenant(t, key)
+	proxy := newEchoProxyQuoting(t, srv.URL, "secrets")
+	t.Chdir(t.TempDir())
+	env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envToken: srv.Token, envWatch: "0",
+		"PHONEMIGRATE_ACTION_SECRET_GW_KEY": key}
+	var all bytes.Buffer
+	cli := recordCLI(t, env, &all, false)
+	until := func(args ...string) {
+		for range 25 {
+			code := cli(args...)
+			cli("status", "--checkpoint", "cp.json", "--json")
+			if code == 0 {
+				return
+			}
+		}
+		t.Fatalf("phonemigrate %s never succeeded:\n%s", args[0], all.String())
+	}
+	until("apply", "--yes", "--json", "--verbose", "--skip-test", "--poll-interval", "5ms", "--checkpoint", "cp.json")
+	until("rollback", "--yes", "--json", "--checkpoint", "cp.json")
+	filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := os.ReadFile(path)
+			fmt.Fprintf(&all, "== file %s\n%s\n", path, b)
+		}
+		return nil
+	})
+	proxy.mu.Lock()
+	echoedCreate := proxy.echoed["POST /api/v2/actions/actions"]
+	proxy.mu.Unlock()
+	if !echoedCreate {
+		t.Fatalf("the Action's creation (which carries the secret) was never echoed; the scan proves nothing:\n%s", all.String())
+	}
+	if !strings.Contains(all.String(), `secrets: [{\"name\":\"GW_KEY\",\"value\":\"[redacted]\"}`) {
+		t.Errorf("the echoed secrets did not reach the output redacted; the scan proves nothing:\n%s", all.String())
+	}
+	for _, f := range []string{key, strings.ToUpper(key), base64.StdEncoding.EncodeToString([]byte(key)), hex.EncodeToString([]byte(key))} {
+		if i := strings.Index(all.String(), f); i >= 0 {
+			lo, hi := max(0, i-200), min(all.Len(), i+len(f)+50)
+			t.Errorf("the Action secret leaked (%q):\n...%s...", f, strings.ReplaceAll(all.String()[lo:hi], f, "<SECRET>"))
+		}
 	}
 }

@@ -170,6 +170,15 @@ type echoProxy struct {
 
 func newEchoProxy(t *testing.T, target string) *echoProxy {
 	t.Helper()
+	return newEchoProxyQuoting(t, target)
+}
+
+// newEchoProxyQuoting is newEchoProxy whose messages quote the named
+// top-level fields of a JSON body first, as a validation error names the
+// offending field — so a secret deep in a long body (an Action's secrets
+// after its code) is inside the part of the message that is printed.
+func newEchoProxyQuoting(t *testing.T, target string, fields ...string) *echoProxy {
+	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +199,16 @@ func newEchoProxy(t *testing.T, target string) *echoProxy {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		text := "\x1b[31minvalid request\x1b]0;owned\x07 " + r.Header.Get("Authorization") + " " + string(body)
+		quoted := ""
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) == nil {
+			for _, f := range fields {
+				if v, ok := obj[f]; ok {
+					quoted += f + ": " + string(v) + " "
+				}
+			}
+		}
+		text := "\x1b[31minvalid request\x1b]0;owned\x07 " + quoted + r.Header.Get("Authorization") + " " + string(body)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		json.NewEncoder(w).Encode(map[string]any{"statusCode": 400, "error": text, "error_description": text, "message": text, "errorCode": text})
