@@ -30,8 +30,8 @@
 // through the legacy settings again — and [Migrator.Repair] performs it
 // (one write), then reads the tenant again; Apply then migrates properly.
 //
-// [TakeSnapshot] (or [Migrator.Snapshot]) reads everything a migration
-// depends on into a [Snapshot], with read calls only and every secret
+// Package snapshot (phonemigrate/snapshot) reads everything a migration
+// depends on into a snapshot.Snapshot, with read calls only and every secret
 // replaced by a placeholder, so that a copy of the tenant can be served by
 // phonemigratetest.NewServerFrom and the migration rehearsed on it.
 //

@@ -23,6 +23,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/iacexport"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // smsService is the customer's own SMS service the send-phone-message
@@ -242,7 +243,7 @@ func TestMFAHookMigration(t *testing.T) {
 	// export.
 	cpJSON, _ := json.Marshal(res.Checkpoint)
 	planJSON, _ := json.Marshal(res.Plan)
-	snap, err := m.Snapshot(t.Context())
+	snap, err := snapshot.Take(t.Context(), clientOf(t, srv), "")
 	if err != nil {
 		t.Fatal(err)
 	}

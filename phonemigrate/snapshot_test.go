@@ -1,7 +1,6 @@
 package phonemigrate_test
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // clientOf is a Management API client (go-auth0) of a fake tenant.
@@ -31,7 +31,7 @@ func TestSnapshotReadsOnly(t *testing.T) {
 	for _, name := range []string{"legacy-gateway", "legacy-twilio", "mfa-twilio", "mixed", "unified", "empty"} {
 		t.Run(name, func(t *testing.T) {
 			c := mockOver(t, scenario(name), true, nil)
-			if _, err := phonemigrate.TakeSnapshot(t.Context(), c, name); err != nil {
+			if _, err := snapshot.Take(t.Context(), c, name); err != nil {
 				t.Fatal(err)
 			}
 		})
@@ -49,7 +49,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			srv := phonemigratetest.NewServer(sc)
 			t.Cleanup(srv.Close)
 			before := srv.State()
-			snap, err := phonemigrate.TakeSnapshot(t.Context(), clientOf(t, srv), "acme")
+			snap, err := snapshot.Take(t.Context(), clientOf(t, srv), "acme")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,7 +67,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(fake.Close)
-			again, err := phonemigrate.TakeSnapshot(t.Context(), clientOf(t, fake), "acme")
+			again, err := snapshot.Take(t.Context(), clientOf(t, fake), "acme")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestSnapshotReplacesSecrets(t *testing.T) {
 			srv.UseSecrets(sec)
 			srv.Start()
 			t.Cleanup(srv.Close)
-			snap, err := phonemigrate.TakeSnapshot(t.Context(), clientOf(t, srv), "")
+			snap, err := snapshot.Take(t.Context(), clientOf(t, srv), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,7 +126,7 @@ func TestSnapshotReplacesSecrets(t *testing.T) {
 				}
 			}
 			// Stable: a second snapshot is the same file.
-			again, _ := phonemigrate.TakeSnapshot(t.Context(), clientOf(t, srv), "")
+			again, _ := snapshot.Take(t.Context(), clientOf(t, srv), "")
 			if diff := cmp.Diff(snap, again); diff != "" {
 				t.Errorf("second snapshot differs:\n%s", diff)
 			}
@@ -163,7 +163,7 @@ func TestSnapshotRehearsal(t *testing.T) {
 		t.Run(string(sc), func(t *testing.T) {
 			src := phonemigratetest.NewServer(sc)
 			t.Cleanup(src.Close)
-			snap, err := phonemigrate.TakeSnapshot(t.Context(), clientOf(t, src), "")
+			snap, err := snapshot.Take(t.Context(), clientOf(t, src), "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,32 +189,13 @@ func TestSnapshotRehearsal(t *testing.T) {
 			if _, err := m.Rollback(t.Context()); err != nil {
 				t.Fatalf("Rollback: %v", err)
 			}
-			back, err := phonemigrate.TakeSnapshot(t.Context(), cl, "")
+			back, err := snapshot.Take(t.Context(), cl, "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			fake.RestoreGatewayURLs(back)
 			if diff := phonemigratetest.DiffSnapshots(snap, back); diff != "" {
 				t.Errorf("tenant after rollback (-snapshot +now):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestParseSnapshot(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name, in string
-		want     error
-	}{
-		{"not json", "{", nil},
-		{"other version", `{"version": 2}`, phonemigrate.ErrSnapshotVersion},
-		{"no version", `{}`, phonemigrate.ErrSnapshotVersion},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := phonemigrate.ParseSnapshot([]byte(tc.in))
-			if err == nil || tc.want != nil && !errors.Is(err, tc.want) {
-				t.Errorf("ParseSnapshot(%s) = %v, want %v", tc.in, err, tc.want)
 			}
 		})
 	}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // terminalCLI is a cli whose stdin pretends to be a terminal, answering
@@ -301,11 +301,11 @@ func TestFakeFromSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := phonemigrate.ParseSnapshot(b)
+	want, err := snapshot.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := phonemigrate.ParseSnapshot(out.Bytes())
+	got, err := snapshot.Parse(out.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // rehearseRecipient is the user every rehearsal message goes to (555-01xx:
@@ -182,7 +183,7 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 		res.RestoreDiff = "the rollback failed: " + err.Error()
 	} else {
 		res.RolledBack = true
-		back, err := phonemigrate.TakeSnapshot(ctx, cl, snap.Tenant)
+		back, err := snapshot.Take(ctx, cl, snap.Tenant)
 		if err != nil {
 			return fmt.Errorf("reading the tenant after the rollback: %w", err)
 		}

@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/unifiedphone/unifiedphone/internal/privatefile"
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // runSnapshot reads everything the migration depends on from the tenant,
@@ -33,7 +33,7 @@ func runSnapshot(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	snap, err := phonemigrate.TakeSnapshot(ctx, cl, tenant.Name())
+	snap, err := snapshot.Take(ctx, cl, tenant.Name())
 	if err != nil {
 		return err
 	}
@@ -58,12 +58,12 @@ func runSnapshot(ctx context.Context, c *cli, args []string) error {
 
 // readSnapshot reads a snapshot file; a missing or malformed file is a
 // usage error (exit 2).
-func readSnapshot(flagName, path string) (*phonemigrate.Snapshot, error) {
+func readSnapshot(flagName, path string) (*snapshot.Snapshot, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, usageErrorf("%s: cannot read the snapshot: %v", flagName, err)
 	}
-	snap, err := phonemigrate.ParseSnapshot(b)
+	snap, err := snapshot.Parse(b)
 	if err != nil {
 		return nil, usageErrorf("%s %s: %v", flagName, path, err)
 	}

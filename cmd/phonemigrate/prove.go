@@ -13,10 +13,11 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // The pre-write rehearsal of plan and apply: before apply writes anything
-// it proves the outcome. It reads the tenant (phonemigrate.TakeSnapshot:
+// it proves the outcome. It reads the tenant (snapshot.Take:
 // reads only), serves the copy from a fake tenant on loopback
 // (phonemigratetest.NewServerFrom, gateways played by fake gateways that
 // verify each connection's JWT), migrates the copy with the same options,
@@ -117,7 +118,7 @@ func (c *cli) rehearse(ctx context.Context, client phonemigrate.Client, tenant s
 		return &rehearsal{Skipped: fmt.Sprintf("MFA goes through the send-phone-message Action %q, whose calls a copy of the tenant would really make; the Proof above ran it and its copy against a recording server instead", hook),
 			Differences: []difference{}}, nil
 	}
-	snap, err := phonemigrate.TakeSnapshot(ctx, client, tenant)
+	snap, err := snapshot.Take(ctx, client, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("rehearsal: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // GatewayRedirect is a legacy gateway URL of a snapshot that a fake served
@@ -28,7 +28,7 @@ type GatewayRedirect struct {
 var ErrInvalidSnapshot = errors.New("invalid snapshot")
 
 // NewServerFrom starts a fake tenant seeded from a snapshot (see
-// [phonemigrate.TakeSnapshot]): the same ids, names, options, templates,
+// [snapshot.Take]): the same ids, names, options, templates,
 // providers, Actions and bindings. The placeholder secrets are made
 // consistent: the fake Gateway verifies the JWT with the connections'
 // placeholder gateway secrets and their audiences and subjects, and the
@@ -43,7 +43,7 @@ var ErrInvalidSnapshot = errors.New("invalid snapshot")
 // with the gateway URLs restored, equals snap.
 //
 // Options are those of [NewServer]; [WithGatewayURL] does not apply.
-func NewServerFrom(snap *phonemigrate.Snapshot, opts ...Option) (*Server, error) {
+func NewServerFrom(snap *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	s, err := NewUnstartedServerFrom(snap, opts...)
 	if err != nil {
 		return nil, err
@@ -57,12 +57,12 @@ func NewServerFrom(snap *phonemigrate.Snapshot, opts ...Option) (*Server, error)
 
 // NewUnstartedServerFrom is [NewServerFrom] without starting the
 // Management API (as [NewUnstartedServer]).
-func NewUnstartedServerFrom(snap *phonemigrate.Snapshot, opts ...Option) (*Server, error) {
+func NewUnstartedServerFrom(snap *snapshot.Snapshot, opts ...Option) (*Server, error) {
 	if snap == nil {
 		return nil, fmt.Errorf("phonemigratetest: %w: nil snapshot", ErrInvalidSnapshot)
 	}
-	if snap.Version != phonemigrate.SnapshotVersion {
-		return nil, fmt.Errorf("phonemigratetest: %w: version %d, want %d", ErrInvalidSnapshot, snap.Version, phonemigrate.SnapshotVersion)
+	if snap.Version != snapshot.Version {
+		return nil, fmt.Errorf("phonemigratetest: %w: version %d, want %d", ErrInvalidSnapshot, snap.Version, snapshot.Version)
 	}
 	var (
 		redirects []GatewayRedirect
@@ -133,7 +133,7 @@ const inertActionCode = `exports.onExecuteCustomPhoneProvider = async () => {
 
 // stateFromSnapshot is the fake's state for snap (gateway URLs still the
 // snapshot's).
-func stateFromSnapshot(snap *phonemigrate.Snapshot) (*State, error) {
+func stateFromSnapshot(snap *snapshot.Snapshot) (*State, error) {
 	st := &State{TenantSettings: map[string]any{}}
 	if v := snap.PhoneConsolidatedExperience; v != nil {
 		st.TenantSettings["phone_consolidated_experience"] = *v
@@ -216,7 +216,7 @@ func (s *Server) GatewayRedirects() []GatewayRedirect { return slices.Clone(s.re
 // RestoreGatewayURLs puts back, in a snapshot taken of this fake, the
 // original gateway URLs of [Server.GatewayRedirects], so that it can be
 // compared with the snapshot the fake was served from.
-func (s *Server) RestoreGatewayURLs(snap *phonemigrate.Snapshot) {
+func (s *Server) RestoreGatewayURLs(snap *snapshot.Snapshot) {
 	for i := range snap.Connections {
 		o := snap.Connections[i].Options
 		for _, r := range s.redirects {
@@ -232,7 +232,7 @@ func (s *Server) RestoreGatewayURLs(snap *phonemigrate.Snapshot) {
 // compared, ids included, except that phone_consolidated_experience false
 // equals its absence (absent means off, and Auth0 offers no way to remove
 // the key once written, so a rollback leaves false behind).
-func DiffSnapshots(want, got *phonemigrate.Snapshot) string {
+func DiffSnapshots(want, got *snapshot.Snapshot) string {
 	off := func(v *bool) bool { return v == nil || !*v }
 	return cmp.Diff(want, got, cmp.FilterPath(func(p cmp.Path) bool {
 		return p.Last().String() == ".PhoneConsolidatedExperience"

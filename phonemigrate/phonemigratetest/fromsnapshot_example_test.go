@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 // A fake tenant served from a snapshot (here written by hand; `phonemigrate
@@ -16,9 +16,9 @@ import (
 // the fake Gateway, which verifies the JWT signed with the placeholder
 // secret and the connection's own audience and subject.
 func ExampleNewServerFrom() {
-	snap := &phonemigrate.Snapshot{
-		Version: phonemigrate.SnapshotVersion,
-		Connections: []phonemigrate.SnapshotConnection{{ID: "con_1", Name: "sms-web", Options: map[string]any{
+	snap := &snapshot.Snapshot{
+		Version: snapshot.Version,
+		Connections: []snapshot.Connection{{ID: "con_1", Name: "sms-web", Options: map[string]any{
 			"provider": "sms_gateway", "gateway_url": "https://sms.example/send", "from": "ACME",
 			"gateway_authentication": map[string]any{"method": "bearer", "audience": "urn:acme:sms", "subject": "urn:auth0",
 				"secret": "PLACEHOLDER-secret", "secret_base64_encoded": false},

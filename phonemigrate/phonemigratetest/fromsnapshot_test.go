@@ -5,22 +5,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
 func TestNewServerFromInvalid(t *testing.T) {
 	t.Parallel()
-	v := phonemigrate.SnapshotVersion
+	v := snapshot.Version
 	tests := []struct {
 		name string
-		snap *phonemigrate.Snapshot
+		snap *snapshot.Snapshot
 	}{
 		{"nil", nil},
-		{"other version", &phonemigrate.Snapshot{Version: v + 1}},
-		{"connection without id", &phonemigrate.Snapshot{Version: v, Connections: []phonemigrate.SnapshotConnection{{Name: "sms"}}}},
-		{"repeated connection id", &phonemigrate.Snapshot{Version: v, Connections: []phonemigrate.SnapshotConnection{{ID: "c", Name: "a"}, {ID: "c", Name: "b"}}}},
-		{"template without id", &phonemigrate.Snapshot{Version: v, PhoneTemplates: []phonemigrate.SnapshotTemplate{{Type: "otp_verify"}}}},
-		{"gateway secret not base64url", &phonemigrate.Snapshot{Version: v, Connections: []phonemigrate.SnapshotConnection{{ID: "c", Name: "a", Options: map[string]any{
+		{"other version", &snapshot.Snapshot{Version: v + 1}},
+		{"connection without id", &snapshot.Snapshot{Version: v, Connections: []snapshot.Connection{{Name: "sms"}}}},
+		{"repeated connection id", &snapshot.Snapshot{Version: v, Connections: []snapshot.Connection{{ID: "c", Name: "a"}, {ID: "c", Name: "b"}}}},
+		{"template without id", &snapshot.Snapshot{Version: v, PhoneTemplates: []snapshot.Template{{Type: "otp_verify"}}}},
+		{"gateway secret not base64url", &snapshot.Snapshot{Version: v, Connections: []snapshot.Connection{{ID: "c", Name: "a", Options: map[string]any{
 			"gateway_url": "https://gw.example", "gateway_authentication": map[string]any{"secret": "not base64!", "secret_base64_encoded": true}}}}}},
 	}
 	for _, tt := range tests {
@@ -52,15 +52,15 @@ func TestDiffSnapshots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := &phonemigrate.Snapshot{Version: 1, PhoneConsolidatedExperience: tt.want}
-			b := &phonemigrate.Snapshot{Version: 1, PhoneConsolidatedExperience: tt.got}
+			a := &snapshot.Snapshot{Version: 1, PhoneConsolidatedExperience: tt.want}
+			b := &snapshot.Snapshot{Version: 1, PhoneConsolidatedExperience: tt.got}
 			if got := DiffSnapshots(a, b) == ""; got != tt.same {
 				t.Errorf("same = %v, want %v", got, tt.same)
 			}
 		})
 	}
-	a := &phonemigrate.Snapshot{Version: 1, PhoneTemplates: []phonemigrate.SnapshotTemplate{{ID: "tem_1", Type: "otp_verify", Text: "a"}}}
-	b := &phonemigrate.Snapshot{Version: 1, PhoneTemplates: []phonemigrate.SnapshotTemplate{{ID: "tem_2", Type: "otp_verify", Text: "a"}}}
+	a := &snapshot.Snapshot{Version: 1, PhoneTemplates: []snapshot.Template{{ID: "tem_1", Type: "otp_verify", Text: "a"}}}
+	b := &snapshot.Snapshot{Version: 1, PhoneTemplates: []snapshot.Template{{ID: "tem_2", Type: "otp_verify", Text: "a"}}}
 	if DiffSnapshots(a, b) == "" {
 		t.Error("a template id change is not a difference")
 	}
@@ -72,15 +72,15 @@ func TestNewServerFromDoesNotRunSnapshotActions(t *testing.T) {
 	requireNode(t)
 	t.Parallel()
 	on := true
-	snap := &phonemigrate.Snapshot{
-		Version:                     phonemigrate.SnapshotVersion,
+	snap := &snapshot.Snapshot{
+		Version:                     snapshot.Version,
 		PhoneConsolidatedExperience: &on,
-		Guardian:                    phonemigrate.SnapshotGuardian{Factors: []phonemigrate.SnapshotFactor{{Name: "sms", Enabled: true}}, MessageTypes: []string{"sms"}},
-		PhoneProviders:              []phonemigrate.SnapshotProvider{{ID: "pro_1", Name: "custom", DeliveryMethods: []string{"text"}}},
-		Actions: []phonemigrate.SnapshotAction{{ID: "act_1", Name: "sender", Runtime: "node22", Status: "built", Deployed: true,
+		Guardian:                    snapshot.Guardian{Factors: []snapshot.Factor{{Name: "sms", Enabled: true}}, MessageTypes: []string{"sms"}},
+		PhoneProviders:              []snapshot.Provider{{ID: "pro_1", Name: "custom", DeliveryMethods: []string{"text"}}},
+		Actions: []snapshot.Action{{ID: "act_1", Name: "sender", Runtime: "node22", Status: "built", Deployed: true,
 			SupportedTriggers: []string{"custom-phone-provider"}, Secrets: map[string]string{},
 			Code: `exports.onExecuteCustomPhoneProvider = async () => { await fetch("https://api.twilio.com/"); };`}},
-		Bindings: []phonemigrate.SnapshotBinding{{ID: "b1", ActionID: "act_1", ActionName: "sender", DisplayName: "sender"}},
+		Bindings: []snapshot.Binding{{ID: "b1", ActionID: "act_1", ActionName: "sender", DisplayName: "sender"}},
 	}
 	srv, err := NewServerFrom(snap)
 	if err != nil {

@@ -1,4 +1,9 @@
-package phonemigrate
+// Package snapshot reads everything a phone migration depends on in an Auth0
+// tenant into a [Snapshot], through a [phonemigrate.Client] and with read
+// calls only, every secret replaced by a stable placeholder: a file safe to
+// share, which `phonemigrate snapshot` writes and
+// phonemigratetest.NewServerFrom serves as a fake tenant to rehearse on.
+package snapshot
 
 import (
 	"context"
@@ -10,22 +15,23 @@ import (
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
-// SnapshotVersion is the version of the snapshot file format
-// [TakeSnapshot] writes and [ParseSnapshot] reads.
-const SnapshotVersion = 1
+// Version is the version of the snapshot file format
+// [Take] writes and [Parse] reads.
+const Version = 1
 
-// ErrSnapshotVersion is wrapped by [ParseSnapshot] for a file of another
+// ErrVersion is wrapped by [Parse] for a file of another
 // format version.
-var ErrSnapshotVersion = errors.New("unsupported snapshot version")
+var ErrVersion = errors.New("unsupported snapshot version")
 
 // PlaceholderPrefix starts every placeholder a snapshot writes in place of
 // a secret.
 const PlaceholderPrefix = "PLACEHOLDER-"
 
 // Snapshot is everything a migration depends on in a tenant, read through
-// the [Client] and only read: the tenant flag, the Passwordless SMS
+// the [phonemigrate.Client] and only read: the tenant flag, the Passwordless SMS
 // connections with their whole options, the Guardian phone factor and its
 // legacy settings, the phone providers and customised templates, and the
 // custom-phone-provider Actions and bindings. Secrets are replaced by
@@ -37,73 +43,73 @@ const PlaceholderPrefix = "PLACEHOLDER-"
 // snapshot` writes.
 type Snapshot struct {
 	Version int `json:"version"`
-	// Tenant is the tenant's name as the snapshot was told ([WithTenant]).
+	// Tenant is the tenant's name as [Take] was told.
 	Tenant string `json:"tenant,omitempty"`
 	// PhoneConsolidatedExperience is tenant_settings
 	// phone_consolidated_experience (nil when absent).
 	PhoneConsolidatedExperience *bool `json:"phone_consolidated_experience,omitempty"`
 	// Connections are the Passwordless SMS connections, by name.
-	Connections []SnapshotConnection `json:"connections"`
+	Connections []Connection `json:"connections"`
 	// Guardian is the MFA phone factor and its settings.
-	Guardian SnapshotGuardian `json:"guardian"`
+	Guardian Guardian `json:"guardian"`
 	// PhoneProviders are the tenant-level phone providers (credentials are
 	// never readable; a Twilio provider's token is a placeholder).
-	PhoneProviders []SnapshotProvider `json:"phone_providers"`
+	PhoneProviders []Provider `json:"phone_providers"`
 	// PhoneTemplates are the tenant's customised phone templates (Auth0's
 	// built-in defaults, which have no id, are not part of the tenant).
-	PhoneTemplates []SnapshotTemplate `json:"phone_templates"`
+	PhoneTemplates []Template `json:"phone_templates"`
 	// Actions are the custom-phone-provider Actions.
-	Actions []SnapshotAction `json:"actions"`
+	Actions []Action `json:"actions"`
 	// Bindings are the custom-phone-provider trigger's bindings, in order.
-	Bindings []SnapshotBinding `json:"bindings"`
+	Bindings []Binding `json:"bindings"`
 	// Placeholders say which secrets were replaced, where, and by what.
 	Placeholders []Placeholder `json:"placeholders"`
 }
 
-// SnapshotConnection is a Passwordless SMS connection with its whole
+// Connection is a Passwordless SMS connection with its whole
 // options (secrets as placeholders).
-type SnapshotConnection struct {
+type Connection struct {
 	ID      string         `json:"id"`
 	Name    string         `json:"name"`
 	Options map[string]any `json:"options"`
 }
 
-// SnapshotGuardian is the MFA configuration a migration reads. Legacy
+// Guardian is the MFA configuration a migration reads. Legacy
 // settings are nil when Auth0 answered 404 or 403 (the latter under the
 // Unified Phone Experience).
-type SnapshotGuardian struct {
-	Factors []SnapshotFactor `json:"factors"`
+type Guardian struct {
+	Factors []Factor `json:"factors"`
 	// MessageTypes are the phone message types (nil: not configured).
-	MessageTypes     []string                   `json:"message_types"`
-	SelectedProvider *string                    `json:"selected_provider,omitempty"`
-	Twilio           *SnapshotGuardianTwilio    `json:"twilio,omitempty"`
-	Templates        *SnapshotGuardianTemplates `json:"templates,omitempty"`
+	MessageTypes     []string           `json:"message_types"`
+	SelectedProvider *string            `json:"selected_provider,omitempty"`
+	Twilio           *GuardianTwilio    `json:"twilio,omitempty"`
+	Templates        *GuardianTemplates `json:"templates,omitempty"`
 }
 
-// SnapshotFactor is one MFA factor.
-type SnapshotFactor struct {
+// Factor is one MFA factor.
+type Factor struct {
 	Name    string `json:"name"`
 	Enabled bool   `json:"enabled"`
 }
 
-// SnapshotGuardianTwilio is the legacy Guardian Twilio setting; AuthToken
+// GuardianTwilio is the legacy Guardian Twilio setting; AuthToken
 // is a placeholder.
-type SnapshotGuardianTwilio struct {
+type GuardianTwilio struct {
 	SID                 string `json:"sid,omitempty"`
 	From                string `json:"from,omitempty"`
 	MessagingServiceSID string `json:"messaging_service_sid,omitempty"`
 	AuthToken           string `json:"auth_token,omitempty"`
 }
 
-// SnapshotGuardianTemplates are the legacy Guardian phone templates.
-type SnapshotGuardianTemplates struct {
+// GuardianTemplates are the legacy Guardian phone templates.
+type GuardianTemplates struct {
 	EnrollmentMessage   string `json:"enrollment_message"`
 	VerificationMessage string `json:"verification_message"`
 }
 
-// SnapshotProvider is a tenant-level phone provider. AuthToken is a
+// Provider is a tenant-level phone provider. AuthToken is a
 // placeholder for a Twilio provider (Auth0 never returns credentials).
-type SnapshotProvider struct {
+type Provider struct {
 	ID              string   `json:"id"`
 	Name            string   `json:"name"`
 	Disabled        bool     `json:"disabled"`
@@ -114,8 +120,8 @@ type SnapshotProvider struct {
 	AuthToken       string   `json:"auth_token,omitempty"`
 }
 
-// SnapshotTemplate is a customised tenant phone template.
-type SnapshotTemplate struct {
+// Template is a customised tenant phone template.
+type Template struct {
 	ID       string `json:"id"`
 	Type     string `json:"type"`
 	Disabled bool   `json:"disabled"`
@@ -125,9 +131,9 @@ type SnapshotTemplate struct {
 	Voice    string `json:"voice,omitempty"`
 }
 
-// SnapshotAction is a custom-phone-provider Action. Secrets map each
+// Action is a custom-phone-provider Action. Secrets map each
 // secret's name to its placeholder (Auth0 never returns the values).
-type SnapshotAction struct {
+type Action struct {
 	ID                string            `json:"id"`
 	Name              string            `json:"name"`
 	Runtime           string            `json:"runtime"`
@@ -138,9 +144,9 @@ type SnapshotAction struct {
 	Secrets           map[string]string `json:"secrets"`
 }
 
-// SnapshotBinding is one Action bound to the custom-phone-provider
+// Binding is one Action bound to the custom-phone-provider
 // trigger.
-type SnapshotBinding struct {
+type Binding struct {
 	ID          string `json:"id"`
 	ActionID    string `json:"action_id"`
 	ActionName  string `json:"action_name"`
@@ -160,13 +166,13 @@ type Placeholder struct {
 	Note string `json:"note,omitempty"`
 }
 
-// TakeSnapshot reads a [Snapshot] of the tenant through c, with read
+// Take reads a [Snapshot] of the tenant through c, with read
 // methods only: nothing is written. Legacy Guardian endpoints that answer
 // 403 (the tenant is on the Unified Phone Experience) or 404 are recorded
 // as absent. tenant names the tenant in the snapshot (may be empty).
-func TakeSnapshot(ctx context.Context, c Client, tenant string) (*Snapshot, error) {
-	s := &Snapshot{Version: SnapshotVersion, Tenant: tenant, Connections: []SnapshotConnection{}, PhoneProviders: []SnapshotProvider{},
-		PhoneTemplates: []SnapshotTemplate{}, Actions: []SnapshotAction{}, Bindings: []SnapshotBinding{}, Placeholders: []Placeholder{}}
+func Take(ctx context.Context, c phonemigrate.Client, tenant string) (*Snapshot, error) {
+	s := &Snapshot{Version: Version, Tenant: tenant, Connections: []Connection{}, PhoneProviders: []Provider{},
+		PhoneTemplates: []Template{}, Actions: []Action{}, Bindings: []Binding{}, Placeholders: []Placeholder{}}
 	ts, err := c.TenantSettings(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot tenant settings: %w", err)
@@ -184,16 +190,16 @@ func TakeSnapshot(ctx context.Context, c Client, tenant string) (*Snapshot, erro
 			opts = map[string]any{}
 		}
 		opts = s.placeholdOptions(cn, opts)
-		s.Connections = append(s.Connections, SnapshotConnection{ID: cn.ID, Name: cn.Name, Options: opts})
+		s.Connections = append(s.Connections, Connection{ID: cn.ID, Name: cn.Name, Options: opts})
 	}
 
 	factors, err := c.GuardianFactors(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot guardian factors: %w", err)
 	}
-	s.Guardian.Factors = []SnapshotFactor{}
+	s.Guardian.Factors = []Factor{}
 	for _, f := range factors {
-		s.Guardian.Factors = append(s.Guardian.Factors, SnapshotFactor{Name: f.Name, Enabled: f.Enabled})
+		s.Guardian.Factors = append(s.Guardian.Factors, Factor{Name: f.Name, Enabled: f.Enabled})
 	}
 	if err := s.readGuardian(ctx, c); err != nil {
 		return nil, err
@@ -204,9 +210,9 @@ func TakeSnapshot(ctx context.Context, c Client, tenant string) (*Snapshot, erro
 		return nil, fmt.Errorf("snapshot phone providers: %w", err)
 	}
 	for _, p := range providers {
-		sp := SnapshotProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID, DefaultFrom: p.Configuration.DefaultFrom,
-			MSSID: p.Configuration.MSSID, DeliveryMethods: nonNil(methodNames(p.Configuration.DeliveryMethods))}
-		if p.Name == ProviderTwilio {
+		sp := Provider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID, DefaultFrom: p.Configuration.DefaultFrom,
+			MSSID: p.Configuration.MSSID, DeliveryMethods: methodNames(p.Configuration.DeliveryMethods)}
+		if p.Name == phonemigrate.ProviderTwilio {
 			sp.AuthToken = twilioPlaceholder(sp.SID)
 			s.Placeholders = append(s.Placeholders, Placeholder{Where: "phone provider " + p.Name + " auth_token", Value: sp.AuthToken,
 				Note: "Auth0 never returns phone provider credentials"})
@@ -221,17 +227,17 @@ func TakeSnapshot(ctx context.Context, c Client, tenant string) (*Snapshot, erro
 		if !t.Customized() {
 			continue
 		}
-		s.PhoneTemplates = append(s.PhoneTemplates, SnapshotTemplate{ID: t.ID, Type: t.Type, Disabled: t.Disabled,
+		s.PhoneTemplates = append(s.PhoneTemplates, Template{ID: t.ID, Type: t.Type, Disabled: t.Disabled,
 			Syntax: t.Content.Syntax, From: t.Content.From, Text: t.Content.Text, Voice: t.Content.Voice})
 	}
 	sort.SliceStable(s.PhoneTemplates, func(i, j int) bool { return s.PhoneTemplates[i].Type < s.PhoneTemplates[j].Type })
 
-	actions, err := c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
+	actions, err := c.ListActionsByTrigger(ctx, phonemigrate.TriggerCustomPhoneProvider)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot custom-phone-provider actions: %w", err)
 	}
 	for _, a := range actions {
-		sa := SnapshotAction{ID: a.ID, Name: a.Name, Runtime: a.Runtime, Code: a.Code, Status: a.Status, Deployed: a.Deployed,
+		sa := Action{ID: a.ID, Name: a.Name, Runtime: a.Runtime, Code: a.Code, Status: a.Status, Deployed: a.Deployed,
 			SupportedTriggers: append([]string{}, a.SupportedTriggers...), Secrets: map[string]string{}}
 		for _, n := range a.SecretNames {
 			sa.Secrets[n] = PlaceholderPrefix + "action-secret-" + n
@@ -240,33 +246,29 @@ func TakeSnapshot(ctx context.Context, c Client, tenant string) (*Snapshot, erro
 		}
 		s.Actions = append(s.Actions, sa)
 	}
-	bindings, err := c.TriggerBindings(ctx, TriggerCustomPhoneProvider)
+	bindings, err := c.TriggerBindings(ctx, phonemigrate.TriggerCustomPhoneProvider)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot custom-phone-provider bindings: %w", err)
 	}
 	for _, b := range bindings {
-		s.Bindings = append(s.Bindings, SnapshotBinding{ID: b.ID, ActionID: b.ActionID, ActionName: b.ActionName, DisplayName: b.DisplayName})
+		s.Bindings = append(s.Bindings, Binding{ID: b.ID, ActionID: b.ActionID, ActionName: b.ActionName, DisplayName: b.DisplayName})
 	}
 	return s, nil
 }
 
-// Snapshot is [TakeSnapshot] over the Migrator's client, named with its
-// [WithTenant] name. It writes nothing and takes no checkpoint lock.
-func (m *Migrator) Snapshot(ctx context.Context) (*Snapshot, error) {
-	return TakeSnapshot(ctx, m.c, m.tenant)
-}
-
 // readGuardian reads the phone message types and the legacy settings.
-func (s *Snapshot) readGuardian(ctx context.Context, c Client) error {
+func (s *Snapshot) readGuardian(ctx context.Context, c phonemigrate.Client) error {
 	types, err := c.PhoneMessageTypes(ctx)
 	switch {
 	case err == nil:
 		s.Guardian.MessageTypes = messageTypeNames(types)
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, phonemigrate.ErrNotFound):
 	default:
 		return fmt.Errorf("snapshot phone message types: %w", err)
 	}
-	absent := func(err error) bool { return errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) }
+	absent := func(err error) bool {
+		return errors.Is(err, phonemigrate.ErrNotFound) || errors.Is(err, phonemigrate.ErrForbidden)
+	}
 	sel, err := c.SelectedPhoneProvider(ctx)
 	switch {
 	case err == nil:
@@ -279,7 +281,7 @@ func (s *Snapshot) readGuardian(ctx context.Context, c Client) error {
 	switch {
 	case err == nil:
 		if tw.SID != "" || tw.From != "" || tw.MessagingServiceSID != "" || tw.AuthToken != "" {
-			g := &SnapshotGuardianTwilio{SID: tw.SID, From: tw.From, MessagingServiceSID: tw.MessagingServiceSID}
+			g := &GuardianTwilio{SID: tw.SID, From: tw.From, MessagingServiceSID: tw.MessagingServiceSID}
 			if tw.AuthToken != "" {
 				g.AuthToken = twilioPlaceholder(tw.SID)
 				s.Placeholders = append(s.Placeholders, Placeholder{Where: "guardian twilio auth_token", Value: g.AuthToken})
@@ -293,7 +295,7 @@ func (s *Snapshot) readGuardian(ctx context.Context, c Client) error {
 	tpl, err := c.LegacyPhoneTemplates(ctx)
 	switch {
 	case err == nil:
-		s.Guardian.Templates = &SnapshotGuardianTemplates{EnrollmentMessage: tpl.EnrollmentMessage, VerificationMessage: tpl.VerificationMessage}
+		s.Guardian.Templates = &GuardianTemplates{EnrollmentMessage: tpl.EnrollmentMessage, VerificationMessage: tpl.VerificationMessage}
 	case absent(err):
 	default:
 		return fmt.Errorf("snapshot legacy phone templates: %w", err)
@@ -320,13 +322,13 @@ func twilioPlaceholder(sid string) string {
 }
 
 // placeholdOptions returns a connection's options with every secret (by
-// the rule of [FindOptionSecrets]: values under secret keys, a URL's user
+// the rule of [phonemigrate.FindOptionSecrets]: values under secret keys, a URL's user
 // info and secret query parameters) replaced by a placeholder, and records
 // each. A Twilio token's placeholder names its account; a gateway secret
 // stored base64url-encoded gets an encoded placeholder, so the options
 // stay valid; a URL keeps its shape.
-func (s *Snapshot) placeholdOptions(cn Connection, opts map[string]any) map[string]any {
-	return ReplaceOptionSecrets(opts, func(sec OptionSecret) string {
+func (s *Snapshot) placeholdOptions(cn phonemigrate.Connection, opts map[string]any) map[string]any {
+	return phonemigrate.ReplaceOptionSecrets(opts, func(sec phonemigrate.OptionSecret) string {
 		path := "options." + sec.Path
 		ph := PlaceholderPrefix + "connection-" + cn.Name + "-" + strings.ReplaceAll(path, ".", "-")
 		parent, key := "", sec.Path
@@ -363,21 +365,21 @@ func lookupOption(opts map[string]any, path string) (map[string]any, bool) {
 	return m, true
 }
 
-// ParseSnapshot reads a snapshot file. It refuses another format version
-// (wrapping [ErrSnapshotVersion]) and malformed JSON.
-func ParseSnapshot(b []byte) (*Snapshot, error) {
+// Parse reads a snapshot file. It refuses another format version
+// (wrapping [ErrVersion]) and malformed JSON.
+func Parse(b []byte) (*Snapshot, error) {
 	var probe struct {
 		Version int `json:"version"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return nil, fmt.Errorf("phonemigrate: the snapshot is not JSON: %w", err)
+		return nil, fmt.Errorf("snapshot: the snapshot is not JSON: %w", err)
 	}
-	if probe.Version != SnapshotVersion {
-		return nil, fmt.Errorf("phonemigrate: %w %d (this version reads %d)", ErrSnapshotVersion, probe.Version, SnapshotVersion)
+	if probe.Version != Version {
+		return nil, fmt.Errorf("snapshot: %w %d (this version reads %d)", ErrVersion, probe.Version, Version)
 	}
 	var s Snapshot
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("phonemigrate: the snapshot does not parse: %w", err)
+		return nil, fmt.Errorf("snapshot: the snapshot does not parse: %w", err)
 	}
 	return &s, nil
 }
@@ -386,7 +388,16 @@ func ParseSnapshot(b []byte) (*Snapshot, error) {
 func (s *Snapshot) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("phonemigrate: marshal snapshot: %w", err)
+		return nil, fmt.Errorf("snapshot: marshal snapshot: %w", err)
 	}
 	return append(b, '\n'), nil
+}
+
+// methodNames are a set's delivery method names ("text", "voice").
+func methodNames(s delivery.Set) []string {
+	out := []string{}
+	for _, m := range s.Methods() {
+		out = append(out, string(m))
+	}
+	return out
 }
