@@ -135,6 +135,7 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 	start := cp.State
 	next := cp.Next()
 	if next == NextNone {
+		o.AcceptedDifferences = addAccepted(cp.Accepted, o.AcceptedDifferences)
 		return m.recheck(ctx, cp, &o)
 	}
 	if err := o.validate(); err != nil {
@@ -158,6 +159,7 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 		(cp.Intent.TwilioTokenSource == "" || cp.Intent.TwilioTokenSource == TokenSourceOptions) {
 		return nil, ErrTwilioTokenRequired
 	}
+	cp.Accepted = addAccepted(cp.Accepted, o.AcceptedDifferences)
 	r := &run{m: m, cp: cp, machine: m.steps.newMachine(start), o: &o}
 	if start == StateNew {
 		r.d = m.plannedDiscovery(&o)
@@ -171,6 +173,17 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 		err = ErrAlreadyUnified
 	}
 	return res, err
+}
+
+// addAccepted returns have with each finding of more it does not hold.
+func addAccepted(have, more []Finding) []Finding {
+	out := slices.Clone(have)
+	for _, f := range more {
+		if !slices.ContainsFunc(out, f.sameAs) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // stepFunc performs the Auth0 calls that lead out of a state; it returns

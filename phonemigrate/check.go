@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
@@ -56,6 +57,19 @@ type Finding struct {
 	// state, when one is known: a Terraform or auth0-deploy-cli run with a
 	// configuration from before the migration (see iacexport).
 	LikelyCause string `json:"likely_cause,omitempty"`
+	// Consumer is the delivery model's ID of the one consumer a finding
+	// is about ("passwordless/sms/text/otp_verify"), for the findings of
+	// [InvariantSameWords] and [InvariantSameRequest]: the consumers whose
+	// difference a person may accept ([Options.AcceptedDifferences]).
+	Consumer string `json:"consumer,omitempty"`
+}
+
+// acceptable reports whether a person may accept finding f, so that Check
+// no longer counts it: only a difference in what a consumer receives (the
+// words, the request to the gateway), never a consumer without a code.
+func (f Finding) acceptable() bool {
+	return !f.Broken && f.Consumer != "" && f.Problem != "" &&
+		(f.Invariant == InvariantSameWords || f.Invariant == InvariantSameRequest)
 }
 
 // Likely causes of findings on a tenant that was migrated: infrastructure
@@ -83,6 +97,39 @@ type Health struct {
 	// when the tenant is switched ([Migrator.IntegrationsAtRisk]); nil
 	// once switched.
 	Integrations *IntegrationsReport `json:"integrations,omitempty"`
+	// Accepted are the findings a person accepted when the migration was
+	// applied ([Options.AcceptedDifferences], recorded in the checkpoint):
+	// still true of the tenant, word for word, and not counted against
+	// its health. A finding that differs in any way from what was
+	// accepted (another value, another consumer) stays in Findings.
+	Accepted []Finding `json:"accepted,omitempty"`
+}
+
+// accept moves each finding of h equal to one in accepted (same
+// invariant, consumer and problem) to h.Accepted, and makes a switched
+// tenant left with no other finding "unified".
+func (h *Health) accept(accepted []Finding) {
+	if len(accepted) == 0 {
+		return
+	}
+	kept := h.Findings[:0:0]
+	for _, f := range h.Findings {
+		if f.acceptable() && slices.ContainsFunc(accepted, f.sameAs) {
+			h.Accepted = append(h.Accepted, f)
+			continue
+		}
+		kept = append(kept, f)
+	}
+	h.Findings = kept
+	if len(kept) == 0 && h.State == "inconsistent" {
+		h.State = "unified"
+	}
+}
+
+// sameAs reports whether f and g state the same difference of the same
+// consumer.
+func (f Finding) sameAs(g Finding) bool {
+	return f.Invariant == g.Invariant && f.Consumer == g.Consumer && f.Problem == g.Problem
 }
 
 // Healthy reports whether no invariant is violated.
@@ -159,6 +206,11 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 		}
 	}
 	h := checkDiscovery(d)
+	accepted, err := m.accepted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.accept(accepted)
 	h.Repair = repairFor(m.tenant, d, h)
 	nameRepair(d, h)
 	if !d.UPE {
@@ -167,6 +219,19 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 		}
 	}
 	return h, nil
+}
+
+// accepted returns the differences accepted when the migration in the
+// Migrator's store was applied (none without a checkpoint).
+func (m *Migrator) accepted(ctx context.Context) ([]Finding, error) {
+	cp, err := m.load(ctx)
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("phonemigrate: reading the accepted differences: %w", err)
+	}
+	return cp.Accepted, nil
 }
 
 // needsActions reports whether judging d needs the custom-phone-provider
@@ -358,6 +423,7 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Int
 		}
 	}
 	h := checkDiscovery(d)
+	h.accept(o.AcceptedDifferences)
 	if h.Healthy() {
 		return nil, nil, ErrAlreadyUnified
 	}

@@ -39,8 +39,11 @@ type Checkpoint struct {
 	// confirmation, or "assumed received").
 	Tests []TestOutcome `json:"tests,omitempty"`
 	// Watch is the delivery canary's window and verdict ([Options.Canary]).
-	Watch     *CanaryRecord `json:"watch,omitempty"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	Watch *CanaryRecord `json:"watch,omitempty"`
+	// Accepted are the differences a person accepted when applying
+	// ([Options.AcceptedDifferences]); Check does not count them.
+	Accepted  []Finding `json:"accepted,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Created lists what the migration created, so rollback can remove it.

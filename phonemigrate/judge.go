@@ -120,7 +120,7 @@ func judge(d *Discovery, h *Health) {
 		if tpl := optString(c.Options, "template"); tpl != "" {
 			legacy, _ := convertTemplate(optString(c.Options, "syntax"), tpl, "")
 			if legacy != x.Words.Text {
-				h.Findings = append(h.Findings, Finding{Invariant: InvariantSameWords,
+				h.Findings = append(h.Findings, Finding{Invariant: InvariantSameWords, Consumer: x.Consumer.ID(),
 					Problem:     fmt.Sprintf("%s read %s %q, not the text of their legacy template %q", x.Consumer, x.Words.Source, x.Words.Text, legacy),
 					Consequence: fmt.Sprintf("%s get their code with other words than before the migration", x.Consumer),
 					Fix:         "run phonemigrate apply (it writes the legacy text to the tenant template otp_verify, nothing else), or edit the template (Branding > Phone Templates)",
@@ -129,7 +129,7 @@ func judge(d *Discovery, h *Health) {
 		}
 		if x.Route == outcome.ProviderCustom && x.Request != nil && x.Request.GatewayURL != "" && connectionPath(c) != nil && connectionPath(c).kind == targetGateway {
 			if diff := requestDifference(c, x); diff != "" {
-				h.Findings = append(h.Findings, Finding{Invariant: InvariantSameRequest,
+				h.Findings = append(h.Findings, Finding{Invariant: InvariantSameRequest, Consumer: x.Consumer.ID(),
 					Problem:     fmt.Sprintf("the custom provider's Action sends %s's codes with %s", x.Consumer, diff),
 					Consequence: fmt.Sprintf("the gateway receives %s's codes in another request than before the migration, and may reject them", x.Consumer),
 					Fix:         "roll the migration back (phonemigrate rollback): one Action cannot reproduce two connections' different gateway settings"})

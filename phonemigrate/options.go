@@ -2,6 +2,7 @@ package phonemigrate
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -158,6 +159,20 @@ type Options struct {
 	// original ([Proof.Differences]); without it Apply refuses with a
 	// [*ProofError].
 	AcceptActionDifferences bool
+
+	// AcceptedDifferences are findings of [Migrator.Check] a person
+	// accepted before the migration was written: a consumer that will read
+	// other words, or whose gateway will receive another request, than
+	// before. The CLI takes them from its pre-write rehearsal — what Check
+	// reports on the migrated copy for each consumer accepted with
+	// --accept-difference. Apply records them in the checkpoint (adding to
+	// those recorded before), and Check, on a Migrator whose store holds
+	// that checkpoint, lists a finding equal to one of them (same
+	// invariant, consumer and problem) under [Health.Accepted] instead of
+	// counting it. Only a difference can be accepted, never a consumer
+	// without a code: each must be a finding of [InvariantSameWords] or
+	// [InvariantSameRequest] with its Consumer set and Broken false.
+	AcceptedDifferences []Finding
 }
 
 // TestMessage describes one test message sent through the new provider.
@@ -181,6 +196,11 @@ func isE164(s string) bool { return e164.MatchString(s) }
 func (o *Options) validate() error {
 	if err := o.Canary.validate(); err != nil {
 		return err
+	}
+	for _, f := range o.AcceptedDifferences {
+		if !f.acceptable() {
+			return &InputError{Field: "AcceptedDifferences", Problem: fmt.Sprintf("%q cannot be accepted: only a difference in the words (%s) or the gateway request (%s) of one consumer, with its Consumer set, is; a consumer without a code never is", f.Problem, InvariantSameWords, InvariantSameRequest)}
+		}
 	}
 	switch o.Provider {
 	case "", ProviderAuto, ProviderKindTwilio, ProviderKindCustom:

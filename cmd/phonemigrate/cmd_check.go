@@ -17,15 +17,19 @@ func (e errUnhealthy) Error() string {
 
 // runCheck is `phonemigrate check`: read-only, it lists every violated
 // invariant of a healthy tenant on the Unified Phone Experience with what
-// users experience and the fix; exit 0 when healthy, 1 when not.
+// users experience and the fix; exit 0 when healthy, 1 when not. The
+// differences accepted at apply, recorded in the checkpoint, are listed
+// and not counted.
 func runCheck(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet("check")
 	var (
 		tf      tenantFlags
+		cf      checkpointFlag
 		log     logging
 		jsonOut bool
 	)
 	tf.register(fs)
+	cf.register(fs)
 	log.register(fs)
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON (schema in docs/cli.md)")
 	if err := c.parseFlags(fs, "check", args, log.check); err != nil {
@@ -35,7 +39,9 @@ func runCheck(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := c.newSession(ctx, tenant, "", log)
+	// The checkpoint, when there is one, holds the differences accepted at
+	// apply (--accept-difference): check lists them and does not count them.
+	s, err := c.newSession(ctx, tenant, cf.resolve(tenant), log)
 	if err != nil {
 		return err
 	}
@@ -81,6 +87,9 @@ func checkText(tenant string, h *phonemigrate.Health) string {
 		if f.LikelyCause != "" {
 			fmt.Fprintf(&b, "    often: %s\n", f.LikelyCause)
 		}
+	}
+	for _, f := range h.Accepted {
+		fmt.Fprintf(&b, "\naccepted at apply (--accept-difference %s): %s\n", f.Consumer, f.Problem)
 	}
 	if h.Integrations != nil {
 		b.WriteString("\n" + h.Integrations.Text())

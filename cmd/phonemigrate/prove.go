@@ -64,6 +64,11 @@ type rehearsal struct {
 	Skipped     string       `json:"skipped,omitempty"`
 	Consumers   int          `json:"consumers"`
 	Differences []difference `json:"differences"`
+	// accepted are the findings check reports on the migrated copy for
+	// the consumers accepted with --accept-difference: what apply records
+	// (phonemigrate.Options.AcceptedDifferences) so that check, later,
+	// does not count them — and counts anything else.
+	accepted []phonemigrate.Finding
 }
 
 // unaccepted returns the differences not accepted.
@@ -163,12 +168,27 @@ func (c *cli) rehearse(ctx context.Context, client phonemigrate.Client, tenant s
 	if err != nil {
 		return nil, fmt.Errorf("rehearsal: sending after: %w", err)
 	}
+	var ids []string
 	for i, cmp := range phonemigratetest.Compare(before, after) {
 		if cmp.Same {
 			continue
 		}
 		id := consumerID(reqs[i])
 		out.Differences = append(out.Differences, difference{ID: id, Why: cmp.Why, Accepted: slices.Contains(pf.accept, id)})
+		if slices.Contains(pf.accept, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		h, err := m.Check(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("rehearsal: checking the migrated copy: %w", err)
+		}
+		for _, f := range h.Findings {
+			if !f.Broken && slices.Contains(ids, f.Consumer) && (f.Invariant == phonemigrate.InvariantSameWords || f.Invariant == phonemigrate.InvariantSameRequest) {
+				out.accepted = append(out.accepted, f)
+			}
+		}
 	}
 	return out, nil
 }
