@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
+
 	"github.com/looplab/fsm"
 )
 
@@ -249,7 +251,7 @@ func (r *run) save(ctx context.Context) error {
 func (r *run) fail(ctx context.Context, cur State, began time.Time, err error) error {
 	// The error is recorded and returned without any secret this run
 	// knows of, whatever the Client put in it.
-	err = RedactError(fmt.Errorf("phonemigrate: %s: %w", r.m.steps.stepName(cur), err), r.secrets()...)
+	err = redact.Error(fmt.Errorf("phonemigrate: %s: %w", r.m.steps.stepName(cur), err), r.secrets()...)
 	r.cp.LastGood = cur
 	r.cp.Error = err.Error()
 	if terr := r.transition(ctx, EventFail, began, err); terr != nil {

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
+
 	"github.com/unifiedphone/unifiedphone/actiongen"
 )
 
@@ -125,7 +127,7 @@ func (o *Options) actionSecret(name string) (Secret, bool) {
 // registerActionSecrets adds the operator's values of the secrets the
 // copy carries to set, the Migrator's one notion of what is secret, so
 // that every error, log, checkpoint and output is redacted of them.
-func registerActionSecrets(set *SecretSet, in *Intent, o *Options) {
+func registerActionSecrets(set *redact.Set, in *Intent, o *Options) {
 	if in == nil || in.Hook == nil {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // defaultPollInterval is the longest wait between two polls of an Action
@@ -37,7 +39,7 @@ type Migrator struct {
 	twilioTransport http.RoundTripper
 	// secrets are the secret values this Migrator knows of (see
 	// [WithSecrets]).
-	secrets *SecretSet
+	secrets *redact.Set
 	// twilioHTTP calls the Twilio REST API (credential check, delivery
 	// evidence).
 	twilioHTTP *http.Client
@@ -61,7 +63,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 		m.store = NewMemoryStore()
 	}
 	if m.secrets == nil {
-		m.secrets = NewSecretSet()
+		m.secrets = redact.NewSet()
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
@@ -284,11 +286,11 @@ func WithPollInterval(d time.Duration) Option {
 // WithSecrets shares the run's set of secret values with the Migrator: it
 // redacts everything the set holds from its errors, checkpoints and logs,
 // and adds to it every secret it reads (Twilio tokens, connection option
-// secrets; see [SecretSet]). Give the same set to the Client
+// secrets; see [redact.Set]). Give the same set to the Client
 // (auth0api.Config.Secrets) and add to it any other secret the caller
 // reads — an Action secret value, a token typed at a prompt — the moment
 // it is read. Without it the Migrator keeps a set of its own.
-func WithSecrets(s *SecretSet) Option {
+func WithSecrets(s *redact.Set) Option {
 	return optionFunc(func(m *Migrator) {
 		if s != nil {
 			m.secrets = s

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 func TestRedact(t *testing.T) {
@@ -30,7 +31,7 @@ func TestRedact(t *testing.T) {
 		{name: "control characters", text: "a\x1b[31mred\x07\r\nb\u009bc\x7f", want: "a [31mred   b c "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := phonemigrate.Redact(tc.text, tc.secrets...); got != tc.want {
+			if got := redact.Text(tc.text, tc.secrets...); got != tc.want {
 				t.Errorf("Redact(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
@@ -47,7 +48,7 @@ func TestOptionSecrets(t *testing.T) {
 		"client_secrets":         []any{"s-4", 5},
 		"template":               "@@password@@",
 	}
-	got := phonemigrate.OptionSecrets(opts)
+	got := redact.OptionSecrets(opts)
 	sort.Strings(got)
 	if diff := cmp.Diff([]string{"gw-2", "s-4", "t-3", "tw-1"}, got); diff != "" {
 		t.Errorf("OptionSecrets (-want +got):\n%s", diff)
@@ -58,17 +59,17 @@ func TestRedactError(t *testing.T) {
 	t.Parallel()
 	inner := &phonemigrate.APIError{StatusCode: 400, Message: "echo s3cret"}
 	err := fmt.Errorf("wrap: %w", inner)
-	got := phonemigrate.RedactError(err, "s3cret")
+	got := redact.Error(err, "s3cret")
 	if got.Error() != "wrap: auth0: 400: echo [redacted]" {
 		t.Errorf("text = %q", got)
 	}
 	if !errors.Is(got, phonemigrate.ErrBadRequest) {
 		t.Error("redacted error lost its classification")
 	}
-	if clean := errors.New("nothing"); phonemigrate.RedactError(clean, "s3cret") != clean {
+	if clean := errors.New("nothing"); redact.Error(clean, "s3cret") != clean {
 		t.Error("an error without secrets was wrapped")
 	}
-	if phonemigrate.RedactError(nil, "x") != nil {
+	if redact.Error(nil, "x") != nil {
 		t.Error("nil error wrapped")
 	}
 }

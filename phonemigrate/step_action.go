@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // The Action step (custom provider): create, build, deploy and bind the
@@ -59,7 +61,7 @@ func planActionStep(pc *planContext) Step {
 	if need.create {
 		secrets := map[string]string{}
 		for _, s := range act.Secrets {
-			secrets[s.Name] = redacted
+			secrets[s.Name] = redact.Mark
 		}
 		after := map[string]any{
 			"name":               act.Name,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
@@ -357,7 +359,7 @@ func providerView(r PhoneProviderRequest) map[string]any {
 	case r.Name == ProviderCustom:
 		v["credentials"] = map[string]any{}
 	case r.AuthToken != "":
-		v["credentials"] = map[string]any{"auth_token": redacted}
+		v["credentials"] = map[string]any{"auth_token": redact.Mark}
 	}
 	return v
 }

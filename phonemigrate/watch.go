@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // TenantLogs reads the tenant logs, the only delivery feedback Auth0 gives
@@ -241,13 +243,13 @@ var (
 // parentheses) —, URL credentials, credentials after words like bearer,
 // token or secret and URL query strings are removed, control and other
 // misleading characters stripped, and the text cut at 200 characters.
-// Known secret values are removed first (see [Redact]); the auth0api
+// Known secret values are removed first (see [redact.Text]); the auth0api
 // client removes those it knows when it reads the logs.
 func MaskReason(s string, secrets ...string) string {
-	s = Redact(s, secrets...)
+	s = redact.Text(s, secrets...)
 	s = urlQuery.ReplaceAllString(s, "$1?[redacted]")
 	for _, u := range urlLike.FindAllString(s, -1) {
-		if r := RedactURL(u); r != u {
+		if r := redact.URL(u); r != u {
 			s = strings.Replace(s, u, r, 1)
 		}
 	}

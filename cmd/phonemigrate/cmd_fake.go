@@ -14,8 +14,8 @@ import (
 	"syscall"
 
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // scenarioFlag is --scenario of demo and fake: a fake tenant scenario,
@@ -200,7 +200,7 @@ func runFake(ctx context.Context, c *cli, args []string) error {
 		}
 		fmt.Fprintf(c.stderr, "Fake Auth0 tenant (%s) at %s; its state is at %s/__fake/state. Press Ctrl-C to stop.\n", what, srv.BaseURL, srv.URL)
 		for _, r := range srv.GatewayRedirects() {
-			fmt.Fprintf(c.stderr, "Connection %s: its gateway %s is served by the fake gateway at %s (messages at %s/__fake/gateway/messages).\n", printable(r.Connection), printable(phonemigrate.RedactURL(r.Original)), r.Local, srv.URL)
+			fmt.Fprintf(c.stderr, "Connection %s: its gateway %s is served by the fake gateway at %s (messages at %s/__fake/gateway/messages).\n", printable(r.Connection), printable(redact.URL(r.Original)), r.Local, srv.URL)
 		}
 		if from != "" {
 			fmt.Fprintf(c.stderr, "In another shell, export the lines above (run it as 'phonemigrate fake > fake.env', then 'set -a; . ./fake.env; set +a'); its fake Twilio API accepts the snapshot's placeholder tokens, and its fake gateway the placeholder secrets.\n")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
 )
 
@@ -96,7 +97,7 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 	defer srv.Close()
 	fmt.Fprintf(out, "phonemigrate rehearse: the tenant of %s, served by a fake Auth0 tenant at %s (offline).\n", printable(file), srv.BaseURL)
 	for _, r := range srv.GatewayRedirects() {
-		fmt.Fprintf(out, "Connection %s: its gateway %s is played by a fake gateway at %s.\n", printable(r.Connection), printable(phonemigrate.RedactURL(r.Original)), r.Local)
+		fmt.Fprintf(out, "Connection %s: its gateway %s is played by a fake gateway at %s.\n", printable(r.Connection), printable(redact.URL(r.Original)), r.Local)
 	}
 	fmt.Fprintln(out)
 
@@ -130,7 +131,7 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 
 	res := rehearseOutput{Snapshot: file, Tenant: snap.Tenant, Gateways: []phonemigratetest.GatewayRedirect{}}
 	for _, g := range srv.GatewayRedirects() {
-		g.Original = phonemigrate.RedactURL(g.Original)
+		g.Original = redact.URL(g.Original)
 		res.Gateways = append(res.Gateways, g)
 	}
 	plan, err := m.Plan(ctx, opts)

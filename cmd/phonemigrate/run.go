@@ -16,6 +16,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/iacexport"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // Exit codes. They are part of the CLI's contract (docs/cli.md "Exit codes").
@@ -45,7 +46,7 @@ type cli struct {
 	// command reads (environment, prompt, tenant) is added to it at once;
 	// the Management API client and the Migrator share it, and every error
 	// is redacted with it before it is printed.
-	secrets *phonemigrate.SecretSet
+	secrets *redact.Set
 }
 
 // command is one subcommand.
@@ -133,7 +134,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // process, tests set it up by hand (to pretend stdin is a terminal).
 func (c *cli) main(ctx context.Context, args []string) int {
 	if c.secrets == nil {
-		c.secrets = phonemigrate.NewSecretSet()
+		c.secrets = redact.NewSet()
 	}
 	stdout, stderr := c.stdout, c.stderr
 	if len(args) == 0 {
@@ -204,7 +205,7 @@ func message(err error) string {
 // sentence makes msg read as one sentence: a single line ending in a full
 // stop.
 func sentence(msg string) string {
-	msg = strings.Join(strings.Fields(phonemigrate.StripControl(msg)), " ")
+	msg = strings.Join(strings.Fields(redact.StripControl(msg)), " ")
 	if msg == "" {
 		return "unknown error."
 	}
@@ -223,7 +224,7 @@ func printable(text string) string {
 	for i, l := range lines {
 		parts := strings.Split(l, "\t")
 		for j, p := range parts {
-			parts[j] = phonemigrate.StripControl(p)
+			parts[j] = redact.StripControl(p)
 		}
 		lines[i] = strings.Join(parts, "\t")
 	}

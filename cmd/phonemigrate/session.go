@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // session is what plan, apply, status and rollback share: the tenant, the
@@ -63,19 +64,19 @@ func (c *cli) writeJSON(v any) error {
 }
 
 // escapeUnsafe returns JSON text b with every character
-// phonemigrate.UnsafeRune names — C1 controls (one-byte CSI U+009B
+// redact.UnsafeRune names — C1 controls (one-byte CSI U+009B
 // included), DEL, bidirectional controls such as U+202E, zero-width
 // characters — written as a \uXXXX escape (encoding/json leaves them raw;
 // it escapes only C0 controls and U+2028/U+2029). Outside strings JSON
 // holds none of them, so the data is unchanged, only spelt safely.
 func escapeUnsafe(b []byte) []byte {
-	if !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x7f && phonemigrate.UnsafeRune(r) }) {
+	if !bytes.ContainsFunc(b, func(r rune) bool { return r >= 0x7f && redact.UnsafeRune(r) }) {
 		return b
 	}
 	var out bytes.Buffer
 	for len(b) > 0 {
 		r, size := utf8.DecodeRune(b)
-		if r >= 0x7f && phonemigrate.UnsafeRune(r) {
+		if r >= 0x7f && redact.UnsafeRune(r) {
 			fmt.Fprintf(&out, "\\u%04x", r)
 		} else {
 			out.Write(b[:size])

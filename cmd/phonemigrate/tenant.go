@@ -10,6 +10,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // Environment variables the CLI reads. Secrets are read only from the
@@ -157,7 +158,7 @@ func checkURL(name, raw string) error {
 }
 
 // redactURL keeps a URL's credentials out of messages.
-func redactURL(raw string) string { return phonemigrate.RedactURL(raw) }
+func redactURL(raw string) string { return redact.URL(raw) }
 
 // checkDomain accepts a bare host name such as "acme.eu.auth0.com".
 func checkDomain(d string) error {

@@ -102,7 +102,7 @@ func (c *Client) ListSMSConnections(ctx context.Context) ([]phonemigrate.Connect
 // connection builds a phonemigrate.Connection; options stay the raw map
 // Auth0 sent (never round-tripped through go-auth0's typed SMS options,
 // which drop unknown keys).
-// The secret values among the options (see [phonemigrate.OptionSecrets])
+// The secret values among the options (see [redact.OptionSecrets])
 // are remembered for redaction.
 func (c *Client) connection(id, name, strategy *string, opts *management.ConnectionOptions) phonemigrate.Connection {
 	cn := phonemigrate.Connection{ID: str(id), Name: str(name), Strategy: str(strategy)}

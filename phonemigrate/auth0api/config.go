@@ -17,6 +17,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/internal/safehttp"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // Defaults applied by [New] to zero [Config] fields.
@@ -116,7 +117,7 @@ type Config struct {
 	// access tokens, connection option secrets, Twilio tokens, Action
 	// secret values) and redacts everything it holds from its errors. nil
 	// gives the client a set of its own.
-	Secrets *phonemigrate.SecretSet
+	Secrets *redact.Set
 
 	// Logger, when set, receives one debug record per attempt: method, path,
 	// status, attempt, duration. Never headers or bodies.
@@ -315,9 +316,9 @@ type Client struct {
 	m       *client.Management
 	base    *url.URL
 	mode    credentialMode
-	secrets *phonemigrate.SecretSet // every secret sent or read, redacted from errors
-	hc      *http.Client            // the SDK's HTTP client, for checkpoint log paging
-	self    string                  // the application the Client calls as, when known
+	secrets *redact.Set  // every secret sent or read, redacted from errors
+	hc      *http.Client // the SDK's HTTP client, for checkpoint log paging
+	self    string       // the application the Client calls as, when known
 }
 
 var _ phonemigrate.Client = (*Client)(nil)
@@ -354,7 +355,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	hc.CheckRedirect = refuseRedirect
 	secrets := cfg.Secrets
 	if secrets == nil {
-		secrets = phonemigrate.NewSecretSet()
+		secrets = redact.NewSet()
 	}
 	secrets.AddSecret(s.Token, s.ClientSecret)
 	t := newTransport(base, s)

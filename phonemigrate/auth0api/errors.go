@@ -10,6 +10,7 @@ import (
 	"github.com/auth0/go-auth0/v3/management/core"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // ErrIncompleteResponse is matched by the error of a call whose 2xx answer
@@ -28,7 +29,7 @@ var ErrIncompleteResponse = errors.New("auth0api: incomplete response")
 //
 // Every text taken from the server (Message, ErrorCode, and any other error
 // text) has the secrets the client knows replaced by "[redacted]" and its
-// control characters removed (see [phonemigrate.Redact]): a server that
+// control characters removed (see [redact.Text]): a server that
 // echoes the request in its message must not put the token, the client
 // secret, a Twilio auth token, an Action secret or a gateway secret into an
 // error, a log or a checkpoint.
@@ -55,7 +56,7 @@ func (c *Client) fail(ctx context.Context, method, path string, err error) error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return phonemigrate.RedactError(fmt.Errorf("auth0api: %s %s: %w", method, path, err), secrets...)
+	return redact.Error(fmt.Errorf("auth0api: %s %s: %w", method, path, err), secrets...)
 }
 
 // maxMessage bounds (in bytes) a message or error code taken from a
@@ -70,7 +71,7 @@ const (
 // (at a character boundary) — never the other way round, which would
 // leave the first half of a secret straddling the cut.
 func serverText(s string, max int, secrets []string) string {
-	return truncate(phonemigrate.Redact(s, secrets...), max)
+	return truncate(redact.Text(s, secrets...), max)
 }
 
 // truncate cuts s to at most n bytes at a character boundary, marking the

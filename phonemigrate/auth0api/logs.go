@@ -16,6 +16,7 @@ import (
 	"github.com/auth0/go-auth0/v3/management/option"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // maxLogsPerPage is Auth0's page size limit for GET /logs.
@@ -130,7 +131,7 @@ func (c *Client) logEvent(id, typ, desc, date string, details map[string]any) ph
 	clean = func(v any) any {
 		switch x := v.(type) {
 		case string:
-			return phonemigrate.Redact(x, secrets...)
+			return redact.Text(x, secrets...)
 		case map[string]any:
 			m := make(map[string]any, len(x))
 			for k, e := range x {
@@ -150,7 +151,7 @@ func (c *Client) logEvent(id, typ, desc, date string, details map[string]any) ph
 	if details == nil {
 		d = nil
 	}
-	return phonemigrate.LogEvent{ID: id, Type: typ, Description: phonemigrate.Redact(desc, secrets...), Date: t, Details: d}
+	return phonemigrate.LogEvent{ID: id, Type: typ, Description: redact.Text(desc, secrets...), Date: t, Details: d}
 }
 
 // ClientGrants implements [phonemigrate.ClientGrants]: GET /client-grants

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // TokenError reports a failed client-credentials token request. It holds
@@ -64,7 +65,7 @@ type clientCredentials struct {
 	tok  *oauth2.Token
 	// secrets receives each access token and redacts token errors (nil in
 	// tests that build a clientCredentials by hand).
-	secrets *phonemigrate.SecretSet
+	secrets *redact.Set
 }
 
 func newClientCredentials(s *settings, hc *http.Client) *clientCredentials {
@@ -111,7 +112,7 @@ func (c *clientCredentials) token(ctx context.Context) (*oauth2.Token, error) {
 		te.ErrorCode = serverText(te.ErrorCode, maxMessage, secrets)
 		te.Description = serverText(te.Description, maxDescription, secrets)
 		if te.Err != nil {
-			te.Err = phonemigrate.RedactError(te.Err, secrets...)
+			te.Err = redact.Error(te.Err, secrets...)
 		}
 		return nil, te
 	}

@@ -36,6 +36,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/internal/privatefile"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // Sentinel errors. Match them with errors.Is.
@@ -291,7 +292,7 @@ func finish(s *Snapshot, files Files) (Files, error) {
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	var secrets []string
 	for _, c := range s.Connections {
-		secrets = append(secrets, phonemigrate.OptionSecrets(c.Options)...)
+		secrets = append(secrets, redact.OptionSecrets(c.Options)...)
 	}
 	for _, f := range files {
 		for _, sec := range secrets {
@@ -304,12 +305,12 @@ func finish(s *Snapshot, files Files) (Files, error) {
 }
 
 // replaceSecrets returns a deep copy of opts with each secret (by
-// phonemigrate's one rule, [phonemigrate.FindOptionSecrets]: values under
+// phonemigrate's one rule, [redact.FindOptionSecrets]: values under
 // secret keys, a URL's user info and secret query parameters) replaced by
 // repl(path), path naming the secret ("gateway_authentication.secret",
 // "gateway_url.password").
 func replaceSecrets(opts map[string]any, repl func(path string) string) map[string]any {
-	return phonemigrate.ReplaceOptionSecrets(opts, func(s phonemigrate.OptionSecret) string { return repl(s.Path) })
+	return redact.ReplaceOptionSecrets(opts, func(s redact.OptionSecret) string { return repl(s.Path) })
 }
 
 // namer hands out names by the rule of auth0 tf generate: runs of

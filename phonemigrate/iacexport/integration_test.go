@@ -12,6 +12,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/iacexport"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 func fakeClient(t *testing.T, sc phonemigratetest.Scenario) (*phonemigratetest.Server, phonemigrate.Client) {
@@ -47,7 +48,7 @@ func TestExportAfterApply(t *testing.T) {
 			st := srv.State()
 			var secrets []string
 			for _, c := range st.Connections {
-				secrets = append(secrets, phonemigrate.OptionSecrets(c.Options)...)
+				secrets = append(secrets, redact.OptionSecrets(c.Options)...)
 			}
 			for _, a := range st.Actions {
 				for _, s := range a.Secrets {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // Version is the version of the snapshot file format
@@ -322,13 +323,13 @@ func twilioPlaceholder(sid string) string {
 }
 
 // placeholdOptions returns a connection's options with every secret (by
-// the rule of [phonemigrate.FindOptionSecrets]: values under secret keys, a URL's user
+// the rule of [redact.FindOptionSecrets]: values under secret keys, a URL's user
 // info and secret query parameters) replaced by a placeholder, and records
 // each. A Twilio token's placeholder names its account; a gateway secret
 // stored base64url-encoded gets an encoded placeholder, so the options
 // stay valid; a URL keeps its shape.
 func (s *Snapshot) placeholdOptions(cn phonemigrate.Connection, opts map[string]any) map[string]any {
-	return phonemigrate.ReplaceOptionSecrets(opts, func(sec phonemigrate.OptionSecret) string {
+	return redact.ReplaceOptionSecrets(opts, func(sec redact.OptionSecret) string {
 		path := "options." + sec.Path
 		ph := PlaceholderPrefix + "connection-" + cn.Name + "-" + strings.ReplaceAll(path, ".", "-")
 		parent, key := "", sec.Path

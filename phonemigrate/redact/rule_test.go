@@ -1,4 +1,4 @@
-package phonemigrate_test
+package redact_test
 
 import (
 	"encoding/base64"
@@ -8,8 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 // TestRedactVariants: a secret is redacted in every form a hostile server
@@ -34,18 +33,18 @@ func TestRedactVariants(t *testing.T) {
 		{"split by RLO", "got Tw1lio-T0\u202eken-9f8e7d"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := phonemigrate.Redact(tc.text, sec)
-			if !strings.Contains(got, phonemigrate.Redacted) {
-				t.Errorf("Redact(%q) = %q: not redacted", tc.text, got)
+			got := redact.Text(tc.text, sec)
+			if !strings.Contains(got, redact.Mark) {
+				t.Errorf("Text(%q) = %q: not redacted", tc.text, got)
 			}
 			for _, part := range []string{"T0ken", "t0ken", "T0KEN", "9f8e7d", "T0 ken", "ken-9f"} {
 				if strings.Contains(got, part) {
-					t.Errorf("Redact(%q) = %q: part %q left", tc.text, got, part)
+					t.Errorf("Text(%q) = %q: part %q left", tc.text, got, part)
 				}
 			}
 		})
 	}
-	if got := phonemigrate.Redact("an ordinary sentence", "sentence-not-here"); got != "an ordinary sentence" {
+	if got := redact.Text("an ordinary sentence", "sentence-not-here"); got != "an ordinary sentence" {
 		t.Errorf("text without the secret changed: %q", got)
 	}
 }
@@ -57,12 +56,12 @@ func TestStripControlUnsafe(t *testing.T) {
 	t.Parallel()
 	for _, r := range []rune{0x1b, 0x9b, 0x85, 0x2028, 0x2029, 0x202e, 0x202a, 0x2066, 0x2069, 0x200e, 0x200b, 0xfeff, 0x061c} {
 		in := "a" + string(r) + "b"
-		if got := phonemigrate.StripControl(in); got != "a b" {
+		if got := redact.StripControl(in); got != "a b" {
 			t.Errorf("StripControl(%q) = %q, want %q", in, got, "a b")
 		}
 	}
 	for _, keep := range []string{"Café 東京 +1 555", "مرحبا", "tab\tless"[:3]} {
-		if got := phonemigrate.StripControl(keep); got != keep {
+		if got := redact.StripControl(keep); got != keep {
 			t.Errorf("StripControl(%q) = %q", keep, got)
 		}
 	}
@@ -82,7 +81,7 @@ func TestOptionSecretsURL(t *testing.T) {
 		"template":               "@@password@@",
 	}
 	var got []string
-	for _, s := range phonemigrate.FindOptionSecrets(opts) {
+	for _, s := range redact.FindOptionSecrets(opts) {
 		got = append(got, s.Path+"="+s.Value+"|"+s.Decoded)
 	}
 	want := []string{
@@ -97,14 +96,14 @@ func TestOptionSecretsURL(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("FindOptionSecrets (-want +got):\n%s", diff)
 	}
-	vals := phonemigrate.OptionSecrets(opts)
+	vals := redact.OptionSecrets(opts)
 	sort.Strings(vals)
 	for _, v := range []string{"gw-user:p@ss-1", "p@ss-1", "p%40ss-1", "k-2"} {
 		if i := sort.SearchStrings(vals, v); i == len(vals) || vals[i] != v {
 			t.Errorf("OptionSecrets lacks %q: %q", v, vals)
 		}
 	}
-	repl := phonemigrate.ReplaceOptionSecrets(opts, func(s phonemigrate.OptionSecret) string { return "<" + s.Path + ">" })
+	repl := redact.ReplaceOptionSecrets(opts, func(s redact.OptionSecret) string { return "<" + s.Path + ">" })
 	if got, want := repl["gateway_url"], "https://<gateway_url.username>:<gateway_url.password>@sms.example/send?to=x&apikey=<gateway_url.query.apikey>&sig=<gateway_url.query.sig>#f"; got != want {
 		t.Errorf("replaced gateway_url = %q, want %q", got, want)
 	}
@@ -113,7 +112,7 @@ func TestOptionSecretsURL(t *testing.T) {
 	}
 	// A Basic authorization header built from the URL's user info.
 	echo := "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("gw-user:p@ss-1"))
-	if got := phonemigrate.Redact(echo, vals...); strings.Contains(got, "Z3ct") {
+	if got := redact.Text(echo, vals...); strings.Contains(got, "Z3ct") {
 		t.Errorf("basic auth of the URL's credentials not redacted: %q", got)
 	}
 }
@@ -126,7 +125,7 @@ func TestSecretName(t *testing.T) {
 		"gateway_authentication": false, "secret_base64_encoded": true, "to": false, "from": false, "twilio_sid": false,
 		"template": false, "syntax": false, "messaging_service_sid": false, "audience": false, "subject": false, "method": false,
 	} {
-		if got := phonemigrate.SecretName(name); got != want {
+		if got := redact.SecretName(name); got != want {
 			t.Errorf("SecretName(%q) = %v, want %v", name, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package phonemigrate
+package redact
 
 import (
 	"net/url"
@@ -28,7 +28,7 @@ import (
 //   - The Management API token, the client secret and the access tokens
 //     fetched with it; Action secret values.
 //
-// Code that reads one of these adds it to the run's [SecretSet] at once,
+// Code that reads one of these adds it to the run's [Set] at once,
 // and every text that leaves the program through an error, a log, a
 // checkpoint or the output is redacted with that set.
 
@@ -227,12 +227,12 @@ func urlSecretParts(v string) []urlPart {
 	return parts
 }
 
-// RedactURL returns u with its secret parts by the rule above — the user
+// URL returns u with its secret parts by the rule above — the user
 // name and password of its user info, the values of its secret query
 // parameters — replaced by "[redacted]", for a URL that must be shown.
-func RedactURL(u string) string {
+func URL(u string) string {
 	for _, p := range slices.Backward(urlSecretParts(u)) {
-		u = u[:p.lo] + redacted + u[p.hi:]
+		u = u[:p.lo] + Mark + u[p.hi:]
 	}
 	return u
 }
@@ -240,7 +240,7 @@ func RedactURL(u string) string {
 // OptionSecrets returns the secret values of opts by the rule above
 // ([FindOptionSecrets]), with the forms a URL's secrets are also sent in —
 // percent-decoded, and "user:password" as in a Basic authorization header
-// — so that they can be given to [Redact].
+// — so that they can be given to [Text].
 func OptionSecrets(opts map[string]any) []string {
 	var out []string
 	user, pass := map[string]string{}, map[string]string{}
@@ -264,27 +264,27 @@ func OptionSecrets(opts map[string]any) []string {
 	return out
 }
 
-// SecretSet is the set of secret values one run knows of, which it redacts
+// Set is the set of secret values one run knows of, which it redacts
 // from every text it lets out: add each secret to it the moment it is
 // read (from the environment, a prompt, the tenant, a file). The
 // [Migrator] ([WithSecrets]) and the auth0api client share one, so a
 // secret either of them has seen is redacted from the other's errors.
-// A nil *SecretSet holds nothing and ignores Add; use [NewSecretSet]. It
+// A nil *Set holds nothing and ignores Add; use [NewSet]. It
 // is safe for concurrent use.
-type SecretSet struct {
+type Set struct {
 	mu   sync.Mutex
 	vals map[string]struct{}
 }
 
-// NewSecretSet returns a set holding vals.
-func NewSecretSet(vals ...string) *SecretSet {
-	s := &SecretSet{}
+// NewSet returns a set holding vals.
+func NewSet(vals ...string) *Set {
+	s := &Set{}
 	s.Add(vals...)
 	return s
 }
 
 // Add adds the non-empty vals.
-func (s *SecretSet) Add(vals ...string) {
+func (s *Set) Add(vals ...string) {
 	if s == nil {
 		return
 	}
@@ -300,18 +300,18 @@ func (s *SecretSet) Add(vals ...string) {
 	}
 }
 
-// AddSecret adds secret values; see [SecretSet.Add].
-func (s *SecretSet) AddSecret(vals ...Secret) {
+// AddSecret adds secret values; see [Set.Add].
+func (s *Set) AddSecret(vals ...Secret) {
 	for _, v := range vals {
 		s.Add(v.Reveal())
 	}
 }
 
 // AddOptions adds the secrets of a connection's options ([OptionSecrets]).
-func (s *SecretSet) AddOptions(opts map[string]any) { s.Add(OptionSecrets(opts)...) }
+func (s *Set) AddOptions(opts map[string]any) { s.Add(OptionSecrets(opts)...) }
 
 // Values returns the set's values, in no particular order.
-func (s *SecretSet) Values() []string {
+func (s *Set) Values() []string {
 	if s == nil {
 		return nil
 	}
@@ -324,12 +324,12 @@ func (s *SecretSet) Values() []string {
 	return out
 }
 
-// Redact is [Redact] with the set's values and extra.
-func (s *SecretSet) Redact(text string, extra ...string) string {
-	return Redact(text, append(s.Values(), extra...)...)
+// Redact is [Text] with the set's values and extra.
+func (s *Set) Redact(text string, extra ...string) string {
+	return Text(text, append(s.Values(), extra...)...)
 }
 
-// RedactError is [RedactError] with the set's values and extra.
-func (s *SecretSet) RedactError(err error, extra ...string) error {
-	return RedactError(err, append(s.Values(), extra...)...)
+// RedactError is [Error] with the set's values and extra.
+func (s *Set) RedactError(err error, extra ...string) error {
+	return Error(err, append(s.Values(), extra...)...)
 }

@@ -1,4 +1,10 @@
-package phonemigrate
+// Package redact keeps secrets out of everything phonemigrate lets out:
+// the [Secret] type, which never prints its value; the one rule of what is
+// secret in a connection's options ([FindOptionSecrets], [SecretName]);
+// [Text] and [Error], which remove secret values in every form a server
+// could echo them in, and strip characters that could mislead a terminal
+// ([StripControl]); and the [Set] of secrets a run knows of.
+package redact
 
 import (
 	"encoding/base64"
@@ -18,8 +24,6 @@ import (
 // and only code that must send it to Auth0 calls it.
 type Secret string
 
-const redacted = "[redacted]"
-
 // Reveal returns the secret value.
 func (s Secret) Reveal() string { return string(s) }
 
@@ -28,7 +32,7 @@ func (s Secret) String() string {
 	if s == "" {
 		return ""
 	}
-	return redacted
+	return Mark
 }
 
 // GoString keeps %#v from printing the value.
@@ -41,10 +45,10 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // LogValue implements [slog.LogValuer].
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
-// Redacted is what [Redact] puts in place of a secret value.
-const Redacted = redacted
+// Mark is what [Text] puts in place of a secret value.
+const Mark = "[redacted]"
 
-// Redact returns text with every occurrence of each non-empty secret
+// Text returns text with every occurrence of each non-empty secret
 // replaced by "[redacted]", and every character that could mislead a
 // terminal or a reader replaced by a space (see [StripControl]).
 //
@@ -56,11 +60,11 @@ const Redacted = redacted
 // control or invisible characters ("tok\x1ben" is the secret "token").
 // Matching is done before anything is stripped, so nothing of a secret is
 // left behind.
-func Redact(text string, secrets ...string) string {
+func Text(text string, secrets ...string) string {
 	return redactValues(text, secrets)
 }
 
-// redactValues is [Redact].
+// redactValues is [Text].
 func redactValues(text string, secrets []string) string {
 	forms := secretForms(secrets)
 	// The skeleton is text lowered, without the characters StripControl
@@ -106,7 +110,7 @@ func redactValues(text string, secrets []string) string {
 			hi = max(hi, spans[i].hi)
 		}
 		b.WriteString(StripControl(text[pos:lo]))
-		b.WriteString(redacted)
+		b.WriteString(Mark)
 		pos = hi
 	}
 	b.WriteString(StripControl(text[pos:]))
@@ -117,7 +121,7 @@ func redactValues(text string, secrets []string) string {
 // that is searched for: shorter ones would match ordinary words.
 const minEncodedLen = 6
 
-// secretForms returns, lowered, every form of each secret [Redact] looks
+// secretForms returns, lowered, every form of each secret [Text] looks
 // for.
 func secretForms(secrets []string) []string {
 	seen := map[string]bool{}
@@ -232,7 +236,7 @@ func UnsafeRune(r rune) bool {
 }
 
 // RedactedError is an error whose text had secret values removed by
-// [RedactError]. It unwraps to the original error, so errors.Is and
+// [Error]. It unwraps to the original error, so errors.Is and
 // errors.As still classify it; code that reads fields of the wrapped
 // errors must not print them.
 type RedactedError struct {
@@ -243,15 +247,15 @@ type RedactedError struct {
 func (e *RedactedError) Error() string { return e.Text }
 func (e *RedactedError) Unwrap() error { return e.Err }
 
-// RedactError returns err unchanged when its text holds none of secrets
+// Error returns err unchanged when its text holds none of secrets
 // and no control character, and otherwise a [*RedactedError] with the
 // redacted text. A nil err gives nil.
-func RedactError(err error, secrets ...string) error {
+func Error(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
 	text := err.Error()
-	clean := Redact(text, secrets...)
+	clean := Text(text, secrets...)
 	if clean == text {
 		return err
 	}
@@ -260,24 +264,4 @@ func RedactError(err error, secrets ...string) error {
 		return &RedactedError{Text: clean, Err: re.Err}
 	}
 	return &RedactedError{Text: clean, Err: err}
-}
-
-// secrets are the secret values r knows of: the Migrator's set (see
-// [WithSecrets]), the Twilio auth token of the options, every secret of
-// the options of the connections it read and the legacy Guardian Twilio
-// token.
-func (r *run) secrets() []string {
-	out := r.m.secrets.Values()
-	if r.o != nil {
-		out = append(out, r.o.TwilioAuthToken.Reveal())
-	}
-	if r.d != nil {
-		for _, c := range r.d.SMSConnections {
-			out = append(out, OptionSecrets(c.Options)...)
-		}
-		if r.d.LegacyTwilio != nil {
-			out = append(out, r.d.LegacyTwilio.AuthToken.Reveal())
-		}
-	}
-	return out
 }
