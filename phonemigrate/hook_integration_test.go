@@ -302,6 +302,9 @@ func TestMFAHookProofDifference(t *testing.T) {
 	if p := plan.Proof; !p.Ran || len(p.Differences) != 4 || !strings.Contains(p.Differences[0], "bodies differ") {
 		t.Fatalf("proof = %+v, want one difference per sample", p)
 	}
+	if diff := cmp.Diff([]string{"mfa/text/otp_enroll", "mfa/voice/otp_enroll", "mfa/text/otp_verify", "mfa/voice/otp_verify"}, plan.Proof.Consumers); diff != "" {
+		t.Errorf("proof's consumers (-want +got):\n%s", diff)
+	}
 	if !strings.Contains(plan.Text(), "does NOT make the same requests") {
 		t.Errorf("plan text:\n%s", plan.Text())
 	}

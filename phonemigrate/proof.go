@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -36,6 +37,10 @@ type Proof struct {
 	// original's; empty when they are identical. Apply refuses a plan with
 	// differences unless [Options.AcceptActionDifferences].
 	Differences []string `json:"differences,omitempty"`
+	// Consumers are the delivery model's IDs ("mfa/text/otp_verify") of
+	// the sample events on which the copy differs, each once: what the
+	// CLI's --accept-difference ID accepts, as it does the rehearsal's.
+	Consumers []string `json:"consumers,omitempty"`
 }
 
 // ProofSample is one sample event of a [Proof].
@@ -62,7 +67,7 @@ type ProofError struct {
 }
 
 func (e *ProofError) Error() string {
-	return fmt.Sprintf("the copy of the send-phone-message Action %q does not make the same requests as the original (%d difference(s), listed in the plan: %s); fix the Action, or accept the differences (--accept-action-differences, Options.AcceptActionDifferences); nothing was written",
+	return fmt.Sprintf("the copy of the send-phone-message Action %q does not make the same requests as the original (%d difference(s), listed in the plan: %s); fix the Action, or accept the differences (--accept-difference ID for each consumer the plan lists, Options.AcceptActionDifferences); nothing was written",
 		e.Action, len(e.Differences), e.Differences[0])
 }
 
@@ -116,6 +121,12 @@ func prove(ctx context.Context, tenant string, hook *Action, copyCode string, se
 				Secrets: secrets,
 			}
 			label := mt + " by " + dm
+			n := len(p.Differences)
+			differs := func() {
+				if id := "mfa/" + dm + "/" + mt; len(p.Differences) > n && !slices.Contains(p.Consumers, id) {
+					p.Consumers = append(p.Consumers, id)
+				}
+			}
 			// The two run at once: each has its own node process and
 			// recorder.
 			var (
@@ -135,9 +146,11 @@ func prove(ctx context.Context, tenant string, hook *Action, copyCode string, se
 				return p
 			case oerr != nil:
 				p.Differences = append(p.Differences, label+": the original does not run ("+oerr.Error()+"), the copy does")
+				differs()
 				continue
 			case cerr != nil:
 				p.Differences = append(p.Differences, label+": the copy does not run: "+cerr.Error())
+				differs()
 				continue
 			}
 			s := ProofSample{MessageType: mt, DeliveryMethod: dm, Requests: len(orig.Requests), Original: string(orig.Outcome), Copy: string(cp.Outcome)}
@@ -151,6 +164,7 @@ func prove(ctx context.Context, tenant string, hook *Action, copyCode string, se
 			}
 			s.Same = len(diffs) == 0
 			p.Differences = append(p.Differences, diffs...)
+			differs()
 			p.Samples = append(p.Samples, s)
 		}
 	}
@@ -225,7 +239,7 @@ func (p *Proof) text() string {
 	case len(p.Differences) == 0:
 		fmt.Fprintf(&b, "Proof: the copy made the same requests as the send-phone-message Action (method, URL, headers, body; codes and times excepted) on %d sample event(s):\n", len(p.Samples))
 	default:
-		fmt.Fprintf(&b, "Proof: the copy does NOT make the same requests as the send-phone-message Action (%d difference(s)); apply refuses unless they are accepted:\n", len(p.Differences))
+		fmt.Fprintf(&b, "Proof: the copy does NOT make the same requests as the send-phone-message Action (%d difference(s)); apply refuses unless they are accepted (--accept-difference ID, for each of %s):\n", len(p.Differences), strings.Join(p.Consumers, ", "))
 	}
 	for _, s := range p.Samples {
 		same := "same"

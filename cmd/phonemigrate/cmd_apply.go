@@ -164,6 +164,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		}
 		// What was accepted is recorded, so that check does not count it.
 		opts.AcceptedDifferences = rh.accepted
+		opts.AcceptActionDifferences = opts.AcceptActionDifferences || pf.acceptsProof(plan)
 	} else if cp.State != phonemigrate.StateCompleted && !log.quiet {
 		fmt.Fprintf(c.stderr, "Resuming the migration of %s from %s (checkpoint %s).\n", tenant.Name(), cp.ResumePoint(), path)
 	}

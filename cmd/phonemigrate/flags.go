@@ -28,7 +28,7 @@ type optionFlags struct {
 func (o *optionFlags) register(fs *flag.FlagSet) {
 	o.registerOffline(fs)
 	fs.Var(&o.nodeModules, "node-modules", "a node_modules `DIR` holding the npm packages of the send-phone-message Action, so that the proof can run it (repeatable)")
-	fs.BoolVar(&o.acceptDiffs, "accept-action-differences", false, "apply even when the proof found the copy of the send-phone-message Action making other requests than the original")
+	fs.BoolVar(&o.acceptDiffs, "accept-action-differences", false, "accept every difference the proof found between the send-phone-message Action and its copy (older form of --accept-difference ID for each consumer the proof lists)")
 	fs.StringVar(&o.twilioAPI, "twilio-api-url", "", "Twilio API base `URL` for the credential check, test-message evidence and a generated Action (default $PHONEMIGRATE_TWILIO_API_URL, else https://api.twilio.com; 'phonemigrate fake' prints its own)")
 }
 

@@ -45,6 +45,12 @@ func mgmtCall(t *testing.T, srv *phonemigratetest.Server, method, path string, b
 // that POSTs {to, text, kind, type, key} to a local service. take returns
 // (and forgets) the bodies the service received.
 func hookTenant(t *testing.T, key string) (srv *phonemigratetest.Server, take func() []string) {
+	return hookTenantSending(t, key, "")
+}
+
+// hookTenantSending is hookTenant whose Action adds extra (JavaScript
+// object members) to the body it sends.
+func hookTenantSending(t *testing.T, key, extra string) (srv *phonemigratetest.Server, take func() []string) {
 	t.Helper()
 	var mu sync.Mutex
 	var bodies []string
@@ -71,8 +77,8 @@ func hookTenant(t *testing.T, key string) (srv *phonemigratetest.Server, take fu
 	code := fmt.Sprintf(`exports.onExecuteSendPhoneMessage = async (event) => {
   const o = event.message_options;
   await fetch(%q, { method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ to: o.recipient, text: o.text, kind: o.action, type: o.message_type, key: event.secrets.GW_KEY }) });
-};`, svc.URL)
+    body: JSON.stringify({ to: o.recipient, text: o.text, kind: o.action, type: o.message_type, key: event.secrets.GW_KEY%s }) });
+};`, svc.URL, extra)
 	a := mgmtCall(t, srv, "POST", "/actions/actions", map[string]any{"name": "our-sms", "code": code, "runtime": "node18",
 		"secrets": []any{map[string]any{"name": "GW_KEY", "value": key}}, "supported_triggers": []any{map[string]any{"id": "send-phone-message"}}})
 	id := a["id"].(string)
@@ -203,4 +209,42 @@ func TestEchoingServerLeaksNoActionSecret(t *testing.T) {
 		t.Errorf("the echoed secrets did not reach the output redacted; the scan proves nothing:\n%s", all.String())
 	}
 	assertNoLeak(t, all.String(), key, strings.ToUpper(key), base64.StdEncoding.EncodeToString([]byte(key)), hex.EncodeToString([]byte(key)))
+}
+
+// TestAcceptDifferenceAcceptsProof: the proof's differences between a
+// send-phone-message Action and its copy are accepted like the
+// rehearsal's, by consumer ID (--accept-difference), each of them.
+func TestAcceptDifferenceAcceptsProof(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("node"); err != nil {
+		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
+			t.Fatal("node is required")
+		}
+		t.Skip("node not found")
+	}
+	const key = "gw-key-PROOF-DIFF-5a1e"
+	srv, _ := hookTenantSending(t, key, ", nonce: Math.random()")
+	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0", "PHONEMIGRATE_ACTION_SECRET_GW_KEY": key}
+	cp := filepath.Join(t.TempDir(), "cp.json")
+	apply := func(extra ...string) (int, string) {
+		var out bytes.Buffer
+		args := append([]string{"apply", "--yes", "--skip-test", "--checkpoint", cp}, extra...)
+		code := run(t.Context(), args, strings.NewReader(""), &out, &out, func(k string) string { return env[k] })
+		return code, out.String()
+	}
+	stateBefore, _ := json.Marshal(srv.State())
+	code, out := apply()
+	if code != exitUserWork || !strings.Contains(out, "--accept-difference ID, for each of mfa/text/otp_enroll, mfa/text/otp_verify") {
+		t.Fatalf("apply: exit %d, want %d naming the consumers to accept:\n%s", code, exitUserWork, out)
+	}
+	// One of the two accepted is not enough.
+	if code, out := apply("--accept-difference", "mfa/text/otp_enroll"); code != exitUserWork {
+		t.Fatalf("apply accepting one of two: exit %d, want %d:\n%s", code, exitUserWork, out)
+	}
+	if after, _ := json.Marshal(srv.State()); !bytes.Equal(stateBefore, after) {
+		t.Fatal("a refused apply changed the tenant")
+	}
+	if code, out := apply("--accept-difference", "mfa/text/otp_enroll", "--accept-difference", "mfa/text/otp_verify"); code != exitOK || !strings.Contains(out, "completed") {
+		t.Fatalf("apply accepting both: exit %d, want 0:\n%s", code, out)
+	}
 }

@@ -40,7 +40,23 @@ type proveFlags struct {
 
 func (p *proveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.skip, "no-rehearse", false, "do not rehearse the migration on a fake copy of the tenant before writing (the plan then says the outcome is not proven)")
-	fs.Var(&p.accept, "accept-difference", "accept that consumer `ID` (as the plan lists it, e.g. passwordless/sms/text/otp_verify) receives something else after the migration; repeatable")
+	fs.Var(&p.accept, "accept-difference", "accept that consumer `ID` (as the plan lists it, e.g. passwordless/sms/text/otp_verify, mfa/voice/otp_enroll) receives something else after the migration, as the rehearsal or the proof of a send-phone-message Action's copy found it; repeatable")
+}
+
+// acceptsProof reports whether the accepted IDs name every consumer on
+// which the proof of plan's send-phone-message Action copy found a
+// difference: --accept-difference accepts those as it accepts the
+// rehearsal's (--accept-action-differences, older, accepts them all).
+func (p *proveFlags) acceptsProof(plan *phonemigrate.Plan) bool {
+	if plan == nil || plan.Proof == nil || len(plan.Proof.Consumers) == 0 {
+		return false
+	}
+	for _, id := range plan.Proof.Consumers {
+		if !slices.Contains(p.accept, id) {
+			return false
+		}
+	}
+	return true
 }
 
 // enabled reports whether the rehearsal runs.
