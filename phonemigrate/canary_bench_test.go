@@ -9,13 +9,14 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // benchCanary runs the canary against the fake tenant (MFA through
 // Guardian's legacy Twilio, so no Node.js) under 100 MFA SMS a second,
 // breaking Twilio after breakAfter (never when 0). It returns the record
 // and the fake.
-func benchCanary(b *testing.B, poll, window, breakAfter time.Duration) (phonemigrate.CanaryRecord, *phonemigratetest.Server) {
+func benchCanary(b *testing.B, poll, window, breakAfter time.Duration) (watch.Record, *phonemigratetest.Server) {
 	b.Helper()
 	srv := phonemigratetest.NewServer(phonemigratetest.MFATwilio)
 	b.Cleanup(srv.Close)
@@ -35,8 +36,8 @@ func benchCanary(b *testing.B, poll, window, breakAfter time.Duration) (phonemig
 	srv.ResetRequests()
 	ctx, cancel := context.WithTimeout(b.Context(), window+10*time.Second)
 	defer cancel()
-	rec, err := phonemigrate.WatchCanary(ctx, cl, phonemigrate.Canary{PollInterval: poll, MinFailures: 3, Threshold: 0.2},
-		phonemigrate.CanaryRecord{From: from, To: from.Add(window)})
+	rec, err := watch.Canary{PollInterval: poll, MinFailures: 3, Threshold: 0.2}.Observe(ctx, cl,
+		watch.Record{From: from, To: from.Add(window)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func BenchmarkCanaryDetection(b *testing.B) {
 			for range b.N {
 				// The break falls anywhere in a poll interval.
 				rec, srv := benchCanary(b, poll, time.Minute, 600*time.Millisecond+rand.N(poll))
-				if rec.Verdict != phonemigrate.VerdictBreach {
+				if rec.Verdict != watch.VerdictBreach {
 					b.Fatalf("verdict %s", rec.Verdict)
 				}
 				var first time.Time
@@ -81,7 +82,7 @@ func BenchmarkCanaryCalls(b *testing.B) {
 	const poll, window = 100 * time.Millisecond, 3 * time.Second
 	for range b.N {
 		rec, srv := benchCanary(b, poll, window, 0)
-		if rec.Verdict != phonemigrate.VerdictHealthy {
+		if rec.Verdict != watch.VerdictHealthy {
 			b.Fatalf("verdict %s: %s", rec.Verdict, rec.Reason)
 		}
 		calls := 0
@@ -93,6 +94,6 @@ func BenchmarkCanaryCalls(b *testing.B) {
 		b.ReportMetric(float64(calls), "log-calls")
 		b.ReportMetric(float64(calls-3)/float64(rec.Polls-3), "calls/poll")
 		b.ReportMetric(float64(calls)/window.Minutes(), "calls/min")
-		b.ReportMetric(float64(rec.Observed.Current.Path(phonemigrate.PathMFAText).Sent), "messages-seen")
+		b.ReportMetric(float64(rec.Observed.Current.Path(watch.PathMFAText).Sent), "messages-seen")
 	}
 }

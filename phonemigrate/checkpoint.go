@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/internal/privatefile"
 )
@@ -39,7 +41,7 @@ type Checkpoint struct {
 	// confirmation, or "assumed received").
 	Tests []TestOutcome `json:"tests,omitempty"`
 	// Watch is the delivery canary's window and verdict ([Options.Canary]).
-	Watch *CanaryRecord `json:"watch,omitempty"`
+	Watch *watch.Record `json:"watch,omitempty"`
 	// Accepted are the differences a person accepted when applying
 	// ([Options.AcceptedDifferences]); Check does not count them.
 	Accepted  []Finding `json:"accepted,omitempty"`

@@ -3,6 +3,8 @@ package phonemigrate
 import (
 	"context"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
@@ -23,7 +25,7 @@ type Client interface {
 	PhoneProviders
 	PhoneTemplates
 	Actions
-	TenantLogs
+	watch.TenantLogs
 	ClientGrants
 }
 

@@ -135,11 +135,11 @@
 //
 // # Watching delivery
 //
-// Auth0 gives no delivery feedback but its tenant logs. [WatchDelivery]
-// reads them ([TenantLogs], part of [Client]) and reports per
-// [DeliveryPath] the messages sent and not delivered, the failure rate and
-// the most frequent reasons ([MaskReason] masks phone numbers and
-// credentials), next to the same-length window before. [LogFollower] reads
+// Auth0 gives no delivery feedback but its tenant logs. [watch.Delivery]
+// reads them ([watch.TenantLogs], part of [Client]) and reports per
+// [watch.Path] the messages sent and not delivered, the failure rate and
+// the most frequent reasons ([watch.MaskReason] masks phone numbers and
+// credentials), next to the same-length window before. [watch.Follower] reads
 // new events one checkpoint page at a time. [Options.Canary] makes Apply
 // watch the window after the tenant switch before it completes, record the
 // window and verdict in [Checkpoint.Watch], and fail with a

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
@@ -306,7 +308,7 @@ const StatusFailureLogged = "failure_logged"
 // fills out.Status with StatusFailureLogged and out.Reason with the masked
 // reason.
 func (r *run) logEvidence(ctx context.Context, out *TestOutcome, since time.Time) error {
-	wait := r.o.Canary.withDefaults().PollInterval
+	wait := r.o.Canary.WithDefaults().PollInterval
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
@@ -315,7 +317,7 @@ func (r *run) logEvidence(ctx context.Context, out *TestOutcome, since time.Time
 	case <-t.C:
 	}
 	q := `type:"fn" AND date:[` + since.UTC().Add(-time.Second).Format(time.RFC3339Nano) + ` TO *]`
-	evs, err := r.m.c.Logs(ctx, LogQuery{Q: q, Sort: "date:-1", PerPage: 100})
+	evs, err := r.m.c.Logs(ctx, watch.LogQuery{Q: q, Sort: "date:-1", PerPage: 100})
 	if err != nil {
 		return fmt.Errorf("look up the test message in the tenant logs: %w", err)
 	}
@@ -324,7 +326,7 @@ func (r *run) logEvidence(ctx context.Context, out *TestOutcome, since time.Time
 		nt, _ := e.Details["notification_type"].(string)
 		rcpt, _ := e.Details["to"].(string)
 		if nt == "phone_test" && normalizeNumber(rcpt) == normalizeNumber(out.To) {
-			out.Status, out.Reason = StatusFailureLogged, MaskReason(failureReason(e))
+			out.Status, out.Reason = StatusFailureLogged, watch.MaskReason(watch.FailureReason(e))
 			return nil
 		}
 	}

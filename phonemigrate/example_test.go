@@ -221,33 +221,6 @@ func ExampleTestOutcome() {
 	// text test message to +15551230001: Twilio status delivered (SM00000000000000000000000000000001)
 }
 
-// WatchDelivery reads the tenant logs: what was sent and what failed, per
-// path, with reasons fit to print.
-func ExampleWatchDelivery() {
-	ctx := context.Background()
-	srv, client := exampleTenant(phonemigratetest.MFATwilio)
-	defer srv.Close()
-	from := time.Now().Add(-time.Minute)
-
-	// Two MFA messages go out, then Twilio starts failing.
-	for range 2 {
-		_, _ = srv.Notify(ctx, phonemigratetest.NotifyRequest{Kind: "mfa", Recipient: "+15551230001"})
-	}
-	_ = srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakTwilio, Status: 400, Code: 21211, Message: "Invalid 'To' Phone Number: +15551230001"})
-	_, _ = srv.Notify(ctx, phonemigratetest.NotifyRequest{Kind: "mfa", Recipient: "+15551230001"})
-
-	rep, err := phonemigrate.WatchDelivery(ctx, client, from, time.Time{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	p := rep.Current.Path(phonemigrate.PathMFAText)
-	fmt.Printf("%s: %d sent, %d failed (%.0f%%)\n", p.Path, p.Sent, p.Failed, 100*p.FailureRate)
-	fmt.Println(p.TopErrors[0].Reason)
-	// Output:
-	// mfa/text: 2 sent, 1 failed (33%)
-	// Twilio answered 400: 21211 Invalid 'To' Phone Number: +•••••••••01
-}
-
 // Repair switches back a tenant that was switched to the Unified Phone
 // Experience by hand without a phone provider, so that MFA codes flow
 // again through the legacy Guardian settings; then Apply migrates it

@@ -1,7 +1,6 @@
 package phonemigrate
 
 import (
-	"context"
 	"net/http"
 	"time"
 )
@@ -18,11 +17,6 @@ var CheckFile = checkFile
 
 // WithTwilioTransport makes the Migrator's Twilio API client use rt.
 func WithTwilioTransport(rt http.RoundTripper) Option { return withTwilioTransport(rt) }
-
-// WatchCanary runs the canary's observation of rec's window.
-func WatchCanary(ctx context.Context, logs TenantLogs, c Canary, rec CanaryRecord) (CanaryRecord, error) {
-	return watchCanary(ctx, logs, c.withDefaults(), &rec, false)
-}
 
 // StateOrder is the position of s on the forward path of the built-in step
 // table (-1 when it is not on it).

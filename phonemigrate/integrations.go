@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // Integrations at risk: under the Unified Phone Experience the legacy
@@ -136,7 +138,7 @@ func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport,
 	calls := map[string]*CallAtRisk{}
 	r.LogsComplete = true
 	for page := 0; page < maxIntegrationLogPages; page++ {
-		evs, err := m.c.Logs(ctx, LogQuery{Q: `type:("sapi" OR "fapi")`, Sort: "date:-1", Page: page, PerPage: 100})
+		evs, err := m.c.Logs(ctx, watch.LogQuery{Q: `type:("sapi" OR "fapi")`, Sort: "date:-1", Page: page, PerPage: 100})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

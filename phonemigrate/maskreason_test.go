@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // TestMaskReasonPhoneForms (#23 item 7): a phone number in a log reason is
@@ -27,7 +27,7 @@ func TestMaskReasonPhoneForms(t *testing.T) {
 		"+\u0661\u0665\u0665\u0665\u0661\u0662\u0663\u0664\u0665\u0666\u0667",
 		"(555) 123-4567",
 	} {
-		got := phonemigrate.MaskReason("delivery to " + number + " failed")
+		got := watch.MaskReason("delivery to " + number + " failed")
 		if !strings.Contains(got, "•") {
 			t.Errorf("MaskReason(%q) = %q: not masked", number, got)
 		}
@@ -38,11 +38,11 @@ func TestMaskReasonPhoneForms(t *testing.T) {
 		}
 	}
 	for _, keep := range []string{"HTTP 500 after 3 attempts", "code 21211"} {
-		if got := phonemigrate.MaskReason(keep); got != keep {
+		if got := watch.MaskReason(keep); got != keep {
 			t.Errorf("MaskReason(%q) = %q; not a phone number", keep, got)
 		}
 	}
-	got := phonemigrate.MaskReason("POST https://gwuser:gw-Pa55@sms.example/send failed with mgmt-tok-123", "mgmt-tok-123")
+	got := watch.MaskReason("POST https://gwuser:gw-Pa55@sms.example/send failed with mgmt-tok-123", "mgmt-tok-123")
 	for _, s := range []string{"gwuser", "gw-Pa55", "mgmt-tok-123"} {
 		if strings.Contains(got, s) {
 			t.Errorf("MaskReason left %q: %q", s, got)

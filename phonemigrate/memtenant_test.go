@@ -12,6 +12,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // memTenant is a small in-memory Client used by the unit tests (behind
@@ -43,8 +44,8 @@ type memTenant struct {
 	polls       int      // GetAction calls so far
 	Tokens      []string // auth tokens / secret values received (to prove they were sent)
 
-	LogEvents []phonemigrate.LogEvent // tenant logs, in log id order
-	LogCalls  []phonemigrate.LogQuery // every Logs call
+	LogEvents []watch.LogEvent // tenant logs, in log id order
+	LogCalls  []watch.LogQuery // every Logs call
 }
 
 var _ phonemigrate.Client = (*memTenant)(nil)
@@ -540,12 +541,12 @@ var (
 
 // Logs serves LogEvents: checkpoint paging by id, or the type list and
 // date range of Q (the queries phonemigrate writes), sorted, paged.
-func (t *memTenant) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error) {
+func (t *memTenant) Logs(ctx context.Context, q watch.LogQuery) ([]watch.LogEvent, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.LogCalls = append(t.LogCalls, q)
 	if q.Take > 0 {
-		var out []phonemigrate.LogEvent
+		var out []watch.LogEvent
 		for _, e := range t.LogEvents {
 			if e.ID > q.From && len(out) < q.Take {
 				out = append(out, e)
@@ -564,7 +565,7 @@ func (t *memTenant) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonem
 		from, _ = time.Parse(time.RFC3339Nano, m[1])
 		to, _ = time.Parse(time.RFC3339Nano, m[2]) // "*": zero, open
 	}
-	var out []phonemigrate.LogEvent
+	var out []watch.LogEvent
 	for _, e := range t.LogEvents {
 		if types != nil && !slices.Contains(types, e.Type) {
 			continue

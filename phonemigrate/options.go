@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
@@ -126,8 +127,8 @@ type Options struct {
 	TwilioAPIBaseURL string
 
 	// Canary watches phone delivery in the tenant logs after the switch,
-	// before completing (off unless Canary.Window is set); see [Canary].
-	Canary Canary
+	// before completing (off unless Canary.Window is set); see [watch.Canary].
+	Canary watch.Canary
 
 	// Planned is the plan the caller just made with [Migrator.Plan] on this
 	// Migrator, to show it. When nothing stands between that plan and Apply
@@ -196,7 +197,7 @@ func isE164(s string) bool { return e164.MatchString(s) }
 
 // validate checks o without any I/O.
 func (o *Options) validate() error {
-	if err := o.Canary.validate(); err != nil {
+	if err := validateCanary(o.Canary); err != nil {
 		return err
 	}
 	for _, f := range o.AcceptedDifferences {

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
+
 	"github.com/unifiedphone/unifiedphone/delivery"
 )
 
@@ -95,7 +97,7 @@ type clientReads interface {
 	GetAction(ctx context.Context, id string) (Action, error)
 	ListActionsByTrigger(ctx context.Context, trigger string) ([]Action, error)
 	TriggerBindings(ctx context.Context, trigger string) ([]Binding, error)
-	Logs(ctx context.Context, q LogQuery) ([]LogEvent, error)
+	Logs(ctx context.Context, q watch.LogQuery) ([]watch.LogEvent, error)
 	ClientGrants(ctx context.Context) ([]ClientGrant, error)
 	ClientName(ctx context.Context, clientID string) (string, error)
 }

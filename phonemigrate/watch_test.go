@@ -12,6 +12,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 func TestMaskReason(t *testing.T) {
@@ -26,7 +27,7 @@ func TestMaskReason(t *testing.T) {
 		{strings.Repeat("x", 300), strings.Repeat("x", 199) + "…"},
 	}
 	for _, tt := range tests {
-		if got := phonemigrate.MaskReason(tt.in); got != tt.want {
+		if got := watch.MaskReason(tt.in); got != tt.want {
 			t.Errorf("MaskReason(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
@@ -36,7 +37,7 @@ func TestMaskReason(t *testing.T) {
 // gets the phone recipient Auth0 logs (details.body.phone_number), an fn
 // without a notification type Auth0's "sms" and a phone recipient: the
 // canary counts only entries about a phone.
-func ev(id int, typ string, at time.Time, details map[string]any) phonemigrate.LogEvent {
+func ev(id int, typ string, at time.Time, details map[string]any) watch.LogEvent {
 	switch typ {
 	case "cs":
 		if details == nil {
@@ -51,7 +52,7 @@ func ev(id int, typ string, at time.Time, details map[string]any) phonemigrate.L
 			details = d
 		}
 	}
-	return phonemigrate.LogEvent{ID: fmt.Sprintf("90%010d", id), Type: typ, Date: at, Details: details}
+	return watch.LogEvent{ID: fmt.Sprintf("90%010d", id), Type: typ, Date: at, Details: details}
 }
 
 func TestWatchDelivery(t *testing.T) {
@@ -62,7 +63,7 @@ func TestWatchDelivery(t *testing.T) {
 		return map[string]any{"notification_type": "sms", "to": to, "error": err}
 	}
 	mfaFail := map[string]any{"provider_error": map[string]any{"errorCode": "twilio_error", "message": "Twilio answered 401: 20003 Authenticate"}}
-	tn := &memTenant{LogEvents: []phonemigrate.LogEvent{
+	tn := &memTenant{LogEvents: []watch.LogEvent{
 		ev(1, "cs", before, nil),
 		ev(2, "fn", before, fnDetails("+15550000001", "gateway answered 503")),
 		ev(3, "gd_send_sms", before, nil),
@@ -78,26 +79,26 @@ func TestWatchDelivery(t *testing.T) {
 		ev(13, "api_limit", after, nil),                 // not a delivery
 		ev(14, "cs", switchAt.Add(11*time.Minute), nil), // after the window
 	}}
-	rep, err := phonemigrate.WatchDelivery(t.Context(), tn, switchAt, switchAt.Add(10*time.Minute))
+	rep, err := watch.Delivery(t.Context(), tn, switchAt, switchAt.Add(10*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := map[phonemigrate.DeliveryPath][2]int{}
+	paths := map[watch.Path][2]int{}
 	for _, p := range rep.Current.Paths {
 		paths[p.Path] = [2]int{p.Sent, p.Failed}
 	}
-	want := map[phonemigrate.DeliveryPath][2]int{
-		phonemigrate.PathPasswordlessText: {1, 3}, phonemigrate.PathPasswordlessVoice: {0, 0},
-		phonemigrate.PathMFAText: {0, 1}, phonemigrate.PathMFAVoice: {1, 0},
+	want := map[watch.Path][2]int{
+		watch.PathPasswordlessText: {1, 3}, watch.PathPasswordlessVoice: {0, 0},
+		watch.PathMFAText: {0, 1}, watch.PathMFAVoice: {1, 0},
 	}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("current (-want +got):\n%s", diff)
 	}
-	pl := rep.Current.Path(phonemigrate.PathPasswordlessText)
+	pl := rep.Current.Path(watch.PathPasswordlessText)
 	if pl.FailureRate != 0.75 {
 		t.Errorf("failure rate %v, want 0.75", pl.FailureRate)
 	}
-	wantTop := []phonemigrate.ReasonCount{{Reason: "Action p finished: threw (call +•••••••••01 failed)", Count: 1},
+	wantTop := []watch.ReasonCount{{Reason: "Action p finished: threw (call +•••••••••01 failed)", Count: 1},
 		{Reason: "Action p finished: threw (call +•••••••••02 failed)", Count: 1}, {Reason: "gateway answered 500", Count: 1}}
 	if diff := cmp.Diff(wantTop, pl.TopErrors); diff != "" {
 		t.Errorf("top errors (-want +got):\n%s", diff)
@@ -106,7 +107,7 @@ func TestWatchDelivery(t *testing.T) {
 		t.Errorf("action failures, phone limited, test failures = %v", got)
 	}
 	// The baseline is the 10 minutes before the switch.
-	if b := rep.Baseline.Path(phonemigrate.PathPasswordlessText); b.Sent != 1 || b.Failed != 1 || b.FailureRate != 0.5 {
+	if b := rep.Baseline.Path(watch.PathPasswordlessText); b.Sent != 1 || b.Failed != 1 || b.FailureRate != 0.5 {
 		t.Errorf("baseline passwordless %+v", b)
 	}
 	if !rep.Baseline.From.Equal(switchAt.Add(-10*time.Minute)) || len(rep.Current.Minutes) != 11 {
@@ -119,7 +120,7 @@ func TestWatchDelivery(t *testing.T) {
 	if s := fmt.Sprint(rep); strings.Contains(s, "5550000") {
 		t.Errorf("report shows a phone number: %s", s)
 	}
-	if _, err := phonemigrate.WatchDelivery(t.Context(), tn, switchAt, switchAt); !errors.Is(err, phonemigrate.ErrInvalidWindow) {
+	if _, err := watch.Delivery(t.Context(), tn, switchAt, switchAt); !errors.Is(err, watch.ErrInvalidWindow) {
 		t.Errorf("empty window: %v", err)
 	}
 }
@@ -144,7 +145,7 @@ func canaryRun(t *testing.T, breakAction bool) (*phonemigratetest.Server, *phone
 	t.Cleanup(srv.StopTraffic)
 	time.Sleep(300 * time.Millisecond) // a baseline before the switch
 	o := fakeOptions(srv)
-	o.Canary = phonemigrate.Canary{Window: 1500 * time.Millisecond, PollInterval: 100 * time.Millisecond, MinFailures: 3, AutoRollback: true}
+	o.Canary = watch.Canary{Window: 1500 * time.Millisecond, PollInterval: 100 * time.Millisecond, MinFailures: 3, AutoRollback: true}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	res, err := m.Apply(ctx, o)
@@ -158,7 +159,7 @@ func TestCanaryHealthyCompletes(t *testing.T) {
 		t.Fatalf("Apply: %v", err)
 	}
 	w := res.Checkpoint.Watch
-	if res.State != phonemigrate.StateCompleted || w == nil || w.Verdict != phonemigrate.VerdictHealthy {
+	if res.State != phonemigrate.StateCompleted || w == nil || w.Verdict != watch.VerdictHealthy {
 		t.Fatalf("state %s, watch %+v", res.State, w)
 	}
 	if got := w.To.Sub(w.From); got != 1500*time.Millisecond {
@@ -167,7 +168,7 @@ func TestCanaryHealthyCompletes(t *testing.T) {
 	// The legacy gateway delivered before the switch (the baseline); after
 	// it nothing failed. (How many messages the Node.js Action delivered
 	// within the window depends on the machine's load.)
-	cur, base := w.Observed.Current.Path(phonemigrate.PathPasswordlessText), w.Observed.Baseline.Path(phonemigrate.PathPasswordlessText)
+	cur, base := w.Observed.Current.Path(watch.PathPasswordlessText), w.Observed.Baseline.Path(watch.PathPasswordlessText)
 	if base.Sent == 0 || cur.Failed != 0 {
 		t.Errorf("observed %+v, baseline %+v", cur, base)
 	}
@@ -184,7 +185,7 @@ func TestCanaryBreachRollsBack(t *testing.T) {
 		t.Errorf("state %s, want rolled_back", res.State)
 	}
 	w := res.Checkpoint.Watch
-	if w == nil || w.Verdict != phonemigrate.VerdictBreach || !strings.Contains(w.Reason, "passwordless/text failed") {
+	if w == nil || w.Verdict != watch.VerdictBreach || !strings.Contains(w.Reason, "passwordless/text failed") {
 		t.Fatalf("watch %+v", w)
 	}
 	if strings.Contains(err.Error(), "+1555") {
@@ -207,9 +208,9 @@ func TestCanaryInterruptedResumes(t *testing.T) {
 	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyGateway)
 	o := fakeOptions(srv)
-	o.Canary = phonemigrate.Canary{Window: 400 * time.Millisecond, PollInterval: 50 * time.Millisecond}
+	o.Canary = watch.Canary{Window: 400 * time.Millisecond, PollInterval: 50 * time.Millisecond}
 	ctx, cancel := context.WithCancel(t.Context())
-	o.Canary.OnPoll = func(phonemigrate.CanaryRecord) { cancel() } // Ctrl-C during the watch
+	o.Canary.OnPoll = func(watch.Record) { cancel() } // Ctrl-C during the watch
 	if _, err := m.Apply(ctx, o); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Apply = %v, want canceled", err)
 	}
@@ -223,7 +224,7 @@ func TestCanaryInterruptedResumes(t *testing.T) {
 	if err != nil || res.State != phonemigrate.StateCompleted {
 		t.Fatalf("resume = %v, %v", res, err)
 	}
-	if w := res.Checkpoint.Watch; !w.From.Equal(from) || w.Verdict != phonemigrate.VerdictHealthy {
+	if w := res.Checkpoint.Watch; !w.From.Equal(from) || w.Verdict != watch.VerdictHealthy {
 		t.Errorf("resumed watch %+v, want the window from %v", w, from)
 	}
 }
@@ -253,20 +254,20 @@ func TestCanaryVerdictIsBaselineAware(t *testing.T) {
 		before, after [2]int // sent, failed
 		want          string
 	}{
-		{"healthy", [2]int{10, 0}, [2]int{10, 0}, phonemigrate.VerdictHealthy},
-		{"one failure of two", [2]int{10, 0}, [2]int{1, 1}, phonemigrate.VerdictHealthy},
-		{"broken", [2]int{10, 0}, [2]int{2, 8}, phonemigrate.VerdictBreach},
-		{"already failing as much before", [2]int{2, 8}, [2]int{2, 8}, phonemigrate.VerdictHealthy},
-		{"worse than before", [2]int{8, 2}, [2]int{2, 8}, phonemigrate.VerdictBreach},
+		{"healthy", [2]int{10, 0}, [2]int{10, 0}, watch.VerdictHealthy},
+		{"one failure of two", [2]int{10, 0}, [2]int{1, 1}, watch.VerdictHealthy},
+		{"broken", [2]int{10, 0}, [2]int{2, 8}, watch.VerdictBreach},
+		{"already failing as much before", [2]int{2, 8}, [2]int{2, 8}, watch.VerdictHealthy},
+		{"worse than before", [2]int{8, 2}, [2]int{2, 8}, watch.VerdictBreach},
 		// A break late in a long healthy window: 6 of 106 is 6%, but 6 of
 		// the last 20 messages is 30%.
-		{"late break", [2]int{10, 0}, [2]int{100, 6}, phonemigrate.VerdictBreach},
-		{"late, too few failures", [2]int{10, 0}, [2]int{100, 4}, phonemigrate.VerdictHealthy},
+		{"late break", [2]int{10, 0}, [2]int{100, 6}, watch.VerdictBreach},
+		{"late, too few failures", [2]int{10, 0}, [2]int{100, 4}, watch.VerdictHealthy},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := phonemigrate.WatchCanary(t.Context(), mk(tt.before, tt.after), phonemigrate.Canary{MinFailures: 5, Threshold: 0.2, PollInterval: time.Millisecond},
-				phonemigrate.CanaryRecord{From: switchAt, To: switchAt.Add(10 * time.Minute)})
+			got, err := watch.Canary{MinFailures: 5, Threshold: 0.2, PollInterval: time.Millisecond}.Observe(t.Context(), mk(tt.before, tt.after),
+				watch.Record{From: switchAt, To: switchAt.Add(10 * time.Minute)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -298,7 +299,7 @@ func TestCanaryLooksAfterConnectionsSwitch(t *testing.T) {
 		}
 	}))
 	o := fakeOptions(srv)
-	o.Canary = phonemigrate.Canary{Window: time.Minute, PollInterval: 50 * time.Millisecond, MinFailures: 3}
+	o.Canary = watch.Canary{Window: time.Minute, PollInterval: 50 * time.Millisecond, MinFailures: 3}
 	_, err := m.Apply(t.Context(), o)
 	var be *phonemigrate.CanaryBreachError
 	if !errors.As(err, &be) || be.RolledBack {
@@ -308,7 +309,7 @@ func TestCanaryLooksAfterConnectionsSwitch(t *testing.T) {
 	if cp.State != phonemigrate.StateFailed || cp.LastGood != phonemigrate.StateConnectionsSwitched {
 		t.Errorf("checkpoint %s/%s, want failed after connections_switched", cp.State, cp.LastGood)
 	}
-	if cp.Watch == nil || cp.Watch.Verdict != phonemigrate.VerdictBreach || len(cp.Watch.Breached) != 1 || cp.Watch.Breached[0] != phonemigrate.PathPasswordlessText {
+	if cp.Watch == nil || cp.Watch.Verdict != watch.VerdictBreach || len(cp.Watch.Breached) != 1 || cp.Watch.Breached[0] != watch.PathPasswordlessText {
 		t.Errorf("watch %+v", cp.Watch)
 	}
 	if len(srv.State().PhoneTemplates) != 0 {
@@ -331,7 +332,7 @@ func TestCustomProviderTestMessageFromLogs(t *testing.T) {
 				}
 			}
 			o := fakeOptions(srv)
-			o.Canary = phonemigrate.Canary{Window: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond}
+			o.Canary = watch.Canary{Window: 50 * time.Millisecond, PollInterval: 20 * time.Millisecond}
 			res, err := m.Apply(t.Context(), o)
 			if !broken {
 				if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	deliverywatch "github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // applyOutput is the --json output of apply and rollback.
@@ -22,7 +23,7 @@ type applyOutput struct {
 	// confirmation, or assumed_received (no delivery evidence).
 	Tests []phonemigrate.TestOutcome `json:"tests,omitempty"`
 	// Watch is the delivery canary's window, verdict and observation.
-	Watch *phonemigrate.CanaryRecord `json:"watch,omitempty"`
+	Watch *deliverywatch.Record `json:"watch,omitempty"`
 	// Repair is set (exit 3) when the tenant is switched and leaves users
 	// without codes: what 'phonemigrate repair' would write.
 	Repair *phonemigrate.Plan `json:"repair,omitempty"`
@@ -214,7 +215,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 			out.Watch = res.Checkpoint.Watch
 		}
 	}
-	if out.Watch != nil && !jsonOut && (!log.quiet || out.Watch.Verdict == phonemigrate.VerdictBreach) {
+	if out.Watch != nil && !jsonOut && (!log.quiet || out.Watch.Verdict == deliverywatch.VerdictBreach) {
 		fmt.Fprint(c.stderr, printable(canaryText(tenant.Name(), out.Watch)))
 	}
 	var breach *phonemigrate.CanaryBreachError

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // defaultWatch is the canary window `apply` watches delivery for after the
@@ -49,27 +50,27 @@ func (f *canaryFlags) set(fs *flag.FlagSet) bool {
 
 // canary returns the engine's canary options; without --watch the window
 // is $PHONEMIGRATE_WATCH when set.
-func (f *canaryFlags) canary(fs *flag.FlagSet, getenv func(string) string) (phonemigrate.Canary, error) {
+func (f *canaryFlags) canary(fs *flag.FlagSet, getenv func(string) string) (watch.Canary, error) {
 	explicit := false
 	fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "watch" })
 	if v := getenv(envWatch); v != "" && !explicit {
 		d, err := time.ParseDuration(v)
 		if err != nil {
-			return phonemigrate.Canary{}, usageErrorf("%s %q is not a duration such as 2m (0 disables the watch)", envWatch, v)
+			return watch.Canary{}, usageErrorf("%s %q is not a duration such as 2m (0 disables the watch)", envWatch, v)
 		}
 		f.window = d
 	}
 	switch {
 	case f.window < 0:
-		return phonemigrate.Canary{}, usageErrorf("--watch must not be negative (0 disables the watch)")
+		return watch.Canary{}, usageErrorf("--watch must not be negative (0 disables the watch)")
 	case f.threshold <= 0 || f.threshold > 1:
-		return phonemigrate.Canary{}, usageErrorf("--watch-threshold must be a rate above 0 and at most 1, such as 0.2")
+		return watch.Canary{}, usageErrorf("--watch-threshold must be a rate above 0 and at most 1, such as 0.2")
 	case f.minFailures < 1:
-		return phonemigrate.Canary{}, usageErrorf("--watch-min-failures must be at least 1")
+		return watch.Canary{}, usageErrorf("--watch-min-failures must be at least 1")
 	case f.poll <= 0:
-		return phonemigrate.Canary{}, usageErrorf("--watch-poll must be positive")
+		return watch.Canary{}, usageErrorf("--watch-poll must be positive")
 	}
-	return phonemigrate.Canary{Window: f.window, Threshold: f.threshold, MinFailures: f.minFailures,
+	return watch.Canary{Window: f.window, Threshold: f.threshold, MinFailures: f.minFailures,
 		PollInterval: f.poll, AutoRollback: !f.noAutoRollback}, nil
 }
 
@@ -77,7 +78,7 @@ func (f *canaryFlags) canary(fs *flag.FlagSet, getenv func(string) string) (phon
 // read).
 type watchOutput struct {
 	Tenant string `json:"tenant"`
-	phonemigrate.HealthReport
+	watch.Report
 }
 
 func runWatch(ctx context.Context, c *cli, args []string) error {
@@ -130,12 +131,12 @@ func runWatch(ctx context.Context, c *cli, args []string) error {
 	if _, err := client.ListSMSConnections(ctx); err != nil {
 		return err
 	}
-	rep, err := phonemigrate.WatchDelivery(ctx, client, from, time.Time{})
+	rep, err := watch.Delivery(ctx, client, from, time.Time{})
 	if err != nil {
 		return err
 	}
 	if jsonOut {
-		if err := c.writeJSON(watchOutput{Tenant: tenant.Name(), HealthReport: rep}); err != nil {
+		if err := c.writeJSON(watchOutput{Tenant: tenant.Name(), Report: rep}); err != nil {
 			return err
 		}
 	} else {
@@ -149,12 +150,12 @@ func runWatch(ctx context.Context, c *cli, args []string) error {
 
 // follow polls the logs (one checkpoint page a read) and prints the
 // changes until ctx ends (Ctrl-C), which is a normal end (exit 0).
-func (c *cli) follow(ctx context.Context, logs phonemigrate.TenantLogs, tenant string, from time.Time, rep phonemigrate.HealthReport, poll time.Duration, jsonOut bool) error {
-	f, err := phonemigrate.NewLogFollower(ctx, logs)
+func (c *cli) follow(ctx context.Context, logs watch.TenantLogs, tenant string, from time.Time, rep watch.Report, poll time.Duration, jsonOut bool) error {
+	f, err := watch.NewFollower(ctx, logs)
 	if err != nil {
 		return err
 	}
-	acc := phonemigrate.NewHealthCounter(from)
+	acc := watch.NewCounter(from)
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -170,7 +171,7 @@ func (c *cli) follow(ctx context.Context, logs phonemigrate.TenantLogs, tenant s
 		if err != nil {
 			return err
 		}
-		delta := phonemigrate.NewHealthCounter(from)
+		delta := watch.NewCounter(from)
 		for _, e := range evs {
 			acc.Add(e)
 			delta.Add(e)
@@ -179,7 +180,7 @@ func (c *cli) follow(ctx context.Context, logs phonemigrate.TenantLogs, tenant s
 		if jsonOut {
 			cur := acc.Health(now)
 			mergeHealth(&cur, rep.Current)
-			if err := c.writeJSONLine(watchOutput{Tenant: tenant, HealthReport: phonemigrate.HealthReport{Current: cur, Baseline: rep.Baseline}}); err != nil {
+			if err := c.writeJSONLine(watchOutput{Tenant: tenant, Report: watch.Report{Current: cur, Baseline: rep.Baseline}}); err != nil {
 				return err
 			}
 			continue
@@ -200,7 +201,7 @@ func (c *cli) writeJSONLine(v any) error {
 }
 
 // mergeHealth adds the counts of base (the report printed first) to h.
-func mergeHealth(h *phonemigrate.DeliveryHealth, base phonemigrate.DeliveryHealth) {
+func mergeHealth(h *watch.Health, base watch.Health) {
 	for i, p := range h.Paths {
 		b := base.Path(p.Path)
 		p.Sent += b.Sent
@@ -221,7 +222,7 @@ func mergeHealth(h *phonemigrate.DeliveryHealth, base phonemigrate.DeliveryHealt
 }
 
 // deltaLine is one --follow line: what the last read added, per path.
-func deltaLine(now time.Time, h phonemigrate.DeliveryHealth) string {
+func deltaLine(now time.Time, h watch.Health) string {
 	var parts []string
 	for _, p := range h.Paths {
 		if p.Sent+p.Failed == 0 {
@@ -269,7 +270,7 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // healthText is the watch report; spark adds a per-minute sparkline of
 // failures (terminals only).
-func healthText(tenant string, rep phonemigrate.HealthReport, spark bool) string {
+func healthText(tenant string, rep watch.Report, spark bool) string {
 	var b strings.Builder
 	cur, base := rep.Current, rep.Baseline
 	fmt.Fprintf(&b, "Phone delivery of %s from %s to %s (%s), compared with the %s before:\n",
@@ -300,7 +301,7 @@ func healthText(tenant string, rep phonemigrate.HealthReport, spark bool) string
 	return b.String()
 }
 
-func pct(p phonemigrate.PathHealth) string {
+func pct(p watch.PathHealth) string {
 	if p.Sent+p.Failed == 0 {
 		return "-"
 	}
@@ -315,7 +316,7 @@ func roundDur(d time.Duration) time.Duration {
 }
 
 // sparkline draws failed messages per minute.
-func sparkline(ms []phonemigrate.Minute) string {
+func sparkline(ms []watch.Minute) string {
 	const bars = "▁▂▃▄▅▆▇█"
 	runes := []rune(bars)
 	peak := 0
@@ -334,14 +335,14 @@ func sparkline(ms []phonemigrate.Minute) string {
 }
 
 // canaryText is what apply prints about its delivery watch.
-func canaryText(tenant string, w *phonemigrate.CanaryRecord) string {
+func canaryText(tenant string, w *watch.Record) string {
 	var b strings.Builder
 	switch w.Verdict {
-	case phonemigrate.VerdictBreach:
+	case watch.VerdictBreach:
 		fmt.Fprintf(&b, "Delivery broke after the switch: %s.\n", w.Reason)
-	case phonemigrate.VerdictHealthy:
+	case watch.VerdictHealthy:
 		fmt.Fprintf(&b, "Delivery stayed healthy for %s after the switch (%d log reads).\n", roundDur(w.To.Sub(w.From)), w.Polls)
-	case phonemigrate.VerdictSkipped:
+	case watch.VerdictSkipped:
 		fmt.Fprintf(&b, "Delivery watch not finished: %s.\n", w.Reason)
 	default:
 		fmt.Fprintf(&b, "Delivery watch interrupted (%d log reads); 'phonemigrate apply' continues it.\n", w.Polls)
@@ -354,11 +355,11 @@ func canaryText(tenant string, w *phonemigrate.CanaryRecord) string {
 
 // canReadLogs checks, before apply writes anything, that the token may
 // read the tenant logs when the delivery watch is on (one GET /logs).
-func canReadLogs(ctx context.Context, logs phonemigrate.TenantLogs, c phonemigrate.Canary) error {
+func canReadLogs(ctx context.Context, logs watch.TenantLogs, c watch.Canary) error {
 	if c.Window <= 0 {
 		return nil
 	}
-	_, err := logs.Logs(ctx, phonemigrate.LogQuery{Sort: "date:-1", PerPage: 1})
+	_, err := logs.Logs(ctx, watch.LogQuery{Sort: "date:-1", PerPage: 1})
 	if errors.Is(err, phonemigrate.ErrForbidden) || errors.Is(err, phonemigrate.ErrUnauthorized) {
 		return usageErrorf("the delivery watch cannot read the tenant logs (%v); grant the read:logs scope, or pass --watch 0 to migrate without watching (nothing was written)", err)
 	}

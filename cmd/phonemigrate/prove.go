@@ -14,6 +14,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/snapshot"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // The pre-write rehearsal of plan and apply: before apply writes anything
@@ -161,7 +162,7 @@ func (c *cli) rehearse(ctx context.Context, client phonemigrate.Client, tenant s
 	// over; nothing leaves the machine, no test message is needed.
 	o := opts
 	o.TwilioAuthToken, o.TwilioAPIBaseURL, o.Confirm, o.Planned = "", srv.Twilio().URL, nil, nil
-	o.TestRecipients, o.SkipTest, o.Canary = nil, true, phonemigrate.Canary{}
+	o.TestRecipients, o.SkipTest, o.Canary = nil, true, watch.Canary{}
 	plan, err := m.Plan(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("rehearsal: planning the copy: %w", err)

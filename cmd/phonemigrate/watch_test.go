@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while the command writes.
@@ -77,11 +77,11 @@ func TestWatchFollow(t *testing.T) {
 
 func TestSparklineAndHealthText(t *testing.T) {
 	t.Parallel()
-	ms := []phonemigrate.Minute{{Failed: 0}, {Failed: 1}, {Failed: 7}, {Failed: 3}}
+	ms := []watch.Minute{{Failed: 0}, {Failed: 1}, {Failed: 7}, {Failed: 3}}
 	if got, want := sparkline(ms), "▁▂█▄"; got != want {
 		t.Errorf("sparkline = %q, want %q", got, want)
 	}
-	rep := phonemigrate.HealthReport{Current: phonemigrate.DeliveryHealth{Minutes: ms, Paths: []phonemigrate.PathHealth{{Path: phonemigrate.PathMFAText, Sent: 3, Failed: 1, FailureRate: 0.25}}}}
+	rep := watch.Report{Current: watch.Health{Minutes: ms, Paths: []watch.PathHealth{{Path: watch.PathMFAText, Sent: 3, Failed: 1, FailureRate: 0.25}}}}
 	if text := healthText("t", rep, true); !strings.Contains(text, "failures per minute: ▁▂█▄") || !strings.Contains(text, "25.0%") {
 		t.Errorf("terminal text:\n%s", text)
 	}

@@ -17,18 +17,19 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 // maxLogsPerPage is Auth0's page size limit for GET /logs.
 const maxLogsPerPage = 100
 
-// Logs implements [phonemigrate.TenantLogs]: GET /logs. A query (Q, Sort,
+// Logs implements [watch.TenantLogs]: GET /logs. A query (Q, Sort,
 // Page, PerPage) goes through go-auth0's logs client, with Q sent as the
 // documented q parameter; checkpoint paging (Take > 0) is a plain GET
 // /logs?from=&take= on the same HTTP client (same token, retries, rate
 // limit handling and redaction), because Auth0 answers it with a bare
 // array, which go-auth0 v3.0.0's paginated response type cannot decode.
-func (c *Client) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error) {
+func (c *Client) Logs(ctx context.Context, q watch.LogQuery) ([]watch.LogEvent, error) {
 	method, path := http.MethodGet, "/logs"
 	switch {
 	case q.Take > maxLogsPerPage || q.PerPage > maxLogsPerPage:
@@ -58,7 +59,7 @@ func (c *Client) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigr
 	if err != nil {
 		return nil, c.fail(ctx, method, path, err)
 	}
-	out := make([]phonemigrate.LogEvent, 0, len(res.Results))
+	out := make([]watch.LogEvent, 0, len(res.Results))
 	for _, l := range res.Results {
 		if l == nil {
 			continue
@@ -70,7 +71,7 @@ func (c *Client) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigr
 	return out, nil
 }
 
-func (c *Client) logsFrom(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error) {
+func (c *Client) logsFrom(ctx context.Context, q watch.LogQuery) ([]watch.LogEvent, error) {
 	method, path := http.MethodGet, "/logs"
 	v := url.Values{"take": {strconv.Itoa(q.Take)}}
 	if q.From != "" {
@@ -111,7 +112,7 @@ func (c *Client) logsFrom(ctx context.Context, q phonemigrate.LogQuery) ([]phone
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return nil, fmt.Errorf("auth0api: %s %s: answer is not a list of log events: %w", method, path, err)
 	}
-	out := make([]phonemigrate.LogEvent, 0, len(list))
+	out := make([]watch.LogEvent, 0, len(list))
 	for _, l := range list {
 		e := c.logEvent(l.LogID, l.Type, l.Description, l.Date, l.Details)
 		e.ClientID, e.ClientName = l.ClientID, l.ClientName
@@ -124,7 +125,7 @@ func (c *Client) logsFrom(ctx context.Context, q phonemigrate.LogQuery) ([]phone
 // from its description and the strings of its details (a log entry can
 // quote a gateway URL with credentials, or a request with a token): they
 // are secrets from the moment they are read.
-func (c *Client) logEvent(id, typ, desc, date string, details map[string]any) phonemigrate.LogEvent {
+func (c *Client) logEvent(id, typ, desc, date string, details map[string]any) watch.LogEvent {
 	t, _ := time.Parse(time.RFC3339Nano, date)
 	secrets := c.secrets.Values()
 	var clean func(v any) any
@@ -151,7 +152,7 @@ func (c *Client) logEvent(id, typ, desc, date string, details map[string]any) ph
 	if details == nil {
 		d = nil
 	}
-	return phonemigrate.LogEvent{ID: id, Type: typ, Description: redact.Text(desc, secrets...), Date: t, Details: d}
+	return watch.LogEvent{ID: id, Type: typ, Description: redact.Text(desc, secrets...), Date: t, Details: d}
 }
 
 // ClientGrants implements [phonemigrate.ClientGrants]: GET /client-grants

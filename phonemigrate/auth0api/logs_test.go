@@ -10,6 +10,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
 func TestLogs(t *testing.T) {
@@ -20,7 +21,7 @@ func TestLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	types := func(evs []phonemigrate.LogEvent) []string {
+	types := func(evs []watch.LogEvent) []string {
 		out := []string{}
 		for _, e := range evs {
 			if e.ID == "" || e.Date.IsZero() {
@@ -31,7 +32,7 @@ func TestLogs(t *testing.T) {
 		return out
 	}
 	srv.ResetRequests()
-	got, err := c.Logs(t.Context(), phonemigrate.LogQuery{Q: `type:("cs" OR "fn")`, Sort: "date:1", PerPage: 100})
+	got, err := c.Logs(t.Context(), watch.LogQuery{Q: `type:("cs" OR "fn")`, Sort: "date:1", PerPage: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,21 +44,21 @@ func TestLogs(t *testing.T) {
 		t.Errorf("query sent: %v", q)
 	}
 	// Checkpoint paging continues after a log id, one page at a time.
-	next, err := c.Logs(t.Context(), phonemigrate.LogQuery{From: got[0].ID, Take: 1})
+	next, err := c.Logs(t.Context(), watch.LogQuery{From: got[0].ID, Take: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"gd_send_sms"}, types(next)); diff != "" {
 		t.Errorf("checkpoint (-want +got):\n%s", diff)
 	}
-	if _, err := c.Logs(t.Context(), phonemigrate.LogQuery{Take: 101}); !errors.Is(err, auth0api.ErrInvalidRequest) {
+	if _, err := c.Logs(t.Context(), watch.LogQuery{Take: 101}); !errors.Is(err, auth0api.ErrInvalidRequest) {
 		t.Errorf("take 101: %v", err)
 	}
 	srv.InjectFault(phonemigratetest.Fault{Path: "/logs", Status: 403, Times: 2})
-	if _, err := c.Logs(t.Context(), phonemigrate.LogQuery{Take: 10}); !errors.Is(err, phonemigrate.ErrForbidden) {
+	if _, err := c.Logs(t.Context(), watch.LogQuery{Take: 10}); !errors.Is(err, phonemigrate.ErrForbidden) {
 		t.Errorf("checkpoint 403: %v", err)
 	}
-	if _, err := c.Logs(t.Context(), phonemigrate.LogQuery{Q: "type:fn"}); !errors.Is(err, phonemigrate.ErrForbidden) {
+	if _, err := c.Logs(t.Context(), watch.LogQuery{Q: "type:fn"}); !errors.Is(err, phonemigrate.ErrForbidden) {
 		t.Errorf("query 403: %v", err)
 	}
 }
@@ -69,7 +70,7 @@ func TestLogsFromHonoursRateLimit(t *testing.T) {
 	c, srv := fake(t, phonemigratetest.MFATwilio)
 	srv.SetRateLimit(20, 1)
 	for range 4 {
-		if _, err := c.Logs(t.Context(), phonemigrate.LogQuery{Take: 100}); err != nil {
+		if _, err := c.Logs(t.Context(), watch.LogQuery{Take: 100}); err != nil {
 			t.Fatal(err)
 		}
 	}

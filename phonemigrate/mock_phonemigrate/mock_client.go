@@ -15,6 +15,7 @@ import (
 
 	delivery "github.com/unifiedphone/unifiedphone/delivery"
 	phonemigrate "github.com/unifiedphone/unifiedphone/phonemigrate"
+	watch "github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 	gomock "go.uber.org/mock/gomock"
 )
 
@@ -741,10 +742,10 @@ func (c *MockClientListSMSConnectionsCall) DoAndReturn(f func(context.Context) (
 }
 
 // Logs mocks base method.
-func (m *MockClient) Logs(ctx context.Context, q phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error) {
+func (m *MockClient) Logs(ctx context.Context, q watch.LogQuery) ([]watch.LogEvent, error) {
 	m.ctrl.T.Helper()
 	ret := m.ctrl.Call(m, "Logs", ctx, q)
-	ret0, _ := ret[0].([]phonemigrate.LogEvent)
+	ret0, _ := ret[0].([]watch.LogEvent)
 	ret1, _ := ret[1].(error)
 	return ret0, ret1
 }
@@ -762,19 +763,19 @@ type MockClientLogsCall struct {
 }
 
 // Return rewrite *gomock.Call.Return
-func (c *MockClientLogsCall) Return(arg0 []phonemigrate.LogEvent, arg1 error) *MockClientLogsCall {
+func (c *MockClientLogsCall) Return(arg0 []watch.LogEvent, arg1 error) *MockClientLogsCall {
 	c.Call = c.Call.Return(arg0, arg1)
 	return c
 }
 
 // Do rewrite *gomock.Call.Do
-func (c *MockClientLogsCall) Do(f func(context.Context, phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error)) *MockClientLogsCall {
+func (c *MockClientLogsCall) Do(f func(context.Context, watch.LogQuery) ([]watch.LogEvent, error)) *MockClientLogsCall {
 	c.Call = c.Call.Do(f)
 	return c
 }
 
 // DoAndReturn rewrite *gomock.Call.DoAndReturn
-func (c *MockClientLogsCall) DoAndReturn(f func(context.Context, phonemigrate.LogQuery) ([]phonemigrate.LogEvent, error)) *MockClientLogsCall {
+func (c *MockClientLogsCall) DoAndReturn(f func(context.Context, watch.LogQuery) ([]watch.LogEvent, error)) *MockClientLogsCall {
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }

@@ -1,4 +1,11 @@
-package phonemigrate
+// Package watch reads an Auth0 tenant's logs — the only delivery feedback
+// Auth0 gives — and says how phone delivery is doing on each path
+// (Passwordless and MFA, text and voice): [Delivery] compares a window with
+// the one before it, a [Follower] and a [Counter] follow the logs as they
+// come, and a [Canary] decides whether a path broke after the tenant
+// switched to the Unified Phone Experience. Failure reasons are masked
+// ([MaskReason]) before they are kept or shown.
+package watch
 
 import (
 	"context"
@@ -52,20 +59,20 @@ type LogEvent struct {
 	ClientName string `json:"client_name,omitempty"`
 }
 
-// DeliveryPath is one way phone messages reach users.
-type DeliveryPath string
+// Path is one way phone messages reach users.
+type Path string
 
 // The delivery paths a watch reports, in this order.
 const (
-	PathPasswordlessText  DeliveryPath = "passwordless/text"
-	PathPasswordlessVoice DeliveryPath = "passwordless/voice"
-	PathMFAText           DeliveryPath = "mfa/text"
-	PathMFAVoice          DeliveryPath = "mfa/voice"
+	PathPasswordlessText  Path = "passwordless/text"
+	PathPasswordlessVoice Path = "passwordless/voice"
+	PathMFAText           Path = "mfa/text"
+	PathMFAVoice          Path = "mfa/voice"
 )
 
-// DeliveryPaths lists every [DeliveryPath].
-func DeliveryPaths() []DeliveryPath {
-	return []DeliveryPath{PathPasswordlessText, PathPasswordlessVoice, PathMFAText, PathMFAVoice}
+// Paths lists every [Path].
+func Paths() []Path {
+	return []Path{PathPasswordlessText, PathPasswordlessVoice, PathMFAText, PathMFAVoice}
 }
 
 // deliveryLogTypes are the log types a watch counts (auth0-domain facts:
@@ -85,7 +92,7 @@ type ReasonCount struct {
 
 // PathHealth is the delivery health of one path in a window.
 type PathHealth struct {
-	Path DeliveryPath `json:"path"`
+	Path Path `json:"path"`
 	// Sent counts messages Auth0 logged as sent, Failed those it logged as
 	// not delivered.
 	Sent   int `json:"sent"`
@@ -110,9 +117,9 @@ type Minute struct {
 	Failed int       `json:"failed"`
 }
 
-// DeliveryHealth is what the tenant logs say about phone delivery in one
+// Health is what the tenant logs say about phone delivery in one
 // window.
-type DeliveryHealth struct {
+type Health struct {
 	From  time.Time    `json:"from"`
 	To    time.Time    `json:"to"`
 	Paths []PathHealth `json:"paths"`
@@ -132,7 +139,7 @@ type DeliveryHealth struct {
 }
 
 // Path returns the health of p.
-func (h DeliveryHealth) Path(p DeliveryPath) PathHealth {
+func (h Health) Path(p Path) PathHealth {
 	for _, x := range h.Paths {
 		if x.Path == p {
 			return x
@@ -141,10 +148,10 @@ func (h DeliveryHealth) Path(p DeliveryPath) PathHealth {
 	return PathHealth{Path: p}
 }
 
-// HealthReport compares a window with the same-length window before it.
-type HealthReport struct {
-	Current  DeliveryHealth `json:"current"`
-	Baseline DeliveryHealth `json:"baseline"`
+// Report compares a window with the same-length window before it.
+type Report struct {
+	Current  Health `json:"current"`
+	Baseline Health `json:"baseline"`
 }
 
 // classify maps an event to its path and outcome; ok is false for events
@@ -155,7 +162,7 @@ type HealthReport struct {
 // logs fn for email failures too (details.email_type, details.to an email
 // address) and cls for email magic links: neither is about a phone, and
 // both are ignored, as is every other type (sapi, s, f, ...).
-func classify(e LogEvent) (p DeliveryPath, failed, ok bool) {
+func classify(e LogEvent) (p Path, failed, ok bool) {
 	switch e.Type {
 	case "cs":
 		body, _ := e.Details["body"].(map[string]any)
@@ -203,16 +210,20 @@ func isPhoneNumber(s string) bool {
 	return digits >= 7
 }
 
+// customPhoneProvider is the Actions trigger of a custom phone provider
+// (phonemigrate.TriggerCustomPhoneProvider).
+const customPhoneProvider = "custom-phone-provider"
+
 // phoneActionFailure reports whether an actions_execution_failed entry is
 // the custom-phone-provider trigger's (an entry that names no trigger is
 // counted, as before: the tenant may log it without one).
 func phoneActionFailure(e LogEvent) bool {
 	t, _ := e.Details["trigger_id"].(string)
-	return t == "" || t == TriggerCustomPhoneProvider
+	return t == "" || t == customPhoneProvider
 }
 
-// failureReason is the masked reason of a failure event.
-func failureReason(e LogEvent) string {
+// FailureReason is the masked reason of a failure event.
+func FailureReason(e LogEvent) string {
 	reason := e.Description
 	if s, ok := e.Details["error"].(string); ok && s != "" {
 		reason = s
@@ -315,27 +326,27 @@ func maskPhones(s string) string {
 	return b.String()
 }
 
-// healthAcc accumulates events into a DeliveryHealth.
+// healthAcc accumulates events into a Health.
 type healthAcc struct {
 	from, to  time.Time
 	seen      map[string]bool
-	paths     map[DeliveryPath]*PathHealth
-	reasons   map[DeliveryPath]map[string]int
+	paths     map[Path]*PathHealth
+	reasons   map[Path]map[string]int
 	actionErr map[string]int
-	h         DeliveryHealth
+	h         Health
 	minutes   map[int64]*Minute
-	recentN   int                     // how many last messages per path recent keeps
-	recent    map[DeliveryPath][]bool // the path's last outcomes, true = failed
+	recentN   int             // how many last messages per path recent keeps
+	recent    map[Path][]bool // the path's last outcomes, true = failed
 }
 
 // defaultRecent is how many last messages per path the recent counts keep.
 const defaultRecent = 20
 
 func newHealthAcc(from, to time.Time) *healthAcc {
-	a := &healthAcc{from: from, to: to, seen: map[string]bool{}, paths: map[DeliveryPath]*PathHealth{},
-		reasons: map[DeliveryPath]map[string]int{}, actionErr: map[string]int{}, minutes: map[int64]*Minute{},
-		recentN: defaultRecent, recent: map[DeliveryPath][]bool{}}
-	for _, p := range DeliveryPaths() {
+	a := &healthAcc{from: from, to: to, seen: map[string]bool{}, paths: map[Path]*PathHealth{},
+		reasons: map[Path]map[string]int{}, actionErr: map[string]int{}, minutes: map[int64]*Minute{},
+		recentN: defaultRecent, recent: map[Path][]bool{}}
+	for _, p := range Paths() {
 		a.paths[p] = &PathHealth{Path: p}
 		a.reasons[p] = map[string]int{}
 	}
@@ -359,7 +370,7 @@ func (a *healthAcc) add(e LogEvent) {
 			return
 		}
 		a.h.ActionFailures++
-		a.actionErr[failureReason(e)]++
+		a.actionErr[FailureReason(e)]++
 		return
 	case "limit_phone":
 		a.h.PhoneLimited++
@@ -389,7 +400,7 @@ func (a *healthAcc) add(e LogEvent) {
 	if failed {
 		ph.Failed++
 		m.Failed++
-		a.reasons[p][failureReason(e)]++
+		a.reasons[p][FailureReason(e)]++
 	} else {
 		ph.Sent++
 		m.Sent++
@@ -414,14 +425,14 @@ func topReasons(m map[string]int, n int) []ReasonCount {
 }
 
 // health returns the accumulated health, with To set to to (or now).
-func (a *healthAcc) health(now time.Time) DeliveryHealth {
+func (a *healthAcc) health(now time.Time) Health {
 	h := a.h
 	h.From, h.To = a.from.UTC(), a.to.UTC()
 	if a.to.IsZero() {
 		h.To = now.UTC()
 	}
 	h.Paths = nil
-	for _, p := range DeliveryPaths() {
+	for _, p := range Paths() {
 		ph := *a.paths[p]
 		if n := ph.Sent + ph.Failed; n > 0 {
 			ph.FailureRate = float64(ph.Failed) / float64(n)
@@ -496,54 +507,54 @@ func readWindow(ctx context.Context, logs TenantLogs, a *healthAcc, from, to tim
 	return true, nil
 }
 
-// ErrInvalidWindow is returned by [WatchDelivery] for a window that ends
+// ErrInvalidWindow is returned by [Delivery] for a window that ends
 // before it starts.
 var ErrInvalidWindow = errors.New("phonemigrate: invalid watch window")
 
-// WatchDelivery reads the tenant logs of [from, to) (to zero: now) and of
+// Delivery reads the tenant logs of [from, to) (to zero: now) and of
 // the same-length window before from, and reports delivery health per path
 // in both. It only reads (GET /api/v2/logs, at most 10 pages per window),
 // so it works on any tenant, whoever migrated it.
-func WatchDelivery(ctx context.Context, logs TenantLogs, from, to time.Time) (HealthReport, error) {
+func Delivery(ctx context.Context, logs TenantLogs, from, to time.Time) (Report, error) {
 	now := time.Now()
 	end := to
 	if end.IsZero() {
 		end = now
 	}
 	if !from.Before(end) {
-		return HealthReport{}, fmt.Errorf("%w: %s is not before %s", ErrInvalidWindow, from.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+		return Report{}, fmt.Errorf("%w: %s is not before %s", ErrInvalidWindow, from.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
 	}
 	cur := newHealthAcc(from, to)
 	trunc, err := readWindow(ctx, logs, cur, from, to)
 	if err != nil {
-		return HealthReport{}, err
+		return Report{}, err
 	}
 	base := newHealthAcc(from.Add(-end.Sub(from)), from)
 	btrunc, err := readWindow(ctx, logs, base, base.from, from)
 	if err != nil {
-		return HealthReport{}, err
+		return Report{}, err
 	}
-	rep := HealthReport{Current: cur.health(now), Baseline: base.health(now)}
+	rep := Report{Current: cur.health(now), Baseline: base.health(now)}
 	rep.Current.Truncated, rep.Baseline.Truncated = trunc, btrunc
 	return rep, nil
 }
 
-// LogFollower reads the tenant logs as they grow, one checkpoint page
+// Follower reads the tenant logs as they grow, one checkpoint page
 // (from/take, 100 events) per call: what `watch --follow` and the canary
 // in Apply poll with.
-type LogFollower struct {
+type Follower struct {
 	logs TenantLogs
 	last string
 }
 
-// NewLogFollower starts following after the newest event the tenant has
+// NewFollower starts following after the newest event the tenant has
 // now (one GET /api/v2/logs).
-func NewLogFollower(ctx context.Context, logs TenantLogs) (*LogFollower, error) {
+func NewFollower(ctx context.Context, logs TenantLogs) (*Follower, error) {
 	evs, err := logs.Logs(ctx, LogQuery{Sort: "date:-1", PerPage: 1})
 	if err != nil {
 		return nil, fmt.Errorf("phonemigrate: read tenant logs: %w", err)
 	}
-	f := &LogFollower{logs: logs}
+	f := &Follower{logs: logs}
 	if len(evs) > 0 {
 		f.last = evs[0].ID
 	}
@@ -553,7 +564,7 @@ func NewLogFollower(ctx context.Context, logs TenantLogs) (*LogFollower, error) 
 // Next returns the events after the last one seen (at most 100; call it
 // again for more). Checkpoint paging does not guarantee date order; the
 // follower continues after the greatest log id it has seen.
-func (f *LogFollower) Next(ctx context.Context) ([]LogEvent, error) {
+func (f *Follower) Next(ctx context.Context) ([]LogEvent, error) {
 	evs, err := f.logs.Logs(ctx, LogQuery{From: f.last, Take: 100})
 	if err != nil {
 		return nil, fmt.Errorf("phonemigrate: read tenant logs: %w", err)
@@ -566,17 +577,17 @@ func (f *LogFollower) Next(ctx context.Context) ([]LogEvent, error) {
 	return slices.DeleteFunc(evs, func(e LogEvent) bool { return !slices.Contains(deliveryLogTypes, e.Type) }), nil
 }
 
-// HealthCounter counts delivery events into a [DeliveryHealth], each event
+// Counter counts delivery events into a [Health], each event
 // once (by log id): what `watch --follow` keeps as it reads.
-type HealthCounter struct{ a *healthAcc }
+type Counter struct{ a *healthAcc }
 
-// NewHealthCounter counts events dated from from on.
-func NewHealthCounter(from time.Time) *HealthCounter {
-	return &HealthCounter{a: newHealthAcc(from, time.Time{})}
+// NewCounter counts events dated from from on.
+func NewCounter(from time.Time) *Counter {
+	return &Counter{a: newHealthAcc(from, time.Time{})}
 }
 
 // Add counts e.
-func (c *HealthCounter) Add(e LogEvent) { c.a.add(e) }
+func (c *Counter) Add(e LogEvent) { c.a.add(e) }
 
 // Health returns the counts so far, up to now.
-func (c *HealthCounter) Health(now time.Time) DeliveryHealth { return c.a.health(now) }
+func (c *Counter) Health(now time.Time) Health { return c.a.health(now) }
