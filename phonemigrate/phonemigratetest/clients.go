@@ -473,7 +473,7 @@ func (s *Server) issueClientToken(clientID, secret string) (token, scope string,
 			scopes = append(scopes, str(x))
 		}
 	}
-	token = "fake-client-token-" + randomHex(16)
+	token = mgmtToken(clientID, strings.Join(scopes, " "))
 	d.tokens[token] = tokenGrant{clientID: clientID, scope: strings.Join(scopes, " ")}
 	return token, strings.Join(scopes, " "), true
 }

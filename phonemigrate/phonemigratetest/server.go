@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/golang-jwt/jwt/v5"
 	"io"
 	"log"
 	"log/slog"
@@ -88,6 +89,10 @@ type Server struct {
 	// option.WithBaseURL.
 	BaseURL string
 	// Token is the bearer token /api/v2 accepts; /oauth/token issues it.
+	// Like Auth0's Management API tokens it is a JWT, whose azp and sub
+	// name [Server.ClientID] (so a client can tell which application it
+	// calls as, as the integrations-at-risk report does); it is signed
+	// with a random key no one checks — the fake compares the whole token.
 	Token string
 	// ClientID and ClientSecret are the client credentials /oauth/token
 	// accepts.
@@ -302,8 +307,8 @@ func newUnstarted(scenario Scenario, opts []Option, seed func(gatewayURL string)
 	}
 	s := &Server{
 		Scenario:      scenario,
-		Token:         "fake-mgmt-token-" + randomHex(16),
-		ClientID:      "fakeMgmtClient0PhoneMigrate00001",
+		Token:         mgmtToken(fakeClientID, mgmtScope),
+		ClientID:      fakeClientID,
 		ClientSecret:  "fake-client-secret-" + randomHex(16),
 		cfg:           cfg,
 		builds:        map[string]*buildProgress{},
@@ -501,6 +506,26 @@ func (s *Server) setRateLimitLocked(perSecond float64, burst int) {
 	}
 	s.limiter = rate.NewLimiter(rate.Limit(perSecond), burst)
 	s.perSec, s.burst = perSecond, burst
+}
+
+// fakeClientID is the client id of the fake's own application.
+const fakeClientID = "fakeMgmtClient0PhoneMigrate00001"
+
+// mgmtToken returns a Management API access token of client clientID
+// with scope, shaped as Auth0 issues them: a JWT (here HS256 under a random key) with
+// iss, sub "<client_id>@clients", aud, azp, scope, gty and a random jti.
+func mgmtToken(clientID, scope string) string {
+	now := time.Now()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": "https://" + TenantName + ".us.auth0.com/", "sub": clientID + "@clients",
+		"aud": "https://" + TenantName + ".us.auth0.com/api/v2/", "azp": clientID,
+		"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(),
+		"scope": scope, "gty": "client-credentials", "jti": randomHex(16),
+	}).SignedString([]byte(randomHex(32)))
+	if err != nil {
+		panic("phonemigratetest: signing the fake token: " + err.Error()) // HS256 with a key cannot fail
+	}
+	return tok
 }
 
 func randomHex(n int) string {
