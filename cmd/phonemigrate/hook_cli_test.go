@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -106,12 +105,7 @@ func hookTenantSending(t *testing.T, key, extra string) (srv *phonemigratetest.S
 // value is in no output or checkpoint.
 func TestApplyMFAHookThroughTheCLI(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
-			t.Fatal("node is required")
-		}
-		t.Skip("node not found")
-	}
+	requireNode(t)
 	const key = "gw-key-CLI-SENTINEL-91c2"
 	srv, take := hookTenant(t, key)
 
@@ -172,12 +166,7 @@ func TestApplyMFAHookThroughTheCLI(t *testing.T) {
 // the rollback. The value is checked in the forms redaction knows (as
 // written, upper case, base64, hex).
 func TestEchoingServerLeaksNoActionSecret(t *testing.T) {
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
-			t.Fatal("node is required")
-		}
-		t.Skip("node not found")
-	}
+	requireNode(t)
 	const key = "gw-key-ECHO-SENTINEL-7f3a"
 	srv, _ := hookTenant(t, key)
 	proxy := newEchoProxyQuoting(t, srv.URL, "secrets")
@@ -216,12 +205,7 @@ func TestEchoingServerLeaksNoActionSecret(t *testing.T) {
 // rehearsal's, by consumer ID (--accept-difference), each of them.
 func TestAcceptDifferenceAcceptsProof(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
-			t.Fatal("node is required")
-		}
-		t.Skip("node not found")
-	}
+	requireNode(t)
 	const key = "gw-key-PROOF-DIFF-5a1e"
 	srv, _ := hookTenantSending(t, key, ", nonce: Math.random()")
 	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0", "PHONEMIGRATE_ACTION_SECRET_GW_KEY": key}

@@ -17,7 +17,7 @@ import (
 // per scenario. The rehearsal reads the tenant once (a snapshot) and
 // migrates only its fake copy: it must never write to the tenant.
 func BenchmarkRehearsalCalls(b *testing.B) {
-	requireNodeB(b)
+	requireNode(b)
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio, phonemigratetest.Mixed} {
 		b.Run(string(sc), func(b *testing.B) {
 			var reads, writes, base int
@@ -58,14 +58,14 @@ func BenchmarkRehearsalCalls(b *testing.B) {
 	}
 }
 
-// requireNodeB skips when node is absent, unless PHONEMIGRATE_REQUIRE_NODE
+// requireNode skips when node is absent, unless PHONEMIGRATE_REQUIRE_NODE
 // is set (CI), where it fails.
-func requireNodeB(b *testing.B) {
-	b.Helper()
+func requireNode(tb testing.TB) {
+	tb.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
 		if os.Getenv("PHONEMIGRATE_REQUIRE_NODE") != "" {
-			b.Fatalf("node is required (PHONEMIGRATE_REQUIRE_NODE is set): %v", err)
+			tb.Fatalf("node is required (PHONEMIGRATE_REQUIRE_NODE is set): %v", err)
 		}
-		b.Skip("node not found; the rehearsal runs the custom provider's Action in Node")
+		tb.Skip("node not found; the rehearsal, the proof and the fake's Actions run in Node")
 	}
 }
