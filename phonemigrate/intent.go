@@ -42,7 +42,13 @@ type Intent struct {
 	GatewayConnectionID string `json:"gateway_connection_id,omitempty"`
 	DefaultTarget       string `json:"default_target,omitempty"`
 	PasswordlessTarget  string `json:"passwordless_target,omitempty"`
-	AllowReplace        bool   `json:"allow_replace,omitempty"`
+	// PasswordlessTwilio is the sender of a Passwordless target "twilio"
+	// that differs from the Default one in Twilio (the same account, so
+	// the same token: Passwordless on a Messaging Service, say, and MFA on
+	// a From number that can also place calls); nil when the two share
+	// Twilio.
+	PasswordlessTwilio *TwilioSettings `json:"passwordless_twilio,omitempty"`
+	AllowReplace       bool            `json:"allow_replace,omitempty"`
 	// DefaultText, for a routing Action (PasswordlessTarget set), holds the
 	// texts the Default (MFA) target renders itself instead of the tenant's
 	// phone templates, which the Passwordless texts won; nil when the

@@ -197,7 +197,7 @@ func gatewayAdvice(err error) string {
 // send-phone-message Action hook (for a "hook" target; with values, the
 // values of its secrets must be in o).
 func generateAction(in *Intent, o *Options, gw map[string]any, hook *Action, values bool) (*actiongen.Action, error) {
-	target := func(kind string) (actiongen.Target, error) {
+	target := func(kind string, tw *TwilioSettings) (actiongen.Target, error) {
 		switch kind {
 		case targetHook:
 			return hookTarget(in, o, hook, values)
@@ -212,10 +212,10 @@ func generateAction(in *Intent, o *Options, gw map[string]any, hook *Action, val
 				return actiongen.Target{}, ErrTwilioTokenRequired
 			}
 			return actiongen.Target{Twilio: &actiongen.Twilio{
-				AccountSID:          in.Twilio.SID,
+				AccountSID:          tw.SID,
 				AuthToken:           o.TwilioAuthToken.Reveal(),
-				From:                in.Twilio.From,
-				MessagingServiceSID: in.Twilio.MSSID,
+				From:                tw.From,
+				MessagingServiceSID: tw.MSSID,
 				APIBaseURL:          o.TwilioAPIBaseURL,
 			}}, nil
 		}
@@ -223,14 +223,18 @@ func generateAction(in *Intent, o *Options, gw map[string]any, hook *Action, val
 	}
 	spec := actiongen.Spec{Name: in.ActionName}
 	var err error
-	if spec.Default, err = target(in.DefaultTarget); err != nil {
+	if spec.Default, err = target(in.DefaultTarget, in.Twilio); err != nil {
 		return nil, err
 	}
 	if in.DefaultText != nil {
 		spec.Default.Text = &actiongen.MessageText{Verify: in.DefaultText.Verify, Enroll: in.DefaultText.Enroll}
 	}
 	if in.PasswordlessTarget != "" {
-		t, err := target(in.PasswordlessTarget)
+		tw := in.Twilio
+		if in.PasswordlessTwilio != nil {
+			tw = in.PasswordlessTwilio
+		}
+		t, err := target(in.PasswordlessTarget, tw)
 		if err != nil {
 			return nil, err
 		}

@@ -206,7 +206,13 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		if p != nil && p.kind == targetTwilio {
 			usesTwilio = true
 			t := p.twilio
-			in.Twilio = &t
+			if in.Twilio == nil {
+				in.Twilio = &t
+			} else if t != *in.Twilio {
+				// Both targets on Twilio (one account: see otherAccount),
+				// each with its own sender.
+				in.PasswordlessTwilio = &t
+			}
 		}
 		if p != nil && p.kind == targetGateway {
 			in.GatewayConnectionID = p.conn.ID
