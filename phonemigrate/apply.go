@@ -105,8 +105,9 @@ func (m *Migrator) lock(ctx context.Context) (func(), error) {
 // [ErrAlreadyUnified]. Options are validated (before any write) unless the
 // migration is already completed.
 //
-// The result is non-nil whenever the run got past the store lock, also
-// when an error is returned.
+// The result is non-nil whenever the run got past the store lock and
+// read the checkpoint, also when an error is returned. A rollback that
+// did not finish is a [*MigrationUnderwayError]: only Rollback goes on.
 //
 // With [Options.Canary] it watches delivery before completing, and fails
 // with a [*CanaryBreachError] (rolling back when Canary.AutoRollback) when
@@ -115,25 +116,15 @@ func (m *Migrator) Apply(ctx context.Context, o Options) (*Result, error) {
 	// The Twilio connections this run opened are not kept: a fleet runs
 	// thousands of Migrators, each with its own Twilio client.
 	defer m.twilioHTTP.CloseIdleConnections()
-	res, err := m.apply(ctx, o)
+	res, _, err := m.session(ctx, &Session{Options: o})
 	return m.afterCanary(ctx, o, res, err)
 }
 
-func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
-	m.secrets.AddSecret(o.TwilioAuthToken)
-	unlock, err := m.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-
-	cp, err := m.load(ctx)
-	switch {
-	case errors.Is(err, ErrNoCheckpoint):
-		cp = m.newCheckpoint()
-	case err != nil:
-		return nil, err
-	}
+// applyFrom runs the migration from checkpoint cp (read under the store
+// lock, which the caller holds): it checks a completed one again, refuses
+// while a rollback is under way, resumes one stopped part-way, and starts
+// any other afresh.
+func (m *Migrator) applyFrom(ctx context.Context, cp *Checkpoint, o Options) (*Result, error) {
 	start := cp.State
 	next := cp.Next()
 	if next == NextNone {
@@ -150,7 +141,7 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 		}
 		start = StateNew
 	case NextRollback:
-		return nil, errors.New("phonemigrate: a rollback did not finish; run Rollback again to finish it")
+		return nil, &MigrationUnderwayError{State: cp.State, Next: NextRollback}
 	case NextApply:
 		start = cp.ResumePoint()
 		if err := sameChoices(cp.Intent, &o); err != nil {
@@ -169,7 +160,7 @@ func (m *Migrator) apply(ctx context.Context, o Options) (*Result, error) {
 	if start != cp.State {
 		m.log.InfoContext(ctx, "resuming migration", "tenant", cp.Tenant, "from", start)
 	}
-	err = r.forward(ctx)
+	err := r.forward(ctx)
 	res := &Result{State: State(r.machine.Current()), Plan: r.cp.Plan, Steps: r.steps, Checkpoint: r.cp}
 	if err == nil && res.State == StateAlreadyUnified {
 		err = ErrAlreadyUnified

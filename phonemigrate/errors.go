@@ -147,7 +147,7 @@ func (e *CheckpointError) Error() string {
 //     [*UnhealthyError] (switched already, but invariants are violated),
 //     [*DriftError] (a rollback would undo or break changes made since),
 //     [*MigrationUnderwayError] (a repair while the checkpoint records a
-//     migration or rollback under way), [*ProofError] (the copy of the
+//     migration or rollback under way, an apply during a rollback), [*ProofError] (the copy of the
 //     send-phone-message Action behaves differently);
 //   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
 //     [ErrTestNotDelivered], cancellation).

@@ -140,6 +140,38 @@ func ExampleMigrator_Apply() {
 }
 
 // Rollback puts back every original value and removes what the migration
+// Run is Apply as an operator runs it: the plan is shown before any write,
+// and a person approves it; the store lock is held from the plan to the
+// end, so no other run writes in between.
+func ExampleMigrator_Run() {
+	ctx := context.Background()
+	srv, client := exampleTenant(phonemigratetest.LegacyTwilio)
+	defer srv.Close()
+
+	m, err := phonemigrate.New(client, phonemigrate.WithTenant("acme-legacy"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := m.Run(ctx, phonemigrate.Session{
+		Options: phonemigrate.Options{SkipTest: true, TwilioAPIBaseURL: srv.Twilio().URL}, // the fake's Twilio
+		Review: func(ctx context.Context, o *phonemigrate.Options, p *phonemigrate.Plan, resume *phonemigrate.Checkpoint) error {
+			if resume != nil {
+				fmt.Println("resuming from", resume.ResumePoint())
+				return nil
+			}
+			fmt.Println("plan:", len(p.Steps), "steps, provider", p.Provider)
+			return nil
+		},
+		Approve: func(ctx context.Context, p *phonemigrate.Plan, resume *phonemigrate.Checkpoint) (bool, error) {
+			return true, nil // ask a person
+		},
+	})
+	fmt.Println("result:", res.State, err)
+	// Output:
+	// plan: 6 steps, provider twilio
+	// result: completed <nil>
+}
+
 // created, consumers first.
 func ExampleMigrator_Rollback() {
 	ctx := context.Background()

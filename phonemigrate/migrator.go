@@ -92,6 +92,11 @@ type Result struct {
 	Plan        *Plan        // the plan followed
 	Steps       []Transition // the transitions of this run
 	Checkpoint  *Checkpoint  // the final checkpoint
+	// ResumedFrom is the state a migration under way was resumed from
+	// (Apply, [Migrator.Run]); "" when it started afresh or was completed.
+	ResumedFrom State
+	// Declined is set when [Session.Approve] said no: nothing was written.
+	Declined bool
 }
 
 // Status returns the store's checkpoint, or nil and [ErrNoCheckpoint] when

@@ -206,7 +206,9 @@ type RepairResult struct {
 // not finish: the checkpoint's own path back (Rollback restores the tenant
 // switch with everything else the migration changed) or forward (Apply
 // resumes) is the safe one, and switching the tenant back behind the
-// checkpoint's back would make a resume skip it. Nothing is written.
+// checkpoint's back would make a resume skip it. [Migrator.Apply] and
+// [Migrator.Run] return it (Next [NextRollback]) while a rollback did not
+// finish. Nothing is written.
 type MigrationUnderwayError struct {
 	State State
 	Next  Next

@@ -231,91 +231,144 @@ feed:
 	return rep, nil
 }
 
-// runTenant migrates one tenant; every problem ends up in the result.
+// runTenant migrates one tenant, in a library session; every problem ends
+// up in the result.
 func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, slots chan struct{}, group *phonemigrate.SyncGroup, emit func(Event)) TenantResult {
 	start := time.Now()
 	res := TenantResult{Name: t.Name, Checkpoint: t.Checkpoint}
-	finish := func(state phonemigrate.State, err error) TenantResult {
-		res.Duration = time.Since(start)
-		res.State = state
-		res.err = err
-		res.ExitCode = phonemigrate.ExitCode(err)
-		switch {
-		case errors.Is(err, phonemigrate.ErrAlreadyUnified):
-			res.Outcome = OutcomeAlreadyUnified
-			res.State = phonemigrate.StateAlreadyUnified
-		case err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() != nil:
-			res.Outcome = OutcomeCanceled
-		case phonemigrate.RepairOf(err) != nil:
-			res.Outcome = OutcomeNeedsRepair
-		case err != nil:
-			res.Outcome = OutcomeFailed
-		case res.AlreadyDone:
-			res.Outcome = OutcomeAlreadyDone
-		default:
-			res.Outcome = OutcomeCompleted
-		}
-		if err != nil && res.Outcome != OutcomeAlreadyUnified {
-			res.Error = err.Error()
-			if res.ExitCode == 0 {
-				res.ExitCode = 1
-			}
-		}
-		return res
+	s, m, err := r.prepareTenant(ctx, t, slots, group, func(tr phonemigrate.Transition) {
+		res.Steps++
+		emit(Event{Kind: EventTransition, Tenant: t.Name, Index: index, Transition: &tr})
+	})
+	if err == nil {
+		var out *phonemigrate.Result
+		out, err = m.Run(ctx, s)
+		res.State, res.ResumedFrom, res.AlreadyDone = out.State, out.ResumedFrom, out.AlreadyDone
 	}
+	res.Duration = time.Since(start)
+	res.classify(ctx, err)
+	return res
+}
 
-	getenv := r.Getenv
-	if getenv == nil {
-		getenv = os.Getenv
-	}
+// prepareTenant reads the tenant's credentials from the environment and
+// returns its session and Migrator, with nothing sent to the tenant yet:
+// a client that shares the fleet's request slots, a checkpoint in the
+// fleet's group commit, and observe as the Migrator's observer.
+func (r *Runner) prepareTenant(ctx context.Context, t Tenant, slots chan struct{}, group *phonemigrate.SyncGroup, observe func(phonemigrate.Transition)) (phonemigrate.Session, *phonemigrate.Migrator, error) {
+	s := phonemigrate.Session{}
 	opts, err := t.Options.options()
 	if err != nil { // Validate already checked; kept for hand-built configs.
-		return finish("", err)
+		return s, nil, err
 	}
+	getenv := r.getenv()
 	cc := auth0api.Config{Domain: t.Domain, BaseURL: t.BaseURL}
-	env := func(field, name string) (string, error) {
-		v := getenv(name)
-		if v == "" {
-			return "", &EnvError{Field: field, Var: name}
-		}
-		return v, nil
+	if err := credentials(t, getenv, &cc); err != nil {
+		return s, nil, err
 	}
-	if t.TokenEnv != "" {
-		tok, err := env("token_env", t.TokenEnv)
-		if err != nil {
-			return finish("", err)
-		}
-		cc.Token = phonemigrate.Secret(tok)
-	} else {
-		id, err := env("client_id_env", t.ClientIDEnv)
-		if err != nil {
-			return finish("", err)
-		}
-		sec, err := env("client_secret_env", t.ClientSecretEnv)
-		if err != nil {
-			return finish("", err)
-		}
-		cc.ClientID, cc.ClientSecret = id, phonemigrate.Secret(sec)
+	if opts.TwilioAuthToken, err = r.twilioToken(t, getenv); err != nil {
+		return s, nil, err
 	}
+	if r.Confirm != nil {
+		opts.Confirm = func(ctx context.Context, msg phonemigrate.TestMessage) (bool, error) {
+			return r.Confirm(ctx, t.Name, msg)
+		}
+	}
+	s.Options = opts
+	logger := r.logger(t)
+	cc.Logger = logger
+	client, err := r.client(ctx, t, cc, slots)
+	if err != nil {
+		return s, nil, err
+	}
+	mopts := []phonemigrate.Option{
+		phonemigrate.WithStore(phonemigrate.NewFileStore(t.Checkpoint).WithSyncGroup(group)),
+		phonemigrate.WithTenant(t.Name),
+		phonemigrate.WithLogger(logger),
+		phonemigrate.WithObserver(observe),
+	}
+	if r.MigratorOptions != nil {
+		mopts = append(mopts, r.MigratorOptions(t)...)
+	}
+	m, err := phonemigrate.New(client, mopts...)
+	return s, m, err
+}
+
+// classify sets the result's outcome, exit code and error from the
+// session's error (state, AlreadyDone and Duration already set).
+func (res *TenantResult) classify(ctx context.Context, err error) {
+	res.err = err
+	res.ExitCode = phonemigrate.ExitCode(err)
+	switch {
+	case errors.Is(err, phonemigrate.ErrAlreadyUnified):
+		res.Outcome = OutcomeAlreadyUnified
+		res.State = phonemigrate.StateAlreadyUnified
+	case err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() != nil:
+		res.Outcome = OutcomeCanceled
+	case phonemigrate.RepairOf(err) != nil:
+		res.Outcome = OutcomeNeedsRepair
+	case err != nil:
+		res.Outcome = OutcomeFailed
+	case res.AlreadyDone:
+		res.Outcome = OutcomeAlreadyDone
+	default:
+		res.Outcome = OutcomeCompleted
+	}
+	if err != nil && res.Outcome != OutcomeAlreadyUnified {
+		res.Error = err.Error()
+		if res.ExitCode == 0 {
+			res.ExitCode = 1
+		}
+	}
+}
+
+func (r *Runner) getenv() func(string) string {
+	if r.Getenv == nil {
+		return os.Getenv
+	}
+	return r.Getenv
+}
+
+// fromEnv looks up the variable name the fleet file gives for field:
+// unset or empty is an [*EnvError].
+func fromEnv(getenv func(string) string, field, name string) (string, error) {
+	v := getenv(name)
+	if v == "" {
+		return "", &EnvError{Field: field, Var: name}
+	}
+	return v, nil
+}
+
+// twilioToken is the tenant's Twilio auth token: from its
+// twilio_token_env (which must be set), else from the Runner's default
+// variable (unset: the legacy token is carried over).
+func (r *Runner) twilioToken(t Tenant, getenv func(string) string) (phonemigrate.Secret, error) {
 	if name := t.Options.TwilioTokenEnv; name != "" {
-		tok, err := env("options.twilio_token_env", name)
-		if err != nil {
-			return finish("", err)
-		}
-		opts.TwilioAuthToken = phonemigrate.Secret(tok)
-	} else if r.DefaultTwilioTokenEnv != "" {
-		opts.TwilioAuthToken = phonemigrate.Secret(getenv(r.DefaultTwilioTokenEnv))
+		tok, err := fromEnv(getenv, "options.twilio_token_env", name)
+		return phonemigrate.Secret(tok), err
 	}
-	if t.RateLimit.PerSecond > 0 {
-		cc.RateLimit = rate.Limit(t.RateLimit.PerSecond)
-		cc.RateBurst = max(t.RateLimit.Burst, 1)
+	if r.DefaultTwilioTokenEnv == "" {
+		return "", nil
 	}
+	return phonemigrate.Secret(getenv(r.DefaultTwilioTokenEnv)), nil
+}
+
+// logger is the tenant's logger: the Runner's, with a "tenant" attribute.
+func (r *Runner) logger(t Tenant) *slog.Logger {
 	logger := r.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	logger = logger.With("tenant", t.Name)
-	cc.Logger = logger
+	return logger.With("tenant", t.Name)
+}
+
+// client connects to the tenant with cc (its address and credentials),
+// its rate limit and the Runner's ClientConfig, through a transport that
+// takes one of the fleet's request slots per request.
+func (r *Runner) client(ctx context.Context, t Tenant, cc auth0api.Config, slots chan struct{}) (phonemigrate.Client, error) {
+	if t.RateLimit.PerSecond > 0 {
+		cc.RateLimit = rate.Limit(t.RateLimit.PerSecond)
+		cc.RateBurst = max(t.RateLimit.Burst, 1)
+	}
 	if r.ClientConfig != nil {
 		r.ClientConfig(t, &cc)
 	}
@@ -332,46 +385,26 @@ func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, slots chan 
 	cc.HTTPClient = hc
 	client, err := auth0api.New(ctx, cc)
 	if err != nil {
-		return finish("", fmt.Errorf("connecting: %w", err))
+		return nil, fmt.Errorf("connecting: %w", err)
 	}
+	return client, nil
+}
 
-	store := phonemigrate.NewFileStore(t.Checkpoint).WithSyncGroup(group)
-	if cp, err := store.Load(ctx); err == nil && cp.Next() == phonemigrate.NextApply {
-		res.ResumedFrom = cp.ResumePoint()
+// credentials sets cc's Management API credentials from the variables the
+// tenant names: a token, or a client ID and secret.
+func credentials(t Tenant, getenv func(string) string, cc *auth0api.Config) error {
+	if t.TokenEnv != "" {
+		tok, err := fromEnv(getenv, "token_env", t.TokenEnv)
+		cc.Token = phonemigrate.Secret(tok)
+		return err
 	}
-	mopts := []phonemigrate.Option{
-		phonemigrate.WithStore(store),
-		phonemigrate.WithTenant(t.Name),
-		phonemigrate.WithLogger(logger),
-		phonemigrate.WithObserver(func(tr phonemigrate.Transition) {
-			res.Steps++
-			emit(Event{Kind: EventTransition, Tenant: t.Name, Index: index, Transition: &tr})
-		}),
-	}
-	if r.MigratorOptions != nil {
-		mopts = append(mopts, r.MigratorOptions(t)...)
-	}
-	m, err := phonemigrate.New(client, mopts...)
+	id, err := fromEnv(getenv, "client_id_env", t.ClientIDEnv)
 	if err != nil {
-		return finish("", err)
+		return err
 	}
-	if r.Confirm != nil {
-		opts.Confirm = func(ctx context.Context, msg phonemigrate.TestMessage) (bool, error) {
-			return r.Confirm(ctx, t.Name, msg)
-		}
-	}
-	out, err := m.Apply(ctx, opts)
-	var state phonemigrate.State
-	if out != nil {
-		state = out.State
-		res.AlreadyDone = out.AlreadyDone
-	}
-	if state == "" && err != nil {
-		if cp, cerr := m.Status(ctx); cerr == nil && cp != nil {
-			state = cp.State
-		}
-	}
-	return finish(state, err)
+	sec, err := fromEnv(getenv, "client_secret_env", t.ClientSecretEnv)
+	cc.ClientID, cc.ClientSecret = id, phonemigrate.Secret(sec)
+	return err
 }
 
 // inFlight bounds the requests in flight across a fleet: a request takes a
