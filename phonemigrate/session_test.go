@@ -176,7 +176,9 @@ func TestRunRefusesDuringRollback(t *testing.T) {
 		return nil
 	}
 	for name, run := range map[string]func() (*phonemigrate.Result, error){
-		"Run":   func() (*phonemigrate.Result, error) { return m.Run(t.Context(), phonemigrate.Session{Options: baseOptions(), Review: review}) },
+		"Run": func() (*phonemigrate.Result, error) {
+			return m.Run(t.Context(), phonemigrate.Session{Options: baseOptions(), Review: review})
+		},
 		"Apply": func() (*phonemigrate.Result, error) { return m.Apply(t.Context(), baseOptions()) },
 	} {
 		_, err := run()
