@@ -90,7 +90,9 @@ func TestRunReadsAgainAfterApprove(t *testing.T) {
 			m, _ := newMigrator(t, c, phonemigrate.WithConfirmStaleAfter(time.Hour))
 			o := baseOptions()
 			o.TestRecipients, o.SkipTest = nil, true
-			s := phonemigrate.Session{Options: o, Review: func(context.Context, *phonemigrate.Options, *phonemigrate.Plan, *phonemigrate.Checkpoint) error { return nil }}
+			s := phonemigrate.Session{Options: o, Review: func(context.Context, *phonemigrate.Options, *phonemigrate.Plan, *phonemigrate.Checkpoint) error {
+				return nil
+			}}
 			if tt.approve {
 				s.Approve = func(context.Context, *phonemigrate.Plan, *phonemigrate.Checkpoint) (bool, error) { return true, nil }
 			}
@@ -208,7 +210,9 @@ func TestRunAsksTwilioToken(t *testing.T) {
 			asked++
 			return fxTwilioToken, nil
 		},
-		Review: func(context.Context, *phonemigrate.Options, *phonemigrate.Plan, *phonemigrate.Checkpoint) error { return nil },
+		Review: func(context.Context, *phonemigrate.Options, *phonemigrate.Plan, *phonemigrate.Checkpoint) error {
+			return nil
+		},
 	})
 	if err != nil || res.State != phonemigrate.StateCompleted || asked != 1 {
 		t.Fatalf("Run = %+v, %v after %d questions; want completed after one", res, err, asked)
