@@ -197,16 +197,66 @@ type deployCLIJob struct {
 	Params  map[string]any `json:"params"`
 }
 
-// deployCLI runs jobs with auth0-deploy-cli in one node process
-// (phonemigrate/iacexport/testdata/deploycli/run.js: the jobs share
-// deploy-cli's compiled schema), in dir, with the fake's environment, and
-// returns each job's error ("" when it succeeded) and the combined log.
-func (f *tlsFake) deployCLI(t *testing.T, node, dir string, jobs ...deployCLIJob) ([]string, string) {
+// deployCLI is one node process running auth0-deploy-cli
+// (phonemigrate/iacexport/testdata/deploycli/run.js) against a fake: it
+// runs batches of jobs, one after another, sharing deploy-cli's compiled
+// schema, while the test changes the tenant between them.
+type deployCLI struct {
+	in      io.WriteCloser
+	results *bufio.Scanner
+	log     *lockedBuffer // deploy-cli's stdout and stderr
+	logged  int           // how much of log the last batch returned
+	exited  chan error
+}
+
+// startDeployCLI starts run.js in dir with the fake's environment; the
+// test's cleanup ends its input and waits for it to exit 0.
+func (f *tlsFake) startDeployCLI(t *testing.T, node, dir string) *deployCLI {
 	t.Helper()
 	runJS, err := filepath.Abs(filepath.Join(deployCLIModules, "..", "run.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	results, resultsW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &deployCLI{log: &lockedBuffer{}, exited: make(chan error, 1)}
+	cmd := exec.Command(node, runJS)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv(f.env)
+	cmd.Stdout, cmd.Stderr = d.log, d.log
+	cmd.ExtraFiles = []*os.File{resultsW} // file descriptor 3
+	if d.in, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	resultsW.Close()
+	d.results = bufio.NewScanner(results)
+	d.results.Buffer(nil, 1<<20)
+	go func() { d.exited <- cmd.Wait(); results.Close() }()
+	t.Cleanup(func() {
+		d.in.Close()
+		select {
+		case err := <-d.exited:
+			if err != nil {
+				t.Errorf("run.js: %v\n%s", err, d.log.String())
+			}
+		case <-time.After(time.Minute):
+			_ = cmd.Process.Kill()
+			t.Errorf("run.js did not exit within a minute of its input's end\n%s", d.log.String())
+		}
+	})
+	return d
+}
+
+// run runs jobs, in order, and returns each job's error ("" when it
+// succeeded) and what deploy-cli logged meanwhile. Relative paths in the
+// jobs' params are relative to dir.
+func (d *deployCLI) run(t *testing.T, dir string, jobs ...deployCLIJob) ([]string, string) {
+	t.Helper()
 	for _, j := range jobs {
 		for _, k := range []string{"output_folder", "input_file", "config_file"} {
 			if v, ok := j.Params[k].(string); ok && !filepath.IsAbs(v) {
@@ -214,24 +264,31 @@ func (f *tlsFake) deployCLI(t *testing.T, node, dir string, jobs ...deployCLIJob
 			}
 		}
 	}
-	spec, _ := json.Marshal(map[string]any{"output": filepath.Join(dir, "results.json"), "jobs": jobs})
-	specPath := filepath.Join(dir, "jobs.json")
-	if err := os.WriteFile(specPath, spec, 0o600); err != nil {
-		t.Fatal(err)
+	batch, _ := json.Marshal(jobs)
+	if _, err := d.in.Write(append(batch, '\n')); err != nil {
+		t.Fatalf("run.js: %v\n%s", err, d.log.String())
 	}
-	code, out := f.run(t, dir, nil, node, runJS, specPath)
-	if code != 0 {
-		t.Fatalf("run.js: exit %d\n%s", code, out)
+	// Generous: deploy-cli compiles an 8 MB schema, slow on a busy
+	// machine; the bound only matters when run.js hangs.
+	answered := make(chan bool, 1)
+	go func() { answered <- d.results.Scan() }()
+	var ok bool
+	select {
+	case ok = <-answered:
+	case <-time.After(8 * time.Minute):
+		t.Fatalf("run.js did not answer within 8 minutes\n%s", d.log.String())
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "results.json"))
-	if err != nil {
-		t.Fatal(err)
+	log := d.log.String()
+	out := log[d.logged:]
+	d.logged = len(log)
+	if !ok {
+		t.Fatalf("run.js stopped before answering: %v\n%s", d.results.Err(), out)
 	}
 	var res []struct {
 		Error string `json:"error"`
 	}
-	if err := json.Unmarshal(raw, &res); err != nil || len(res) != len(jobs) {
-		t.Fatalf("run.js results %s: %v", raw, err)
+	if err := json.Unmarshal(d.results.Bytes(), &res); err != nil || len(res) != len(jobs) {
+		t.Fatalf("run.js answered %s: %v", d.results.Bytes(), err)
 	}
 	errs := make([]string, len(res))
 	for i, r := range res {
@@ -318,6 +375,7 @@ func byName(v any, name string) map[string]any {
 // legacy tenant, and again after `phonemigrate apply`; then `check` exits
 // 0 and Passwordless still goes through the provider with the same words.
 func TestDeployCLIRoundTripAgainstFakeTLS(t *testing.T) {
+	t.Parallel()
 	node, _ := requireNodeTool(t, filepath.Join(deployCLIModules, "auth0-deploy-cli", "lib", "index.js"), "'npm ci' in phonemigrate/iacexport/testdata/deploycli")
 	f := startTLSFake(t, "--scenario", "legacy-gateway")
 	dir := t.TempDir()
@@ -327,9 +385,10 @@ func TestDeployCLIRoundTripAgainstFakeTLS(t *testing.T) {
 	if legacy.Route != phonemigratetest.RouteLegacyGateway || !legacy.Delivered {
 		t.Fatalf("before: %+v", legacy)
 	}
+	a0deploy := f.startDeployCLI(t, node, dir)
 	roundTrip := func(name string) map[string]any {
 		t.Helper()
-		errs, out := f.deployCLI(t, node, dir, exportJob(name), importJob(filepath.Join(name, "tenant.yaml"), ""))
+		errs, out := a0deploy.run(t, dir, exportJob(name), importJob(filepath.Join(name, "tenant.yaml"), ""))
 		if errs[0] != "" || errs[1] != "" {
 			t.Fatalf("a0deploy export, import (%s): %q\n%s", name, errs, out)
 		}
@@ -376,13 +435,15 @@ func TestDeployCLIRoundTripAgainstFakeTLS(t *testing.T) {
 // before) fails the same import: deploy-cli cannot delete an id-less
 // default.
 func TestDeployCLIImportOfMergedExportWithAllowDelete(t *testing.T) {
+	t.Parallel()
 	node, _ := requireNodeTool(t, filepath.Join(deployCLIModules, "auth0-deploy-cli", "lib", "index.js"), "'npm ci' in phonemigrate/iacexport/testdata/deploycli")
 	f := startTLSFake(t, "--scenario", "legacy-gateway")
 	dir := t.TempDir()
 	pm, _ := exec.LookPath("phonemigrate")
 
 	// The team's configuration, as deploy-cli exported it before.
-	if errs, out := f.deployCLI(t, node, dir, exportJob("team")); errs[0] != "" {
+	a0deploy := f.startDeployCLI(t, node, dir)
+	if errs, out := a0deploy.run(t, dir, exportJob("team")); errs[0] != "" {
 		t.Fatalf("a0deploy export: %s\n%s", errs[0], out)
 	}
 	if code, out := f.run(t, dir, nil, pm, "apply", "--skip-test", "--yes", "--watch", "0"); code != 0 {
@@ -490,7 +551,7 @@ func TestDeployCLIImportOfMergedExportWithAllowDelete(t *testing.T) {
 	partial["phoneTemplates"] = customised
 	writeYAML(t, filepath.Join(dir, "ours", "partial.yaml"), partial)
 	writeYAML(t, filepath.Join(dir, "ours", "merged.yaml"), merged)
-	errs, out := f.deployCLI(t, node, filepath.Join(dir, "ours"),
+	errs, out := a0deploy.run(t, filepath.Join(dir, "ours"),
 		importJob("partial.yaml", "config.json"), importJob("merged.yaml", "config.json"))
 	if !strings.Contains(errs[0], "Unable to find phone template id for type") {
 		t.Errorf("import without the default template types: error %q, want the failure EDITS.md warns of", errs[0])
@@ -516,6 +577,7 @@ func TestDeployCLIImportOfMergedExportWithAllowDelete(t *testing.T) {
 // log by id — all answer, in shapes node-auth0 reads, with what the tenant
 // holds.
 func TestNodeAuth0PhoneAreas(t *testing.T) {
+	t.Parallel()
 	node, script := requireNodeTool(t, filepath.Join("testdata", "nodeauth0", "node_modules", "auth0", "package.json"), "'npm ci' in cmd/phonemigrate/testdata/nodeauth0")
 	script = filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(script))), "phone.js")
 	f := startTLSFake(t, "--scenario", "legacy-gateway")
