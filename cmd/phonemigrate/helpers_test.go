@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +86,8 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	                            "delay:MS" only delays;
 //	                            TIMES 0 means until "fault clear"; default 1)
 //	fault clear                 remove every fault
+//	fault wait                  wait until every fault with TIMES > 0 has met its
+//	                            requests (a delay:MS fault is then holding the last)
 //	requests [writes|reset]     print "requests: N" and the request log ("METHOD PATH STATUS"
 //	                            lines); writes leaves out GETs and /oauth/token
 //	notify KIND CONNECTION RECIPIENT [METHOD]   send one message, print the result as JSON
@@ -102,6 +105,7 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	exits CODE PROG ARGS...     run PROG like exec and fail unless it exits with CODE
 //	sleep DURATION              wait, e.g. 500ms
 //	wait-checkpoint FILE STATE  wait until the checkpoint FILE is in STATE
+//	wait-json FILE PATH VALUE   wait until json-get FILE PATH would print VALUE
 //	fake-env FILE               wait for the --env-file of a background 'phonemigrate fake',
 //	                            set its variables and FAKE_ADDR (its host:port)
 //	wait-http URL [FILE]        wait until URL answers 200 (save the body to FILE)
@@ -110,6 +114,7 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
 //	glob-exists PATTERN         fail unless a file matches PATTERN
 //	traffic start RATE COUNT    background Passwordless deliveries (RATE a second), logged
+//	traffic wait N              wait until N of them have been sent (and logged)
 //	traffic stop                stop them
 //	break PATH                  make a delivery path fail: gateway, twilio or action
 //	break clear                 restore every delivery path
@@ -134,6 +139,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"fake-env":         cmdFakeEnv,
 		"sleep":            cmdSleep,
 		"wait-checkpoint":  cmdWaitCheckpoint,
+		"wait-json":        cmdWaitJSON,
 		"wait-http":        cmdWaitHTTP,
 		"file-mode":        cmdFileMode,
 		"glob-exists":      cmdGlobExists,
@@ -177,8 +183,12 @@ func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
 		stateOf(ts).server(ts).ClearFaults()
 		return
 	}
+	if !neg && len(args) == 1 && args[0] == "wait" {
+		waitFaultsUsed(ts)
+		return
+	}
 	if neg || len(args) < 3 || len(args) > 4 {
-		ts.Fatalf("usage: fault METHOD PATH STATUS|drop [TIMES] | fault clear")
+		ts.Fatalf("usage: fault METHOD PATH STATUS|drop|delay:MS [TIMES] | fault clear | fault wait")
 	}
 	f := phonemigratetest.Fault{Method: args[0], Path: args[1], Times: 1}
 	if ms, ok := strings.CutPrefix(args[2], "delay:"); ok {
@@ -198,6 +208,24 @@ func cmdFault(ts *testscript.TestScript, neg bool, args []string) {
 		f.Times = n
 	}
 	stateOf(ts).server(ts).InjectFault(f)
+}
+
+// waitFaultsUsed waits until every fault injected with TIMES > 0 has met
+// its requests: the last one has arrived at the fake (and a delaying
+// fault is holding it).
+func waitFaultsUsed(ts *testscript.TestScript) {
+	srv := stateOf(ts).server(ts)
+	deadline := time.Now().Add(scriptWait)
+	for {
+		left := slices.DeleteFunc(srv.Faults(), func(f phonemigratetest.Fault) bool { return f.Times == 0 })
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("faults still waiting for their requests after %v: %+v", scriptWait, left)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func cmdRequests(ts *testscript.TestScript, neg bool, args []string) {
@@ -533,11 +561,43 @@ func cmdWaitCheckpoint(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Fatalf("checkpoint %s did not reach %s within %v (last state %q)", args[0], args[1], scriptWait, last)
 }
 
+func cmdWaitJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: wait-json FILE PATH VALUE")
+	}
+	path := ts.MkAbs(args[0])
+	deadline := time.Now().Add(scriptWait)
+	last := ""
+	for time.Now().Before(deadline) {
+		var v any
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &v) == nil {
+			if got, err := walkJSON(v, args[1]); err == nil {
+				b, _ := json.Marshal(got)
+				if last = string(b); last == args[2] {
+					return
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("%s: %s did not become %s within %v (last %s)", args[0], args[1], args[2], scriptWait, last)
+}
+
 func cmdTraffic(ts *testscript.TestScript, neg bool, args []string) {
 	srv := stateOf(ts).server(ts)
 	switch {
 	case !neg && len(args) == 1 && args[0] == "stop":
 		srv.StopTraffic()
+	case !neg && len(args) == 2 && args[0] == "wait":
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		deadline := time.Now().Add(scriptWait)
+		for srv.TrafficStatus().Sent < n {
+			if time.Now().After(deadline) {
+				ts.Fatalf("traffic sent %d messages in %v, fewer than %d", srv.TrafficStatus().Sent, scriptWait, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	case !neg && len(args) == 3 && args[0] == "start":
 		rate, err := strconv.ParseFloat(args[1], 64)
 		ts.Check(err)
@@ -547,7 +607,7 @@ func cmdTraffic(ts *testscript.TestScript, neg bool, args []string) {
 			Recipients: []string{"+15550000001", "+15550000002", "+15550000003"}}))
 		ts.Defer(srv.StopTraffic)
 	default:
-		ts.Fatalf("usage: traffic start RATE COUNT | traffic stop")
+		ts.Fatalf("usage: traffic start RATE COUNT | traffic wait N | traffic stop")
 	}
 }
 

@@ -203,50 +203,51 @@ func TestCallerCheckRedirectIgnored(t *testing.T) {
 // TestTimeouts: a server that never sends headers is cut by the
 // response-header timeout, and one that stalls in the middle of the body
 // by the per-attempt timeout, each attempt, with a *TimeoutError that
-// matches context.DeadlineExceeded.
+// matches context.DeadlineExceeded. The other timeout of each case is a
+// minute: the attempts end long before it only because the one under test
+// cut them.
 func TestTimeouts(t *testing.T) {
 	t.Parallel()
 	const short = 60 * time.Millisecond
+	stall := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(200)
+		io.WriteString(w, `{"phone_consolidated_experience":`)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}
 	for _, tc := range []struct {
 		name    string
 		cfg     func(*Config)
 		handler func(w http.ResponseWriter, r *http.Request)
 		what    string
+		after   time.Duration // the timeout that must cut each attempt
+		message string
 	}{
 		{
-			name: "no headers",
-			cfg:  func(c *Config) { c.ResponseHeaderTimeout = short; c.RequestTimeout = time.Minute },
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				<-r.Context().Done()
-			},
-			what: "response headers",
+			name:    "no headers",
+			cfg:     func(c *Config) { c.ResponseHeaderTimeout = short; c.RequestTimeout = time.Minute },
+			handler: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			what:    "response headers", after: short, message: "60ms",
 		},
 		{
-			name: "stalled body",
-			cfg:  func(c *Config) { c.ResponseHeaderTimeout = time.Minute; c.RequestTimeout = short },
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Length", "100")
-				w.WriteHeader(200)
-				io.WriteString(w, `{"phone_consolidated_experience":`)
-				w.(http.Flusher).Flush()
-				<-r.Context().Done()
-			},
-			what: "complete answer",
+			name:    "stalled body",
+			cfg:     func(c *Config) { c.ResponseHeaderTimeout = time.Minute; c.RequestTimeout = short },
+			handler: stall,
+			what:    "complete answer", after: short, message: "60ms",
 		},
 		{
-			name: "stalled body, shorter header timeout",
-			cfg:  func(c *Config) { c.ResponseHeaderTimeout = short / 2; c.RequestTimeout = short },
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Length", "100")
-				w.WriteHeader(200)
-				io.WriteString(w, `{"phone_consolidated_experience":`)
-				w.(http.Flusher).Flush()
-				<-r.Context().Done()
-			},
-			what: "complete answer",
+			// The headers arrive, so the (shorter) header timeout no
+			// longer applies. It is long enough for a loaded machine's
+			// loopback server to send them first.
+			name:    "stalled body, shorter header timeout",
+			cfg:     func(c *Config) { c.ResponseHeaderTimeout = 500 * time.Millisecond; c.RequestTimeout = time.Second },
+			handler: stall,
+			what:    "complete answer", after: time.Second, message: "1s",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			var tries atomic.Int32
 			c, mux, _ := setup(t, tc.cfg)
 			mux.HandleFunc("GET /api/v2/tenants/settings", func(w http.ResponseWriter, r *http.Request) {
@@ -257,21 +258,21 @@ func TestTimeouts(t *testing.T) {
 			_, err := c.TenantSettings(t.Context())
 			elapsed := time.Since(start)
 			var te *TimeoutError
-			if !errors.As(err, &te) || te.What != tc.what || te.After != short {
-				t.Fatalf("error %v (%T), want a TimeoutError for %s after %v", err, err, tc.what, short)
+			if !errors.As(err, &te) || te.What != tc.what || te.After != tc.after {
+				t.Fatalf("error %v (%T), want a TimeoutError for %s after %v", err, err, tc.what, tc.after)
 			}
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("error %v does not match context.DeadlineExceeded", err)
 			}
-			want := "auth0api: GET /tenants/settings: no " + tc.what + " from the server within 60ms"
+			want := "auth0api: GET /tenants/settings: no " + tc.what + " from the server within " + tc.message
 			if err.Error() != want {
 				t.Errorf("error = %q, want %q", err, want)
 			}
 			if n := tries.Load(); n != 3 {
 				t.Errorf("attempts = %d, want 3 (a GET is retried after a timeout)", n)
 			}
-			if elapsed > 3*short+time.Second {
-				t.Errorf("took %v", elapsed)
+			if elapsed >= time.Minute {
+				t.Errorf("took %v: the minute-long timeout, not the one under test, ended an attempt", elapsed)
 			}
 		})
 	}

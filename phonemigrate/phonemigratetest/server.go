@@ -481,6 +481,25 @@ func (s *Server) InjectFault(f Fault) {
 	s.faults = append(s.faults, &faultEntry{Fault: f})
 }
 
+// Faults returns the faults still in force, in the order injected, each
+// with Times lowered by the requests it has affected already (0 stays 0:
+// until [Server.ClearFaults]). A fault leaves the list when it has
+// affected its last request, as soon as that request arrives: a test that
+// sees a delaying fault gone knows its request is being held.
+func (s *Server) Faults() []Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Fault, 0, len(s.faults))
+	for _, f := range s.faults {
+		g := f.Fault
+		if g.Times > 0 {
+			g.Times -= f.used
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
 // ClearFaults removes every fault, like DELETE /__fake/faults.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
