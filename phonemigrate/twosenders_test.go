@@ -55,6 +55,14 @@ func TestTwoTwilioSendersOneAccount(t *testing.T) {
 		}
 	}
 	assertSame(t, "after the migration", before, after)
+	// /__fake/notify answers the text the Action sent, not the template's.
+	res2, err := srv.Notify(t.Context(), phonemigratetest.NotifyRequest{Kind: "mfa", Recipient: recipient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Verify: " + res2.Code; res2.Text != want {
+		t.Errorf("notify's text = %q, want %q (what the routing Action sends)", res2.Text, want)
+	}
 	h, err := m.Check(t.Context())
 	if err != nil || !h.Healthy() {
 		t.Errorf("Check: %+v, %v; want healthy", h, err)

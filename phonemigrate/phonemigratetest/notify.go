@@ -61,8 +61,10 @@ const (
 type NotifyResult struct {
 	// Route is how the tenant sent the message (Route* constants).
 	Route string `json:"route"`
-	// Text is the text the user receives (rendered template), empty for
-	// RouteNone.
+	// Text is the text the user receives: the rendered template, or, for
+	// RouteProviderCustom, what the Action sent to the fake gateway or
+	// fake Twilio when it sent there (a routing Action renders MFA's legacy
+	// text itself); empty for RouteNone.
 	Text string `json:"text"`
 	// Code is the one-time code in the message. It is derived from the
 	// recipient and message type, so the same user gets the same code
@@ -616,14 +618,39 @@ func (s *Server) viaProvider(ctx context.Context, st State, req NotifyRequest, c
 		res.Delivered, res.Detail = ok, why+"; "+detail
 	case "custom":
 		res.Route = RouteProviderCustom
+		gw, tw := len(s.gateway.Messages()), len(s.twilio.Messages())
 		ok, detail, threw := s.runAction(ctx, actionrun.Notification{
 			AsText: text, AsVoice: voice, Code: code, DeliveryMethod: req.DeliveryMethod, From: from,
 			Locale: "en", MessageType: req.MessageType, Recipient: req.Recipient,
 		}, req, conn)
 		res.Delivered, res.Detail = ok, why+"; "+detail
+		if sent, found := s.sentTo(req.Recipient, gw, tw); found {
+			// What the Action sent, which may not be the template's text
+			// (a routing Action renders MFA's legacy text itself).
+			res.Text = sent
+		}
 		traceOf(ctx).outcome.action = threw
 	}
 	return res, nil
+}
+
+// sentTo returns the text of the last message to recipient the fake
+// gateway or fake Twilio received after the first gw and tw messages.
+func (s *Server) sentTo(recipient string, gw, tw int) (string, bool) {
+	if gms := s.gateway.Messages()[gw:]; len(gms) > 0 {
+		for i := len(gms) - 1; i >= 0; i-- {
+			if gms[i].Recipient == recipient {
+				return gms[i].Body, true
+			}
+		}
+	}
+	tms := s.twilio.Messages()[tw:]
+	for i := len(tms) - 1; i >= 0; i-- {
+		if tms[i].To == recipient {
+			return tms[i].Body, true
+		}
+	}
+	return "", false
 }
 
 // runAction runs the deployed custom-phone-provider Action.
