@@ -98,88 +98,144 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 	if d.UPE {
 		return nil, nil, ErrAlreadyUnified
 	}
-	var warnings []string
+	pf := &preflightRun{d: d, o: o}
+	// Each decision builds on the ones before it; the first refusal wins.
+	for _, decide := range []func() error{
+		pf.passwordless, pf.mfaFactor, pf.eligible, pf.oneTwilioAccount, pf.providerKind,
+		pf.targets, pf.delivery, pf.existingResources, pf.templates,
+	} {
+		if err := decide(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return pf.in, pf.warnings, nil
+}
 
-	// Passwordless.
-	var pwl *legacyPath
-	var conns []ConnectionRef
-	for i := range d.SMSConnections {
-		c := &d.SMSConnections[i]
+// preflightRun is one preflight: the tenant and options it decides from,
+// what it decided so far, and the warnings for the plan.
+type preflightRun struct {
+	d        *Discovery
+	o        *Options
+	warnings []string
+
+	pwl      *legacyPath     // where Passwordless sends today (nil: no connection with SMS settings)
+	conns    []ConnectionRef // the connections to switch
+	mfa      *legacyPath     // where MFA sends today (nil: off, or nothing to build from)
+	mfaTypes delivery.Set    // the MFA message types in use
+	// otherAccount: the Passwordless sender belongs to a Twilio account
+	// not used after the switch.
+	otherAccount bool
+	// def is the provider's default target (MFA's path when there is one);
+	// over the Passwordless path when it differs (a routing Action).
+	def, over *legacyPath
+	in        *Intent
+}
+
+func (pf *preflightRun) warn(format string, a ...any) {
+	pf.warnings = append(pf.warnings, fmt.Sprintf(format, a...))
+}
+
+// passwordless finds the one path the Passwordless SMS connections send
+// through: connections without SMS settings are left alone; two different
+// paths cannot both be served by one tenant-level provider.
+func (pf *preflightRun) passwordless() error {
+	for i := range pf.d.SMSConnections {
+		c := &pf.d.SMSConnections[i]
 		p := connectionPath(c)
 		if p == nil {
-			warnings = append(warnings, fmt.Sprintf("SMS connection %q has no SMS provider configured; it is left untouched.", c.Name))
+			pf.warn("SMS connection %q has no SMS provider configured; it is left untouched.", c.Name)
 			continue
 		}
-		if pwl != nil && !pwl.same(p) {
-			return nil, nil, fmt.Errorf("%w: SMS connections %q and %q send through different providers (%s; %s), and one tenant-level provider cannot serve both: "+
+		if pf.pwl != nil && !pf.pwl.same(p) {
+			return fmt.Errorf("%w: SMS connections %q and %q send through different providers (%s; %s), and one tenant-level provider cannot serve both: "+
 				"make them send the same way, or delete the connection no application uses any more (or remove its SMS provider settings), then run again",
-				ErrNotEligible, pwl.conn.Name, c.Name, pwl.describe(), p.describe())
+				ErrNotEligible, pf.pwl.conn.Name, c.Name, pf.pwl.describe(), p.describe())
 		}
-		if pwl == nil {
-			pwl = p
+		if pf.pwl == nil {
+			pf.pwl = p
 		}
-		conns = append(conns, ConnectionRef{ID: c.ID, Name: c.Name})
+		pf.conns = append(pf.conns, ConnectionRef{ID: c.ID, Name: c.Name})
 	}
+	return nil
+}
 
-	// MFA.
-	var mfa *legacyPath
-	mfaTypes := d.MFAMessageTypes
-	if d.MFAEnabled {
-		if mfaTypes.Empty() {
-			mfaTypes = delivery.Of(delivery.Text) // Guardian's default: SMS
+// mfaFactor finds the path MFA's phone factor sends through, and its
+// message types (Guardian's default is SMS).
+func (pf *preflightRun) mfaFactor() error {
+	d := pf.d
+	if !d.MFAEnabled {
+		return nil
+	}
+	pf.mfaTypes = d.MFAMessageTypes
+	if pf.mfaTypes.Empty() {
+		pf.mfaTypes = delivery.Of(delivery.Text) // Guardian's default: SMS
+	}
+	switch d.MFAProvider {
+	case mfaProviderTwilio:
+		if d.LegacyTwilio == nil {
+			pf.warn("MFA selects Twilio but no legacy Twilio settings are configured.")
+			return nil
 		}
-		switch d.MFAProvider {
-		case mfaProviderTwilio:
-			if d.LegacyTwilio != nil {
-				t := TwilioSettings{SID: d.LegacyTwilio.SID, MSSID: d.LegacyTwilio.MessagingServiceSID}
-				if t.MSSID == "" {
-					t.From = d.LegacyTwilio.From
-				}
-				mfa = &legacyPath{kind: targetTwilio, twilio: t}
-			} else {
-				warnings = append(warnings, "MFA selects Twilio but no legacy Twilio settings are configured.")
-			}
-		case mfaProviderHook:
-			if d.HookAction != nil {
-				mfa = &legacyPath{kind: targetHook, hook: d.HookAction}
-			} else {
-				warnings = append(warnings, "MFA selects phone-message-hook but no deployed Action is bound to the send-phone-message trigger; after the switch MFA messages go through the new provider.")
-			}
-		default:
-			warnings = append(warnings, "MFA sends through Auth0's built-in provider; after the switch MFA messages go through the new provider.")
+		t := TwilioSettings{SID: d.LegacyTwilio.SID, MSSID: d.LegacyTwilio.MessagingServiceSID}
+		if t.MSSID == "" {
+			t.From = d.LegacyTwilio.From
 		}
+		pf.mfa = &legacyPath{kind: targetTwilio, twilio: t}
+	case mfaProviderHook:
+		if d.HookAction == nil {
+			pf.warn("MFA selects phone-message-hook but no deployed Action is bound to the send-phone-message trigger; after the switch MFA messages go through the new provider.")
+			return nil
+		}
+		pf.mfa = &legacyPath{kind: targetHook, hook: d.HookAction}
+	default:
+		pf.warn("MFA sends through Auth0's built-in provider; after the switch MFA messages go through the new provider.")
 	}
+	return nil
+}
 
-	if pwl == nil && !d.MFAEnabled {
-		return nil, nil, fmt.Errorf("%w: neither the MFA phone factor nor a Passwordless SMS connection is enabled and configured", ErrNotEligible)
+// eligible refuses a tenant with nothing to migrate, or nothing to build
+// a provider from.
+func (pf *preflightRun) eligible() error {
+	if pf.pwl == nil && !pf.d.MFAEnabled {
+		return fmt.Errorf("%w: neither the MFA phone factor nor a Passwordless SMS connection is enabled and configured", ErrNotEligible)
 	}
-	if pwl == nil && mfa == nil {
-		return nil, nil, fmt.Errorf("%w: MFA is enabled but sends through %q, and there are no Twilio or SMS gateway settings to build a tenant-level provider from",
-			ErrNotEligible, d.MFAProvider)
+	if pf.pwl == nil && pf.mfa == nil {
+		return fmt.Errorf("%w: MFA is enabled but sends through %q, and there are no Twilio or SMS gateway settings to build a tenant-level provider from",
+			ErrNotEligible, pf.d.MFAProvider)
 	}
-	otherAccount := false // the Passwordless sender belongs to a Twilio account not used after the switch
-	if pwl != nil && mfa != nil && pwl.kind == targetTwilio && mfa.kind == targetTwilio && pwl.twilio.SID != mfa.twilio.SID {
-		// One tenant-level provider (or one Twilio target) serves one
-		// account: the MFA (Guardian) one is taken for both, and the plan
-		// says what Passwordless users will notice. The connection's own
-		// sender belongs to the other account, so it is not carried into
-		// the otp_verify template (Twilio refuses a From the account does
-		// not own).
-		warnings = append(warnings, fmt.Sprintf("Passwordless (connection %q) sends through %s and MFA through %s; one Twilio account serves both after the switch, and the MFA (Guardian) one is taken: Passwordless codes will come from %s, not from the connection's sender, which belongs to the other account. "+
-			"To keep the Passwordless sender, move MFA to the connection's account in Guardian's Twilio settings first, then run again.",
-			pwl.conn.Name, pwl.describe(), mfa.describe(), mfa.describe()))
-		pwl, otherAccount = mfa, true
-	}
+	return nil
+}
 
-	// Provider kind.
-	def, over := mfa, (*legacyPath)(nil)
-	if def == nil {
-		def = pwl
-	} else if pwl != nil && !pwl.same(mfa) {
-		over = pwl
+// oneTwilioAccount: one tenant-level provider (or one Twilio target)
+// serves one account. When Passwordless and MFA use two, the MFA
+// (Guardian) one is taken for both, and the plan says what Passwordless
+// users will notice. The connection's own sender belongs to the other
+// account, so it is not carried into the otp_verify template (Twilio
+// refuses a From the account does not own).
+func (pf *preflightRun) oneTwilioAccount() error {
+	pwl, mfa := pf.pwl, pf.mfa
+	if pwl == nil || mfa == nil || pwl.kind != targetTwilio || mfa.kind != targetTwilio || pwl.twilio.SID == mfa.twilio.SID {
+		return nil
 	}
-	needCustom := def.kind == targetGateway || def.kind == targetHook || over != nil
-	kind := o.Provider
+	pf.warn("Passwordless (connection %q) sends through %s and MFA through %s; one Twilio account serves both after the switch, and the MFA (Guardian) one is taken: Passwordless codes will come from %s, not from the connection's sender, which belongs to the other account. "+
+		"To keep the Passwordless sender, move MFA to the connection's account in Guardian's Twilio settings first, then run again.",
+		pwl.conn.Name, pwl.describe(), mfa.describe(), mfa.describe())
+	pf.pwl, pf.otherAccount = mfa, true
+	return nil
+}
+
+// providerKind decides the provider: Twilio when every consumer sends
+// through one Twilio target, else a custom-phone-provider Action (a
+// gateway, a send-phone-message Action, or two different paths to route).
+func (pf *preflightRun) providerKind() error {
+	pf.def = pf.mfa
+	if pf.def == nil {
+		pf.def = pf.pwl
+	} else if pf.pwl != nil && !pf.pwl.same(pf.mfa) {
+		pf.over = pf.pwl
+	}
+	needCustom := pf.def.kind == targetGateway || pf.def.kind == targetHook || pf.over != nil
+	kind := pf.o.Provider
 	switch kind {
 	case "", ProviderAuto:
 		kind = ProviderKindTwilio
@@ -188,22 +244,32 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		}
 	case ProviderKindTwilio:
 		if needCustom {
-			return nil, nil, fmt.Errorf("%w: Passwordless uses %s and MFA uses %s", ErrCustomProviderRequired, describePath(pwl), describePath(mfa))
+			return fmt.Errorf("%w: Passwordless uses %s and MFA uses %s", ErrCustomProviderRequired, describePath(pf.pwl), describePath(pf.mfa))
 		}
 	}
-	in := &Intent{
+	pf.in = &Intent{
 		Provider:         kind,
-		Connections:      conns,
-		UsePhoneProvider: o.usePhoneProvider(),
-		MFAEnabled:       d.MFAEnabled,
-		AllowReplace:     o.AllowReplace,
+		Connections:      pf.conns,
+		UsePhoneProvider: pf.o.usePhoneProvider(),
+		MFAEnabled:       pf.d.MFAEnabled,
+		AllowReplace:     pf.o.AllowReplace,
 	}
-	if d.MFAEnabled {
-		in.MFAMessageTypes = mfaTypes
+	if pf.d.MFAEnabled {
+		pf.in.MFAMessageTypes = pf.mfaTypes
 	}
+	return nil
+}
+
+// targets records what the provider sends through (Twilio settings and
+// where its token comes from, the gateway connection, the
+// send-phone-message Action) and, for a custom provider, its targets.
+func (pf *preflightRun) targets() error {
+	in := pf.in
 	usesTwilio := false
-	for _, p := range []*legacyPath{def, over} {
-		if p != nil && p.kind == targetTwilio {
+	for _, p := range []*legacyPath{pf.def, pf.over} {
+		switch {
+		case p == nil:
+		case p.kind == targetTwilio:
 			usesTwilio = true
 			t := p.twilio
 			if in.Twilio == nil {
@@ -213,42 +279,53 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 				// each with its own sender.
 				in.PasswordlessTwilio = &t
 			}
-		}
-		if p != nil && p.kind == targetGateway {
+		case p.kind == targetGateway:
 			in.GatewayConnectionID = p.conn.ID
-		}
-		if p != nil && p.kind == targetHook {
+		case p.kind == targetHook:
 			in.Hook = hookIntent(p.hook)
-			warnings = append(warnings, hookWarnings(p.hook, o)...)
+			pf.warnings = append(pf.warnings, hookWarnings(p.hook, pf.o)...)
 		}
 	}
 	if usesTwilio {
-		src, notes, err := chooseTwilioToken(d, in.Twilio.SID, o)
-		if err != nil {
-			return nil, nil, err
-		}
-		in.TwilioTokenSource = src
-		warnings = append(warnings, notes...)
-		if o.SkipTwilioCheck {
-			warnings = append(warnings, "The Twilio credentials are not checked with Twilio before they are written (SkipTwilioCheck), and test messages get no delivery evidence: a wrong token shows only when codes fail to send.")
+		if err := pf.twilioToken(); err != nil {
+			return err
 		}
 	}
-	if kind == ProviderKindCustom {
-		in.DefaultTarget = def.kind
-		if over != nil {
-			in.PasswordlessTarget = over.kind
+	if in.Provider == ProviderKindCustom {
+		in.DefaultTarget = pf.def.kind
+		if pf.over != nil {
+			in.PasswordlessTarget = pf.over.kind
 		}
 	}
+	return nil
+}
 
-	// Delivery.
+// twilioToken decides where the Twilio auth token comes from.
+func (pf *preflightRun) twilioToken() error {
+	src, notes, err := chooseTwilioToken(pf.d, pf.in.Twilio.SID, pf.o)
+	if err != nil {
+		return err
+	}
+	pf.in.TwilioTokenSource = src
+	pf.warnings = append(pf.warnings, notes...)
+	if pf.o.SkipTwilioCheck {
+		pf.warn("The Twilio credentials are not checked with Twilio before they are written (SkipTwilioCheck), and test messages get no delivery evidence: a wrong token shows only when codes fail to send.")
+	}
+	return nil
+}
+
+// delivery decides the provider's delivery methods: the ones asked for,
+// else the factors in use, which they must cover.
+func (pf *preflightRun) delivery() error {
+	d := pf.d
 	var factors delivery.Set
-	if pwl != nil {
+	if pf.pwl != nil {
 		factors = delivery.Of(delivery.Text)
 	}
 	if d.MFAEnabled {
-		factors = factors.Union(mfaTypes)
+		factors = factors.Union(pf.mfaTypes)
 	}
-	desired := o.Delivery
+	desired := pf.o.Delivery
 	if desired.Empty() {
 		desired = factors
 	}
@@ -258,26 +335,31 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 	}
 	dec, err := delivery.Decide(factors, current, desired)
 	if err != nil {
-		return nil, nil, fmt.Errorf("decide delivery methods: %w", err)
+		return fmt.Errorf("decide delivery methods: %w", err)
 	}
 	if dec.Action != delivery.NoAction {
-		if pwl != nil && dec.Missing.Has(delivery.Text) && !(d.MFAEnabled && mfaTypes.Has(delivery.Text)) {
+		if pf.pwl != nil && dec.Missing.Has(delivery.Text) && !(d.MFAEnabled && pf.mfaTypes.Has(delivery.Text)) {
 			// Only Passwordless needs text: "phone factor" is MFA's word.
-			dec.Reason = fmt.Sprintf("Passwordless SMS (connection %q) sends its codes as text messages, which delivery by %s alone cannot carry; include text in the delivery methods (--delivery text or text,voice).", conns[0].Name, desired)
+			dec.Reason = fmt.Sprintf("Passwordless SMS (connection %q) sends its codes as text messages, which delivery by %s alone cannot carry; include text in the delivery methods (--delivery text or text,voice).", pf.conns[0].Name, desired)
 		}
-		return nil, nil, &DeliveryConflictError{Decision: dec}
+		return &DeliveryConflictError{Decision: dec}
 	}
-	in.Delivery = desired
-	if def.kind == targetGateway && desired.Has(delivery.Voice) {
+	pf.in.Delivery = desired
+	if pf.def.kind == targetGateway && desired.Has(delivery.Voice) {
 		if factors.Has(delivery.Voice) {
-			return nil, nil, fmt.Errorf("%w: MFA voice messages are in use, but the only legacy settings to build a provider from are the SMS gateway of connection %q, which cannot place calls",
-				ErrNotEligible, def.conn.Name)
+			return fmt.Errorf("%w: MFA voice messages are in use, but the only legacy settings to build a provider from are the SMS gateway of connection %q, which cannot place calls",
+				ErrNotEligible, pf.def.conn.Name)
 		}
-		warnings = append(warnings, "The legacy SMS gateway never received voice messages; the generated Action drops voice deliveries.")
+		pf.warn("The legacy SMS gateway never received voice messages; the generated Action drops voice deliveries.")
 	}
+	return nil
+}
 
-	// Existing resources.
-	if p := d.Provider; p != nil {
+// existingResources decides what happens to a phone provider or
+// custom-phone-provider Action the tenant already has.
+func (pf *preflightRun) existingResources() error {
+	in, o := pf.in, pf.o
+	if p := pf.d.Provider; p != nil {
 		// A half-migrated tenant: someone set up the very provider this
 		// migration writes (in the Dashboard, say) but did not switch.
 		// Taking it over changes nothing but its credentials, which Auth0
@@ -285,52 +367,58 @@ func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error
 		same := providerMatches(*p, providerRequest(in, &Options{}))
 		switch {
 		case same:
-			warnings = append(warnings, fmt.Sprintf("The existing %s phone provider %s already has the configuration this migration writes (set up for it, but the tenant was not switched): it is taken over and written again with the credentials, which Auth0 does not show; rollback restores its configuration but not its credentials.", p.Name, p.ID))
+			pf.warn("The existing %s phone provider %s already has the configuration this migration writes (set up for it, but the tenant was not switched): it is taken over and written again with the credentials, which Auth0 does not show; rollback restores its configuration but not its credentials.", p.Name, p.ID)
 		case !o.AllowReplace:
-			return nil, nil, &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
+			return &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
 		default:
-			warnings = append(warnings, fmt.Sprintf("The existing %s phone provider %s is replaced; rollback restores its configuration but not its credentials.", p.Name, p.ID))
+			pf.warn("The existing %s phone provider %s is replaced; rollback restores its configuration but not its credentials.", p.Name, p.ID)
 		}
 		in.ReplaceProviderID = p.ID
 	}
-	if kind == ProviderKindCustom {
-		// Auth0 allows one Action for the trigger, so a second cannot be
-		// created, and an existing one cannot be overwritten without losing
-		// its secrets for good: the user removes it first.
-		if len(d.Actions) > 0 {
-			a := d.Actions[0]
-			return nil, nil, &ExistingResourceError{Kind: "action", ID: a.ID, Name: a.Name, CannotReplace: true}
-		}
-		if len(d.Bindings) > 0 {
-			b := d.Bindings[0]
-			return nil, nil, &ExistingResourceError{Kind: "action", ID: b.ActionID, Name: b.ActionName, CannotReplace: true}
-		}
-		in.ActionName = actiongen.DefaultName
+	if in.Provider != ProviderKindCustom {
+		return nil
 	}
+	// Auth0 allows one Action for the trigger, so a second cannot be
+	// created, and an existing one cannot be overwritten without losing
+	// its secrets for good: the user removes it first.
+	if len(pf.d.Actions) > 0 {
+		a := pf.d.Actions[0]
+		return &ExistingResourceError{Kind: "action", ID: a.ID, Name: a.Name, CannotReplace: true}
+	}
+	if len(pf.d.Bindings) > 0 {
+		b := pf.d.Bindings[0]
+		return &ExistingResourceError{Kind: "action", ID: b.ActionID, Name: b.ActionName, CannotReplace: true}
+	}
+	in.ActionName = actiongen.DefaultName
+	return nil
+}
 
-	// Templates.
-	tpls, tw, mfaVerify := planTemplates(d, pwl != nil)
+// templates decides the phone templates that carry the legacy words, and
+// warns about what the switch changes for the connections and MFA.
+func (pf *preflightRun) templates() error {
+	in := pf.in
+	tpls, tw, mfaVerify := planTemplates(pf.d, pf.pwl != nil)
 	for i := range tpls {
-		tpls[i].Existed = findTemplate(d.Templates, tpls[i].Type) != nil
-		if otherAccount && strings.HasPrefix(tpls[i].Source, "connection ") {
+		tpls[i].Existed = findTemplate(pf.d.Templates, tpls[i].Type) != nil
+		if pf.otherAccount && strings.HasPrefix(tpls[i].Source, "connection ") {
 			tpls[i].From = ""
 		}
 	}
 	in.Templates = tpls
-	warnings = append(warnings, tw...)
+	pf.warnings = append(pf.warnings, tw...)
 	if mfaVerify != "" {
-		if kind == ProviderKindCustom && in.PasswordlessTarget != "" {
+		if in.Provider == ProviderKindCustom && in.PasswordlessTarget != "" {
 			// The routing Action's MFA target renders the legacy MFA text
 			// itself, so MFA users keep it (plan checks actiongen accepts it).
 			in.DefaultText = &TargetText{Verify: mfaVerify}
 		} else {
-			warnings = append(warnings, mfaTextWarning(tpls[0].Source, ""))
+			pf.warnings = append(pf.warnings, mfaTextWarning(tpls[0].Source, ""))
 		}
 	}
-	if len(conns) > 0 {
-		warnings = append(warnings, fmt.Sprintf("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection write is verified from Auth0's answer, and every other option must stay unchanged.", UsePhoneProviderKey))
+	if len(pf.conns) > 0 {
+		pf.warn("options.%s is undocumented by Auth0 (terraform-provider-auth0#1549); each connection write is verified from Auth0's answer, and every other option must stay unchanged.", UsePhoneProviderKey)
 	}
-	return in, warnings, nil
+	return nil
 }
 
 func describePath(p *legacyPath) string {
