@@ -44,7 +44,7 @@ type run struct {
 func (r *run) fresh() bool { return r.d != nil }
 
 func (m *Migrator) newCheckpoint() *Checkpoint {
-	return &Checkpoint{Version: CheckpointVersion, Tenant: m.tenant, State: StateNew}
+	return &Checkpoint{Version: checkpointVersion, Tenant: m.tenant, State: StateNew}
 }
 
 // load reads the checkpoint and checks it belongs to this tenant.
@@ -148,8 +148,8 @@ func (m *Migrator) applyFrom(ctx context.Context, cp *Checkpoint, o Options) (*R
 			return nil, err
 		}
 	}
-	if cp.Intent != nil && m.steps.stateOrder(start) <= m.steps.stateOrder(StatePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" &&
-		(cp.Intent.TwilioTokenSource == "" || cp.Intent.TwilioTokenSource == TokenSourceOptions) {
+	if cp.Intent != nil && m.steps.stateOrder(start) <= m.steps.stateOrder(statePlanned) && cp.Intent.Twilio != nil && o.TwilioAuthToken == "" &&
+		(cp.Intent.TwilioTokenSource == "" || cp.Intent.TwilioTokenSource == tokenSourceOptions) {
 		return nil, ErrTwilioTokenRequired
 	}
 	cp.Accepted = addAccepted(cp.Accepted, o.AcceptedDifferences)
@@ -181,7 +181,7 @@ func addAccepted(have, more []Finding) []Finding {
 
 // stepFunc performs the Auth0 calls that lead out of a state; it returns
 // the event to fire.
-type stepFunc func(ctx context.Context) (Event, error)
+type stepFunc func(ctx context.Context) (event, error)
 
 func (r *run) forward(ctx context.Context) error {
 	for {
@@ -190,7 +190,7 @@ func (r *run) forward(ctx context.Context) error {
 		if st == nil {
 			return nil // completed or already_unified
 		}
-		if cur != StateNew && cur != StateDiscovered && r.cp.Intent == nil {
+		if cur != StateNew && cur != stateDiscovered && r.cp.Intent == nil {
 			return r.fail(ctx, cur, time.Now(), &CheckpointError{Problem: fmt.Sprintf("state %s without a recorded plan", cur)})
 		}
 		began := time.Now()
@@ -211,7 +211,7 @@ func (r *run) forward(ctx context.Context) error {
 // checkpoint and reports. The machine never runs callbacks and is given a
 // context that cannot be cancelled, so it cannot wedge (looplab/fsm#115);
 // cancellation is checked by the caller before.
-func (r *run) transition(ctx context.Context, event Event, began time.Time, stepErr error) error {
+func (r *run) transition(ctx context.Context, event event, began time.Time, stepErr error) error {
 	from := State(r.machine.Current())
 	if err := r.machine.Event(context.WithoutCancel(ctx), string(event)); err != nil {
 		return fmt.Errorf("phonemigrate: internal: transition %s from %s: %w", event, from, err)
@@ -245,7 +245,7 @@ func (r *run) fail(ctx context.Context, cur State, began time.Time, err error) e
 	err = redact.Error(fmt.Errorf("phonemigrate: %s: %w", r.m.steps.stepName(cur), err), r.secrets()...)
 	r.cp.LastGood = cur
 	r.cp.Error = err.Error()
-	if terr := r.transition(ctx, EventFail, began, err); terr != nil {
+	if terr := r.transition(ctx, eventFail, began, err); terr != nil {
 		return errors.Join(err, terr)
 	}
 	return err
@@ -271,28 +271,28 @@ func init() {
 }
 
 func discoverStep() *step {
-	return &step{order: 10, event: EventDiscover, to: StateDiscovered, does: "discover",
+	return &step{order: 10, event: eventDiscover, to: stateDiscovered, does: "discover",
 		apply: (*run).discover}
 }
 
 func planStep() *step {
-	return &step{order: 20, event: EventPlan, to: StatePlanned, does: "plan",
+	return &step{order: 20, event: eventPlan, to: statePlanned, does: "plan",
 		apply: (*run).planMigration}
 }
 
-func (r *run) discover(ctx context.Context) (Event, error) {
+func (r *run) discover(ctx context.Context) (event, error) {
 	if r.d != nil {
-		return EventDiscover, nil // the reads of Options.Planned
+		return eventDiscover, nil // the reads of Options.Planned
 	}
 	d, err := r.m.discover(ctx)
 	if err != nil {
 		return "", err
 	}
 	r.d = d
-	return EventDiscover, nil
+	return eventDiscover, nil
 }
 
-func (r *run) planMigration(ctx context.Context) (Event, error) {
+func (r *run) planMigration(ctx context.Context) (event, error) {
 	if r.d == nil {
 		d, err := r.m.discover(ctx)
 		if err != nil {
@@ -302,7 +302,7 @@ func (r *run) planMigration(ctx context.Context) (Event, error) {
 	}
 	p, in, err := r.m.plan(ctx, r.d, r.o)
 	if errors.Is(err, ErrAlreadyUnified) {
-		return EventAlreadyUnified, nil
+		return eventAlreadyUnified, nil
 	}
 	if err != nil {
 		return "", err
@@ -322,7 +322,7 @@ func (r *run) planMigration(ctx context.Context) (Event, error) {
 		return "", err
 	}
 	r.cp.Plan, r.cp.Intent = p, in
-	return EventPlan, nil
+	return eventPlan, nil
 }
 
 // creating records, before a create request is sent, that its outcome is
@@ -330,7 +330,7 @@ func (r *run) planMigration(ctx context.Context) (Event, error) {
 // with the request's error: a definite answer — success, or a 4xx
 // refusal — clears the entry (clear), an unknown outcome keeps it, so
 // that only then may a later run adopt what it finds.
-func (r *run) creating(ctx context.Context, mark, clear func(*Unconfirmed)) (done func(error) error, err error) {
+func (r *run) creating(ctx context.Context, mark, clear func(*unconfirmedCreates)) (done func(error) error, err error) {
 	mark(&r.cp.Created.Unconfirmed)
 	if r.cp.Created.Unconfirmed.Since.IsZero() {
 		r.cp.Created.Unconfirmed.Since = r.m.now().UTC()
@@ -360,7 +360,7 @@ func definiteRefusal(err error) bool {
 // sameChoices refuses to resume a migration with choices other than the
 // ones its plan was made with (the plan is followed; silently ignoring a
 // changed --delivery would migrate to something else than asked).
-func sameChoices(in *Intent, o *Options) error {
+func sameChoices(in *migrationIntent, o *Options) error {
 	if in == nil {
 		return nil
 	}
@@ -430,12 +430,12 @@ func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Re
 	if err != nil {
 		return nil, err
 	}
-	var in *Intent
+	var in *migrationIntent
 	if d.UPE {
 		in, _, err = m.converge(ctx, d, o)
 		var ue *UnhealthyError
 		if errors.As(err, &ue) && cp.Intent != nil && !cp.Intent.Keep && remigratable(d) &&
-			(!d.MFAEnabled || cp.Intent.TwilioTokenSource != TokenSourceGuardian) && (&Health{Findings: ue.Findings}).Broken() {
+			(!d.MFAEnabled || cp.Intent.TwilioTokenSource != tokenSourceGuardian) && (&Health{Findings: ue.Findings}).Broken() {
 			// What the migration set up is gone (the provider or the
 			// Action deleted, say), and it can be set up again from the
 			// connections' legacy settings: migrate again within the
@@ -526,7 +526,7 @@ func (m *Migrator) remigrate(ctx context.Context, cp *Checkpoint, o *Options) (*
 			}
 		}
 	}
-	r := &run{m: m, cp: cp, machine: m.steps.newMachine(StatePlanned), o: o, remigrating: true}
+	r := &run{m: m, cp: cp, machine: m.steps.newMachine(statePlanned), o: o, remigrating: true}
 	err := r.forward(ctx)
 	return &Result{State: State(r.machine.Current()), Plan: cp.Plan, Steps: r.steps, Checkpoint: cp}, err
 }
@@ -535,7 +535,7 @@ func (m *Migrator) remigrate(ctx context.Context, cp *Checkpoint, o *Options) (*
 // completed checkpoint, from a read made right before: a template the
 // migration created is rewritten (rollback still deletes it), any other
 // one has its original recorded first (rollback restores it).
-func (r *run) convergeTemplates(ctx context.Context, tis []TemplateIntent) error {
+func (r *run) convergeTemplates(ctx context.Context, tis []templateIntent) error {
 	c := r.m.c
 	ts, err := c.ListPhoneTemplates(ctx)
 	if err != nil {
@@ -558,7 +558,7 @@ func (r *run) convergeTemplates(ctx context.Context, tis []TemplateIntent) error
 			continue
 		}
 		if !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
-			r.cp.Originals.Templates = append(r.cp.Originals.Templates, OriginalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
+			r.cp.Originals.Templates = append(r.cp.Originals.Templates, originalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
 				Syntax: ex.Content.Syntax, From: ex.Content.From, Text: ex.Content.Text, Voice: ex.Content.Voice})
 			if err := r.save(ctx); err != nil {
 				return err

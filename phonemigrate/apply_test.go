@@ -21,7 +21,7 @@ import (
 
 var errBoom = &phonemigrate.APIError{Method: "X", Path: "/boom", StatusCode: 503, Message: "injected"}
 
-func newMigrator(t *testing.T, c phonemigrate.Client, opts ...phonemigrate.Option) (*phonemigrate.Migrator, *phonemigrate.MemoryStore) {
+func newMigrator(t *testing.T, c phonemigrate.Client, opts ...phonemigrate.Option) (*phonemigrate.Migrator, phonemigrate.Store) {
 	t.Helper()
 	store := phonemigrate.NewMemoryStore()
 	m, err := newStubbed(c, append([]phonemigrate.Option{phonemigrate.WithStore(store), phonemigrate.WithPollInterval(time.Millisecond), phonemigrate.WithTenant("acme-legacy")}, opts...)...)

@@ -54,7 +54,7 @@ func (e *CanaryBreachError) Unwrap() error { return e.RollbackErr }
 
 // noteSwitch records when the tenant switched, for the canary window.
 func (r *run) noteSwitch(to State) {
-	if to == StateTenantSwitched && r.o.Canary.Window > 0 && r.cp.Watch == nil {
+	if to == stateTenantSwitched && r.o.Canary.Window > 0 && r.cp.Watch == nil {
 		r.cp.Watch = &watch.Record{SwitchedAt: time.Now().UTC()}
 	}
 }
@@ -63,7 +63,7 @@ func (r *run) noteSwitch(to State) {
 // logs since the switch: a path already broken right after the
 // connections switch fails the migration before the next writes.
 func (r *run) observeThen(next stepFunc) stepFunc {
-	return func(ctx context.Context) (Event, error) {
+	return func(ctx context.Context) (event, error) {
 		rec := r.cp.Watch
 		if r.o.Canary.Window <= 0 || rec == nil || rec.SwitchedAt.IsZero() {
 			return next(ctx)
@@ -88,17 +88,17 @@ func init() { register(watchStep()) }
 // watches delivery until the window ends (or a path breaks), then
 // completes.
 func watchStep() *step {
-	return &step{order: 100, event: EventComplete, to: StateCompleted, does: "watch delivery",
+	return &step{order: 100, event: eventComplete, to: StateCompleted, does: "watch delivery",
 		apply: (*run).watchDelivery}
 }
 
-func (r *run) watchDelivery(ctx context.Context) (Event, error) {
+func (r *run) watchDelivery(ctx context.Context) (event, error) {
 	c := r.o.Canary.WithDefaults()
 	if r.o.Canary.Window <= 0 {
 		if w := r.cp.Watch; w != nil && w.Verdict == watch.VerdictWatching {
 			w.Verdict, w.Reason = watch.VerdictSkipped, "the migration resumed without the watch"
 		}
-		return EventComplete, nil
+		return eventComplete, nil
 	}
 	rec := r.cp.Watch
 	if rec == nil {
@@ -122,7 +122,7 @@ func (r *run) watchDelivery(ctx context.Context) (Event, error) {
 	if cr.Verdict == watch.VerdictBreach {
 		return "", &CanaryBreachError{Record: cr}
 	}
-	return EventComplete, nil
+	return eventComplete, nil
 }
 
 // afterCanary runs the automatic rollback after a breach (the store lock

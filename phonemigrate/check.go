@@ -152,7 +152,7 @@ func (h *Health) Broken() bool {
 // switch turned off after a completed migration), instead of
 // [ErrAlreadyUnified]: such a tenant is not "nothing to do". Connections
 // merely left on their legacy settings are converged instead (see
-// [Intent.Keep]).
+// [migrationIntent.Keep]).
 //
 // When a finding leaves users without codes now (Broken) and the tenant
 // flag is on, Repair holds the fastest safe repair, the proposal
@@ -416,7 +416,7 @@ func customActionBound(d *Discovery) bool {
 // the repair [repairFor] proposes (switch the tenant back so codes flow,
 // then migrate; [Migrator.Repair] does the first). It reads the custom-phone-provider Actions when the provider is
 // custom.
-func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Intent, []string, error) {
+func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*migrationIntent, []string, error) {
 	if needsActions(d) {
 		if err := m.discoverActions(ctx, d); err != nil {
 			return nil, nil, err
@@ -439,12 +439,12 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*Int
 	if d.Provider.Name == ProviderCustom {
 		kind = ProviderKindCustom
 	}
-	in := &Intent{Provider: kind, Delivery: d.Provider.Configuration.DeliveryMethods, ProviderID: d.Provider.ID, Keep: true,
+	in := &migrationIntent{Provider: kind, Delivery: d.Provider.Configuration.DeliveryMethods, ProviderID: d.Provider.ID, Keep: true,
 		UsePhoneProvider: o.usePhoneProvider(), MFAEnabled: d.MFAEnabled, MFAMessageTypes: d.MFAMessageTypes}
 	var names []string
 	for _, c := range d.SMSConnections {
 		if !usesProvider(c) && connectionPath(&c) != nil {
-			in.Connections = append(in.Connections, ConnectionRef{ID: c.ID, Name: c.Name})
+			in.Connections = append(in.Connections, connectionRef{ID: c.ID, Name: c.Name})
 			names = append(names, fmt.Sprintf("%q", c.Name))
 		}
 	}

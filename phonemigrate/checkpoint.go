@@ -19,24 +19,24 @@ import (
 	"github.com/unifiedphone/unifiedphone/internal/privatefile"
 )
 
-// CheckpointVersion is the [Checkpoint.Version] this package writes and
+// checkpointVersion is the [Checkpoint.Version] this package writes and
 // reads.
-const CheckpointVersion = 1
+const checkpointVersion = 1
 
 // Checkpoint is the persisted record of one migration. It is JSON, holds no
 // secret values, and is saved after every transition (and right after each
 // resource the migration creates), so that Apply can resume and Rollback can
 // restore exactly what was there.
 type Checkpoint struct {
-	Version   int       `json:"version"`
-	Tenant    string    `json:"tenant"`
-	State     State     `json:"state"`
-	LastGood  State     `json:"last_good,omitempty"` // where Apply resumes when State is failed
-	Error     string    `json:"error,omitempty"`     // the failure, when State is failed
-	Plan      *Plan     `json:"plan,omitempty"`
-	Intent    *Intent   `json:"intent,omitempty"`
-	Created   Created   `json:"created"`
-	Originals Originals `json:"originals"`
+	Version   int              `json:"version"`
+	Tenant    string           `json:"tenant"`
+	State     State            `json:"state"`
+	LastGood  State            `json:"last_good,omitempty"` // where Apply resumes when State is failed
+	Error     string           `json:"error,omitempty"`     // the failure, when State is failed
+	Plan      *Plan            `json:"plan,omitempty"`
+	Intent    *migrationIntent `json:"intent,omitempty"`
+	Created   createdObjects   `json:"created"`
+	Originals originalState    `json:"originals"`
 	// Tests are the outcomes of the provider test messages (evidence,
 	// confirmation, or "assumed received").
 	Tests []TestOutcome `json:"tests,omitempty"`
@@ -48,25 +48,25 @@ type Checkpoint struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Created lists what the migration created, so rollback can remove it.
-type Created struct {
+// createdObjects lists what the migration created, so rollback can remove it.
+type createdObjects struct {
 	ActionID string `json:"action_id,omitempty"`
 	// ActionCodeSHA256 is the SHA-256 (hex) of the code of the Action this
 	// migration created, so a rollback can tell an Action edited since.
 	ActionCodeSHA256 string   `json:"action_code_sha256,omitempty"`
 	ProviderID       string   `json:"provider_id,omitempty"`
 	TemplateIDs      []string `json:"template_ids,omitempty"`
-	// Unconfirmed lists the creations sent whose outcome is unknown: no
+	// unconfirmedCreates lists the creations sent whose outcome is unknown: no
 	// answer said whether they happened (a timeout, a dropped connection,
 	// a 5xx). Only such a creation may later be adopted — an object found
 	// on the tenant that matches what was sent is then taken as this
 	// migration's. A definite refusal (a 4xx, such as the 409 of a run
 	// that lost a race) clears it: what is there then is someone else's.
-	Unconfirmed Unconfirmed `json:"unconfirmed,omitzero"`
+	Unconfirmed unconfirmedCreates `json:"unconfirmed,omitzero"`
 }
 
-// Unconfirmed records creations sent without a definite answer.
-type Unconfirmed struct {
+// unconfirmedCreates records creations sent without a definite answer.
+type unconfirmedCreates struct {
 	Action        bool     `json:"action,omitempty"`
 	Provider      bool     `json:"provider,omitempty"`
 	TemplateTypes []string `json:"template_types,omitempty"`
@@ -74,7 +74,7 @@ type Unconfirmed struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
-// adoptionSkew is how much earlier than [Unconfirmed.Since] Auth0 may date
+// adoptionSkew is how much earlier than [unconfirmedCreates.Since] Auth0 may date
 // an object this migration created: the two clocks differ.
 const adoptionSkew = 2 * time.Minute
 
@@ -84,21 +84,21 @@ const adoptionSkew = 2 * time.Minute
 // the attempt — Auth0's created_at no earlier than Since (less a clock
 // skew of two minutes). An object Auth0 does not date is judged by the
 // match alone. Apply (resuming) and Rollback both ask it.
-func (u Unconfirmed) Adoptable(createdAt time.Time) bool {
+func (u unconfirmedCreates) Adoptable(createdAt time.Time) bool {
 	return createdAt.IsZero() || u.Since.IsZero() || !createdAt.Before(u.Since.Add(-adoptionSkew))
 }
 
-// Originals holds every original value the migration changed, recorded
+// originalState holds every original value the migration changed, recorded
 // just before the first write of each. Connection options are recorded key
 // by key, only for the keys the migration touches — never whole option maps,
 // which hold gateway secrets. A nil field means the migration has not
 // changed that value.
-type Originals struct {
+type originalState struct {
 	// PhoneConsolidatedExperience is the tenant flag before the switch.
-	PhoneConsolidatedExperience *OriginalFlag `json:"phone_consolidated_experience,omitempty"`
+	PhoneConsolidatedExperience *originalFlag `json:"phone_consolidated_experience,omitempty"`
 	// ConnectionOptions are the original values of the connection option
 	// keys the migration set.
-	ConnectionOptions []OriginalOption `json:"connection_options,omitempty"`
+	ConnectionOptions []originalOption `json:"connection_options,omitempty"`
 	// MFAMessageTypes are the MFA phone message types before alignment.
 	MFAMessageTypes *delivery.Set `json:"mfa_message_types,omitempty"`
 	// MFAMessageTypesNotFound is true when Auth0 had no message types at
@@ -106,25 +106,25 @@ type Originals struct {
 	// again, so rollback leaves the aligned types in place.
 	MFAMessageTypesNotFound bool `json:"mfa_message_types_not_found,omitempty"`
 	// Templates are tenant phone templates as they were before being
-	// updated (created ones are in [Created.TemplateIDs]).
-	Templates []OriginalTemplate `json:"templates,omitempty"`
+	// updated (created ones are in [createdObjects.TemplateIDs]).
+	Templates []originalTemplate `json:"templates,omitempty"`
 	// Provider is a phone provider the migration replaced (AllowReplace),
 	// without credentials (Auth0 never returns them).
-	Provider *OriginalProvider `json:"provider,omitempty"`
+	Provider *originalProvider `json:"provider,omitempty"`
 	// Bindings are the custom-phone-provider trigger bindings before the
 	// migration bound its Action.
-	Bindings *OriginalBindings `json:"bindings,omitempty"`
+	Bindings *originalBindings `json:"bindings,omitempty"`
 }
 
-// OriginalFlag is a recorded boolean setting; Value is nil when Auth0 did
+// originalFlag is a recorded boolean setting; Value is nil when Auth0 did
 // not return it.
-type OriginalFlag struct {
+type originalFlag struct {
 	Value *bool `json:"value"`
 }
 
-// OriginalOption is the original state of one key of a connection's
+// originalOption is the original state of one key of a connection's
 // options: absent (Present false) or present with Value.
-type OriginalOption struct {
+type originalOption struct {
 	ConnectionID string `json:"connection_id"`
 	Connection   string `json:"connection"`
 	Key          string `json:"key"`
@@ -132,9 +132,9 @@ type OriginalOption struct {
 	Value        any    `json:"value,omitempty"`
 }
 
-// OriginalTemplate is a tenant phone template before the migration changed
+// originalTemplate is a tenant phone template before the migration changed
 // it.
-type OriginalTemplate struct {
+type originalTemplate struct {
 	ID       string `json:"id"`
 	Type     string `json:"type"`
 	Disabled bool   `json:"disabled"`
@@ -144,8 +144,8 @@ type OriginalTemplate struct {
 	Voice    string `json:"voice,omitempty"`
 }
 
-// OriginalProvider is a replaced phone provider's configuration.
-type OriginalProvider struct {
+// originalProvider is a replaced phone provider's configuration.
+type originalProvider struct {
 	ID              string       `json:"id"`
 	Name            string       `json:"name"`
 	Disabled        bool         `json:"disabled"`
@@ -155,13 +155,13 @@ type OriginalProvider struct {
 	DeliveryMethods delivery.Set `json:"delivery_methods"`
 }
 
-// OriginalBindings are the trigger's bindings before the migration.
-type OriginalBindings struct {
-	Refs []OriginalBinding `json:"refs"`
+// originalBindings are the trigger's bindings before the migration.
+type originalBindings struct {
+	Refs []originalBinding `json:"refs"`
 }
 
-// OriginalBinding is one original trigger binding.
-type OriginalBinding struct {
+// originalBinding is one original trigger binding.
+type originalBinding struct {
 	ActionID    string `json:"action_id"`
 	DisplayName string `json:"display_name,omitempty"`
 }
@@ -180,13 +180,13 @@ type Store interface {
 
 var (
 	_ Store = (*FileStore)(nil)
-	_ Store = (*MemoryStore)(nil)
+	_ Store = (*memoryStore)(nil)
 )
 
 // validateCheckpoint checks what every store checks after decoding.
 func validateCheckpoint(cp *Checkpoint, path string) error {
-	if cp.Version != CheckpointVersion {
-		return &CheckpointError{Path: path, Problem: fmt.Sprintf("unsupported version %d (want %d)", cp.Version, CheckpointVersion)}
+	if cp.Version != checkpointVersion {
+		return &CheckpointError{Path: path, Problem: fmt.Sprintf("unsupported version %d (want %d)", cp.Version, checkpointVersion)}
 	}
 	if !knownState(cp.State) {
 		return &CheckpointError{Path: path, Problem: fmt.Sprintf("unknown state %q", cp.State)}
@@ -202,7 +202,7 @@ func knownState(s State) bool {
 		return true
 	}
 	switch s {
-	case StateFailed, StateRollingBack, StateRolledBack, StateAlreadyUnified:
+	case StateFailed, stateRollingBack, StateRolledBack, StateAlreadyUnified:
 		return true
 	}
 	return false
@@ -366,19 +366,21 @@ func (s *FileStore) Save(ctx context.Context, cp *Checkpoint) error {
 	return nil
 }
 
-// MemoryStore keeps the checkpoint in memory (a deep copy through JSON, so
+// memoryStore keeps the checkpoint in memory (a deep copy through JSON, so
 // it holds exactly what a file would). It is safe for concurrent use.
-type MemoryStore struct {
+type memoryStore struct {
 	mu     sync.Mutex
 	data   []byte
 	locked bool
 }
 
-// NewMemoryStore returns an empty in-memory store.
-func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
+// NewMemoryStore returns an empty in-memory [Store] (the default of [New]):
+// it keeps the checkpoint as JSON, so it holds exactly what a file would,
+// and is safe for concurrent use.
+func NewMemoryStore() Store { return &memoryStore{} }
 
 // Load returns a copy of the saved checkpoint.
-func (s *MemoryStore) Load(ctx context.Context) (*Checkpoint, error) {
+func (s *memoryStore) Load(ctx context.Context) (*Checkpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.data == nil {
@@ -388,7 +390,7 @@ func (s *MemoryStore) Load(ctx context.Context) (*Checkpoint, error) {
 }
 
 // Save stores a copy of cp.
-func (s *MemoryStore) Save(ctx context.Context, cp *Checkpoint) error {
+func (s *memoryStore) Save(ctx context.Context, cp *Checkpoint) error {
 	data, err := json.Marshal(cp)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint: %w", err)
@@ -400,7 +402,7 @@ func (s *MemoryStore) Save(ctx context.Context, cp *Checkpoint) error {
 }
 
 // Lock takes the store's lock or returns ErrLocked.
-func (s *MemoryStore) Lock(ctx context.Context) (func() error, error) {
+func (s *memoryStore) Lock(ctx context.Context) (func() error, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.locked {
@@ -456,14 +458,14 @@ func (cp *Checkpoint) Next() Next {
 	switch {
 	case cp.State == StateNew, cp.State == StateRolledBack, cp.State == StateAlreadyUnified:
 		return NextStart
-	case cp.State == StateDiscovered, cp.State == StateFailed && (cp.LastGood == "" || cp.LastGood == StateNew || cp.LastGood == StateDiscovered):
+	case cp.State == stateDiscovered, cp.State == StateFailed && (cp.LastGood == "" || cp.LastGood == StateNew || cp.LastGood == stateDiscovered):
 		// Stopped before a plan was recorded (e.g. Twilio refused the
 		// token while planning): nothing was written, so there is no
 		// migration in progress — Apply starts over.
 		return NextStart
 	case cp.State == StateCompleted:
 		return NextNone
-	case cp.State == StateRollingBack, cp.State == StateFailed && cp.LastGood == StateRollingBack:
+	case cp.State == stateRollingBack, cp.State == StateFailed && cp.LastGood == stateRollingBack:
 		return NextRollback
 	}
 	return NextApply

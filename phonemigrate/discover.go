@@ -161,7 +161,7 @@ func (m *Migrator) discoverActions(ctx context.Context, d *Discovery) error {
 // discoverHook reads the Action bound first to the send-phone-message
 // trigger (the one Auth0 runs for phone-message-hook), in full.
 func (m *Migrator) discoverHook(ctx context.Context, d *Discovery) error {
-	bs, err := m.c.TriggerBindings(ctx, TriggerSendPhoneMessage)
+	bs, err := m.c.TriggerBindings(ctx, triggerSendPhoneMessage)
 	if err != nil {
 		return fmt.Errorf("discover send-phone-message bindings: %w", err)
 	}

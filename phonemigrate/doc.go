@@ -55,7 +55,7 @@
 // options.twilio_token, Guardian's auth_token), so by default the new Twilio
 // provider, or a Twilio target of the Action, carries the legacy token over
 // (Guardian's first); [Options.TwilioAuthToken] overrides it. The plan says
-// which source is used ([Plan.TwilioToken], [Intent.TwilioTokenSource]) and
+// which source is used ([Plan.TwilioToken], [migrationIntent.TwilioTokenSource]) and
 // warns when the tokens disagree. Before the first write that sends the
 // token, Apply verifies it with Twilio (GET /2010-04-01/Accounts/{sid}.json);
 // a rejection is a [*TwilioCredentialsError] (exit 3) with nothing written.

@@ -18,13 +18,13 @@ import (
 // zero.
 const DefaultEvidenceTimeout = 30 * time.Second
 
-// EvidenceTwilio is [TestOutcome.Evidence] when the message was looked up in
+// evidenceTwilio is [TestOutcome.Evidence] when the message was looked up in
 // the Twilio account.
-const EvidenceTwilio = "twilio"
+const evidenceTwilio = "twilio"
 
-// StatusNotFound is [TestOutcome.Status] when no message or call to the
+// statusNotFound is [TestOutcome.Status] when no message or call to the
 // recipient appeared in the Twilio account within the evidence timeout.
-const StatusNotFound = "not_found"
+const statusNotFound = "not_found"
 
 // ErrTestNotDelivered is wrapped by the [*TestDeliveryError] Apply returns
 // when Twilio reports a test message failed or undelivered, or does not
@@ -67,9 +67,9 @@ type TestOutcome struct {
 func (t TestOutcome) Summary() string {
 	s := fmt.Sprintf("%s test message to %s: ", t.Method, t.To)
 	switch {
-	case t.Evidence == EvidenceTwilio && t.Status == StatusNotFound:
+	case t.Evidence == evidenceTwilio && t.Status == statusNotFound:
 		s += "not found in the Twilio account"
-	case t.Evidence == EvidenceTwilio:
+	case t.Evidence == evidenceTwilio:
 		s += "Twilio status " + t.Status
 		if t.ErrorCode != 0 {
 			s += fmt.Sprintf(" (error %d)", t.ErrorCode)
@@ -77,9 +77,9 @@ func (t TestOutcome) Summary() string {
 		if t.SID != "" {
 			s += " (" + t.SID + ")"
 		}
-	case t.Status == StatusFailureLogged:
+	case t.Status == statusFailureLogged:
 		s += "the tenant logs hold its failure: " + t.Reason
-	case t.Status == StatusNoFailureLogged:
+	case t.Status == statusNoFailureLogged:
 		s += "no failure in the tenant logs"
 	default:
 		s += "no delivery evidence"
@@ -87,7 +87,7 @@ func (t TestOutcome) Summary() string {
 	switch {
 	case t.Confirmed:
 		s += "; confirmed received"
-	case t.AssumedReceived && t.Status == StatusNoFailureLogged:
+	case t.AssumedReceived && t.Status == statusNoFailureLogged:
 		s = fmt.Sprintf("%s test message to %s: assumed received (no delivery evidence; no failure in the tenant logs)", t.Method, t.To)
 	case t.AssumedReceived:
 		s = fmt.Sprintf("%s test message to %s: assumed received (no delivery evidence)", t.Method, t.To)
@@ -103,15 +103,15 @@ func (t TestOutcome) Summary() string {
 type TestDeliveryError struct {
 	Outcome TestOutcome
 	Account string        // the Twilio account sid looked in
-	Waited  time.Duration // the evidence timeout, for StatusNotFound
+	Waited  time.Duration // the evidence timeout, for statusNotFound
 }
 
 func (e *TestDeliveryError) Error() string {
 	o := e.Outcome
-	if o.Status == StatusFailureLogged {
+	if o.Status == statusFailureLogged {
 		return fmt.Sprintf("%v: the tenant logs hold the failure of the %s test message to %s: %s", ErrTestNotDelivered, o.Method, o.To, o.Reason)
 	}
-	if o.Status == StatusNotFound {
+	if o.Status == statusNotFound {
 		return fmt.Sprintf("%v: no %s to %s appeared in Twilio account %s within %s of the test", ErrTestNotDelivered,
 			map[delivery.Method]string{delivery.Text: "message", delivery.Voice: "call"}[o.Method], o.To, e.Account, e.Waited)
 	}
@@ -129,7 +129,7 @@ func (e *TestDeliveryError) Unwrap() error { return ErrTestNotDelivered }
 var (
 	finalStatus = map[string]bool{"delivered": true, "undelivered": true, "failed": true, "read": true, "canceled": true,
 		"completed": true, "busy": true, "no-answer": true}
-	badStatus = map[string]bool{"undelivered": true, "failed": true, "canceled": true, "busy": true, "no-answer": true, StatusNotFound: true}
+	badStatus = map[string]bool{"undelivered": true, "failed": true, "canceled": true, "busy": true, "no-answer": true, statusNotFound: true}
 )
 
 // evidenceSkew is how far before the try a message's date_created may be
@@ -157,7 +157,7 @@ func (r *run) evidence(ctx context.Context, tw *twilioClient, out *TestOutcome, 
 		timeout = DefaultEvidenceTimeout
 	}
 	deadline := time.Now().Add(timeout)
-	out.Evidence = EvidenceTwilio
+	out.Evidence = evidenceTwilio
 	listPath, onePath := "/Messages.json", "/Messages/"
 	if out.Method == delivery.Voice {
 		listPath, onePath = "/Calls.json", "/Calls/"
@@ -208,7 +208,7 @@ func (r *run) evidence(ctx context.Context, tw *twilioClient, out *TestOutcome, 
 		}
 		if !time.Now().Before(deadline) {
 			if found == nil {
-				out.Status = StatusNotFound
+				out.Status = statusNotFound
 			}
 			return nil
 		}
@@ -263,13 +263,13 @@ func (r *run) testOutcome(ctx context.Context, tw *twilioClient, to string, meth
 			return out, err
 		}
 	}
-	if (out.Evidence == "" || out.Status == StatusNoFailureLogged) && r.o.Confirm == nil {
+	if (out.Evidence == "" || out.Status == statusNoFailureLogged) && r.o.Confirm == nil {
 		out.AssumedReceived = true
 	}
 	r.cp.Tests = append(r.cp.Tests, out)
 	attrs := []any{"tenant", r.cp.Tenant, "to", to, "delivery_method", meth, "evidence", out.Evidence, "status", out.Status}
 	switch {
-	case out.Status == StatusFailureLogged:
+	case out.Status == statusFailureLogged:
 		r.m.log.ErrorContext(ctx, "test message failed (tenant logs)", attrs...)
 		return out, &TestDeliveryError{Outcome: out}
 	case badStatus[out.Status]:
@@ -287,20 +287,20 @@ func (r *run) testOutcome(ctx context.Context, tw *twilioClient, to string, meth
 	return out, nil
 }
 
-// EvidenceTenantLogs is [TestOutcome.Evidence] when the tenant logs were
+// evidenceTenantLogs is [TestOutcome.Evidence] when the tenant logs were
 // searched for the test message's failure (a custom provider: Auth0 logs a
 // failed notification as "fn", and nothing documented for a success).
-const EvidenceTenantLogs = "tenant_logs"
+const evidenceTenantLogs = "tenant_logs"
 
-// StatusNoFailureLogged is [TestOutcome.Status] when the tenant logs showed
+// statusNoFailureLogged is [TestOutcome.Status] when the tenant logs showed
 // no failure of the test message within the canary's poll interval: not
 // proof that it arrived, so the outcome stays AssumedReceived unless a
 // person confirms it.
-const StatusNoFailureLogged = "no_failure_logged"
+const statusNoFailureLogged = "no_failure_logged"
 
-// StatusFailureLogged is [TestOutcome.Status] when the tenant logs hold a
+// statusFailureLogged is [TestOutcome.Status] when the tenant logs hold a
 // failed notification ("fn") for the test message.
-const StatusFailureLogged = "failure_logged"
+const statusFailureLogged = "failure_logged"
 
 // logEvidence looks in the tenant logs for a failure of the test message
 // sent to to at since: one query after the canary's poll interval (the
@@ -321,12 +321,12 @@ func (r *run) logEvidence(ctx context.Context, out *TestOutcome, since time.Time
 	if err != nil {
 		return fmt.Errorf("look up the test message in the tenant logs: %w", err)
 	}
-	out.Evidence, out.Status = EvidenceTenantLogs, StatusNoFailureLogged
+	out.Evidence, out.Status = evidenceTenantLogs, statusNoFailureLogged
 	for _, e := range evs {
 		nt, _ := e.Details["notification_type"].(string)
 		rcpt, _ := e.Details["to"].(string)
 		if nt == "phone_test" && normalizeNumber(rcpt) == normalizeNumber(out.To) {
-			out.Status, out.Reason = StatusFailureLogged, watch.MaskReason(watch.FailureReason(e))
+			out.Status, out.Reason = statusFailureLogged, watch.MaskReason(watch.FailureReason(e))
 			return nil
 		}
 	}

@@ -21,3 +21,38 @@ func WithTwilioTransport(rt http.RoundTripper) Option { return withTwilioTranspo
 // StateOrder is the position of s on the forward path of the built-in step
 // table (-1 when it is not on it).
 func StateOrder(s State) int { return steps().stateOrder(s) }
+
+// Names the package keeps unexported, for its external tests.
+const (
+	CheckpointVersion           = checkpointVersion
+	EvidenceTenantLogs          = evidenceTenantLogs
+	EvidenceTwilio              = evidenceTwilio
+	StatusFailureLogged         = statusFailureLogged
+	StatusNoFailureLogged       = statusNoFailureLogged
+	StatusNotFound              = statusNotFound
+	StateActionDeployed         = stateActionDeployed
+	StateConnectionsSwitched    = stateConnectionsSwitched
+	StateDiscovered             = stateDiscovered
+	StateMFAAligned             = stateMFAAligned
+	StatePlanned                = statePlanned
+	StateProviderConfigured     = stateProviderConfigured
+	StateRollingBack            = stateRollingBack
+	StateTemplatesMigrated      = stateTemplatesMigrated
+	StateTenantSwitched         = stateTenantSwitched
+	StateProviderTested         = stateProviderTested
+	TokenSourceConnectionPrefix = tokenSourceConnectionPrefix
+	TokenSourceGuardian         = tokenSourceGuardian
+	TokenSourceOptions          = tokenSourceOptions
+)
+
+type (
+	Originals      = originalState
+	OriginalFlag   = originalFlag
+	OriginalOption = originalOption
+	Created        = createdObjects
+)
+
+var (
+	ParseProviderKind = parseProviderKind
+	ReplacementFor    = replacementFor
+)

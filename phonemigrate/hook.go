@@ -44,8 +44,8 @@ func (e *ActionSecretError) Error() string {
 }
 
 // hookIntent records the Action a plan copies.
-func hookIntent(a *Action) *HookIntent {
-	h := &HookIntent{ActionID: a.ID, ActionName: a.Name, Runtime: a.Runtime, CodeSHA256: codeHash(a.Code),
+func hookIntent(a *Action) *hookCopyIntent {
+	h := &hookCopyIntent{ActionID: a.ID, ActionName: a.Name, Runtime: a.Runtime, CodeSHA256: codeHash(a.Code),
 		SecretNames: slices.Clone(a.SecretNames), Dependencies: slices.Clone(a.Dependencies)}
 	if h.SecretNames == nil {
 		h.SecretNames = []string{}
@@ -57,23 +57,23 @@ func hookIntent(a *Action) *HookIntent {
 	return h
 }
 
-// UnsentHookTypes are the notification types the custom-phone-provider
+// unsentHookTypes are the notification types the custom-phone-provider
 // trigger sends and send-phone-message never received; the copy drops
 // them.
-var UnsentHookTypes = []string{"blocked_account", "change_password", "password_breach"}
+var unsentHookTypes = []string{"blocked_account", "change_password", "password_breach"}
 
 // hookWarnings are what a person must know before a send-phone-message
 // Action is copied.
 func hookWarnings(a *Action, o *Options) []string {
 	others := []string{}
 	for _, t := range a.SupportedTriggers {
-		if t != TriggerSendPhoneMessage {
+		if t != triggerSendPhoneMessage {
 			others = append(others, t)
 		}
 	}
 	w := []string{fmt.Sprintf("MFA sends through the send-phone-message Action %q (%s). Its code is copied, unchanged, into the new custom-phone-provider Action behind a generated adapter that builds the legacy event by Auth0's table (otp_verify → second-factor-authentication, otp_enroll → enrollment, text/voice → sms/voice, as_text/as_voice → text, locale → language, client.metadata → client.client_metadata); the original is never modified or unbound (it stays bound to send-phone-message%s), and rollback deletes only the copy.",
 		a.Name, a.ID, alsoTriggers(others)),
-		fmt.Sprintf("The custom-phone-provider trigger also sends %s notifications, which the send-phone-message Action never received: the copy does not give them to it, it drops them (api.notification.drop; Auth0 logs the drop), so nobody gets them by phone, as before. Edit the copy to deliver them.", strings.Join(UnsentHookTypes, ", ")),
+		fmt.Sprintf("The custom-phone-provider trigger also sends %s notifications, which the send-phone-message Action never received: the copy does not give them to it, it drops them (api.notification.drop; Auth0 logs the drop), so nobody gets them by phone, as before. Edit the copy to deliver them.", strings.Join(unsentHookTypes, ", ")),
 	}
 	if len(a.SecretNames) > 0 {
 		names := slices.Clone(a.SecretNames)
@@ -127,7 +127,7 @@ func (o *Options) actionSecret(name string) (Secret, bool) {
 // registerActionSecrets adds the operator's values of the secrets the
 // copy carries to set, the Migrator's one notion of what is secret, so
 // that every error, log, checkpoint and output is redacted of them.
-func registerActionSecrets(set *redact.Set, in *Intent, o *Options) {
+func registerActionSecrets(set *redact.Set, in *migrationIntent, o *Options) {
 	if in == nil || in.Hook == nil {
 		return
 	}
@@ -140,7 +140,7 @@ func registerActionSecrets(set *redact.Set, in *Intent, o *Options) {
 
 // checkActionSecrets fails with an [*ActionSecretError] when o lacks a
 // value for a secret the copy carries.
-func checkActionSecrets(in *Intent, o *Options) error {
+func checkActionSecrets(in *migrationIntent, o *Options) error {
 	if in == nil || in.Hook == nil {
 		return nil
 	}
@@ -159,7 +159,7 @@ func checkActionSecrets(in *Intent, o *Options) error {
 // hookTarget is the actiongen target of the copy of a (whose code is the
 // one in.Hook planned). With values, every secret must have its value in
 // o; without, the values are left empty (a plan shows names only).
-func hookTarget(in *Intent, o *Options, a *Action, values bool) (actiongen.Target, error) {
+func hookTarget(in *migrationIntent, o *Options, a *Action, values bool) (actiongen.Target, error) {
 	if a == nil || in.Hook == nil {
 		return actiongen.Target{}, errors.New("no send-phone-message Action to copy")
 	}

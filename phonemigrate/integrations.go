@@ -74,10 +74,10 @@ var replacements = map[string]string{
 	"templates":         "/api/v2/branding/phone/templates (GET, POST, PATCH /{id}; scopes read|create|update:phone_templates)",
 }
 
-// ReplacementFor returns the endpoint that replaces a legacy Guardian
+// replacementFor returns the endpoint that replaces a legacy Guardian
 // phone endpoint under the Unified Phone Experience, and whether path is
 // one that stops working.
-func ReplacementFor(path string) (string, bool) {
+func replacementFor(path string) (string, bool) {
 	m := deprecatedGuardian.FindStringSubmatch(path)
 	if m == nil {
 		return "", false
@@ -154,7 +154,7 @@ func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport,
 			}
 			req, _ := e.Details["request"].(map[string]any)
 			path, _ := req["path"].(string)
-			repl, ok := ReplacementFor(path)
+			repl, ok := replacementFor(path)
 			if !ok {
 				continue
 			}

@@ -2,13 +2,13 @@ package phonemigrate
 
 import "github.com/unifiedphone/unifiedphone/delivery"
 
-// Intent is the machine-readable decision behind a [Plan], recorded in the
+// migrationIntent is the machine-readable decision behind a [Plan], recorded in the
 // checkpoint so that a resumed Apply (when the legacy settings may no longer
 // be readable) and Rollback follow exactly what was planned. It holds no
 // secret values: gateway secrets are re-read from the connection and the
 // Twilio token from [Options] or the legacy setting TwilioTokenSource names
 // when the Action or provider is written.
-type Intent struct {
+type migrationIntent struct {
 	Provider ProviderKind `json:"provider"`
 	Delivery delivery.Set `json:"delivery"`
 	// Keep is set for a tenant already switched to the Unified Phone
@@ -28,10 +28,10 @@ type Intent struct {
 
 	// Twilio holds the non-secret Twilio settings of the Twilio provider or
 	// of a Twilio target inside the custom Action.
-	Twilio *TwilioSettings `json:"twilio,omitempty"`
+	Twilio *twilioSettings `json:"twilio,omitempty"`
 	// TwilioTokenSource is where the Twilio auth token comes from:
-	// [TokenSourceOptions], [TokenSourceGuardian] or
-	// [TokenSourceConnectionPrefix] + connection id (never the value; a
+	// [tokenSourceOptions], [tokenSourceGuardian] or
+	// [tokenSourceConnectionPrefix] + connection id (never the value; a
 	// resumed Apply re-reads the legacy token from there).
 	TwilioTokenSource string `json:"twilio_token_source,omitempty"`
 
@@ -47,21 +47,21 @@ type Intent struct {
 	// the same token: Passwordless on a Messaging Service, say, and MFA on
 	// a From number that can also place calls); nil when the two share
 	// Twilio.
-	PasswordlessTwilio *TwilioSettings `json:"passwordless_twilio,omitempty"`
+	PasswordlessTwilio *twilioSettings `json:"passwordless_twilio,omitempty"`
 	AllowReplace       bool            `json:"allow_replace,omitempty"`
 	// DefaultText, for a routing Action (PasswordlessTarget set), holds the
 	// texts the Default (MFA) target renders itself instead of the tenant's
 	// phone templates, which the Passwordless texts won; nil when the
 	// templates already carry MFA's legacy texts.
-	DefaultText *TargetText `json:"default_text,omitempty"`
+	DefaultText *targetText `json:"default_text,omitempty"`
 
 	// Hook is the send-phone-message Action whose copy serves the Default
 	// target "hook" (MFA through phone-message-hook); nil otherwise.
-	Hook *HookIntent `json:"hook,omitempty"`
+	Hook *hookCopyIntent `json:"hook,omitempty"`
 
 	// Connections are the SMS connections to switch, and the option key and
 	// value to write.
-	Connections      []ConnectionRef `json:"connections,omitempty"`
+	Connections      []connectionRef `json:"connections,omitempty"`
 	UsePhoneProvider any             `json:"use_phone_provider,omitempty"`
 
 	// MFA message types to leave in place (only when MFA is enabled).
@@ -69,31 +69,31 @@ type Intent struct {
 	MFAMessageTypes delivery.Set `json:"mfa_message_types"`
 
 	// Templates are the tenant phone templates to write.
-	Templates []TemplateIntent `json:"templates,omitempty"`
+	Templates []templateIntent `json:"templates,omitempty"`
 }
 
-// TwilioSettings are the non-secret Twilio settings copied from the legacy
+// twilioSettings are the non-secret Twilio settings copied from the legacy
 // configuration. Exactly one of From and MSSID is set.
-type TwilioSettings struct {
+type twilioSettings struct {
 	SID   string `json:"sid"`
 	From  string `json:"from,omitempty"`
 	MSSID string `json:"mssid,omitempty"`
 }
 
-// TargetText is a routed Action target's own otp_verify and otp_enroll
+// targetText is a routed Action target's own otp_verify and otp_enroll
 // texts (Liquid with {{ code }}; "" keeps the tenant's template), converted
 // from the legacy Guardian messages. See
 // [github.com/unifiedphone/unifiedphone/actiongen.MessageText].
-type TargetText struct {
+type targetText struct {
 	Verify string `json:"verify,omitempty"`
 	Enroll string `json:"enroll,omitempty"`
 }
 
-// HookIntent names the legacy send-phone-message Action the custom Action
+// hookCopyIntent names the legacy send-phone-message Action the custom Action
 // carries, as planned: a resumed Apply reads it again and goes on only if
 // its code is still the one planned (CodeSHA256). It holds secret names,
 // never values.
-type HookIntent struct {
+type hookCopyIntent struct {
 	ActionID     string             `json:"action_id"`
 	ActionName   string             `json:"action_name"`
 	Runtime      string             `json:"runtime,omitempty"`
@@ -102,14 +102,14 @@ type HookIntent struct {
 	Dependencies []ActionDependency `json:"dependencies"`
 }
 
-// ConnectionRef names a connection.
-type ConnectionRef struct {
+// connectionRef names a connection.
+type connectionRef struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 }
 
-// TemplateIntent is a tenant phone template the migration writes.
-type TemplateIntent struct {
+// templateIntent is a tenant phone template the migration writes.
+type templateIntent struct {
 	Type   string `json:"type"`
 	Source string `json:"source"` // where the text comes from, e.g. "connection sms"
 	From   string `json:"from,omitempty"`
@@ -119,7 +119,7 @@ type TemplateIntent struct {
 	Existed bool `json:"existed,omitempty"`
 }
 
-// Target names used in [Intent].
+// Target names used in [migrationIntent].
 const (
 	targetGateway = "gateway"
 	targetTwilio  = "twilio"

@@ -80,7 +80,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 type Transition struct {
 	From     State
 	To       State
-	Event    Event
+	Event    event
 	Duration time.Duration
 	Err      error
 }

@@ -36,10 +36,10 @@ const (
 	ProviderKindCustom ProviderKind = "custom"
 )
 
-// ParseProviderKind reads a provider kind as a person writes it: "auto"
+// parseProviderKind reads a provider kind as a person writes it: "auto"
 // (or empty), "twilio" or "custom", case and surrounding space ignored.
 // Anything else is an [*InputError] for Field "Provider".
-func ParseProviderKind(s string) (ProviderKind, error) {
+func parseProviderKind(s string) (ProviderKind, error) {
 	switch k := ProviderKind(strings.ToLower(strings.TrimSpace(s))); k {
 	case "", ProviderAuto:
 		return ProviderAuto, nil
@@ -257,7 +257,7 @@ type optionFunc func(*Migrator)
 func (f optionFunc) apply(m *Migrator) { f(m) }
 
 // WithStore sets where checkpoints are kept. The default is a fresh
-// [MemoryStore], which lasts as long as the Migrator.
+// [memoryStore], which lasts as long as the Migrator.
 func WithStore(s Store) Option {
 	return optionFunc(func(m *Migrator) { m.store = s })
 }

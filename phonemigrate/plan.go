@@ -13,8 +13,8 @@ import (
 // "[redacted]"), and marshals to stable JSON with encoding/json.
 type Plan struct {
 	// Title heads the text form; empty means "Migration plan". A repair
-	// proposal ([UnhealthyError.Repair]) is titled [RepairTitle], a
-	// rollback plan ([Migrator.RollbackPlan]) [RollbackTitle].
+	// proposal ([UnhealthyError.Repair]) is titled [repairTitle], a
+	// rollback plan ([Migrator.RollbackPlan]) [rollbackTitle].
 	Title    string       `json:"title,omitempty"`
 	Tenant   string       `json:"tenant,omitempty"`
 	Provider ProviderKind `json:"provider"`

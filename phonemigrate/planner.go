@@ -105,7 +105,7 @@ func (m *Migrator) plannedDiscovery(o *Options) *Discovery {
 // migration needs a custom provider and d does not hold the
 // custom-phone-provider Actions and bindings yet, it reads them (once) and
 // runs preflight again with them; a Twilio provider never needs them.
-func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *Intent, error) {
+func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *migrationIntent, error) {
 	if switchedAhead(d) {
 		// Switched by hand before any provider existed: everything the
 		// migration is planned from is still readable. Plan it as for a
@@ -139,7 +139,7 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 	if err != nil {
 		return nil, nil, err
 	}
-	if in.TwilioTokenSource != "" && in.TwilioTokenSource != TokenSourceOptions {
+	if in.TwilioTokenSource != "" && in.TwilioTokenSource != tokenSourceOptions {
 		// Generate and show the writes with the legacy token the plan
 		// carries over; the caller's Options stay as they were.
 		oo := *o
@@ -196,8 +196,8 @@ func gatewayAdvice(err error) string {
 // gateway settings read from the connection options gw and the
 // send-phone-message Action hook (for a "hook" target; with values, the
 // values of its secrets must be in o).
-func generateAction(in *Intent, o *Options, gw map[string]any, hook *Action, values bool) (*actiongen.Action, error) {
-	target := func(kind string, tw *TwilioSettings) (actiongen.Target, error) {
+func generateAction(in *migrationIntent, o *Options, gw map[string]any, hook *Action, values bool) (*actiongen.Action, error) {
+	target := func(kind string, tw *twilioSettings) (actiongen.Target, error) {
 		switch kind {
 		case targetHook:
 			return hookTarget(in, o, hook, values)
@@ -256,7 +256,7 @@ const (
 
 // buildPlan is the plan for intent in on discovery d: its header, then
 // each step of the table as its plan function shows it (see planSteps).
-func buildPlan(steps stepTable, tenant string, d *Discovery, in *Intent, o *Options, act *actiongen.Action, warnings []string) *Plan {
+func buildPlan(steps stepTable, tenant string, d *Discovery, in *migrationIntent, o *Options, act *actiongen.Action, warnings []string) *Plan {
 	p := &Plan{Tenant: tenant, Provider: in.Provider, Delivery: in.Delivery, Warnings: warnings}
 	if in.Twilio != nil {
 		p.TwilioToken = describeTokenSource(in.TwilioTokenSource, in.Twilio.SID, d)

@@ -20,7 +20,7 @@ const (
 // messages today.
 type legacyPath struct {
 	kind   string // targetGateway, targetTwilio or targetHook
-	twilio TwilioSettings
+	twilio twilioSettings
 	hook   *Action     // the send-phone-message Action
 	conn   *Connection // the gateway connection
 	url    string
@@ -80,7 +80,7 @@ func connectionPath(c *Connection) *legacyPath {
 		if sid == "" {
 			return nil
 		}
-		t := TwilioSettings{SID: sid, MSSID: optString(c.Options, "messaging_service_sid")}
+		t := twilioSettings{SID: sid, MSSID: optString(c.Options, "messaging_service_sid")}
 		if t.MSSID == "" {
 			t.From = optString(c.Options, "from")
 		}
@@ -91,7 +91,7 @@ func connectionPath(c *Connection) *legacyPath {
 
 // preflight checks the tenant and the options and decides the migration.
 // It performs no I/O. The returned warnings go into the plan.
-func (m *Migrator) preflight(d *Discovery, o *Options) (*Intent, []string, error) {
+func (m *Migrator) preflight(d *Discovery, o *Options) (*migrationIntent, []string, error) {
 	if err := o.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -119,7 +119,7 @@ type preflightRun struct {
 	warnings []string
 
 	pwl      *legacyPath     // where Passwordless sends today (nil: no connection with SMS settings)
-	conns    []ConnectionRef // the connections to switch
+	conns    []connectionRef // the connections to switch
 	mfa      *legacyPath     // where MFA sends today (nil: off, or nothing to build from)
 	mfaTypes delivery.Set    // the MFA message types in use
 	// otherAccount: the Passwordless sender belongs to a Twilio account
@@ -128,7 +128,7 @@ type preflightRun struct {
 	// def is the provider's default target (MFA's path when there is one);
 	// over the Passwordless path when it differs (a routing Action).
 	def, over *legacyPath
-	in        *Intent
+	in        *migrationIntent
 }
 
 func (pf *preflightRun) warn(format string, a ...any) {
@@ -154,7 +154,7 @@ func (pf *preflightRun) passwordless() error {
 		if pf.pwl == nil {
 			pf.pwl = p
 		}
-		pf.conns = append(pf.conns, ConnectionRef{ID: c.ID, Name: c.Name})
+		pf.conns = append(pf.conns, connectionRef{ID: c.ID, Name: c.Name})
 	}
 	return nil
 }
@@ -176,7 +176,7 @@ func (pf *preflightRun) mfaFactor() error {
 			pf.warn("MFA selects Twilio but no legacy Twilio settings are configured.")
 			return nil
 		}
-		t := TwilioSettings{SID: d.LegacyTwilio.SID, MSSID: d.LegacyTwilio.MessagingServiceSID}
+		t := twilioSettings{SID: d.LegacyTwilio.SID, MSSID: d.LegacyTwilio.MessagingServiceSID}
 		if t.MSSID == "" {
 			t.From = d.LegacyTwilio.From
 		}
@@ -247,7 +247,7 @@ func (pf *preflightRun) providerKind() error {
 			return fmt.Errorf("%w: Passwordless uses %s and MFA uses %s", ErrCustomProviderRequired, describePath(pf.pwl), describePath(pf.mfa))
 		}
 	}
-	pf.in = &Intent{
+	pf.in = &migrationIntent{
 		Provider:         kind,
 		Connections:      pf.conns,
 		UsePhoneProvider: pf.o.usePhoneProvider(),
@@ -410,7 +410,7 @@ func (pf *preflightRun) templates() error {
 		if in.Provider == ProviderKindCustom && in.PasswordlessTarget != "" {
 			// The routing Action's MFA target renders the legacy MFA text
 			// itself, so MFA users keep it (plan checks actiongen accepts it).
-			in.DefaultText = &TargetText{Verify: mfaVerify}
+			in.DefaultText = &targetText{Verify: mfaVerify}
 		} else {
 			pf.warnings = append(pf.warnings, mfaTextWarning(tpls[0].Source, ""))
 		}

@@ -255,7 +255,7 @@ func (p *Proof) text() string {
 }
 
 // proofRefusal is the error of a plan with differences not accepted.
-func proofRefusal(in *Intent, p *Proof, o *Options) error {
+func proofRefusal(in *migrationIntent, p *Proof, o *Options) error {
 	if p == nil || len(p.Differences) == 0 || o.AcceptActionDifferences {
 		return nil
 	}

@@ -24,8 +24,8 @@ import (
 // tenant calls for it; Plan, Apply (and its recheck of a completed
 // migration), Check and Repair all ask it.
 
-// RepairTitle heads the text form of every repair proposal ([Plan.Title]).
-const RepairTitle = "Repair plan"
+// repairTitle heads the text form of every repair proposal ([Plan.Title]).
+const repairTitle = "Repair plan"
 
 // repairFor is the one rule of which findings call for which repair. A
 // tenant calls for the repair when its tenant flag phone_consolidated_experience
@@ -56,7 +56,7 @@ func repairFor(tenant string, d *Discovery, h *Health) *Plan {
 			}
 		}
 		notes = append(notes, "After it, by the delivery model, every consumer gets a code again through the route the migration set up. Nothing else is written.")
-		return &Plan{Tenant: tenant, Title: RepairTitle, Warnings: notes,
+		return &Plan{Tenant: tenant, Title: repairTitle, Warnings: notes,
 			Steps: append(slices.Clone(f.steps), Step{Title: "Read the tenant again and check it (GET requests only)", Writes: []Write{}})}
 	}
 	if !flagOn(d.PhoneConsolidatedExperience) {
@@ -102,7 +102,7 @@ func repairFor(tenant string, d *Discovery, h *Health) *Plan {
 		"Next: run 'phonemigrate apply' (Migrator.Apply) to migrate properly, planned from the legacy settings the re-read shows. A checkpoint of a completed migration of this tenant is rolled back first ('phonemigrate rollback'), which restores what that migration changed.")
 	return &Plan{
 		Tenant:   tenant,
-		Title:    RepairTitle,
+		Title:    repairTitle,
 		Warnings: notes,
 		Steps: []Step{
 			{Title: "Switch the tenant back to its legacy phone settings so that codes flow again",

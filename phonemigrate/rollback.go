@@ -73,11 +73,11 @@ func (m *Migrator) Rollback(ctx context.Context, opts ...RollbackOptions) (*Resu
 		}
 	}
 	switch {
-	case cp.State == StateRollingBack || (cp.State != StateCompleted && cp.State != StateFailed):
+	case cp.State == stateRollingBack || (cp.State != StateCompleted && cp.State != StateFailed):
 		// Interrupted (a crash, not a recorded failure): record it first.
 		cp.LastGood = cp.State
 		cp.Error = ErrInterrupted.Error()
-		if err := r.transition(ctx, EventFail, time.Now(), ErrInterrupted); err != nil {
+		if err := r.transition(ctx, eventFail, time.Now(), ErrInterrupted); err != nil {
 			return result(err)
 		}
 	}
@@ -85,7 +85,7 @@ func (m *Migrator) Rollback(ctx context.Context, opts ...RollbackOptions) (*Resu
 	if err := ctx.Err(); err != nil {
 		return result(err)
 	}
-	if err := r.transition(ctx, EventRollback, began, nil); err != nil {
+	if err := r.transition(ctx, eventRollback, began, nil); err != nil {
 		return result(err)
 	}
 	began = time.Now()
@@ -94,9 +94,9 @@ func (m *Migrator) Rollback(ctx context.Context, opts ...RollbackOptions) (*Resu
 		err = ctx.Err()
 	}
 	if err != nil {
-		return result(r.fail(ctx, StateRollingBack, began, err))
+		return result(r.fail(ctx, stateRollingBack, began, err))
 	}
-	return result(r.transition(ctx, EventFinishRollback, began, nil))
+	return result(r.transition(ctx, eventFinishRollback, began, nil))
 }
 
 // NotCreatedError is returned by Rollback when the checkpoint names, as

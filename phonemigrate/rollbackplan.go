@@ -25,7 +25,7 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Title: RollbackTitle, Tenant: cp.Tenant, Steps: []Step{}}
+	p := &Plan{Title: rollbackTitle, Tenant: cp.Tenant, Steps: []Step{}}
 	if cp.Intent != nil {
 		p.Provider, p.Delivery = cp.Intent.Provider, cp.Intent.Delivery
 	}
@@ -68,9 +68,9 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	return p, nil
 }
 
-// RollbackTitle heads the text form of a rollback plan ([Plan.Title]);
+// rollbackTitle heads the text form of a rollback plan ([Plan.Title]);
 // its steps, one per step of the migration undone, have no state.
-const RollbackTitle = "Rollback plan"
+const rollbackTitle = "Rollback plan"
 
 func nonNilWrites(ws []Write) []Write {
 	if ws == nil {

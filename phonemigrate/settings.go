@@ -46,7 +46,7 @@ func (s Settings) Options(name func(key string) string) (Options, error) {
 	bad := func(key, format string, a ...any) error {
 		return &SettingError{Setting: key, Problem: fmt.Sprintf(format, a...)}
 	}
-	kind, err := ParseProviderKind(s.Provider)
+	kind, err := parseProviderKind(s.Provider)
 	if err != nil {
 		return o, bad("provider", "%q is not one of auto, twilio, custom", s.Provider)
 	}

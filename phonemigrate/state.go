@@ -27,30 +27,30 @@ type State string
 // they are written into checkpoints.
 const (
 	StateNew            State = "new"
-	StateDiscovered     State = "discovered"
-	StatePlanned        State = "planned"
+	stateDiscovered     State = "discovered"
+	statePlanned        State = "planned"
 	StateCompleted      State = "completed"
 	StateFailed         State = "failed"
-	StateRollingBack    State = "rolling_back"
+	stateRollingBack    State = "rolling_back"
 	StateRolledBack     State = "rolled_back"
 	StateAlreadyUnified State = "already_unified"
 )
 
-// Event is the name of a transition of the migration state machine. Events
+// event is the name of a transition of the migration state machine. Events
 // label the arrows of [Diagram] and are reported in [Transition.Event]; their
 // string values are stable.
-type Event string
+type event string
 
 // The events of the state machine off the steps' own (each step_*.go file
 // declares the event of its step).
 const (
-	EventDiscover       Event = "discover"
-	EventAlreadyUnified Event = "already_unified"
-	EventPlan           Event = "plan"
-	EventComplete       Event = "complete"
-	EventFail           Event = "fail"
-	EventRollback       Event = "rollback"
-	EventFinishRollback Event = "finish_rollback"
+	eventDiscover       event = "discover"
+	eventAlreadyUnified event = "already_unified"
+	eventPlan           event = "plan"
+	eventComplete       event = "complete"
+	eventFail           event = "fail"
+	eventRollback       event = "rollback"
+	eventFinishRollback event = "finish_rollback"
 )
 
 func strs(states ...State) []string {
@@ -68,12 +68,12 @@ func (t stepTable) events() fsm.Events {
 	for _, s := range t {
 		evs = append(evs, fsm.EventDesc{Name: string(s.event), Src: strs(s.from...), Dst: string(s.to)})
 	}
-	failFrom := append(append([]State(nil), t.forwardStates()...), StateRollingBack)
+	failFrom := append(append([]State(nil), t.forwardStates()...), stateRollingBack)
 	return append(evs,
-		fsm.EventDesc{Name: string(EventAlreadyUnified), Src: strs(StateDiscovered), Dst: string(StateAlreadyUnified)},
-		fsm.EventDesc{Name: string(EventFail), Src: strs(failFrom...), Dst: string(StateFailed)},
-		fsm.EventDesc{Name: string(EventRollback), Src: strs(StateCompleted, StateFailed), Dst: string(StateRollingBack)},
-		fsm.EventDesc{Name: string(EventFinishRollback), Src: strs(StateRollingBack), Dst: string(StateRolledBack)},
+		fsm.EventDesc{Name: string(eventAlreadyUnified), Src: strs(stateDiscovered), Dst: string(StateAlreadyUnified)},
+		fsm.EventDesc{Name: string(eventFail), Src: strs(failFrom...), Dst: string(StateFailed)},
+		fsm.EventDesc{Name: string(eventRollback), Src: strs(StateCompleted, StateFailed), Dst: string(stateRollingBack)},
+		fsm.EventDesc{Name: string(eventFinishRollback), Src: strs(stateRollingBack), Dst: string(StateRolledBack)},
 	)
 }
 

@@ -16,25 +16,25 @@ func TestMachineLegality(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		from  State
-		event Event
+		event event
 		want  State // "" = illegal
 	}{
-		{StateNew, EventDiscover, StateDiscovered},
-		{StateDiscovered, EventAlreadyUnified, StateAlreadyUnified},
-		{StatePlanned, EventDeployAction, StateActionDeployed},
-		{StatePlanned, EventConfigureProvider, StateProviderConfigured},
-		{StateActionDeployed, EventConfigureProvider, StateProviderConfigured},
-		{StateProviderConfigured, EventSwitchTenant, ""}, // the test cannot be skipped by the machine
-		{StateProviderTested, EventSwitchTenant, StateTenantSwitched},
-		{StateTenantSwitched, EventAlignMFA, ""}, // connections first
-		{StateTemplatesMigrated, EventComplete, StateCompleted},
-		{StateCompleted, EventFail, ""},
-		{StateCompleted, EventRollback, StateRollingBack},
-		{StateFailed, EventRollback, StateRollingBack},
-		{StatePlanned, EventRollback, ""},
-		{StateRollingBack, EventFail, StateFailed},
-		{StateRollingBack, EventFinishRollback, StateRolledBack},
-		{StateAlreadyUnified, EventRollback, ""},
+		{StateNew, eventDiscover, stateDiscovered},
+		{stateDiscovered, eventAlreadyUnified, StateAlreadyUnified},
+		{statePlanned, eventDeployAction, stateActionDeployed},
+		{statePlanned, eventConfigureProvider, stateProviderConfigured},
+		{stateActionDeployed, eventConfigureProvider, stateProviderConfigured},
+		{stateProviderConfigured, eventSwitchTenant, ""}, // the test cannot be skipped by the machine
+		{stateProviderTested, eventSwitchTenant, stateTenantSwitched},
+		{stateTenantSwitched, eventAlignMFA, ""}, // connections first
+		{stateTemplatesMigrated, eventComplete, StateCompleted},
+		{StateCompleted, eventFail, ""},
+		{StateCompleted, eventRollback, stateRollingBack},
+		{StateFailed, eventRollback, stateRollingBack},
+		{statePlanned, eventRollback, ""},
+		{stateRollingBack, eventFail, StateFailed},
+		{stateRollingBack, eventFinishRollback, StateRolledBack},
+		{StateAlreadyUnified, eventRollback, ""},
 	}
 	for _, tt := range tests {
 		m := steps().newMachine(tt.from)
@@ -57,7 +57,7 @@ func TestMachineLegality(t *testing.T) {
 // routing steps first.
 func TestStepTable(t *testing.T) {
 	t.Parallel()
-	seenEvent, seenTo := map[Event]bool{}, map[State]bool{}
+	seenEvent, seenTo := map[event]bool{}, map[State]bool{}
 	established := map[Invariant]bool{}
 	for _, s := range steps() {
 		if s.apply == nil || s.does == "" || len(s.from) == 0 || s.to == "" {
@@ -80,11 +80,11 @@ func TestStepTable(t *testing.T) {
 			t.Errorf("no step establishes invariant %s", inv)
 		}
 	}
-	var order []Event
+	var order []event
 	for _, s := range undoOrder(steps()) {
 		order = append(order, s.event)
 	}
-	want := []Event{EventSwitchConnections, EventSwitchTenant, EventMigrateTemplates, EventAlignMFA, EventConfigureProvider, EventDeployAction}
+	want := []event{eventSwitchConnections, eventSwitchTenant, eventMigrateTemplates, eventAlignMFA, eventConfigureProvider, eventDeployAction}
 	if diff := cmp.Diff(want, order); diff != "" {
 		t.Errorf("rollback order (-want +got):\n%s", diff)
 	}
@@ -96,15 +96,15 @@ func TestPlanStepsFollowTable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		in   *Intent
+		in   *migrationIntent
 		want []State
 	}{
-		{"custom", &Intent{Provider: ProviderKindCustom}, []State{StateActionDeployed, StateProviderConfigured, StateProviderTested,
-			StateTenantSwitched, StateConnectionsSwitched, StateMFAAligned, StateTemplatesMigrated}},
-		{"twilio", &Intent{Provider: ProviderKindTwilio, Twilio: &TwilioSettings{SID: "AC1"}}, []State{StateProviderConfigured, StateProviderTested,
-			StateTenantSwitched, StateConnectionsSwitched, StateMFAAligned, StateTemplatesMigrated}},
-		{"converge", &Intent{Provider: ProviderKindCustom, Keep: true, ProviderID: "pro_1"}, []State{StateProviderConfigured, StateProviderTested,
-			StateTenantSwitched, StateConnectionsSwitched, StateMFAAligned, StateTemplatesMigrated}},
+		{"custom", &migrationIntent{Provider: ProviderKindCustom}, []State{stateActionDeployed, stateProviderConfigured, stateProviderTested,
+			stateTenantSwitched, stateConnectionsSwitched, stateMFAAligned, stateTemplatesMigrated}},
+		{"twilio", &migrationIntent{Provider: ProviderKindTwilio, Twilio: &twilioSettings{SID: "AC1"}}, []State{stateProviderConfigured, stateProviderTested,
+			stateTenantSwitched, stateConnectionsSwitched, stateMFAAligned, stateTemplatesMigrated}},
+		{"converge", &migrationIntent{Provider: ProviderKindCustom, Keep: true, ProviderID: "pro_1"}, []State{stateProviderConfigured, stateProviderTested,
+			stateTenantSwitched, stateConnectionsSwitched, stateMFAAligned, stateTemplatesMigrated}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,28 +125,28 @@ func TestPlanStepsFollowTable(t *testing.T) {
 
 func TestNextStep(t *testing.T) {
 	t.Parallel()
-	custom := &Intent{Provider: ProviderKindCustom}
+	custom := &migrationIntent{Provider: ProviderKindCustom}
 	tests := []struct {
 		from State
-		in   *Intent
-		want Event // "" = none
+		in   *migrationIntent
+		want event // "" = none
 	}{
-		{StateNew, nil, EventDiscover},
-		{StateDiscovered, nil, EventPlan},
-		{StatePlanned, custom, EventDeployAction},
-		{StatePlanned, &Intent{Provider: ProviderKindCustom, Keep: true}, EventConfigureProvider}, // converging keeps the Action
-		{StatePlanned, &Intent{Provider: ProviderKindTwilio}, EventConfigureProvider},
-		{StatePlanned, nil, EventConfigureProvider},
-		{StateActionDeployed, custom, EventConfigureProvider},
-		{StateProviderTested, custom, EventSwitchTenant},
-		{StateTemplatesMigrated, custom, EventComplete},
+		{StateNew, nil, eventDiscover},
+		{stateDiscovered, nil, eventPlan},
+		{statePlanned, custom, eventDeployAction},
+		{statePlanned, &migrationIntent{Provider: ProviderKindCustom, Keep: true}, eventConfigureProvider}, // converging keeps the Action
+		{statePlanned, &migrationIntent{Provider: ProviderKindTwilio}, eventConfigureProvider},
+		{statePlanned, nil, eventConfigureProvider},
+		{stateActionDeployed, custom, eventConfigureProvider},
+		{stateProviderTested, custom, eventSwitchTenant},
+		{stateTemplatesMigrated, custom, eventComplete},
 		{StateCompleted, custom, ""},
 		{StateAlreadyUnified, nil, ""},
 		{StateFailed, custom, ""},
 		{StateRolledBack, custom, ""},
 	}
 	for _, tt := range tests {
-		var got Event
+		var got event
 		if s := steps().nextStep(tt.from, tt.in); s != nil {
 			got = s.event
 		}
@@ -166,10 +166,10 @@ func TestStepName(t *testing.T) {
 	t.Parallel()
 	tests := map[State]string{
 		StateNew:               "discover",
-		StatePlanned:           "deploy action or configure provider",
-		StateProviderTested:    "switch tenant",
-		StateTemplatesMigrated: "watch delivery",
-		StateRollingBack:       "rollback",
+		statePlanned:           "deploy action or configure provider",
+		stateProviderTested:    "switch tenant",
+		stateTemplatesMigrated: "watch delivery",
+		stateRollingBack:       "rollback",
 		StateCompleted:         "completed",
 	}
 	for s, want := range tests {
@@ -184,41 +184,41 @@ func TestStepName(t *testing.T) {
 // take it in its place, and the step after it leaves from its state.
 func TestAddingAStep(t *testing.T) {
 	t.Parallel()
-	const stateAudited, eventAudit = State("audited"), Event("audit")
+	const stateAudited, eventAudit = State("audited"), event("audit")
 	// A table of its own: the built-in one, which other tests use at the
 	// same time, is left alone.
 	tbl := newStepTable(append(slices.Clone(builtin), &step{order: 85, event: eventAudit, to: stateAudited, does: "audit",
 		doc:   "**Audit**: reads what was written.",
 		plan:  func(*planContext) Step { return Step{Title: "Audit"} },
-		apply: func(*run, context.Context) (Event, error) { return eventAudit, nil },
+		apply: func(*run, context.Context) (event, error) { return eventAudit, nil },
 		undo:  &undo{title: "Un-audit", restore: func(*run, context.Context) error { return nil }},
 	})...)
-	in := &Intent{Provider: ProviderKindTwilio, Twilio: &TwilioSettings{SID: "AC1"}}
-	if s := steps().nextStep(StateMFAAligned, in); s == nil || s.event != EventMigrateTemplates {
+	in := &migrationIntent{Provider: ProviderKindTwilio, Twilio: &twilioSettings{SID: "AC1"}}
+	if s := steps().nextStep(stateMFAAligned, in); s == nil || s.event != eventMigrateTemplates {
 		t.Fatalf("the built-in table's step after mfa_aligned is %v, want migrate_templates (untouched)", s)
 	}
-	if s := tbl.nextStep(StateMFAAligned, in); s == nil || s.event != eventAudit {
+	if s := tbl.nextStep(stateMFAAligned, in); s == nil || s.event != eventAudit {
 		t.Fatalf("the step after mfa_aligned is %v, want the new one", s)
 	}
-	if s := tbl.nextStep(stateAudited, in); s == nil || s.event != EventMigrateTemplates {
+	if s := tbl.nextStep(stateAudited, in); s == nil || s.event != eventMigrateTemplates {
 		t.Fatalf("the step after the new one is %v, want migrate_templates", s)
 	}
 	for _, hop := range []struct {
 		from State
-		ev   Event
-	}{{StateMFAAligned, eventAudit}, {stateAudited, EventMigrateTemplates}} {
+		ev   event
+	}{{stateMFAAligned, eventAudit}, {stateAudited, eventMigrateTemplates}} {
 		if err := tbl.newMachine(hop.from).Event(t.Context(), string(hop.ev)); err != nil {
 			t.Errorf("machine: %s --%s-->: %v", hop.from, hop.ev, err)
 		}
 	}
-	if got, want := tbl.stateOrder(stateAudited), tbl.stateOrder(StateMFAAligned)+1; got != want {
+	if got, want := tbl.stateOrder(stateAudited), tbl.stateOrder(stateMFAAligned)+1; got != want {
 		t.Errorf("stateOrder(audited) = %d, want %d", got, want)
 	}
 	var planned []State
 	for _, st := range tbl.planSteps(&planContext{d: &Discovery{}, in: in, o: &Options{}}) {
 		planned = append(planned, st.State)
 	}
-	if i := slices.Index(planned, stateAudited); i < 1 || planned[i-1] != StateMFAAligned {
+	if i := slices.Index(planned, stateAudited); i < 1 || planned[i-1] != stateMFAAligned {
 		t.Errorf("plan steps %v: want audited right after mfa_aligned", planned)
 	}
 	// The prose that lists the steps takes it too (TestStepProse writes it).
@@ -231,11 +231,11 @@ func TestAddingAStep(t *testing.T) {
 	if o := rollbackOrder(tbl); !strings.Contains(o, "Un-audit\n") {
 		t.Errorf("rollback order:\n%s", o)
 	}
-	var undone []Event
+	var undone []event
 	for _, s := range undoOrder(tbl) {
 		undone = append(undone, s.event)
 	}
-	want := []Event{EventSwitchConnections, EventSwitchTenant, EventMigrateTemplates, eventAudit, EventAlignMFA, EventConfigureProvider, EventDeployAction}
+	want := []event{eventSwitchConnections, eventSwitchTenant, eventMigrateTemplates, eventAudit, eventAlignMFA, eventConfigureProvider, eventDeployAction}
 	if diff := cmp.Diff(want, undone); diff != "" {
 		t.Errorf("rollback order (-want +got):\n%s", diff)
 	}
@@ -247,14 +247,14 @@ func TestProviderWriteRule(t *testing.T) {
 	req := PhoneProviderRequest{Name: ProviderTwilio, Configuration: ProviderConfiguration{SID: "AC1", DefaultFrom: "+1", DeliveryMethods: delivery.Of(delivery.Text)}}
 	written := PhoneProvider{ID: "pro_1", Name: ProviderTwilio, Configuration: req.Configuration}
 	original := PhoneProvider{ID: "pro_1", Name: ProviderTwilio, Configuration: ProviderConfiguration{SID: "AC0", DeliveryMethods: delivery.Of(delivery.Text)}}
-	orig := &OriginalProvider{ID: "pro_1", Name: ProviderTwilio, SID: "AC0", DeliveryMethods: delivery.Of(delivery.Text)}
+	orig := &originalProvider{ID: "pro_1", Name: ProviderTwilio, SID: "AC0", DeliveryMethods: delivery.Of(delivery.Text)}
 	edited := written
 	edited.Configuration.DeliveryMethods = delivery.Of(delivery.Text, delivery.Voice)
 	tests := []struct {
 		name      string
 		p         *PhoneProvider
 		ours      bool
-		orig      *OriginalProvider
+		orig      *originalProvider
 		wantWrite bool
 		wantErr   bool
 	}{

@@ -33,7 +33,7 @@ type step struct {
 	order int
 	// event is fired when the step's work is done; to is the state it
 	// reaches.
-	event Event
+	event event
 	to    State
 	// from are the states the step leaves from, set by [steps]: the state
 	// the step before reaches, and when that step can be skipped, the
@@ -50,7 +50,7 @@ type step struct {
 	doc string
 	// skip reports whether the step does not apply to a migration with
 	// this intent; the next step from the same state is taken instead.
-	skip func(in *Intent) bool
+	skip func(in *migrationIntent) bool
 	// establishes are the invariants of a healthy tenant ([Invariant],
 	// evaluated by [Migrator.Check]) that hold once the step ran.
 	establishes []Invariant
@@ -59,7 +59,7 @@ type step struct {
 	plan func(pc *planContext) Step
 	// apply does the step's work: the writes its needs-write rule asks
 	// for, each verified; it returns the event to fire.
-	apply func(r *run, ctx context.Context) (Event, error)
+	apply func(r *run, ctx context.Context) (event, error)
 	// undo is the step's part of a rollback (nil: it changes nothing a
 	// rollback restores).
 	undo *undo
@@ -75,7 +75,7 @@ type undo struct {
 	// title names the undo in a rollback plan.
 	title string
 	// adopt records creations of the step whose answer was lost (see
-	// [Unconfirmed]) and reports whether it recorded any; it runs before
+	// [unconfirmedCreates]) and reports whether it recorded any; it runs before
 	// anything is checked or restored.
 	adopt func(r *run, ctx context.Context) (bool, error)
 	// owned checks that what the checkpoint records as created by the
@@ -161,7 +161,7 @@ func (t stepTable) stateOrder(s State) int {
 
 // nextStep returns the step a migration with intent in takes from s, or
 // nil when s has none (completed, already unified, failed, ...).
-func (t stepTable) nextStep(s State, in *Intent) *step {
+func (t stepTable) nextStep(s State, in *migrationIntent) *step {
 	for _, st := range t {
 		if slices.Contains(st.from, s) && (st.skip == nil || !st.skip(in)) {
 			return st
@@ -174,7 +174,7 @@ func (t stepTable) nextStep(s State, in *Intent) *step {
 // leaving s do ("deploy action or configure provider" when the intent
 // decides), "rollback" while rolling back, else the state itself.
 func (t stepTable) stepName(s State) string {
-	if s == StateRollingBack {
+	if s == stateRollingBack {
 		return "rollback"
 	}
 	var does []string
@@ -213,7 +213,7 @@ func undoOrder(ss stepTable) []*step {
 // planContext is what a step's plan is rendered from.
 type planContext struct {
 	d  *Discovery
-	in *Intent
+	in *migrationIntent
 	o  *Options
 	// act is the generated Action of a custom provider this run sets up.
 	act *actiongen.Action

@@ -14,16 +14,16 @@ import (
 // connection, written whole from a fresh read and verified from Auth0's answer.
 
 // The states this step reaches and the events that lead there (see
-// [State] and [Event]).
+// [State] and [event]).
 const (
-	StateConnectionsSwitched State = "connections_switched"
-	EventSwitchConnections   Event = "switch_connections"
+	stateConnectionsSwitched State = "connections_switched"
+	eventSwitchConnections   event = "switch_connections"
 )
 
 func init() { register(connectionsStep()) }
 
 func connectionsStep() *step {
-	return &step{order: 70, event: EventSwitchConnections, to: StateConnectionsSwitched, does: "switch connections",
+	return &step{order: 70, event: eventSwitchConnections, to: stateConnectionsSwitched, does: "switch connections",
 		doc:         connectionsDoc,
 		establishes: []Invariant{InvariantConnectionsUseProvider},
 		plan:        planConnectionsStep,
@@ -136,16 +136,16 @@ func (m *Migrator) setOption(ctx context.Context, c Connection, key string, pres
 	return nil
 }
 
-func (r *run) switchConnections(ctx context.Context) (Event, error) {
+func (r *run) switchConnections(ctx context.Context) (event, error) {
 	if err := r.switchConnectionsOf(ctx, r.cp.Intent.Connections, r.cp.Intent.UsePhoneProvider); err != nil {
 		return "", err
 	}
-	return EventSwitchConnections, nil
+	return eventSwitchConnections, nil
 }
 
 // switchConnectionsOf sets use_phone_provider to value on each connection
 // of refs that does not hold it, recording the original first.
-func (r *run) switchConnectionsOf(ctx context.Context, refs []ConnectionRef, value any) error {
+func (r *run) switchConnectionsOf(ctx context.Context, refs []connectionRef, value any) error {
 	for _, ref := range refs {
 		// Always the latest options, never the discovery snapshot: the
 		// PATCH replaces options whole, so writing an older read would
@@ -159,7 +159,7 @@ func (r *run) switchConnectionsOf(ctx context.Context, refs []ConnectionRef, val
 		}
 		cur, present := c.Options[UsePhoneProviderKey]
 		if findOriginalOption(r.cp.Originals.ConnectionOptions, ref.ID, UsePhoneProviderKey) == nil {
-			oo := OriginalOption{ConnectionID: ref.ID, Connection: ref.Name, Key: UsePhoneProviderKey, Present: present}
+			oo := originalOption{ConnectionID: ref.ID, Connection: ref.Name, Key: UsePhoneProviderKey, Present: present}
 			if present {
 				oo.Value = normalize(cur)
 			}
@@ -175,7 +175,7 @@ func (r *run) switchConnectionsOf(ctx context.Context, refs []ConnectionRef, val
 	return nil
 }
 
-func findOriginalOption(os []OriginalOption, id, key string) *OriginalOption {
+func findOriginalOption(os []originalOption, id, key string) *originalOption {
 	for i := range os {
 		if os[i].ConnectionID == id && os[i].Key == key {
 			return &os[i]

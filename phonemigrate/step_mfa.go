@@ -11,20 +11,20 @@ import (
 // The MFA step: the phone message types within the delivery methods.
 
 // The states this step reaches and the events that lead there (see
-// [State] and [Event]).
+// [State] and [event]).
 const (
-	StateMFAAligned State = "mfa_aligned"
-	EventAlignMFA   Event = "align_mfa"
+	stateMFAAligned State = "mfa_aligned"
+	eventAlignMFA   event = "align_mfa"
 )
 
 func init() { register(mfaStep()) }
 
 func mfaStep() *step {
-	return &step{order: 80, event: EventAlignMFA, to: StateMFAAligned, does: "align MFA message types",
+	return &step{order: 80, event: eventAlignMFA, to: stateMFAAligned, does: "align MFA message types",
 		doc:         mfaDoc,
 		establishes: []Invariant{InvariantProviderCoversFactors},
 		plan:        planMFAStep,
-		apply:       func(r *run, ctx context.Context) (Event, error) { return r.observeThen(r.alignMFA)(ctx) },
+		apply:       func(r *run, ctx context.Context) (event, error) { return r.observeThen(r.alignMFA)(ctx) },
 		undo:        &undo{title: "Restore the MFA phone message types", restore: (*run).restoreMFA},
 	}
 }
@@ -33,7 +33,7 @@ func mfaStep() *step {
 // phone factor enabled and the provider not kept as it is, the message
 // types are written unless Auth0 has them configured (not a 404) equal to
 // the planned ones.
-func needsMFAWrite(in *Intent, cur delivery.Set, configured bool) bool {
+func needsMFAWrite(in *migrationIntent, cur delivery.Set, configured bool) bool {
 	return in.MFAEnabled && !in.Keep && (!configured || cur != in.MFAMessageTypes)
 }
 
@@ -66,10 +66,10 @@ func (m *Migrator) messageTypes(ctx context.Context) (delivery.Set, error) {
 	return t, err
 }
 
-func (r *run) alignMFA(ctx context.Context) (Event, error) {
+func (r *run) alignMFA(ctx context.Context) (event, error) {
 	in := r.cp.Intent
 	if !in.MFAEnabled || in.Keep {
-		return EventAlignMFA, nil // no read needed: needsMFAWrite is false
+		return eventAlignMFA, nil // no read needed: needsMFAWrite is false
 	}
 	var cur delivery.Set
 	var notFound bool
@@ -84,7 +84,7 @@ func (r *run) alignMFA(ctx context.Context) (Event, error) {
 		}
 	}
 	if !needsMFAWrite(in, cur, !notFound) {
-		return EventAlignMFA, nil
+		return eventAlignMFA, nil
 	}
 	if r.cp.Originals.MFAMessageTypes == nil {
 		orig := cur
@@ -105,7 +105,7 @@ func (r *run) alignMFA(ctx context.Context) (Event, error) {
 	if got != in.MFAMessageTypes {
 		return "", fmt.Errorf("verify MFA message types: read back %s, want %s", got, in.MFAMessageTypes)
 	}
-	return EventAlignMFA, nil
+	return eventAlignMFA, nil
 }
 
 func (r *run) restoreMFA(ctx context.Context) error {

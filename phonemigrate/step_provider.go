@@ -14,12 +14,12 @@ import (
 // then test it.
 
 // The states this step reaches and the events that lead there (see
-// [State] and [Event]).
+// [State] and [event]).
 const (
-	StateProviderConfigured State = "provider_configured"
-	StateProviderTested     State = "provider_tested"
-	EventConfigureProvider  Event = "configure_provider"
-	EventTestProvider       Event = "test_provider"
+	stateProviderConfigured State = "provider_configured"
+	stateProviderTested     State = "provider_tested"
+	eventConfigureProvider  event = "configure_provider"
+	eventTestProvider       event = "test_provider"
 )
 
 func init() {
@@ -28,7 +28,7 @@ func init() {
 }
 
 func providerStep() *step {
-	return &step{order: 40, event: EventConfigureProvider, to: StateProviderConfigured, does: "configure provider",
+	return &step{order: 40, event: eventConfigureProvider, to: stateProviderConfigured, does: "configure provider",
 		doc:         providerDoc,
 		establishes: []Invariant{InvariantProviderPresent, InvariantProviderEnabled, InvariantProviderCoversFactors},
 		plan:        planProviderStep,
@@ -49,7 +49,7 @@ func providerStep() *step {
 // it matches req. A provider this migration wrote that holds neither what
 // it wrote nor its original was changed by someone else meanwhile: that is
 // [ErrConcurrentChange], and nothing is written over it.
-func providerWrite(p *PhoneProvider, req PhoneProviderRequest, ours bool, orig *OriginalProvider) (bool, error) {
+func providerWrite(p *PhoneProvider, req PhoneProviderRequest, ours bool, orig *originalProvider) (bool, error) {
 	switch {
 	case p == nil:
 		return true, nil
@@ -64,7 +64,7 @@ func providerWrite(p *PhoneProvider, req PhoneProviderRequest, ours bool, orig *
 }
 
 // is reports whether p still is the recorded original provider.
-func (o *OriginalProvider) is(p PhoneProvider) bool {
+func (o *originalProvider) is(p PhoneProvider) bool {
 	return p.ID == o.ID && p.Name == o.Name && p.Disabled == o.Disabled && p.Configuration == ProviderConfiguration{
 		SID: o.SID, DefaultFrom: o.DefaultFrom, MSSID: o.MSSID, DeliveryMethods: o.DeliveryMethods}
 }
@@ -92,7 +92,7 @@ func planProviderStep(pc *planContext) Step {
 }
 
 func testStep() *step {
-	return &step{order: 50, event: EventTestProvider, to: StateProviderTested, does: "test provider",
+	return &step{order: 50, event: eventTestProvider, to: stateProviderTested, does: "test provider",
 		doc:  testDoc,
 		plan: planTestStep, apply: (*run).testProvider}
 }
@@ -115,7 +115,7 @@ func planTestStep(pc *planContext) Step {
 	return st
 }
 
-func (r *run) configureProvider(ctx context.Context) (Event, error) {
+func (r *run) configureProvider(ctx context.Context) (event, error) {
 	in, c := r.cp.Intent, r.m.c
 	if in.Keep {
 		return r.keepProvider(ctx)
@@ -139,7 +139,7 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 	}
 	var id string
 	if len(ps) == 0 {
-		done, err := r.creating(ctx, func(u *Unconfirmed) { u.Provider = true }, func(u *Unconfirmed) { u.Provider = false })
+		done, err := r.creating(ctx, func(u *unconfirmedCreates) { u.Provider = true }, func(u *unconfirmedCreates) { u.Provider = false })
 		if err != nil {
 			return "", err
 		}
@@ -162,7 +162,7 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 		if !providerMatches(p, req) {
 			return "", fmt.Errorf("verify phone provider %s: the configuration Auth0 answered with differs from what was written", id)
 		}
-		return EventConfigureProvider, nil
+		return eventConfigureProvider, nil
 	}
 	p := ps[0]
 	id = p.ID
@@ -186,7 +186,7 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 	}
 	if !ours {
 		if r.cp.Originals.Provider == nil {
-			r.cp.Originals.Provider = &OriginalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
+			r.cp.Originals.Provider = &originalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
 				DefaultFrom: p.Configuration.DefaultFrom, MSSID: p.Configuration.MSSID, DeliveryMethods: p.Configuration.DeliveryMethods}
 			if err := r.save(ctx); err != nil {
 				return "", err
@@ -203,15 +203,15 @@ func (r *run) configureProvider(ctx context.Context) (Event, error) {
 		}
 	}
 	in.ProviderID = id
-	return EventConfigureProvider, nil
+	return eventConfigureProvider, nil
 }
 
 // keepProvider is the provider step of a converging run (Intent.Keep): it
 // writes nothing and checks the provider the plan kept is still there.
-func (r *run) keepProvider(ctx context.Context) (Event, error) {
+func (r *run) keepProvider(ctx context.Context) (event, error) {
 	in := r.cp.Intent
 	if r.fresh() && r.d.Provider != nil && r.d.Provider.ID == in.ProviderID {
-		return EventConfigureProvider, nil
+		return eventConfigureProvider, nil
 	}
 	ps, err := r.m.c.ListPhoneProviders(ctx)
 	if err != nil {
@@ -219,7 +219,7 @@ func (r *run) keepProvider(ctx context.Context) (Event, error) {
 	}
 	for _, p := range ps {
 		if p.ID == in.ProviderID && !p.Disabled {
-			return EventConfigureProvider, nil
+			return eventConfigureProvider, nil
 		}
 	}
 	return "", fmt.Errorf("phonemigrate: the phone provider %s the plan kept is gone or disabled; run apply again to plan afresh", in.ProviderID)
@@ -229,10 +229,10 @@ func providerMatches(p PhoneProvider, req PhoneProviderRequest) bool {
 	return p.Name == req.Name && !p.Disabled && p.Configuration == req.Configuration
 }
 
-func (r *run) testProvider(ctx context.Context) (Event, error) {
+func (r *run) testProvider(ctx context.Context) (event, error) {
 	if r.o.SkipTest {
 		r.m.log.InfoContext(ctx, "provider test skipped (SkipTest)", "tenant", r.cp.Tenant)
-		return EventTestProvider, nil
+		return eventTestProvider, nil
 	}
 	id := r.cp.Intent.ProviderID
 	tw, err := r.evidenceSource(ctx)
@@ -273,7 +273,7 @@ func (r *run) testProvider(ctx context.Context) (Event, error) {
 	if err := r.refreshTemplateTexts(ctx); err != nil {
 		return "", err
 	}
-	return EventTestProvider, nil
+	return eventTestProvider, nil
 }
 
 func (r *run) restoreProvider(ctx context.Context) error {
@@ -302,7 +302,7 @@ func (r *run) restoreProvider(ctx context.Context) error {
 }
 
 // intentProviderName is the phone provider name the plan creates.
-func intentProviderName(in *Intent) string {
+func intentProviderName(in *migrationIntent) string {
 	if in.Provider == ProviderKindTwilio {
 		return ProviderTwilio
 	}
@@ -329,7 +329,7 @@ func (r *run) createdProvider(ctx context.Context, id string) error {
 }
 
 // providerRequest is the provider write for in.
-func providerRequest(in *Intent, o *Options) PhoneProviderRequest {
+func providerRequest(in *migrationIntent, o *Options) PhoneProviderRequest {
 	req := PhoneProviderRequest{Name: ProviderCustom, Configuration: ProviderConfiguration{DeliveryMethods: in.Delivery}}
 	if in.Provider == ProviderKindTwilio {
 		req.Name = ProviderTwilio
@@ -374,7 +374,7 @@ func methodNames(s delivery.Set) []string {
 
 // adoptProvider records the provider a create whose answer was lost made:
 // the only phone provider, configured as sent and appeared after the
-// attempt ([Unconfirmed.Adoptable]), when the plan saw none and this run
+// attempt ([unconfirmedCreates.Adoptable]), when the plan saw none and this run
 // sent that creation without a definite answer.
 func (r *run) adoptProvider(ctx context.Context) (bool, error) {
 	in := r.cp.Intent

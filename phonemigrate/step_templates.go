@@ -14,16 +14,16 @@ import (
 // The templates step: the legacy texts as tenant phone templates.
 
 // The states this step reaches and the events that lead there (see
-// [State] and [Event]).
+// [State] and [event]).
 const (
-	StateTemplatesMigrated State = "templates_migrated"
-	EventMigrateTemplates  Event = "migrate_templates"
+	stateTemplatesMigrated State = "templates_migrated"
+	eventMigrateTemplates  event = "migrate_templates"
 )
 
 func init() { register(templatesStep()) }
 
 func templatesStep() *step {
-	return &step{order: 90, event: EventMigrateTemplates, to: StateTemplatesMigrated, does: "migrate templates",
+	return &step{order: 90, event: eventMigrateTemplates, to: stateTemplatesMigrated, does: "migrate templates",
 		doc:   templatesDoc,
 		plan:  planTemplatesStep,
 		apply: (*run).migrateTemplates,
@@ -36,7 +36,7 @@ func templatesStep() *step {
 // returns the tenant's customised template of ti's type (nil when the type
 // has only Auth0's id-less default, so it is created by POST) and whether
 // a write is needed: always without one, else unless it holds ti.
-func needsTemplateWrite(ts []PhoneTemplate, ti TemplateIntent) (*PhoneTemplate, bool) {
+func needsTemplateWrite(ts []PhoneTemplate, ti templateIntent) (*PhoneTemplate, bool) {
 	ex := findTemplate(ts, ti.Type)
 	return ex, ex == nil || !holdsTemplate(*ex, ti)
 }
@@ -74,10 +74,10 @@ func planTemplatesStep(pc *planContext) Step {
 	return st
 }
 
-func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
+func (r *run) migrateTemplates(ctx context.Context) (event, error) {
 	in, c := r.cp.Intent, r.m.c
 	if len(in.Templates) == 0 {
-		return EventMigrateTemplates, nil
+		return eventMigrateTemplates, nil
 	}
 	var ts []PhoneTemplate
 	if r.fresh() && !templatesToUpdate(r.d.Templates, in.Templates) {
@@ -102,8 +102,8 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 				content.Voice = ti.Text
 			}
 			typ := ti.Type
-			done, err := r.creating(ctx, func(u *Unconfirmed) { u.TemplateTypes = appendOnce(u.TemplateTypes, typ) },
-				func(u *Unconfirmed) { u.TemplateTypes = removeString(u.TemplateTypes, typ) })
+			done, err := r.creating(ctx, func(u *unconfirmedCreates) { u.TemplateTypes = appendOnce(u.TemplateTypes, typ) },
+				func(u *unconfirmedCreates) { u.TemplateTypes = removeString(u.TemplateTypes, typ) })
 			if err != nil {
 				return "", err
 			}
@@ -142,7 +142,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 			return "", err
 		}
 		if !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
-			r.cp.Originals.Templates = append(r.cp.Originals.Templates, OriginalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
+			r.cp.Originals.Templates = append(r.cp.Originals.Templates, originalTemplate{ID: ex.ID, Type: ex.Type, Disabled: ex.Disabled,
 				Syntax: ex.Content.Syntax, From: ex.Content.From, Text: ex.Content.Text, Voice: ex.Content.Voice})
 			if err := r.save(ctx); err != nil {
 				return "", err
@@ -163,7 +163,7 @@ func (r *run) migrateTemplates(ctx context.Context) (Event, error) {
 			return "", err
 		}
 	}
-	return EventMigrateTemplates, nil
+	return eventMigrateTemplates, nil
 }
 
 // refreshTemplateTexts takes the texts of the templates the plan writes
@@ -246,13 +246,13 @@ func (r *run) templateChangedSince(t PhoneTemplate) error {
 
 // is reports whether t still holds the recorded original's text, sender
 // and disabled flag (what the templates step writes and restores).
-func (o *OriginalTemplate) is(t PhoneTemplate) bool {
+func (o *originalTemplate) is(t PhoneTemplate) bool {
 	return t.Content.Text == o.Text && t.Content.From == o.From && t.Disabled == o.Disabled
 }
 
 // templatesToUpdate reports whether any template of ts (customised) must be
 // PATCHed to hold what tis describe.
-func templatesToUpdate(ts []PhoneTemplate, tis []TemplateIntent) bool {
+func templatesToUpdate(ts []PhoneTemplate, tis []templateIntent) bool {
 	for _, ti := range tis {
 		if ex, write := needsTemplateWrite(ts, ti); ex != nil && write {
 			return true
@@ -264,19 +264,19 @@ func templatesToUpdate(ts []PhoneTemplate, tis []TemplateIntent) bool {
 // holdsTemplate reports whether t already is the template ti describes.
 // A legacy text without a sender (Guardian's) leaves the template's own
 // sender as it is: Auth0 keeps a from that a PATCH leaves out.
-func holdsTemplate(t PhoneTemplate, ti TemplateIntent) bool {
+func holdsTemplate(t PhoneTemplate, ti templateIntent) bool {
 	return t.Type == ti.Type && t.Content.Text == ti.Text && (ti.From == "" || t.Content.From == ti.From) && !t.Disabled
 }
 
 // verifyTemplate checks Auth0's answer to a template write.
-func verifyTemplate(t PhoneTemplate, ti TemplateIntent) error {
+func verifyTemplate(t PhoneTemplate, ti templateIntent) error {
 	if t.ID == "" || !holdsTemplate(t, ti) {
 		return fmt.Errorf("verify phone templates: Auth0's answer shows %s does not hold the migrated text", ti.Type)
 	}
 	return nil
 }
 
-func findOriginalTemplate(ts []OriginalTemplate, id string) *OriginalTemplate {
+func findOriginalTemplate(ts []originalTemplate, id string) *originalTemplate {
 	for i := range ts {
 		if ts[i].ID == id {
 			return &ts[i]
@@ -335,7 +335,7 @@ func (r *run) createdTemplate(t PhoneTemplate) error {
 }
 
 // previewNote says what users will read from the template ti writes.
-func previewNote(ti TemplateIntent) string {
+func previewNote(ti templateIntent) string {
 	conn, _ := strings.CutPrefix(ti.Source, "connection ")
 	text, err := previewTemplate(ti.Text, conn)
 	if err != nil {
@@ -360,10 +360,10 @@ func findTemplate(ts []PhoneTemplate, typ string) *PhoneTemplate {
 
 // adoptTemplates records the templates creates whose answers were lost
 // made: a customised template of a type the plan saw none of, holding what
-// was sent and appeared after the attempt ([Unconfirmed.Adoptable]), when
+// was sent and appeared after the attempt ([unconfirmedCreates.Adoptable]), when
 // this run sent that creation without a definite answer.
 func (r *run) adoptTemplates(ctx context.Context) (bool, error) {
-	var missing []TemplateIntent
+	var missing []templateIntent
 	for _, ti := range r.cp.Intent.Templates {
 		if !ti.Existed && slices.Contains(r.cp.Created.Unconfirmed.TemplateTypes, ti.Type) {
 			missing = append(missing, ti)
@@ -378,7 +378,7 @@ func (r *run) adoptTemplates(ctx context.Context) (bool, error) {
 	}
 	adopted := false
 	for _, t := range ts {
-		sent := slices.ContainsFunc(missing, func(ti TemplateIntent) bool { return holdsTemplate(t, ti) })
+		sent := slices.ContainsFunc(missing, func(ti templateIntent) bool { return holdsTemplate(t, ti) })
 		if t.Customized() && sent && r.cp.Created.Unconfirmed.Adoptable(t.CreatedAt) && !slices.Contains(r.cp.Created.TemplateIDs, t.ID) {
 			r.cp.Created.TemplateIDs, adopted = append(r.cp.Created.TemplateIDs, t.ID), true
 		}

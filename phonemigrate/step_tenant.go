@@ -8,16 +8,16 @@ import (
 // The tenant switch step: phone_consolidated_experience.
 
 // The states this step reaches and the events that lead there (see
-// [State] and [Event]).
+// [State] and [event]).
 const (
-	StateTenantSwitched State = "tenant_switched"
-	EventSwitchTenant   Event = "switch_tenant"
+	stateTenantSwitched State = "tenant_switched"
+	eventSwitchTenant   event = "switch_tenant"
 )
 
 func init() { register(tenantStep()) }
 
 func tenantStep() *step {
-	return &step{order: 60, event: EventSwitchTenant, to: StateTenantSwitched, does: "switch tenant",
+	return &step{order: 60, event: eventSwitchTenant, to: stateTenantSwitched, does: "switch tenant",
 		doc:         tenantDoc,
 		establishes: []Invariant{InvariantTenantSwitched},
 		plan:        planTenantStep,
@@ -48,7 +48,7 @@ func planTenantStep(pc *planContext) Step {
 	return Step{Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{sw}}
 }
 
-func (r *run) switchTenant(ctx context.Context) (Event, error) {
+func (r *run) switchTenant(ctx context.Context) (event, error) {
 	var cur *bool
 	if r.fresh() {
 		cur = r.d.PhoneConsolidatedExperience
@@ -60,10 +60,10 @@ func (r *run) switchTenant(ctx context.Context) (Event, error) {
 		cur = ts.PhoneConsolidatedExperience
 	}
 	if !needsTenantSwitch(cur) {
-		return EventSwitchTenant, nil
+		return eventSwitchTenant, nil
 	}
 	if r.cp.Originals.PhoneConsolidatedExperience == nil {
-		r.cp.Originals.PhoneConsolidatedExperience = &OriginalFlag{Value: cur}
+		r.cp.Originals.PhoneConsolidatedExperience = &originalFlag{Value: cur}
 		if err := r.save(ctx); err != nil {
 			return "", err
 		}
@@ -71,7 +71,7 @@ func (r *run) switchTenant(ctx context.Context) (Event, error) {
 	if err := r.m.setUPE(ctx, true); err != nil {
 		return "", fmt.Errorf("switch tenant: %w", err)
 	}
-	return EventSwitchTenant, nil
+	return eventSwitchTenant, nil
 }
 
 // setUPE writes phone_consolidated_experience and verifies it from Auth0's

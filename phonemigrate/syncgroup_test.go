@@ -95,7 +95,7 @@ func TestFileStoresInASyncGroup(t *testing.T) {
 		wg.Go(func() {
 			s := NewFileStore(filepath.Join(dir, fmt.Sprintf("t%02d.json", i))).WithSyncGroup(g)
 			for j := range 5 {
-				if err := s.Save(context.Background(), &Checkpoint{Version: CheckpointVersion, Tenant: fmt.Sprintf("t%02d-%d", i, j), State: StateNew}); err != nil {
+				if err := s.Save(context.Background(), &Checkpoint{Version: checkpointVersion, Tenant: fmt.Sprintf("t%02d-%d", i, j), State: StateNew}); err != nil {
 					t.Error(err)
 				}
 			}

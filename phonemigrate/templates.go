@@ -147,8 +147,8 @@ func convertGuardian(text string) string {
 // the legacy Guardian enrollment message when MFA is enabled. mfaVerify is
 // the converted legacy MFA verification message when it differs from the
 // otp_verify template (which the Passwordless text won), else "".
-func planTemplates(d *Discovery, passwordless bool) (out []TemplateIntent, warnings []string, mfaVerify string) {
-	var verify *TemplateIntent
+func planTemplates(d *Discovery, passwordless bool) (out []templateIntent, warnings []string, mfaVerify string) {
+	var verify *templateIntent
 	if passwordless {
 		for i := range d.SMSConnections {
 			c := &d.SMSConnections[i]
@@ -161,7 +161,7 @@ func planTemplates(d *Discovery, passwordless bool) (out []TemplateIntent, warni
 			}
 			source := fmt.Sprintf("template of connection %q", c.Name)
 			text, w := convertTemplate(optString(c.Options, "syntax"), tpl, source)
-			ti := TemplateIntent{Type: "otp_verify", Source: "connection " + c.Name, From: optString(c.Options, "from"), Text: text}
+			ti := templateIntent{Type: "otp_verify", Source: "connection " + c.Name, From: optString(c.Options, "from"), Text: text}
 			if len(ti.From) > 16 {
 				warnings = append(warnings, fmt.Sprintf("The from %q of connection %q is longer than the 16 characters a tenant template allows; it is not carried.", ti.From, c.Name))
 				ti.From = ""
@@ -177,7 +177,7 @@ func planTemplates(d *Discovery, passwordless bool) (out []TemplateIntent, warni
 	if d.MFAEnabled && d.LegacyTemplates != nil {
 		if v := d.LegacyTemplates.VerificationMessage; v != "" {
 			if verify == nil {
-				verify = &TemplateIntent{Type: "otp_verify", Source: "guardian verification message", Text: convertGuardian(v)}
+				verify = &templateIntent{Type: "otp_verify", Source: "guardian verification message", Text: convertGuardian(v)}
 			} else if convertGuardian(v) != verify.Text {
 				mfaVerify = convertGuardian(v)
 			}
@@ -187,7 +187,7 @@ func planTemplates(d *Discovery, passwordless bool) (out []TemplateIntent, warni
 		out = append(out, *verify)
 	}
 	if d.MFAEnabled && d.LegacyTemplates != nil && d.LegacyTemplates.EnrollmentMessage != "" {
-		out = append(out, TemplateIntent{Type: "otp_enroll", Source: "guardian enrollment message", Text: convertGuardian(d.LegacyTemplates.EnrollmentMessage)})
+		out = append(out, templateIntent{Type: "otp_enroll", Source: "guardian enrollment message", Text: convertGuardian(d.LegacyTemplates.EnrollmentMessage)})
 	}
 	return out, warnings, mfaVerify
 }

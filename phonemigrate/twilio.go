@@ -15,29 +15,29 @@ import (
 	"github.com/unifiedphone/unifiedphone/internal/safehttp"
 )
 
-// Twilio auth token sources, recorded in [Intent.TwilioTokenSource] (never
+// Twilio auth token sources, recorded in [migrationIntent.TwilioTokenSource] (never
 // the value).
 const (
 	// TokenSourceOptions: [Options.TwilioAuthToken], given by the caller
 	// (the CLI's TWILIO_AUTH_TOKEN or its prompt). It overrides the legacy
 	// token, for example after rotating it in Twilio.
-	TokenSourceOptions = "options"
+	tokenSourceOptions = "options"
 	// TokenSourceGuardian: the auth token of the legacy Guardian (MFA)
 	// Twilio setting, read from the tenant.
-	TokenSourceGuardian = "guardian"
+	tokenSourceGuardian = "guardian"
 	// TokenSourceConnectionPrefix, followed by a connection id: the
 	// options.twilio_token of that Passwordless SMS connection, read from
 	// the tenant.
-	TokenSourceConnectionPrefix = "connection:"
+	tokenSourceConnectionPrefix = "connection:"
 )
 
-// DefaultTwilioAPIBaseURL is the Twilio REST API root the credential check
+// defaultTwilioAPIBaseURL is the Twilio REST API root the credential check
 // and the delivery evidence use when [Options.TwilioAPIBaseURL] is empty.
-const DefaultTwilioAPIBaseURL = "https://api.twilio.com"
+const defaultTwilioAPIBaseURL = "https://api.twilio.com"
 
 // tokenCandidate is a legacy Twilio auth token the tenant holds.
 type tokenCandidate struct {
-	source string // TokenSourceGuardian or TokenSourceConnectionPrefix+id
+	source string // tokenSourceGuardian or tokenSourceConnectionPrefix+id
 	label  string // how a person knows it
 	sid    string
 	token  Secret
@@ -49,7 +49,7 @@ type tokenCandidate struct {
 func legacyTwilioTokens(d *Discovery) []tokenCandidate {
 	var out []tokenCandidate
 	if d.MFAEnabled && d.MFAProvider == mfaProviderTwilio && d.LegacyTwilio != nil && d.LegacyTwilio.AuthToken != "" {
-		out = append(out, tokenCandidate{source: TokenSourceGuardian, label: "the legacy MFA (Guardian) Twilio settings",
+		out = append(out, tokenCandidate{source: tokenSourceGuardian, label: "the legacy MFA (Guardian) Twilio settings",
 			sid: d.LegacyTwilio.SID, token: d.LegacyTwilio.AuthToken})
 	}
 	for i := range d.SMSConnections {
@@ -59,7 +59,7 @@ func legacyTwilioTokens(d *Discovery) []tokenCandidate {
 			continue
 		}
 		if tok := optString(c.Options, "twilio_token"); tok != "" {
-			out = append(out, tokenCandidate{source: TokenSourceConnectionPrefix + c.ID, label: fmt.Sprintf("connection %q", c.Name),
+			out = append(out, tokenCandidate{source: tokenSourceConnectionPrefix + c.ID, label: fmt.Sprintf("connection %q", c.Name),
 				sid: p.twilio.SID, token: Secret(tok)})
 		}
 	}
@@ -87,7 +87,7 @@ func chooseTwilioToken(d *Discovery, sid string, o *Options) (string, []string, 
 				notes = append(notes, fmt.Sprintf("The given Twilio auth token differs from the one in %s for account %s; the given one is used.", c.label, sid))
 			}
 		}
-		return TokenSourceOptions, notes, nil
+		return tokenSourceOptions, notes, nil
 	}
 	if len(cands) == 0 {
 		return "", nil, fmt.Errorf("%w: the tenant holds no legacy auth token for Twilio account %s", ErrTwilioTokenRequired, sid)
@@ -124,12 +124,12 @@ func tokenFromDiscovery(d *Discovery, source string) Secret {
 // from (never its value).
 func describeTokenSource(source, sid string, d *Discovery) string {
 	switch {
-	case source == TokenSourceOptions:
+	case source == tokenSourceOptions:
 		return fmt.Sprintf("given by the caller (TWILIO_AUTH_TOKEN or the prompt) for account %s; it overrides the tenant's legacy token", sid)
-	case source == TokenSourceGuardian:
+	case source == tokenSourceGuardian:
 		return fmt.Sprintf("carried over from the legacy MFA (Guardian) Twilio settings of account %s, read from the tenant", sid)
-	case strings.HasPrefix(source, TokenSourceConnectionPrefix):
-		id := strings.TrimPrefix(source, TokenSourceConnectionPrefix)
+	case strings.HasPrefix(source, tokenSourceConnectionPrefix):
+		id := strings.TrimPrefix(source, tokenSourceConnectionPrefix)
 		name := id
 		if d != nil {
 			name = findConnection(d.SMSConnections, id).Name
@@ -167,7 +167,7 @@ type twilioClient struct {
 func (m *Migrator) twilio(o *Options, sid string, token Secret) *twilioClient {
 	base := strings.TrimRight(o.TwilioAPIBaseURL, "/")
 	if base == "" {
-		base = DefaultTwilioAPIBaseURL
+		base = defaultTwilioAPIBaseURL
 	}
 	return &twilioClient{base: base, sid: sid, token: token, hc: m.twilioHTTP}
 }
@@ -252,7 +252,7 @@ func (r *run) resolveTwilio(ctx context.Context) error { return r.resolveTwilioF
 // while planning, before the plan is recorded: credentials Twilio rejects
 // then fail the plan step, and the next Apply plans again with whatever
 // token it is given (or the legacy one).
-func (r *run) resolveTwilioFor(ctx context.Context, in *Intent) error {
+func (r *run) resolveTwilioFor(ctx context.Context, in *migrationIntent) error {
 	if in.Twilio == nil || r.twilioReady {
 		return nil
 	}
@@ -260,11 +260,11 @@ func (r *run) resolveTwilioFor(ctx context.Context, in *Intent) error {
 	if tok == "" {
 		src := in.TwilioTokenSource
 		switch {
-		case src == "" || src == TokenSourceOptions:
+		case src == "" || src == tokenSourceOptions:
 			return ErrTwilioTokenRequired
 		case r.fresh():
 			tok = tokenFromDiscovery(r.d, src)
-		case src == TokenSourceGuardian:
+		case src == tokenSourceGuardian:
 			tw, err := r.m.c.LegacyTwilio(ctx)
 			if err != nil {
 				return fmt.Errorf("re-read the legacy Twilio token: %w", err)
@@ -274,7 +274,7 @@ func (r *run) resolveTwilioFor(ctx context.Context, in *Intent) error {
 				tok = tw.AuthToken
 			}
 		default:
-			c, err := r.m.c.GetConnection(ctx, strings.TrimPrefix(src, TokenSourceConnectionPrefix))
+			c, err := r.m.c.GetConnection(ctx, strings.TrimPrefix(src, tokenSourceConnectionPrefix))
 			if err != nil {
 				return fmt.Errorf("re-read the legacy Twilio token: %w", err)
 			}

@@ -13,9 +13,9 @@ const (
 	TriggerCustomPhoneProvider = "custom-phone-provider"
 	// TriggerVersion is the version of that trigger.
 	TriggerVersion = "v1"
-	// TriggerSendPhoneMessage is the trigger of the legacy MFA
+	// triggerSendPhoneMessage is the trigger of the legacy MFA
 	// phone-message-hook Action, which the migration copies (never changes).
-	TriggerSendPhoneMessage = "send-phone-message"
+	triggerSendPhoneMessage = "send-phone-message"
 
 	ProviderTwilio = "twilio" // PhoneProvider.Name of a Twilio provider
 	ProviderCustom = "custom" // PhoneProvider.Name of a custom (Action) provider
@@ -69,7 +69,7 @@ type PhoneProvider struct {
 	Disabled      bool
 	Configuration ProviderConfiguration
 	// CreatedAt is when Auth0 created it (zero when the answer does not
-	// say); see [Unconfirmed.Adoptable].
+	// say); see [unconfirmedCreates.Adoptable].
 	CreatedAt time.Time
 }
 

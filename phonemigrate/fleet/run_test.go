@@ -185,7 +185,7 @@ func TestRunMixedFleet(t *testing.T) {
 	if diff := cmp.Diff(want2, outcomes(rep2)); diff != "" {
 		t.Errorf("second run (-want +got):\n%s", diff)
 	}
-	if rep2.Tenants[5].ResumedFrom != phonemigrate.StateProviderTested {
+	if rep2.Tenants[5].ResumedFrom != phonemigrate.State("provider_tested") {
 		t.Errorf("faulty resumed from %q, want provider_tested", rep2.Tenants[5].ResumedFrom)
 	}
 	for _, rq := range gw.Requests() {
