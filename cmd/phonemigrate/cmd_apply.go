@@ -76,7 +76,7 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 		if f.watch.set(fs) {
 			return usageErrorf("the delivery watch flags apply to one tenant, not to --fleet (fleet migrations do not watch)")
 		}
-		return c.applyFleet(ctx, fs, fleetRun{path: f.fleet, anyCheckpoint: f.anyCheckpoint, tf: f.tf}, f.yes, f.jsonOut, f.poll, f.log)
+		return c.applyFleet(ctx, fs, fleetRun{path: f.fleet, anyCheckpoint: f.anyCheckpoint, tf: f.tf, pf: f.pf}, f.yes, f.jsonOut, f.poll, f.log)
 	}
 	a, err := c.newApplyRun(ctx, fs, &f)
 	if err != nil {

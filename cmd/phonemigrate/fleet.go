@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ import (
 
 // fleetConflicts are the apply flags a fleet file replaces: the tenant,
 // its checkpoint and its options come from the file.
-var fleetConflicts = []string{"base-url", "checkpoint", "provider", "delivery", "test-to", "skip-test", "allow-replace", "twilio-api-url"}
+var fleetConflicts = []string{"base-url", "checkpoint", "provider", "delivery", "test-to", "skip-test", "allow-replace", "twilio-api-url", "accept-difference"}
 
 // applyFleet is 'apply --fleet FILE': every tenant of the file, with
 // bounded concurrency, then a summary table (or the JSON report with
@@ -31,6 +32,7 @@ type fleetRun struct {
 	path          string
 	anyCheckpoint bool        // --allow-any-checkpoint
 	tf            tenantFlags // --request-timeout and --header-timeout apply to every tenant
+	pf            proveFlags  // --no-rehearse applies to every tenant; each accepts its own differences
 }
 
 func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, fr fleetRun, yes, jsonOut bool, poll time.Duration, log logging) error {
@@ -90,6 +92,9 @@ func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, fr fleetRun, yes
 			cc.RequestTimeout, cc.ResponseHeaderTimeout = fr.tf.requestTimeout, fr.tf.headerTimeout
 		},
 	}
+	if fr.pf.enabled(c.getenv) {
+		r.Review = c.fleetReview(log.logger(c.stderr))
+	}
 	rep, runErr := r.Run(ctx, cfg)
 	pr.finish()
 	if rep == nil {
@@ -109,6 +114,30 @@ func (c *cli) applyFleet(ctx context.Context, fs *flag.FlagSet, fr fleetRun, yes
 		return fmt.Errorf("%d of %d tenants failed; rerun 'phonemigrate apply --fleet %s' to resume them from their checkpoints", n, len(rep.Tenants), path)
 	}
 	return nil
+}
+
+// fleetReview proves each tenant's outcome before its first write, as
+// apply does for one tenant: the rehearsal on a fake copy, refusing (that
+// tenant only, nothing written to it) a consumer that would receive
+// something else unless the tenant's options.accept_differences name it;
+// what is accepted is recorded in the tenant's checkpoint.
+func (c *cli) fleetReview(logger *slog.Logger) func(context.Context, fleet.Tenant, phonemigrate.Client, *phonemigrate.Options, *phonemigrate.Plan) error {
+	return func(ctx context.Context, t fleet.Tenant, client phonemigrate.Client, o *phonemigrate.Options, p *phonemigrate.Plan) error {
+		pf := proveFlags{accept: t.Options.AcceptDifferences}
+		rh, err := c.rehearse(ctx, client, t.Name, *o, pf, logger, p.Hook)
+		if err != nil {
+			return err
+		}
+		if err := proveOrRefuse(rh); err != nil {
+			if e := (*errOutcomeDiffers)(nil); errors.As(err, &e) {
+				e.fleet = true
+			}
+			return err
+		}
+		o.AcceptedDifferences = rh.accepted
+		o.AcceptActionDifferences = o.AcceptActionDifferences || pf.acceptsProof(p)
+		return nil
+	}
 }
 
 // fleetProgress shows a fleet's progress on stderr: on a terminal a bar

@@ -100,10 +100,18 @@ func (r *rehearsal) unaccepted() []difference {
 }
 
 // errOutcomeDiffers is apply's refusal: exit 3, nothing written.
-type errOutcomeDiffers struct{ ids []string }
+type errOutcomeDiffers struct {
+	ids []string
+	// fleet: the IDs are accepted in the fleet file, not with a flag.
+	fleet bool
+}
 
 func (e *errOutcomeDiffers) Error() string {
-	return fmt.Sprintf("the rehearsal shows that %d consumer(s) would receive something else after the migration (%s); nothing was written: fix the tenant, or accept each with --accept-difference ID", len(e.ids), strings.Join(e.ids, ", "))
+	how := "accept each with --accept-difference ID"
+	if e.fleet {
+		how = "list each in the tenant's options.accept_differences"
+	}
+	return fmt.Sprintf("the rehearsal shows that %d consumer(s) would receive something else after the migration (%s); nothing was written: fix the tenant, or %s", len(e.ids), strings.Join(e.ids, ", "), how)
 }
 
 // consumerID is the stable ID of a rehearsed path, the delivery model's

@@ -112,7 +112,16 @@ type TenantOptions struct {
 	// EvidenceTimeout bounds the wait for each test message's Twilio
 	// status, as a Go duration ("20s"); empty means the default.
 	EvidenceTimeout string `json:"evidence_timeout,omitempty" yaml:"evidence_timeout,omitempty"`
+	// AcceptDifferences are the consumers whose difference after the
+	// migration this tenant's owner accepts, by the delivery model's ID
+	// ("passwordless/sms/text/otp_verify", "mfa/voice/otp_enroll"), as the
+	// CLI's --accept-difference takes them: the [Runner.Review] that
+	// proves each tenant's outcome lets these through.
+	AcceptDifferences []string `json:"accept_differences,omitempty" yaml:"accept_differences,omitempty"`
 }
+
+// consumerIDRE matches a delivery model consumer ID (package outcome).
+var consumerIDRE = regexp.MustCompile(`^(passwordless/[^/\s]+/(text|voice)|mfa/(text|voice))/(otp_verify|otp_enroll)$`)
 
 // ErrInvalidConfig is matched (errors.Is) by every [*ConfigError].
 var ErrInvalidConfig = errors.New("invalid fleet file")
@@ -669,6 +678,11 @@ func (o TenantOptions) options() (phonemigrate.Options, error) {
 		return out, bad(se.Setting, se.Problem)
 	} else if err != nil {
 		return out, &ConfigError{Field: "options", Problem: err.Error()}
+	}
+	for _, id := range o.AcceptDifferences {
+		if !consumerIDRE.MatchString(id) {
+			return out, bad("accept_differences", fmt.Sprintf("%q is not a consumer ID such as passwordless/sms/text/otp_verify or mfa/voice/otp_enroll (the plan lists them)", id))
+		}
 	}
 	if o.TwilioTokenEnv != "" && !envRE.MatchString(o.TwilioTokenEnv) {
 		return out, bad("twilio_token_env", "must be the name of an environment variable (it holds the token), not the token itself")

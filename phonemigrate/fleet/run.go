@@ -73,6 +73,15 @@ type Runner struct {
 	// so it can replace them), for example a shorter WithPollInterval.
 	MigratorOptions func(t Tenant) []phonemigrate.Option
 
+	// Review, when set, sees each tenant's plan before its migration
+	// starts, with the tenant's client (paced like the rest of its
+	// requests; reads only): as [phonemigrate.Session.Review], an error
+	// ends that tenant's run with nothing written to it (outcome failed),
+	// and it may complete the options (differences accepted). The CLI
+	// proves each tenant's outcome on a fake copy with it. A migration
+	// resuming from its checkpoint is not reviewed.
+	Review func(ctx context.Context, t Tenant, c phonemigrate.Client, o *phonemigrate.Options, p *phonemigrate.Plan) error
+
 	// Confirm is set as Options.Confirm of every tenant; nil accepts every
 	// test message unasked.
 	Confirm func(ctx context.Context, tenant string, m phonemigrate.TestMessage) (bool, error)
@@ -279,6 +288,14 @@ func (r *Runner) prepareTenant(ctx context.Context, t Tenant, slots chan struct{
 	client, err := r.client(ctx, t, cc, slots)
 	if err != nil {
 		return s, nil, err
+	}
+	if r.Review != nil {
+		s.Review = func(ctx context.Context, o *phonemigrate.Options, p *phonemigrate.Plan, resume *phonemigrate.Checkpoint) error {
+			if p == nil || resume != nil {
+				return nil
+			}
+			return r.Review(ctx, t, client, o, p)
+		}
 	}
 	mopts := []phonemigrate.Option{
 		phonemigrate.WithStore(phonemigrate.NewFileStore(t.Checkpoint).WithSyncGroup(group)),
