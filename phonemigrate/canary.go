@@ -24,8 +24,8 @@ func validateCanary(c watch.Canary) error {
 	return nil
 }
 
-// ErrDeliveryBreach is matched by a [*CanaryBreachError].
-var ErrDeliveryBreach = errors.New("phone delivery broke after the switch")
+// errDeliveryBreach is matched by a [*CanaryBreachError].
+var errDeliveryBreach = errors.New("phone delivery broke after the switch")
 
 // CanaryBreachError is Apply's error when the canary saw a delivery path
 // break after the switch.
@@ -38,7 +38,7 @@ type CanaryBreachError struct {
 }
 
 func (e *CanaryBreachError) Error() string {
-	msg := fmt.Sprintf("phonemigrate: %s: %s", ErrDeliveryBreach, e.Record.Reason)
+	msg := fmt.Sprintf("phonemigrate: %s: %s", errDeliveryBreach, e.Record.Reason)
 	switch {
 	case e.RolledBack:
 		msg += "; rolled back automatically"
@@ -48,7 +48,7 @@ func (e *CanaryBreachError) Error() string {
 	return msg
 }
 
-func (e *CanaryBreachError) Is(target error) bool { return target == ErrDeliveryBreach }
+func (e *CanaryBreachError) Is(target error) bool { return target == errDeliveryBreach }
 
 func (e *CanaryBreachError) Unwrap() error { return e.RollbackErr }
 

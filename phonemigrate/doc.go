@@ -41,13 +41,13 @@
 // neither an enabled and configured MFA phone factor nor a configured
 // Passwordless SMS connection ([ErrNotEligible]), a tenant already on UPE
 // ([ErrAlreadyUnified]), delivery methods that do not cover the phone
-// factors in use ([*DeliveryConflictError], decided by
+// factors in use ([*deliveryConflictError], decided by
 // [github.com/unifiedphone/unifiedphone/delivery.Decide]), a phone provider
 // the migration did not create unless [Options.AllowReplace], or an
 // existing custom-phone-provider Action, which is never replaced
 // ([*ExistingResourceError]), a Twilio token neither given nor held by the
 // tenant ([ErrTwilioTokenRequired]) and bad test recipients
-// ([*InvalidRecipientError]).
+// ([*invalidRecipientError]).
 //
 // # Twilio credentials and delivery evidence
 //
@@ -58,11 +58,11 @@
 // which source is used ([Plan.TwilioToken], [migrationIntent.TwilioTokenSource]) and
 // warns when the tokens disagree. Before the first write that sends the
 // token, Apply verifies it with Twilio (GET /2010-04-01/Accounts/{sid}.json);
-// a rejection is a [*TwilioCredentialsError] (exit 3) with nothing written.
+// a rejection is a [*twilioCredentialsError] (exit 3) with nothing written.
 // For a Twilio provider each test message is then looked up in the Twilio
 // account and followed until its status is final or
 // [Options.EvidenceTimeout] passes; failed, undelivered or missing messages
-// stop Apply before the tenant switch ([*TestDeliveryError]). Without
+// stop Apply before the tenant switch ([*testDeliveryError]). Without
 // evidence and without a person's answer, a test message is recorded as
 // assumed received ([TestOutcome], [Checkpoint.Tests]).
 // [Options.SkipTwilioCheck] skips the check and the evidence.

@@ -43,11 +43,11 @@ var (
 	// a failure: a crash or a kill. It is bookkeeping, not a new failure.
 	ErrInterrupted = errors.New("interrupted")
 
-	// ErrTestNotConfirmed is returned by Apply when [Options.Confirm]
+	// errTestNotConfirmed is returned by Apply when [Options.Confirm]
 	// answers false for a test message. The migration stops in state failed
 	// with LastGood provider_configured; nothing after provider_tested is
 	// written.
-	ErrTestNotConfirmed = errors.New("test message not confirmed")
+	errTestNotConfirmed = errors.New("test message not confirmed")
 
 	// ErrConcurrentChange is returned by Apply when a step finds what it
 	// writes changed by someone else during the migration: a connection's
@@ -58,11 +58,11 @@ var (
 	// Apply again or roll back.
 	ErrConcurrentChange = errors.New("changed by someone else during the migration")
 
-	// ErrCustomProviderRequired is returned by Plan and Apply when
+	// errCustomProviderRequired is returned by Plan and Apply when
 	// [Options.Provider] is twilio but a legacy path uses a custom SMS
 	// gateway (or Passwordless and MFA use different providers), which only a
 	// custom provider can serve.
-	ErrCustomProviderRequired = errors.New("a custom phone provider is required")
+	errCustomProviderRequired = errors.New("a custom phone provider is required")
 )
 
 // InputError reports bad [Options] (or other caller input). It is returned
@@ -76,15 +76,15 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("invalid %s: %s", e.Field, e.Problem)
 }
 
-// DeliveryConflictError is returned by Plan and Apply when the desired
+// deliveryConflictError is returned by Plan and Apply when the desired
 // provider delivery methods do not cover the phone factors in use
 // (Passwordless needs text; MFA message types must be a subset). The user
 // must update the factors, or choose other delivery methods, first.
-type DeliveryConflictError struct {
+type deliveryConflictError struct {
 	Decision delivery.Decision
 }
 
-func (e *DeliveryConflictError) Error() string {
+func (e *deliveryConflictError) Error() string {
 	return "delivery conflict: " + e.Decision.Reason
 }
 
@@ -110,13 +110,13 @@ func (e *ExistingResourceError) Error() string {
 	return fmt.Sprintf("tenant already has a %s %q (%s) this migration did not create; set AllowReplace to replace it", e.Kind, e.Name, e.ID)
 }
 
-// InvalidRecipientError is returned when a test recipient is not an E.164
+// invalidRecipientError is returned when a test recipient is not an E.164
 // phone number (+ then 7 to 15 digits, the first not 0).
-type InvalidRecipientError struct {
+type invalidRecipientError struct {
 	Recipient string
 }
 
-func (e *InvalidRecipientError) Error() string {
+func (e *invalidRecipientError) Error() string {
 	return fmt.Sprintf("invalid test recipient %q: want an E.164 number such as +15551234567", e.Recipient)
 }
 
@@ -138,40 +138,40 @@ func (e *CheckpointError) Error() string {
 // command-line front ends:
 //
 //   - 0: nil, or [ErrAlreadyUnified] (nothing to do);
-//   - 2: bad input or usage: [*InputError], [*InvalidRecipientError],
+//   - 2: bad input or usage: [*InputError], [*invalidRecipientError],
 //     [*CheckpointError], [ErrTwilioTokenRequired], [*ActionSecretError];
 //   - 3: not eligible, or the user must act first: [ErrNotEligible],
-//     [*DeliveryConflictError], [*ExistingResourceError],
-//     [ErrCustomProviderRequired], [*TwilioCredentialsError] (Twilio
+//     [*deliveryConflictError], [*ExistingResourceError],
+//     [errCustomProviderRequired], [*twilioCredentialsError] (Twilio
 //     rejected the credentials before they were written),
 //     [*UnhealthyError] (switched already, but invariants are violated),
 //     [*DriftError] (a rollback would undo or break changes made since),
 //     [*MigrationUnderwayError] (a repair while the checkpoint records a
-//     migration or rollback under way, an apply during a rollback), [*ProofError] (the copy of the
+//     migration or rollback under way, an apply during a rollback), [*proofError] (the copy of the
 //     send-phone-message Action behaves differently);
-//   - 1: anything else (API failures, [ErrLocked], [ErrTestNotConfirmed],
-//     [ErrTestNotDelivered], cancellation).
+//   - 1: anything else (API failures, [ErrLocked], [errTestNotConfirmed],
+//     [errTestNotDelivered], cancellation).
 func ExitCode(err error) int {
 	if err == nil || errors.Is(err, ErrAlreadyUnified) {
 		return 0
 	}
 	var (
 		ie *InputError
-		re *InvalidRecipientError
+		re *invalidRecipientError
 		ce *CheckpointError
-		de *DeliveryConflictError
+		de *deliveryConflictError
 		ee *ExistingResourceError
-		te *TwilioCredentialsError
+		te *twilioCredentialsError
 		ue *UnhealthyError
 		dr *DriftError
 		mu *MigrationUnderwayError
 		as *ActionSecretError
-		pe *ProofError
+		pe *proofError
 	)
 	switch {
 	case errors.As(err, &ie), errors.As(err, &re), errors.As(err, &ce), errors.Is(err, ErrTwilioTokenRequired), errors.As(err, &as):
 		return 2
-	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, ErrCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue), errors.As(err, &dr), errors.As(err, &mu), errors.As(err, &pe):
+	case errors.Is(err, ErrNotEligible), errors.As(err, &de), errors.As(err, &ee), errors.Is(err, errCustomProviderRequired), errors.As(err, &te), errors.As(err, &ue), errors.As(err, &dr), errors.As(err, &mu), errors.As(err, &pe):
 		return 3
 	}
 	return 1

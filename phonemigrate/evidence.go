@@ -26,10 +26,10 @@ const evidenceTwilio = "twilio"
 // recipient appeared in the Twilio account within the evidence timeout.
 const statusNotFound = "not_found"
 
-// ErrTestNotDelivered is wrapped by the [*TestDeliveryError] Apply returns
+// errTestNotDelivered is wrapped by the [*testDeliveryError] Apply returns
 // when Twilio reports a test message failed or undelivered, or does not
 // list it: the migration stops before the tenant switch.
-var ErrTestNotDelivered = errors.New("test message not delivered")
+var errTestNotDelivered = errors.New("test message not delivered")
 
 // TestOutcome is what is known about one test message: recorded in
 // [Checkpoint.Tests] (and so in Result.Checkpoint) and shown by the CLI.
@@ -95,34 +95,34 @@ func (t TestOutcome) Summary() string {
 	return s
 }
 
-// TestDeliveryError is returned by Apply when Twilio reports a test message
+// testDeliveryError is returned by Apply when Twilio reports a test message
 // failed or undelivered (calls: failed, busy, no-answer, canceled), or it
 // was not found within the evidence timeout. It wraps
-// [ErrTestNotDelivered]; the migration stops at provider_configured, before
+// [errTestNotDelivered]; the migration stops at provider_configured, before
 // the tenant switch.
-type TestDeliveryError struct {
+type testDeliveryError struct {
 	Outcome TestOutcome
 	Account string        // the Twilio account sid looked in
 	Waited  time.Duration // the evidence timeout, for statusNotFound
 }
 
-func (e *TestDeliveryError) Error() string {
+func (e *testDeliveryError) Error() string {
 	o := e.Outcome
 	if o.Status == statusFailureLogged {
-		return fmt.Sprintf("%v: the tenant logs hold the failure of the %s test message to %s: %s", ErrTestNotDelivered, o.Method, o.To, o.Reason)
+		return fmt.Sprintf("%v: the tenant logs hold the failure of the %s test message to %s: %s", errTestNotDelivered, o.Method, o.To, o.Reason)
 	}
 	if o.Status == statusNotFound {
-		return fmt.Sprintf("%v: no %s to %s appeared in Twilio account %s within %s of the test", ErrTestNotDelivered,
+		return fmt.Sprintf("%v: no %s to %s appeared in Twilio account %s within %s of the test", errTestNotDelivered,
 			map[delivery.Method]string{delivery.Text: "message", delivery.Voice: "call"}[o.Method], o.To, e.Account, e.Waited)
 	}
-	s := fmt.Sprintf("%v: Twilio reports the %s test message to %s (%s) as %s", ErrTestNotDelivered, o.Method, o.To, o.SID, o.Status)
+	s := fmt.Sprintf("%v: Twilio reports the %s test message to %s (%s) as %s", errTestNotDelivered, o.Method, o.To, o.SID, o.Status)
 	if o.ErrorCode != 0 {
 		s += fmt.Sprintf(" (error %d)", o.ErrorCode)
 	}
 	return s
 }
 
-func (e *TestDeliveryError) Unwrap() error { return ErrTestNotDelivered }
+func (e *testDeliveryError) Unwrap() error { return errTestNotDelivered }
 
 // Twilio statuses that end a message or call, and those that mean it did
 // not reach the person.
@@ -223,7 +223,7 @@ func evidenceErr(status int, te *twilioAPIError, err error, sid string) error {
 	case err != nil:
 		return fmt.Errorf("look up test message in Twilio: %w", err)
 	case status == http.StatusUnauthorized || status == http.StatusNotFound:
-		return &TwilioCredentialsError{SID: sid, Status: status, Code: te.Code, Message: te.Message}
+		return &twilioCredentialsError{SID: sid, Status: status, Code: te.Code, Message: te.Message}
 	case te != nil:
 		return fmt.Errorf("look up test message in Twilio account %s: Twilio answered HTTP %d (error %d %s)", sid, status, te.Code, te.Message)
 	}
@@ -246,7 +246,7 @@ func (r *run) evidenceSource(ctx context.Context) (*twilioClient, error) {
 }
 
 // testOutcome records what is known about the test message just tried:
-// Twilio's status when tw is set (failing with a [*TestDeliveryError] when
+// Twilio's status when tw is set (failing with a [*testDeliveryError] when
 // it did not reach the person), else — with no one to confirm — that it is
 // assumed received. The outcome is appended to the checkpoint's Tests.
 func (r *run) testOutcome(ctx context.Context, tw *twilioClient, to string, meth delivery.Method, since time.Time, claimed map[string]bool) (TestOutcome, error) {
@@ -271,14 +271,14 @@ func (r *run) testOutcome(ctx context.Context, tw *twilioClient, to string, meth
 	switch {
 	case out.Status == statusFailureLogged:
 		r.m.log.ErrorContext(ctx, "test message failed (tenant logs)", attrs...)
-		return out, &TestDeliveryError{Outcome: out}
+		return out, &testDeliveryError{Outcome: out}
 	case badStatus[out.Status]:
 		timeout := r.o.EvidenceTimeout
 		if timeout == 0 {
 			timeout = DefaultEvidenceTimeout
 		}
 		r.m.log.ErrorContext(ctx, "test message not delivered", attrs...)
-		return out, &TestDeliveryError{Outcome: out, Account: tw.sid, Waited: timeout}
+		return out, &testDeliveryError{Outcome: out, Account: tw.sid, Waited: timeout}
 	case out.AssumedReceived:
 		r.m.log.WarnContext(ctx, "test message assumed received (no delivery evidence)", attrs...)
 	default:

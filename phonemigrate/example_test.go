@@ -213,7 +213,7 @@ func ExampleMigrator_Rollback() {
 func ExampleExitCode() {
 	fmt.Println(phonemigrate.ExitCode(nil))
 	fmt.Println(phonemigrate.ExitCode(phonemigrate.ErrAlreadyUnified))
-	fmt.Println(phonemigrate.ExitCode(&phonemigrate.InvalidRecipientError{Recipient: "555"}))
+	fmt.Println(phonemigrate.ExitCode(&phonemigrate.InputError{Field: "TestRecipients", Problem: "\"555\" is not an E.164 number"}))
 	fmt.Println(phonemigrate.ExitCode(fmt.Errorf("plan: %w", phonemigrate.ErrNotEligible)))
 	// Output:
 	// 0

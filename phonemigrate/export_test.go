@@ -56,3 +56,19 @@ var (
 	ParseProviderKind = parseProviderKind
 	ReplacementFor    = replacementFor
 )
+
+type (
+	DeliveryConflictError  = deliveryConflictError
+	InvalidRecipientError  = invalidRecipientError
+	TestDeliveryError      = testDeliveryError
+	TwilioCredentialsError = twilioCredentialsError
+	ProofError             = proofError
+	GrantAtRisk            = grantAtRisk
+)
+
+var (
+	ErrCustomProviderRequired = errCustomProviderRequired
+	ErrDeliveryBreach         = errDeliveryBreach
+	ErrTestNotConfirmed       = errTestNotConfirmed
+	ErrTestNotDelivered       = errTestNotDelivered
+)

@@ -25,10 +25,10 @@ import (
 type IntegrationsReport struct {
 	// Grants are the applications whose Management API grant holds a
 	// guardian scope (read:guardian_factors, update:guardian_factors).
-	Grants []GrantAtRisk `json:"grants"`
+	Grants []grantAtRisk `json:"grants"`
 	// Calls are the calls to endpoints that stop working, seen in the
 	// tenant logs, by application and endpoint.
-	Calls []CallAtRisk `json:"calls"`
+	Calls []callAtRisk `json:"calls"`
 	// LogsRead is how many sapi/fapi entries were read; LogsSince the date
 	// of the oldest (zero when none); LogsComplete is true when they are
 	// every entry the tenant keeps, false when Auth0's 1,000-result cap
@@ -41,9 +41,9 @@ type IntegrationsReport struct {
 	Unreadable []string `json:"unreadable,omitempty"`
 }
 
-// GrantAtRisk is one application allowed to call the legacy Guardian
+// grantAtRisk is one application allowed to call the legacy Guardian
 // endpoints.
-type GrantAtRisk struct {
+type grantAtRisk struct {
 	ClientID string   `json:"client_id"`
 	Name     string   `json:"name,omitempty"`
 	Scopes   []string `json:"scopes"`
@@ -52,8 +52,8 @@ type GrantAtRisk struct {
 	Self bool `json:"self,omitempty"`
 }
 
-// CallAtRisk is one application's calls to an endpoint that stops working.
-type CallAtRisk struct {
+// callAtRisk is one application's calls to an endpoint that stops working.
+type callAtRisk struct {
 	ClientID string    `json:"client_id"`
 	Name     string    `json:"name,omitempty"`
 	Method   string    `json:"method"`
@@ -106,7 +106,7 @@ const maxIntegrationLogPages = 10
 // [IntegrationsReport.Unreadable], not returned as an error; only a
 // cancelled context is.
 func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport, error) {
-	r := &IntegrationsReport{Grants: []GrantAtRisk{}, Calls: []CallAtRisk{}}
+	r := &IntegrationsReport{Grants: []grantAtRisk{}, Calls: []callAtRisk{}}
 	names := map[string]string{}
 	var self string
 	if s, ok := m.c.(interface{ OwnClientID() string }); ok {
@@ -131,11 +131,11 @@ func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport,
 		}
 		if len(scopes) > 0 {
 			sort.Strings(scopes)
-			r.Grants = append(r.Grants, GrantAtRisk{ClientID: g.ClientID, Scopes: scopes, Self: self != "" && g.ClientID == self})
+			r.Grants = append(r.Grants, grantAtRisk{ClientID: g.ClientID, Scopes: scopes, Self: self != "" && g.ClientID == self})
 		}
 	}
 
-	calls := map[string]*CallAtRisk{}
+	calls := map[string]*callAtRisk{}
 	r.LogsComplete = true
 	for page := 0; page < maxIntegrationLogPages; page++ {
 		evs, err := m.c.Logs(ctx, watch.LogQuery{Q: `type:("sapi" OR "fapi")`, Sort: "date:-1", Page: page, PerPage: 100})
@@ -166,7 +166,7 @@ func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport,
 			k := e.ClientID + " " + method + " " + path
 			c := calls[k]
 			if c == nil {
-				c = &CallAtRisk{ClientID: e.ClientID, Method: method, Path: path, Replacement: repl}
+				c = &callAtRisk{ClientID: e.ClientID, Method: method, Path: path, Replacement: repl}
 				calls[k] = c
 			}
 			c.Count++
@@ -213,7 +213,7 @@ func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport,
 
 // AtRisk reports whether the report found any application at risk.
 func (r *IntegrationsReport) AtRisk() bool {
-	return r != nil && (slices.ContainsFunc(r.Grants, func(g GrantAtRisk) bool { return !g.Self }) || len(r.Calls) > 0)
+	return r != nil && (slices.ContainsFunc(r.Grants, func(g grantAtRisk) bool { return !g.Self }) || len(r.Calls) > 0)
 }
 
 // Text is the report for a person.
@@ -237,7 +237,7 @@ func (r *IntegrationsReport) Text() string {
 		}
 		return id
 	}
-	if !slices.ContainsFunc(r.Grants, func(g GrantAtRisk) bool { return !g.Self }) {
+	if !slices.ContainsFunc(r.Grants, func(g grantAtRisk) bool { return !g.Self }) {
 		b.WriteString("  no other application's Management API grant holds a guardian scope\n")
 	}
 	for _, g := range r.Grants {

@@ -29,7 +29,7 @@ const (
 	// Twilio is used.
 	ProviderAuto ProviderKind = "auto"
 	// ProviderKindTwilio configures a Twilio provider. It fails with
-	// [ErrCustomProviderRequired] when a gateway is involved.
+	// [errCustomProviderRequired] when a gateway is involved.
 	ProviderKindTwilio ProviderKind = "twilio"
 	// ProviderKindCustom configures a custom provider backed by a generated
 	// custom-phone-provider Action, whatever the legacy paths are.
@@ -51,7 +51,7 @@ func parseProviderKind(s string) (ProviderKind, error) {
 
 // Options are the caller's choices for [Migrator.Plan] and
 // [Migrator.Apply]. They are validated before anything is written; bad
-// values give an [*InputError] or [*InvalidRecipientError].
+// values give an [*InputError] or [*invalidRecipientError].
 //
 // When Apply resumes a failed migration, the plan recorded in the
 // checkpoint is followed; only TwilioAuthToken, SkipTwilioCheck,
@@ -102,7 +102,7 @@ type Options struct {
 	// Confirm, when set, is asked after each test message whether it
 	// arrived (Auth0 gives no delivery feedback; for a Twilio provider the
 	// message's Twilio status is looked up first, see [TestOutcome]). An
-	// answer of false stops the migration with [ErrTestNotConfirmed] before
+	// answer of false stops the migration with [errTestNotConfirmed] before
 	// the tenant switch. Leave it nil when no person answers: a message
 	// without delivery evidence is then recorded as assumed received
 	// ([TestOutcome.AssumedReceived]), never as confirmed.
@@ -153,14 +153,14 @@ type Options struct {
 
 	// NodeModules are node_modules directories holding the npm packages
 	// the send-phone-message Action depends on, so that the proof (see
-	// [Proof]) can run it. Without them an Action with dependencies is
+	// [hookProof]) can run it. Without them an Action with dependencies is
 	// carried unproven, and the plan says so.
 	NodeModules []string
 
 	// AcceptActionDifferences lets Apply go on when the proof found the
 	// copy of the send-phone-message Action making other requests than the
-	// original ([Proof.Differences]); without it Apply refuses with a
-	// [*ProofError].
+	// original ([hookProof.Differences]); without it Apply refuses with a
+	// [*proofError].
 	AcceptActionDifferences bool
 
 	// AcceptedDifferences are findings of [Migrator.Check] a person
@@ -212,7 +212,7 @@ func (o *Options) validate() error {
 	}
 	for _, r := range o.TestRecipients {
 		if !isE164(r) {
-			return &InvalidRecipientError{Recipient: r}
+			return &invalidRecipientError{Recipient: r}
 		}
 	}
 	switch {

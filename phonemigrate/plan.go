@@ -37,9 +37,9 @@ type Plan struct {
 	ActionSecrets []string `json:"action_secrets,omitempty"`
 	// Hook is the name of that Action; "" without one.
 	Hook string `json:"hook,omitempty"`
-	// Proof is what running that Action and its copy on sample events
+	// hookProof is what running that Action and its copy on sample events
 	// showed; nil without such an Action.
-	Proof *Proof `json:"proof,omitempty"`
+	Proof *hookProof `json:"proof,omitempty"`
 	// Integrations are the applications that may break at the switch
 	// ([Migrator.IntegrationsAtRisk]); set by [Migrator.Plan] before the
 	// switch.

@@ -13,9 +13,9 @@ import (
 // Plan discovers the tenant, checks it against o (preflight) and returns
 // every write the migration would make, in order. It writes nothing, to the
 // tenant or to the store. Preflight failures are typed: [*InputError],
-// [*InvalidRecipientError], [ErrAlreadyUnified], [ErrNotEligible],
-// [ErrCustomProviderRequired], [ErrTwilioTokenRequired],
-// [*DeliveryConflictError], [*ExistingResourceError].
+// [*invalidRecipientError], [ErrAlreadyUnified], [ErrNotEligible],
+// [errCustomProviderRequired], [ErrTwilioTokenRequired],
+// [*deliveryConflictError], [*ExistingResourceError].
 func (m *Migrator) Plan(ctx context.Context, o Options) (*Plan, error) {
 	m.secrets.AddSecret(o.TwilioAuthToken)
 	if err := o.validate(); err != nil {

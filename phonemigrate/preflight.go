@@ -244,7 +244,7 @@ func (pf *preflightRun) providerKind() error {
 		}
 	case ProviderKindTwilio:
 		if needCustom {
-			return fmt.Errorf("%w: Passwordless uses %s and MFA uses %s", ErrCustomProviderRequired, describePath(pf.pwl), describePath(pf.mfa))
+			return fmt.Errorf("%w: Passwordless uses %s and MFA uses %s", errCustomProviderRequired, describePath(pf.pwl), describePath(pf.mfa))
 		}
 	}
 	pf.in = &migrationIntent{
@@ -342,7 +342,7 @@ func (pf *preflightRun) delivery() error {
 			// Only Passwordless needs text: "phone factor" is MFA's word.
 			dec.Reason = fmt.Sprintf("Passwordless SMS (connection %q) sends its codes as text messages, which delivery by %s alone cannot carry; include text in the delivery methods (--delivery text or text,voice).", pf.conns[0].Name, desired)
 		}
-		return &DeliveryConflictError{Decision: dec}
+		return &deliveryConflictError{Decision: dec}
 	}
 	pf.in.Delivery = desired
 	if pf.def.kind == targetGateway && desired.Has(delivery.Voice) {

@@ -14,7 +14,7 @@ import (
 	"github.com/unifiedphone/unifiedphone/internal/actionrun"
 )
 
-// Proof is what running the send-phone-message Action and its copy (the
+// hookProof is what running the send-phone-message Action and its copy (the
 // planned custom-phone-provider Action) in Node showed, before anything is
 // written. Both run on the same sample events — every MFA message type the
 // old trigger received (otp_enroll, otp_verify) by every delivery method
@@ -25,14 +25,14 @@ import (
 // secret values (never the real ones). The requests must be identical:
 // method, URL, headers and body, after the sample's code and timestamps
 // are replaced by placeholders.
-type Proof struct {
+type hookProof struct {
 	// Ran is false when the proof could not run; NotRun says why (node is
 	// not installed, npm dependencies are not installed locally, ...), and
 	// the Action is carried unproven.
 	Ran    bool   `json:"ran"`
 	NotRun string `json:"not_run,omitempty"`
 	// Samples are the sample events, with what each Action did.
-	Samples []ProofSample `json:"samples,omitempty"`
+	Samples []proofSample `json:"samples,omitempty"`
 	// Differences lists every way the copy's requests differ from the
 	// original's; empty when they are identical. Apply refuses a plan with
 	// differences unless [Options.AcceptActionDifferences].
@@ -43,8 +43,8 @@ type Proof struct {
 	Consumers []string `json:"consumers,omitempty"`
 }
 
-// ProofSample is one sample event of a [Proof].
-type ProofSample struct {
+// proofSample is one sample event of a [hookProof].
+type proofSample struct {
 	MessageType    string `json:"message_type"`    // otp_enroll or otp_verify
 	DeliveryMethod string `json:"delivery_method"` // text or voice
 	// Requests is how many HTTP requests the original made; Same says the
@@ -58,15 +58,15 @@ type ProofSample struct {
 	Copy     string `json:"copy"`
 }
 
-// ProofError is returned by Apply, before any write, when the [Proof]
+// proofError is returned by Apply, before any write, when the [hookProof]
 // found differences and [Options.AcceptActionDifferences] is not set.
 // [ExitCode] maps it to 3.
-type ProofError struct {
+type proofError struct {
 	Action      string
 	Differences []string
 }
 
-func (e *ProofError) Error() string {
+func (e *proofError) Error() string {
 	return fmt.Sprintf("the copy of the send-phone-message Action %q does not make the same requests as the original (%d difference(s), listed in the plan: %s); fix the Action, or accept the differences (--accept-difference ID for each consumer the plan lists, Options.AcceptActionDifferences); nothing was written",
 		e.Action, len(e.Differences), e.Differences[0])
 }
@@ -81,8 +81,8 @@ const (
 
 // prove runs the original send-phone-message Action hook and the planned
 // copy on the sample events of the MFA delivery methods types.
-func prove(ctx context.Context, tenant string, hook *Action, copyCode string, secretNames []string, types delivery.Set, o *Options) *Proof {
-	p := &Proof{}
+func prove(ctx context.Context, tenant string, hook *Action, copyCode string, secretNames []string, types delivery.Set, o *Options) *hookProof {
+	p := &hookProof{}
 	if !actionrun.NodeAvailable() {
 		p.NotRun = "node is not installed on this machine (it runs both Actions)"
 		return p
@@ -153,7 +153,7 @@ func prove(ctx context.Context, tenant string, hook *Action, copyCode string, se
 				differs()
 				continue
 			}
-			s := ProofSample{MessageType: mt, DeliveryMethod: dm, Requests: len(orig.Requests), Original: string(orig.Outcome), Copy: string(cp.Outcome)}
+			s := proofSample{MessageType: mt, DeliveryMethod: dm, Requests: len(orig.Requests), Original: string(orig.Outcome), Copy: string(cp.Outcome)}
 			diffs := compareRequests(label, orig.Requests, cp.Requests)
 			want := actionrun.Sent
 			if orig.Outcome == actionrun.Threw {
@@ -231,7 +231,7 @@ func shorten(s string) string {
 }
 
 // proofText is the plan's account of a proof.
-func (p *Proof) text() string {
+func (p *hookProof) text() string {
 	var b strings.Builder
 	switch {
 	case !p.Ran:
@@ -255,9 +255,9 @@ func (p *Proof) text() string {
 }
 
 // proofRefusal is the error of a plan with differences not accepted.
-func proofRefusal(in *migrationIntent, p *Proof, o *Options) error {
+func proofRefusal(in *migrationIntent, p *hookProof, o *Options) error {
 	if p == nil || len(p.Differences) == 0 || o.AcceptActionDifferences {
 		return nil
 	}
-	return &ProofError{Action: in.Hook.ActionName, Differences: p.Differences}
+	return &proofError{Action: in.Hook.ActionName, Differences: p.Differences}
 }

@@ -259,7 +259,7 @@ func (r *run) testProvider(ctx context.Context) (event, error) {
 				return "", fmt.Errorf("confirm test message (%s) to %s: %w", meth, to, err)
 			}
 			if !ok {
-				return "", fmt.Errorf("%w: %s message to %s", ErrTestNotConfirmed, meth, to)
+				return "", fmt.Errorf("%w: %s message to %s", errTestNotConfirmed, meth, to)
 			}
 			r.cp.Tests[len(r.cp.Tests)-1].Confirmed = true
 		}

@@ -139,18 +139,18 @@ func describeTokenSource(source, sid string, d *Discovery) string {
 	return ""
 }
 
-// TwilioCredentialsError is returned by [Migrator.Apply] when Twilio
+// twilioCredentialsError is returned by [Migrator.Apply] when Twilio
 // rejects the credentials about to be written (checked with GET
 // /2010-04-01/Accounts/{sid}.json before the first write that needs them);
 // nothing that uses them has been written. Its exit code is 3.
-type TwilioCredentialsError struct {
+type twilioCredentialsError struct {
 	SID     string
 	Status  int    // HTTP status Twilio answered (401, 404)
 	Code    int    // Twilio's error code (20003 Authenticate, 20404 not found)
 	Message string // Twilio's error message
 }
 
-func (e *TwilioCredentialsError) Error() string {
+func (e *twilioCredentialsError) Error() string {
 	return fmt.Sprintf("Twilio rejected the auth token for account %s (HTTP %d, Twilio error %d %s); give the account's current auth token (TWILIO_AUTH_TOKEN) — nothing was written with it",
 		e.SID, e.Status, e.Code, e.Message)
 }
@@ -222,7 +222,7 @@ func (t *twilioClient) get(ctx context.Context, path string, q url.Values, out a
 
 // checkAccount verifies the credentials with GET
 // /2010-04-01/Accounts/{sid}.json: a 401 or 404 is a
-// [*TwilioCredentialsError]; an account that is not "active" is an error.
+// [*twilioCredentialsError]; an account that is not "active" is an error.
 func (t *twilioClient) checkAccount(ctx context.Context) error {
 	var acct struct {
 		SID    string `json:"sid"`
@@ -233,7 +233,7 @@ func (t *twilioClient) checkAccount(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("check the Twilio credentials (skip with SkipTwilioCheck / --skip-twilio-check where Twilio cannot be reached): %w", err)
 	case status == http.StatusUnauthorized || status == http.StatusNotFound || status == http.StatusForbidden:
-		return &TwilioCredentialsError{SID: t.sid, Status: status, Code: te.Code, Message: te.Message}
+		return &twilioCredentialsError{SID: t.sid, Status: status, Code: te.Code, Message: te.Message}
 	case te != nil:
 		return fmt.Errorf("check the Twilio credentials of account %s: Twilio answered HTTP %d (error %d %s)", t.sid, status, te.Code, te.Message)
 	case acct.Status != "" && acct.Status != "active":
