@@ -446,7 +446,7 @@ func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Re
 		// Legacy again (an IaC import from before the migration, say):
 		// migrate it again within the same checkpoint.
 		return m.remigrate(ctx, cp, o)
-	} else if h := checkDiscovery(d); h.State != "legacy" || cp.Intent != nil {
+	} else if h := m.steps.check(d); h.State != "legacy" || cp.Intent != nil {
 		// Completed, yet not switched: the switch was turned off since.
 		h.Findings = append(h.Findings, Finding{Invariant: InvariantTenantSwitched, Broken: false,
 			Problem:     "the migration completed, but the tenant is no longer switched to the Unified Phone Experience",

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/delivery"
-	"github.com/unifiedphone/unifiedphone/phonemigrate/outcome"
 )
 
 // Invariant names one property of a healthy tenant on the Unified Phone
@@ -205,7 +204,7 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 			return nil, err
 		}
 	}
-	h := checkDiscovery(d)
+	h := m.steps.check(d)
 	accepted, err := m.accepted(ctx)
 	if err != nil {
 		return nil, err
@@ -258,89 +257,82 @@ func nameRepair(d *Discovery, h *Health) {
 	}
 }
 
-// checkDiscovery evaluates the invariants on d (custom-phone-provider
-// Actions and bindings read when the provider is custom).
-func checkDiscovery(d *Discovery) *Health {
-	h := &Health{Findings: []Finding{}}
-	add := func(f Finding) { h.Findings = append(h.Findings, f) }
-	var switched []Connection // connections set to use the provider
-	var legacy []Connection   // Passwordless connections not set to
+// invariant is one property of a healthy tenant as the step that
+// establishes it states it ([step.establishes]): its name, and how
+// [Migrator.Check] evaluates it on a discovered tenant.
+type invariant struct {
+	name Invariant
+	// findings are the violations of the invariant in t (none: it holds).
+	findings func(t *checkedTenant) []Finding
+}
+
+// checkedTenant is a discovered tenant as the invariants look at it.
+type checkedTenant struct {
+	d        *Discovery
+	switched []Connection // connections set to use the provider
+	legacy   []Connection // Passwordless connections not set to, with legacy settings
+	// inUse are the delivery methods in use that the provider must serve
+	// once switched: text for a switched connection, the MFA message
+	// types.
+	inUse delivery.Set
+	// users names who depends on the provider ("" when no one).
+	users string
+}
+
+func newCheckedTenant(d *Discovery) *checkedTenant {
+	t := &checkedTenant{d: d}
 	for _, c := range d.SMSConnections {
 		if usesProvider(c) {
-			switched = append(switched, c)
+			t.switched = append(t.switched, c)
 		} else if connectionPath(&c) != nil {
-			legacy = append(legacy, c)
+			t.legacy = append(t.legacy, c)
 		}
 	}
-	if !d.UPE {
-		h.State = "legacy"
-		for _, c := range switched {
-			if !outcome.For(d.Config(), outcome.Consumer{Product: outcome.ProductPasswordless, Connection: c.Name, Method: "text", MessageType: "otp_verify"}).Gets() {
-				continue // judge names its users: they get no code
-			}
-			add(Finding{Invariant: InvariantTenantSwitched,
-				Problem:     fmt.Sprintf("connection %q is set to use the tenant-level provider, but the tenant is not switched to the Unified Phone Experience", c.Name),
-				Consequence: fmt.Sprintf("Passwordless users of connection %q still get their codes through its legacy settings", c.Name),
-				Fix:         "run phonemigrate apply to finish the migration, or remove use_phone_provider from the connection",
-				LikelyCause: causeTenantSwitchedOff})
-		}
-		judge(d, h)
-		return h
-	}
-
-	// Switched: what is in use, and what serves it.
-	var inUse delivery.Set
-	if len(switched) > 0 {
-		inUse = inUse.Union(delivery.Of(delivery.Text))
+	if len(t.switched) > 0 {
+		t.inUse = delivery.Of(delivery.Text)
 	}
 	if d.MFAEnabled {
-		mt := d.MFAMessageTypes
-		if mt.Empty() {
-			mt = delivery.Of(delivery.Text) // Guardian's default: SMS
-		}
-		inUse = inUse.Union(mt)
+		t.inUse = t.inUse.Union(mfaTypesInUse(d))
 	}
-	users := usersOf(d, switched)
-	p := d.Provider
-	switch {
-	case p == nil:
-		if users != "" {
-			problem := "the tenant is switched to the Unified Phone Experience but has no phone provider"
-			if d.actionsRead && len(d.Actions) == 0 && len(switched) > 0 {
-				problem += ", and no custom-phone-provider Action exists"
+	t.users = usersOf(d, t.switched)
+	return t
+}
+
+// mfaTypesInUse are the MFA phone message types in use: Guardian's
+// default, SMS, when none is configured.
+func mfaTypesInUse(d *Discovery) delivery.Set {
+	if d.MFAMessageTypes.Empty() {
+		return delivery.Of(delivery.Text)
+	}
+	return d.MFAMessageTypes
+}
+
+// invariants are the invariants the table's steps establish, each once,
+// in the order of the first step establishing it.
+func (t stepTable) invariants() []*invariant {
+	var out []*invariant
+	for _, s := range t {
+		for _, inv := range s.establishes {
+			if !slices.Contains(out, inv) {
+				out = append(out, inv)
 			}
-			add(Finding{Invariant: InvariantProviderPresent, Broken: true,
-				Problem:     problem,
-				Consequence: users + " get no code",
-				Fix:         "switch the tenant back (phone_consolidated_experience false) so codes flow again, then run phonemigrate apply",
-				LikelyCause: causeProviderDeleted})
-		}
-	case p.Disabled:
-		add(Finding{Invariant: InvariantProviderEnabled, Broken: users != "",
-			Problem:     fmt.Sprintf("the %s phone provider %s is disabled", p.Name, p.ID),
-			Consequence: nonEmpty(users, "no one") + " get no code",
-			Fix:         "enable the provider (PATCH /branding/phone/providers/" + p.ID + " {\"disabled\": false})"})
-	default:
-		if missing := inUse.Minus(p.Configuration.DeliveryMethods); !missing.Empty() {
-			add(Finding{Invariant: InvariantProviderCoversFactors, Broken: true,
-				Problem:     fmt.Sprintf("the %s phone provider delivers %s, but %s is in use", p.Name, p.Configuration.DeliveryMethods, missing),
-				Consequence: fmt.Sprintf("users who get their codes by %s get none", missing),
-				Fix:         fmt.Sprintf("add %s to the provider's delivery methods, or remove it from the MFA message types", missing),
-				LikelyCause: causeMessageTypes})
-		}
-		if p.Name == ProviderCustom && !customActionBound(d) {
-			add(Finding{Invariant: InvariantCustomActionBound, Broken: users != "",
-				Problem:     "the custom phone provider has no deployed custom-phone-provider Action bound to its trigger",
-				Consequence: nonEmpty(users, "no one") + " get no code",
-				Fix:         "deploy and bind a custom-phone-provider Action, or run phonemigrate apply"})
 		}
 	}
-	for _, c := range legacy {
-		add(Finding{Invariant: InvariantConnectionsUseProvider,
-			Problem:     fmt.Sprintf("connection %q does not have options.%s", c.Name, UsePhoneProviderKey),
-			Consequence: fmt.Sprintf("Passwordless users of connection %q get their codes from its legacy settings, not the tenant-level provider", c.Name),
-			Fix:         connectionFix(d),
-			LikelyCause: causeConnectionRewritten})
+	return out
+}
+
+// check evaluates on d (custom-phone-provider Actions and bindings read
+// when the provider is custom) the invariants the steps establish, then
+// what the delivery model says (judge).
+func (t stepTable) check(d *Discovery) *Health {
+	h := &Health{Findings: []Finding{}, State: "legacy"}
+	ct := newCheckedTenant(d)
+	for _, inv := range t.invariants() {
+		h.Findings = append(h.Findings, inv.findings(ct)...)
+	}
+	if !d.UPE {
+		judge(d, h)
+		return h
 	}
 	h.State = "unified"
 	judge(d, h)
@@ -393,19 +385,6 @@ func nonEmpty(s, def string) string {
 	return s
 }
 
-// customActionBound reports whether a deployed custom-phone-provider
-// Action is bound to the trigger.
-func customActionBound(d *Discovery) bool {
-	for _, b := range d.Bindings {
-		for _, a := range d.Actions {
-			if a.ID == b.ActionID && a.Deployed {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // converge decides what a tenant already switched to the Unified Phone
 // Experience needs: nothing when healthy ([ErrAlreadyUnified]); when the
 // only violated invariant is Passwordless connections still on their
@@ -422,7 +401,7 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*mig
 			return nil, nil, err
 		}
 	}
-	h := checkDiscovery(d)
+	h := m.steps.check(d)
 	h.accept(o.AcceptedDifferences)
 	if h.Healthy() {
 		return nil, nil, ErrAlreadyUnified

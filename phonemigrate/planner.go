@@ -126,7 +126,7 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 	if f := fixFor(d); f != nil && f.kind == fixSwitchOn {
 		// Switched off since it was unified (an IaC run): consumers get no
 		// code, and the one write that brings them back is the switch.
-		h := checkDiscovery(d)
+		h := m.steps.check(d)
 		return nil, nil, &UnhealthyError{Findings: h.Findings, Repair: repairFor(m.tenant, d, h)}
 	}
 	in, warnings, err := m.preflight(d, o)

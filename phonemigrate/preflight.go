@@ -166,10 +166,7 @@ func (pf *preflightRun) mfaFactor() error {
 	if !d.MFAEnabled {
 		return nil
 	}
-	pf.mfaTypes = d.MFAMessageTypes
-	if pf.mfaTypes.Empty() {
-		pf.mfaTypes = delivery.Of(delivery.Text) // Guardian's default: SMS
-	}
+	pf.mfaTypes = mfaTypesInUse(d)
 	switch d.MFAProvider {
 	case mfaProviderTwilio:
 		if d.LegacyTwilio == nil {

@@ -368,7 +368,7 @@ func (m *Migrator) proposeRepair(ctx context.Context) (*Discovery, *Health, *Pla
 			return nil, nil, nil, err
 		}
 	}
-	h := checkDiscovery(d)
+	h := m.steps.check(d)
 	p := repairFor(m.tenant, d, h)
 	h.Repair = p
 	return d, h, p, nil

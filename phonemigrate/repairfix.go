@@ -156,7 +156,7 @@ func fixFor(d *Discovery) *repairFix {
 			}
 		}
 	}
-	if p == nil && d.UPE && customActionBound(d) {
+	if p == nil && d.UPE && actionBound(d) {
 		want := methodsOf(none)
 		if f := try(&repairFix{kind: fixCreateProvider, methods: want,
 			did:   fmt.Sprintf("created the custom phone provider (%s) for the bound custom-phone-provider Action", want),

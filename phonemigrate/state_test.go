@@ -68,7 +68,10 @@ func TestStepTable(t *testing.T) {
 		}
 		seenEvent[s.event], seenTo[s.to] = true, true
 		for _, inv := range s.establishes {
-			established[inv] = true
+			if inv.name == "" || inv.findings == nil {
+				t.Errorf("step %s: an invariant needs its name and its evaluation", s.event)
+			}
+			established[inv.name] = true
 		}
 		if u := s.undo; u != nil && (u.restore == nil || u.title == "") {
 			t.Errorf("step %s: an undo needs its restore and a title", s.event)
@@ -87,6 +90,46 @@ func TestStepTable(t *testing.T) {
 	want := []event{eventSwitchConnections, eventSwitchTenant, eventMigrateTemplates, eventAlignMFA, eventConfigureProvider, eventDeployAction}
 	if diff := cmp.Diff(want, order); diff != "" {
 		t.Errorf("rollback order (-want +got):\n%s", diff)
+	}
+}
+
+// TestCheckEvaluatesWhatStepsEstablish: Check evaluates the invariants of
+// the table's steps — a step's own invariant is evaluated with nothing
+// else to edit, and an invariant no step establishes is not evaluated.
+func TestCheckEvaluatesWhatStepsEstablish(t *testing.T) {
+	t.Parallel()
+	// A switched tenant without a provider, whose connection uses it.
+	on := true
+	d := &Discovery{UPE: true, PhoneConsolidatedExperience: &on, SMSConnections: []Connection{
+		{ID: "con_1", Name: "sms", Options: map[string]any{UsePhoneProviderKey: true, "provider": "twilio", "twilio_sid": "AC1", "from": "+15550001111"}}}}
+	const audited = Invariant("audited")
+	audit := &step{order: 85, event: "audit", to: "audited", does: "audit",
+		apply: func(*run, context.Context) (event, error) { return "audit", nil },
+		establishes: []*invariant{{name: audited, findings: func(*checkedTenant) []Finding {
+			return []Finding{{Invariant: audited, Problem: "not audited"}}
+		}}}}
+	withoutProvider := slices.DeleteFunc(slices.Clone(builtin), func(s *step) bool { return s.event == eventConfigureProvider })
+	tests := []struct {
+		name string
+		tbl  stepTable
+		want []Invariant
+	}{
+		{"built-in", steps(), []Invariant{InvariantProviderPresent}},
+		{"with a step of its own", newStepTable(append(slices.Clone(builtin), audit)...), []Invariant{InvariantProviderPresent, audited}},
+		{"without the provider step", newStepTable(withoutProvider...), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []Invariant
+			for _, f := range tt.tbl.check(d).Findings {
+				if f.Invariant != InvariantConsumersGetCodes { // the delivery model's, not a step's
+					got = append(got, f.Invariant)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("invariants found (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

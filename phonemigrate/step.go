@@ -51,9 +51,11 @@ type step struct {
 	// skip reports whether the step does not apply to a migration with
 	// this intent; the next step from the same state is taken instead.
 	skip func(in *migrationIntent) bool
-	// establishes are the invariants of a healthy tenant ([Invariant],
-	// evaluated by [Migrator.Check]) that hold once the step ran.
-	establishes []Invariant
+	// establishes are the invariants of a healthy tenant ([Invariant])
+	// that hold once the step ran, each with how it is evaluated:
+	// [Migrator.Check] evaluates those of the table's steps (then what the
+	// delivery model says), each once, in the order of the steps.
+	establishes []*invariant
 	// plan shows the step in a [Plan]: its title and the writes it would
 	// make (nil: the step writes nothing a plan shows, like discovering).
 	plan func(pc *planContext) Step

@@ -29,12 +29,39 @@ func actionStep() *step {
 		doc: actionDoc,
 		// Only a custom provider that this run sets up needs an Action.
 		skip:        func(in *migrationIntent) bool { return in == nil || in.Provider != ProviderKindCustom || in.Keep },
-		establishes: []Invariant{InvariantCustomActionBound},
+		establishes: []*invariant{customActionBound},
 		plan:        planActionStep,
 		apply:       (*run).deployAction,
 		undo: &undo{title: "Restore the custom-phone-provider trigger bindings and delete the Action the migration created",
 			adopt: (*run).adoptAction, owned: (*run).ownedAction, drift: (*run).actionDrift, restore: (*run).restoreAction},
 	}
+}
+
+// customActionBound is the invariant the Action step establishes: an
+// enabled custom provider has a deployed custom-phone-provider Action
+// bound to its trigger.
+var customActionBound = &invariant{name: InvariantCustomActionBound, findings: func(t *checkedTenant) []Finding {
+	p := t.d.Provider
+	if !t.d.UPE || p == nil || p.Disabled || p.Name != ProviderCustom || actionBound(t.d) {
+		return nil
+	}
+	return []Finding{{Invariant: InvariantCustomActionBound, Broken: t.users != "",
+		Problem:     "the custom phone provider has no deployed custom-phone-provider Action bound to its trigger",
+		Consequence: nonEmpty(t.users, "no one") + " get no code",
+		Fix:         "deploy and bind a custom-phone-provider Action, or run phonemigrate apply"}}
+}}
+
+// actionBound reports whether a deployed custom-phone-provider Action is
+// bound to the trigger.
+func actionBound(d *Discovery) bool {
+	for _, b := range d.Bindings {
+		for _, a := range d.Actions {
+			if a.ID == b.ActionID && a.Deployed {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // actionWrites is the Action step's rule, for plan and apply: which of

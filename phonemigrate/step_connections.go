@@ -25,13 +25,31 @@ func init() { register(connectionsStep()) }
 func connectionsStep() *step {
 	return &step{order: 70, event: eventSwitchConnections, to: stateConnectionsSwitched, does: "switch connections",
 		doc:         connectionsDoc,
-		establishes: []Invariant{InvariantConnectionsUseProvider},
+		establishes: []*invariant{connectionsUseProvider},
 		plan:        planConnectionsStep,
 		apply:       (*run).switchConnections,
 		undo: &undo{routes: true, title: "Switch each Passwordless SMS connection back to its original use_phone_provider",
 			drift: (*run).connectionsDrift, restore: (*run).restoreConnections},
 	}
 }
+
+// connectionsUseProvider is the invariant the connections step
+// establishes: on a switched tenant every Passwordless SMS connection has
+// options.use_phone_provider.
+var connectionsUseProvider = &invariant{name: InvariantConnectionsUseProvider, findings: func(t *checkedTenant) []Finding {
+	if !t.d.UPE {
+		return nil
+	}
+	var out []Finding
+	for _, c := range t.legacy {
+		out = append(out, Finding{Invariant: InvariantConnectionsUseProvider,
+			Problem:     fmt.Sprintf("connection %q does not have options.%s", c.Name, UsePhoneProviderKey),
+			Consequence: fmt.Sprintf("Passwordless users of connection %q get their codes from its legacy settings, not the tenant-level provider", c.Name),
+			Fix:         connectionFix(t.d),
+			LikelyCause: causeConnectionRewritten})
+	}
+	return out
+}}
 
 func planConnectionsStep(pc *planContext) Step {
 	in := pc.in

@@ -22,7 +22,7 @@ func init() { register(mfaStep()) }
 func mfaStep() *step {
 	return &step{order: 80, event: eventAlignMFA, to: stateMFAAligned, does: "align MFA message types",
 		doc:         mfaDoc,
-		establishes: []Invariant{InvariantProviderCoversFactors},
+		establishes: []*invariant{providerCoversFactors},
 		plan:        planMFAStep,
 		apply:       func(r *run, ctx context.Context) (event, error) { return r.observeThen(r.alignMFA)(ctx) },
 		undo:        &undo{title: "Restore the MFA phone message types", restore: (*run).restoreMFA},

@@ -30,13 +30,58 @@ func init() {
 func providerStep() *step {
 	return &step{order: 40, event: eventConfigureProvider, to: stateProviderConfigured, does: "configure provider",
 		doc:         providerDoc,
-		establishes: []Invariant{InvariantProviderPresent, InvariantProviderEnabled, InvariantProviderCoversFactors},
+		establishes: []*invariant{providerPresent, providerEnabled, providerCoversFactors},
 		plan:        planProviderStep,
 		apply:       (*run).configureProvider,
 		undo: &undo{title: "Delete the phone provider the migration created (or give a replaced one its configuration back)",
 			adopt: (*run).adoptProvider, owned: (*run).ownedProvider, drift: (*run).providerDrift, restore: (*run).restoreProvider},
 	}
 }
+
+// The invariants the provider step establishes: on a switched tenant a
+// provider exists, is enabled and delivers every method in use.
+var (
+	providerPresent = &invariant{name: InvariantProviderPresent, findings: func(t *checkedTenant) []Finding {
+		d := t.d
+		if !d.UPE || d.Provider != nil || t.users == "" {
+			return nil
+		}
+		problem := "the tenant is switched to the Unified Phone Experience but has no phone provider"
+		if d.actionsRead && len(d.Actions) == 0 && len(t.switched) > 0 {
+			problem += ", and no custom-phone-provider Action exists"
+		}
+		return []Finding{{Invariant: InvariantProviderPresent, Broken: true,
+			Problem:     problem,
+			Consequence: t.users + " get no code",
+			Fix:         "switch the tenant back (phone_consolidated_experience false) so codes flow again, then run phonemigrate apply",
+			LikelyCause: causeProviderDeleted}}
+	}}
+	providerEnabled = &invariant{name: InvariantProviderEnabled, findings: func(t *checkedTenant) []Finding {
+		p := t.d.Provider
+		if !t.d.UPE || p == nil || !p.Disabled {
+			return nil
+		}
+		return []Finding{{Invariant: InvariantProviderEnabled, Broken: t.users != "",
+			Problem:     fmt.Sprintf("the %s phone provider %s is disabled", p.Name, p.ID),
+			Consequence: nonEmpty(t.users, "no one") + " get no code",
+			Fix:         "enable the provider (PATCH /branding/phone/providers/" + p.ID + " {\"disabled\": false})"}}
+	}}
+	providerCoversFactors = &invariant{name: InvariantProviderCoversFactors, findings: func(t *checkedTenant) []Finding {
+		p := t.d.Provider
+		if !t.d.UPE || p == nil || p.Disabled {
+			return nil
+		}
+		missing := t.inUse.Minus(p.Configuration.DeliveryMethods)
+		if missing.Empty() {
+			return nil
+		}
+		return []Finding{{Invariant: InvariantProviderCoversFactors, Broken: true,
+			Problem:     fmt.Sprintf("the %s phone provider delivers %s, but %s is in use", p.Name, p.Configuration.DeliveryMethods, missing),
+			Consequence: fmt.Sprintf("users who get their codes by %s get none", missing),
+			Fix:         fmt.Sprintf("add %s to the provider's delivery methods, or remove it from the MFA message types", missing),
+			LikelyCause: causeMessageTypes}}
+	}}
+)
 
 // providerWrite is the provider step's rule, for plan and apply: p is the
 // tenant's provider (nil: none), req what the plan writes, ours whether

@@ -3,6 +3,8 @@ package phonemigrate
 import (
 	"context"
 	"fmt"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/outcome"
 )
 
 // The tenant switch step: phone_consolidated_experience.
@@ -19,12 +21,34 @@ func init() { register(tenantStep()) }
 func tenantStep() *step {
 	return &step{order: 60, event: eventSwitchTenant, to: stateTenantSwitched, does: "switch tenant",
 		doc:         tenantDoc,
-		establishes: []Invariant{InvariantTenantSwitched},
+		establishes: []*invariant{tenantSwitched},
 		plan:        planTenantStep,
 		apply:       (*run).switchTenant,
 		undo:        &undo{routes: true, title: "Switch the tenant back", restore: (*run).restoreTenant},
 	}
 }
+
+// tenantSwitched is the invariant the tenant step establishes: a
+// connection set to use the provider has the tenant switched, else the
+// setting has no effect yet (its users still get codes through its legacy
+// settings; those who get none the delivery model names).
+var tenantSwitched = &invariant{name: InvariantTenantSwitched, findings: func(t *checkedTenant) []Finding {
+	if t.d.UPE {
+		return nil
+	}
+	var out []Finding
+	for _, c := range t.switched {
+		if !outcome.For(t.d.Config(), outcome.Consumer{Product: outcome.ProductPasswordless, Connection: c.Name, Method: "text", MessageType: "otp_verify"}).Gets() {
+			continue // judge names its users: they get no code
+		}
+		out = append(out, Finding{Invariant: InvariantTenantSwitched,
+			Problem:     fmt.Sprintf("connection %q is set to use the tenant-level provider, but the tenant is not switched to the Unified Phone Experience", c.Name),
+			Consequence: fmt.Sprintf("Passwordless users of connection %q still get their codes through its legacy settings", c.Name),
+			Fix:         "run phonemigrate apply to finish the migration, or remove use_phone_provider from the connection",
+			LikelyCause: causeTenantSwitchedOff})
+	}
+	return out
+}}
 
 func flagOn(v *bool) bool { return v != nil && *v }
 
