@@ -41,6 +41,7 @@ func writeFile(t *testing.T, path, content string) {
 // with exactly one clear sentence on stderr, prints nothing on stdout, and
 // that the fake tenant received no mutating request.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	args := func(a ...string) func(string, *phonemigratetest.Server, map[string]string) []string {
 		return func(string, *phonemigratetest.Server, map[string]string) []string { return a }
 	}
@@ -167,6 +168,7 @@ func TestBadInput(t *testing.T) {
 	oneSentence := regexp.MustCompile(`^phonemigrate [a-z]+: [^\n]+[.?!]\n$`)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			sc := tc.scenario
 			if sc == "" {
 				sc = phonemigratetest.LegacyGateway
@@ -176,12 +178,11 @@ func TestBadInput(t *testing.T) {
 			dir := t.TempDir()
 			env := tenantEnv(srv)
 			argv := tc.args(dir, srv, env)
-			// Run from dir so that default checkpoints land there.
+			// Run in dir so that default checkpoints land there.
 			var stdout, stderr bytes.Buffer
-			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			t.Chdir(dir)
-			code := run(ctx, argv, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+			code := runCLIIn(ctx, t, dir, env, &stdout, &stderr, argv...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr: %s", code, tc.code, stderr.String())
 			}

@@ -167,14 +167,15 @@ func TestApplyMFAHookThroughTheCLI(t *testing.T) {
 // written, upper case, base64, hex).
 func TestEchoingServerLeaksNoActionSecret(t *testing.T) {
 	requireNode(t)
+	t.Parallel()
 	const key = "gw-key-ECHO-SENTINEL-7f3a"
 	srv, _ := hookTenant(t, key)
 	proxy := newEchoProxyQuoting(t, srv.URL, "secrets")
-	t.Chdir(t.TempDir())
+	dir := t.TempDir()
 	env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envToken: srv.Token, envWatch: "0",
 		"PHONEMIGRATE_ACTION_SECRET_GW_KEY": key}
 	var all bytes.Buffer
-	cli := recordCLI(t, env, &all, false)
+	cli := recordCLI(t, dir, env, &all, false)
 	until := func(args ...string) {
 		for range 25 {
 			code := cli(args...)
@@ -187,7 +188,7 @@ func TestEchoingServerLeaksNoActionSecret(t *testing.T) {
 	}
 	until("apply", "--yes", "--json", "--verbose", "--skip-test", "--poll-interval", "5ms", "--checkpoint", "cp.json")
 	until("rollback", "--yes", "--json", "--checkpoint", "cp.json")
-	appendFiles(&all)
+	appendFiles(&all, dir)
 	proxy.mu.Lock()
 	echoedCreate := proxy.echoed["POST /api/v2/actions/actions"]
 	proxy.mu.Unlock()

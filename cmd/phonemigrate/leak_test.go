@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -45,15 +47,16 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs every scenario end to end")
 	}
+	t.Parallel()
 	for _, sc := range phonemigratetest.Scenarios() {
 		for _, creds := range []string{"token", "client-credentials"} {
 			t.Run(string(sc)+"/"+creds, func(t *testing.T) {
+				t.Parallel()
 				srv := phonemigratetest.NewUnstartedServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
 				srv.UseSecrets(leakSentinels)
 				srv.Start()
 				defer srv.Close()
 				dir := t.TempDir()
-				t.Chdir(dir)
 				env := map[string]string{envBaseURL: srv.BaseURL, envWatch: "0"}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
@@ -64,7 +67,7 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
 				}
 				var all bytes.Buffer
-				cli := recordCLI(t, env, &all, true)
+				cli := recordCLI(t, dir, env, &all, true)
 				apply := []string{"apply", "--yes", "--verbose", "--poll-interval", "5ms", "--test-to", "+15551230001", "--twilio-api-url", srv.Twilio().URL, "--checkpoint", "cp.json"}
 
 				cli("plan", "--skip-test")
@@ -110,12 +113,12 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if err := os.WriteFile("options.json", b, 0o600); err != nil {
+					if err := os.WriteFile(filepath.Join(dir, "options.json"), b, 0o600); err != nil {
 						t.Fatal(err)
 					}
 					cli("action", "--options", "options.json")
 					cli("action", "--options", "options.json", "--json")
-					if err := os.Remove("options.json"); err != nil {
+					if err := os.Remove(filepath.Join(dir, "options.json")); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -123,19 +126,20 @@ func TestNoSecretLeaksCLI(t *testing.T) {
 				// A fleet of this tenant, credentials by env var name.
 				fleetFile := fmt.Sprintf(`[{"name": "t", "base_url": %q, %s, "checkpoint": "fleet-cp.json", "options": {"skip_test": true, "twilio_api_url": %q}}]`,
 					srv.BaseURL, map[string]string{"token": `"token_env": "AUTH0_TOKEN"`, "client-credentials": `"client_id_env": "AUTH0_CLIENT_ID", "client_secret_env": "AUTH0_CLIENT_SECRET"`}[creds], srv.Twilio().URL)
-				if err := os.WriteFile("fleet.json", []byte(fleetFile), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, "fleet.json"), []byte(fleetFile), 0o600); err != nil {
 					t.Fatal(err)
 				}
 				cli("apply", "--yes", "--verbose", "--fleet", "fleet.json")
 				cli("apply", "--yes", "--json", "--fleet", "fleet.json")
 
 				// Every file the runs left (checkpoints, locks, ...).
-				err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+				err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 					if err != nil || d.IsDir() {
 						return err
 					}
 					b, err := os.ReadFile(path)
-					fmt.Fprintf(&all, "== file %s\n%s\n", path, b)
+					rel, _ := filepath.Rel(dir, path)
+					fmt.Fprintf(&all, "== file %s\n%s\n", rel, b)
 					return err
 				})
 				if err != nil {
@@ -222,15 +226,17 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs migrations end to end")
 	}
+	t.Parallel()
 	for _, sc := range []phonemigratetest.Scenario{phonemigratetest.LegacyGateway, phonemigratetest.LegacyTwilio, phonemigratetest.MFATwilio} {
 		for _, creds := range []string{"token", "client-credentials"} {
 			t.Run(string(sc)+"/"+creds, func(t *testing.T) {
+				t.Parallel()
 				srv := phonemigratetest.NewUnstartedServer(sc, phonemigratetest.WithActionBuild(5*time.Millisecond, 1))
 				srv.UseSecrets(leakSentinels)
 				srv.Start()
 				defer srv.Close()
 				proxy := newEchoProxy(t, srv.URL)
-				t.Chdir(t.TempDir())
+				dir := t.TempDir()
 				env := map[string]string{envBaseURL: proxy.URL + "/api/v2", envWatch: "0"}
 				if creds == "token" {
 					env[envToken] = leakSentinels.ManagementToken
@@ -241,7 +247,7 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 					env[envClientID], env[envClientSecret] = srv.ClientID, leakSentinels.ClientSecret
 				}
 				var all bytes.Buffer
-				cli := recordCLI(t, env, &all, false)
+				cli := recordCLI(t, dir, env, &all, false)
 				until := func(args ...string) {
 					for range 25 {
 						if cli(args...) == 0 {
@@ -255,7 +261,7 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 				}
 				until("apply", "--yes", "--json", "--verbose", "--poll-interval", "5ms", "--test-to", "+15551230001", "--twilio-api-url", srv.Twilio().URL, "--checkpoint", "cp.json")
 				until("rollback", "--yes", "--json", "--checkpoint", "cp.json")
-				appendFiles(&all)
+				appendFiles(&all, dir)
 				proxy.mu.Lock()
 				echoes := len(proxy.echoed)
 				forms := append(leakForms(), proxy.auth...)
@@ -275,16 +281,16 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 	}
 }
 
-// recordCLI returns a function that runs the CLI in-process with env,
-// appends each command, its exit code and all its output to all (which the
-// leak tests then scan), optionally logs a one-line summary, and returns
-// the exit code.
-func recordCLI(t *testing.T, env map[string]string, all *bytes.Buffer, logSummary bool) func(args ...string) int {
+// recordCLI returns a function that runs the CLI in dir with env (in its
+// own process: see runCLIIn), appends each command, its exit code and all
+// its output to all (which the leak tests then scan), optionally logs a
+// one-line summary, and returns the exit code.
+func recordCLI(t *testing.T, dir string, env map[string]string, all *bytes.Buffer, logSummary bool) func(args ...string) int {
 	return func(args ...string) int {
 		var stdout, stderr bytes.Buffer
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
-		code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+		code := runCLIIn(ctx, t, dir, env, &stdout, &stderr, args...)
 		fmt.Fprintf(all, "$ %s -> %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
 		if logSummary {
 			t.Logf("phonemigrate %s -> exit %d (%d bytes out, %d err)", args[0], code, stdout.Len(), stderr.Len())
@@ -293,13 +299,44 @@ func recordCLI(t *testing.T, env map[string]string, all *bytes.Buffer, logSummar
 	}
 }
 
-// appendFiles adds every file under the current directory (checkpoints,
-// locks, exports, ...) to all, for a leak scan; unreadable ones are skipped.
-func appendFiles(all *bytes.Buffer) {
-	filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+// runCLIIn runs the phonemigrate command (this test binary, which
+// testscript.Main installs as phonemigrate) with args in dir and returns
+// its exit code. Of the variables phonemigrate reads (AUTH0_*,
+// PHONEMIGRATE_*, TWILIO_*) it sees only env's, as the in-process run
+// with env would. Its own process and working directory let the tests
+// that use it run in parallel (t.Chdir is process-wide).
+func runCLIIn(ctx context.Context, t *testing.T, dir string, env map[string]string, stdout, stderr io.Writer, args ...string) int {
+	t.Helper()
+	pm, err := exec.LookPath("phonemigrate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, pm, args...)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv(env)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		return ee.ExitCode()
+	default:
+		t.Fatalf("phonemigrate %s: %v", strings.Join(args, " "), err)
+		return -1
+	}
+}
+
+// appendFiles adds every file under dir (checkpoints, locks, exports, ...)
+// to all, named relative to dir, for a leak scan; unreadable ones are
+// skipped.
+func appendFiles(all *bytes.Buffer, dir string) {
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			b, _ := os.ReadFile(path)
-			fmt.Fprintf(all, "== file %s\n%s\n", path, b)
+			rel, _ := filepath.Rel(dir, path)
+			fmt.Fprintf(all, "== file %s\n%s\n", rel, b)
 		}
 		return nil
 	})

@@ -144,13 +144,15 @@ func startTLSFake(t *testing.T, args ...string) *tlsFake {
 }
 
 // cleanEnv is this process's environment without the variables that
-// choose a tenant or a CA, plus extra.
+// phonemigrate reads or that choose a tenant or a CA (AUTH0_*,
+// PHONEMIGRATE_*, TWILIO_*, NODE_EXTRA_CA_CERTS, SSL_CERT_FILE), plus
+// extra.
 func cleanEnv(extra map[string]string) []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AUTH0_") || strings.HasPrefix(k, "PHONEMIGRATE_BASE_URL") || strings.HasPrefix(k, "PHONEMIGRATE_TWILIO") ||
-			k == "NODE_EXTRA_CA_CERTS" || k == "SSL_CERT_FILE" || k == "TWILIO_AUTH_TOKEN" {
+		if strings.HasPrefix(k, "AUTH0_") || strings.HasPrefix(k, "PHONEMIGRATE_") || strings.HasPrefix(k, "TWILIO_") ||
+			k == "NODE_EXTRA_CA_CERTS" || k == "SSL_CERT_FILE" {
 			continue
 		}
 		out = append(out, kv)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"flag"
+	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -8,7 +11,13 @@ import (
 
 // TestMain registers the phonemigrate command so that testscript scripts
 // run it (the test binary re-executes itself as the command).
+//
+// Most tests here wait rather than compute (on phonemigrate and node
+// processes, retry backoffs, fakes that hold requests), so by default up
+// to 4×GOMAXPROCS of them run at once, not GOMAXPROCS; -parallel still
+// decides when given.
 func TestMain(m *testing.M) {
+	_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
 	testscript.Main(m, map[string]func(){
 		"phonemigrate": main,
 	})

@@ -81,7 +81,7 @@ func TestGuardianTwilioTokenRedacted(t *testing.T) {
 			// No TWILIO_AUTH_TOKEN: the Guardian token is carried over.
 			env := map[string]string{envBaseURL: srv.BaseURL, envClientID: srv.ClientID, envClientSecret: leakSentinels.ClientSecret, envWatch: "0"}
 			var all bytes.Buffer
-			cli := recordCLI(t, env, &all, false)
+			cli := recordCLI(t, t.TempDir(), env, &all, false)
 			cp := filepath.Join(dir, "cp.json")
 			if code := cli("apply", "--yes", "--skip-test", "--poll-interval", "5ms", "--twilio-api-url", tw.URL, "--checkpoint", cp); code == 0 {
 				t.Fatal("apply succeeded with Twilio refusing the token")
@@ -127,7 +127,7 @@ func TestTenantDataFilesPrivate(t *testing.T) {
 		{"export", "--format", "terraform", "--out", filepath.Join(dir, "tf")},
 		{"export", "--format", "deploy-cli", "--layout", "directory", "--out", filepath.Join(dir, "dc", "nested")},
 	} {
-		if code, _, stderr := runCLI(t, env, args...); code != 0 {
+		if code, _, stderr := runCLI(t, t.TempDir(), env, args...); code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
 		}
 	}
@@ -213,7 +213,7 @@ func TestGatewayURLCredentialsNeverLeak(t *testing.T) {
 	p := func(name string) string { return filepath.Join(dir, name) }
 	var all bytes.Buffer
 	env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envWatch: "0"}
-	cli := recordCLI(t, env, &all, false)
+	cli := recordCLI(t, t.TempDir(), env, &all, false)
 
 	if code := cli("snapshot", "--out", p("snap.json")); code != 0 {
 		t.Fatalf("snapshot: exit %d:\n%s", code, all.String())
@@ -260,7 +260,7 @@ func TestGatewayURLCredentialsNeverLeak(t *testing.T) {
 	// Without the pre-write rehearsal: this run is about what leaks, and a
 	// gateway URL with credentials is rehearsed as a difference (refused).
 	penv := map[string]string{envBaseURL: proxy.URL + "/api/v2", envToken: srv.Token, envWatch: "0", envRehearse: "0"}
-	pcli := recordCLI(t, penv, &all, false)
+	pcli := recordCLI(t, t.TempDir(), penv, &all, false)
 	ok := false
 	for range 25 {
 		if pcli("apply", "--yes", "--json", "--verbose", "--skip-test", "--no-rehearse", "--poll-interval", "5ms", "--checkpoint", p("cp.json")) == 0 {
@@ -312,7 +312,7 @@ func TestTwilioClientRefusesRedirects(t *testing.T) {
 			}))
 			defer redirector.Close()
 			env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envTwilioToken: phonemigratetest.TwilioAuthToken, envWatch: "0"}
-			code, _, stderr := runCLI(t, env, "apply", "--yes", "--quiet", "--skip-test", "--poll-interval", "5ms", "--twilio-api-url", redirector.URL, "--checkpoint", filepath.Join(t.TempDir(), "cp.json"))
+			code, _, stderr := runCLI(t, t.TempDir(), env, "apply", "--yes", "--quiet", "--skip-test", "--poll-interval", "5ms", "--twilio-api-url", redirector.URL, "--checkpoint", filepath.Join(t.TempDir(), "cp.json"))
 			if n := got.Load(); n > 0 {
 				t.Errorf("the redirect target received the credentials %d times", n)
 			}
@@ -344,7 +344,7 @@ func TestResponseHeaderCap(t *testing.T) {
 		p := httptest.NewServer(rp)
 		defer p.Close()
 		env := map[string]string{envBaseURL: p.URL + "/api/v2", envToken: srv.Token}
-		code, _, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet")
+		code, _, stderr := runCLI(t, t.TempDir(), env, "plan", "--skip-test", "--quiet")
 		if code == 0 || !strings.Contains(stderr, "header") {
 			t.Errorf("exit %d, stderr %q: want a failure naming the headers", code, stderr)
 		}
@@ -359,7 +359,7 @@ func TestResponseHeaderCap(t *testing.T) {
 		tw := httptest.NewServer(rp)
 		defer tw.Close()
 		env := map[string]string{envBaseURL: srv.BaseURL, envToken: srv.Token, envTwilioToken: phonemigratetest.TwilioAuthToken, envWatch: "0"}
-		code, _, stderr := runCLI(t, env, "apply", "--yes", "--quiet", "--skip-test", "--poll-interval", "5ms", "--twilio-api-url", tw.URL, "--checkpoint", filepath.Join(t.TempDir(), "cp.json"))
+		code, _, stderr := runCLI(t, t.TempDir(), env, "apply", "--yes", "--quiet", "--skip-test", "--poll-interval", "5ms", "--twilio-api-url", tw.URL, "--checkpoint", filepath.Join(t.TempDir(), "cp.json"))
 		if code == 0 || !strings.Contains(stderr, "header") {
 			t.Errorf("exit %d, stderr %q: want a failure naming the headers", code, stderr)
 		}
@@ -401,7 +401,7 @@ func TestRedactBeforeTruncate(t *testing.T) {
 			if tc.creds != "token" {
 				env = map[string]string{envBaseURL: base, envClientID: srv.ClientID, envClientSecret: leakSentinels.ClientSecret}
 			}
-			code, stdout, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet")
+			code, stdout, stderr := runCLI(t, t.TempDir(), env, "plan", "--skip-test", "--quiet")
 			if code == 0 || !strings.Contains(stderr, "xxxxxxxx") {
 				t.Fatalf("exit %d, stderr %q: want the server's message, cut", code, stderr)
 			}
@@ -445,13 +445,13 @@ func TestMisleadingCharactersNeverPrinted(t *testing.T) {
 	cp := filepath.Join(t.TempDir(), "cp.json")
 	env := map[string]string{envBaseURL: base, envToken: srv.Token, envWatch: "0"}
 	var all bytes.Buffer
-	cli := recordCLI(t, env, &all, false)
+	cli := recordCLI(t, t.TempDir(), env, &all, false)
 	cli("plan", "--skip-test")
-	_, jsonPlan, planErr := runCLI(t, env, "plan", "--skip-test", "--json")
+	_, jsonPlan, planErr := runCLI(t, t.TempDir(), env, "plan", "--skip-test", "--json")
 	cli("apply", "--yes", "--skip-test", "--poll-interval", "5ms", "--checkpoint", cp)
 	cli("status", "--checkpoint", cp)
 	text := all.String()
-	_, jsonStatus, _ := runCLI(t, env, "status", "--json", "--checkpoint", cp)
+	_, jsonStatus, _ := runCLI(t, t.TempDir(), env, "status", "--json", "--checkpoint", cp)
 	for name, out := range map[string]string{"text": text, "plan --json": jsonPlan, "status --json": jsonStatus} {
 		if i := strings.IndexAny(out, "\u202e\u2028\u2029\u009b"); i >= 0 {
 			t.Errorf("%s output holds a raw misleading character: ...%q...", name, out[max(0, i-60):min(len(out), i+20)])
@@ -496,7 +496,7 @@ func TestPagingBudget(t *testing.T) {
 				return true
 			})
 			env := map[string]string{envBaseURL: base, envToken: srv.Token}
-			code, _, stderr := runCLI(t, env, "plan", "--skip-test", "--quiet")
+			code, _, stderr := runCLI(t, t.TempDir(), env, "plan", "--skip-test", "--quiet")
 			if code == 0 || !strings.Contains(stderr, "budget") || !strings.Contains(stderr, "keeps paging") {
 				t.Errorf("exit %d after %d pages, stderr %q: want the listing stopped at its budget", code, n.Load(), stderr)
 			}
@@ -603,7 +603,7 @@ func TestWatchRedactsLogReasons(t *testing.T) {
 	})
 	env := map[string]string{envBaseURL: base, envToken: leakSentinels.ManagementToken}
 	var all bytes.Buffer
-	cli := recordCLI(t, env, &all, false)
+	cli := recordCLI(t, t.TempDir(), env, &all, false)
 	cli("watch", "--since", "1h")
 	cli("watch", "--since", "1h", "--json")
 	if !strings.Contains(all.String(), "failed for") {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +33,9 @@ func (s *syncBuffer) String() string {
 }
 
 // watch --follow prints one line per read with what changed, and ends
-// normally (exit 0) when interrupted.
+// normally (exit 0) when interrupted. The test sends its failures once the
+// follower has read its starting point (its request is in the fake's log),
+// and counts them over however many reads they took.
 func TestWatchFollow(t *testing.T) {
 	t.Parallel()
 	srv := phonemigratetest.NewServer(phonemigratetest.Mixed)
@@ -45,11 +49,14 @@ func TestWatchFollow(t *testing.T) {
 		done <- run(ctx, []string{"watch", "--follow", "--since", "10m", "--poll-interval", "20ms", "--checkpoint", t.TempDir() + "/cp.json"},
 			strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stdout.String(), "compared with") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	time.Sleep(50 * time.Millisecond) // the follower has its starting point
+	// The follower's starting point: the newest log entry (sort=date:-1,
+	// per_page=1), read after the report; the fake logs a request before
+	// it answers, with the answer already made.
+	waitUntil(t, "the follower's first read", func() bool {
+		return slices.ContainsFunc(srv.Requests(), func(r phonemigratetest.Request) bool {
+			return r.Method == "GET" && r.Path == "/api/v2/logs" && strings.Contains(r.Query, "per_page=1") && strings.Contains(r.Query, "sort=date")
+		})
+	})
 	if err := srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakTwilio, Status: 400, Code: 21211, Message: "Invalid 'To' Phone Number: +15550001234"}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,20 +65,40 @@ func TestWatchFollow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for !strings.Contains(stdout.String(), "mfa/text +0 sent +2 failed") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	// One line per read that saw some: both failures in one read or one
+	// in each.
+	line := regexp.MustCompile(`mfa/text \+0 sent \+([12]) failed \(Twilio answered 400: 21211 Invalid 'To' Phone Number: \+•••••••••34\)`)
+	failed := func() int {
+		n := 0
+		for _, m := range line.FindAllStringSubmatch(stdout.String(), -1) {
+			n += int(m[1][0] - '0')
+		}
+		return n
 	}
+	waitUntil(t, "two failures in the follow lines", func() bool { return failed() >= 2 })
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("exit %d; stderr:\n%s", code, stderr.String())
 	}
 	out := stdout.String()
-	want := "mfa/text +0 sent +2 failed (Twilio answered 400: 21211 Invalid 'To' Phone Number: +•••••••••34)"
-	if !strings.Contains(out, want) {
-		t.Errorf("stdout lacks %q:\n%s", want, out)
+	if n := failed(); n != 2 {
+		t.Errorf("the follow lines count %d failures, want 2:\n%s", n, out)
 	}
 	if strings.Contains(out, "+15550001234") {
 		t.Errorf("stdout shows the phone number:\n%s", out)
+	}
+}
+
+// waitUntil polls cond until it holds. The bound only matters when it
+// never does: a busy machine makes the wait longer, never a failure.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting two minutes for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
