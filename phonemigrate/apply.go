@@ -55,7 +55,7 @@ func (m *Migrator) load(ctx context.Context) (*Checkpoint, error) {
 	}
 	if m.tenant != "" && cp.Tenant != "" && cp.Tenant != m.tenant {
 		path := ""
-		if fs, ok := m.store.(*FileStore); ok {
+		if fs, ok := m.store.(interface{ Path() string }); ok {
 			path = fs.Path()
 		}
 		return nil, &CheckpointError{Path: path, Problem: fmt.Sprintf("belongs to tenant %q, not %q", cp.Tenant, m.tenant)}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 )
 
 func sampleCheckpoint() *phonemigrate.Checkpoint {
@@ -35,7 +36,7 @@ func TestFileStore(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cp.json")
-	s := phonemigrate.NewFileStore(path)
+	s := filestore.New(path)
 	if _, err := s.Load(t.Context()); !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		t.Fatalf("Load of nothing: %v", err)
 	}
@@ -96,7 +97,7 @@ func TestFileStoreCorrupt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "cp.json")
 			os.WriteFile(path, []byte(tt.content), 0o600)
-			_, err := phonemigrate.NewFileStore(path).Load(t.Context())
+			_, err := filestore.New(path).Load(t.Context())
 			var ce *phonemigrate.CheckpointError
 			if !errors.As(err, &ce) || ce.Path != path {
 				t.Errorf("err = %v, want *CheckpointError for %s", err, path)
@@ -111,7 +112,7 @@ func TestFileStoreCorrupt(t *testing.T) {
 func TestFileStoreLock(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "cp.json")
-	a, b := phonemigrate.NewFileStore(path), phonemigrate.NewFileStore(path)
+	a, b := filestore.New(path), filestore.New(path)
 	unlock, err := a.Lock(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +164,7 @@ func TestFileStoreLockRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			unlock, err := phonemigrate.NewFileStore(path).Lock(t.Context())
+			unlock, err := filestore.New(path).Lock(t.Context())
 			if err == nil {
 				mu.Lock()
 				holders++
@@ -226,7 +227,7 @@ func TestApplyFileStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cp.json")
 	mt := scenario("mixed")
 	m, _ := newStubbed(mockOver(t, mt, false, inject(mt, injection{method: "ReplaceConnectionOptions"})),
-		phonemigrate.WithStore(phonemigrate.NewFileStore(path)), phonemigrate.WithPollInterval(time.Millisecond))
+		phonemigrate.WithStore(filestore.New(path)), phonemigrate.WithPollInterval(time.Millisecond))
 	if _, err := m.Apply(t.Context(), baseOptions()); !errors.Is(err, errBoom) {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestApplyFileStore(t *testing.T) {
 			t.Errorf("checkpoint file holds a secret")
 		}
 	}
-	m2, _ := newStubbed(mt, phonemigrate.WithStore(phonemigrate.NewFileStore(path)), phonemigrate.WithPollInterval(time.Millisecond))
+	m2, _ := newStubbed(mt, phonemigrate.WithStore(filestore.New(path)), phonemigrate.WithPollInterval(time.Millisecond))
 	res, err := m2.Apply(t.Context(), baseOptions())
 	if err != nil || res.State != phonemigrate.StateCompleted {
 		t.Fatalf("resume from file = %v, %v", res, err)

@@ -119,7 +119,7 @@
 //
 // # Checkpoints and rollback
 //
-// A [Store] keeps the checkpoint: [NewFileStore] (JSON, mode 0600, atomic
+// A [Store] keeps the checkpoint: filestore.New (package phonemigrate/filestore: JSON, mode 0600, atomic
 // replace, a lock file against concurrent runs) or [NewMemoryStore]. It
 // holds the plan, what was created and the original of every value
 // changed — for connections only the keys touched, never whole option maps

@@ -9,12 +9,6 @@ import (
 // across a wait (0: every answer counts as a person's).
 func WithConfirmStaleAfter(d time.Duration) Option { return withStaleAfter(d) }
 
-// SetFileStoreUID makes s take uid for the current user id.
-func SetFileStoreUID(s *FileStore, uid int) { s.uid = func() int { return uid } }
-
-// CheckFile is checkFile.
-var CheckFile = checkFile
-
 // WithTwilioTransport makes the Migrator's Twilio API client use rt.
 func WithTwilioTransport(rt http.RoundTripper) Option { return withTwilioTransport(rt) }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 )
 
 // planOutput is the --json output of plan (and part of apply's and demo's).
@@ -132,7 +133,7 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 // since, say), it shows the repair and returns an *UnhealthyError (exit 3),
 // as apply's recheck would.
 func (c *cli) planFromCheckpoint(ctx context.Context, tenant tenantConfig, path string, jsonOut bool, log logging) (bool, error) {
-	cp, err := phonemigrate.NewFileStore(path).Load(ctx)
+	cp, err := filestore.New(path).Load(ctx)
 	if errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		return false, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 )
 
 // statusOutput is the --json output of status when there is a
@@ -50,7 +51,7 @@ func runStatus(ctx context.Context, c *cli, args []string) error {
 		}
 		path = cf.resolve(tenant)
 	}
-	cp, err := phonemigrate.NewFileStore(path).Load(ctx)
+	cp, err := filestore.New(path).Load(ctx)
 	if errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 		if jsonOut {
 			return c.writeJSON(noCheckpointOutput{CheckpointFile: path, State: phonemigrate.StateNew})

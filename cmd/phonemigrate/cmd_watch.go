@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
 
@@ -116,7 +117,7 @@ func runWatch(ctx context.Context, c *cli, args []string) error {
 	}
 	if since == "" {
 		from = now.Add(-time.Hour)
-		if cp, err := phonemigrate.NewFileStore(cf.resolve(tenant)).Load(ctx); err == nil && cp.Watch != nil && !cp.Watch.SwitchedAt.IsZero() && cp.Watch.SwitchedAt.Before(now) {
+		if cp, err := filestore.New(cf.resolve(tenant)).Load(ctx); err == nil && cp.Watch != nil && !cp.Watch.SwitchedAt.IsZero() && cp.Watch.SwitchedAt.Before(now) {
 			from = cp.Watch.SwitchedAt
 		} else if err != nil && !errors.Is(err, phonemigrate.ErrNoCheckpoint) {
 			return err

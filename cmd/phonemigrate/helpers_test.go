@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -459,7 +459,7 @@ func cmdHoldLock(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: hold-lock FILE")
 	}
-	unlock, err := phonemigrate.NewFileStore(ts.MkAbs(args[0])).Lock(context.Background())
+	unlock, err := filestore.New(ts.MkAbs(args[0])).Lock(context.Background())
 	ts.Check(err)
 	ts.Defer(func() { _ = unlock() })
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -75,7 +76,7 @@ func TestMalformedAnswerAfterWrites(t *testing.T) {
 	if !strings.Contains(stderr, "malformed response: the server answered 200 with null") || strings.Contains(stderr, "Nothing was written") || strings.Contains(stderr, "panic") {
 		t.Errorf("stderr = %q", stderr)
 	}
-	cp, err := phonemigrate.NewFileStore(filepath.Join(dir, "cp.json")).Load(t.Context())
+	cp, err := filestore.New(filepath.Join(dir, "cp.json")).Load(t.Context())
 	if err != nil {
 		t.Fatalf("checkpoint: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
@@ -42,7 +43,7 @@ func (c *cli) newSession(ctx context.Context, tenant tenantConfig, checkpoint st
 		phonemigrate.WithObserver(s.progress.observe),
 	}
 	if checkpoint != "" {
-		opts = append(opts, phonemigrate.WithStore(phonemigrate.NewFileStore(checkpoint)))
+		opts = append(opts, phonemigrate.WithStore(filestore.New(checkpoint)))
 	}
 	opts = append(opts, extra...)
 	s.migrator, err = phonemigrate.New(client, opts...)

@@ -49,7 +49,7 @@ func run(ctx context.Context, w io.Writer) error {
 	}
 
 	// The migrator keeps its checkpoint in memory here; use
-	// phonemigrate.WithStore(phonemigrate.NewFileStore(path)) to resume
+	// phonemigrate.WithStore(filestore.New(path)) to resume
 	// after a crash.
 	m, err := phonemigrate.New(client,
 		phonemigrate.WithTenant("acme"),

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
 
@@ -65,7 +66,7 @@ func cleanRun(ctx context.Context, sc phonemigratetest.Scenario, dir string) (*r
 	ref := &reference{original: srv.State(), urls: []string{srv.Gateway().URL, srv.Twilio().URL}}
 	ref.messages = ref.original.Messages(recipient)
 	h := &hook{base: http.DefaultTransport}
-	m, err := newMigrator(ctx, srv, h, phonemigrate.NewFileStore(filepath.Join(dir, "clean-"+string(sc)+".json")))
+	m, err := newMigrator(ctx, srv, h, filestore.New(filepath.Join(dir, "clean-"+string(sc)+".json")))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
 			}
 		}
 	}
-	store := killableStore{Store: phonemigrate.NewFileStore(filepath.Join(dir, "cp.json")), killed: h.isCrashed}
+	store := killableStore{Store: filestore.New(filepath.Join(dir, "cp.json")), killed: h.isCrashed}
 	m, err := newMigrator(ctx, srv, h, store)
 	if err != nil {
 		return err
@@ -156,7 +157,7 @@ func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
 
 	// 3. Resume or roll back, as a new process would (fresh client and
 	// migrator, same checkpoint file).
-	m2, err := newMigrator(ctx, srv, nil, phonemigrate.NewFileStore(filepath.Join(dir, "cp.json")))
+	m2, err := newMigrator(ctx, srv, nil, filestore.New(filepath.Join(dir, "cp.json")))
 	if err != nil {
 		return err
 	}

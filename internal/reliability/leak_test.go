@@ -13,6 +13,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
@@ -114,7 +115,7 @@ func TestNoSecretLeaksLibrary(t *testing.T) {
 				t.Fatal(err)
 			}
 			scan.add("client", fmt.Sprintf("%v %+v", cl, cl))
-			m, err := phonemigrate.New(cl, phonemigrate.WithStore(phonemigrate.NewFileStore(cpPath)), phonemigrate.WithLogger(logger),
+			m, err := phonemigrate.New(cl, phonemigrate.WithStore(filestore.New(cpPath)), phonemigrate.WithLogger(logger),
 				phonemigrate.WithPollInterval(5*time.Millisecond), phonemigrate.WithTenant(phonemigratetest.TenantName))
 			if err != nil {
 				t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 )
 
 // TestConcurrentApplyRefused runs two applies on one tenant and one
@@ -30,7 +31,7 @@ func TestConcurrentApplyRefused(t *testing.T) {
 				close(entered)
 				<-release
 			}}
-			first, err := newMigrator(t.Context(), srv, h, phonemigrate.NewFileStore(path))
+			first, err := newMigrator(t.Context(), srv, h, filestore.New(path))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +51,7 @@ func TestConcurrentApplyRefused(t *testing.T) {
 			}
 
 			before := writesOf(srv.Requests())
-			second, err := newMigrator(t.Context(), srv, nil, phonemigrate.NewFileStore(path))
+			second, err := newMigrator(t.Context(), srv, nil, filestore.New(path))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -51,7 +51,7 @@
 // for tokens it has nor sends into a 429. Entries naming the same
 // Management API run one after the other, in file order. Each
 // tenant gets its own auth0api client, paced client-side to its rate limit,
-// its own [phonemigrate.FileStore] — all in one [phonemigrate.SyncGroup], so
+// its own [filestore.Store] — all in one [filestore.SyncGroup], so
 // the checkpoint saves of the whole fleet share their flushes to disk (a
 // save still returns only once durable) —, and its own
 // [phonemigrate.Migrator];

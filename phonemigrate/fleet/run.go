@@ -16,6 +16,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 )
 
 // Runner migrates the tenants of a [Config]. The zero Runner is ready to
@@ -161,8 +162,8 @@ func (r *Runner) Run(ctx context.Context, cfg *Config) (*Report, error) {
 		inProgress = DefaultMaxInProgress
 	}
 	inProgress = min(inProgress, len(cfg.Tenants))
-	slots := make(chan struct{}, conc)   // one per request in flight
-	group := phonemigrate.NewSyncGroup() // the checkpoints' group commit
+	slots := make(chan struct{}, conc) // one per request in flight
+	group := filestore.NewSyncGroup()  // the checkpoints' group commit
 
 	rep := &Report{Started: time.Now(), Concurrency: conc, Tenants: make([]TenantResult, len(cfg.Tenants))}
 	var (
@@ -242,7 +243,7 @@ feed:
 
 // runTenant migrates one tenant, in a library session; every problem ends
 // up in the result.
-func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, slots chan struct{}, group *phonemigrate.SyncGroup, emit func(Event)) TenantResult {
+func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, slots chan struct{}, group *filestore.SyncGroup, emit func(Event)) TenantResult {
 	start := time.Now()
 	res := TenantResult{Name: t.Name, Checkpoint: t.Checkpoint}
 	s, m, err := r.prepareTenant(ctx, t, slots, group, func(tr phonemigrate.Transition) {
@@ -263,7 +264,7 @@ func (r *Runner) runTenant(ctx context.Context, index int, t Tenant, slots chan 
 // returns its session and Migrator, with nothing sent to the tenant yet:
 // a client that shares the fleet's request slots, a checkpoint in the
 // fleet's group commit, and observe as the Migrator's observer.
-func (r *Runner) prepareTenant(ctx context.Context, t Tenant, slots chan struct{}, group *phonemigrate.SyncGroup, observe func(phonemigrate.Transition)) (phonemigrate.Session, *phonemigrate.Migrator, error) {
+func (r *Runner) prepareTenant(ctx context.Context, t Tenant, slots chan struct{}, group *filestore.SyncGroup, observe func(phonemigrate.Transition)) (phonemigrate.Session, *phonemigrate.Migrator, error) {
 	s := phonemigrate.Session{}
 	opts, err := t.Options.options()
 	if err != nil { // Validate already checked; kept for hand-built configs.
@@ -298,7 +299,7 @@ func (r *Runner) prepareTenant(ctx context.Context, t Tenant, slots chan struct{
 		}
 	}
 	mopts := []phonemigrate.Option{
-		phonemigrate.WithStore(phonemigrate.NewFileStore(t.Checkpoint).WithSyncGroup(group)),
+		phonemigrate.WithStore(filestore.New(t.Checkpoint).WithSyncGroup(group)),
 		phonemigrate.WithTenant(t.Name),
 		phonemigrate.WithLogger(logger),
 		phonemigrate.WithObserver(observe),

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package phonemigrate
+package filestore
 
 import (
 	"io/fs"

@@ -1,6 +1,6 @@
 //go:build unix
 
-package phonemigrate
+package filestore
 
 import (
 	"context"
@@ -11,21 +11,23 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
 // Lock takes an exclusive advisory lock (flock) on path + ".lock", which
 // it creates when missing and never removes. The kernel releases the lock
 // when the holder exits, however it exits, so there is no stale lock to
 // take over and no remove-then-create race between two runs: of any number
-// of runs trying at once, exactly one gets it; the others get [ErrLocked].
+// of runs trying at once, exactly one gets it; the others get [phonemigrate.ErrLocked].
 //
 // The lock file is opened without following a symlink, and an existing
 // one is never truncated or written (only a lock file this call creates
 // gets the process id). A symlink in its place, a lock file owned by
 // another user, writable by group or others, or with other hard links,
 // and a directory other users may write without the sticky bit are each a
-// [*CheckpointError].
-func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
+// [*phonemigrate.CheckpointError].
+func (s *Store) Lock(ctx context.Context) (func() error, error) {
 	lock := s.path + ".lock"
 	if err := s.checkDir(); err != nil {
 		return nil, err
@@ -42,7 +44,7 @@ func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 		// The file cannot be created where the user pointed: input to fix,
 		// not a failed migration.
-		return nil, &CheckpointError{Path: s.path, Problem: "cannot be created: its directory " + unusableDir(s.path, err)}
+		return nil, &phonemigrate.CheckpointError{Path: s.path, Problem: "cannot be created: its directory " + unusableDir(s.path, err)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock checkpoint: %w", err)
@@ -58,7 +60,7 @@ func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w (lock file %s)", ErrLocked, lock)
+			return nil, fmt.Errorf("%w (lock file %s)", phonemigrate.ErrLocked, lock)
 		}
 		return nil, fmt.Errorf("lock checkpoint: %w", err)
 	}

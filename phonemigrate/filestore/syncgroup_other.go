@@ -1,6 +1,6 @@
 //go:build !linux
 
-package phonemigrate
+package filestore
 
 import "os"
 

@@ -1,6 +1,6 @@
 //go:build unix
 
-package phonemigrate_test
+package filestore_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 )
 
 // TestLockAndCheckpointNoFollow (#23 item 1): a symlink or hard link
@@ -21,7 +22,7 @@ func TestLockAndCheckpointNoFollow(t *testing.T) {
 	const victimText = "export PATH=$HOME/bin:$PATH\n"
 	type fixture struct {
 		dir, path, victim string
-		s                 *phonemigrate.FileStore
+		s                 *filestore.Store
 	}
 	setup := func(t *testing.T) fixture {
 		dir := t.TempDir()
@@ -29,7 +30,7 @@ func TestLockAndCheckpointNoFollow(t *testing.T) {
 		if err := os.WriteFile(f.victim, []byte(victimText), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		f.s = phonemigrate.NewFileStore(f.path)
+		f.s = filestore.New(f.path)
 		return f
 	}
 	must := func(t *testing.T, err error) {
@@ -102,7 +103,7 @@ func TestLockAndCheckpointNoFollow(t *testing.T) {
 	t.Run("symlinked checkpoint", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t)
-		real := phonemigrate.NewFileStore(f.victim + ".json")
+		real := filestore.New(f.victim + ".json")
 		must(t, real.Save(t.Context(), sampleCheckpoint()))
 		must(t, os.Symlink(f.victim+".json", f.path))
 		_, err := f.s.Load(t.Context())

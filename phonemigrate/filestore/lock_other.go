@@ -1,6 +1,6 @@
 //go:build !unix
 
-package phonemigrate
+package filestore
 
 import (
 	"context"
@@ -12,10 +12,12 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
 // Lock creates path + ".lock" exclusively.
-func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
+func (s *Store) Lock(ctx context.Context) (func() error, error) {
 	lock := s.path + ".lock"
 	for attempt := 0; ; attempt++ {
 		f, err := os.OpenFile(lock, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -40,7 +42,7 @@ func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			// The file cannot be created where the user pointed: input to
 			// fix, not a failed migration.
-			return nil, &CheckpointError{Path: s.path, Problem: "cannot be created: its directory " + unusableDir(s.path, err)}
+			return nil, &phonemigrate.CheckpointError{Path: s.path, Problem: "cannot be created: its directory " + unusableDir(s.path, err)}
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("lock checkpoint: %w", err)
@@ -51,7 +53,7 @@ func (s *FileStore) Lock(ctx context.Context) (func() error, error) {
 			}
 		}
 		if attempt > 0 || !staleLock(lock) {
-			return nil, fmt.Errorf("%w (lock file %s)", ErrLocked, lock)
+			return nil, fmt.Errorf("%w (lock file %s)", phonemigrate.ErrLocked, lock)
 		}
 		if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("remove stale lock: %w", err)

@@ -1,4 +1,4 @@
-package phonemigrate
+package filestore
 
 import (
 	"os"

@@ -1,6 +1,6 @@
 //go:build unix
 
-package phonemigrate_test
+package filestore_test
 
 import (
 	"errors"
@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 )
 
 // fakeInfo is an fs.FileInfo with a chosen owner and mode.
@@ -48,7 +49,7 @@ func TestCheckFile(t *testing.T) {
 		{name: "directory", fi: fakeInfo{uid: 1000, mode: fs.ModeDir | 0o700}, uid: 1000, problem: "not a regular file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := phonemigrate.CheckFile("/shared/cp.json", tc.fi, tc.uid)
+			err := filestore.CheckFile("/shared/cp.json", tc.fi, tc.uid)
 			if tc.problem == "" {
 				if err != nil {
 					t.Errorf("refused: %v", err)
@@ -74,24 +75,24 @@ func TestFileStoreRefusesForeignFiles(t *testing.T) {
 	me := os.Getuid()
 	for _, tc := range []struct {
 		name  string
-		setup func(t *testing.T, s *phonemigrate.FileStore, path string)
+		setup func(t *testing.T, s *filestore.Store, path string)
 		lock  bool // the lock, not the checkpoint, is the bad file
 	}{
-		{name: "checkpoint of another user", setup: func(t *testing.T, s *phonemigrate.FileStore, path string) {
-			phonemigrate.SetFileStoreUID(s, me+4242)
+		{name: "checkpoint of another user", setup: func(t *testing.T, s *filestore.Store, path string) {
+			filestore.SetUID(s, me+4242)
 		}},
-		{name: "world-writable checkpoint", setup: func(t *testing.T, s *phonemigrate.FileStore, path string) {
+		{name: "world-writable checkpoint", setup: func(t *testing.T, s *filestore.Store, path string) {
 			if err := os.Chmod(path, 0o666); err != nil {
 				t.Fatal(err)
 			}
 		}},
-		{name: "lock of another user", lock: true, setup: func(t *testing.T, s *phonemigrate.FileStore, path string) {
+		{name: "lock of another user", lock: true, setup: func(t *testing.T, s *filestore.Store, path string) {
 			if err := os.WriteFile(path+".lock", []byte("999999999\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			phonemigrate.SetFileStoreUID(s, me+4242)
+			filestore.SetUID(s, me+4242)
 		}},
-		{name: "group-writable lock", lock: true, setup: func(t *testing.T, s *phonemigrate.FileStore, path string) {
+		{name: "group-writable lock", lock: true, setup: func(t *testing.T, s *filestore.Store, path string) {
 			if err := os.WriteFile(path+".lock", []byte("999999999\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -102,7 +103,7 @@ func TestFileStoreRefusesForeignFiles(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "cp.json")
-			s := phonemigrate.NewFileStore(path)
+			s := filestore.New(path)
 			if err := s.Save(t.Context(), sampleCheckpoint()); err != nil {
 				t.Fatal(err)
 			}
@@ -125,19 +126,15 @@ func TestFileStoreRefusesForeignFiles(t *testing.T) {
 					t.Errorf("the foreign lock was removed: %v", serr)
 				}
 			}
-			mt := scenario("legacy-gateway")
-			m, merr := newStubbed(mt, phonemigrate.WithStore(s))
-			if merr != nil {
-				t.Fatal(merr)
-			}
-			before := mt.snapshot()
+			srv, m := fakeMigrator(t, s)
+			before := srv.State()
 			if _, rerr := m.Rollback(t.Context()); !errors.As(rerr, &ce) {
 				t.Errorf("Rollback error = %v, want a CheckpointError", rerr)
 			}
-			if _, aerr := m.Apply(t.Context(), baseOptions()); !errors.As(aerr, &ce) {
+			if _, aerr := m.Apply(t.Context(), phonemigrate.Options{SkipTest: true}); !errors.As(aerr, &ce) {
 				t.Errorf("Apply error = %v, want a CheckpointError", aerr)
 			}
-			if diff := cmp.Diff(before, mt.snapshot(), cmpTenant); diff != "" {
+			if diff := cmp.Diff(before, srv.State()); diff != "" {
 				t.Errorf("tenant changed (-before +after):\n%s", diff)
 			}
 		})

@@ -1,4 +1,4 @@
-package phonemigrate
+package filestore
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
 // TestSyncGroupSharesFlushes: saves that arrive while a flush runs wait for
@@ -93,9 +95,9 @@ func TestFileStoresInASyncGroup(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			s := NewFileStore(filepath.Join(dir, fmt.Sprintf("t%02d.json", i))).WithSyncGroup(g)
+			s := New(filepath.Join(dir, fmt.Sprintf("t%02d.json", i))).WithSyncGroup(g)
 			for j := range 5 {
-				if err := s.Save(context.Background(), &Checkpoint{Version: checkpointVersion, Tenant: fmt.Sprintf("t%02d-%d", i, j), State: StateNew}); err != nil {
+				if err := s.Save(context.Background(), &phonemigrate.Checkpoint{Version: 1, Tenant: fmt.Sprintf("t%02d-%d", i, j), State: phonemigrate.StateNew}); err != nil {
 					t.Error(err)
 				}
 			}
@@ -103,7 +105,7 @@ func TestFileStoresInASyncGroup(t *testing.T) {
 	}
 	wg.Wait()
 	for i := range 20 {
-		cp, err := NewFileStore(filepath.Join(dir, fmt.Sprintf("t%02d.json", i))).Load(context.Background())
+		cp, err := New(filepath.Join(dir, fmt.Sprintf("t%02d.json", i))).Load(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

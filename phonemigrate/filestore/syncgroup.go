@@ -1,10 +1,10 @@
-package phonemigrate
+package filestore
 
 import (
 	"sync"
 )
 
-// SyncGroup makes the checkpoint saves of many [FileStore]s durable
+// SyncGroup makes the checkpoint saves of many [Store]s durable
 // together (a group commit), for a fleet that saves thousands of
 // checkpoints: a save through a group writes its file and renames it into
 // place, then waits until one flush of the whole filesystem that began
@@ -36,7 +36,7 @@ type syncDir struct {
 }
 
 // WithSyncGroup makes s save through g (see [SyncGroup]) and returns s.
-func (s *FileStore) WithSyncGroup(g *SyncGroup) *FileStore {
+func (s *Store) WithSyncGroup(g *SyncGroup) *Store {
 	s.group = g
 	return s
 }
