@@ -174,7 +174,7 @@ func (m *Migrator) plan(ctx context.Context, d *Discovery, o *Options) (*Plan, *
 	if in.Hook != nil && act != nil {
 		p.ActionSecrets = nonNil(in.Hook.SecretNames)
 		p.Hook = in.Hook.ActionName
-		p.Proof = prove(ctx, m.tenant, d.HookAction, act.Code, in.Hook.SecretNames, in.MFAMessageTypes, o)
+		p.Proof = prove(ctx, m.tenant, d.HookAction, act.Code, in.Hook.SecretNames, in.MFAMessageTypes, proofTextsOf(d, in), o)
 	}
 	return p, in, nil
 }

@@ -79,9 +79,54 @@ const (
 	proofUserID    = "auth0|proofuser"
 )
 
+// proofTexts are the texts of a proof's sample events, by message type:
+// what Auth0 gives the original in event.message_options.text (the legacy
+// Guardian message) and the copy in event.notification.as_text (the
+// tenant phone template the migration leaves for that type). A type
+// missing from either takes a sample sentence, the same on both sides.
+type proofTexts struct {
+	original, copy map[string]string
+}
+
+// of returns the original's and the copy's text of message type mt.
+func (t proofTexts) of(mt, tenant string) (original, cp string) {
+	sample := proofCode + " is your " + map[string]string{"otp_enroll": "enrollment", "otp_verify": "verification"}[mt] + " code for " + tenant + "."
+	original, cp = t.original[mt], t.copy[mt]
+	if original == "" {
+		original = sample
+	}
+	if cp == "" {
+		cp = original
+	}
+	return original, cp
+}
+
+// proofTextsOf renders, with the proof's code, the legacy Guardian
+// messages of d and the tenant templates in plans (the texts a
+// routing Action's MFA target replaces with the Guardian ones).
+func proofTextsOf(d *Discovery, in *migrationIntent) proofTexts {
+	t := proofTexts{original: map[string]string{}, copy: map[string]string{}}
+	render := func(text string) string {
+		out, err := renderSample(text, "", proofCode)
+		if err != nil {
+			return ""
+		}
+		return out
+	}
+	if g := d.LegacyTemplates; g != nil {
+		t.original["otp_enroll"], t.original["otp_verify"] = render(g.EnrollmentMessage), render(g.VerificationMessage)
+	}
+	for _, ti := range in.Templates {
+		if ti.Type == "otp_enroll" || ti.Type == "otp_verify" {
+			t.copy[ti.Type] = render(ti.Text)
+		}
+	}
+	return t
+}
+
 // prove runs the original send-phone-message Action hook and the planned
 // copy on the sample events of the MFA delivery methods types.
-func prove(ctx context.Context, tenant string, hook *Action, copyCode string, secretNames []string, types delivery.Set, o *Options) *hookProof {
+func prove(ctx context.Context, tenant string, hook *Action, copyCode string, secretNames []string, types delivery.Set, texts proofTexts, o *Options) *hookProof {
 	p := &hookProof{}
 	if !actionrun.NodeAvailable() {
 		p.NotRun = "node is not installed on this machine (it runs both Actions)"
@@ -100,7 +145,7 @@ func prove(ctx context.Context, tenant string, hook *Action, copyCode string, se
 	for _, mt := range []string{"otp_enroll", "otp_verify"} {
 		for _, m := range types.Methods() {
 			dm := string(m)
-			text := proofCode + " is your " + map[string]string{"otp_enroll": "enrollment", "otp_verify": "verification"}[mt] + " code for " + tenant + "."
+			text, copyText := texts.of(mt, tenant)
 			req := actionrun.Request{IP: "203.0.113.9", UserAgent: "Mozilla/5.0 (proof)", Method: "POST", Hostname: tenant + ".auth0.com", Language: "en"}
 			legacy := actionrun.LegacyEvent{
 				MessageOptions: actionrun.MessageOptions{Recipient: proofRecipient, Text: text, Code: proofCode,
@@ -112,7 +157,7 @@ func prove(ctx context.Context, tenant string, hook *Action, copyCode string, se
 				Secrets: secrets,
 			}
 			ev := actionrun.Event{
-				Notification: actionrun.Notification{AsText: text, AsVoice: text, Code: proofCode, DeliveryMethod: dm,
+				Notification: actionrun.Notification{AsText: copyText, AsVoice: copyText, Code: proofCode, DeliveryMethod: dm,
 					Locale: "en", MessageType: mt, Recipient: proofRecipient},
 				Request: req,
 				User:    &actionrun.User{UserID: proofUserID},

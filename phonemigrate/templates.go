@@ -45,8 +45,14 @@ const previewSampleCode = "123456"
 // an unknown variable. It lets a plan show the gaps a legacy variable
 // leaves (e.g. "123456 is your  login code").
 func previewTemplate(text, connection string) (string, error) {
+	return renderSample(text, connection, previewSampleCode)
+}
+
+// renderSample renders text as previewTemplate does, with code as the
+// one-time code.
+func renderSample(text, connection, code string) (string, error) {
 	vars := map[string]any{
-		"code": previewSampleCode, "locale": "en", "connection": connection,
+		"code": code, "locale": "en", "connection": connection,
 		"tenant": "your-tenant", "friendly_name": "Your Company", "support_email": "support@example.com",
 		"support_url": "https://example.com/support", "logo_url": "https://example.com/logo.png",
 		"home_url": "https://example.com", "region": "us",

@@ -256,6 +256,10 @@ var (
 // execTimeout is Timeout, shortened by tests.
 var execTimeout = Timeout
 
+// resultGrace is how long, once node has exited, the result pipe may stay
+// open (a grandchild holding it) before its read end is closed.
+var resultGrace = 5 * time.Second
+
 // NodeAvailable reports whether a `node` executable is on PATH.
 func NodeAvailable() bool {
 	_, err := exec.LookPath("node")
@@ -377,8 +381,18 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 		outc <- b
 	}()
 	waitErr := cmd.Wait()
-	resR.Close() // unblocks the reader if a grandchild kept fd 3 open
-	out := <-outc
+	// The result may still be in the pipe: let the reader drain it to EOF.
+	// Closing the read end at once (as before) lost it whenever the reader
+	// had not run yet — "node exited without a result (<nil>)" on a busy
+	// machine. Only a grandchild keeping fd 3 open delays EOF; then the
+	// read end is closed after a grace period to unblock the reader.
+	var out []byte
+	select {
+	case out = <-outc:
+	case <-time.After(resultGrace):
+		resR.Close()
+		out = <-outc
+	}
 
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return nil, fmt.Errorf("actionrun: %w", ctxErr)

@@ -363,3 +363,24 @@ func BenchmarkRun(b *testing.B) {
 		}
 	}
 }
+
+// TestRunGrandchildHoldingResultPipe: an Action that leaves a process
+// behind holding the result pipe (fd 3) still returns its result, once
+// the grace period is over, rather than waiting for that process.
+func TestRunGrandchildHoldingResultPipe(t *testing.T) {
+	requireNode(t)
+	old := resultGrace
+	resultGrace = 200 * time.Millisecond
+	t.Cleanup(func() { resultGrace = old })
+	const code = `exports.onExecuteCustomPhoneProvider = async (event, api) => {
+	const c = require("child_process").spawn("sleep", ["5"], {stdio: ["ignore", "ignore", "ignore", 3], detached: true});
+	c.unref();
+};`
+	res, err := Run(t.Context(), code, sampleEvent())
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Outcome != Sent {
+		t.Errorf("outcome %s, want %s", res.Outcome, Sent)
+	}
+}
