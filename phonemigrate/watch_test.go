@@ -139,14 +139,26 @@ func canaryRun(t *testing.T, breakAction bool) (*phonemigratetest.Server, *phone
 			}
 		}
 	}))
-	if err := srv.StartTraffic(phonemigratetest.Traffic{PerSecond: 20, Count: 400, DurationMS: 20_000, Recipients: []string{"+15550000001", "+15550000002"}}); err != nil {
+	if err := srv.StartTraffic(phonemigratetest.Traffic{PerSecond: 20, Count: 2000, DurationMS: 300_000, Recipients: []string{"+15550000001", "+15550000002"}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.StopTraffic)
-	time.Sleep(300 * time.Millisecond) // a baseline before the switch
+	// A baseline before the switch: some messages delivered (and logged).
+	for deadline := time.Now().Add(time.Minute); srv.TrafficStatus().Sent < 3; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("traffic sent %d messages in a minute", srv.TrafficStatus().Sent)
+		}
+	}
 	o := fakeOptions(srv)
-	o.Canary = watch.Canary{Window: 1500 * time.Millisecond, PollInterval: 100 * time.Millisecond, MinFailures: 3, AutoRollback: true}
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	// A healthy run watches its whole window; a breach ends the window
+	// early, so the breaking run's is long: however slowly a busy machine
+	// delivers, the breach comes within it.
+	window := 1500 * time.Millisecond
+	if breakAction {
+		window = 5 * time.Minute
+	}
+	o.Canary = watch.Canary{Window: window, PollInterval: 100 * time.Millisecond, MinFailures: 3, AutoRollback: true}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	res, err := m.Apply(ctx, o)
 	return srv, res, err
@@ -208,7 +220,10 @@ func TestCanaryInterruptedResumes(t *testing.T) {
 	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyGateway)
 	o := fakeOptions(srv)
-	o.Canary = watch.Canary{Window: 400 * time.Millisecond, PollInterval: 50 * time.Millisecond}
+	// The window runs from the switch: it must outlast the steps up to the
+	// watch's first look (the interruption), and the resume waits out the
+	// rest of it. 5s is many times what those steps take on a busy machine.
+	o.Canary = watch.Canary{Window: 5 * time.Second, PollInterval: 50 * time.Millisecond}
 	ctx, cancel := context.WithCancel(t.Context())
 	o.Canary.OnPoll = func(watch.Record) { cancel() } // Ctrl-C during the watch
 	if _, err := m.Apply(ctx, o); !errors.Is(err, context.Canceled) {
