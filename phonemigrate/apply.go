@@ -365,7 +365,7 @@ func sameChoices(in *migrationIntent, o *Options) error {
 		return nil
 	}
 	var diffs []string
-	if o.Provider != "" && o.Provider != ProviderAuto && o.Provider != in.Provider {
+	if o.Provider != "" && o.Provider != providerAuto && o.Provider != in.Provider {
 		diffs = append(diffs, fmt.Sprintf("the provider is %s, not %s", in.Provider, o.Provider))
 	}
 	if !o.Delivery.Empty() && o.Delivery != in.Delivery {

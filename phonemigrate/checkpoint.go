@@ -228,10 +228,10 @@ type memoryStore struct {
 	locked bool
 }
 
-// NewMemoryStore returns an empty in-memory [Store] (the default of [New]):
+// newMemoryStore returns an empty in-memory [Store] (the default of [New]):
 // it keeps the checkpoint as JSON, so it holds exactly what a file would,
 // and is safe for concurrent use.
-func NewMemoryStore() Store { return &memoryStore{} }
+func newMemoryStore() Store { return &memoryStore{} }
 
 // Load returns a copy of the saved checkpoint.
 func (s *memoryStore) Load(ctx context.Context) (*Checkpoint, error) {

@@ -119,9 +119,9 @@
 //
 // # Checkpoints and rollback
 //
-// A [Store] keeps the checkpoint: filestore.New (package phonemigrate/filestore: JSON, mode 0600, atomic
-// replace, a lock file against concurrent runs) or [NewMemoryStore]. It
-// holds the plan, what was created and the original of every value
+// A [Store] keeps the checkpoint: filestore.New (package
+// phonemigrate/filestore: JSON, mode 0600, atomic replace, a lock file
+// against concurrent runs) or, by default, one in memory. It holds the plan, what was created and the original of every value
 // changed — for connections only the keys touched, never whole option maps
 // (they hold gateway secrets) — and no secret value.
 //

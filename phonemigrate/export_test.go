@@ -66,3 +66,11 @@ var (
 	ErrTestNotConfirmed       = errTestNotConfirmed
 	ErrTestNotDelivered       = errTestNotDelivered
 )
+
+// NewMemoryStore is newMemoryStore, for tests that share a store between
+// Migrators.
+func NewMemoryStore() Store { return newMemoryStore() }
+
+const ProviderAuto = providerAuto
+
+type Write = plannedWrite

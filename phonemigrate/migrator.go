@@ -60,7 +60,7 @@ func New(c Client, opts ...Option) (*Migrator, error) {
 	}
 	m.twilioHTTP = newTwilioHTTP(m.twilioTransport)
 	if m.store == nil {
-		m.store = NewMemoryStore()
+		m.store = newMemoryStore()
 	}
 	if m.secrets == nil {
 		m.secrets = redact.NewSet()

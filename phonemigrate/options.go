@@ -16,18 +16,18 @@ import (
 )
 
 // ProviderKind selects the tenant-level phone provider the migration
-// configures.
+// configures. "" (or "auto") lets the planner decide: Twilio when every
+// legacy path (Passwordless connections and the MFA selected provider) uses
+// the same Twilio account; custom (a generated custom-phone-provider
+// Action) as soon as a custom SMS gateway is involved or Passwordless and
+// MFA use different providers. Either way a Twilio auth token is required
+// when Twilio is used.
 type ProviderKind string
 
 // Provider kinds.
 const (
-	// ProviderAuto (or "") lets the planner decide: Twilio when every legacy
-	// path (Passwordless connections and the MFA selected provider) uses the
-	// same Twilio account; custom (a generated custom-phone-provider Action)
-	// as soon as a custom SMS gateway is involved or Passwordless and MFA use
-	// different providers. Either way a Twilio auth token is required when
-	// Twilio is used.
-	ProviderAuto ProviderKind = "auto"
+	// providerAuto (or "") lets the planner decide (see [ProviderKind]).
+	providerAuto ProviderKind = "auto"
 	// ProviderKindTwilio configures a Twilio provider. It fails with
 	// [errCustomProviderRequired] when a gateway is involved.
 	ProviderKindTwilio ProviderKind = "twilio"
@@ -41,8 +41,8 @@ const (
 // Anything else is an [*InputError] for Field "Provider".
 func parseProviderKind(s string) (ProviderKind, error) {
 	switch k := ProviderKind(strings.ToLower(strings.TrimSpace(s))); k {
-	case "", ProviderAuto:
-		return ProviderAuto, nil
+	case "", providerAuto:
+		return providerAuto, nil
 	case ProviderKindTwilio, ProviderKindCustom:
 		return k, nil
 	}
@@ -60,7 +60,8 @@ func parseProviderKind(s string) (ProviderKind, error) {
 // TwilioAuthToken the legacy token is re-read from where the plan found
 // it).
 type Options struct {
-	// Provider is the provider kind; "" means ProviderAuto.
+	// Provider is the provider kind; "" (or "auto") lets the planner
+	// decide (see [ProviderKind]).
 	Provider ProviderKind
 
 	// Delivery is the set of delivery methods of the new provider. Zero
@@ -206,7 +207,7 @@ func (o *Options) validate() error {
 		}
 	}
 	switch o.Provider {
-	case "", ProviderAuto, ProviderKindTwilio, ProviderKindCustom:
+	case "", providerAuto, ProviderKindTwilio, ProviderKindCustom:
 	default:
 		return &InputError{Field: "Provider", Problem: `must be "auto", "twilio" or "custom", not ` + quote(string(o.Provider))}
 	}
@@ -256,8 +257,9 @@ type optionFunc func(*Migrator)
 
 func (f optionFunc) apply(m *Migrator) { f(m) }
 
-// WithStore sets where checkpoints are kept. The default is a fresh
-// [memoryStore], which lasts as long as the Migrator.
+// WithStore sets where checkpoints are kept (package phonemigrate/filestore
+// keeps them in a file). The default keeps them in memory, for as long as
+// the Migrator lasts.
 func WithStore(s Store) Option {
 	return optionFunc(func(m *Migrator) { m.store = s })
 }

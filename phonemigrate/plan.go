@@ -50,15 +50,20 @@ type Plan struct {
 type Step struct {
 	// State is the state reached when this step completes; "" for the
 	// steps of a repair or a rollback plan, which reach no forward state.
-	State  State   `json:"state"`
-	Title  string  `json:"title"`
-	Writes []Write `json:"writes"`
+	State State  `json:"state"`
+	Title string `json:"title"`
+	// Writes are the step's Management API writes, in order: each its
+	// Method and Path, Before (the current value, nil when the resource
+	// does not exist yet) and After (the value written), showing only the
+	// fields the write touches, secrets as "[redacted]", and a Note when
+	// the values alone do not explain it.
+	Writes []plannedWrite `json:"writes"`
 }
 
-// Write is one Management API write. Before is the current value (nil when
-// the resource does not exist yet), After the value written; both show only
+// plannedWrite is one Management API write. Before is the current value
+// (nil when the resource does not exist yet), After the value written; both show only
 // the fields the write touches, with secrets as "[redacted]".
-type Write struct {
+type plannedWrite struct {
 	Method string `json:"method"`
 	Path   string `json:"path"`
 	Before any    `json:"before,omitempty"`

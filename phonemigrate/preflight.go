@@ -234,7 +234,7 @@ func (pf *preflightRun) providerKind() error {
 	needCustom := pf.def.kind == targetGateway || pf.def.kind == targetHook || pf.over != nil
 	kind := pf.o.Provider
 	switch kind {
-	case "", ProviderAuto:
+	case "", providerAuto:
 		kind = ProviderKindTwilio
 		if needCustom {
 			kind = ProviderKindCustom

@@ -57,7 +57,7 @@ func repairFor(tenant string, d *Discovery, h *Health) *Plan {
 		}
 		notes = append(notes, "After it, by the delivery model, every consumer gets a code again through the route the migration set up. Nothing else is written.")
 		return &Plan{Tenant: tenant, Title: repairTitle, Warnings: notes,
-			Steps: append(slices.Clone(f.steps), Step{Title: "Read the tenant again and check it (GET requests only)", Writes: []Write{}})}
+			Steps: append(slices.Clone(f.steps), Step{Title: "Read the tenant again and check it (GET requests only)", Writes: []plannedWrite{}})}
 	}
 	if !flagOn(d.PhoneConsolidatedExperience) {
 		return nil
@@ -106,11 +106,11 @@ func repairFor(tenant string, d *Discovery, h *Health) *Plan {
 		Warnings: notes,
 		Steps: []Step{
 			{Title: "Switch the tenant back to its legacy phone settings so that codes flow again",
-				Writes: []Write{{Method: "PATCH", Path: "/tenants/settings",
+				Writes: []plannedWrite{{Method: "PATCH", Path: "/tenants/settings",
 					Before: map[string]any{"phone_consolidated_experience": true},
 					After:  map[string]any{"phone_consolidated_experience": false},
 					Note:   "the only write; verified from Auth0's answer"}}},
-			{Title: "Read the tenant again, the legacy Guardian settings included, and check it (GET requests only)", Writes: []Write{}},
+			{Title: "Read the tenant again, the legacy Guardian settings included, and check it (GET requests only)", Writes: []plannedWrite{}},
 		},
 	}
 }

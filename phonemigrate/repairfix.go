@@ -88,7 +88,7 @@ func fixFor(d *Discovery) *repairFix {
 	if !d.UPE {
 		if f := try(&repairFix{kind: fixSwitchOn, did: "switched the tenant on (phone_consolidated_experience true), so that the tenant-level provider serves its users again",
 			title: "Switch the tenant on again so that the tenant-level provider serves its users",
-			steps: []Step{{Title: "Switch the tenant on (phone_consolidated_experience true)", Writes: []Write{{Method: "PATCH", Path: "/tenants/settings",
+			steps: []Step{{Title: "Switch the tenant on (phone_consolidated_experience true)", Writes: []plannedWrite{{Method: "PATCH", Path: "/tenants/settings",
 				Before: map[string]any{"phone_consolidated_experience": false}, After: map[string]any{"phone_consolidated_experience": true},
 				Note: "the only write; verified from Auth0's answer"}}}}},
 			func(c *outcome.Config) { c.Switched = true }); f != nil {
@@ -98,7 +98,7 @@ func fixFor(d *Discovery) *repairFix {
 	if p != nil && p.Disabled {
 		if f := try(&repairFix{kind: fixEnableProvider, providerID: p.ID, did: fmt.Sprintf("enabled the %s phone provider %s", p.Name, p.ID),
 			title: "Enable the phone provider",
-			steps: []Step{{Title: fmt.Sprintf("Enable the %s phone provider %s", p.Name, p.ID), Writes: []Write{{Method: "PATCH", Path: "/branding/phone/providers/" + p.ID,
+			steps: []Step{{Title: fmt.Sprintf("Enable the %s phone provider %s", p.Name, p.ID), Writes: []plannedWrite{{Method: "PATCH", Path: "/branding/phone/providers/" + p.ID,
 				Before: map[string]any{"disabled": true}, After: map[string]any{"disabled": false}, Note: "the only write"}}}}},
 			func(c *outcome.Config) { c.Provider.Disabled = false }); f != nil {
 			return f
@@ -110,7 +110,7 @@ func fixFor(d *Discovery) *repairFix {
 			if f := try(&repairFix{kind: fixAddMethods, providerID: p.ID, methods: want,
 				did:   fmt.Sprintf("set the %s phone provider %s to deliver %s", p.Name, p.ID, want),
 				title: "Add the missing delivery methods to the phone provider",
-				steps: []Step{{Title: fmt.Sprintf("Let the %s phone provider %s deliver %s", p.Name, p.ID, want), Writes: []Write{{Method: "PATCH", Path: "/branding/phone/providers/" + p.ID,
+				steps: []Step{{Title: fmt.Sprintf("Let the %s phone provider %s deliver %s", p.Name, p.ID, want), Writes: []plannedWrite{{Method: "PATCH", Path: "/branding/phone/providers/" + p.ID,
 					Before: map[string]any{"configuration": map[string]any{"delivery_methods": p.Configuration.DeliveryMethods.Methods()}},
 					After:  map[string]any{"configuration": map[string]any{"delivery_methods": want.Methods()}}, Note: "the only write; every other setting is sent unchanged"}}}}},
 				func(c *outcome.Config) {
@@ -127,10 +127,10 @@ func fixFor(d *Discovery) *repairFix {
 		if !a.Deployed {
 			f := &repairFix{kind: fixDeployAction, actionID: a.ID, bind: !slices.Contains(bound, a.ID),
 				did: fmt.Sprintf("deployed the custom-phone-provider Action %q", a.Name), title: "Deploy the custom-phone-provider Action"}
-			st := Step{Title: fmt.Sprintf("Deploy the Action %q", a.Name), Writes: []Write{{Method: "POST", Path: "/actions/actions/" + a.ID + "/deploy"}}}
+			st := Step{Title: fmt.Sprintf("Deploy the Action %q", a.Name), Writes: []plannedWrite{{Method: "POST", Path: "/actions/actions/" + a.ID + "/deploy"}}}
 			if f.bind {
 				f.did += " and bound it to the trigger"
-				st.Writes = append(st.Writes, Write{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings",
+				st.Writes = append(st.Writes, plannedWrite{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings",
 					After: map[string]any{"bindings": []string{a.Name}}})
 			}
 			f.steps = []Step{st}
@@ -149,7 +149,7 @@ func fixFor(d *Discovery) *repairFix {
 		} else if !slices.Contains(bound, a.ID) {
 			if f := try(&repairFix{kind: fixBindAction, actionID: a.ID, bind: true,
 				did: fmt.Sprintf("bound the custom-phone-provider Action %q to the trigger", a.Name), title: "Bind the custom-phone-provider Action",
-				steps: []Step{{Title: fmt.Sprintf("Bind the Action %q to the custom-phone-provider trigger", a.Name), Writes: []Write{{Method: "PATCH",
+				steps: []Step{{Title: fmt.Sprintf("Bind the Action %q to the custom-phone-provider trigger", a.Name), Writes: []plannedWrite{{Method: "PATCH",
 					Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings", After: map[string]any{"bindings": []string{a.Name}}, Note: "the only write"}}}}},
 				func(c *outcome.Config) { c.Bindings = append([]string{a.ID}, c.Bindings...) }); f != nil {
 				return f
@@ -161,7 +161,7 @@ func fixFor(d *Discovery) *repairFix {
 		if f := try(&repairFix{kind: fixCreateProvider, methods: want,
 			did:   fmt.Sprintf("created the custom phone provider (%s) for the bound custom-phone-provider Action", want),
 			title: "Create the custom phone provider for the bound Action",
-			steps: []Step{{Title: fmt.Sprintf("Create the custom phone provider (%s); the bound Action sends its messages", want), Writes: []Write{{Method: "POST", Path: "/branding/phone/providers",
+			steps: []Step{{Title: fmt.Sprintf("Create the custom phone provider (%s); the bound Action sends its messages", want), Writes: []plannedWrite{{Method: "POST", Path: "/branding/phone/providers",
 				After: map[string]any{"name": ProviderCustom, "configuration": map[string]any{"delivery_methods": want.Methods()}, "credentials": map[string]any{}}, Note: "the only write"}}}}},
 			func(c *outcome.Config) {
 				c.Provider = &outcome.Provider{Name: ProviderCustom}

@@ -40,7 +40,7 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 	dry := &dryClient{clientReads: m.c, conns: map[string]map[string]any{}}
 	copyM := *m
 	copyM.c = dry
-	copyM.store = NewMemoryStore() // the real checkpoint is never written
+	copyM.store = newMemoryStore() // the real checkpoint is never written
 	scratch := *cp
 	r := &run{m: &copyM, cp: &scratch, machine: copyM.steps.newMachine(cp.State), o: &Options{}}
 	if err = r.checkDrift(ctx); err != nil {
@@ -72,9 +72,9 @@ func (m *Migrator) RollbackPlan(ctx context.Context) (*Plan, error) {
 // its steps, one per step of the migration undone, have no state.
 const rollbackTitle = "Rollback plan"
 
-func nonNilWrites(ws []Write) []Write {
+func nonNilWrites(ws []plannedWrite) []plannedWrite {
 	if ws == nil {
-		return []Write{}
+		return []plannedWrite{}
 	}
 	return ws
 }
@@ -109,7 +109,7 @@ type clientReads interface {
 // write or refuses it.
 type dryClient struct {
 	clientReads
-	writes []Write
+	writes []plannedWrite
 	conns  map[string]map[string]any // connection id -> options written
 	flag   *bool
 	types  *delivery.Set
@@ -117,7 +117,7 @@ type dryClient struct {
 
 var _ Client = (*dryClient)(nil)
 
-func (d *dryClient) record(w Write) { d.writes = append(d.writes, w) }
+func (d *dryClient) record(w plannedWrite) { d.writes = append(d.writes, w) }
 
 func (d *dryClient) TenantSettings(ctx context.Context) (TenantSettings, error) {
 	if d.flag != nil {
@@ -128,7 +128,7 @@ func (d *dryClient) TenantSettings(ctx context.Context) (TenantSettings, error) 
 }
 
 func (d *dryClient) SetPhoneConsolidatedExperience(_ context.Context, enabled bool) (TenantSettings, error) {
-	d.record(Write{Method: "PATCH", Path: "/tenants/settings", After: map[string]any{"phone_consolidated_experience": enabled}})
+	d.record(plannedWrite{Method: "PATCH", Path: "/tenants/settings", After: map[string]any{"phone_consolidated_experience": enabled}})
 	d.flag = &enabled
 	return TenantSettings{PhoneConsolidatedExperience: &enabled}, nil
 }
@@ -152,7 +152,7 @@ func (d *dryClient) ReplaceConnectionOptions(ctx context.Context, id string, opt
 	if _, ok := options[UsePhoneProviderKey]; !ok {
 		note = "options." + UsePhoneProviderKey + " removed; " + note
 	}
-	d.record(Write{Method: "PATCH", Path: "/connections/" + id, After: map[string]any{"options": after}, Note: note})
+	d.record(plannedWrite{Method: "PATCH", Path: "/connections/" + id, After: map[string]any{"options": after}, Note: note})
 	d.conns[id] = maps.Clone(options)
 	return Connection{ID: id, Options: maps.Clone(options)}, nil
 }
@@ -165,7 +165,7 @@ func (d *dryClient) PhoneMessageTypes(ctx context.Context) (delivery.Set, error)
 }
 
 func (d *dryClient) SetPhoneMessageTypes(_ context.Context, types delivery.Set) error {
-	d.record(Write{Method: "PUT", Path: "/guardian/factors/phone/message-types", After: map[string]any{"message_types": nonNil(types.MessageTypes())}})
+	d.record(plannedWrite{Method: "PUT", Path: "/guardian/factors/phone/message-types", After: map[string]any{"message_types": nonNil(types.MessageTypes())}})
 	d.types = &types
 	return nil
 }
@@ -175,12 +175,12 @@ func (d *dryClient) CreatePhoneProvider(context.Context, PhoneProviderRequest) (
 }
 
 func (d *dryClient) UpdatePhoneProvider(_ context.Context, id string, req PhoneProviderRequest) (PhoneProvider, error) {
-	d.record(Write{Method: "PATCH", Path: "/branding/phone/providers/" + id, After: providerView(req)})
+	d.record(plannedWrite{Method: "PATCH", Path: "/branding/phone/providers/" + id, After: providerView(req)})
 	return PhoneProvider{ID: id, Name: req.Name, Disabled: req.Disabled, Configuration: req.Configuration}, nil
 }
 
 func (d *dryClient) DeletePhoneProvider(_ context.Context, id string) error {
-	d.record(Write{Method: "DELETE", Path: "/branding/phone/providers/" + id, Note: "created by the migration"})
+	d.record(plannedWrite{Method: "DELETE", Path: "/branding/phone/providers/" + id, Note: "created by the migration"})
 	return nil
 }
 
@@ -193,13 +193,13 @@ func (d *dryClient) CreatePhoneTemplate(context.Context, PhoneTemplate) (PhoneTe
 }
 
 func (d *dryClient) UpdatePhoneTemplate(_ context.Context, id string, content PhoneTemplateContent, disabled bool) (PhoneTemplate, error) {
-	d.record(Write{Method: "PATCH", Path: "/branding/phone/templates/" + id,
+	d.record(plannedWrite{Method: "PATCH", Path: "/branding/phone/templates/" + id,
 		After: map[string]any{"content": map[string]any{"from": content.From, "text": content.Text}, "disabled": disabled}, Note: "its text before the migration"})
 	return PhoneTemplate{ID: id, Disabled: disabled, Content: content}, nil
 }
 
 func (d *dryClient) DeletePhoneTemplate(_ context.Context, id string) error {
-	d.record(Write{Method: "DELETE", Path: "/branding/phone/templates/" + id, Note: "created by the migration"})
+	d.record(plannedWrite{Method: "DELETE", Path: "/branding/phone/templates/" + id, Note: "created by the migration"})
 	return nil
 }
 
@@ -212,7 +212,7 @@ func (d *dryClient) DeployAction(context.Context, string) error {
 }
 
 func (d *dryClient) DeleteAction(_ context.Context, id string, force bool) error {
-	d.record(Write{Method: "DELETE", Path: "/actions/actions/" + id, Note: "created by the migration"})
+	d.record(plannedWrite{Method: "DELETE", Path: "/actions/actions/" + id, Note: "created by the migration"})
 	return nil
 }
 
@@ -223,6 +223,6 @@ func (d *dryClient) SetTriggerBindings(_ context.Context, trigger string, refs [
 		after = append(after, map[string]any{"ref": map[string]string{"type": "action_id", "value": b.ActionID}, "display_name": b.DisplayName})
 		out = append(out, Binding{ActionID: b.ActionID, DisplayName: b.DisplayName})
 	}
-	d.record(Write{Method: "PATCH", Path: "/actions/triggers/" + trigger + "/bindings", After: after})
+	d.record(plannedWrite{Method: "PATCH", Path: "/actions/triggers/" + trigger + "/bindings", After: after})
 	return slices.Clip(out), nil
 }

@@ -244,7 +244,7 @@ func (t stepTable) planSteps(pc *planContext) []Step {
 		st := s.plan(pc)
 		st.State = s.to
 		if st.Writes == nil {
-			st.Writes = []Write{}
+			st.Writes = []plannedWrite{}
 		}
 		out = append(out, st)
 	}

@@ -103,17 +103,17 @@ func planActionStep(pc *planContext) Step {
 			}
 			after["dependencies"] = deps
 		}
-		st.Writes = append(st.Writes, Write{Method: "POST", Path: "/actions/actions", After: after, Note: actionNote(in)})
+		st.Writes = append(st.Writes, plannedWrite{Method: "POST", Path: "/actions/actions", After: after, Note: actionNote(in)})
 	}
 	if need.deploy {
-		st.Writes = append(st.Writes, Write{Method: "POST", Path: "/actions/actions/" + newActionID + "/deploy"})
+		st.Writes = append(st.Writes, plannedWrite{Method: "POST", Path: "/actions/actions/" + newActionID + "/deploy"})
 	}
 	if need.bind {
 		var before any
 		if len(pc.d.Bindings) > 0 {
 			before = bindingsView(pc.d.Bindings)
 		}
-		st.Writes = append(st.Writes, Write{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings", Before: before,
+		st.Writes = append(st.Writes, plannedWrite{Method: "PATCH", Path: "/actions/triggers/" + TriggerCustomPhoneProvider + "/bindings", Before: before,
 			After: []map[string]any{{"ref": map[string]string{"type": "action_id", "value": newActionID}, "display_name": act.Name}}})
 	}
 	return st

@@ -68,7 +68,7 @@ func planConnectionsStep(pc *planContext) Step {
 			before[UsePhoneProviderKey] = v
 			note = fmt.Sprintf("connection %q: every other option is re-sent unchanged", ref.Name)
 		}
-		st.Writes = append(st.Writes, Write{Method: "PATCH", Path: "/connections/" + ref.ID,
+		st.Writes = append(st.Writes, plannedWrite{Method: "PATCH", Path: "/connections/" + ref.ID,
 			Before: map[string]any{"options": before},
 			After:  map[string]any{"options": map[string]any{UsePhoneProviderKey: in.UsePhoneProvider}},
 			Note:   note})

@@ -50,7 +50,7 @@ func planMFAStep(pc *planContext) Step {
 		if d.MFAMessageTypesConfigured {
 			before = map[string]any{"message_types": nonNil(d.MFAMessageTypes.MessageTypes())}
 		}
-		st.Writes = []Write{{Method: "PUT", Path: "/guardian/factors/phone/message-types",
+		st.Writes = []plannedWrite{{Method: "PUT", Path: "/guardian/factors/phone/message-types",
 			Before: before, After: map[string]any{"message_types": nonNil(in.MFAMessageTypes.MessageTypes())}}}
 	default:
 		st.Title = fmt.Sprintf("MFA message types (%s) already within the delivery methods (%s): verified, not rewritten", in.MFAMessageTypes, in.Delivery)

@@ -128,9 +128,9 @@ func planProviderStep(pc *planContext) Step {
 	switch write, _ := providerWrite(p, req, false, nil); { // a plan has written nothing: no conflict
 	case !write:
 	case p == nil:
-		st.Writes = []Write{{Method: "POST", Path: "/branding/phone/providers", After: providerView(req)}}
+		st.Writes = []plannedWrite{{Method: "POST", Path: "/branding/phone/providers", After: providerView(req)}}
 	default:
-		st.Writes = []Write{{Method: "PATCH", Path: "/branding/phone/providers/" + p.ID, Before: providerView(PhoneProviderRequest{
+		st.Writes = []plannedWrite{{Method: "PATCH", Path: "/branding/phone/providers/" + p.ID, Before: providerView(PhoneProviderRequest{
 			Name: p.Name, Disabled: p.Disabled, Configuration: p.Configuration}), After: providerView(req)}}
 	}
 	return st
@@ -153,7 +153,7 @@ func planTestStep(pc *planContext) Step {
 	}
 	for _, r := range o.TestRecipients {
 		for _, meth := range in.Delivery.Methods() {
-			st.Writes = append(st.Writes, Write{Method: "POST", Path: "/branding/phone/providers/" + pc.providerID() + "/try",
+			st.Writes = append(st.Writes, plannedWrite{Method: "POST", Path: "/branding/phone/providers/" + pc.providerID() + "/try",
 				After: map[string]string{"to": r, "delivery_method": string(meth)}})
 		}
 	}

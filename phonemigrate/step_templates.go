@@ -63,11 +63,11 @@ func planTemplatesStep(pc *planContext) Step {
 		}
 		note := "from the " + ti.Source + "; " + previewNote(ti)
 		if existing == nil {
-			st.Writes = append(st.Writes, Write{Method: "POST", Path: "/branding/phone/templates",
+			st.Writes = append(st.Writes, plannedWrite{Method: "POST", Path: "/branding/phone/templates",
 				After: map[string]any{"type": ti.Type, "content": after}, Note: note})
 			continue
 		}
-		st.Writes = append(st.Writes, Write{Method: "PATCH", Path: "/branding/phone/templates/" + existing.ID,
+		st.Writes = append(st.Writes, plannedWrite{Method: "PATCH", Path: "/branding/phone/templates/" + existing.ID,
 			Before: map[string]any{"content": map[string]any{"from": existing.Content.From, "text": existing.Content.Text}, "disabled": existing.Disabled},
 			After:  map[string]any{"content": after, "disabled": false}, Note: note})
 	}

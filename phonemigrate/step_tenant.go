@@ -62,14 +62,14 @@ func planTenantStep(pc *planContext) Step {
 	if !needsTenantSwitch(cur) {
 		return Step{Title: "The tenant is already switched to the Unified Phone Experience"}
 	}
-	sw := Write{Method: "PATCH", Path: "/tenants/settings",
+	sw := plannedWrite{Method: "PATCH", Path: "/tenants/settings",
 		Before: map[string]any{"phone_consolidated_experience": false},
 		After:  map[string]any{"phone_consolidated_experience": true},
 	}
 	if cur == nil {
 		sw.Note = "the tenant has no phone_consolidated_experience setting yet (absent means off)"
 	}
-	return Step{Title: "Switch the tenant to the Unified Phone Experience", Writes: []Write{sw}}
+	return Step{Title: "Switch the tenant to the Unified Phone Experience", Writes: []plannedWrite{sw}}
 }
 
 func (r *run) switchTenant(ctx context.Context) (event, error) {

@@ -98,7 +98,7 @@ func BenchmarkCallsPerMigration(b *testing.B) {
 					original := srv.State()
 					o := migrateOptions(srv)
 					o.TestRecipients, o.SkipTest = nil, true
-					planner, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+					planner, err := newMigrator(b.Context(), srv, nil, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -113,7 +113,7 @@ func BenchmarkCallsPerMigration(b *testing.B) {
 					if path == "cli" {
 						runCLI(b, bin, srv)
 					} else {
-						m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+						m, err := newMigrator(b.Context(), srv, nil, nil)
 						if err != nil {
 							b.Fatal(err)
 						}
@@ -503,7 +503,7 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 			mustMake(b, srv, phonemigratetest.AddTextOnlyProvider, phonemigratetest.SwitchOn)
 		}},
 		{name: "migrated-then-connection-reverted", minimum: 5 + 2 + 1, sc: phonemigratetest.LegacyTwilio, shape: func(b *testing.B, srv *phonemigratetest.Server) {
-			m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+			m, err := newMigrator(b.Context(), srv, nil, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -531,7 +531,7 @@ func BenchmarkCallsPerConvergence(b *testing.B) {
 				srv := newFake(tc.sc)
 				tc.shape(b, srv)
 				srv.ResetRequests()
-				m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+				m, err := newMigrator(b.Context(), srv, nil, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -609,7 +609,7 @@ func BenchmarkCallsPerRepair(b *testing.B) {
 				srv := newFake(phonemigratetest.MFATwilio)
 				tc.shape(b, srv)
 				srv.ResetRequests()
-				m, err := newMigrator(b.Context(), srv, nil, phonemigrate.NewMemoryStore())
+				m, err := newMigrator(b.Context(), srv, nil, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
