@@ -55,10 +55,16 @@ func cmdBaseline(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdInvariant asserts "check exits 0 ⇒ every consumer's /__fake/notify
-// delivers the same request as at baseline".
+// delivers the same request as at baseline" (a consumer whose difference
+// check lists as accepted must still get its code). Flags after
+// healthy|unhealthy go to check (a later --checkpoint wins).
 func cmdInvariant(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) > 1 || (len(args) == 1 && args[0] != "healthy" && args[0] != "unhealthy") {
-		ts.Fatalf("usage: invariant [healthy|unhealthy]")
+	var checkArgs []string
+	if len(args) > 1 {
+		args, checkArgs = args[:1], args[1:]
+	}
+	if neg || (len(args) == 1 && args[0] != "healthy" && args[0] != "unhealthy") {
+		ts.Fatalf("usage: invariant [healthy|unhealthy [CHECK FLAGS...]]")
 	}
 	st := stateOf(ts)
 	if st.baseline == nil {
@@ -75,8 +81,13 @@ func cmdInvariant(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(fs.Parse(nil))
 	tenant, err := tf.resolve(ts.Getenv)
 	ts.Check(err)
-	cp := ts.MkAbs(tenant.defaultCheckpoint())
-	code := run(ctx, []string{"check", "--quiet", "--json", "--checkpoint", cp}, strings.NewReader(""), &out, &out, ts.Getenv)
+	check := []string{"check", "--quiet", "--json", "--checkpoint", ts.MkAbs(tenant.defaultCheckpoint())}
+	for i := 0; i < len(checkArgs); i++ {
+		if checkArgs[i] == "--checkpoint" && i+1 < len(checkArgs) {
+			checkArgs[i+1] = ts.MkAbs(checkArgs[i+1]) // check runs in this process, not in $WORK
+		}
+	}
+	code := run(ctx, append(check, checkArgs...), strings.NewReader(""), &out, &out, ts.Getenv)
 	healthy := code == exitOK
 	if len(args) == 1 && healthy != (args[0] == "healthy") {
 		ts.Fatalf("invariant: check exited %d, want %s:\n%s", code, args[0], out.String())

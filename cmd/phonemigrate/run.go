@@ -62,7 +62,7 @@ type command struct {
 }
 
 // tenantUsage is the synopsis of the flags every tenant command takes.
-const tenantUsage = "[--base-url URL] [--request-timeout TIME] [--header-timeout TIME]"
+const tenantUsage = "[--base-url URL] [--tenant-name NAME] [--request-timeout TIME] [--header-timeout TIME]"
 
 func commands() []command {
 	return []command{

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -29,12 +30,14 @@ const (
 // tenantFlags are the flags that name the tenant and bound each request.
 type tenantFlags struct {
 	baseURL        string
+	name           string
 	requestTimeout time.Duration
 	headerTimeout  time.Duration
 }
 
 func (t *tenantFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.baseURL, "base-url", "", "Management API base `URL`, e.g. http://127.0.0.1:8080/api/v2 (overrides "+envBaseURL+" and "+envDomain+")")
+	fs.StringVar(&t.name, "tenant-name", "", "the tenant's `NAME` in its checkpoint: a fleet file's name, to check, repair or roll back one tenant of a fleet (default the domain, or the base URL's host)")
 	fs.DurationVar(&t.requestTimeout, "request-timeout", auth0api.DefaultRequestTimeout, "longest `TIME` one attempt of a request may take, answer included")
 	fs.DurationVar(&t.headerTimeout, "header-timeout", auth0api.DefaultResponseHeaderTimeout, "longest `TIME` to wait for the response headers of one attempt")
 }
@@ -44,10 +47,16 @@ func (t *tenantFlags) resolve(getenv func(string) string) (tenantConfig, error) 
 	if t.requestTimeout <= 0 || t.headerTimeout <= 0 {
 		return tenantConfig{}, usageErrorf("--request-timeout and --header-timeout must be positive durations such as 25s")
 	}
+	if t.name != "" && !tenantNameRE.MatchString(t.name) {
+		return tenantConfig{}, usageErrorf("--tenant-name must be letters, digits, '.', '-' or '_' (at most 100), as a fleet file's names are")
+	}
 	tc, err := resolveTenant(t.baseURL, getenv)
-	tc.RequestTimeout, tc.HeaderTimeout = t.requestTimeout, t.headerTimeout
+	tc.RequestTimeout, tc.HeaderTimeout, tc.name = t.requestTimeout, t.headerTimeout, t.name
 	return tc, err
 }
+
+// tenantNameRE is what --tenant-name takes: a fleet file's tenant names.
+var tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // tenantConfig is a resolved tenant: where the Management API is and how to
 // authenticate. Exactly one of Domain and BaseURL is set; either Token or
@@ -61,11 +70,16 @@ type tenantConfig struct {
 	// RequestTimeout and HeaderTimeout bound each attempt (0: the
 	// auth0api defaults).
 	RequestTimeout, HeaderTimeout time.Duration
+	// name is --tenant-name ("": derived from the domain or base URL).
+	name string
 }
 
-// Name is the tenant as people read it: the domain, or the base URL's
-// host[:port].
+// Name is the tenant as people read it and its checkpoint records it:
+// --tenant-name, else the domain, else the base URL's host[:port].
 func (t tenantConfig) Name() string {
+	if t.name != "" {
+		return t.name
+	}
 	if t.Domain != "" {
 		return t.Domain
 	}
