@@ -322,35 +322,51 @@ func mixedMFAUnset() *memTenant {
 // TestApplyFailureAndResume fails each write once (plain failures and lost
 // answers), checks the migration stops in failed with the right LastGood,
 // then resumes to exactly the tenant an undisturbed run produces.
+// leftFrom returns the state that the step reaching to left from in a
+// run's transitions: where a migration failing in that step fails from.
+func leftFrom(t *testing.T, steps []phonemigrate.Transition, to phonemigrate.State) phonemigrate.State {
+	t.Helper()
+	for _, tr := range steps {
+		if tr.To == to {
+			return tr.From
+		}
+	}
+	t.Fatalf("no step reached %s in %v", to, steps)
+	return ""
+}
+
 func TestApplyFailureAndResume(t *testing.T) {
 	t.Parallel()
 	reference := mixedMFAUnset()
 	m, _ := newMigrator(t, reference)
-	if _, err := m.Apply(t.Context(), baseOptions()); err != nil {
+	done, err := m.Apply(t.Context(), baseOptions())
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := reference.snapshot()
 
 	tests := []struct {
-		in       injection
-		lastGood phonemigrate.State
+		in injection
+		// step is the state the step making the call reaches: the
+		// migration fails from the state before it (lastGood).
+		step phonemigrate.State
 	}{
-		{injection{method: "CreateAction"}, phonemigrate.StatePlanned},
-		{injection{method: "CreateAction", lost: true}, phonemigrate.StatePlanned},
-		{injection{method: "GetAction"}, phonemigrate.StatePlanned},
-		{injection{method: "DeployAction"}, phonemigrate.StatePlanned},
-		{injection{method: "SetTriggerBindings"}, phonemigrate.StatePlanned},
-		{injection{method: "SetTriggerBindings", lost: true}, phonemigrate.StatePlanned},
-		{injection{method: "CreatePhoneProvider"}, phonemigrate.StateActionDeployed},
-		{injection{method: "CreatePhoneProvider", lost: true}, phonemigrate.StateActionDeployed},
-		{injection{method: "TestPhoneProvider"}, phonemigrate.StateProviderConfigured},
-		{injection{method: "SetPhoneConsolidatedExperience"}, phonemigrate.StateProviderTested},
-		{injection{method: "SetPhoneConsolidatedExperience", lost: true}, phonemigrate.StateProviderTested},
-		{injection{method: "ReplaceConnectionOptions"}, phonemigrate.StateTenantSwitched},
-		{injection{method: "ReplaceConnectionOptions", lost: true}, phonemigrate.StateTenantSwitched},
-		{injection{method: "SetPhoneMessageTypes"}, phonemigrate.StateConnectionsSwitched},
-		{injection{method: "CreatePhoneTemplate"}, phonemigrate.StateMFAAligned},
-		{injection{method: "CreatePhoneTemplate", lost: true}, phonemigrate.StateMFAAligned},
+		{injection{method: "CreateAction"}, phonemigrate.StateActionDeployed},
+		{injection{method: "CreateAction", lost: true}, phonemigrate.StateActionDeployed},
+		{injection{method: "GetAction"}, phonemigrate.StateActionDeployed},
+		{injection{method: "DeployAction"}, phonemigrate.StateActionDeployed},
+		{injection{method: "SetTriggerBindings"}, phonemigrate.StateActionDeployed},
+		{injection{method: "SetTriggerBindings", lost: true}, phonemigrate.StateActionDeployed},
+		{injection{method: "CreatePhoneProvider"}, phonemigrate.StateProviderConfigured},
+		{injection{method: "CreatePhoneProvider", lost: true}, phonemigrate.StateProviderConfigured},
+		{injection{method: "TestPhoneProvider"}, phonemigrate.StateProviderTested},
+		{injection{method: "SetPhoneConsolidatedExperience"}, phonemigrate.StateTenantSwitched},
+		{injection{method: "SetPhoneConsolidatedExperience", lost: true}, phonemigrate.StateTenantSwitched},
+		{injection{method: "ReplaceConnectionOptions"}, phonemigrate.StateConnectionsSwitched},
+		{injection{method: "ReplaceConnectionOptions", lost: true}, phonemigrate.StateConnectionsSwitched},
+		{injection{method: "SetPhoneMessageTypes"}, phonemigrate.StateMFAAligned},
+		{injection{method: "CreatePhoneTemplate"}, phonemigrate.StateTemplatesMigrated},
+		{injection{method: "CreatePhoneTemplate", lost: true}, phonemigrate.StateTemplatesMigrated},
 	}
 	for _, tt := range tests {
 		name := tt.in.method
@@ -358,6 +374,7 @@ func TestApplyFailureAndResume(t *testing.T) {
 			name += "/lost"
 		}
 		t.Run(name, func(t *testing.T) {
+			lastGood := leftFrom(t, done.Steps, tt.step)
 			mt := mixedMFAUnset()
 			original := mt.snapshot()
 			m, store := newMigrator(t, mockOver(t, mt, false, inject(mt, tt.in)))
@@ -369,12 +386,12 @@ func TestApplyFailureAndResume(t *testing.T) {
 				t.Fatalf("result = %+v, want state failed", res)
 			}
 			cp, _ := store.Load(t.Context())
-			if cp.State != phonemigrate.StateFailed || cp.LastGood != tt.lastGood || cp.Error == "" {
-				t.Errorf("checkpoint state %s last_good %s error %q, want failed/%s", cp.State, cp.LastGood, cp.Error, tt.lastGood)
+			if cp.State != phonemigrate.StateFailed || cp.LastGood != lastGood || cp.Error == "" {
+				t.Errorf("checkpoint state %s last_good %s error %q, want failed/%s", cp.State, cp.LastGood, cp.Error, lastGood)
 			}
 			assertNoSecrets(t, cp)
 			// Nothing after the failed step was written.
-			if phonemigrate.StateOrder(tt.lastGood) < phonemigrate.StateOrder(phonemigrate.StateProviderTested) && !tt.in.lost {
+			if phonemigrate.StateOrder(lastGood) < phonemigrate.StateOrder(phonemigrate.StateProviderTested) && !tt.in.lost {
 				if mt.UPE != nil && *mt.UPE {
 					t.Errorf("tenant switched although the provider step failed")
 				}
@@ -384,8 +401,8 @@ func TestApplyFailureAndResume(t *testing.T) {
 			if err != nil {
 				t.Fatalf("resume: %v", err)
 			}
-			if res.State != phonemigrate.StateCompleted || len(res.Steps) == 0 || res.Steps[0].From != tt.lastGood {
-				t.Errorf("resume result %s, first step from %v, want completed from %s", res.State, res.Steps, tt.lastGood)
+			if res.State != phonemigrate.StateCompleted || len(res.Steps) == 0 || res.Steps[0].From != lastGood {
+				t.Errorf("resume result %s, first step from %v, want completed from %s", res.State, res.Steps, lastGood)
 			}
 			if diff := cmp.Diff(want, mt.snapshot(), cmpTenant, cmpIDs); diff != "" {
 				t.Errorf("resumed tenant differs from an undisturbed run (-want +got):\n%s", diff)

@@ -49,53 +49,28 @@ func ExampleMigrator_Plan() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Print(plan.Text())
+	// plan.Text() is the whole plan, as 'phonemigrate plan' prints it; here
+	// where the token comes from and the writes, in order.
+	fmt.Println("Twilio token:", plan.TwilioToken)
+	for _, st := range plan.Steps {
+		for _, w := range st.Writes {
+			fmt.Println(w.Method, w.Path)
+		}
+	}
 	// Output:
-	// Migration plan for acme-legacy
-	// Provider: twilio
-	// Delivery: SMS
 	// Twilio token: carried over from connection "sms" (options.twilio_token) of account ACf0e1d2c3b4a5968778695a4b3c2d1e0f, read from the tenant
-	// Twilio check: GET /2010-04-01/Accounts/ACf0e1d2c3b4a5968778695a4b3c2d1e0f.json with these credentials before the first write that sends them
-	//
-	// Warnings:
-	//   ! options.use_phone_provider is undocumented by Auth0 (terraform-provider-auth0#1549); each connection write is verified from Auth0's answer, and every other option must stay unchanged.
-	//   ! If Terraform (terraform-provider-auth0) or auth0-deploy-cli manages this tenant, its next run with a configuration written before the migration reverts it: the tenant switch (phone_consolidated_experience), use_phone_provider of the SMS connections, the MFA message types, the phone templates, and with deploy-cli's AUTH0_ALLOW_DELETE the phone provider and the Action; after apply, run 'phonemigrate export --format terraform' (or deploy-cli) and follow its EDITS.md.
-	//
-	// Integrations at risk: none found (only the application this migration runs as holds a guardian scope; the tenant logs hold no Management API call (sapi/fapi)).
-	//
-	// 1. Configure the tenant-level twilio phone provider → provider_configured
-	//    POST /branding/phone/providers
-	//      after:  {"configuration":{"default_from":"+15005550006","delivery_methods":["text"],"sid":"ACf0e1d2c3b4a5968778695a4b3c2d1e0f"},"credentials":{"auth_token":"[redacted]"},"disabled":false,"name":"twilio"}
-	//
-	// 2. Send a test message per delivery method to each recipient and follow its status in the Twilio account (Auth0 reports no delivery) → provider_tested
-	//    POST /branding/phone/providers/{new_provider_id}/try
-	//      after:  {"delivery_method":"text","to":"+15551230001"}
-	//
-	// 3. Switch the tenant to the Unified Phone Experience → tenant_switched
-	//    PATCH /tenants/settings
-	//      before: {"phone_consolidated_experience":false}
-	//      after:  {"phone_consolidated_experience":true}
-	//      note:   the tenant has no phone_consolidated_experience setting yet (absent means off)
-	//
-	// 4. Switch each Passwordless SMS connection to the tenant-level provider (whole options re-sent, verified from Auth0's answer) → connections_switched
-	//    PATCH /connections/con_Tw3hJ6cV9mQs1KeY
-	//      before: {"options":{}}
-	//      after:  {"options":{"use_phone_provider":true}}
-	//      note:   connection "sms": options.use_phone_provider is absent before; every other option is re-sent unchanged
-	//
-	// 5. MFA phone factor not enabled: message types left as they are → mfa_aligned
-	//    (no writes)
-	//
-	// 6. Migrate the legacy message templates to tenant phone templates → templates_migrated
-	//    POST /branding/phone/templates
-	//      after:  {"content":{"from":"+15005550006","text":"{{ code }} is your ACME login code. It expires in 5 minutes."},"type":"otp_verify"}
-	//      note:   from the connection sms; users will read (sample values): "123456 is your ACME login code. It expires in 5 minutes."
+	// POST /branding/phone/providers
+	// POST /branding/phone/providers/{new_provider_id}/try
+	// PATCH /tenants/settings
+	// PATCH /connections/con_Tw3hJ6cV9mQs1KeY
+	// POST /branding/phone/templates
 }
 
 // Apply migrates a tenant whose Passwordless connection uses a custom SMS
 // gateway: it generates, deploys and binds a custom-phone-provider Action,
 // creates the custom provider, tests it, then switches the tenant and the
-// connection. The observer sees every transition; a file store would let a
+// connection. The observer sees every transition (here the last is
+// printed); a file store would let a
 // failed run resume where it stopped.
 func ExampleMigrator_Apply() {
 	ctx := context.Background()
@@ -105,7 +80,9 @@ func ExampleMigrator_Apply() {
 	m, err := phonemigrate.New(client,
 		phonemigrate.WithPollInterval(10*time.Millisecond),
 		phonemigrate.WithObserver(func(t phonemigrate.Transition) {
-			fmt.Printf("%s → %s\n", t.From, t.To)
+			if t.To == phonemigrate.StateCompleted {
+				fmt.Printf("%s → %s\n", t.From, t.To)
+			}
 		}))
 	if err != nil {
 		log.Fatal(err)
@@ -125,15 +102,6 @@ func ExampleMigrator_Apply() {
 	res, err = m.Apply(ctx, phonemigrate.Options{})
 	fmt.Println("again:", res.State, res.AlreadyDone, err)
 	// Output:
-	// new → discovered
-	// discovered → planned
-	// planned → action_deployed
-	// action_deployed → provider_configured
-	// provider_configured → provider_tested
-	// provider_tested → tenant_switched
-	// tenant_switched → connections_switched
-	// connections_switched → mfa_aligned
-	// mfa_aligned → templates_migrated
 	// templates_migrated → completed
 	// result: completed provider: custom
 	// again: completed true <nil>
@@ -159,7 +127,11 @@ func ExampleMigrator_Run() {
 				fmt.Println("resuming from", resume.ResumePoint())
 				return nil
 			}
-			fmt.Println("plan:", len(p.Steps), "steps, provider", p.Provider)
+			writes := 0
+			for _, st := range p.Steps {
+				writes += len(st.Writes)
+			}
+			fmt.Println("plan:", writes, "writes, provider", p.Provider)
 			return nil
 		},
 		Approve: func(ctx context.Context, p *phonemigrate.Plan, resume *phonemigrate.Checkpoint) (bool, error) {
@@ -168,7 +140,7 @@ func ExampleMigrator_Run() {
 	})
 	fmt.Println("result:", res.State, err)
 	// Output:
-	// plan: 6 steps, provider twilio
+	// plan: 4 writes, provider twilio
 	// result: completed <nil>
 }
 

@@ -15,7 +15,8 @@ import (
 // numbered list of docs/how-it-works.md ("What is written to the tenant"),
 // the forward path in State's doc (state.go), the order of writes in the
 // package doc (doc.go) and the rollback order in Rollback's doc
-// (rollback.go). Each sits between two marker lines; -update rewrites what
+// (rollback.go), and the state diagram of docs/how-it-works.md ([Diagram]).
+// Each sits between two marker lines; -update rewrites what
 // is between them, so adding a step is adding its file and regenerating.
 func TestStepProse(t *testing.T) {
 	t.Parallel()
@@ -25,6 +26,7 @@ func TestStepProse(t *testing.T) {
 		want             string
 	}{
 		{"../docs/how-it-works.md", "<!-- steps: written from the step table by phonemigrate's TestStepProse -update -->", "<!-- /steps -->", docList(tbl)},
+		{"../docs/how-it-works.md", "```mermaid", "```", strings.TrimSuffix(Diagram(), "\n") + "\n"},
 		{"state.go", "// path is (written from the step table by TestStepProse -update)", "//", "//\n" + forwardPath(tbl) + "//\n"},
 		{"doc.go", "// Apply runs the steps of the table, in order (written by TestStepProse -update):", "//", "//\n" + orderOfWrites(tbl) + "//\n"},
 		{"rollback.go", "// from the step table, see undoOrder; written by TestStepProse -update):", "//", "//\n" + rollbackOrder(tbl) + "//\n"},

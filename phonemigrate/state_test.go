@@ -134,20 +134,18 @@ func TestCheckEvaluatesWhatStepsEstablish(t *testing.T) {
 }
 
 // TestPlanStepsFollowTable: a plan shows the steps of the table that apply
-// to its intent, in the table's order.
+// to its intent (a plan of its own), in the table's order: the Action
+// step only when this run sets up a custom provider.
 func TestPlanStepsFollowTable(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		in   *migrationIntent
-		want []State
+		name       string
+		in         *migrationIntent
+		wantAction bool
 	}{
-		{"custom", &migrationIntent{Provider: ProviderKindCustom}, []State{stateActionDeployed, stateProviderConfigured, stateProviderTested,
-			stateTenantSwitched, stateConnectionsSwitched, stateMFAAligned, stateTemplatesMigrated}},
-		{"twilio", &migrationIntent{Provider: ProviderKindTwilio, Twilio: &twilioSettings{SID: "AC1"}}, []State{stateProviderConfigured, stateProviderTested,
-			stateTenantSwitched, stateConnectionsSwitched, stateMFAAligned, stateTemplatesMigrated}},
-		{"converge", &migrationIntent{Provider: ProviderKindCustom, Keep: true, ProviderID: "pro_1"}, []State{stateProviderConfigured, stateProviderTested,
-			stateTenantSwitched, stateConnectionsSwitched, stateMFAAligned, stateTemplatesMigrated}},
+		{"custom", &migrationIntent{Provider: ProviderKindCustom}, true},
+		{"twilio", &migrationIntent{Provider: ProviderKindTwilio, Twilio: &twilioSettings{SID: "AC1"}}, false},
+		{"converge", &migrationIntent{Provider: ProviderKindCustom, Keep: true, ProviderID: "pro_1"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,12 +153,26 @@ func TestPlanStepsFollowTable(t *testing.T) {
 			if tt.in.Provider == ProviderKindCustom {
 				pc.act = &actiongen.Action{Name: "a"}
 			}
+			var want []State
+			for _, s := range steps() {
+				if s.plan != nil && (s.skip == nil || !s.skip(tt.in)) {
+					want = append(want, s.to)
+				}
+			}
+			if got := slices.Contains(want, stateActionDeployed); got != tt.wantAction {
+				t.Fatalf("the Action step applies: %v, want %v", got, tt.wantAction)
+			}
 			var got []State
 			for _, st := range steps().planSteps(pc) {
 				got = append(got, st.State)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("plan steps (-want +got):\n%s", diff)
+			}
+			for i := 1; i < len(got); i++ {
+				if steps().stateOrder(got[i-1]) >= steps().stateOrder(got[i]) {
+					t.Errorf("plan steps %v are not in the forward order", got)
+				}
 			}
 		})
 	}
@@ -227,60 +239,74 @@ func TestStepName(t *testing.T) {
 // take it in its place, and the step after it leaves from its state.
 func TestAddingAStep(t *testing.T) {
 	t.Parallel()
-	const stateAudited, eventAudit = State("audited"), event("audit")
+	const stateAudited, eventAudit = State("hypothetically_audited"), event("hypothetical_audit")
+	const order = 85
 	// A table of its own: the built-in one, which other tests use at the
 	// same time, is left alone.
-	tbl := newStepTable(append(slices.Clone(builtin), &step{order: 85, event: eventAudit, to: stateAudited, does: "audit",
+	audit := &step{order: order, event: eventAudit, to: stateAudited, does: "audit",
 		doc:   "**Audit**: reads what was written.",
 		plan:  func(*planContext) Step { return Step{Title: "Audit"} },
 		apply: func(*run, context.Context) (event, error) { return eventAudit, nil },
 		undo:  &undo{title: "Un-audit", restore: func(*run, context.Context) error { return nil }},
-	})...)
+	}
+	tbl := newStepTable(append(slices.Clone(builtin), audit)...)
+	// Its neighbours in the built-in table, whatever they are.
+	var prev, next *step
+	for _, s := range steps() {
+		if s.order <= order { // a step of the same order comes first
+			prev = s
+		} else if next == nil {
+			next = s
+		}
+	}
 	in := &migrationIntent{Provider: ProviderKindTwilio, Twilio: &twilioSettings{SID: "AC1"}}
-	if s := steps().nextStep(stateMFAAligned, in); s == nil || s.event != eventMigrateTemplates {
-		t.Fatalf("the built-in table's step after mfa_aligned is %v, want migrate_templates (untouched)", s)
+	if s := steps().nextStep(prev.to, in); s == nil || s.event != next.event {
+		t.Fatalf("the built-in table's step after %s is %v, want %s (untouched)", prev.to, s, next.event)
 	}
-	if s := tbl.nextStep(stateMFAAligned, in); s == nil || s.event != eventAudit {
-		t.Fatalf("the step after mfa_aligned is %v, want the new one", s)
+	if s := tbl.nextStep(prev.to, in); s == nil || s.event != eventAudit {
+		t.Fatalf("the step after %s is %v, want the new one", prev.to, s)
 	}
-	if s := tbl.nextStep(stateAudited, in); s == nil || s.event != eventMigrateTemplates {
-		t.Fatalf("the step after the new one is %v, want migrate_templates", s)
+	if s := tbl.nextStep(stateAudited, in); s == nil || s.event != next.event {
+		t.Fatalf("the step after the new one is %v, want %s", s, next.event)
 	}
 	for _, hop := range []struct {
 		from State
 		ev   event
-	}{{stateMFAAligned, eventAudit}, {stateAudited, eventMigrateTemplates}} {
+	}{{prev.to, eventAudit}, {stateAudited, next.event}} {
 		if err := tbl.newMachine(hop.from).Event(t.Context(), string(hop.ev)); err != nil {
 			t.Errorf("machine: %s --%s-->: %v", hop.from, hop.ev, err)
 		}
 	}
-	if got, want := tbl.stateOrder(stateAudited), tbl.stateOrder(stateMFAAligned)+1; got != want {
+	if got, want := tbl.stateOrder(stateAudited), tbl.stateOrder(prev.to)+1; got != want {
 		t.Errorf("stateOrder(audited) = %d, want %d", got, want)
 	}
 	var planned []State
 	for _, st := range tbl.planSteps(&planContext{d: &Discovery{}, in: in, o: &Options{}}) {
 		planned = append(planned, st.State)
 	}
-	if i := slices.Index(planned, stateAudited); i < 1 || planned[i-1] != stateMFAAligned {
-		t.Errorf("plan steps %v: want audited right after mfa_aligned", planned)
+	if i := slices.Index(planned, stateAudited); i < 1 || planned[i-1] != prev.to || i+1 >= len(planned) || planned[i+1] != next.to {
+		t.Errorf("plan steps %v: want audited between %s and %s", planned, prev.to, next.to)
 	}
 	// The prose that lists the steps takes it too (TestStepProse writes it).
-	if l := docList(tbl); !strings.Contains(l, "6. **MFA**") || !strings.Contains(l, "7. **Audit**: reads what was written.\n8. **Templates**") {
-		t.Errorf("docs list:\n%s", l)
+	l := docList(tbl)
+	head := func(s *step) string { return strings.Fields(s.doc)[0] } // "**MFA**": the doc is wrapped
+	if at := strings.LastIndex(l, ". **Audit**: reads what was written.\n"); at < 0 || strings.Index(l, head(prev)) > at || at > strings.Index(l, head(next)) {
+		t.Errorf("docs list, want the new step between its neighbours:\n%s", l)
 	}
-	if p := forwardPath(tbl); !strings.Contains(p, "mfa_aligned → audited → templates_migrated") {
+	if p := forwardPath(tbl); !strings.Contains(p, string(prev.to)+" → "+string(stateAudited)+" → "+string(next.to)) {
 		t.Errorf("forward path:\n%s", p)
 	}
 	if o := rollbackOrder(tbl); !strings.Contains(o, "Un-audit\n") {
 		t.Errorf("rollback order:\n%s", o)
 	}
-	var undone []event
-	for _, s := range undoOrder(tbl) {
-		undone = append(undone, s.event)
-	}
-	want := []event{eventSwitchConnections, eventSwitchTenant, eventMigrateTemplates, eventAudit, eventAlignMFA, eventConfigureProvider, eventDeployAction}
-	if diff := cmp.Diff(want, undone); diff != "" {
-		t.Errorf("rollback order (-want +got):\n%s", diff)
+	// A rollback undoes it after every step routing codes, and after the
+	// later steps, before the earlier ones.
+	undone := undoOrder(tbl)
+	i := slices.IndexFunc(undone, func(s *step) bool { return s.event == eventAudit })
+	for j, s := range undone {
+		if before := s.undo.routes || s.order > order || s.order == order && s != undone[i]; before != (j < i) {
+			t.Errorf("rollback undoes %s %s the new step", s.event, map[bool]string{true: "before", false: "after"}[j < i])
+		}
 	}
 }
 

@@ -18,33 +18,38 @@ import (
 // apply is caught by the read-back of its step, which fails.
 func TestApplyVerifiesEveryWrite(t *testing.T) {
 	t.Parallel()
+	ref, _ := newMigrator(t, mixedMFAUnset())
+	done, err := ref.Apply(t.Context(), baseOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		name     string
-		silent   func(e *mock_phonemigrate.MockClientMockRecorder)
-		lastGood phonemigrate.State
-		want     string
+		name   string
+		silent func(e *mock_phonemigrate.MockClientMockRecorder)
+		step   phonemigrate.State // reached by the step whose write is not applied
+		want   string
 	}{
 		{"bindings", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.SetTriggerBindings(gomock.Any(), gomock.Any(), gomock.Any()).Return(nil, nil)
-		}, phonemigrate.StatePlanned, "trigger bindings"},
+		}, phonemigrate.StateActionDeployed, "trigger bindings"},
 		{"provider", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.CreatePhoneProvider(gomock.Any(), gomock.Any()).Return(phonemigrate.PhoneProvider{ID: "pro_ghost"}, nil)
-		}, phonemigrate.StateActionDeployed, "verify phone provider"},
+		}, phonemigrate.StateProviderConfigured, "verify phone provider"},
 		{"tenant switch (answer without the flag, read back)", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.SetPhoneConsolidatedExperience(gomock.Any(), true).Return(phonemigrate.TenantSettings{}, nil)
-		}, phonemigrate.StateProviderTested, "verify tenant switch"},
+		}, phonemigrate.StateTenantSwitched, "verify tenant switch"},
 		{"tenant switch (answer says off)", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.SetPhoneConsolidatedExperience(gomock.Any(), true).Return(phonemigrate.TenantSettings{PhoneConsolidatedExperience: ptr(false)}, nil)
-		}, phonemigrate.StateProviderTested, "verify tenant switch"},
+		}, phonemigrate.StateTenantSwitched, "verify tenant switch"},
 		{"connection", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.ReplaceConnectionOptions(gomock.Any(), gomock.Any(), gomock.Any()).Return(phonemigrate.Connection{}, nil)
-		}, phonemigrate.StateTenantSwitched, "use_phone_provider did not take"},
+		}, phonemigrate.StateConnectionsSwitched, "use_phone_provider did not take"},
 		{"mfa types", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.SetPhoneMessageTypes(gomock.Any(), gomock.Any()).Return(nil)
-		}, phonemigrate.StateConnectionsSwitched, "verify MFA message types"},
+		}, phonemigrate.StateMFAAligned, "verify MFA message types"},
 		{"templates", func(e *mock_phonemigrate.MockClientMockRecorder) {
 			e.CreatePhoneTemplate(gomock.Any(), gomock.Any()).Return(phonemigrate.PhoneTemplate{ID: "tem_ghost"}, nil).AnyTimes()
-		}, phonemigrate.StateMFAAligned, "verify phone templates"},
+		}, phonemigrate.StateTemplatesMigrated, "verify phone templates"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,8 +60,8 @@ func TestApplyVerifiesEveryWrite(t *testing.T) {
 				t.Fatalf("Apply err = %v, want it to mention %q", err, tt.want)
 			}
 			cp, _ := store.Load(t.Context())
-			if cp.State != phonemigrate.StateFailed || cp.LastGood != tt.lastGood {
-				t.Errorf("checkpoint %s/%s, want failed/%s", cp.State, cp.LastGood, tt.lastGood)
+			if lastGood := leftFrom(t, done.Steps, tt.step); cp.State != phonemigrate.StateFailed || cp.LastGood != lastGood {
+				t.Errorf("checkpoint %s/%s, want failed/%s", cp.State, cp.LastGood, lastGood)
 			}
 		})
 	}
