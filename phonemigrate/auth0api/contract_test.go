@@ -645,7 +645,7 @@ func TestContractRateLimitRetry(t *testing.T) {
 }
 
 // TestContractCancelDuringRateLimitWait: cancelling while waiting for the
-// fake's rate limit to reset returns within 100 ms.
+// fake's rate limit to reset (~100 s away) returns at once.
 func TestContractCancelDuringRateLimitWait(t *testing.T) {
 	t.Parallel()
 	c, srv := fake(t, phonemigratetest.LegacyGateway, func(c *auth0api.Config) { c.MaxRetryWait = time.Hour })
@@ -654,7 +654,7 @@ func TestContractCancelDuringRateLimitWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { _, err := c.ListSMSConnections(ctx); done <- err }()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // only if it never comes
 	for len(srv.Requests()) < 2 { // the 429 has been answered: the client waits
 		if time.Now().After(deadline) {
 			t.Fatal("no second request")
@@ -667,9 +667,11 @@ func TestContractCancelDuringRateLimitWait(t *testing.T) {
 	err := <-done
 	d := time.Since(start)
 	wantIs(t, err, context.Canceled)
+	// The wait cancelled is ~100 s: a return within a tenth of it shows
+	// the cancel cut it, however busy the machine.
 	t.Logf("returned %v after cancel", d)
-	if d > 100*time.Millisecond {
-		t.Errorf("returned %v after cancel, want ≤ 100ms", d)
+	if d >= 10*time.Second {
+		t.Errorf("returned %v after cancel: the rate-limit wait was not cut", d)
 	}
 }
 

@@ -343,9 +343,13 @@ func TestCancelDuringRateLimitWait(t *testing.T) {
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("error = %v, want context.Canceled", err)
 			}
+			// The wait cancelled is 20 s (server) or 100 s (pacer): a
+			// return within half of the shorter shows the cancel cut it,
+			// however busy the machine. BenchmarkRetryTransportCancelLatency
+			// measures how soon.
 			t.Logf("returned %v after cancel", d)
-			if d > 100*time.Millisecond {
-				t.Errorf("returned %v after cancel, want ≤ 100ms", d)
+			if d >= 10*time.Second {
+				t.Errorf("returned %v after cancel: the wait was not cut", d)
 			}
 		})
 	}
