@@ -180,7 +180,7 @@ func TestBadInput(t *testing.T) {
 			argv := tc.args(dir, srv, env)
 			// Run in dir so that default checkpoints land there.
 			var stdout, stderr bytes.Buffer
-			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
 			defer cancel()
 			code := runCLIIn(ctx, t, dir, env, &stdout, &stderr, argv...)
 			if code != tc.code {

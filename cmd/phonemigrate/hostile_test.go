@@ -42,7 +42,7 @@ func misbehave(t *testing.T, srv *phonemigratetest.Server, method, path string, 
 func runCLI(t *testing.T, dir string, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
 	defer cancel()
 	code = runCLIIn(ctx, t, dir, env, &out, &errb, args...)
 	return code, out.String(), errb.String()

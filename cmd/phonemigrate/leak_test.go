@@ -288,7 +288,7 @@ func TestEchoingServerLeaksNothing(t *testing.T) {
 func recordCLI(t *testing.T, dir string, env map[string]string, all *bytes.Buffer, logSummary bool) func(args ...string) int {
 	return func(args ...string) int {
 		var stdout, stderr bytes.Buffer
-		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), cliTimeout)
 		defer cancel()
 		code := runCLIIn(ctx, t, dir, env, &stdout, &stderr, args...)
 		fmt.Fprintf(all, "$ %s -> %d\n%s%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
@@ -298,6 +298,11 @@ func recordCLI(t *testing.T, dir string, env map[string]string, all *bytes.Buffe
 		return code
 	}
 }
+
+// cliTimeout bounds one phonemigrate command of a test. It only matters
+// when a command hangs: under -race on a busy machine a legitimate run
+// (TestPagingBudget's megabytes of pages) takes over a minute.
+const cliTimeout = 5 * time.Minute
 
 // runCLIIn runs the phonemigrate command (this test binary, which
 // testscript.Main installs as phonemigrate) with args in dir and returns
