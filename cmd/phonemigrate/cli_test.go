@@ -232,7 +232,7 @@ func TestResolveTenant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(tenantConfig{})); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
