@@ -51,7 +51,7 @@ func (t *tenantFlags) resolve(getenv func(string) string) (tenantConfig, error) 
 		return tenantConfig{}, usageErrorf("--tenant-name must be letters, digits, '.', '-' or '_' (at most 100), as a fleet file's names are")
 	}
 	tc, err := resolveTenant(t.baseURL, getenv)
-	tc.RequestTimeout, tc.HeaderTimeout, tc.name = t.requestTimeout, t.headerTimeout, t.name
+	tc.RequestTimeout, tc.HeaderTimeout, tc.NameOverride = t.requestTimeout, t.headerTimeout, t.name
 	return tc, err
 }
 
@@ -70,15 +70,16 @@ type tenantConfig struct {
 	// RequestTimeout and HeaderTimeout bound each attempt (0: the
 	// auth0api defaults).
 	RequestTimeout, HeaderTimeout time.Duration
-	// name is --tenant-name ("": derived from the domain or base URL).
-	name string
+	// NameOverride is --tenant-name ("": the name derives from the
+	// domain or base URL).
+	NameOverride string
 }
 
 // Name is the tenant as people read it and its checkpoint records it:
 // --tenant-name, else the domain, else the base URL's host[:port].
 func (t tenantConfig) Name() string {
-	if t.name != "" {
-		return t.name
+	if t.NameOverride != "" {
+		return t.NameOverride
 	}
 	if t.Domain != "" {
 		return t.Domain
