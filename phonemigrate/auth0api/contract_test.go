@@ -655,7 +655,7 @@ func TestContractCancelDuringRateLimitWait(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { _, err := c.ListSMSConnections(ctx); done <- err }()
 	deadline := time.Now().Add(2 * time.Minute) // only if it never comes
-	for len(srv.Requests()) < 2 { // the 429 has been answered: the client waits
+	for len(srv.Requests()) < 2 {               // the 429 has been answered: the client waits
 		if time.Now().After(deadline) {
 			t.Fatal("no second request")
 		}
