@@ -119,78 +119,123 @@ func planActionStep(pc *planContext) Step {
 	return st
 }
 
+// deployAction is the Action step: create the custom-phone-provider
+// Action (or adopt the one a lost answer created), wait for its build,
+// deploy it and bind it to the trigger, each only when needed.
 func (r *run) deployAction(ctx context.Context) (event, error) {
-	in, c := r.cp.Intent, r.m.c
 	if r.cp.Created.ActionID == "" && !r.fresh() {
-		// The plan chose a name no Action had; an Action with it now is
-		// ours, created by a call whose answer was lost. Adopt it. (A fresh
-		// run's discovery saw no Action at all: preflight refuses one.)
-		existing, err := c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
-		if err != nil {
-			return "", fmt.Errorf("list actions: %w", err)
-		}
-		for _, a := range existing {
-			if a.Name == in.ActionName && r.cp.Created.Unconfirmed.Action && r.cp.Created.Unconfirmed.Adoptable(a.CreatedAt) {
-				r.cp.Created.ActionID, r.cp.Created.ActionCodeSHA256 = a.ID, codeHash(a.Code)
-				r.cp.Created.Unconfirmed.Action = false
-				if err := r.save(ctx); err != nil {
-					return "", err
-				}
-			}
+		if err := r.adoptLostAction(ctx); err != nil {
+			return "", err
 		}
 	}
 	var created *Action
 	if r.cp.Created.ActionID == "" {
-		var gw map[string]any
-		if in.GatewayConnectionID != "" {
-			conn, err := r.connection(ctx, connectionRef{ID: in.GatewayConnectionID, Name: in.GatewayConnectionID})
-			if err != nil {
-				return "", fmt.Errorf("read gateway connection: %w", err)
-			}
-			gw = conn.Options
-		}
-		if err := r.resolveTwilio(ctx); err != nil {
-			return "", err
-		}
 		var err error
-		var hook *Action
-		if in.Hook != nil {
-			if hook, err = r.hookAction(ctx); err != nil {
-				return "", err
+		if created, err = r.createAction(ctx); err != nil {
+			return "", err
+		}
+	}
+	a, err := r.deployed(ctx, created)
+	if err != nil {
+		return "", err
+	}
+	if err := r.bindAction(ctx, &a); err != nil {
+		return "", err
+	}
+	return eventDeployAction, nil
+}
+
+// adoptLostAction records as ours an Action of the planned name that a
+// create whose answer was lost made: the plan chose a name no Action had.
+// (A fresh run's discovery saw no Action at all: preflight refuses one.)
+func (r *run) adoptLostAction(ctx context.Context) error {
+	existing, err := r.m.c.ListActionsByTrigger(ctx, TriggerCustomPhoneProvider)
+	if err != nil {
+		return fmt.Errorf("list actions: %w", err)
+	}
+	created := &r.cp.Created
+	for _, a := range existing {
+		if a.Name == r.cp.Intent.ActionName && created.Unconfirmed.Action && created.Unconfirmed.Adoptable(a.CreatedAt) {
+			created.ActionID, created.ActionCodeSHA256 = a.ID, codeHash(a.Code)
+			created.Unconfirmed.Action = false
+			if err := r.save(ctx); err != nil {
+				return err
 			}
 		}
-		registerActionSecrets(r.m.secrets, in, r.o)
-		act, err := generateAction(in, r.o, gw, hook, true)
-		if err != nil {
-			return "", err
-		}
-		req := ActionRequest{Name: act.Name, Runtime: act.Runtime, Code: act.Code}
-		for _, s := range act.Secrets {
-			req.Secrets = append(req.Secrets, ActionSecret{Name: s.Name, Value: Secret(s.Value)})
-		}
-		for _, dep := range act.Dependencies {
-			req.Dependencies = append(req.Dependencies, ActionDependency{Name: dep.Name, Version: dep.Version})
-		}
-		done, err := r.creating(ctx, func(u *unconfirmedCreates) { u.Action = true }, func(u *unconfirmedCreates) { u.Action = false })
-		if err != nil {
-			return "", err
-		}
-		a, err := c.CreateAction(ctx, req)
-		if serr := done(err); serr != nil {
-			return "", serr
-		}
-		if err != nil {
-			return "", fmt.Errorf("create action: %w", err)
-		}
-		if a.ID == "" {
-			return "", errors.New("create action: Auth0 answered without an action id")
-		}
-		r.cp.Created.ActionID, r.cp.Created.ActionCodeSHA256 = a.ID, codeHash(req.Code)
-		if err := r.save(ctx); err != nil {
-			return "", err
-		}
-		created = &a
 	}
+	return nil
+}
+
+// createAction generates the Action from the legacy settings (the
+// gateway connection, Twilio, the send-phone-message Action) and creates
+// it, recording it in the checkpoint; it returns Auth0's answer.
+func (r *run) createAction(ctx context.Context) (*Action, error) {
+	req, err := r.actionRequest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done, err := r.creating(ctx, func(u *unconfirmedCreates) { u.Action = true }, func(u *unconfirmedCreates) { u.Action = false })
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.m.c.CreateAction(ctx, req)
+	if serr := done(err); serr != nil {
+		return nil, serr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create action: %w", err)
+	}
+	if a.ID == "" {
+		return nil, errors.New("create action: Auth0 answered without an action id")
+	}
+	r.cp.Created.ActionID, r.cp.Created.ActionCodeSHA256 = a.ID, codeHash(req.Code)
+	if err := r.save(ctx); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// actionRequest generates the Action the intent calls for, with its
+// secrets' values and dependencies.
+func (r *run) actionRequest(ctx context.Context) (ActionRequest, error) {
+	in := r.cp.Intent
+	var gw map[string]any
+	if in.GatewayConnectionID != "" {
+		conn, err := r.connection(ctx, connectionRef{ID: in.GatewayConnectionID, Name: in.GatewayConnectionID})
+		if err != nil {
+			return ActionRequest{}, fmt.Errorf("read gateway connection: %w", err)
+		}
+		gw = conn.Options
+	}
+	if err := r.resolveTwilio(ctx); err != nil {
+		return ActionRequest{}, err
+	}
+	var hook *Action
+	if in.Hook != nil {
+		var err error
+		if hook, err = r.hookAction(ctx); err != nil {
+			return ActionRequest{}, err
+		}
+	}
+	registerActionSecrets(r.m.secrets, in, r.o)
+	act, err := generateAction(in, r.o, gw, hook, true)
+	if err != nil {
+		return ActionRequest{}, err
+	}
+	req := ActionRequest{Name: act.Name, Runtime: act.Runtime, Code: act.Code}
+	for _, s := range act.Secrets {
+		req.Secrets = append(req.Secrets, ActionSecret{Name: s.Name, Value: Secret(s.Value)})
+	}
+	for _, dep := range act.Dependencies {
+		req.Dependencies = append(req.Dependencies, ActionDependency{Name: dep.Name, Version: dep.Version})
+	}
+	return req, nil
+}
+
+// deployed waits for the Action's build (created is the create's answer,
+// nil when the Action existed already), deploys it when needed and
+// returns it as built.
+func (r *run) deployed(ctx context.Context, created *Action) (Action, error) {
 	id := r.cp.Created.ActionID
 	var a Action
 	if created != nil && created.Status == "built" {
@@ -198,35 +243,44 @@ func (r *run) deployAction(ctx context.Context) (event, error) {
 	} else {
 		var err error
 		if a, err = r.waitAction(ctx, id, func(a Action) bool { return a.Status == "built" }); err != nil {
-			return "", err
+			return Action{}, err
 		}
 	}
-	if needsActionWrites(&a, nil).deploy {
-		// Deploying is not synchronous: Auth0 answers 200 with a version
-		// whose deployed is false (recorded), so the deploy is complete
-		// only once the Action reads back with a deployed version. Binding
-		// an undeployed Action is refused.
-		if err := c.DeployAction(ctx, id); err != nil {
-			return "", fmt.Errorf("deploy action %s: %w", id, err)
-		}
-		if _, err := r.waitAction(ctx, id, func(a Action) bool { return a.Deployed }); err != nil {
-			return "", err
-		}
+	if !needsActionWrites(&a, nil).deploy {
+		return a, nil
 	}
+	// Deploying is not synchronous: Auth0 answers 200 with a version
+	// whose deployed is false (recorded), so the deploy is complete only
+	// once the Action reads back with a deployed version. Binding an
+	// undeployed Action is refused.
+	if err := r.m.c.DeployAction(ctx, id); err != nil {
+		return Action{}, fmt.Errorf("deploy action %s: %w", id, err)
+	}
+	if _, err := r.waitAction(ctx, id, func(a Action) bool { return a.Deployed }); err != nil {
+		return Action{}, err
+	}
+	return a, nil
+}
+
+// bindAction binds Action a alone to the trigger unless it is already,
+// recording the bindings it replaces first (an existing binding of
+// another Action needs AllowReplace), and verifies Auth0's answer.
+func (r *run) bindAction(ctx context.Context, a *Action) error {
+	in, c, id := r.cp.Intent, r.m.c, r.cp.Created.ActionID
 	var bs []Binding
 	if r.fresh() && r.d.actionsRead {
 		bs = r.d.Bindings
 	} else {
 		var err error
 		if bs, err = c.TriggerBindings(ctx, TriggerCustomPhoneProvider); err != nil {
-			return "", fmt.Errorf("read trigger bindings: %w", err)
+			return fmt.Errorf("read trigger bindings: %w", err)
 		}
 	}
-	if !needsActionWrites(&a, bs).bind {
-		return eventDeployAction, nil
+	if !needsActionWrites(a, bs).bind {
+		return nil
 	}
 	if len(bs) > 0 && !in.AllowReplace {
-		return "", &ExistingResourceError{Kind: "action", ID: bs[0].ActionID, Name: bs[0].ActionName}
+		return &ExistingResourceError{Kind: "action", ID: bs[0].ActionID, Name: bs[0].ActionName}
 	}
 	if r.cp.Originals.Bindings == nil {
 		ob := &originalBindings{Refs: []originalBinding{}}
@@ -237,17 +291,17 @@ func (r *run) deployAction(ctx context.Context) (event, error) {
 		}
 		r.cp.Originals.Bindings = ob
 		if err := r.save(ctx); err != nil {
-			return "", err
+			return err
 		}
 	}
 	got, err := c.SetTriggerBindings(ctx, TriggerCustomPhoneProvider, []BindingRef{{ActionID: id, DisplayName: in.ActionName}})
 	if err != nil {
-		return "", fmt.Errorf("bind action %s: %w", id, err)
+		return fmt.Errorf("bind action %s: %w", id, err)
 	}
 	if !onlyBinding(got, id) {
-		return "", fmt.Errorf("verify trigger bindings: Auth0 answered the binding with %d binding(s), not action %s alone", len(got), id)
+		return fmt.Errorf("verify trigger bindings: Auth0 answered the binding with %d binding(s), not action %s alone", len(got), id)
 	}
-	return eventDeployAction, nil
+	return nil
 }
 
 // connection returns the connection ref names: from this run's discovery

@@ -160,8 +160,11 @@ func planTestStep(pc *planContext) Step {
 	return st
 }
 
+// configureProvider is the provider step: create the tenant-level
+// provider, or write the one the tenant has (ours, one a lost answer
+// created, or one to replace), each write verified from Auth0's answer.
 func (r *run) configureProvider(ctx context.Context) (event, error) {
-	in, c := r.cp.Intent, r.m.c
+	in := r.cp.Intent
 	if in.Keep {
 		return r.keepProvider(ctx)
 	}
@@ -171,84 +174,106 @@ func (r *run) configureProvider(ctx context.Context) (event, error) {
 		}
 	}
 	req := providerRequest(in, r.o)
-	var ps []PhoneProvider
-	if r.fresh() {
-		if r.d.Provider != nil {
-			ps = []PhoneProvider{*r.d.Provider}
-		}
-	} else {
-		var err error
-		if ps, err = c.ListPhoneProviders(ctx); err != nil {
-			return "", fmt.Errorf("list phone providers: %w", err)
-		}
-	}
-	var id string
-	if len(ps) == 0 {
-		done, err := r.creating(ctx, func(u *unconfirmedCreates) { u.Provider = true }, func(u *unconfirmedCreates) { u.Provider = false })
-		if err != nil {
-			return "", err
-		}
-		p, err := c.CreatePhoneProvider(ctx, req)
-		if serr := done(err); serr != nil {
-			return "", serr
-		}
-		if err != nil {
-			return "", fmt.Errorf("create phone provider: %w", err)
-		}
-		if p.ID == "" {
-			return "", errors.New("verify phone provider: Auth0 answered the create without a provider id")
-		}
-		id = p.ID
-		r.cp.Created.ProviderID = id
-		in.ProviderID = id
-		if err := r.save(ctx); err != nil {
-			return "", err
-		}
-		if !providerMatches(p, req) {
-			return "", fmt.Errorf("verify phone provider %s: the configuration Auth0 answered with differs from what was written", id)
-		}
-		return eventConfigureProvider, nil
-	}
-	p := ps[0]
-	id = p.ID
-	if r.cp.Created.ProviderID == "" && in.ReplaceProviderID == "" && r.cp.Created.Unconfirmed.Provider && providerMatches(p, req) && r.cp.Created.Unconfirmed.Adoptable(p.CreatedAt) {
-		// The plan saw no provider and a create went without an answer:
-		// this one, matching what was sent, is ours. Adopt it. (After a
-		// definite refusal, it is someone else's.)
-		r.cp.Created.ProviderID = p.ID
-		r.cp.Created.Unconfirmed.Provider = false
-		if err := r.save(ctx); err != nil {
-			return "", err
-		}
-	}
-	ours := p.ID == r.cp.Created.ProviderID
-	if !ours && !in.AllowReplace && p.ID != in.ReplaceProviderID {
-		return "", &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
-	}
-	write, err := providerWrite(&p, req, ours, r.cp.Originals.Provider)
+	ps, err := r.providers(ctx)
 	if err != nil {
 		return "", err
 	}
-	if !ours {
-		if r.cp.Originals.Provider == nil {
-			r.cp.Originals.Provider = &originalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
-				DefaultFrom: p.Configuration.DefaultFrom, MSSID: p.Configuration.MSSID, DeliveryMethods: p.Configuration.DeliveryMethods}
-			if err := r.save(ctx); err != nil {
-				return "", err
-			}
+	if len(ps) == 0 {
+		err = r.createProvider(ctx, req)
+	} else {
+		err = r.updateProvider(ctx, ps[0], req)
+	}
+	if err != nil {
+		return "", err
+	}
+	return eventConfigureProvider, nil
+}
+
+// providers are the tenant's phone providers: from this run's discovery
+// when fresh, else read.
+func (r *run) providers(ctx context.Context) ([]PhoneProvider, error) {
+	if r.fresh() {
+		if r.d.Provider != nil {
+			return []PhoneProvider{*r.d.Provider}, nil
+		}
+		return nil, nil
+	}
+	ps, err := r.m.c.ListPhoneProviders(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list phone providers: %w", err)
+	}
+	return ps, nil
+}
+
+// createProvider creates the provider, recording it as ours.
+func (r *run) createProvider(ctx context.Context, req PhoneProviderRequest) error {
+	done, err := r.creating(ctx, func(u *unconfirmedCreates) { u.Provider = true }, func(u *unconfirmedCreates) { u.Provider = false })
+	if err != nil {
+		return err
+	}
+	p, err := r.m.c.CreatePhoneProvider(ctx, req)
+	if serr := done(err); serr != nil {
+		return serr
+	}
+	if err != nil {
+		return fmt.Errorf("create phone provider: %w", err)
+	}
+	if p.ID == "" {
+		return errors.New("verify phone provider: Auth0 answered the create without a provider id")
+	}
+	r.cp.Created.ProviderID = p.ID
+	r.cp.Intent.ProviderID = p.ID
+	if err := r.save(ctx); err != nil {
+		return err
+	}
+	if !providerMatches(p, req) {
+		return fmt.Errorf("verify phone provider %s: the configuration Auth0 answered with differs from what was written", p.ID)
+	}
+	return nil
+}
+
+// updateProvider writes req to the tenant's provider p when the
+// provider step's rule (providerWrite) says so: ours, or adopted from a
+// create whose answer was lost, or one the plan replaces (its original
+// recorded first); anyone else's needs AllowReplace.
+func (r *run) updateProvider(ctx context.Context, p PhoneProvider, req PhoneProviderRequest) error {
+	in, created := r.cp.Intent, &r.cp.Created
+	if created.ProviderID == "" && in.ReplaceProviderID == "" && created.Unconfirmed.Provider && providerMatches(p, req) && created.Unconfirmed.Adoptable(p.CreatedAt) {
+		// The plan saw no provider and a create went without an answer:
+		// this one, matching what was sent, is ours. Adopt it. (After a
+		// definite refusal, it is someone else's.)
+		created.ProviderID = p.ID
+		created.Unconfirmed.Provider = false
+		if err := r.save(ctx); err != nil {
+			return err
+		}
+	}
+	ours := p.ID == created.ProviderID
+	if !ours && !in.AllowReplace && p.ID != in.ReplaceProviderID {
+		return &ExistingResourceError{Kind: "phone provider", ID: p.ID, Name: p.Name}
+	}
+	write, err := providerWrite(&p, req, ours, r.cp.Originals.Provider)
+	if err != nil {
+		return err
+	}
+	if !ours && r.cp.Originals.Provider == nil {
+		r.cp.Originals.Provider = &originalProvider{ID: p.ID, Name: p.Name, Disabled: p.Disabled, SID: p.Configuration.SID,
+			DefaultFrom: p.Configuration.DefaultFrom, MSSID: p.Configuration.MSSID, DeliveryMethods: p.Configuration.DeliveryMethods}
+		if err := r.save(ctx); err != nil {
+			return err
 		}
 	}
 	if write {
-		got, err := c.UpdatePhoneProvider(ctx, id, req)
+		got, err := r.m.c.UpdatePhoneProvider(ctx, p.ID, req)
 		if err != nil {
-			return "", fmt.Errorf("update phone provider %s: %w", id, err)
+			return fmt.Errorf("update phone provider %s: %w", p.ID, err)
 		}
-		if got.ID != id || !providerMatches(got, req) {
-			return "", fmt.Errorf("verify phone provider %s: the configuration Auth0 answered with differs from what was written", id)
+		if got.ID != p.ID || !providerMatches(got, req) {
+			return fmt.Errorf("verify phone provider %s: the configuration Auth0 answered with differs from what was written", p.ID)
 		}
 	}
-	in.ProviderID = id
-	return eventConfigureProvider, nil
+	in.ProviderID = p.ID
+	return nil
 }
 
 // keepProvider is the provider step of a converging run (Intent.Keep): it
