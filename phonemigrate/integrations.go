@@ -107,90 +107,13 @@ const maxIntegrationLogPages = 10
 // cancelled context is.
 func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport, error) {
 	r := &IntegrationsReport{Grants: []grantAtRisk{}, Calls: []callAtRisk{}}
-	names := map[string]string{}
-	var self string
-	if s, ok := m.c.(interface{ OwnClientID() string }); ok {
-		self = s.OwnClientID()
+	if err := m.grantsAtRisk(ctx, r); err != nil {
+		return nil, err
 	}
-	grants, err := m.c.ClientGrants(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		r.Unreadable = append(r.Unreadable, "client grants: "+err.Error())
+	names := map[string]string{} // client id -> name, as the logs give them
+	if err := m.callsAtRisk(ctx, r, names); err != nil {
+		return nil, err
 	}
-	for _, g := range grants {
-		if !managementAudience(g.Audience) {
-			continue
-		}
-		var scopes []string
-		for _, s := range g.Scope {
-			if guardianScope(s) {
-				scopes = append(scopes, s)
-			}
-		}
-		if len(scopes) > 0 {
-			sort.Strings(scopes)
-			r.Grants = append(r.Grants, grantAtRisk{ClientID: g.ClientID, Scopes: scopes, Self: self != "" && g.ClientID == self})
-		}
-	}
-
-	calls := map[string]*callAtRisk{}
-	r.LogsComplete = true
-	for page := 0; page < maxIntegrationLogPages; page++ {
-		evs, err := m.c.Logs(ctx, watch.LogQuery{Q: `type:("sapi" OR "fapi")`, Sort: "date:-1", Page: page, PerPage: 100})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			r.Unreadable = append(r.Unreadable, "tenant logs: "+err.Error())
-			r.LogsComplete = false
-			break
-		}
-		for _, e := range evs {
-			r.LogsRead++
-			if !e.Date.IsZero() && (r.LogsSince.IsZero() || e.Date.Before(r.LogsSince)) {
-				r.LogsSince = e.Date
-			}
-			req, _ := e.Details["request"].(map[string]any)
-			path, _ := req["path"].(string)
-			repl, ok := replacementFor(path)
-			if !ok {
-				continue
-			}
-			method, _ := req["method"].(string)
-			method = strings.ToUpper(method)
-			if e.ClientName != "" {
-				names[e.ClientID] = e.ClientName
-			}
-			k := e.ClientID + " " + method + " " + path
-			c := calls[k]
-			if c == nil {
-				c = &callAtRisk{ClientID: e.ClientID, Method: method, Path: path, Replacement: repl}
-				calls[k] = c
-			}
-			c.Count++
-			if e.Date.After(c.Last) {
-				c.Last = e.Date
-			}
-		}
-		if len(evs) < 100 {
-			break
-		}
-		if page == maxIntegrationLogPages-1 {
-			r.LogsComplete = false
-		}
-	}
-	for _, c := range calls {
-		r.Calls = append(r.Calls, *c)
-	}
-	sort.Slice(r.Calls, func(i, j int) bool {
-		a, b := r.Calls[i], r.Calls[j]
-		if a.ClientID != b.ClientID {
-			return a.ClientID < b.ClientID
-		}
-		return a.Method+a.Path < b.Method+b.Path
-	})
 	name := func(id string) string {
 		if n, ok := names[id]; ok || id == "" {
 			return n
@@ -209,6 +132,111 @@ func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport,
 		r.Calls[i].Name = name(r.Calls[i].ClientID)
 	}
 	return r, nil
+}
+
+// grantsAtRisk adds to r the applications whose Management API grant holds
+// a guardian scope (the migration's own application marked Self). Grants
+// it cannot read are noted in r.Unreadable; only a cancelled context is an
+// error.
+func (m *Migrator) grantsAtRisk(ctx context.Context, r *IntegrationsReport) error {
+	var self string
+	if s, ok := m.c.(interface{ OwnClientID() string }); ok {
+		self = s.OwnClientID()
+	}
+	grants, err := m.c.ClientGrants(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.Unreadable = append(r.Unreadable, "client grants: "+err.Error())
+	}
+	for _, g := range grants {
+		if !managementAudience(g.Audience) {
+			continue
+		}
+		var scopes []string
+		for _, s := range g.Scope {
+			if guardianScope(s) {
+				scopes = append(scopes, s)
+			}
+		}
+		if len(scopes) > 0 {
+			sort.Strings(scopes)
+			r.Grants = append(r.Grants, grantAtRisk{ClientID: g.ClientID, Scopes: scopes, Self: self != "" && g.ClientID == self})
+		}
+	}
+	return nil
+}
+
+// callsAtRisk adds to r the calls to endpoints that stop working found in
+// the sapi/fapi log entries (newest first, at most maxIntegrationLogPages
+// pages of 100), by application and endpoint, and notes in names the
+// applications' names the entries give. Logs it cannot read are noted in
+// r.Unreadable; only a cancelled context is an error.
+func (m *Migrator) callsAtRisk(ctx context.Context, r *IntegrationsReport, names map[string]string) error {
+	calls := map[string]*callAtRisk{}
+	r.LogsComplete = true
+	for page := 0; page < maxIntegrationLogPages; page++ {
+		evs, err := m.c.Logs(ctx, watch.LogQuery{Q: `type:("sapi" OR "fapi")`, Sort: "date:-1", Page: page, PerPage: 100})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.Unreadable = append(r.Unreadable, "tenant logs: "+err.Error())
+			r.LogsComplete = false
+			break
+		}
+		for _, e := range evs {
+			r.noteLogEntry(e, calls, names)
+		}
+		if len(evs) < 100 {
+			break
+		}
+		if page == maxIntegrationLogPages-1 {
+			r.LogsComplete = false
+		}
+	}
+	for _, c := range calls {
+		r.Calls = append(r.Calls, *c)
+	}
+	sort.Slice(r.Calls, func(i, j int) bool {
+		a, b := r.Calls[i], r.Calls[j]
+		if a.ClientID != b.ClientID {
+			return a.ClientID < b.ClientID
+		}
+		return a.Method+a.Path < b.Method+b.Path
+	})
+	return nil
+}
+
+// noteLogEntry counts log entry e: read, and when it is a call to an
+// endpoint that stops working, one more call of its application there.
+func (r *IntegrationsReport) noteLogEntry(e watch.LogEvent, calls map[string]*callAtRisk, names map[string]string) {
+	r.LogsRead++
+	if !e.Date.IsZero() && (r.LogsSince.IsZero() || e.Date.Before(r.LogsSince)) {
+		r.LogsSince = e.Date
+	}
+	req, _ := e.Details["request"].(map[string]any)
+	path, _ := req["path"].(string)
+	repl, ok := replacementFor(path)
+	if !ok {
+		return
+	}
+	method, _ := req["method"].(string)
+	method = strings.ToUpper(method)
+	if e.ClientName != "" {
+		names[e.ClientID] = e.ClientName
+	}
+	k := e.ClientID + " " + method + " " + path
+	c := calls[k]
+	if c == nil {
+		c = &callAtRisk{ClientID: e.ClientID, Method: method, Path: path, Replacement: repl}
+		calls[k] = c
+	}
+	c.Count++
+	if e.Date.After(c.Last) {
+		c.Last = e.Date
+	}
 }
 
 // AtRisk reports whether the report found any application at risk.
