@@ -87,113 +87,163 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 	if jsonOut {
 		out = io.Discard
 	}
-	prog := newProgress(c.stderr, log.quiet, c.stderrTTY)
-	logger := log.logger(c.stderr)
-
 	srv, err := phonemigratetest.NewServerFrom(snap, phonemigratetest.WithActionBuild(20*time.Millisecond, 1))
 	if err != nil {
 		return usageErrorf("%s: %v", file, err)
 	}
 	defer srv.Close()
-	fmt.Fprintf(out, "phonemigrate rehearse: the tenant of %s, served by a fake Auth0 tenant at %s (offline).\n", printable(file), srv.BaseURL)
-	for _, r := range srv.GatewayRedirects() {
-		fmt.Fprintf(out, "Connection %s: its gateway %s is played by a fake gateway at %s.\n", printable(r.Connection), printable(redact.URL(r.Original)), r.Local)
-	}
-	fmt.Fprintln(out)
-
-	cl, err := c.connect(ctx, tenantConfig{BaseURL: srv.BaseURL, Token: phonemigrate.Secret(srv.Token)}, logger)
-	if err != nil {
+	rh := &rehearsalRun{c: c, out: out, jsonOut: jsonOut, srv: srv, snap: snap, file: file, prog: newProgress(c.stderr, log.quiet, c.stderrTTY),
+		res: rehearseOutput{Snapshot: file, Tenant: snap.Tenant, Gateways: []phonemigratetest.GatewayRedirect{}, Paths: []rehearsePath{}}}
+	if err := rh.connect(ctx, log); err != nil {
 		return err
 	}
-	tenant := snap.Tenant
+	applyErr, err := rh.run(ctx, opts)
+	if err != nil || rh.res.Plan == nil {
+		return err // or already unified: nothing to rehearse
+	}
+	return rh.report(applyErr)
+}
+
+// rehearsalRun is one rehearsal: the fake tenant served from the
+// snapshot, the Migrator that migrates it, and what it found.
+type rehearsalRun struct {
+	c       *cli
+	out     io.Writer // the matrix for a person (io.Discard with --json)
+	jsonOut bool
+	srv     *phonemigratetest.Server
+	snap    *snapshot.Snapshot
+	file    string
+	prog    *progress
+	cl      phonemigrate.Client
+	m       *phonemigrate.Migrator
+	res     rehearseOutput
+}
+
+// connect says what is served, and connects a Migrator to the fake.
+func (rh *rehearsalRun) connect(ctx context.Context, log logging) error {
+	fmt.Fprintf(rh.out, "phonemigrate rehearse: the tenant of %s, served by a fake Auth0 tenant at %s (offline).\n", printable(rh.file), rh.srv.BaseURL)
+	for _, r := range rh.srv.GatewayRedirects() {
+		fmt.Fprintf(rh.out, "Connection %s: its gateway %s is played by a fake gateway at %s.\n", printable(r.Connection), printable(redact.URL(r.Original)), r.Local)
+		r.Original = redact.URL(r.Original)
+		rh.res.Gateways = append(rh.res.Gateways, r)
+	}
+	fmt.Fprintln(rh.out)
+	logger := log.logger(rh.c.stderr)
+	var err error
+	if rh.cl, err = rh.c.connect(ctx, tenantConfig{BaseURL: rh.srv.BaseURL, Token: phonemigrate.Secret(rh.srv.Token)}, logger); err != nil {
+		return err
+	}
+	tenant := rh.snap.Tenant
 	if tenant == "" {
 		tenant = "rehearsal"
 	}
-	m, err := phonemigrate.New(cl, phonemigrate.WithTenant(tenant), phonemigrate.WithLogger(logger),
-		phonemigrate.WithObserver(prog.observe), phonemigrate.WithPollInterval(10*time.Millisecond))
-	if err != nil {
-		return err
-	}
-	opts.TwilioAPIBaseURL = srv.Twilio().URL
+	rh.m, err = phonemigrate.New(rh.cl, phonemigrate.WithTenant(tenant), phonemigrate.WithLogger(logger),
+		phonemigrate.WithObserver(rh.prog.observe), phonemigrate.WithPollInterval(10*time.Millisecond))
+	return err
+}
+
+// confirmArrivals is Options.Confirm of a rehearsal: a test message
+// arrived when a message reached its recipient since the last one.
+func (rh *rehearsalRun) confirmArrivals(opts phonemigrate.Options) func(context.Context, phonemigrate.TestMessage) (bool, error) {
 	// seen is, per test recipient, how many messages had reached it when
 	// its last test message was confirmed.
 	seen := map[string]int{}
 	for _, r := range opts.TestRecipients {
-		seen[r] = arrivals(srv, r)
+		seen[r] = arrivals(rh.srv, r)
 	}
-	opts.Confirm = func(ctx context.Context, t phonemigrate.TestMessage) (bool, error) {
-		n := arrivals(srv, t.Recipient)
+	return func(ctx context.Context, t phonemigrate.TestMessage) (bool, error) {
+		n := arrivals(rh.srv, t.Recipient)
 		got := n > seen[t.Recipient]
 		seen[t.Recipient] = n
-		prog.note("  test message by %s to %s: %s", t.Method, t.Recipient, map[bool]string{true: "arrived", false: "did not arrive"}[got])
+		rh.prog.note("  test message by %s to %s: %s", t.Method, t.Recipient, map[bool]string{true: "arrived", false: "did not arrive"}[got])
 		return got, nil
 	}
+}
 
-	res := rehearseOutput{Snapshot: file, Tenant: snap.Tenant, Gateways: []phonemigratetest.GatewayRedirect{}}
-	for _, g := range srv.GatewayRedirects() {
-		g.Original = redact.URL(g.Original)
-		res.Gateways = append(res.Gateways, g)
-	}
-	plan, err := m.Plan(ctx, opts)
+// run plans, sends every message before the migration, migrates, sends
+// them again and compares, then rolls back and compares the tenant with
+// the snapshot. applyErr is the migration's failure (still rolled back);
+// err a failure of the rehearsal itself. A tenant already unified leaves
+// res.Plan nil.
+func (rh *rehearsalRun) run(ctx context.Context, opts phonemigrate.Options) (applyErr, err error) {
+	opts.TwilioAPIBaseURL = rh.srv.Twilio().URL
+	opts.Confirm = rh.confirmArrivals(opts)
+	plan, err := rh.m.Plan(ctx, opts)
 	if errors.Is(err, phonemigrate.ErrAlreadyUnified) {
-		fmt.Fprintf(out, "Nothing to migrate: the tenant is already on the Unified Phone Experience.\n")
-		if jsonOut {
-			res.State, res.Same, res.Restored, res.Paths = string(phonemigrate.StateAlreadyUnified), true, true, []rehearsePath{}
-			return c.writeJSON(res)
+		fmt.Fprintf(rh.out, "Nothing to migrate: the tenant is already on the Unified Phone Experience.\n")
+		if rh.jsonOut {
+			rh.res.State, rh.res.Same, rh.res.Restored = string(phonemigrate.StateAlreadyUnified), true, true
+			return nil, rh.c.writeJSON(rh.res)
 		}
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	res.Plan = plan
+	rh.res.Plan = plan
 	if plan.Provider == phonemigrate.ProviderKindCustom {
 		if _, err := exec.LookPath("node"); err != nil {
-			return errors.New("the rehearsal migrates to a custom phone provider whose Action runs in Node.js, and node is not on PATH; install Node.js 18 or later")
+			return nil, errors.New("the rehearsal migrates to a custom phone provider whose Action runs in Node.js, and node is not on PATH; install Node.js 18 or later")
 		}
 	}
-	reqs := srv.State().Messages(rehearseRecipient)
-	before, err := srv.Deliver(ctx, reqs)
+	if applyErr, err = rh.migrate(ctx, opts, plan); err != nil {
+		return nil, err
+	}
+	rh.res.Same = applyErr == nil && allSame(rh.res.Paths)
+	return applyErr, rh.rollBack(ctx)
+}
+
+// migrate applies the migration to the fake, comparing each path's
+// message before and after.
+func (rh *rehearsalRun) migrate(ctx context.Context, opts phonemigrate.Options, plan *phonemigrate.Plan) (applyErr, err error) {
+	reqs := rh.srv.State().Messages(rehearseRecipient)
+	before, err := rh.srv.Deliver(ctx, reqs)
 	if err != nil {
-		return fmt.Errorf("sending the messages before the migration: %w", err)
+		return nil, fmt.Errorf("sending the messages before the migration: %w", err)
 	}
-	prog.note("Migrating the fake tenant:")
-	applied, applyErr := m.Apply(ctx, opts)
-	if applyErr == nil {
-		res.State = string(applied.State)
-		after, err := srv.Deliver(ctx, reqs)
-		if err != nil {
-			return fmt.Errorf("sending the messages after the migration: %w", err)
+	rh.prog.note("Migrating the fake tenant:")
+	applied, applyErr := rh.m.Apply(ctx, opts)
+	if applyErr != nil {
+		rh.res.State = string(phonemigrate.StateFailed)
+		return applyErr, nil
+	}
+	rh.res.State = string(applied.State)
+	after, err := rh.srv.Deliver(ctx, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("sending the messages after the migration: %w", err)
+	}
+	for _, cmp := range phonemigratetest.Compare(before, after) {
+		p := rehearsePath{Comparison: cmp}
+		if !cmp.Same {
+			p.Causes = causes(cmp, plan.Warnings)
 		}
-		for _, cmp := range phonemigratetest.Compare(before, after) {
-			p := rehearsePath{Comparison: cmp}
-			if !cmp.Same {
-				p.Causes = causes(cmp, plan.Warnings)
-			}
-			res.Paths = append(res.Paths, p)
-		}
-	} else {
-		res.State = string(phonemigrate.StateFailed)
+		rh.res.Paths = append(rh.res.Paths, p)
 	}
-	if res.Paths == nil {
-		res.Paths = []rehearsePath{}
-	}
+	return nil, nil
+}
 
-	prog.note("Rolling the fake tenant back:")
-	if _, err := m.Rollback(ctx); err != nil {
-		res.RestoreDiff = "the rollback failed: " + err.Error()
-	} else {
-		res.RolledBack = true
-		back, err := snapshot.Take(ctx, cl, snap.Tenant)
-		if err != nil {
-			return fmt.Errorf("reading the tenant after the rollback: %w", err)
-		}
-		srv.RestoreGatewayURLs(back)
-		res.RestoreDiff = phonemigratetest.DiffSnapshots(snap, back)
-		res.Restored = res.RestoreDiff == ""
+// rollBack rolls the fake back and compares it with the snapshot.
+func (rh *rehearsalRun) rollBack(ctx context.Context) error {
+	rh.prog.note("Rolling the fake tenant back:")
+	if _, err := rh.m.Rollback(ctx); err != nil {
+		rh.res.RestoreDiff = "the rollback failed: " + err.Error()
+		return nil
 	}
-	res.Same = applyErr == nil && allSame(res.Paths)
+	rh.res.RolledBack = true
+	back, err := snapshot.Take(ctx, rh.cl, rh.snap.Tenant)
+	if err != nil {
+		return fmt.Errorf("reading the tenant after the rollback: %w", err)
+	}
+	rh.srv.RestoreGatewayURLs(back)
+	rh.res.RestoreDiff = phonemigratetest.DiffSnapshots(rh.snap, back)
+	rh.res.Restored = rh.res.RestoreDiff == ""
+	return nil
+}
 
+// report prints the matrix and the rollback's outcome (or the JSON), and
+// returns what sets the exit code.
+func (rh *rehearsalRun) report(applyErr error) error {
+	out, res := rh.out, &rh.res
 	if applyErr != nil {
 		fmt.Fprintf(out, "The migration failed: %s\n", printable(message(applyErr)))
 	} else {
@@ -204,8 +254,8 @@ func runRehearse(ctx context.Context, c *cli, args []string) error {
 	} else {
 		fmt.Fprintf(out, "Rollback: the tenant does NOT equal the snapshot:\n%s\n", indent(printable(res.RestoreDiff), "  "))
 	}
-	if jsonOut {
-		if err := c.writeJSON(res); err != nil {
+	if rh.jsonOut {
+		if err := rh.c.writeJSON(res); err != nil {
 			return err
 		}
 	}
