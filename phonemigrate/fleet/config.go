@@ -550,88 +550,120 @@ func (c *Config) resolve(dir string) {
 func (c *Config) Validate() error { return c.validate("") }
 
 func (c *Config) validate(path string) error {
-	bad := func(tenant, field, problem string) error {
-		return &ConfigError{Path: path, Tenant: tenant, Field: field, Problem: problem}
+	bad := func(tenant string, p *problem) error {
+		return &ConfigError{Path: path, Tenant: tenant, Field: p.field, Problem: p.text}
 	}
 	if c.Concurrency < 0 || c.Concurrency > 1000 {
-		return bad("", "concurrency", "must be between 1 and 1000")
+		return bad("", &problem{"concurrency", "must be between 1 and 1000"})
 	}
 	if len(c.Tenants) == 0 {
-		return bad("", "tenants", "list at least one tenant")
+		return bad("", &problem{"tenants", "list at least one tenant"})
 	}
 	names := map[string]bool{}
-	checkpoints := map[string]string{}
+	checkpoints := map[string]string{} // clean path -> tenant
 	for i, t := range c.Tenants {
-		label := fmt.Sprintf("#%d", i+1)
-		if !nameRE.MatchString(t.Name) {
-			if t.Name == "" {
-				return bad(label, "name", "is required")
-			}
-			return bad(label, "name", "must be letters, digits, '.', '-' or '_' (at most 100)")
+		if p := t.checkName(); p != nil {
+			return bad(fmt.Sprintf("#%d", i+1), p)
 		}
-		label = t.Name
 		if names[t.Name] {
-			return bad(label, "name", "is used by another tenant")
+			return bad(t.Name, &problem{"name", "is used by another tenant"})
 		}
 		names[t.Name] = true
-		switch {
-		case t.Domain != "" && t.BaseURL != "":
-			return bad(label, "domain", "set domain or base_url, not both")
-		case t.Domain == "" && t.BaseURL == "":
-			return bad(label, "domain", "set domain or base_url")
-		case t.Domain != "":
-			if strings.Contains(t.Domain, "://") || strings.ContainsAny(t.Domain, "/?#@ \t") {
-				return bad(label, "domain", "must be a host name such as acme.eu.auth0.com, not a URL")
+		for _, check := range []func() *problem{t.checkAddress, t.checkCredentials, t.checkCheckpoint, t.checkRateLimit} {
+			if p := check(); p != nil {
+				return bad(t.Name, p)
 			}
-		default:
-			if p := checkURL(t.BaseURL); p != "" {
-				return bad(label, "base_url", p)
-			}
-		}
-		hasCC := t.ClientIDEnv != "" || t.ClientSecretEnv != ""
-		switch {
-		case t.TokenEnv != "" && hasCC:
-			return bad(label, "token_env", "set token_env or client_id_env/client_secret_env, not both")
-		case t.TokenEnv != "":
-			if !envRE.MatchString(t.TokenEnv) {
-				return bad(label, "token_env", "must be the name of an environment variable (it holds the token), not the token itself")
-			}
-		case hasCC:
-			if t.ClientIDEnv == "" || t.ClientSecretEnv == "" {
-				return bad(label, "client_id_env", "client_id_env and client_secret_env must be set together")
-			}
-			if !envRE.MatchString(t.ClientIDEnv) {
-				return bad(label, "client_id_env", "must be the name of an environment variable")
-			}
-			if !envRE.MatchString(t.ClientSecretEnv) {
-				return bad(label, "client_secret_env", "must be the name of an environment variable (it holds the secret), not the secret itself")
-			}
-		default:
-			return bad(label, "token_env", "set token_env, or client_id_env and client_secret_env (names of environment variables)")
-		}
-		if t.Checkpoint == "" {
-			return bad(label, "checkpoint", "is required")
 		}
 		key := filepath.Clean(t.Checkpoint)
 		if other, ok := checkpoints[key]; ok {
-			return bad(label, "checkpoint", "is also the checkpoint of tenant "+other+"; each tenant needs its own")
+			return bad(t.Name, &problem{"checkpoint", "is also the checkpoint of tenant " + other + "; each tenant needs its own"})
 		}
 		checkpoints[key] = t.Name
-		switch r := t.RateLimit; {
-		case r.PerSecond < 0 || r.PerSecond > 10000:
-			return bad(label, "rate_limit.per_second", "must be between 0 (no pacing) and 10000")
-		case r.Burst < 0 || r.Burst > 10000:
-			return bad(label, "rate_limit.burst", "must be between 0 and 10000")
-		case r.Burst > 0 && r.PerSecond == 0:
-			return bad(label, "rate_limit.burst", "is set without per_second")
-		}
 		if _, err := t.Options.options(); err != nil {
 			var ce *ConfigError
 			if errors.As(err, &ce) {
-				return bad(label, ce.Field, ce.Problem)
+				return bad(t.Name, &problem{ce.Field, ce.Problem})
 			}
 			return err
 		}
+	}
+	return nil
+}
+
+// problem is what is wrong with one field of a fleet file.
+type problem struct{ field, text string }
+
+func (t *Tenant) checkName() *problem {
+	if nameRE.MatchString(t.Name) {
+		return nil
+	}
+	if t.Name == "" {
+		return &problem{"name", "is required"}
+	}
+	return &problem{"name", "must be letters, digits, '.', '-' or '_' (at most 100)"}
+}
+
+// checkAddress: a domain (a host name) or a base_url, one of them.
+func (t *Tenant) checkAddress() *problem {
+	switch {
+	case t.Domain != "" && t.BaseURL != "":
+		return &problem{"domain", "set domain or base_url, not both"}
+	case t.Domain == "" && t.BaseURL == "":
+		return &problem{"domain", "set domain or base_url"}
+	case t.Domain != "":
+		if strings.Contains(t.Domain, "://") || strings.ContainsAny(t.Domain, "/?#@ \t") {
+			return &problem{"domain", "must be a host name such as acme.eu.auth0.com, not a URL"}
+		}
+	default:
+		if p := checkURL(t.BaseURL); p != "" {
+			return &problem{"base_url", p}
+		}
+	}
+	return nil
+}
+
+// checkCredentials: the names of the environment variables holding a
+// token, or a client ID and secret — never the values.
+func (t *Tenant) checkCredentials() *problem {
+	hasCC := t.ClientIDEnv != "" || t.ClientSecretEnv != ""
+	switch {
+	case t.TokenEnv != "" && hasCC:
+		return &problem{"token_env", "set token_env or client_id_env/client_secret_env, not both"}
+	case t.TokenEnv != "":
+		if !envRE.MatchString(t.TokenEnv) {
+			return &problem{"token_env", "must be the name of an environment variable (it holds the token), not the token itself"}
+		}
+	case hasCC:
+		if t.ClientIDEnv == "" || t.ClientSecretEnv == "" {
+			return &problem{"client_id_env", "client_id_env and client_secret_env must be set together"}
+		}
+		if !envRE.MatchString(t.ClientIDEnv) {
+			return &problem{"client_id_env", "must be the name of an environment variable"}
+		}
+		if !envRE.MatchString(t.ClientSecretEnv) {
+			return &problem{"client_secret_env", "must be the name of an environment variable (it holds the secret), not the secret itself"}
+		}
+	default:
+		return &problem{"token_env", "set token_env, or client_id_env and client_secret_env (names of environment variables)"}
+	}
+	return nil
+}
+
+func (t *Tenant) checkCheckpoint() *problem {
+	if t.Checkpoint == "" {
+		return &problem{"checkpoint", "is required"}
+	}
+	return nil
+}
+
+func (t *Tenant) checkRateLimit() *problem {
+	switch r := t.RateLimit; {
+	case r.PerSecond < 0 || r.PerSecond > 10000:
+		return &problem{"rate_limit.per_second", "must be between 0 (no pacing) and 10000"}
+	case r.Burst < 0 || r.Burst > 10000:
+		return &problem{"rate_limit.burst", "must be between 0 and 10000"}
+	case r.Burst > 0 && r.PerSecond == 0:
+		return &problem{"rate_limit.burst", "is set without per_second"}
 	}
 	return nil
 }
