@@ -175,53 +175,67 @@ func (c Config) Validate() error {
 
 func (c Config) validate() (*settings, error) {
 	s := &settings{Config: c}
+	for _, check := range []func(*settings) error{c.validateAddress, c.validateCredentials, validateLimits} {
+		if err := check(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// validateAddress: a Domain or a BaseURL, one of them; sets s.base.
+func (c Config) validateAddress(s *settings) error {
+	var err error
 	switch {
 	case c.Domain != "" && c.BaseURL != "":
-		return nil, &ConfigError{Field: "Domain", Reason: "set Domain or BaseURL, not both"}
+		return &ConfigError{Field: "Domain", Reason: "set Domain or BaseURL, not both"}
 	case c.Domain == "" && c.BaseURL == "":
-		return nil, &ConfigError{Field: "Domain", Reason: "set Domain or BaseURL"}
+		return &ConfigError{Field: "Domain", Reason: "set Domain or BaseURL"}
 	case c.Domain != "":
-		u, err := domainURL(c.Domain)
-		if err != nil {
-			return nil, err
-		}
-		s.base = u
+		s.base, err = domainURL(c.Domain)
 	default:
-		u, err := baseURL(c.BaseURL)
-		if err != nil {
-			return nil, err
-		}
-		s.base = u
+		s.base, err = baseURL(c.BaseURL)
 	}
+	return err
+}
 
+// validateCredentials: a Token, or a ClientID and ClientSecret (with an
+// optional Audience); sets s.mode.
+func (c Config) validateCredentials(s *settings) error {
 	hasToken := c.Token != ""
 	hasCC := c.ClientID != "" || c.ClientSecret != ""
 	switch {
 	case hasToken && hasCC:
-		return nil, &ConfigError{Field: "Token", Reason: "set Token or ClientID/ClientSecret, not both"}
+		return &ConfigError{Field: "Token", Reason: "set Token or ClientID/ClientSecret, not both"}
 	case hasToken:
 		if strings.ContainsAny(c.Token.Reveal(), " \t\r\n") {
-			return nil, &ConfigError{Field: "Token", Reason: "contains white space"}
+			return &ConfigError{Field: "Token", Reason: "contains white space"}
 		}
 		s.mode = modeToken
 	case hasCC:
 		if c.ClientID == "" {
-			return nil, &ConfigError{Field: "ClientID", Reason: "required with ClientSecret"}
+			return &ConfigError{Field: "ClientID", Reason: "required with ClientSecret"}
 		}
 		if c.ClientSecret == "" {
-			return nil, &ConfigError{Field: "ClientSecret", Reason: "required with ClientID"}
+			return &ConfigError{Field: "ClientSecret", Reason: "required with ClientID"}
 		}
 		s.mode = modeClientCredentials
 	default:
-		return nil, &ConfigError{Field: "Token", Reason: "set Token, or ClientID and ClientSecret"}
+		return &ConfigError{Field: "Token", Reason: "set Token, or ClientID and ClientSecret"}
 	}
 	if c.Audience != "" && s.mode != modeClientCredentials {
-		return nil, &ConfigError{Field: "Audience", Reason: "only used with ClientID/ClientSecret"}
+		return &ConfigError{Field: "Audience", Reason: "only used with ClientID/ClientSecret"}
 	}
+	return nil
+}
 
+// validateLimits checks the attempts, waits, timeouts and rate limit,
+// and fills in the defaults of those left zero.
+func validateLimits(s *settings) error {
+	c := s.Config
 	switch {
 	case c.MaxAttempts < 0 || c.MaxAttempts > maxMaxAttempts:
-		return nil, &ConfigError{Field: "MaxAttempts", Reason: fmt.Sprintf("must be between 0 and %d", maxMaxAttempts)}
+		return &ConfigError{Field: "MaxAttempts", Reason: fmt.Sprintf("must be between 0 and %d", maxMaxAttempts)}
 	case c.MaxAttempts == 0:
 		s.MaxAttempts = DefaultMaxAttempts
 	}
@@ -237,28 +251,28 @@ func (c Config) validate() (*settings, error) {
 		{"ResponseHeaderTimeout", &s.ResponseHeaderTimeout, DefaultResponseHeaderTimeout},
 	} {
 		if *d.v < 0 {
-			return nil, &ConfigError{Field: d.name, Reason: "must not be negative"}
+			return &ConfigError{Field: d.name, Reason: "must not be negative"}
 		}
 		if *d.v == 0 {
 			*d.v = d.def
 		}
 	}
 	if s.MinBackoff > s.MaxBackoff {
-		return nil, &ConfigError{Field: "MinBackoff", Reason: "greater than MaxBackoff"}
+		return &ConfigError{Field: "MinBackoff", Reason: "greater than MaxBackoff"}
 	}
 	if c.RateLimit < 0 {
-		return nil, &ConfigError{Field: "RateLimit", Reason: "must not be negative"}
+		return &ConfigError{Field: "RateLimit", Reason: "must not be negative"}
 	}
 	if c.RateBurst < 0 {
-		return nil, &ConfigError{Field: "RateBurst", Reason: "must not be negative"}
+		return &ConfigError{Field: "RateBurst", Reason: "must not be negative"}
 	}
 	if c.RateBurst > 0 && c.RateLimit == 0 {
-		return nil, &ConfigError{Field: "RateBurst", Reason: "set without RateLimit"}
+		return &ConfigError{Field: "RateBurst", Reason: "set without RateLimit"}
 	}
 	if s.RateBurst == 0 {
 		s.RateBurst = 1
 	}
-	return s, nil
+	return nil
 }
 
 // domainURL turns a bare domain into https://domain/api/v2.

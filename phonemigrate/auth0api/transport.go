@@ -217,57 +217,87 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// Without GetBody a body cannot be sent twice: one attempt only.
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 1; ; attempt++ {
-		if l := t.limiter.Load(); l != nil {
-			if err := l.Wait(ctx); err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				// The pacer's wait would outlast the context's deadline.
-				return nil, fmt.Errorf("client-side rate limit: %v: %w", err, context.DeadlineExceeded)
-			}
+		if err := t.pace(ctx); err != nil {
+			return nil, err
 		}
 		resp, wrote, err := t.attempt(req, attempt)
-		if err == nil {
-			t.syncBucket(resp.Header)
-		}
 		last := attempt >= t.maxAttempts || !replayable
+		var wait time.Duration
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			var te *TokenError
-			// A redirect or an oversized answer would come again.
-			final := errors.As(err, &te) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrResponseTooLarge) || errors.Is(err, ErrListTooLarge)
-			if last || (!safe && wrote) || final {
+			if wait, err = t.afterError(ctx, err, attempt, last || (!safe && wrote)); err != nil {
 				return nil, err
 			}
-			wait := t.backoff(attempt)
-			if outlasts(ctx, wait) {
+		} else {
+			t.syncBucket(resp.Header)
+			if !retryableStatus(resp.StatusCode) || t.passRetryable {
+				return t.checkBody(ctx, resp)
+			}
+			if wait, err = t.afterStatus(ctx, resp, attempt, last, safe); err != nil {
 				return nil, err
 			}
-			if err := t.sleep(ctx, wait); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if !retryableStatus(resp.StatusCode) || t.passRetryable {
-			return t.checkBody(ctx, resp)
-		}
-		serr := readStatusError(resp, attempt)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if last || !(safe || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout) {
-			return nil, serr
-		}
-		wait, fromServer := t.retryWait(resp.Header, attempt)
-		if fromServer && wait > t.maxWait || outlasts(ctx, wait) {
-			return nil, serr
 		}
 		if err := t.sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// pace waits for the client-side rate limit's bucket, if any.
+func (t *transport) pace(ctx context.Context) error {
+	l := t.limiter.Load()
+	if l == nil {
+		return nil
+	}
+	if err := l.Wait(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The pacer's wait would outlast the context's deadline.
+		return fmt.Errorf("client-side rate limit: %v: %w", err, context.DeadlineExceeded)
+	}
+	return nil
+}
+
+// afterError decides after an attempt that got no answer: the wait before
+// the next attempt, or the error to return — when stop (the last attempt,
+// or a request that is not safe to send twice was written), when the
+// error would come again (a token refused, a redirect, an oversized
+// answer), or when the wait would outlast the context.
+func (t *transport) afterError(ctx context.Context, err error, attempt int, stop bool) (time.Duration, error) {
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	var te *TokenError
+	// A redirect or an oversized answer would come again.
+	final := errors.As(err, &te) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrResponseTooLarge) || errors.Is(err, ErrListTooLarge)
+	if stop || final {
+		return 0, err
+	}
+	wait := t.backoff(attempt)
+	if outlasts(ctx, wait) {
+		return 0, err
+	}
+	return wait, nil
+}
+
+// afterStatus decides after an answer with a retryable status: the wait
+// before the next attempt, or the status error to return — on the last
+// attempt, for a request not safe to send twice (unless the server says
+// it did not act: 429, 408), or when the server's wait is too long or
+// would outlast the context.
+func (t *transport) afterStatus(ctx context.Context, resp *http.Response, attempt int, last, safe bool) (time.Duration, error) {
+	serr := readStatusError(resp, attempt)
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	if last || !(safe || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout) {
+		return 0, serr
+	}
+	wait, fromServer := t.retryWait(resp.Header, attempt)
+	if fromServer && wait > t.maxWait || outlasts(ctx, wait) {
+		return 0, serr
+	}
+	return wait, nil
 }
 
 // syncBucket restarts the client-side bucket at the first answer that
