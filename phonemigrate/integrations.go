@@ -62,6 +62,10 @@ type callAtRisk struct {
 	Last     time.Time `json:"last,omitzero"`
 	// Replacement is the endpoint to call instead, with its scopes.
 	Replacement string `json:"replacement"`
+	// Self marks the calls of the application the migration runs as: its
+	// own earlier runs (a rollback restores Guardian settings through
+	// these endpoints), or another script sharing its credentials.
+	Self bool `json:"self,omitempty"`
 }
 
 // deprecatedGuardian matches the paths of the Guardian endpoints that stop
@@ -139,10 +143,7 @@ func (m *Migrator) IntegrationsAtRisk(ctx context.Context) (*IntegrationsReport,
 // it cannot read are noted in r.Unreadable; only a cancelled context is an
 // error.
 func (m *Migrator) grantsAtRisk(ctx context.Context, r *IntegrationsReport) error {
-	var self string
-	if s, ok := m.c.(interface{ OwnClientID() string }); ok {
-		self = s.OwnClientID()
-	}
+	self := m.ownClientID()
 	grants, err := m.c.ClientGrants(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -166,6 +167,15 @@ func (m *Migrator) grantsAtRisk(ctx context.Context, r *IntegrationsReport) erro
 		}
 	}
 	return nil
+}
+
+// ownClientID is the client id of the application the Migrator's client
+// calls as, when the client knows it ("" otherwise).
+func (m *Migrator) ownClientID() string {
+	if s, ok := m.c.(interface{ OwnClientID() string }); ok {
+		return s.OwnClientID()
+	}
+	return ""
 }
 
 // callsAtRisk adds to r the calls to endpoints that stop working found in
@@ -196,7 +206,9 @@ func (m *Migrator) callsAtRisk(ctx context.Context, r *IntegrationsReport, names
 			r.LogsComplete = false
 		}
 	}
+	self := m.ownClientID()
 	for _, c := range calls {
+		c.Self = self != "" && c.ClientID == self
 		r.Calls = append(r.Calls, *c)
 	}
 	sort.Slice(r.Calls, func(i, j int) bool {
@@ -241,7 +253,8 @@ func (r *IntegrationsReport) noteLogEntry(e watch.LogEvent, calls map[string]*ca
 
 // AtRisk reports whether the report found any application at risk.
 func (r *IntegrationsReport) AtRisk() bool {
-	return r != nil && (slices.ContainsFunc(r.Grants, func(g grantAtRisk) bool { return !g.Self }) || len(r.Calls) > 0)
+	return r != nil && (slices.ContainsFunc(r.Grants, func(g grantAtRisk) bool { return !g.Self }) ||
+		slices.ContainsFunc(r.Calls, func(c callAtRisk) bool { return !c.Self }))
 }
 
 // Text is the report for a person.
@@ -255,7 +268,11 @@ func (r *IntegrationsReport) Text() string {
 		if len(r.Grants) > 0 {
 			grants = "only the application this migration runs as holds a guardian scope"
 		}
-		fmt.Fprintf(&b, "Integrations at risk: none found (%s; %s).\n", grants, r.logsReach())
+		calls := ""
+		if len(r.Calls) > 0 {
+			calls = ", whose only calls to endpoints that stop working are this application's (this tool's own earlier runs, or a script sharing its credentials)"
+		}
+		fmt.Fprintf(&b, "Integrations at risk: none found (%s; %s%s).\n", grants, r.logsReach(), calls)
 		return b.String()
 	}
 	b.WriteString("Integrations at risk (the legacy Guardian phone endpoints answer 403 after the switch):\n")
@@ -280,7 +297,11 @@ func (r *IntegrationsReport) Text() string {
 		b.WriteString("  no logged call to an endpoint that stops working\n")
 	}
 	for _, c := range r.Calls {
-		fmt.Fprintf(&b, "  application %s called %s %s %d time(s), last %s; use %s\n", app(c.ClientID, c.Name), c.Method, c.Path, c.Count, c.Last.UTC().Format(time.RFC3339), c.Replacement)
+		who := "application " + app(c.ClientID, c.Name)
+		if c.Self {
+			who += ", which this migration runs as (its own earlier runs, or a script sharing its credentials),"
+		}
+		fmt.Fprintf(&b, "  %s called %s %s %d time(s), last %s; use %s\n", who, c.Method, c.Path, c.Count, c.Last.UTC().Format(time.RFC3339), c.Replacement)
 	}
 	for _, u := range r.Unreadable {
 		fmt.Fprintf(&b, "  could not read %s\n", u)

@@ -117,3 +117,32 @@ func TestReplacementFor(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationsSelfCallsNotAtRisk: the calls the migration's own
+// application made to the endpoints that stop working (a rollback restores
+// Guardian settings through them) are listed as its own, not as an
+// integration at risk.
+func TestIntegrationsSelfCallsNotAtRisk(t *testing.T) {
+	t.Parallel()
+	srv, m := fakeTenant(t, phonemigratetest.MFATwilio)
+	callAs(t, srv, "PUT", "/api/v2/guardian/factors/sms/providers/twilio", srv.Token,
+		map[string]any{"sid": phonemigratetest.TwilioSID, "from": phonemigratetest.TwilioFrom, "auth_token": phonemigratetest.TwilioAuthToken})
+	p, err := m.Plan(t.Context(), fakeOptions(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Integrations
+	if r == nil || len(r.Calls) != 1 || !r.Calls[0].Self || r.Calls[0].ClientID != srv.ClientID {
+		t.Fatalf("calls = %+v, want the migration's own PUT marked Self", r)
+	}
+	if r.AtRisk() {
+		t.Error("AtRisk: true for the migration's own calls")
+	}
+	text := p.Text()
+	if !strings.Contains(text, "Integrations at risk: none found") || !strings.Contains(text, "whose only calls to endpoints that stop working are this application's") {
+		t.Errorf("plan:\n%s", text)
+	}
+	if strings.Contains(text, "may call Guardian phone endpoints") {
+		t.Errorf("plan warns of the migration's own calls:\n%s", text)
+	}
+}

@@ -55,7 +55,9 @@ func atRiskApps(r *IntegrationsReport) int {
 		}
 	}
 	for _, c := range r.Calls {
-		seen[c.ClientID] = true
+		if !c.Self {
+			seen[c.ClientID] = true
+		}
 	}
 	return len(seen)
 }
