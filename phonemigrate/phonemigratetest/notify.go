@@ -619,10 +619,14 @@ func (s *Server) viaProvider(ctx context.Context, st State, req NotifyRequest, c
 	case "custom":
 		res.Route = RouteProviderCustom
 		gw, tw := len(s.gateway.Messages()), len(s.twilio.Messages())
+		// event.tenant carries the tenant's friendly_name when it has one
+		// (Auth0 documents it as optional): an Action that renders a text
+		// naming the tenant reads it there.
+		friendly, _ := st.TenantSettings["friendly_name"].(string)
 		ok, detail, threw := s.runAction(ctx, actionrun.Notification{
 			AsText: text, AsVoice: voice, Code: code, DeliveryMethod: req.DeliveryMethod, From: from,
 			Locale: "en", MessageType: req.MessageType, Recipient: req.Recipient,
-		}, req, conn)
+		}, actionrun.Tenant{ID: TenantName, FriendlyName: friendly}, req, conn)
 		res.Delivered, res.Detail = ok, why+"; "+detail
 		if sent, found := s.sentTo(req.Recipient, gw, tw); found {
 			// What the Action sent, which may not be the template's text
@@ -655,7 +659,7 @@ func (s *Server) sentTo(recipient string, gw, tw int) (string, bool) {
 
 // runAction runs the deployed custom-phone-provider Action.
 // It also returns what the log needs when the Action threw.
-func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req NotifyRequest, conn *Connection) (bool, string, *actionFailure) {
+func (s *Server) runAction(ctx context.Context, n actionrun.Notification, tenant actionrun.Tenant, req NotifyRequest, conn *Connection) (bool, string, *actionFailure) {
 	s.mu.Lock()
 	a, ok := s.boundActionLocked(triggerCustomPhone)
 	var v deployedVersion
@@ -680,7 +684,7 @@ func (s *Server) runAction(ctx context.Context, n actionrun.Notification, req No
 		Notification: n,
 		Request:      fakeRequest(req),
 		Client:       actionrun.Client{ClientID: AppClientID, Name: appName},
-		Tenant:       actionrun.Tenant{ID: TenantName},
+		Tenant:       tenant,
 		Secrets:      secrets,
 	}
 	if conn != nil {
