@@ -383,7 +383,8 @@ func TestCloseEndsInjectedDelays(t *testing.T) {
 	}
 	start := time.Now()
 	srv.Close()
-	if d := time.Since(start); d > 5*time.Second {
+	// Waiting for the request would take the delay's 60 s.
+	if d := time.Since(start); d >= 30*time.Second {
 		t.Errorf("Close took %v with a request in an injected delay", d)
 	}
 	<-done
@@ -432,7 +433,9 @@ func TestCloseCutsStalledClients(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the handlers are reading the bodies
 	start := time.Now()
 	srv.Close()
-	if d := time.Since(start); d > 5*time.Second {
+	// Waiting for the stalled clients would take forever; the grace is
+	// 100 ms.
+	if d := time.Since(start); d >= time.Minute {
 		t.Errorf("Close took %v with stalled clients", d)
 	}
 }
