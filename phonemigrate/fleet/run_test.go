@@ -18,6 +18,7 @@ import (
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/phonemigratetest"
 )
@@ -353,4 +354,38 @@ func (b *countedBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.once.Do(b.done)
 	return err
+}
+
+// TestRunUnfinishedRollback: a tenant whose checkpoint records a rollback
+// that did not finish is left to Rollback — the fleet's session refuses it
+// (exit 3, as one that needs a person) and writes nothing — while the
+// other tenants migrate.
+func TestRunUnfinishedRollback(t *testing.T) {
+	t.Parallel()
+	stuck, fine := startFake(t, phonemigratetest.LegacyTwilio), startFake(t, phonemigratetest.LegacyTwilio)
+	dir := t.TempDir()
+	cp := filepath.Join(dir, "stuck.json")
+	if err := filestore.New(cp).Save(t.Context(), &phonemigrate.Checkpoint{Version: 1, Tenant: "stuck", State: phonemigrate.State("rolling_back")}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &fleet.Config{Concurrency: 2, Tenants: []fleet.Tenant{
+		{Name: "stuck", BaseURL: stuck.BaseURL, TokenEnv: "STUCK_TOKEN", Checkpoint: cp, Options: fleet.TenantOptions{SkipTest: true}},
+		{Name: "fine", BaseURL: fine.BaseURL, TokenEnv: "FINE_TOKEN", Checkpoint: filepath.Join(dir, "fine.json"), Options: fleet.TenantOptions{SkipTest: true, SkipTwilioCheck: true}},
+	}}
+	rep, err := fastRunner(map[string]string{"STUCK_TOKEN": stuck.Token, "FINE_TOKEN": fine.Token}).Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"stuck failed rolling_back 3", "fine completed completed 0"}
+	if diff := cmp.Diff(want, outcomes(rep)); diff != "" {
+		t.Errorf("outcomes (-want +got):\n%s", diff)
+	}
+	if e := rep.Tenants[0].Error; !strings.Contains(e, "rollback of this tenant did not finish") {
+		t.Errorf("stuck tenant's error %q, want it to say the rollback did not finish", e)
+	}
+	for _, rq := range stuck.Requests() {
+		if rq.Method != "GET" {
+			t.Errorf("the fleet wrote to a tenant whose rollback did not finish: %s %s", rq.Method, rq.Path)
+		}
+	}
 }
