@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -54,7 +55,8 @@ func TestWatchFollow(t *testing.T) {
 	// it answers, with the answer already made.
 	waitUntil(t, "the follower's first read", func() bool {
 		return slices.ContainsFunc(srv.Requests(), func(r phonemigratetest.Request) bool {
-			return r.Method == "GET" && r.Path == "/api/v2/logs" && strings.Contains(r.Query, "per_page=1") && strings.Contains(r.Query, "sort=date")
+			q, err := url.ParseQuery(r.Query)
+			return err == nil && r.Method == "GET" && r.Path == "/api/v2/logs" && q.Get("per_page") == "1" && q.Get("sort") == "date:-1"
 		})
 	})
 	if err := srv.BreakDelivery(phonemigratetest.DeliveryBreak{Path: phonemigratetest.BreakTwilio, Status: 400, Code: 21211, Message: "Invalid 'To' Phone Number: +15550001234"}); err != nil {
