@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/unifiedphone/unifiedphone/delivery"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 
 	"github.com/looplab/fsm"
@@ -473,7 +474,7 @@ func (m *Migrator) recheck(ctx context.Context, cp *Checkpoint, o *Options) (*Re
 	}
 	if len(in.Templates) > 0 {
 		m.log.InfoContext(ctx, "migration completed, but the Passwordless words changed since; writing the legacy text to the template again", "tenant", cp.Tenant)
-		if err := r.convergeTemplates(ctx, in.Templates); err != nil {
+		if err := r.convergeTemplates(ctx, in.Templates, in.Delivery.Has(delivery.Voice)); err != nil {
 			return &Result{State: cp.State, Plan: cp.Plan, Checkpoint: cp}, err
 		}
 	}
@@ -535,7 +536,9 @@ func (m *Migrator) remigrate(ctx context.Context, cp *Checkpoint, o *Options) (*
 // completed checkpoint, from a read made right before: a template the
 // migration created is rewritten (rollback still deletes it), any other
 // one has its original recorded first (rollback restores it).
-func (r *run) convergeTemplates(ctx context.Context, tis []templateIntent) error {
+// With voice, a template's voice text is the legacy text too, as the
+// templates step writes it.
+func (r *run) convergeTemplates(ctx context.Context, tis []templateIntent, voice bool) error {
 	c := r.m.c
 	ts, err := c.ListPhoneTemplates(ctx)
 	if err != nil {
@@ -547,7 +550,11 @@ func (r *run) convergeTemplates(ctx context.Context, tis []templateIntent) error
 			continue
 		}
 		if ex == nil {
-			t, err := c.CreatePhoneTemplate(ctx, PhoneTemplate{Type: ti.Type, Content: PhoneTemplateContent{Syntax: "liquid", From: ti.From, Text: ti.Text}})
+			content := PhoneTemplateContent{Syntax: "liquid", From: ti.From, Text: ti.Text}
+			if voice {
+				content.Voice = ti.Text
+			}
+			t, err := c.CreatePhoneTemplate(ctx, PhoneTemplate{Type: ti.Type, Content: content})
 			if err != nil {
 				return fmt.Errorf("create %s template: %w", ti.Type, err)
 			}
@@ -566,6 +573,12 @@ func (r *run) convergeTemplates(ctx context.Context, tis []templateIntent) error
 		}
 		content := ex.Content
 		content.Text = ti.Text
+		if voice && slices.Contains(r.cp.Created.TemplateIDs, ex.ID) {
+			// A template the migration created reads the legacy text
+			// in voice too, as created (rollback deletes it); another
+			// one keeps its voice text, which rollback cannot restore.
+			content.Voice = ti.Text
+		}
 		if ti.From != "" {
 			content.From = ti.From
 		}

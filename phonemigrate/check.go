@@ -204,6 +204,7 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 			return nil, err
 		}
 	}
+	m.recallMFAWords(ctx, d)
 	h := m.steps.check(d)
 	accepted, err := m.accepted(ctx)
 	if err != nil {
@@ -218,6 +219,33 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 		}
 	}
 	return h, nil
+}
+
+// recallMFAWords sets d.LegacyTemplates, when the tenant is switched and its
+// legacy Guardian messages are unreadable (Auth0 answers 403), to the MFA
+// texts the migration in the Migrator's store carried over from them, so
+// that judging d can tell whether MFA users still read their legacy words.
+// Without such a record it leaves d as it is.
+func (m *Migrator) recallMFAWords(ctx context.Context, d *Discovery) {
+	if !d.UPE || d.LegacyTemplates != nil || !d.MFAEnabled {
+		return
+	}
+	cp, err := m.load(ctx)
+	if err != nil || cp.Intent == nil || cp.State == StateRolledBack {
+		return
+	}
+	var t LegacyPhoneTemplates
+	for _, ti := range cp.Intent.Templates {
+		switch ti.Source {
+		case "guardian verification message":
+			t.VerificationMessage = ti.Text
+		case "guardian enrollment message":
+			t.EnrollmentMessage = ti.Text
+		}
+	}
+	if t.VerificationMessage != "" || t.EnrollmentMessage != "" {
+		d.LegacyTemplates = &t
+	}
 }
 
 // accepted returns the differences accepted when the migration in the
@@ -401,6 +429,7 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*mig
 			return nil, nil, err
 		}
 	}
+	m.recallMFAWords(ctx, d)
 	h := m.steps.check(d)
 	h.accept(o.AcceptedDifferences)
 	if h.Healthy() {
@@ -431,9 +460,12 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*mig
 		// The Passwordless words: the connection's legacy text in the
 		// tenant template otp_verify (planned as a migration plans it), so
 		// that the connections it serves keep their words.
+		// The MFA enrolment words likewise, when they changed.
 		tis, _, _ := planTemplates(d, true)
 		for _, ti := range tis {
-			if ti.Type != "otp_verify" {
+			if ti.Type != "otp_verify" && !slices.ContainsFunc(h.Findings, func(f Finding) bool {
+				return f.Invariant == InvariantSameWords && strings.HasSuffix(f.Consumer, "/"+ti.Type)
+			}) {
 				continue
 			}
 			if ex, write := needsTemplateWrite(d.Templates, ti); write {

@@ -136,8 +136,48 @@ func judge(d *Discovery, h *Health) {
 			}
 		}
 	}
+	judgeMFAWords(d, ds, h)
 	if len(h.Findings) > 0 {
 		h.State = "inconsistent"
+	}
+}
+
+// judgeMFAWords adds a finding for each MFA consumer the tenant-level
+// provider serves that reads other words than its legacy Guardian message
+// (as a migration converts it). Only Guardian's own Twilio and Auth0
+// senders read those messages; a send-phone-message hook wrote its own.
+func judgeMFAWords(d *Discovery, ds []outcome.Delivery, h *Health) {
+	if d.LegacyTemplates == nil || (d.MFAProvider != "" && d.MFAProvider != "twilio" && d.MFAProvider != "auth0") {
+		return
+	}
+	planned, _, _ := planTemplates(d, true)
+	for _, x := range ds {
+		if x.Consumer.Product != outcome.ProductMFA || !x.Route.Provider() || !x.Gets() {
+			continue
+		}
+		msg, what := d.LegacyTemplates.VerificationMessage, "verification"
+		if x.Consumer.MessageType == "otp_enroll" {
+			msg, what = d.LegacyTemplates.EnrollmentMessage, "enrollment"
+		}
+		if msg == "" {
+			continue
+		}
+		legacy := convertGuardian(msg)
+		if legacy == x.Words.Text {
+			continue
+		}
+		f := Finding{Invariant: InvariantSameWords, Consumer: x.Consumer.ID(),
+			Problem:     fmt.Sprintf("%s read %s %q, not the text of their legacy Guardian %s message %q", who([]outcome.Delivery{x}, nil), x.Words.Source, x.Words.Text, what, legacy),
+			Consequence: fmt.Sprintf("%s get their code with other words than before the migration", who([]outcome.Delivery{x}, nil)),
+			Fix:         fmt.Sprintf("run phonemigrate apply (it writes the legacy text to the tenant template %s, nothing else), or edit the template (Branding > Phone Templates)", x.Consumer.MessageType),
+			LikelyCause: "a Terraform or auth0-deploy-cli run, or a person, reset or rewrote the tenant phone template"}
+		if i := slices.IndexFunc(planned, func(t templateIntent) bool { return t.Type == x.Consumer.MessageType }); i < 0 || planned[i].Text != legacy {
+			// The tenant has one otp_verify template, and the Passwordless
+			// connections' words hold it: apply would not change it.
+			f.Fix = fmt.Sprintf("edit the tenant template %s (Branding > Phone Templates) to words both Passwordless and MFA users may read, or roll the migration back (phonemigrate rollback)", x.Consumer.MessageType)
+			f.LikelyCause = "the tenant has one otp_verify template, and the Passwordless connections' legacy text holds it"
+		}
+		h.Findings = append(h.Findings, f)
 	}
 }
 
