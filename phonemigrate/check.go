@@ -204,7 +204,7 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 			return nil, err
 		}
 	}
-	m.recallMFAWords(ctx, d)
+	m.recallMigration(ctx, d)
 	h := m.steps.check(d)
 	accepted, err := m.accepted(ctx)
 	if err != nil {
@@ -221,17 +221,25 @@ func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 	return h, nil
 }
 
-// recallMFAWords sets d.LegacyTemplates, when the tenant is switched and its
-// legacy Guardian messages are unreadable (Auth0 answers 403), to the MFA
-// texts the migration in the Migrator's store carried over from them, so
-// that judging d can tell whether MFA users still read their legacy words.
-// Without such a record it leaves d as it is.
-func (m *Migrator) recallMFAWords(ctx context.Context, d *Discovery) {
-	if !d.UPE || d.LegacyTemplates != nil || !d.MFAEnabled {
+// recallMigration adds to a switched tenant's d what its legacy settings
+// no longer show (Auth0 answers 403 for them) from the migration in the
+// Migrator's store, so that judging d can tell whether users still get
+// their legacy words from their legacy sender: the MFA texts the
+// migration carried over (d.LegacyTemplates) and the Twilio settings a
+// Twilio provider was made from. Without such a record it leaves d as it is.
+func (m *Migrator) recallMigration(ctx context.Context, d *Discovery) {
+	if !d.UPE {
 		return
 	}
 	cp, err := m.load(ctx)
 	if err != nil || cp.Intent == nil || cp.State == StateRolledBack {
+		return
+	}
+	if cp.Intent.Provider == ProviderKindTwilio && cp.Intent.Twilio != nil {
+		tw := *cp.Intent.Twilio
+		d.migratedTwilio = &tw
+	}
+	if d.LegacyTemplates != nil || !d.MFAEnabled {
 		return
 	}
 	var t LegacyPhoneTemplates
@@ -429,7 +437,7 @@ func (m *Migrator) converge(ctx context.Context, d *Discovery, o *Options) (*mig
 			return nil, nil, err
 		}
 	}
-	m.recallMFAWords(ctx, d)
+	m.recallMigration(ctx, d)
 	h := m.steps.check(d)
 	h.accept(o.AcceptedDifferences)
 	if h.Healthy() {

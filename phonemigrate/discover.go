@@ -52,6 +52,11 @@ type Discovery struct {
 	// Templates are the tenant phone templates.
 	Templates []PhoneTemplate
 
+	// migratedTwilio are the legacy Twilio settings a completed migration
+	// to a Twilio provider carried over (from its checkpoint, see
+	// [Migrator.recallMigration]): the sender every consumer had.
+	migratedTwilio *twilioSettings
+
 	// actionsRead is true once Actions and Bindings were read. Planning
 	// reads them only when the migration needs a custom provider.
 	actionsRead bool

@@ -137,6 +137,7 @@ func judge(d *Discovery, h *Health) {
 		}
 	}
 	judgeMFAWords(d, ds, h)
+	judgeTwilioSender(d, ds, h)
 	if len(h.Findings) > 0 {
 		h.State = "inconsistent"
 	}
@@ -200,4 +201,42 @@ func requestDifference(c *Connection, x outcome.Delivery) string {
 		diffs = append(diffs, fmt.Sprintf("sender %q instead of %q", x.Sender, from))
 	}
 	return strings.Join(diffs, ", ")
+}
+
+// judgeTwilioSender adds a finding for each consumer the Twilio phone
+// provider serves from another sender than before the migration: a
+// Passwordless connection's own Twilio from (or messaging service), else
+// the Twilio settings the migration made the provider from. A tenant
+// template's from, set since, is the usual cause.
+func judgeTwilioSender(d *Discovery, ds []outcome.Delivery, h *Health) {
+	for _, x := range ds {
+		if x.Route != outcome.ProviderTwilio || !x.Gets() {
+			continue
+		}
+		var legacy string
+		if tw := d.migratedTwilio; tw != nil {
+			legacy = nonEmpty(tw.From, tw.MSSID)
+		}
+		if x.Consumer.Product == outcome.ProductPasswordless {
+			i := slices.IndexFunc(d.SMSConnections, func(c Connection) bool { return c.Name == x.Consumer.Connection })
+			if i < 0 {
+				continue
+			}
+			if p := connectionPath(&d.SMSConnections[i]); p != nil && p.kind == targetTwilio {
+				legacy = nonEmpty(p.twilio.From, p.twilio.MSSID)
+			}
+		}
+		if legacy == "" || x.Sender == legacy {
+			continue
+		}
+		name := x.Consumer.String()
+		if x.Consumer.Product == outcome.ProductMFA {
+			name = who([]outcome.Delivery{x}, nil)
+		}
+		h.Findings = append(h.Findings, Finding{Invariant: InvariantSameRequest, Consumer: x.Consumer.ID(),
+			Problem:     fmt.Sprintf("the twilio phone provider sends %s's codes with sender %q instead of %q", name, x.Sender, legacy),
+			Consequence: fmt.Sprintf("%s get their code from another number than before the migration", name),
+			Fix:         fmt.Sprintf("set the from of the tenant template %s back to %q, or remove it so that the provider's own sender is used (Branding > Phone Templates)", x.Consumer.MessageType, legacy),
+			LikelyCause: "a person or an IaC run set a from on the tenant phone template, or changed the provider's sender"})
+	}
 }

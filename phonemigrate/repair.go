@@ -368,7 +368,14 @@ func (m *Migrator) proposeRepair(ctx context.Context) (*Discovery, *Health, *Pla
 			return nil, nil, nil, err
 		}
 	}
+	// Judged as Check judges it: with what the migration recorded.
+	m.recallMigration(ctx, d)
 	h := m.steps.check(d)
+	accepted, err := m.accepted(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	h.accept(accepted)
 	p := repairFor(m.tenant, d, h)
 	h.Repair = p
 	return d, h, p, nil
