@@ -180,7 +180,7 @@ func (e *UnhealthyError) Error() string {
 	for _, f := range e.Findings {
 		parts = append(parts, f.Problem+" ("+f.Consequence+"; "+f.Fix+")")
 	}
-	msg := "the tenant is on the Unified Phone Experience but not healthy: " + strings.Join(parts, "; ")
+	msg := "the tenant's phone delivery is not healthy: " + strings.Join(parts, "; ")
 	if e.Repair != nil {
 		msg += "; fastest safe repair: switch the tenant back (phone_consolidated_experience false) so codes flow again through the legacy settings, then migrate"
 	}

@@ -101,6 +101,12 @@ func judge(d *Discovery, h *Health) {
 				Fix:         "run phonemigrate apply"}
 			if !d.UPE && slices.ContainsFunc(by[r], func(x outcome.Delivery) bool { return x.Consumer.Product == outcome.ProductPasswordless }) {
 				f.LikelyCause = causeTenantSwitchedOff
+				if bare := unservable(d, by[r]); len(bare) > 0 {
+					// Never switched, no provider and no legacy settings:
+					// apply refuses, nothing was turned off.
+					f.Fix = fmt.Sprintf("give connection %s an SMS provider (Twilio or an SMS gateway), or delete it if no application uses it: with no provider settings and no tenant-level phone provider, no migration can serve it", strings.Join(bare, ", "))
+					f.LikelyCause = ""
+				}
 			}
 			if x := by[r][0]; x.Drops != "" {
 				f.Problem = who(by[r], ds) + ": " + x.Drops
@@ -239,4 +245,26 @@ func judgeTwilioSender(d *Discovery, ds []outcome.Delivery, h *Health) {
 			Fix:         fmt.Sprintf("set the from of the tenant template %s back to %q, or remove it so that the provider's own sender is used (Branding > Phone Templates)", x.Consumer.MessageType, legacy),
 			LikelyCause: "a person or an IaC run set a from on the tenant phone template, or changed the provider's sender"})
 	}
+}
+
+// unservable names (quoted) the connections of Passwordless deliveries ds
+// that nothing can serve on a tenant not switched: no legacy SMS provider
+// settings and no tenant-level phone provider to switch to. Nil unless
+// every Passwordless delivery of ds is one.
+func unservable(d *Discovery, ds []outcome.Delivery) []string {
+	if d.UPE || d.Provider != nil {
+		return nil
+	}
+	var out []string
+	for _, x := range ds {
+		if x.Consumer.Product != outcome.ProductPasswordless {
+			continue
+		}
+		i := slices.IndexFunc(d.SMSConnections, func(c Connection) bool { return c.Name == x.Consumer.Connection })
+		if i < 0 || connectionPath(&d.SMSConnections[i]) != nil {
+			return nil
+		}
+		out = append(out, quote(x.Consumer.Connection))
+	}
+	return out
 }
