@@ -562,6 +562,7 @@ func (r *run) convergeTemplates(ctx context.Context, tis []templateIntent, voice
 			if err := verifyTemplate(t, ti); err != nil {
 				return err
 			}
+			r.recordTemplate(ti)
 			continue
 		}
 		if !slices.Contains(r.cp.Created.TemplateIDs, ex.ID) && findOriginalTemplate(r.cp.Originals.Templates, ex.ID) == nil {
@@ -589,8 +590,27 @@ func (r *run) convergeTemplates(ctx context.Context, tis []templateIntent, voice
 		if err := verifyTemplate(t, ti); err != nil {
 			return err
 		}
+		ti.Existed = !slices.Contains(r.cp.Created.TemplateIDs, ex.ID)
+		r.recordTemplate(ti)
 	}
 	return nil
+}
+
+// recordTemplate makes ti the checkpoint's record of what the migration
+// wrote to its type's template, so that rollback's drift check takes this
+// tool's own rewrite for the migration's, not for someone's edit.
+func (r *run) recordTemplate(ti templateIntent) {
+	in := r.cp.Intent
+	if in == nil {
+		return
+	}
+	for i := range in.Templates {
+		if in.Templates[i].Type == ti.Type {
+			in.Templates[i].Text, in.Templates[i].From, in.Templates[i].Source = ti.Text, ti.From, ti.Source
+			return
+		}
+	}
+	in.Templates = append(in.Templates, ti)
 }
 
 func appendOnce(ss []string, s string) []string {
