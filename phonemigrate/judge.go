@@ -135,10 +135,17 @@ func judge(d *Discovery, h *Health) {
 		}
 		if x.Route == outcome.ProviderCustom && x.Request != nil && x.Request.GatewayURL != "" && connectionPath(c) != nil && connectionPath(c).kind == targetGateway {
 			if diff := requestDifference(c, x); diff != "" {
+				fix := "roll the migration back (phonemigrate rollback): one Action cannot reproduce two connections' different gateway settings"
+				if gatewayConnections(d) < 2 {
+					// One gateway connection: the Action was made from its
+					// settings, so the Action, or the connection's
+					// settings, changed since.
+					fix = fmt.Sprintf("the Action %q no longer sends what the connection's gateway settings say (someone edited the Action, or the connection, since the migration): roll the migration back and apply it again to generate the Action from the connection's settings (phonemigrate rollback --force, which deletes the edited Action, then phonemigrate apply)", x.Action)
+				}
 				h.Findings = append(h.Findings, Finding{Invariant: InvariantSameRequest, Consumer: x.Consumer.ID(),
 					Problem:     fmt.Sprintf("the custom provider's Action sends %s's codes with %s", x.Consumer, diff),
 					Consequence: fmt.Sprintf("the gateway receives %s's codes in another request than before the migration, and may reject them", x.Consumer),
-					Fix:         "roll the migration back (phonemigrate rollback): one Action cannot reproduce two connections' different gateway settings"})
+					Fix:         fix})
 			}
 		}
 	}
@@ -267,4 +274,16 @@ func unservable(d *Discovery, ds []outcome.Delivery) []string {
 		out = append(out, quote(x.Consumer.Connection))
 	}
 	return out
+}
+
+// gatewayConnections counts the Passwordless connections with legacy SMS
+// gateway settings.
+func gatewayConnections(d *Discovery) int {
+	n := 0
+	for i := range d.SMSConnections {
+		if p := connectionPath(&d.SMSConnections[i]); p != nil && p.kind == targetGateway {
+			n++
+		}
+	}
+	return n
 }
