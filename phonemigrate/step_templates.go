@@ -152,6 +152,12 @@ func (r *run) migrateTemplates(ctx context.Context) (event, error) {
 		// fields this step owns changed.
 		content := ex.Content
 		content.Text = ti.Text
+		if in.Delivery.Has(delivery.Voice) && content.Voice != "" {
+			// Its own voice text would replace the legacy words of
+			// voice users; rollback restores it (a voice text never
+			// set stays unset: Auth0 cannot unset it again).
+			content.Voice = ti.Text
+		}
 		if ti.From != "" {
 			content.From = ti.From
 		}
@@ -247,7 +253,7 @@ func (r *run) templateChangedSince(t PhoneTemplate) error {
 // is reports whether t still holds the recorded original's text, sender
 // and disabled flag (what the templates step writes and restores).
 func (o *originalTemplate) is(t PhoneTemplate) bool {
-	return t.Content.Text == o.Text && t.Content.From == o.From && t.Disabled == o.Disabled
+	return t.Content.Text == o.Text && t.Content.From == o.From && t.Disabled == o.Disabled && (o.Voice == "" || t.Content.Voice == o.Voice)
 }
 
 // templatesToUpdate reports whether any template of ts (customised) must be
@@ -309,6 +315,9 @@ func (r *run) restoreTemplates(ctx context.Context) error {
 		}
 		content := cur.Content
 		content.From, content.Text = ot.From, ot.Text
+		if ot.Voice != "" {
+			content.Voice = ot.Voice
+		}
 		if _, err := c.UpdatePhoneTemplate(ctx, ot.ID, content, ot.Disabled); err != nil {
 			return fmt.Errorf("restore %s template: %w", ot.Type, err)
 		}
