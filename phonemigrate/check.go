@@ -192,8 +192,11 @@ func (e *UnhealthyError) Error() string {
 // works on any tenant, whoever migrated it (this tool, the Dashboard or a
 // script): a tenant not switched with no connection set to use the
 // provider is "legacy" with no findings (a phone provider created ahead of
-// the switch serves no one yet). What Check cannot see: whether the tenant phone templates carry
-// the legacy texts (the legacy settings are unreadable once switched).
+// the switch serves no one yet). The legacy Guardian messages and Twilio
+// settings are unreadable once switched: MFA's words and a Twilio
+// provider's sender are judged against what the migration in the
+// Migrator's store recorded of them, and without such a checkpoint they
+// are not judged.
 func (m *Migrator) Check(ctx context.Context) (*Health, error) {
 	d, err := m.discover(ctx)
 	if err != nil {
