@@ -72,6 +72,9 @@ func runApply(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, "apply", args, f.log.check); err != nil {
 		return err
 	}
+	if err := f.pf.check(); err != nil {
+		return err
+	}
 	if f.fleet != "" {
 		if f.watch.set(fs) {
 			return usageErrorf("the delivery watch flags apply to one tenant, not to --fleet (fleet migrations do not watch)")

@@ -60,6 +60,9 @@ func runPlan(ctx context.Context, c *cli, args []string) error {
 	if err := c.parseFlags(fs, "plan", args, log.check); err != nil {
 		return err
 	}
+	if err := pf.check(); err != nil {
+		return err
+	}
 	opts, err := of.options(c.getenv)
 	if err != nil {
 		return err

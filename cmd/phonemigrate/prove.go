@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/outcome"
 	"io"
 	"log/slog"
 	"os/exec"
@@ -58,6 +59,17 @@ func (p *proveFlags) acceptsProof(plan *phonemigrate.Plan) bool {
 		}
 	}
 	return true
+}
+
+// check refuses an --accept-difference that is not a consumer ID: a typo
+// would otherwise accept nothing, silently.
+func (p *proveFlags) check() error {
+	for _, id := range p.accept {
+		if !outcome.ValidID(id) {
+			return usageErrorf("--accept-difference %q is not a consumer ID such as passwordless/sms/text/otp_verify or mfa/voice/otp_enroll (the plan lists them; nothing was written)", id)
+		}
+	}
+	return nil
 }
 
 // enabled reports whether the rehearsal runs.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/outcome"
 	"io"
 	"net/url"
 	"os"
@@ -119,9 +120,6 @@ type TenantOptions struct {
 	// proves each tenant's outcome lets these through.
 	AcceptDifferences []string `json:"accept_differences,omitempty" yaml:"accept_differences,omitempty"`
 }
-
-// consumerIDRE matches a delivery model consumer ID (package outcome).
-var consumerIDRE = regexp.MustCompile(`^(passwordless/[^/\s]+/(text|voice)|mfa/(text|voice))/(otp_verify|otp_enroll)$`)
 
 // ErrInvalidConfig is matched (errors.Is) by every [*ConfigError].
 var ErrInvalidConfig = errors.New("invalid fleet file")
@@ -712,7 +710,7 @@ func (o TenantOptions) options() (phonemigrate.Options, error) {
 		return out, &ConfigError{Field: "options", Problem: err.Error()}
 	}
 	for _, id := range o.AcceptDifferences {
-		if !consumerIDRE.MatchString(id) {
+		if !outcome.ValidID(id) {
 			return out, bad("accept_differences", fmt.Sprintf("%q is not a consumer ID such as passwordless/sms/text/otp_verify or mfa/voice/otp_enroll (the plan lists them)", id))
 		}
 	}

@@ -65,6 +65,7 @@ package outcome
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -109,6 +110,14 @@ type Consumer struct {
 	// MessageType is "otp_verify" or "otp_enroll".
 	MessageType string `json:"message_type"`
 }
+
+// ValidID reports whether id has the form of a [Consumer.ID]
+// ("passwordless/CONNECTION/text|voice/otp_verify|otp_enroll",
+// "mfa/text|voice/otp_verify|otp_enroll"), as users type them to accept
+// a difference.
+func ValidID(id string) bool { return idRE.MatchString(id) }
+
+var idRE = regexp.MustCompile(`^(passwordless/[^/\s]+/(text|voice)|mfa/(text|voice))/(otp_verify|otp_enroll)$`)
 
 // ID names the consumer in a stable way: "passwordless/CONNECTION/text/otp_verify",
 // "mfa/voice/otp_enroll".
