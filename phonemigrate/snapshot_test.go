@@ -61,6 +61,10 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			if diff := cmp.Diff(before, srv.State()); diff != "" {
 				t.Errorf("snapshot changed the tenant (-before +after):\n%s", diff)
 			}
+			// The tenant's name, which phone texts may show, is carried.
+			if want, _ := before.TenantSettings["friendly_name"].(string); snap.FriendlyName != want || want == "" {
+				t.Errorf("snapshot friendly_name %q, tenant %q", snap.FriendlyName, want)
+			}
 
 			fake, err := phonemigratetest.NewServerFrom(snap)
 			if err != nil {

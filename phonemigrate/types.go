@@ -28,6 +28,9 @@ type TenantSettings struct {
 	// PhoneConsolidatedExperience is the Unified Phone Experience switch;
 	// nil when Auth0 did not return the field.
 	PhoneConsolidatedExperience *bool
+	// FriendlyName is the tenant's friendly name, which phone texts may
+	// show ({{ tenant.friendly_name }}); "" when unset.
+	FriendlyName string
 }
 
 // Connection is a connection with its raw options map. Options is kept as

@@ -47,7 +47,7 @@ func (c *Client) TenantSettings(ctx context.Context) (phonemigrate.TenantSetting
 	if err != nil {
 		return phonemigrate.TenantSettings{}, c.fail(ctx, method, path, err)
 	}
-	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: s.PhoneConsolidatedExperience}, nil
+	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: s.PhoneConsolidatedExperience, FriendlyName: s.GetFriendlyName()}, nil
 }
 
 // SetPhoneConsolidatedExperience implements [phonemigrate.Tenants]: PATCH
@@ -63,7 +63,7 @@ func (c *Client) SetPhoneConsolidatedExperience(ctx context.Context, enabled boo
 	if err != nil {
 		return phonemigrate.TenantSettings{}, c.fail(ctx, method, path, err)
 	}
-	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: s.PhoneConsolidatedExperience}, nil
+	return phonemigrate.TenantSettings{PhoneConsolidatedExperience: s.PhoneConsolidatedExperience, FriendlyName: s.GetFriendlyName()}, nil
 }
 
 // ---- Connections ----

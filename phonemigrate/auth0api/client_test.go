@@ -142,7 +142,7 @@ func endpoints(t *testing.T) []endpoint {
 			call:    func(ctx context.Context, c *Client) (any, error) { return c.TenantSettings(ctx) },
 			replies: map[string]reply{"": {200, `{"friendly_name":"Acme","phone_consolidated_experience":true,"flags":{"x":true}}`}},
 			want:    []wire{{Method: "GET", Path: "/api/v2/tenants/settings"}},
-			result:  phonemigrate.TenantSettings{PhoneConsolidatedExperience: ptr(true)},
+			result:  phonemigrate.TenantSettings{PhoneConsolidatedExperience: ptr(true), FriendlyName: "Acme"},
 		},
 		{
 			name: "SetPhoneConsolidatedExperience", method: "PATCH", path: "/tenants/settings", replay: true,

@@ -138,6 +138,9 @@ func stateFromSnapshot(snap *snapshot.Snapshot) (*State, error) {
 	if v := snap.PhoneConsolidatedExperience; v != nil {
 		st.TenantSettings["phone_consolidated_experience"] = *v
 	}
+	if snap.FriendlyName != "" {
+		st.TenantSettings["friendly_name"] = snap.FriendlyName
+	}
 	seen := map[string]bool{}
 	for _, c := range snap.Connections {
 		if c.ID == "" || c.Name == "" || seen[c.ID] {

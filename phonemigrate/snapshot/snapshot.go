@@ -49,6 +49,9 @@ type Snapshot struct {
 	// PhoneConsolidatedExperience is tenant_settings
 	// phone_consolidated_experience (nil when absent).
 	PhoneConsolidatedExperience *bool `json:"phone_consolidated_experience,omitempty"`
+	// FriendlyName is tenant_settings friendly_name, which phone texts may
+	// show ("" when unset).
+	FriendlyName string `json:"friendly_name,omitempty"`
 	// Connections are the Passwordless SMS connections, by name.
 	Connections []Connection `json:"connections"`
 	// Guardian is the MFA phone factor and its settings.
@@ -178,7 +181,7 @@ func Take(ctx context.Context, c phonemigrate.Client, tenant string) (*Snapshot,
 	if err != nil {
 		return nil, fmt.Errorf("snapshot tenant settings: %w", err)
 	}
-	s.PhoneConsolidatedExperience = ts.PhoneConsolidatedExperience
+	s.PhoneConsolidatedExperience, s.FriendlyName = ts.PhoneConsolidatedExperience, ts.FriendlyName
 
 	conns, err := c.ListSMSConnections(ctx)
 	if err != nil {
