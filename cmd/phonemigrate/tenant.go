@@ -4,13 +4,13 @@ import (
 	"flag"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/unifiedphone/unifiedphone/internal/loopback"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
+	"github.com/unifiedphone/unifiedphone/phonemigrate/fleet"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
@@ -47,16 +47,13 @@ func (t *tenantFlags) resolve(getenv func(string) string) (tenantConfig, error) 
 	if t.requestTimeout <= 0 || t.headerTimeout <= 0 {
 		return tenantConfig{}, usageErrorf("--request-timeout and --header-timeout must be positive durations such as 25s")
 	}
-	if t.name != "" && !tenantNameRE.MatchString(t.name) {
+	if t.name != "" && !fleet.ValidName(t.name) {
 		return tenantConfig{}, usageErrorf("--tenant-name must be letters, digits, '.', '-' or '_' (at most 100), as a fleet file's names are")
 	}
 	tc, err := resolveTenant(t.baseURL, getenv)
 	tc.RequestTimeout, tc.HeaderTimeout, tc.NameOverride = t.requestTimeout, t.headerTimeout, t.name
 	return tc, err
 }
-
-// tenantNameRE is what --tenant-name takes: a fleet file's tenant names.
-var tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // tenantConfig is a resolved tenant: where the Management API is and how to
 // authenticate. Exactly one of Domain and BaseURL is set; either Token or

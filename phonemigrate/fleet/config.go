@@ -529,6 +529,12 @@ var (
 	envRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 )
 
+// ValidName reports whether name is a valid tenant name of a fleet file
+// (letters, digits, '.', '-' and '_', at most 100, starting with a letter
+// or digit): the name its checkpoint records, which the CLI's
+// --tenant-name takes to work on one tenant of a fleet.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
 // resolve fills default checkpoints and anchors relative ones at dir.
 func (c *Config) resolve(dir string) {
 	for i := range c.Tenants {
