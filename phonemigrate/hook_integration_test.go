@@ -57,25 +57,11 @@ func (s *smsService) take() []string {
 // mgmt calls the fake's Management API as a person building a tenant would.
 func mgmt(t *testing.T, srv *phonemigratetest.Server, method, path string, body any) map[string]any {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequestWithContext(t.Context(), method, srv.BaseURL+path, rd)
-	req.Header.Set("Authorization", "Bearer "+srv.Token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	var out any
+	if err := srv.Call(t.Context(), method, path, body, &out); err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
+	m, _ := out.(map[string]any)
 	return m
 }
 

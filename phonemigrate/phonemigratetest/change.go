@@ -248,8 +248,18 @@ func (s *Server) makeChange(ctx context.Context, c Change) error {
 	return fmt.Errorf("%w %q", ErrUnknownChange, string(c))
 }
 
-// call sends one Management API request to the fake and decodes a JSON
-// answer into out (when not nil).
+// Call sends one Management API request to the fake, as a person or
+// script building a tenant would (path relative to /api/v2, e.g.
+// "/guardian/factors/sms"), and decodes a JSON answer into out (when not
+// nil and the answer has a body). The fake's own handler serves it in
+// process — logged, rate-limited and authenticated with [Server.Token]
+// as over the network. An answer other than 2xx is an error naming its
+// status and body.
+func (s *Server) Call(ctx context.Context, method, path string, body, out any) error {
+	return s.call(ctx, method, path, body, out)
+}
+
+// call is [Server.Call].
 func (s *Server) call(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -282,7 +292,7 @@ func (s *Server) call(ctx context.Context, method, path string, body, out any) e
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
 	}
-	if out != nil {
+	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		return json.Unmarshal(data, out)
 	}
 	return nil
