@@ -108,7 +108,8 @@ type Config struct {
 	// http.DefaultTransport when nil or when HTTPClient is nil). Its Timeout
 	// and Jar are kept; its CheckRedirect is not: redirects are never
 	// followed (see [ErrRedirect]), and no request goes to a scheme or host
-	// other than the API URL's.
+	// other than the API URL's. A Transport that implements [AttemptTimer]
+	// times the per-attempt timeouts itself.
 	HTTPClient *http.Client
 
 	// Secrets, when set, is the run's set of secret values (shared with
@@ -132,6 +133,23 @@ type Config struct {
 	// (internal/reliability benchmarks); do not set it otherwise.
 	// RateLimit pacing and RequestTimeout still apply.
 	SDKRetrier bool
+}
+
+// AttemptTimer is implemented by a Config.HTTPClient Transport that decides
+// itself when the per-attempt timeouts (RequestTimeout,
+// ResponseHeaderTimeout) of the requests it carries expire, instead of the
+// real clock. It exists for tests: a test's transport ends an attempt by
+// its timeout at a moment the test controls (for example once a fake server
+// holds the request), so that no test depends on how fast the machine is,
+// and a request the test does not mean to time out never does.
+type AttemptTimer interface {
+	// ArmTimeout is called before req (one attempt) is sent, once for each
+	// of its timeouts, with that timeout's duration d. Calling expire cuts
+	// the attempt as the timeout would (the header timeout does nothing
+	// once the headers arrived); expire may be called from any goroutine,
+	// and does nothing once the attempt is over. The attempt calls disarm
+	// when it ends.
+	ArmTimeout(req *http.Request, d time.Duration, expire func()) (disarm func())
 }
 
 // ErrInvalidConfig is matched (with errors.Is) by every [*ConfigError].

@@ -203,9 +203,18 @@ func TestCallerCheckRedirectIgnored(t *testing.T) {
 // TestTimeouts: a server that never sends headers is cut by the
 // response-header timeout, and one that stalls in the middle of the body
 // by the per-attempt timeout, each attempt, with a *TimeoutError that
-// matches context.DeadlineExceeded. The other timeout of each case is a
-// minute: the attempts end long before it only because the one under test
-// cut them.
+// matches context.DeadlineExceeded.
+//
+// The test times the attempts (heldTimers): once the server holds an
+// attempt (or the client reads its stalled body) it makes the timeouts
+// expire in the case's order, and the first that may cut the attempt must.
+// The header timeout expiring after the headers arrived must not cut it.
+// So a busy machine cannot cut an attempt before it reached the server,
+// nor let the other timeout come first. The cases marked real run again on
+// the real clock, with the other timeout a minute: the attempts end long
+// before it only because the one under test cut them (their attempts are
+// counted as the client sends them: a real timeout may cut one before the
+// server sees it).
 func TestTimeouts(t *testing.T) {
 	t.Parallel()
 	const short = 60 * time.Millisecond
@@ -223,40 +232,39 @@ func TestTimeouts(t *testing.T) {
 		what    string
 		after   time.Duration // the timeout that must cut each attempt
 		message string
+		// expire is the order the test lets the timeouts expire in, each
+		// attempt, once the server holds it or, with body, once the client
+		// reads the answer's body.
+		expire []time.Duration
+		body   bool
+		real   bool // also on the real clock
 	}{
 		{
 			name:    "no headers",
 			cfg:     func(c *Config) { c.ResponseHeaderTimeout = short; c.RequestTimeout = time.Minute },
 			handler: func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
 			what:    "response headers", after: short, message: "60ms",
+			expire: []time.Duration{short}, real: true,
 		},
 		{
 			name:    "stalled body",
 			cfg:     func(c *Config) { c.ResponseHeaderTimeout = time.Minute; c.RequestTimeout = short },
 			handler: stall,
 			what:    "complete answer", after: short, message: "60ms",
+			expire: []time.Duration{short}, body: true, real: true,
 		},
 		{
-			// The headers arrive, so the (shorter) header timeout no
-			// longer applies. It is long enough for a loaded machine's
-			// loopback server to send them first.
+			// The headers arrived, so the (shorter) header timeout no
+			// longer applies when it expires.
 			name:    "stalled body, shorter header timeout",
 			cfg:     func(c *Config) { c.ResponseHeaderTimeout = 500 * time.Millisecond; c.RequestTimeout = time.Second },
 			handler: stall,
 			what:    "complete answer", after: time.Second, message: "1s",
+			expire: []time.Duration{500 * time.Millisecond, time.Second}, body: true,
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var tries atomic.Int32
-			c, mux, _ := setup(t, tc.cfg)
-			mux.HandleFunc("GET /api/v2/tenants/settings", func(w http.ResponseWriter, r *http.Request) {
-				tries.Add(1)
-				tc.handler(w, r)
-			})
-			start := time.Now()
-			_, err := c.TenantSettings(t.Context())
-			elapsed := time.Since(start)
+		check := func(t *testing.T, err error, attempts int32) {
+			t.Helper()
 			var te *TimeoutError
 			if !errors.As(err, &te) || te.What != tc.what || te.After != tc.after {
 				t.Fatalf("error %v (%T), want a TimeoutError for %s after %v", err, err, tc.what, tc.after)
@@ -268,9 +276,53 @@ func TestTimeouts(t *testing.T) {
 			if err.Error() != want {
 				t.Errorf("error = %q, want %q", err, want)
 			}
-			if n := tries.Load(); n != 3 {
-				t.Errorf("attempts = %d, want 3 (a GET is retried after a timeout)", n)
+			if attempts != 3 {
+				t.Errorf("attempts = %d, want 3 (a GET is retried after a timeout)", attempts)
 			}
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var tries atomic.Int32
+			held := make(chan struct{})
+			timers := &heldTimers{reading: make(chan struct{})}
+			c, mux, _ := setup(t, tc.cfg, func(c *Config) { c.HTTPClient = &http.Client{Transport: timers} })
+			mux.HandleFunc("GET /api/v2/tenants/settings", func(w http.ResponseWriter, r *http.Request) {
+				tries.Add(1)
+				if !tc.body {
+					held <- struct{}{}
+				}
+				tc.handler(w, r)
+			})
+			done := make(chan error, 1)
+			go func() { _, err := c.TenantSettings(t.Context()); done <- err }()
+			for range 3 {
+				if tc.body {
+					await(t, timers.reading, "read of the body")
+				} else {
+					await(t, held, "attempt at the server")
+				}
+				for _, d := range tc.expire {
+					timers.expire(t, d)
+				}
+			}
+			check(t, await(t, done, "answer from TenantSettings"), tries.Load())
+		})
+		if !tc.real {
+			continue
+		}
+		t.Run("real clock, "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			var sent atomic.Int32
+			count := rtFunc(func(r *http.Request) (*http.Response, error) {
+				sent.Add(1)
+				return http.DefaultTransport.RoundTrip(r)
+			})
+			c, mux, _ := setup(t, tc.cfg, func(c *Config) { c.HTTPClient = &http.Client{Transport: count} })
+			mux.HandleFunc("GET /api/v2/tenants/settings", tc.handler)
+			start := time.Now()
+			_, err := c.TenantSettings(t.Context())
+			elapsed := time.Since(start)
+			check(t, err, sent.Load())
 			if elapsed >= time.Minute {
 				t.Errorf("took %v: the minute-long timeout, not the one under test, ended an attempt", elapsed)
 			}

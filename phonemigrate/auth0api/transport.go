@@ -140,7 +140,10 @@ type transport struct {
 	maxWait     time.Duration
 	timeout     time.Duration // per attempt, body included
 	headerTime  time.Duration // until the response headers
-	logger      *slog.Logger
+	// timer times both when base implements AttemptTimer (nil: the
+	// real clock).
+	timer  AttemptTimer
+	logger *slog.Logger
 	// scheme and host are the only ones requests may go to (the Management
 	// API's, whose root also serves the token endpoint).
 	scheme, host string
@@ -171,6 +174,7 @@ func newTransport(base http.RoundTripper, s *settings) *transport {
 		sleep:       sleepCtx,
 		jitter:      func(max time.Duration) time.Duration { return rand.N(max + 1) },
 	}
+	t.timer, _ = base.(AttemptTimer)
 	if s.RateLimit > 0 {
 		t.limiter.Store(rate.NewLimiter(s.RateLimit, s.RateBurst))
 	}
@@ -341,25 +345,16 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 	parent := req.Context()
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
-	if t.timeout > 0 {
+	cutByTimeout := &TimeoutError{What: "complete answer", After: t.timeout}
+	if t.timeout > 0 && t.timer == nil {
 		var stop context.CancelFunc
-		ctx, stop = context.WithTimeoutCause(ctx, t.timeout, &TimeoutError{What: "complete answer", After: t.timeout})
+		ctx, stop = context.WithTimeoutCause(ctx, t.timeout, cutByTimeout)
 		defer stop()
 	}
 	// headersIn is set once the response headers arrived; the
 	// header timer then no longer cancels the attempt.
 	var headerMu sync.Mutex
 	headersIn := false
-	if t.headerTime > 0 && (t.timeout <= 0 || t.headerTime < t.timeout) {
-		timer := time.AfterFunc(t.headerTime, func() {
-			headerMu.Lock()
-			defer headerMu.Unlock()
-			if !headersIn {
-				cancel(&TimeoutError{What: "response headers", After: t.headerTime})
-			}
-		})
-		defer timer.Stop()
-	}
 	// timedOut returns the timeout that cut this attempt, if any.
 	timedOut := func(err error) error {
 		if parent.Err() == nil {
@@ -389,6 +384,20 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 			return nil, false, fmt.Errorf("replaying request body: %w", gerr)
 		}
 		r.Body = body
+	}
+	// The timers start once r exists: a base transport that times them
+	// (AttemptTimer) is told which request they are for.
+	if t.timeout > 0 && t.timer != nil {
+		defer t.timer.ArmTimeout(r, t.timeout, func() { cancel(cutByTimeout) })()
+	}
+	if t.headerTime > 0 && (t.timeout <= 0 || t.headerTime < t.timeout) {
+		defer t.arm(r, t.headerTime, func() {
+			headerMu.Lock()
+			defer headerMu.Unlock()
+			if !headersIn {
+				cancel(&TimeoutError{What: "response headers", After: t.headerTime})
+			}
+		})()
 	}
 	r.Header.Set("User-Agent", userAgent)
 	if t.auth != nil {
@@ -428,6 +437,17 @@ func (t *transport) attempt(req *http.Request, n int) (resp *http.Response, wrot
 		return nil, w, err
 	}
 	return resp, w, nil
+}
+
+// arm starts the timeout d of the attempt r, which expire cuts; the
+// function it returns stops it. The base transport's AttemptTimer times
+// it when there is one, the real clock otherwise.
+func (t *transport) arm(r *http.Request, d time.Duration, expire func()) (stop func()) {
+	if t.timer != nil {
+		return t.timer.ArmTimeout(r, d, expire)
+	}
+	timer := time.AfterFunc(d, expire)
+	return func() { timer.Stop() }
 }
 
 // redirectError describes a redirect answer by status and target scheme

@@ -254,31 +254,42 @@ func TestUnreplayableBody(t *testing.T) {
 }
 
 // TestRequestTimeout: a hanging attempt is cut by RequestTimeout and the
-// (idempotent) request retried.
+// (idempotent) request retried. The test times the attempts (heldTimers):
+// it expires the timeout of the first attempt once the server holds it,
+// and never the second's, which the server answers at once.
 func TestRequestTimeout(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
+	held := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if n.Add(1) == 1 {
+			held <- struct{}{}
 			<-r.Context().Done() // until the client gives up
 			return
 		}
 		io.WriteString(w, `{"phone_consolidated_experience":true}`)
 	}))
 	defer srv.Close()
-	// The timeout cuts the first attempt, which never ends by itself, and
-	// must not cut the second, which the server answers at once: a second
-	// leaves a busy machine's loopback plenty of time.
-	c, err := New(t.Context(), Config{BaseURL: srv.URL, Token: testToken, RequestTimeout: time.Second, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	timers := &heldTimers{}
+	c, err := New(t.Context(), Config{BaseURL: srv.URL, Token: testToken, RequestTimeout: time.Second, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		HTTPClient: &http.Client{Transport: timers}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.TenantSettings(t.Context())
-	if err != nil {
-		t.Fatalf("TenantSettings: %v", err)
+	type result struct {
+		s   phonemigrate.TenantSettings
+		err error
 	}
-	if s.PhoneConsolidatedExperience == nil || !*s.PhoneConsolidatedExperience {
-		t.Errorf("settings = %+v", s)
+	done := make(chan result, 1)
+	go func() { s, err := c.TenantSettings(t.Context()); done <- result{s, err} }()
+	await(t, held, "first attempt at the server")
+	timers.expire(t, time.Second)
+	res := await(t, done, "answer from TenantSettings")
+	if res.err != nil {
+		t.Fatalf("TenantSettings: %v", res.err)
+	}
+	if res.s.PhoneConsolidatedExperience == nil || !*res.s.PhoneConsolidatedExperience {
+		t.Errorf("settings = %+v", res.s)
 	}
 	if got := n.Load(); got != 2 {
 		t.Errorf("attempts = %d, want 2", got)
