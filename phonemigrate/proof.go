@@ -172,7 +172,7 @@ func prove(ctx context.Context, tenant string, hook *Action, copyCode string, se
 					p.Consumers = append(p.Consumers, id)
 				}
 			}
-			// The two run at once: each has its own node process and
+			// The two run at once: each has its own worker thread and
 			// recorder.
 			var (
 				orig, cp   *actionrun.Result

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -188,10 +189,8 @@ func TestRunContextCancelKillsNode(t *testing.T) {
 
 func TestRunTimeout(t *testing.T) {
 	requireNode(t)
-	old := execTimeout
-	execTimeout = 500 * time.Millisecond
-	t.Cleanup(func() { execTimeout = old })
-	_, err := Run(context.Background(), hangCode, sampleEvent())
+	t.Parallel()
+	_, err := Run(context.Background(), hangCode, sampleEvent(), withTimeout(500*time.Millisecond))
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Run error = %v, want ErrTimeout", err)
 	}
@@ -349,29 +348,60 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-// BenchmarkRun measures one execution: temp files, a node process, the
-// harness, a handler that returns at once.
+// BenchmarkRun measures one execution: temp files, a worker thread, the
+// harness, a handler that returns at once. node-cpu-ms/op is the CPU the
+// node process spent per execution (Linux: read from /proc).
 func BenchmarkRun(b *testing.B) {
+	benchmarkRun(b, `exports.onExecuteCustomPhoneProvider = async () => {};`, sampleEvent())
+}
+
+// BenchmarkRunFetch is BenchmarkRun with a handler that makes one fetch,
+// as every generated Action does: the first fetch of a worker compiles
+// undici's HTTP parser.
+func BenchmarkRunFetch(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	b.Cleanup(srv.Close)
+	ev := sampleEvent()
+	ev.Secrets = map[string]string{"URL": srv.URL}
+	benchmarkRun(b, `exports.onExecuteCustomPhoneProvider = async (event) => {
+	const res = await fetch(event.secrets.URL, {method: "POST", body: "{}"}); await res.text(); };`, ev)
+}
+
+func benchmarkRun(b *testing.B, code string, ev Event) {
 	if !NodeAvailable() {
 		b.Skip("node not found on PATH")
 	}
-	code := `exports.onExecuteCustomPhoneProvider = async () => {};`
-	ev := sampleEvent()
+	if _, err := Run(context.Background(), code, ev); err != nil { // start the pool
+		b.Fatal(err)
+	}
+	p, _ := poolFor(mustLookNode(b))
+	before, ok := p.cpu()
+	n := 0
 	for b.Loop() {
 		if _, err := Run(context.Background(), code, ev); err != nil {
 			b.Fatal(err)
 		}
+		n++
+	}
+	if after, ok2 := p.cpu(); ok && ok2 && n > 0 {
+		b.ReportMetric(float64((after-before).Milliseconds())/float64(n), "node-cpu-ms/op")
 	}
 }
 
+func mustLookNode(b *testing.B) string {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return node
+}
+
 // TestRunGrandchildHoldingResultPipe: an Action that leaves a process
-// behind holding the result pipe (fd 3) still returns its result, once
-// the grace period is over, rather than waiting for that process.
+// behind holding the pool's reply pipe (fd 3) still returns its result,
+// without waiting for that process.
 func TestRunGrandchildHoldingResultPipe(t *testing.T) {
 	requireNode(t)
-	old := resultGrace
-	resultGrace = 200 * time.Millisecond
-	t.Cleanup(func() { resultGrace = old })
+	t.Parallel()
 	const code = `exports.onExecuteCustomPhoneProvider = async (event, api) => {
 	const c = require("child_process").spawn("sleep", ["5"], {stdio: ["ignore", "ignore", "ignore", 3], detached: true});
 	c.unref();

@@ -1,37 +1,19 @@
 // Harness for one custom-phone-provider or send-phone-message Action
-// execution.
+// execution, run in a fresh worker thread of the pool (pool.cjs).
 //
-// Invoked by the Go package actionrun as:  node harness.cjs <action.cjs>
-// One JSON document arrives on stdin: {trigger, event, redirect} (the event
-// holds event.secrets, so it never travels in argv or the environment). The outcome is written as
-// one JSON line to file descriptor 3, which only this harness writes to; the
+// workerData is {input: {trigger, event, redirect, holdTimers}, action}:
+// action is the path of the Action's code, a CommonJS module. The event
+// holds event.secrets: it travels in memory from the pool, never in argv or
+// the environment. The outcome is posted once to the pool as {report}; the
 // Action's own stdout/stderr writes can therefore never be mistaken for it.
 'use strict';
 
-const fs = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
 const util = require('node:util');
 
 let report = function (obj) {
-  fs.writeSync(3, JSON.stringify(obj) + '\n');
+  parentPort.postMessage({ report: obj });
 };
-
-function readStdin() {
-  const chunks = [];
-  const buf = Buffer.alloc(65536);
-  for (;;) {
-    let n;
-    try {
-      n = fs.readSync(0, buf, 0, buf.length, null);
-    } catch (e) {
-      if (e.code === 'EAGAIN') continue;
-      if (e.code === 'EOF') break;
-      throw e;
-    }
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 const logs = [];
 function capture(...args) {
@@ -110,8 +92,15 @@ process.on('unhandledRejection', (e) => {
 });
 process.on('uncaughtException', (e) => {
   report({ outcome: 'threw', reason: errorMessage(e), logs });
-  process.exit(0);
+  exitSoon();
 });
+
+// exitSoon ends the execution once the report has been posted: the pool
+// ends the worker when it receives it, as Auth0 ends an execution whose
+// handler has finished, whatever timers or sockets are left.
+function exitSoon() {
+  parentPort.ref();
+}
 
 // redirect sends every HTTP request the Action makes (global fetch, and
 // node:http / node:https request and get) to the recording server at
@@ -163,8 +152,8 @@ function redirect(target) {
 }
 
 // holdTimers makes the timers the Action's own code sets (setTimeout
-// called from actionPath) wait for the end of file descriptor 4, which the
-// Go side closes when the test releases them, instead of the wall clock.
+// called from actionPath) wait for the pool's release message, which the
+// Go side sends when the test releases them, instead of the wall clock.
 // Timers set elsewhere (Node's, fetch's) are untouched. On release, the
 // pending ones fire in the order of their delays; later ones are real.
 function holdTimers(actionPath) {
@@ -173,11 +162,12 @@ function holdTimers(actionPath) {
   let released = false;
   let seq = 0;
   const held = new Set();
-  const gate = new (require('node:net').Socket)({ fd: 4, readable: true, writable: false });
-  gate.unref(); // refed only while a held timer is pending, as a real timer would be
+  // The pool posts {release: true} when the test releases the timers.
+  // The port keeps the worker alive only while a held timer is pending, as
+  // a real timer would.
   function sync() {
-    if (held.size > 0 && !released) gate.ref();
-    else gate.unref();
+    if (held.size > 0 && !released) parentPort.ref();
+    else parentPort.unref();
   }
   function release() {
     if (released) return;
@@ -187,10 +177,10 @@ function holdTimers(actionPath) {
     for (const t of pending) t.real = realSetTimeout(t.fn, 0, ...t.args);
     sync();
   }
-  gate.on('data', () => {});
-  gate.on('end', release);
-  gate.on('close', release);
-  gate.on('error', release);
+  parentPort.on('message', (m) => {
+    if (m && m.release) release();
+  });
+  sync();
   function callerFile(fn) {
     const prepare = Error.prepareStackTrace;
     Error.prepareStackTrace = (_, callSites) => callSites;
@@ -242,11 +232,12 @@ function holdTimers(actionPath) {
 }
 
 async function main() {
-  const input = JSON.parse(readStdin());
+  const input = workerData.input;
+  const actionPath = workerData.action;
   const event = input.event;
   const legacy = input.trigger === 'send-phone-message';
   if (input.redirect) redirect(input.redirect);
-  if (input.holdTimers) holdTimers(require('node:path').resolve(process.argv[2]));
+  if (input.holdTimers) holdTimers(actionPath);
 
   let outcome = 'sent';
   let reason = '';
@@ -266,7 +257,7 @@ async function main() {
 
   let mod;
   try {
-    mod = require(process.argv[2]);
+    mod = require(actionPath);
   } catch (e) {
     report({ harness_error: 'load', message: errorMessage(e), logs });
     return;
@@ -287,13 +278,7 @@ async function main() {
   report({ outcome, reason, logs });
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    try {
-      report({ harness_error: 'internal', message: errorMessage(e), logs });
-    } finally {
-      process.exit(0);
-    }
-  },
-);
+main().then(exitSoon, (e) => {
+  report({ harness_error: 'internal', message: errorMessage(e), logs });
+  exitSoon();
+});

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Trigger ids of the Actions Run and RunSendPhoneMessage execute.
@@ -98,6 +99,7 @@ func RunSendPhoneMessage(ctx context.Context, code string, ev LegacyEvent, opts 
 type RunOption func(*runConfig)
 
 type runConfig struct {
+	timeout     time.Duration // Timeout, shortened by tests (withTimeout)
 	record      bool
 	modulePaths []string
 	holdTimers  bool
@@ -129,6 +131,9 @@ func WithTimersHeld(release <-chan struct{}) RunOption {
 	return func(c *runConfig) { c.holdTimers, c.release = true, release }
 }
 
+// withTimeout replaces [Timeout] for one run (tests).
+func withTimeout(d time.Duration) RunOption { return func(c *runConfig) { c.timeout = d } }
+
 // RecordedRequest is one request an Action made under [WithRecorder].
 type RecordedRequest struct {
 	Method string
@@ -144,13 +149,13 @@ type RecordedRequest struct {
 // originalURLHeader carries the URL the Action called to the recorder.
 const originalURLHeader = "X-Phonemigrate-Original-Url"
 
-// harnessInput is what the harness reads on stdin.
+// harnessInput is what the harness receives as workerData.input.
 type harnessInput struct {
 	Trigger  string `json:"trigger"`
 	Event    any    `json:"event"`
 	Redirect string `json:"redirect,omitempty"`
-	// HoldTimers: the Action's timers wait for the end of file descriptor
-	// 4 (see WithTimersHeld).
+	// HoldTimers: the Action's timers wait for the pool's release message
+	// (see WithTimersHeld).
 	HoldTimers bool `json:"holdTimers,omitempty"`
 }
 

@@ -1,0 +1,223 @@
+package actionrun
+
+import (
+	"bufio"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+)
+
+//go:embed pool.cjs
+var poolSource string
+
+// poolFlags are node's flags for the pool. --liftoff-only compiles
+// WebAssembly with V8's baseline compiler only: the first fetch of every
+// worker compiles undici's HTTP parser (llhttp, WebAssembly), and tiering
+// it up costs more CPU than an Action's whole execution. It changes how
+// fast WebAssembly runs, never what it does.
+var poolFlags = []string{"--liftoff-only"}
+
+// A pool is one long-lived node process that runs each execution in a
+// fresh worker thread (pool.cjs). Starting a worker costs a fraction of
+// starting node, and undici's parser is compiled at baseline: on a small
+// machine an Action that calls fetch costs ~60 ms of CPU in the pool
+// against ~160 ms in a node process of its own.
+type pool struct {
+	node string
+	pid  int
+	in   io.WriteCloser
+
+	mu      sync.Mutex // guards what follows and writes to in
+	pending map[uint64]chan poolReply
+	nextID  uint64
+	dead    bool
+
+	errMu  sync.Mutex    // guards stderr (apart from mu: node may block on stderr while Go writes to stdin)
+	stderr limitedBuffer // the pool process's own stderr
+
+	done chan struct{} // closed once the process has exited
+	err  error         // why it exited, set before done is closed
+}
+
+// poolReply is what the pool writes when a run's worker has ended.
+type poolReply struct {
+	ID     uint64         `json:"id"`
+	Report *harnessReport `json:"report"`
+	Exit   int            `json:"exit"`
+	Stderr string         `json:"stderr"`
+	Error  string         `json:"error"`
+}
+
+// poolRequest is one line the Go side writes to the pool.
+type poolRequest struct {
+	Op       string        `json:"op"` // "run", "release" or "stop"
+	ID       uint64        `json:"id"`
+	Action   string        `json:"action,omitempty"`
+	NodePath string        `json:"node_path,omitempty"`
+	Input    *harnessInput `json:"input,omitempty"`
+}
+
+// errPoolExited is the error of runs the pool could not finish because its
+// process ended.
+var errPoolExited = errors.New("node exited without a result")
+
+var pools struct {
+	sync.Mutex
+	m map[string]*pool // by node executable
+}
+
+// poolFor returns the running pool of node, starting one when there is none
+// or the last one has exited.
+func poolFor(node string) (*pool, error) {
+	pools.Lock()
+	defer pools.Unlock()
+	if p := pools.m[node]; p != nil && !p.exited() {
+		return p, nil
+	}
+	p, err := startPool(node)
+	if err != nil {
+		return nil, err
+	}
+	if pools.m == nil {
+		pools.m = map[string]*pool{}
+	}
+	pools.m[node] = p
+	return p, nil
+}
+
+func startPool(node string) (*pool, error) {
+	src, err := json.Marshal(string(harness))
+	if err != nil {
+		return nil, err
+	}
+	args := append(append([]string{}, poolFlags...), "-e", "const HARNESS = "+string(src)+";\n"+poolSource)
+	p := &pool{node: node, pending: map[uint64]chan poolReply{}, done: make(chan struct{})}
+	cmd := exec.Command(node, args...)
+	cmd.Env = nodeEnv(nil)
+	cmd.Dir = os.TempDir()
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &lockedWriter{mu: &p.errMu, w: &p.stderr}
+	resR, resW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.ExtraFiles = []*os.File{resW} // fd 3 in node
+	if p.in, err = cmd.StdinPipe(); err != nil {
+		resR.Close()
+		resW.Close()
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		resR.Close()
+		resW.Close()
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	resW.Close()
+	p.pid = cmd.Process.Pid
+	go p.read(resR)
+	go func() {
+		werr := cmd.Wait()
+		// An Action may have left a process behind holding fd 3: the
+		// replies of a pool that has exited are over either way.
+		resR.Close()
+		p.errMu.Lock()
+		stderr := strings.TrimSpace(p.stderr.String())
+		p.errMu.Unlock()
+		p.mu.Lock()
+		p.dead = true
+		p.err = fmt.Errorf("%w (%v): %s", errPoolExited, werr, stderr)
+		pending := p.pending
+		p.pending = nil
+		p.mu.Unlock()
+		close(p.done)
+		for _, c := range pending {
+			close(c)
+		}
+	}()
+	return p, nil
+}
+
+// read hands each reply to the run waiting for it. Lines that are not
+// replies (an Action writing to fd 3) are ignored.
+func (p *pool) read(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 32<<20)
+	for sc.Scan() {
+		var rep poolReply
+		if json.Unmarshal(sc.Bytes(), &rep) != nil {
+			continue
+		}
+		p.mu.Lock()
+		c := p.pending[rep.ID]
+		delete(p.pending, rep.ID)
+		p.mu.Unlock()
+		if c != nil {
+			c <- rep
+		}
+	}
+}
+
+func (p *pool) exited() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dead
+}
+
+// start asks the pool to run one execution. The returned channel receives
+// the run's reply, or is closed without one if the pool exits first.
+func (p *pool) start(req poolRequest) (uint64, <-chan poolReply, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dead {
+		return 0, nil, p.err
+	}
+	p.nextID++
+	req.ID, req.Op = p.nextID, "run"
+	c := make(chan poolReply, 1)
+	p.pending[req.ID] = c
+	if err := p.sendLocked(req); err != nil {
+		delete(p.pending, req.ID)
+		return 0, nil, err
+	}
+	return req.ID, c, nil
+}
+
+// send writes a release or stop for run id; a pool that has exited needs
+// neither.
+func (p *pool) send(op string, id uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.dead {
+		_ = p.sendLocked(poolRequest{Op: op, ID: id})
+	}
+}
+
+func (p *pool) sendLocked(req poolRequest) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	if _, err := p.in.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write to node: %w", err)
+	}
+	return nil
+}
+
+// lockedWriter serializes writes to w with mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
