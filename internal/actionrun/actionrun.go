@@ -328,14 +328,13 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 		return nil, fmt.Errorf("actionrun: write action: %w", err)
 	}
 
-	p, err := poolFor(node)
-	if err != nil {
-		return nil, fmt.Errorf("actionrun: %w", err)
-	}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	id, replyc, err := p.start(poolRequest{Action: actionPath, NodePath: strings.Join(cfg.modulePaths, string(os.PathListSeparator)), Input: &in})
+	p, id, replyc, err := startRun(runCtx, node, poolRequest{Action: actionPath, NodePath: strings.Join(cfg.modulePaths, string(os.PathListSeparator)), Input: &in})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("actionrun: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("actionrun: %w", err)
 	}
 	release := cfg.release

@@ -414,3 +414,21 @@ func TestRunGrandchildHoldingResultPipe(t *testing.T) {
 		t.Errorf("outcome %s, want %s", res.Outcome, Sent)
 	}
 }
+
+// TestRunPoolKilled: an Action that kills the node process fails its own
+// run (and only the runs sharing that process), and the next run starts a
+// new process. Not parallel: it ends the pool the package's tests share.
+func TestRunPoolKilled(t *testing.T) {
+	requireNode(t)
+	kill := `exports.onExecuteCustomPhoneProvider = async () => { process.kill(process.pid, "SIGKILL"); await new Promise(() => {}); };`
+	if _, err := Run(t.Context(), kill, sampleEvent()); err == nil || !strings.Contains(err.Error(), "without a result") {
+		t.Fatalf("Run error = %v, want node exited without a result", err)
+	}
+	got, err := Run(t.Context(), `exports.onExecuteCustomPhoneProvider = async (event, api) => { api.notification.drop("after"); };`, sampleEvent())
+	if err != nil {
+		t.Fatalf("Run after the pool was killed: %v", err)
+	}
+	if diff := cmp.Diff(Result{Outcome: Drop, Reason: "after", Logs: []string{}}, *got); diff != "" {
+		t.Errorf("Run after the pool was killed (-want +got):\n%s", diff)
+	}
+}

@@ -2,6 +2,7 @@ package actionrun
 
 import (
 	"bufio"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,10 @@ type poolRequest struct {
 // errPoolExited is the error of runs the pool could not finish because its
 // process ended.
 var errPoolExited = errors.New("node exited without a result")
+
+// errPoolWrite: a request could not be written to the pool, which is
+// exiting.
+var errPoolWrite = errors.New("write to node")
 
 var pools struct {
 	sync.Mutex
@@ -169,8 +174,30 @@ func (p *pool) exited() bool {
 	return p.dead
 }
 
+// startRun starts req on node's pool. A pool found running may be on its
+// way out (killed by the last run's Action): once it has exited, the run
+// starts on a new one.
+func startRun(ctx context.Context, node string, req poolRequest) (*pool, uint64, <-chan poolReply, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := poolFor(node)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		id, c, err := p.start(req)
+		if !errors.Is(err, errPoolWrite) || attempt > 0 {
+			return p, id, c, err
+		}
+		select {
+		case <-p.done:
+		case <-ctx.Done():
+			return nil, 0, nil, err
+		}
+	}
+}
+
 // start asks the pool to run one execution. The returned channel receives
-// the run's reply, or is closed without one if the pool exits first.
+// the run's reply, or is closed without one if the pool exits first. An
+// error writing to the pool (it is exiting) is errPoolWrite.
 func (p *pool) start(req poolRequest) (uint64, <-chan poolReply, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -179,11 +206,15 @@ func (p *pool) start(req poolRequest) (uint64, <-chan poolReply, error) {
 	}
 	p.nextID++
 	req.ID, req.Op = p.nextID, "run"
+	b, err := json.Marshal(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("encode event: %w", err)
+	}
 	c := make(chan poolReply, 1)
 	p.pending[req.ID] = c
-	if err := p.sendLocked(req); err != nil {
+	if _, err := p.in.Write(append(b, '\n')); err != nil {
 		delete(p.pending, req.ID)
-		return 0, nil, err
+		return 0, nil, fmt.Errorf("%w: %w", errPoolWrite, err)
 	}
 	return req.ID, c, nil
 }
@@ -191,22 +222,12 @@ func (p *pool) start(req poolRequest) (uint64, <-chan poolReply, error) {
 // send writes a release or stop for run id; a pool that has exited needs
 // neither.
 func (p *pool) send(op string, id uint64) {
+	b, _ := json.Marshal(poolRequest{Op: op, ID: id})
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.dead {
-		_ = p.sendLocked(poolRequest{Op: op, ID: id})
+		_, _ = p.in.Write(append(b, '\n'))
 	}
-}
-
-func (p *pool) sendLocked(req poolRequest) error {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	if _, err := p.in.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write to node: %w", err)
-	}
-	return nil
 }
 
 // lockedWriter serializes writes to w with mu.
