@@ -25,6 +25,9 @@ type fault struct {
 	// inject returns the fake's fault for the request (nil: none).
 	inject func(r *http.Request) *phonemigratetest.Fault
 	crash  bool
+	// hold: the fake holds the request, and the client's timeout cuts it
+	// once it does.
+	hold bool
 }
 
 var faults = []fault{
@@ -39,12 +42,13 @@ var faults = []fault{
 		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, Status: 429, Times: 10}
 	}},
 	{name: "slow", inject: func(r *http.Request) *phonemigratetest.Fault {
-		// Holds the request until the client gives up on it (its
-		// per-attempt timeout): the fake's wait ends when the client goes
-		// away, long before this delay, so the client's timeout always
-		// comes first however slow the machine.
+		// Holds the request until the client gives up on it: the fake's
+		// wait ends when the client goes away, long before this delay.
+		// The client gives up by its per-attempt timeout, which the hook
+		// makes expire as soon as the fake holds the request (hold), so
+		// neither the wait nor the outcome depends on the machine's speed.
 		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, DelayMS: int(time.Hour.Milliseconds()), Times: 1}
-	}},
+	}, hold: true},
 	{name: "drop", inject: func(r *http.Request) *phonemigratetest.Fault {
 		return &phonemigratetest.Fault{Method: r.Method, Path: r.URL.Path, Drop: true, Times: 1}
 	}},
@@ -107,8 +111,7 @@ func (c matrixCase) String() string {
 // run plays one case and returns what did not hold (nil: it held).
 //
 // busy bounds the cases that compute at once (each runs Node.js for its
-// custom provider's test messages): run holds one of its slots, except
-// while the "slow" fault holds its request, when it only waits.
+// custom provider's test messages): run holds one of its slots.
 func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
 	busy.take()
 	defer busy.give()
@@ -121,17 +124,13 @@ func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
 	runCtx, crash := context.WithCancel(ctx)
 	defer crash()
 	h := &hook{base: http.DefaultTransport, target: c.index}
-	waited := false
 	if c.fault.crash {
 		h.crash = crash
 	} else {
-		h.before = func(r *http.Request) {
-			srv.InjectFault(*c.fault.inject(r))
-			if c.fault.name == "slow" {
-				busy.give() // the request is held until the client gives up
-				waited = true
-			}
-		}
+		h.before = func(r *http.Request) { srv.InjectFault(*c.fault.inject(r)) }
+	}
+	if c.fault.hold {
+		h.cutWhen = func(ctx context.Context) { heldBy(ctx, srv) }
 	}
 	store := killableStore{Store: filestore.New(filepath.Join(dir, "cp.json")), killed: h.isCrashed}
 	m, err := newMigrator(ctx, srv, h, store)
@@ -139,11 +138,11 @@ func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
 		return err
 	}
 	res, applyErr := m.Apply(runCtx, migrateOptions(srv))
-	if waited {
-		busy.take()
-	}
 	if h.n < c.index {
 		return fmt.Errorf("the faulted run sent only %d mutating requests, the target was #%d (%v)", h.n, c.index, applyErr)
+	}
+	if c.fault.hold && !h.wasCut() {
+		return fmt.Errorf("the client's timeout never cut the request the fake held (%v)", applyErr)
 	}
 	srv.ClearFaults()
 	if applyErr == nil && res.State != phonemigrate.StateCompleted {
@@ -196,13 +195,11 @@ func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
 // after the failed attempt and at the end.
 //
 // Every case has its own fake and checkpoint, so the cases run in
-// parallel. The client has its default timeouts, so no request of a busy
-// machine times out; only the "slow" fault does, because the fake holds
-// that request until the client gives up. Those cases spend that time
-// waiting, not computing: they all start at once, while a small pool runs
-// the others, and at most six cases compute at any time (a slow case gives
-// its slot up while its request is held), so that the machine's load, not
-// the matrix's own, decides how long a test message takes.
+// parallel, at most six at a time, so that the machine's load, not the
+// matrix's own, decides how long a test message takes. No timeout depends
+// on the machine's speed: the client's per-attempt timeouts only guard
+// against a hang (clientConfig), and the "slow" fault's request is cut by
+// its timeout as soon as the fake holds it (hook.cutWhen).
 //
 // With -short only the first and last mutating request of each scenario
 // are faulted.
@@ -225,7 +222,7 @@ func TestFaultMatrix(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	var waiting, computing []matrixCase
+	var cases []matrixCase
 	for i, sc := range migrating {
 		ref := refs[i]
 		t.Logf("%s: %d mutating requests: %s", sc, len(ref.writes), strings.Join(mapSlice(ref.writes, normalize), ", "))
@@ -235,12 +232,7 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			for _, f := range faults {
 				for _, rb := range []bool{false, true} {
-					c := matrixCase{sc: sc, ref: ref, index: i + 1, fault: f, rollback: rb}
-					if f.name == "slow" {
-						waiting = append(waiting, c)
-					} else {
-						computing = append(computing, c)
-					}
+					cases = append(cases, matrixCase{sc: sc, ref: ref, index: i + 1, fault: f, rollback: rb})
 				}
 			}
 		}
@@ -260,9 +252,6 @@ func TestFaultMatrix(t *testing.T) {
 		})
 	}
 	start := time.Now()
-	for _, c := range waiting {
-		wg.Go(func() { play(c) })
-	}
 	next := make(chan matrixCase)
 	for range 6 {
 		wg.Go(func() {
@@ -271,16 +260,25 @@ func TestFaultMatrix(t *testing.T) {
 			}
 		})
 	}
-	for _, c := range computing {
+	for _, c := range cases {
 		next <- c
 	}
 	close(next)
 	wg.Wait()
-	n := len(waiting) + len(computing)
+	n := len(cases)
 	t.Logf("fault matrix: %d cases (%d scenarios × their mutating requests × %d faults × resume/rollback), %d held, in %v",
 		n, len(migrating), len(faults), held.Load(), time.Since(start).Round(time.Millisecond))
 	if !testing.Short() && n != 336 {
 		t.Errorf("the matrix has %d cases, want 336: the clean applies changed; update this count if that is intended", n)
+	}
+}
+
+// heldBy returns once srv holds the request the "slow" fault was injected
+// for: the fault (Times 1) is used up when the request arrives. It polls,
+// with no deadline: the request was written, so it arrives.
+func heldBy(ctx context.Context, srv *phonemigratetest.Server) {
+	for len(srv.Faults()) > 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"strings"
@@ -38,15 +39,19 @@ func newFake(sc phonemigratetest.Scenario, opts ...phonemigratetest.Option) *pho
 }
 
 // clientConfig is the auth0api configuration the tests use: millisecond
-// backoff, the default per-attempt timeouts (a request the fake answers
-// never hits them, however busy the machine; one it holds does), and rt as
-// the transport when non-nil.
+// backoff, per-attempt timeouts that only guard against a hang (a minute
+// for the headers, two for the answer: no request the fake answers comes
+// near them, however busy the machine; the "slow" fault's request is cut
+// by its hook at once, see hook.cutWhen), and rt as the transport when
+// non-nil.
 func clientConfig(srv *phonemigratetest.Server, rt http.RoundTripper) auth0api.Config {
 	cfg := auth0api.Config{
-		BaseURL:    srv.BaseURL,
-		Token:      phonemigrate.Secret(srv.Token),
-		MinBackoff: time.Millisecond,
-		MaxBackoff: 5 * time.Millisecond,
+		BaseURL:               srv.BaseURL,
+		Token:                 phonemigrate.Secret(srv.Token),
+		MinBackoff:            time.Millisecond,
+		MaxBackoff:            5 * time.Millisecond,
+		ResponseHeaderTimeout: time.Minute,
+		RequestTimeout:        2 * time.Minute,
 	}
 	if rt != nil {
 		cfg.HTTPClient = &http.Client{Transport: rt}
@@ -111,16 +116,72 @@ func undelivered(ctx context.Context, srv *phonemigratetest.Server, msgs []phone
 // exactly that request) and, when crash is set, lets the request reach the
 // fake and then cancels the run and loses the answer: a process killed
 // right after its write landed.
+//
+// It also times the client's per-attempt timeouts (auth0api.AttemptTimer):
+// each expires on the real clock after its duration (clientConfig's,
+// which only guard against a hang), except that of the target-th request
+// when cutWhen is set: once that request is written and cutWhen returned
+// (the fake holds it), its shortest timeout expires at once — the client
+// gives up on a request the server holds, at a moment the test controls.
 type hook struct {
-	base   http.RoundTripper
-	target int
-	before func(r *http.Request)
-	crash  context.CancelFunc
+	base    http.RoundTripper
+	target  int
+	before  func(r *http.Request)
+	crash   context.CancelFunc
+	cutWhen func(ctx context.Context)
 
 	mu      sync.Mutex
 	n       int
 	seq     []string
 	crashed bool
+	armed   map[*http.Request][]armedTimeout
+	cutOff  bool // the target's timeout was made to expire
+}
+
+type armedTimeout struct {
+	d      time.Duration
+	expire func()
+}
+
+var _ auth0api.AttemptTimer = (*hook)(nil)
+
+func (h *hook) ArmTimeout(r *http.Request, d time.Duration, expire func()) func() {
+	timer := time.AfterFunc(d, expire)
+	h.mu.Lock()
+	if h.armed == nil {
+		h.armed = map[*http.Request][]armedTimeout{}
+	}
+	h.armed[r] = append(h.armed[r], armedTimeout{d, expire})
+	h.mu.Unlock()
+	return func() {
+		timer.Stop()
+		h.mu.Lock()
+		delete(h.armed, r)
+		h.mu.Unlock()
+	}
+}
+
+// cut makes the shortest timeout armed for r expire.
+func (h *hook) cut(r *http.Request) {
+	h.mu.Lock()
+	var first armedTimeout
+	for _, a := range h.armed[r] {
+		if first.expire == nil || a.d < first.d {
+			first = a
+		}
+	}
+	h.cutOff = h.cutOff || first.expire != nil
+	h.mu.Unlock()
+	if first.expire != nil {
+		first.expire()
+	}
+}
+
+// wasCut reports whether the target request was cut by its timeout.
+func (h *hook) wasCut() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cutOff
 }
 
 func (h *hook) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -136,7 +197,30 @@ func (h *hook) RoundTrip(r *http.Request) (*http.Response, error) {
 	if hit && h.before != nil {
 		h.before(r)
 	}
-	resp, err := h.base.RoundTrip(r)
+	sent := r
+	if hit && h.cutWhen != nil {
+		// Cut once the client wrote the whole request (it then counts as
+		// sent: the server may have acted on it) and the fake holds it.
+		wrote := make(chan struct{})
+		var once sync.Once
+		sent = r.WithContext(httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{
+			WroteRequest: func(info httptrace.WroteRequestInfo) {
+				if info.Err == nil {
+					once.Do(func() { close(wrote) })
+				}
+			},
+		}))
+		go func() {
+			select {
+			case <-wrote:
+			case <-r.Context().Done():
+				return
+			}
+			h.cutWhen(r.Context())
+			h.cut(r)
+		}()
+	}
+	resp, err := h.base.RoundTrip(sent)
 	if hit && h.crash != nil {
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)

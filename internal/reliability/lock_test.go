@@ -44,10 +44,15 @@ func TestConcurrentApplyRefused(t *testing.T) {
 				res, err := first.Apply(t.Context(), migrateOptions(srv))
 				done <- out{res, err}
 			}()
+			// The first apply reaches its first write, or ends without it
+			// (which fails the test); the five minutes only guard against a
+			// hang.
 			select {
 			case <-entered:
-			case <-time.After(30 * time.Second):
-				t.Fatal("the first apply never reached its first write")
+			case o := <-done:
+				t.Fatalf("the first apply ended before its first write: %v, %v", o.res, o.err)
+			case <-time.After(5 * time.Minute):
+				t.Fatal("the first apply neither reached its first write nor ended in five minutes")
 			}
 
 			before := writesOf(srv.Requests())
