@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate/watch"
 )
@@ -55,7 +54,7 @@ func (e *CanaryBreachError) Unwrap() error { return e.RollbackErr }
 // noteSwitch records when the tenant switched, for the canary window.
 func (r *run) noteSwitch(to State) {
 	if to == stateTenantSwitched && r.o.Canary.Window > 0 && r.cp.Watch == nil {
-		r.cp.Watch = &watch.Record{SwitchedAt: time.Now().UTC()}
+		r.cp.Watch = &watch.Record{SwitchedAt: r.o.Canary.Time().UTC()}
 	}
 }
 
@@ -103,7 +102,7 @@ func (r *run) watchDelivery(ctx context.Context) (event, error) {
 	rec := r.cp.Watch
 	if rec == nil {
 		// Switched by a run without the canary: watch from now.
-		rec = &watch.Record{SwitchedAt: time.Now().UTC()}
+		rec = &watch.Record{SwitchedAt: r.o.Canary.Time().UTC()}
 		r.cp.Watch = rec
 	}
 	if rec.From.IsZero() {

@@ -215,17 +215,30 @@ func TestCanaryBreachRollsBack(t *testing.T) {
 	}
 }
 
+// TestCanaryInterruptedResumes: Ctrl-C during the watch leaves a
+// checkpoint that resumes the same window. The canary's clock stands still
+// in the interrupted run, so its window cannot end before the interruption
+// however long the steps up to the watch take; the resumed run's clock
+// stands at the window's end.
 func TestCanaryInterruptedResumes(t *testing.T) {
 	requireNode(t)
 	t.Parallel()
 	srv, m := fakeTenant(t, phonemigratetest.LegacyGateway)
 	o := fakeOptions(srv)
-	// The window runs from the switch: it must outlast the steps up to the
-	// watch's first look (the interruption), and the resume waits out the
-	// rest of it. 5s is many times what those steps take on a busy machine.
-	o.Canary = watch.Canary{Window: 5 * time.Second, PollInterval: 50 * time.Millisecond}
+	const window = 5 * time.Second
+	start := time.Now()
+	o.Canary = watch.Canary{Window: window, PollInterval: 50 * time.Millisecond, Now: func() time.Time { return start }}
 	ctx, cancel := context.WithCancel(t.Context())
-	o.Canary.OnPoll = func(watch.Record) { cancel() } // Ctrl-C during the watch
+	polls := 0
+	o.Canary.OnPoll = func(r watch.Record) {
+		polls++
+		if r.Verdict != watch.VerdictWatching {
+			t.Errorf("poll %d of the interrupted run: verdict %s, want watching", polls, r.Verdict)
+		}
+		if polls == 2 {
+			cancel() // Ctrl-C during the watch, after it polled once
+		}
+	}
 	if _, err := m.Apply(ctx, o); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Apply = %v, want canceled", err)
 	}
@@ -233,8 +246,12 @@ func TestCanaryInterruptedResumes(t *testing.T) {
 	if cp.State != phonemigrate.StateFailed || cp.LastGood != phonemigrate.StateTemplatesMigrated || cp.Watch == nil {
 		t.Fatalf("checkpoint %s/%s watch %+v", cp.State, cp.LastGood, cp.Watch)
 	}
+	if w := cp.Watch; w.Verdict != watch.VerdictWatching || !w.From.Equal(start) || w.To.Sub(w.From) != window {
+		t.Errorf("interrupted watch %+v, want watching the window from %v for %v", w, start, window)
+	}
 	from := cp.Watch.From
 	o.Canary.OnPoll = nil
+	o.Canary.Now = func() time.Time { return start.Add(window) }
 	res, err := m.Apply(t.Context(), o)
 	if err != nil || res.State != phonemigrate.StateCompleted {
 		t.Fatalf("resume = %v, %v", res, err)

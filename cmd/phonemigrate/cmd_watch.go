@@ -20,6 +20,12 @@ import (
 // switch (docs/cli.md states it).
 const defaultWatch = 2 * time.Minute
 
+// canaryClock, when set, is the canary's clock (watch.Canary.Now). Nothing
+// in the command sets it: only the test binary, re-executed as phonemigrate
+// by the end-to-end scripts, holds it still (script_test.go), so that a
+// script can interrupt a watch whose window cannot end first.
+var canaryClock func() time.Time
+
 // canaryFlags are apply's delivery-canary flags.
 type canaryFlags struct {
 	window         time.Duration
@@ -72,7 +78,7 @@ func (f *canaryFlags) canary(fs *flag.FlagSet, getenv func(string) string) (watc
 		return watch.Canary{}, usageErrorf("--watch-poll must be positive")
 	}
 	return watch.Canary{Window: f.window, Threshold: f.threshold, MinFailures: f.minFailures,
-		PollInterval: f.poll, AutoRollback: !f.noAutoRollback}, nil
+		PollInterval: f.poll, AutoRollback: !f.noAutoRollback, Now: canaryClock}, nil
 }
 
 // watchOutput is `watch --json` (one object; with --follow one line per

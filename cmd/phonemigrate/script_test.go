@@ -2,9 +2,11 @@ package main
 
 import (
 	"flag"
+	"os"
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -16,12 +18,27 @@ import (
 // processes, retry backoffs, fakes that hold requests), so by default up
 // to 4×GOMAXPROCS of them run at once, not GOMAXPROCS; -parallel still
 // decides when given.
+//
+// With $PHONEMIGRATE_TEST_HELD_CLOCK set (scripts set it for one command),
+// the command's delivery canary measures its window on a clock that stands
+// still at the command's start: the watch never ends by itself, so a
+// script can interrupt it however busy the machine.
 func TestMain(m *testing.M) {
 	_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
 	testscript.Main(m, map[string]func(){
-		"phonemigrate": main,
+		"phonemigrate": func() {
+			if os.Getenv(envHeldClock) != "" {
+				start := time.Now()
+				canaryClock = func() time.Time { return start }
+			}
+			main()
+		},
 	})
 }
+
+// envHeldClock holds the canary's clock of the phonemigrate command of a
+// script (see TestMain).
+const envHeldClock = "PHONEMIGRATE_TEST_HELD_CLOCK"
 
 // TestScripts runs the end-to-end scripts in testdata/script. Each script
 // can start fake tenants and inspect them with the commands in

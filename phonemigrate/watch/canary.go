@@ -33,6 +33,20 @@ type Canary struct {
 	// OnPoll, when set, is called after every read of the logs with what
 	// the canary saw so far.
 	OnPoll func(Record)
+	// Now, when set, is the clock the window is measured on: the switch
+	// time Apply records, and whether the window has ended (default
+	// time.Now; PollInterval stays real time). It exists for tests, which
+	// hold it to keep a window open until they interrupt the watch, or
+	// move it to end a window at once.
+	Now func() time.Time
+}
+
+// Time is the time on c's clock (Now, or time.Now when unset).
+func (c Canary) Time() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // WithDefaults is c with its defaults filled in: PollInterval 10s,
@@ -158,7 +172,7 @@ func (c Canary) observe(ctx context.Context, logs TenantLogs, rec *Record, once 
 	}
 	out.Polls += 3
 	for {
-		now := time.Now()
+		now := c.Time()
 		rep := Report{Current: cur.health(now), Baseline: base.health(now)}
 		if !rec.To.After(now) {
 			rep.Current.To = rec.To.UTC()
@@ -178,7 +192,7 @@ func (c Canary) observe(ctx context.Context, logs TenantLogs, rec *Record, once 
 		if out.Verdict != VerdictWatching || once {
 			return out, nil
 		}
-		wait := time.NewTimer(max(0, min(c.PollInterval, time.Until(rec.To)+time.Millisecond)))
+		wait := time.NewTimer(max(0, min(c.PollInterval, rec.To.Sub(now)+time.Millisecond)))
 		select {
 		case <-ctx.Done():
 			wait.Stop()
