@@ -169,8 +169,8 @@ func TestFakeCommand(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("fake exited %d, want 0; stderr:\n%s", code, stderr.String())
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("fake did not stop after cancellation")
+	case <-time.After(time.Minute): // only if it never stops
+		t.Fatal("fake did not stop within a minute of the cancellation")
 	}
 }
 

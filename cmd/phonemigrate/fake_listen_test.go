@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -28,20 +27,44 @@ func TestFakeListenGuard(t *testing.T) {
 		{name: "allowed remote", args: []string{"--listen", "0.0.0.0:0", "--allow-remote", "--quiet"}, code: exitOK, stderr: "Warning: the fake tenant listens on"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			var stdout, stderr bytes.Buffer
+			var stdout, stderr syncBuffer
+			done := make(chan struct{})
+			go func() {
+				// Once a fake serves (its environment lines, and the
+				// warning of a remote one, are out: it prints nothing
+				// more with --quiet), stop it as Ctrl-C would. The minute
+				// only guards against a fake that never serves.
+				hang := time.After(time.Minute)
+				for {
+					select {
+					case <-done:
+						return
+					case <-hang:
+						t.Errorf("the fake did not serve within a minute")
+						cancel()
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+					if strings.Contains(stdout.String(), "AUTH0_TOKEN=") && strings.Contains(stderr.String(), tc.stderr) {
+						cancel()
+						return
+					}
+				}
+			}()
 			code := run(ctx, append([]string{"fake"}, tc.args...), strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+			close(done)
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tc.code, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tc.stderr) {
 				t.Errorf("stderr %q lacks %q", stderr.String(), tc.stderr)
 			}
-			if tc.stderr == "" && stderr.Len() > 0 {
+			if tc.stderr == "" && stderr.String() != "" {
 				t.Errorf("unexpected stderr %q", stderr.String())
 			}
-			if tc.noStdout == (stdout.Len() > 0) {
+			if tc.noStdout == (stdout.String() != "") {
 				t.Errorf("stdout %q", stdout.String())
 			}
 		})

@@ -243,12 +243,17 @@ func TestGatewayURLCredentialsNeverLeak(t *testing.T) {
 	}
 	cli("rehearse", p("raw-snap.json"), "--skip-test")
 	cli("rehearse", p("raw-snap.json"), "--skip-test", "--json")
-	fakeCtx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	fakeCtx, cancel := context.WithCancel(t.Context())
 	var fakeOut, fakeErr syncBuffer
 	go func() {
-		// Until it has said where the gateways are (or the timeout).
-		for !strings.Contains(fakeErr.String(), "fake gateway at") && fakeCtx.Err() == nil {
-			time.Sleep(10 * time.Millisecond)
+		// Until it has said all it says (where the gateways are, then
+		// how to use it); the minute only guards against a fake that
+		// never does.
+		for hang := time.Now().Add(time.Minute); !strings.Contains(fakeErr.String(), "In another shell") && fakeCtx.Err() == nil; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(hang) {
+				t.Errorf("fake --from did not finish its announcement within a minute")
+				break
+			}
 		}
 		cancel()
 	}()

@@ -257,16 +257,28 @@ func TestFaults(t *testing.T) {
 		wantError(t, srv, "GET", "/api/v2/connections", nil, 503, "Injected fault", "")
 	})
 	t.Run("delay", func(t *testing.T) {
+		// The client gives up once the fake holds its request (the fault
+		// is used up when the request arrives), not after a wall-clock
+		// time a busy machine could spend before sending it.
 		srv := newServer(t, Empty)
-		srv.InjectFault(Fault{Path: "/api/v2/guardian/factors", DelayMS: 300, Times: 1})
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		srv.InjectFault(Fault{Path: "/api/v2/guardian/factors", DelayMS: int(time.Hour.Milliseconds()), Times: 1})
+		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		go func() {
+			for len(srv.Faults()) > 0 && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+			cancel()
+		}()
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v2/guardian/factors", nil)
 		req.Header.Set("Authorization", "Bearer "+srv.Token)
-		if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("delayed request: err %v, want the client's deadline", err)
+		if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.Canceled) {
+			t.Errorf("delayed request: err %v, want the client's cancellation", err)
 		}
 		// The fault was used up: the next request answers at once.
+		if f := srv.Faults(); len(f) != 0 {
+			t.Fatalf("faults left after the delayed request: %+v", f)
+		}
 		status, _ := call(t, srv, "GET", "/api/v2/guardian/factors", nil)
 		if status != 200 {
 			t.Errorf("after the delay fault: %d", status)
@@ -302,9 +314,17 @@ func TestFaults(t *testing.T) {
 	})
 }
 
+// withRateClock sets the rate limit's clock.
+func withRateClock(now func() time.Time) Option { return func(c *config) { c.rateNow = now } }
+
+// TestRateLimit: the bucket's answers and headers. The limit's clock
+// stands still at a whole second, so no token refills between the
+// requests however slow the machine, and the 429's reset is exactly the
+// next second.
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, Empty, WithRateLimit(1, 3))
+	start := time.Unix(1_800_000_000, 0)
+	srv := newServer(t, Empty, WithRateLimit(1, 3), withRateClock(func() time.Time { return start }))
 	type answer struct {
 		status    int
 		limit     string
@@ -312,7 +332,6 @@ func TestRateLimit(t *testing.T) {
 	}
 	var got []answer
 	var resets []int64
-	start := time.Now()
 	for range 4 {
 		status, _, h := callRaw(t, srv, "GET", "/api/v2/guardian/factors", nil, srv.Token)
 		got = append(got, answer{status, h.Get("X-RateLimit-Limit"), h.Get("X-RateLimit-Remaining")})
@@ -323,14 +342,13 @@ func TestRateLimit(t *testing.T) {
 		resets = append(resets, r)
 	}
 	want := []answer{{200, "3", "2"}, {200, "3", "1"}, {200, "3", "0"}, {429, "3", "0"}}
-	if time.Since(start) < 500*time.Millisecond { // tokens refill at 1/s; a slow machine may see one more
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(answer{})); diff != "" {
-			t.Errorf("answers (-want +got):\n%s", diff)
-		}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(answer{})); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
 	}
-	// The 429's reset is when the next token arrives: within 1 s (+1 rounding).
-	if d := resets[3] - start.Unix(); d < 0 || d > 2 {
-		t.Errorf("429 reset %d s after start, want 0..2", d)
+	// The 429's reset is when the next token arrives: 1 s at 1/s. The
+	// answers before it announce when the bucket is full again: 1, 2, 3 s.
+	if diff := cmp.Diff([]int64{1, 2, 3, 1}, []int64{resets[0] - start.Unix(), resets[1] - start.Unix(), resets[2] - start.Unix(), resets[3] - start.Unix()}); diff != "" {
+		t.Errorf("X-RateLimit-Reset after start, in seconds (-want +got):\n%s", diff)
 	}
 	wantError(t, srv, "GET", "/api/v2/guardian/factors", nil, 429, "Global limit has been reached", "too_many_requests")
 

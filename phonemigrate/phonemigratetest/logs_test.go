@@ -377,7 +377,9 @@ func TestTraffic(t *testing.T) {
 			if err := srv.StartTraffic(tt.spec); err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			// The traffic ends by itself (its count); the minute only
+			// guards against a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			if err := srv.WaitTraffic(ctx); err != nil {
 				t.Fatal(err)
@@ -411,7 +413,9 @@ func TestTrafficStopsByItselfAndOnRequest(t *testing.T) {
 	if status != 202 {
 		t.Fatalf("POST /__fake/traffic: %d", status)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// It ends by itself after its 50 ms; the minute only guards against a
+	// hang.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := srv.WaitTraffic(ctx); err != nil {
 		t.Fatal(err)
