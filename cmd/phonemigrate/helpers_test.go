@@ -265,7 +265,7 @@ func cmdNotify(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 4 {
 		req.DeliveryMethod = args[3]
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scriptWait)
 	defer cancel()
 	res, err := stateOf(ts).server(ts).Notify(ctx, req)
 	ts.Check(err)

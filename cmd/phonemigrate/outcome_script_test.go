@@ -26,7 +26,7 @@ func cmdMake(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		changes = append(changes, c)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scriptWait)
 	defer cancel()
 	ts.Check(stateOf(ts).server(ts).Make(ctx, changes...))
 }
@@ -34,7 +34,7 @@ func cmdMake(ts *testscript.TestScript, neg bool, args []string) {
 // deliverEvery sends one message per consumer of the tenant as it is now.
 func deliverEvery(ts *testscript.TestScript) []phonemigratetest.Delivery {
 	srv := stateOf(ts).server(ts)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scriptWait)
 	defer cancel()
 	out, err := srv.Deliver(ctx, srv.State().Messages(invariantRecipient))
 	ts.Check(err)
@@ -71,7 +71,7 @@ func cmdInvariant(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("invariant: run baseline first")
 	}
 	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), scriptWait)
 	defer cancel()
 	// check in the script's directory: its default checkpoint, where apply
 	// recorded the differences accepted.
@@ -142,7 +142,7 @@ func cmdLogAfterSwitch(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &entries))
 	srv := stateOf(ts).server(ts)
 	go func() {
-		deadline := time.Now().Add(60 * time.Second)
+		deadline := time.Now().Add(scriptWait)
 		for time.Now().Before(deadline) {
 			if on, _ := srv.State().TenantSettings["phone_consolidated_experience"].(bool); on {
 				for _, e := range entries {

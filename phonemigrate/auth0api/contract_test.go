@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,7 +37,13 @@ const (
 // fake starts a fake tenant and a Client for it with tiny backoffs.
 func fake(t *testing.T, sc phonemigratetest.Scenario, opts ...func(*auth0api.Config)) (*auth0api.Client, *phonemigratetest.Server) {
 	t.Helper()
-	srv := phonemigratetest.NewServer(sc, phonemigratetest.WithActionBuild(0, 1))
+	return fakeWith(t, sc, nil, opts...)
+}
+
+// fakeWith is fake with options for the fake tenant.
+func fakeWith(t *testing.T, sc phonemigratetest.Scenario, srvOpts []phonemigratetest.Option, opts ...func(*auth0api.Config)) (*auth0api.Client, *phonemigratetest.Server) {
+	t.Helper()
+	srv := phonemigratetest.NewServer(sc, append([]phonemigratetest.Option{phonemigratetest.WithActionBuild(0, 1)}, srvOpts...)...)
 	t.Cleanup(srv.Close)
 	cfg := auth0api.Config{
 		BaseURL:     srv.BaseURL,
@@ -625,11 +632,26 @@ func TestContractFaults(t *testing.T) {
 	}
 }
 
+// heldRateClock is a clock for the fake's rate limit (WithRateClock) that
+// stands still for its first n requests and then moves an hour per
+// request: those n arrive at the same instant, so the bucket does not
+// refill between them however slow the machine, and every later one finds
+// it refilled.
+func heldRateClock(n int32) func() time.Time {
+	start := time.Now()
+	var calls atomic.Int32
+	return func() time.Time {
+		return start.Add(time.Duration(max(0, calls.Add(1)-n)) * time.Hour)
+	}
+}
+
 // TestContractRateLimitRetry: a 429 from the fake's rate limiter is waited
-// out (X-RateLimit-Reset) and retried.
+// out (X-RateLimit-Reset) and retried. The limit's clock stands still for
+// the two calls, so the second one meets a 429 whatever the machine's
+// speed, and moves on for the retry.
 func TestContractRateLimitRetry(t *testing.T) {
 	t.Parallel()
-	c, srv := fake(t, phonemigratetest.LegacyGateway)
+	c, srv := fakeWith(t, phonemigratetest.LegacyGateway, []phonemigratetest.Option{phonemigratetest.WithRateClock(heldRateClock(2))})
 	srv.SetRateLimit(5, 1)
 	for range 2 { // the second call is limited and waits for X-RateLimit-Reset
 		must[phonemigrate.TenantSettings](t)(c.TenantSettings(t.Context()))
@@ -640,8 +662,8 @@ func TestContractRateLimitRetry(t *testing.T) {
 			limited++
 		}
 	}
-	if limited == 0 {
-		t.Errorf("no 429 seen; the test does not exercise the retry: %+v", srv.Requests())
+	if limited != 1 {
+		t.Errorf("%d 429s, want 1 (the second call's first attempt): %+v", limited, srv.Requests())
 	}
 }
 

@@ -463,12 +463,14 @@ func TestEmptyBodyWhereResultNeeded(t *testing.T) {
 }
 
 // TestWaitBeyondDeadline: a retry wait that would outlast the context's
-// deadline is not started; the 429 comes back at once.
+// deadline is not started; the 429 comes back at once. (The deadline is
+// half an hour, the wait an hour: no stall of the machine can make the
+// context expire first.)
 func TestWaitBeyondDeadline(t *testing.T) {
 	t.Parallel()
 	var n atomic.Int32
-	tr, waits := fakeTransport(t, script(&n, status(429, "Retry-After", "5")), Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	tr, waits := fakeTransport(t, script(&n, status(429, "Retry-After", "3600")), Config{MaxRetryWait: 2 * time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", "https://tenant.example/api/v2/x", nil)
 	_, err := tr.RoundTrip(req)

@@ -314,9 +314,6 @@ func TestFaults(t *testing.T) {
 	})
 }
 
-// withRateClock sets the rate limit's clock.
-func withRateClock(now func() time.Time) Option { return func(c *config) { c.rateNow = now } }
-
 // TestRateLimit: the bucket's answers and headers. The limit's clock
 // stands still at a whole second, so no token refills between the
 // requests however slow the machine, and the 429's reset is exactly the
@@ -324,7 +321,7 @@ func withRateClock(now func() time.Time) Option { return func(c *config) { c.rat
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	start := time.Unix(1_800_000_000, 0)
-	srv := newServer(t, Empty, WithRateLimit(1, 3), withRateClock(func() time.Time { return start }))
+	srv := newServer(t, Empty, WithRateLimit(1, 3), WithRateClock(func() time.Time { return start }))
 	type answer struct {
 		status    int
 		limit     string

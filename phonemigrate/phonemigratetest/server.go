@@ -195,9 +195,7 @@ type config struct {
 	nodeModules []string
 	// controlToken, when set, is required on every control request.
 	controlToken string
-	// rateNow, when set, is the rate limit's clock (time.Now otherwise):
-	// the package's tests hold it so that no token refills while they
-	// count answers, however slow the machine.
+	// rateNow, when set, is the rate limit's clock (WithRateClock).
 	rateNow func() time.Time
 }
 
@@ -225,6 +223,15 @@ type Option func(*config)
 // limit and no headers. See also [Server.SetRateLimit].
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(c *config) { c.perSecond, c.burst = perSecond, burst }
+}
+
+// WithRateClock makes the rate limit (WithRateLimit, SetRateLimit) read
+// the time from now instead of the real clock, X-RateLimit-Reset
+// included: a test then decides when the bucket refills, so that a 429
+// comes (or not) however fast the machine sends its requests. It is
+// called once per rate-limited request.
+func WithRateClock(now func() time.Time) Option {
+	return func(c *config) { c.rateNow = now }
 }
 
 // WithListener makes [Server.Start] serve on l instead of a new listener on
