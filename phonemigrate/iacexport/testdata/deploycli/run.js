@@ -14,8 +14,9 @@
 //
 // deploy-cli compiles its whole schema (8 MB) with a new Ajv instance on
 // every import (~15 s each on an idle machine); the jobs share one Ajv
-// instance with the same options, as validate.js does, so it is compiled
-// once per process, however many batches it runs. The commands themselves
+// instance with the same options, as validate.js does (sharedajv.js), so
+// it is compiled once per process, however many batches it runs, and
+// once per machine while its cache on disk holds. The commands themselves
 // are unchanged.
 //
 // deploy-cli also paces itself for Auth0's real API: at most 8 requests a
@@ -42,15 +43,7 @@ try {
 }
 
 const lib = path.join(path.dirname(require.resolve('auth0-deploy-cli/package.json')), 'lib');
-const ajvPath = require.resolve('ajv', { paths: [lib] });
-const Ajv = require(ajvPath);
-const shared = new Map();
-function SharedAjv(opts) {
-  const key = JSON.stringify(opts || {});
-  if (!shared.has(key)) shared.set(key, new Ajv(opts));
-  return shared.get(key);
-}
-require.cache[ajvPath].exports = SharedAjv;
+require('./sharedajv').install(lib);
 
 const pool = require(require.resolve('promise-pool-executor', { paths: [lib] }));
 const Pool = pool.PromisePoolExecutor;

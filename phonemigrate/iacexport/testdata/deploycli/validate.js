@@ -12,8 +12,9 @@
 // {"error": "..."} to the job's output and exits 0 (2 on bad usage).
 //
 // deploy-cli compiles its whole schema (8 MB) with a new Ajv instance on
-// every validate, about 15 s each; all validations here share one Ajv
-// instance with the same options, so it is compiled once per run. The
+// every validate, about 15 s each; sharedajv.js makes all validations here
+// share one Ajv instance with the same options, so it is compiled once per
+// run, and keeps that compilation on disk for the next runs. The
 // validation itself is unchanged.
 'use strict';
 const fs = require('fs');
@@ -28,16 +29,8 @@ if (!jobsPath) {
 const lib = path.join(path.dirname(require.resolve('auth0-deploy-cli/package.json')), 'lib');
 
 // One Ajv for every `new Ajv(opts)` deploy-cli makes (always the same
-// options), so the compiled schema is cached across validations.
-const ajvPath = require.resolve('ajv', { paths: [lib] });
-const Ajv = require(ajvPath);
-const shared = new Map();
-function SharedAjv(opts) {
-  const key = JSON.stringify(opts || {});
-  if (!shared.has(key)) shared.set(key, new Ajv(opts));
-  return shared.get(key);
-}
-require.cache[ajvPath].exports = SharedAjv;
+// options), its compiled schema cached on disk (sharedajv.js).
+require('./sharedajv').install(lib);
 
 const { Auth0 } = require(path.join(lib, 'tools'));
 const { toConfigFn } = require(path.join(lib, 'utils'));
