@@ -103,7 +103,6 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	tenant-state save NAME      remember the tenant's state
 //	tenant-state same NAME      fail unless the state equals the one saved (phonemigratetest.IgnoreGenerated)
 //	exits CODE PROG ARGS...     run PROG like exec and fail unless it exits with CODE
-//	sleep DURATION              wait, e.g. 500ms
 //	wait-checkpoint FILE STATE  wait until the checkpoint FILE is in STATE
 //	wait-json FILE PATH VALUE   wait until json-get FILE PATH would print VALUE
 //	fake-env FILE               wait for the --env-file of a background 'phonemigrate fake',
@@ -137,7 +136,6 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"exits":            cmdExits,
 		"hold-lock":        cmdHoldLock,
 		"fake-env":         cmdFakeEnv,
-		"sleep":            cmdSleep,
 		"wait-checkpoint":  cmdWaitCheckpoint,
 		"wait-json":        cmdWaitJSON,
 		"wait-http":        cmdWaitHTTP,
@@ -528,15 +526,6 @@ func cmdWaitHTTP(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: sleep DURATION")
-	}
-	d, err := time.ParseDuration(args[0])
-	ts.Check(err)
-	time.Sleep(d)
 }
 
 func cmdWaitCheckpoint(ts *testscript.TestScript, neg bool, args []string) {
