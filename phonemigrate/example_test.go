@@ -211,7 +211,7 @@ func ExampleTestOutcome() {
 	res, err := m.Apply(ctx, phonemigrate.Options{
 		TestRecipients:   []string{"+15551230001"},
 		TwilioAPIBaseURL: srv.Twilio().URL, // default https://api.twilio.com
-		EvidenceTimeout:  5 * time.Second,
+		EvidenceTimeout:  time.Minute,      // ends once Twilio reports a final status
 	})
 	if err != nil {
 		log.Fatal(err)

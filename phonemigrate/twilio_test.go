@@ -167,7 +167,7 @@ func TestApplyTwilioCredentialCheck(t *testing.T) {
 			o := fakeOptions(srv)
 			o.TwilioAuthToken = tt.token
 			o.SkipTwilioCheck = tt.skip
-			o.EvidenceTimeout = 2 * time.Second
+			o.EvidenceTimeout = finalWait
 			res, err := m.Apply(t.Context(), o)
 			if tt.wantErr != nil {
 				var ce *phonemigrate.TwilioCredentialsError
@@ -205,6 +205,13 @@ func TestApplyTwilioCredentialCheck(t *testing.T) {
 	}
 }
 
+// finalWait is the evidence timeout of the tests whose test messages reach
+// a final status in the fake Twilio (it moves one status further each time
+// it is read): the wait ends then, so the bound only guards against a
+// hang; a few seconds could run out on a busy machine. Only the "lost"
+// message's wait runs out, whatever the bound.
+const finalWait = 2 * time.Minute
+
 // TestApplyTestEvidence: for a Twilio provider each test message is looked
 // up in the Twilio account; failed, undelivered or missing ones stop before
 // the tenant switch.
@@ -219,15 +226,15 @@ func TestApplyTestEvidence(t *testing.T) {
 		want     []phonemigrate.TestOutcome
 		wantErr  bool
 	}{
-		{name: "delivered", scenario: phonemigratetest.LegacyTwilio, timeout: 5 * time.Second,
+		{name: "delivered", scenario: phonemigratetest.LegacyTwilio, timeout: finalWait,
 			want: []phonemigrate.TestOutcome{{To: to, Method: delivery.Text, Evidence: phonemigrate.EvidenceTwilio, Status: "delivered"}}},
-		{name: "sms and call", scenario: phonemigratetest.MFATwilio, timeout: 5 * time.Second,
+		{name: "sms and call", scenario: phonemigratetest.MFATwilio, timeout: finalWait,
 			want: []phonemigrate.TestOutcome{
 				{To: to, Method: delivery.Text, Evidence: phonemigrate.EvidenceTwilio, Status: "delivered"},
 				{To: to, Method: delivery.Voice, Evidence: phonemigrate.EvidenceTwilio, Status: "completed"}}},
-		{name: "undelivered", scenario: phonemigratetest.LegacyTwilio, final: "undelivered", timeout: 5 * time.Second, wantErr: true,
+		{name: "undelivered", scenario: phonemigratetest.LegacyTwilio, final: "undelivered", timeout: finalWait, wantErr: true,
 			want: []phonemigrate.TestOutcome{{To: to, Method: delivery.Text, Evidence: phonemigrate.EvidenceTwilio, Status: "undelivered", ErrorCode: 30003}}},
-		{name: "failed", scenario: phonemigratetest.LegacyTwilio, final: "failed", timeout: 5 * time.Second, wantErr: true,
+		{name: "failed", scenario: phonemigratetest.LegacyTwilio, final: "failed", timeout: finalWait, wantErr: true,
 			want: []phonemigrate.TestOutcome{{To: to, Method: delivery.Text, Evidence: phonemigrate.EvidenceTwilio, Status: "failed", ErrorCode: 30008}}},
 		{name: "not found", scenario: phonemigratetest.LegacyTwilio, final: "lost", timeout: 50 * time.Millisecond, wantErr: true,
 			want: []phonemigrate.TestOutcome{{To: to, Method: delivery.Text, Evidence: phonemigrate.EvidenceTwilio, Status: phonemigrate.StatusNotFound}}},

@@ -94,7 +94,7 @@ func TestApplyPromptTwilioAndTestConfirmation(t *testing.T) {
 			// give each prompt exactly one line.
 			c.stdin = &lineReader{r: bufio.NewReader(strings.NewReader(tt.answers))}
 			code := c.main(context.Background(), []string{"apply", "--provider", "twilio", "--ask-twilio-token", "--test-to", "+15555550100",
-				"--twilio-api-url", srv.Twilio().URL, "--evidence-timeout", "2s", "--poll-interval", "5ms", "--checkpoint", t.TempDir() + "/cp.json"})
+				"--twilio-api-url", srv.Twilio().URL, "--evidence-timeout", "2m", "--poll-interval", "5ms", "--checkpoint", t.TempDir() + "/cp.json"})
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
 			}

@@ -92,7 +92,7 @@ func TestApplyMigratesEditsMadeWhileItWaits(t *testing.T) {
 			c, _, stderr := terminalCLI("", env)
 			c.stdin = &editingReader{r: bufio.NewReader(strings.NewReader("y\ny\n")), at: tt.at, edit: func() { editConnection(t, srv, edited) }}
 			code := c.main(context.Background(), []string{"apply", "--test-to", "+15555550100",
-				"--twilio-api-url", srv.Twilio().URL, "--evidence-timeout", "2s", "--poll-interval", "5ms", "--checkpoint", t.TempDir() + "/cp.json"})
+				"--twilio-api-url", srv.Twilio().URL, "--evidence-timeout", "2m", "--poll-interval", "5ms", "--checkpoint", t.TempDir() + "/cp.json"})
 			if code != exitOK {
 				t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
 			}
