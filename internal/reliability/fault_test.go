@@ -204,6 +204,7 @@ func (c matrixCase) run(ctx context.Context, dir string, busy *slots) error {
 // With -short only the first and last mutating request of each scenario
 // are faulted.
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
 	requireNode(t)
 	ctx := t.Context()
 	refs := make([]*reference, len(migrating))

@@ -87,6 +87,7 @@ func (l *leakScan) leaks() []string {
 // plans, results, checkpoint files and fleet reports for them. Messages
 // are sent after the migration to prove the sentinels were in use.
 func TestNoSecretLeaksLibrary(t *testing.T) {
+	t.Parallel()
 	requireNode(t)
 	// The scan itself finds a planted secret, encoded or not.
 	for _, planted := range []any{sentinels.GatewaySecret, fmt.Errorf("x: %s", sentinels.TwilioAuthToken), map[string]string{"k": base64.RawURLEncoding.EncodeToString([]byte(sentinels.GatewaySecret))}} {
@@ -98,6 +99,7 @@ func TestNoSecretLeaksLibrary(t *testing.T) {
 	}
 	for _, sc := range phonemigratetest.Scenarios() {
 		t.Run(string(sc), func(t *testing.T) {
+			t.Parallel()
 			srv := sentinelFake(sc)
 			defer srv.Close()
 			var scan leakScan

@@ -19,8 +19,10 @@ import (
 // second must refuse with ErrLocked without sending a single mutating
 // request, and the first then completes as if alone.
 func TestConcurrentApplyRefused(t *testing.T) {
+	t.Parallel()
 	for _, sc := range migrating {
 		t.Run(string(sc), func(t *testing.T) {
+			t.Parallel()
 			srv := newFake(sc)
 			defer srv.Close()
 			path := filepath.Join(t.TempDir(), "cp.json")
