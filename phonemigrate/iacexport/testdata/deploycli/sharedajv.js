@@ -12,19 +12,20 @@
 //     validations of one run.
 //  2. A cache on disk of that one compilation: the code Ajv generated for
 //     deploy-cli's schema and V8's code cache for it, in
-//     ${XDG_CACHE_HOME:-~/.cache}/unifiedphone/deploycli-ajv. It is keyed
-//     by everything the code depends on (Ajv's and deploy-cli's versions,
-//     the options, the formats and keywords Ajv knows, the schema itself,
-//     Node.js' and V8's versions); a hit
-//     skips Ajv's code generation and runs the very code Ajv generated,
-//     made into a function with the same parameters and arguments as Ajv
-//     makes it (in the global scope, as `new Function` does), and V8 reuses
-//     its compiled bytecode. Both files are checked against the SHA-256 the
-//     entry recorded; anything amiss is a miss, which compiles as Ajv always
-//     does and rewrites the entry. A compilation is cached only when its
-//     code refers to nothing Ajv builds while generating (referenced
-//     schemas, shared defaults, custom keywords) and Ajv logged nothing
-//     while generating it; otherwise every run compiles it.
+//     ${XDG_CACHE_HOME:-~/.cache}/unifiedphone/deploycli-ajv (the 3 most
+//     recently used entries, ~230 MB each). An entry is keyed by
+//     everything the code depends on (Ajv's and deploy-cli's versions, the
+//     options, the formats and keywords Ajv knows, the schema itself,
+//     Node.js' and V8's versions); a hit skips Ajv's code generation and
+//     runs the very code Ajv generated, made into a function with the same
+//     parameters and arguments as Ajv makes it (in the global scope, as
+//     `new Function` does), and V8 reuses its compiled bytecode. Both files
+//     are checked against the SHA-256 the entry recorded; anything amiss is
+//     a miss, which compiles as Ajv always does and rewrites the entry. A
+//     compilation is cached only when its code refers to nothing Ajv builds
+//     while generating (referenced schemas, shared defaults, custom
+//     keywords) and Ajv logged nothing while generating it; otherwise every
+//     run compiles it. SHAREDAJV_DEBUG=1 reports hits and misses on stderr.
 //
 // Every other schema (Ajv's meta-schema, which still checks deploy-cli's
 // schema on every run) compiles as usual. A cache that cannot be written
@@ -45,7 +46,7 @@ const PARAMS = ['self', 'RULES', 'formats', 'root', 'refVal', 'defaults', 'custo
 const LOAD = Symbol.for('unifiedphone.deploycli.sharedajv');
 
 // FORMAT changes when what an entry holds changes.
-const FORMAT = 'sharedajv-1';
+const FORMAT = 'sharedajv-2';
 
 function cacheDir() {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
@@ -80,15 +81,39 @@ function warn(err) {
   console.error(`sharedajv: deploy-cli's compiled schema is not cached (${err.message}); every run compiles it`);
 }
 
+// SHAREDAJV_DEBUG=1 reports on stderr whether the cache served the schema.
+function debug(msg) {
+  if (process.env.SHAREDAJV_DEBUG) console.error(`sharedajv: ${msg}`);
+}
+
+// An entry is three files: KEY.json, the manifest, names the SHA-256 of
+// the code (KEY.SHA.js) and of V8's code cache for it (KEY.SHA.v8). Files
+// are named by their content and the manifest is replaced last, so a
+// reader never pairs files of two writers.
+
 // read returns the entry for key ({source, code}) or null.
 function read(dir, key) {
+  const manifestPath = path.join(dir, `${key}.json`);
+  let manifest;
   try {
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, `${key}.json`), 'utf8'));
-    const source = fs.readFileSync(path.join(dir, `${key}.js`));
-    const code = fs.readFileSync(path.join(dir, `${key}.v8`));
-    if (manifest.source !== sha256(source) || manifest.code !== sha256(code)) return null;
+    manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+  } catch (err) {
+    debug(`miss: no entry ${key}`);
+    return null;
+  }
+  try {
+    const source = fs.readFileSync(path.join(dir, `${key}.${manifest.source}.js`));
+    const code = fs.readFileSync(path.join(dir, `${key}.${manifest.code}.v8`));
+    if (manifest.source !== sha256(source) || manifest.code !== sha256(code)) {
+      debug(`miss: entry ${key} does not match its checksums`);
+      return null;
+    }
+    const now = new Date();
+    fs.utimesSync(manifestPath, now, now); // recently used: kept by prune
+    prune(dir, key, manifest);
     return { source: source.toString('utf8'), code };
   } catch (err) {
+    debug(`miss: entry ${key}: ${err.message}`);
     return null;
   }
 }
@@ -99,19 +124,51 @@ function writeAtomic(file, data) {
   fs.renameSync(tmp, file);
 }
 
-// write stores the entry for key (the manifest last) and removes the
-// entries of other keys.
+// write stores the entry for key, the manifest last, then prunes (as a
+// hit does).
 function write(dir, key, source, code) {
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeAtomic(path.join(dir, `${key}.js`), source);
-    writeAtomic(path.join(dir, `${key}.v8`), code);
-    writeAtomic(path.join(dir, `${key}.json`), JSON.stringify({ source: sha256(source), code: sha256(code) }) + '\n');
-    for (const name of fs.readdirSync(dir)) {
-      if (!name.startsWith(`${key}.`) && !name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
-    }
+    const entry = { source: sha256(source), code: sha256(code) };
+    writeAtomic(path.join(dir, `${key}.${entry.source}.js`), source);
+    writeAtomic(path.join(dir, `${key}.${entry.code}.v8`), code);
+    writeAtomic(path.join(dir, `${key}.json`), JSON.stringify(entry) + '\n');
+    debug(`wrote entry ${key}`);
+    prune(dir, key, entry);
   } catch (err) {
     warn(err);
+  }
+}
+
+// KEEP is how many entries prune keeps (the most recently used), so that
+// two versions in use on one machine do not evict each other. STALE is the
+// age after which a file no manifest names is removed (younger ones may be
+// a concurrent writer's, about to be named).
+const KEEP = 3;
+const STALE = 10 * 60 * 1000;
+
+function prune(dir, key, entry) {
+  const files = fs.readdirSync(dir).map((name) => {
+    const st = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
+    return { name, key: name.split('.')[0], mtime: st ? st.mtimeMs : 0 };
+  });
+  const manifests = files.filter((f) => f.name === `${f.key}.json`).sort((a, b) => b.mtime - a.mtime);
+  const kept = new Set([key, ...manifests.filter((m) => m.key !== key).slice(0, KEEP - 1).map((m) => m.key)]);
+  const named = new Set([`${key}.json`, `${key}.${entry.source}.js`, `${key}.${entry.code}.v8`]);
+  for (const m of manifests) {
+    if (m.key === key || !kept.has(m.key)) continue;
+    try {
+      const other = JSON.parse(fs.readFileSync(path.join(dir, m.name), 'utf8'));
+      named.add(m.name).add(`${m.key}.${other.source}.js`).add(`${m.key}.${other.code}.v8`);
+    } catch (err) {
+      // unreadable: its files go
+    }
+  }
+  const now = Date.now();
+  for (const f of files) {
+    if (named.has(f.name)) continue;
+    if (kept.has(f.key) && now - f.mtime < STALE) continue;
+    fs.rmSync(path.join(dir, f.name), { force: true });
   }
 }
 
@@ -167,6 +224,7 @@ function install(lib) {
       this.schema = it.schema;
       const entry = read(dir, this.key);
       if (entry) {
+        debug(`hit: entry ${this.key}`);
         this.entry = entry;
         return '';
       }
@@ -209,6 +267,7 @@ function install(lib) {
         cachedData: this.entry ? this.entry.code : undefined,
       });
       const validate = script.runInThisContext()(...args);
+      if (this.entry && script.cachedDataRejected) debug(`V8 rejected the code cache of entry ${this.key}`);
       if (!this.entry || script.cachedDataRejected) {
         // V8 compiles a function when it is first called, and Ajv calls
         // this one as soon as it has it: once that has happened, the
