@@ -1,11 +1,14 @@
 package phonemigratetest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -429,23 +432,39 @@ func TestLoggerLogsNoSecrets(t *testing.T) {
 // then neither finishes nor hangs up holds its handler in the body read;
 // Close must not wait for it forever (before, a test cleanup calling Close
 // hung until the test binary's timeout).
+//
+// Each client asks "Expect: 100-continue" and sends its half body only
+// once the server answered "100 Continue", which net/http does at the
+// handler's first read of the body: Close then surely meets three handlers
+// blocked in that read, however slow the machine (a connection whose
+// request was not read yet would be closed at once, proving nothing).
 func TestCloseCutsStalledClients(t *testing.T) {
 	defer func(d time.Duration) { closeGrace = d }(closeGrace)
 	closeGrace = 100 * time.Millisecond
 	srv := NewServer(Empty)
-	for _, target := range []struct{ host, path string }{
-		{srv.URL, "/api/v2/connections"},
-		{srv.Gateway().URL, GatewayPath},
-		{srv.Twilio().URL, "/2010-04-01/Accounts/" + TwilioSID + "/Messages.json"},
+	twilioAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte(TwilioSID+":"+TwilioAuthToken))
+	const ctJSON, ctForm = "application/json", "application/x-www-form-urlencoded"
+	for _, target := range []struct{ host, path, auth, ctype, half string }{
+		{srv.URL, "/api/v2/connections", "Bearer " + srv.Token, ctJSON, `{"name":`},
+		{srv.Gateway().URL, GatewayPath, "Bearer " + srv.Token, ctJSON, `{"name":`},
+		{srv.Twilio().URL, "/2010-04-01/Accounts/" + TwilioSID + "/Messages.json", twilioAuth, ctForm, "To=%2B1555"},
 	} {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(target.host, "http://"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":", target.path, srv.Token)
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Type: %s\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n", target.path, target.auth, target.ctype)
+		// Guards only against a hang: the answer comes as soon as the
+		// handler reads.
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		status, err := bufio.NewReader(conn).ReadString('\n')
+		if err != nil || !strings.HasPrefix(status, "HTTP/1.1 100 ") {
+			t.Fatalf("%s%s: %q, %v; want 100 Continue (the handler reading the body)", target.host, target.path, status, err)
+		}
+		conn.SetReadDeadline(time.Time{})
+		io.WriteString(conn, target.half)
 	}
-	time.Sleep(50 * time.Millisecond) // the handlers are reading the bodies
 	start := time.Now()
 	srv.Close()
 	// Waiting for the stalled clients would take forever; the grace is
