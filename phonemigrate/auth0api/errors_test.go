@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,20 +165,58 @@ func testErrorPaths(t *testing.T, ep endpoint) {
 
 	t.Run("deadline-mid-request", func(t *testing.T) {
 		c, mux, _ := setup(t)
+		var tries atomic.Int32
+		held := make(chan struct{}, 1)
 		mux.HandleFunc(ep.method+" /api/v2"+ep.path, func(w http.ResponseWriter, r *http.Request) {
+			tries.Add(1)
 			// Hang until the client gives up. The body must be read first:
 			// the server notices a closed connection only after that.
 			io.Copy(io.Discard, r.Body)
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
+			held <- struct{}{}
+			<-r.Context().Done()
 		})
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		defer cancel()
-		_, err := ep.call(ctx, c)
+		// The deadline expires once the server holds the request, however
+		// slow the machine: not before it is sent, not after an answer.
+		ctx := newHeldDeadline()
+		done := make(chan error, 1)
+		go func() { _, err := ep.call(ctx, c); done <- err }()
+		await(t, held, "request at the server")
+		ctx.expire()
+		err := await(t, done, "return after the deadline")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("error %v does not match context.DeadlineExceeded", err)
 		}
+		if n := tries.Load(); n != 1 {
+			t.Errorf("%d requests, want 1 (none after the deadline)", n)
+		}
 	})
+}
+
+// heldDeadline is a context whose deadline passes when the test calls
+// expire (a clock the test holds): Done closes and Err is
+// context.DeadlineExceeded, as when a real deadline passes. Deadline
+// reports a time an hour away until then, so that nothing gives up early
+// for lack of time.
+type heldDeadline struct {
+	context.Context
+	at   time.Time
+	done chan struct{}
+	once sync.Once
+}
+
+func newHeldDeadline() *heldDeadline {
+	return &heldDeadline{Context: context.Background(), at: time.Now().Add(time.Hour), done: make(chan struct{})}
+}
+
+func (c *heldDeadline) Deadline() (time.Time, bool) { return c.at, true }
+func (c *heldDeadline) Done() <-chan struct{}       { return c.done }
+func (c *heldDeadline) expire()                     { c.once.Do(func() { close(c.done) }) }
+
+func (c *heldDeadline) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
