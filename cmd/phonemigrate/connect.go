@@ -5,11 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 )
+
+// apiTransport, when set, carries the command's Management API requests
+// (auth0api.Config.HTTPClient). Nothing in the command sets it: only the
+// test binary, re-executed as phonemigrate, gives it a transport that
+// times the per-attempt timeouts itself (auth0api.AttemptTimer,
+// cut_test.go), so that a test decides which request a timeout cuts.
+var apiTransport http.RoundTripper
 
 // connect builds the Management API client for t with auth0api. With
 // client credentials it fetches a token at once, so wrong credentials fail
@@ -28,6 +36,9 @@ func (c *cli) connect(ctx context.Context, t tenantConfig, log *slog.Logger) (ph
 
 		RequestTimeout:        t.RequestTimeout,
 		ResponseHeaderTimeout: t.HeaderTimeout,
+	}
+	if apiTransport != nil {
+		cfg.HTTPClient = &http.Client{Transport: apiTransport}
 	}
 	cl, err := auth0api.New(ctx, cfg)
 	var ce *auth0api.ConfigError

@@ -90,34 +90,62 @@ func TestMalformedAnswerAfterWrites(t *testing.T) {
 
 // TestHungEndpoint: an endpoint that never answers fails the command with
 // a sentence naming the flag to raise, after the configured (here short)
-// timeout, not never. The other timeout of each case is a minute, so the
-// command ends long before it only because the short one cut it.
+// timeout, not never. The other timeout of each case is a minute.
+//
+// The command's timeouts are on a clock the test holds
+// ($PHONEMIGRATE_TEST_CUT_WHEN_HELD, cut_test.go): none of any other
+// request ever expires, and the shortest armed one of a GET /connections
+// attempt expires once the hung endpoint holds that attempt. So the hung
+// request is the one cut whatever the machine's speed, and the error must
+// say so: by its path and by the short timeout (never the minute).
 func TestHungEndpoint(t *testing.T) {
 	t.Parallel()
 	srv := phonemigratetest.NewServer(phonemigratetest.LegacyGateway)
 	t.Cleanup(srv.Close) // after the parallel subtests
 	for _, tc := range []struct {
-		name, flag string
-		timeouts   []string
-		hang       func(w http.ResponseWriter, r *http.Request)
+		name, flag, cut string
+		timeouts        []string
+		// hang starts holding the request (it then blocks until the
+		// client hangs up).
+		hang func(w http.ResponseWriter, r *http.Request)
 	}{
-		{"no headers", "--header-timeout", []string{"--header-timeout", "40ms", "--request-timeout", "1m"}, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
-		{"stalled body", "--request-timeout", []string{"--header-timeout", "1m", "--request-timeout", "80ms"}, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Length", "1000")
-			w.WriteHeader(200)
-			io.WriteString(w, `{"connections":[`)
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-		}},
+		{"no headers", "--header-timeout", "no response headers from the server within 40ms",
+			[]string{"--header-timeout", "40ms", "--request-timeout", "1m"}, func(w http.ResponseWriter, r *http.Request) {}},
+		{"stalled body", "--request-timeout", "no complete answer from the server within 80ms",
+			[]string{"--header-timeout", "1m", "--request-timeout", "80ms"}, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "1000")
+				w.WriteHeader(200)
+				io.WriteString(w, `{"connections":[`)
+				w.(http.Flusher).Flush()
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// held passes each request the endpoint holds to the command's
+			// question "is it held?" (GET on the URL below), once.
+			held := make(chan struct{})
+			var holds, told atomic.Int32
 			base := misbehave(t, srv, "GET", "/api/v2/connections", func(w http.ResponseWriter, r *http.Request) bool {
+				holds.Add(1)
 				tc.hang(w, r)
+				select {
+				case held <- struct{}{}:
+				case <-r.Context().Done():
+					return true
+				}
+				<-r.Context().Done()
 				return true
 			})
-			env := map[string]string{envBaseURL: base, envToken: srv.Token, envWatch: "0"}
-			start := time.Now()
+			ask := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-held:
+					told.Add(1)
+				case <-r.Context().Done(): // the attempt ended otherwise
+				}
+			}))
+			t.Cleanup(ask.Close)
+			env := map[string]string{envBaseURL: base, envToken: srv.Token, envWatch: "0",
+				envCutWhenHeld: "GET /api/v2/connections " + ask.URL}
 			code, _, stderr := runCLI(t, t.TempDir(), env, append([]string{"plan", "--skip-test", "--quiet"}, tc.timeouts...)...)
 			if code != exitFailed {
 				t.Fatalf("exit %d; stderr: %s", code, stderr)
@@ -125,8 +153,15 @@ func TestHungEndpoint(t *testing.T) {
 			if !strings.Contains(stderr, "from the server within") || !strings.Contains(stderr, "raise "+tc.flag) || strings.Count(stderr, "\n") != 1 {
 				t.Errorf("stderr = %q, want one sentence naming %s", stderr, tc.flag)
 			}
-			if d := time.Since(start); d >= time.Minute {
-				t.Errorf("took %v: the minute-long timeout, not %s, ended the command", d, tc.flag)
+			// The minute-long timeout cannot have ended the command (it
+			// never expires here): the short one, on the hung request, did.
+			if want := "GET /connections: " + tc.cut; !strings.Contains(stderr, want) {
+				t.Errorf("stderr = %q, want the hung request cut by %s: %q", stderr, tc.flag, want)
+			}
+			// Every attempt the endpoint held was cut once held (GETs are
+			// retried after a timeout).
+			if h, c := holds.Load(), told.Load(); h == 0 || h != c {
+				t.Errorf("the endpoint held %d attempts and the command was told of %d; want the same, at least 1", h, c)
 			}
 		})
 	}

@@ -22,7 +22,9 @@ import (
 // With $PHONEMIGRATE_TEST_HELD_CLOCK set (scripts set it for one command),
 // the command's delivery canary measures its window on a clock that stands
 // still at the command's start: the watch never ends by itself, so a
-// script can interrupt it however busy the machine.
+// script can interrupt it however busy the machine. With
+// $PHONEMIGRATE_TEST_CUT_WHEN_HELD set, its per-attempt timeouts are on a
+// clock the test holds (cut_test.go).
 func TestMain(m *testing.M) {
 	_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
 	testscript.Main(m, map[string]func(){
@@ -31,6 +33,7 @@ func TestMain(m *testing.M) {
 				start := time.Now()
 				canaryClock = func() time.Time { return start }
 			}
+			apiTransport = cutWhenHeldFromEnv()
 			main()
 		},
 	})
