@@ -33,6 +33,9 @@ type scriptState struct {
 	// baseline is what every consumer received when "baseline" ran (the
 	// invariant command compares with it).
 	baseline []phonemigratetest.Delivery
+	// logged receives, once log-after-switch has logged its entries, how
+	// many log reads the fake had received then (wait-logs-read).
+	logged chan int
 }
 
 type scriptStateKey struct{}
@@ -123,6 +126,8 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	                            must receive through /__fake/notify the same as at baseline;
 //	                            healthy/unhealthy also require check's verdict
 //	log-after-switch FILE       append FILE's log entries (JSON array) once the tenant is switched
+//	wait-logs-read              wait until log-after-switch's entries are logged and a
+//	                            GET /api/v2/logs came after them (its answer has them)
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"fake-tenant":      cmdFakeTenant,
@@ -147,6 +152,7 @@ func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args 
 		"baseline":         cmdBaseline,
 		"invariant":        cmdInvariant,
 		"log-after-switch": cmdLogAfterSwitch,
+		"wait-logs-read":   cmdWaitLogsRead,
 	}
 }
 

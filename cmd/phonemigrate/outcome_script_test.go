@@ -134,13 +134,17 @@ func cmdInvariant(ts *testscript.TestScript, neg bool, args []string) {
 // cmdLogAfterSwitch appends the log entries of FILE (a JSON array) to the
 // fake's tenant log as soon as the tenant is switched (in the background,
 // while apply watches delivery), as Auth0 would log them then.
+// wait-logs-read waits for them to be logged and read.
 func cmdLogAfterSwitch(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: log-after-switch FILE")
 	}
 	var entries []phonemigratetest.LogEvent
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &entries))
-	srv := stateOf(ts).server(ts)
+	st := stateOf(ts)
+	srv := st.server(ts)
+	logged := make(chan int, 1)
+	st.logged = logged
 	go func() {
 		deadline := time.Now().Add(scriptWait)
 		for time.Now().Before(deadline) {
@@ -148,9 +152,46 @@ func cmdLogAfterSwitch(ts *testscript.TestScript, neg bool, args []string) {
 				for _, e := range entries {
 					srv.AddLog(e)
 				}
+				logged <- logReads(srv)
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
+}
+
+// cmdWaitLogsRead waits until the entries of log-after-switch are logged
+// and then a GET /api/v2/logs arrives: the fake records a request before
+// it answers, so that read's answer includes them, and a canary that
+// decides after it has seen them.
+func cmdWaitLogsRead(ts *testscript.TestScript, neg bool, args []string) {
+	st := stateOf(ts)
+	if neg || len(args) != 0 || st.logged == nil {
+		ts.Fatalf("usage: wait-logs-read (after log-after-switch)")
+	}
+	srv := st.server(ts)
+	deadline := time.Now().Add(scriptWait)
+	var before int
+	select {
+	case before = <-st.logged:
+	case <-time.After(scriptWait):
+		ts.Fatalf("the tenant was not switched within %v: nothing logged", scriptWait)
+	}
+	for logReads(srv) == before {
+		if time.Now().After(deadline) {
+			ts.Fatalf("no GET /api/v2/logs within %v after the entries were logged", scriptWait)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// logReads counts the GET /api/v2/logs requests srv has received.
+func logReads(srv *phonemigratetest.Server) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "GET" && r.Path == "/api/v2/logs" {
+			n++
+		}
+	}
+	return n
 }
