@@ -680,17 +680,22 @@ func TestContractCancelDuringRateLimitWait(t *testing.T) {
 	c, srv := fake(t, phonemigratetest.LegacyGateway, func(c *auth0api.Config) { c.MaxRetryWait = time.Hour })
 	srv.SetRateLimit(0.01, 1) // reset ~100 s away
 	must[phonemigrate.TenantSettings](t)(c.TenantSettings(t.Context()))
+	// The cancel comes once the client waits, however slow the machine (a
+	// cancel before would end the call without a wait to cut).
+	waits := auth0api.WaitStarts(c)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { _, err := c.ListSMSConnections(ctx); done <- err }()
-	deadline := time.Now().Add(2 * time.Minute) // only if it never comes
-	for len(srv.Requests()) < 2 {               // the 429 has been answered: the client waits
-		if time.Now().After(deadline) {
-			t.Fatal("no second request")
+	select {
+	case d := <-waits:
+		if d <= 0 {
+			t.Errorf("the client waits %v, want the time to the fake's reset (~100 s)", d)
 		}
-		time.Sleep(time.Millisecond)
+	case err := <-done:
+		t.Fatalf("ListSMSConnections returned (%v) without waiting", err)
+	case <-time.After(2 * time.Minute): // only if it never comes
+		t.Fatal("the client never waited")
 	}
-	time.Sleep(20 * time.Millisecond)
 	cancel()
 	start := time.Now()
 	err := <-done

@@ -29,3 +29,18 @@ func HoldWaits(c *Client) (waits func() []time.Duration, sdkSaw func() int32) {
 		return append([]time.Duration(nil), ds...)
 	}, n.Load
 }
+
+// WaitStarts sends on the returned channel as each of c's waits between
+// attempts begins; the wait then runs on the real clock, watching its
+// context. A test cancels once the client waits, not after some time.
+// Call it before c is used concurrently.
+func WaitStarts(c *Client) <-chan time.Duration {
+	ch := make(chan time.Duration, 16)
+	tr := c.hc.Transport.(*transport)
+	sleep := tr.sleep
+	tr.sleep = func(ctx context.Context, d time.Duration) error {
+		ch <- d
+		return sleep(ctx, d)
+	}
+	return ch
+}

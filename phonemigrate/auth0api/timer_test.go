@@ -83,7 +83,7 @@ func (b *firstRead) Read(p []byte) (int, error) {
 
 // await receives from ch. The minute only guards against a hang: what the
 // test waits for comes as soon as the client gets that far.
-func await[T any](t *testing.T, ch <-chan T, what string) T {
+func await[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:

@@ -331,13 +331,33 @@ func cancelLatency(tb testing.TB, pace bool) (time.Duration, error) {
 		}
 		<-first
 	}
+	// The cancel comes once the client waits, however slow the machine:
+	// a cancel before that would end the call without a wait to cut.
+	tr := c.hc.Transport.(*transport)
+	waiting := make(chan struct{}, 1)
+	sleep := tr.sleep
+	tr.sleep = func(ctx context.Context, d time.Duration) error {
+		waiting <- struct{}{}
+		return sleep(ctx, d) // the real wait, watching ctx
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := c.TenantSettings(ctx); done <- err }()
-	if !pace {
-		<-first // the 429 arrived; the client is now waiting 20 s
+	if pace {
+		// The pacer took its token (the bucket went below zero): it now
+		// waits ~100 s, and only the context can end that.
+		l := tr.limiter.Load()
+		for l.Tokens() > -0.5 {
+			select {
+			case err := <-done:
+				tb.Fatalf("the call returned (%v) without waiting for the pacer", err)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	} else {
+		<-first
+		await(tb, waiting, "wait after the 429") // 20 s, Retry-After
 	}
-	time.Sleep(20 * time.Millisecond)
 	cancel()
 	start := time.Now()
 	err = <-done
