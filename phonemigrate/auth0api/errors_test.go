@@ -7,13 +7,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/unifiedphone/unifiedphone/internal/helddeadline"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 )
 
@@ -177,11 +176,11 @@ func testErrorPaths(t *testing.T, ep endpoint) {
 		})
 		// The deadline expires once the server holds the request, however
 		// slow the machine: not before it is sent, not after an answer.
-		ctx := newHeldDeadline()
+		ctx := helddeadline.New(context.Background())
 		done := make(chan error, 1)
 		go func() { _, err := ep.call(ctx, c); done <- err }()
 		await(t, held, "request at the server")
-		ctx.expire()
+		ctx.Expire()
 		err := await(t, done, "return after the deadline")
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("error %v does not match context.DeadlineExceeded", err)
@@ -190,33 +189,4 @@ func testErrorPaths(t *testing.T, ep endpoint) {
 			t.Errorf("%d requests, want 1 (none after the deadline)", n)
 		}
 	})
-}
-
-// heldDeadline is a context whose deadline passes when the test calls
-// expire (a clock the test holds): Done closes and Err is
-// context.DeadlineExceeded, as when a real deadline passes. Deadline
-// reports a time an hour away until then, so that nothing gives up early
-// for lack of time.
-type heldDeadline struct {
-	context.Context
-	at   time.Time
-	done chan struct{}
-	once sync.Once
-}
-
-func newHeldDeadline() *heldDeadline {
-	return &heldDeadline{Context: context.Background(), at: time.Now().Add(time.Hour), done: make(chan struct{})}
-}
-
-func (c *heldDeadline) Deadline() (time.Time, bool) { return c.at, true }
-func (c *heldDeadline) Done() <-chan struct{}       { return c.done }
-func (c *heldDeadline) expire()                     { c.once.Do(func() { close(c.done) }) }
-
-func (c *heldDeadline) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/unifiedphone/unifiedphone/internal/helddeadline"
 	"github.com/unifiedphone/unifiedphone/phonemigrate"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/auth0api"
 	"github.com/unifiedphone/unifiedphone/phonemigrate/filestore"
@@ -223,9 +224,17 @@ func TestRunMixedFleet(t *testing.T) {
 // TestRunCancel stops a fleet whose tenants wait on a slow fake: Run
 // returns promptly with ctx's error, and the tenants that never started are
 // reported as canceled.
+//
+// The entries name one tenant, so they run one after the other. The
+// deadline passes once the fake holds the first one's request (a held
+// deadline), so the cancellation always meets a running tenant waiting,
+// not a fleet that has not started yet, however slow the machine.
 func TestRunCancel(t *testing.T) {
 	t.Parallel()
 	srv := startFake(t, phonemigratetest.LegacyGateway)
+	// Every request waits an hour; the first fault, used up by the first
+	// request, leaves the list as it arrives.
+	srv.InjectFault(phonemigratetest.Fault{Path: "/api/v2/*", DelayMS: int(time.Hour.Milliseconds()), Times: 1})
 	srv.InjectFault(phonemigratetest.Fault{Path: "/api/v2/*", DelayMS: int(time.Hour.Milliseconds())})
 	var tenants []fleet.Tenant
 	dir := t.TempDir()
@@ -233,15 +242,25 @@ func TestRunCancel(t *testing.T) {
 		tenants = append(tenants, fleet.Tenant{Name: fmt.Sprint("t", i), BaseURL: srv.BaseURL, TokenEnv: "TOK",
 			Checkpoint: filepath.Join(dir, fmt.Sprint(i, ".json")), Options: fleet.TenantOptions{SkipTest: true}})
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-	defer cancel()
-	start := time.Now()
+	ctx := helddeadline.New(t.Context())
+	expired := make(chan time.Time, 1)
+	go func() {
+		// The minute only guards against requests that never come.
+		for deadline := time.Now().Add(time.Minute); len(srv.Faults()) == 2 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		expired <- time.Now()
+		ctx.Expire()
+	}()
 	rep, err := fastRunner(map[string]string{"TOK": srv.Token}).Run(ctx, &fleet.Config{Concurrency: 2, Tenants: tenants})
+	if n := len(srv.Faults()); n != 1 {
+		t.Errorf("%d faults left, want 1: the first request was never held", n)
+	}
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Run = %v, want DeadlineExceeded", err)
 	}
 	// Without the cancellation it would wait out the hour-long delay.
-	if d := time.Since(start); d >= time.Minute {
+	if d := time.Since(<-expired); d >= time.Minute {
 		t.Errorf("Run took %v after cancellation", d)
 	}
 	for _, tr := range rep.Tenants {
