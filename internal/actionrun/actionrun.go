@@ -57,9 +57,14 @@
 // executions run in parallel. They share the node process: its file
 // descriptors, working directory and environment as node started with it
 // (process.env is a copy per execution). A worker that runs past its time
-// or whose context is cancelled is terminated, even in a busy loop; an
-// Action that kills the whole process (process.kill(process.pid)) fails
-// the executions running with it, and the next run starts a new process.
+// or whose context is cancelled is terminated, even in a busy loop, and
+// Run returns at once even when the worker is blocked in a system call
+// (execSync, say) and ends only when the call returns. A worker's heap is
+// limited to 256 MB: an Action that allocates without end fails its own
+// run. An Action that kills the whole process (process.kill(process.pid))
+// fails the executions running with it, and the next run starts a new
+// process; the process ends with the Go process, whatever its workers are
+// doing.
 // This is a test harness, not a security boundary: an Action can do
 // whatever the user running it can.
 //
@@ -70,7 +75,8 @@
 // prints nothing. Every secret
 // value of four characters or more is replaced by "[redacted]" in the
 // returned reason, log lines and error messages, so that a careless Action
-// cannot leak a secret into test output.
+// cannot leak a secret into test output; text is cut to its limits after
+// redaction, or before a secret, never through one.
 //
 // Results travel on file descriptor 3, so Run needs a platform where
 // [os/exec.Cmd.ExtraFiles] works (not Windows).
@@ -231,12 +237,14 @@ type Result struct {
 	// Outcome is what the Action decided.
 	Outcome Outcome
 	// Reason is the reason passed to the last retry or drop call, truncated
-	// to 1024 characters as Auth0 does, or the message of the thrown error.
-	// It is empty for Sent.
+	// to 1024 characters as Auth0 does, or the message of the thrown error
+	// (its first 65,536 characters). It is empty for Sent.
 	Reason string
 	// Logs holds one entry per console.log, console.info, console.warn,
 	// console.error, console.debug or console.trace call, formatted as Node
 	// formats them and truncated to 256 characters as Auth0 stores them.
+	// Once the calls have logged a million characters, further calls are
+	// not kept: one last entry says how many there were.
 	Logs []string
 	// Requests are the HTTP requests the Action made, in the order they
 	// arrived, when it ran [WithRecorder]; nil otherwise. They hold what
@@ -380,7 +388,7 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 		if rep.Error != "" {
 			msg = strings.TrimSpace(rep.Error + "\n" + msg)
 		}
-		return nil, fmt.Errorf("%w (exit code %d): %s", errPoolExited, rep.Exit, r.Replace(msg))
+		return nil, fmt.Errorf("actionrun: %w (exit code %d): %s", errPoolExited, rep.Exit, r.Replace(msg))
 	}
 	return result(*rep.Report, r, rec)
 }
@@ -395,16 +403,18 @@ func result(rep harnessReport, r *strings.Replacer, rec *recorder) (*Result, err
 	default:
 		return nil, fmt.Errorf("actionrun: harness reported unknown outcome %q", rep.Outcome)
 	}
+	// Secrets are redacted before truncating: truncating first would cut a
+	// secret that straddles the limit, and its first half would survive.
 	res := &Result{
 		Outcome: rep.Outcome,
-		Reason:  r.Replace(truncate(rep.Reason, MaxReasonLen)),
+		Reason:  truncate(r.Replace(rep.Reason), MaxReasonLen),
 		Logs:    make([]string, 0, len(rep.Logs)),
 	}
 	if rep.Outcome == Threw {
 		res.Reason = r.Replace(rep.Reason)
 	}
 	for _, l := range rep.Logs {
-		res.Logs = append(res.Logs, r.Replace(truncate(l, MaxLogLen)))
+		res.Logs = append(res.Logs, truncate(r.Replace(l), MaxLogLen))
 	}
 	if rec != nil {
 		res.Requests = rec.requests()

@@ -109,6 +109,12 @@ func TestRunOutcomes(t *testing.T) {
 			console.log("token=" + event.secrets.TOKEN); api.notification.retry("bad " + event.secrets.TOKEN); };`,
 		want: Result{Outcome: Retry, Reason: "bad [redacted]", Logs: []string{"token=[redacted]"}},
 	}, {
+		// Truncating before redacting kept the secret's first characters.
+		name: "a secret across the log and reason limits is redacted, then cut",
+		code: `exports.onExecuteCustomPhoneProvider = async (event, api) => {
+			console.log("a".repeat(250) + event.secrets.TOKEN); api.notification.drop("b".repeat(1020) + event.secrets.TOKEN); };`,
+		want: Result{Outcome: Drop, Reason: strings.Repeat("b", 1020) + "[red", Logs: []string{strings.Repeat("a", 250) + "[redac"}},
+	}, {
 		name: "cache set/get/delete",
 		code: `exports.onExecuteCustomPhoneProvider = async (event, api) => {
 			console.log(JSON.stringify(api.cache.get("k")));
@@ -388,7 +394,7 @@ func benchmarkRun(b *testing.B, code string, ev Event) {
 	}
 }
 
-func mustLookNode(b *testing.B) string {
+func mustLookNode(b testing.TB) string {
 	node, err := exec.LookPath("node")
 	if err != nil {
 		b.Fatal(err)

@@ -1,5 +1,6 @@
 // Harness for one custom-phone-provider or send-phone-message Action
-// execution, run in a fresh worker thread of the pool (pool.cjs).
+// execution, run in a fresh worker thread of the pool (pool.cjs), which
+// appends its functions keep and secretValues to this source.
 //
 // workerData is {input: {trigger, event, redirect, holdTimers}, action}:
 // action is the path of the Action's code, a CommonJS module. The event
@@ -11,13 +12,36 @@
 const { parentPort, workerData } = require('node:worker_threads');
 const util = require('node:util');
 
+// The secret values as the event brought them, before the Action can
+// change event.secrets: keep (from the pool) never cuts through one.
+const secrets = secretValues(workerData.input.event);
+
+// Bounds on the report, so that it stays a few MB whatever the Action
+// logs or throws. The Go side keeps less (256 characters of a log line,
+// 1024 of a retry/drop reason) after redacting secrets; these bounds only
+// keep an Action that logs without end from filling memory and the pipe.
+const LOG_LINE_KEEP = 4096; // characters of one console line
+const LOGS_KEEP = 1 << 20; // characters of console output in all
+const REASON_KEEP = 1 << 16; // characters of a reason or error message
+
 let report = function (obj) {
+  if (typeof obj.reason === 'string') obj.reason = keep(obj.reason, REASON_KEEP, secrets);
+  if (typeof obj.message === 'string') obj.message = keep(obj.message, REASON_KEEP, secrets);
+  if (dropped > 0) obj.logs = logs.concat(['[actionrun: ' + dropped + ' more console lines not kept]']);
   parentPort.postMessage({ report: obj });
 };
 
 const logs = [];
+let logChars = 0;
+let dropped = 0;
 function capture(...args) {
-  logs.push(util.format(...args));
+  if (logChars >= LOGS_KEEP) {
+    dropped++;
+    return;
+  }
+  const line = keep(util.format(...args), LOG_LINE_KEEP, secrets);
+  logChars += line.length;
+  logs.push(line);
 }
 for (const m of ['log', 'info', 'warn', 'error', 'debug', 'trace']) {
   console[m] = capture;

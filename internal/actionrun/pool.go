@@ -148,14 +148,22 @@ func startPool(node string) (*pool, error) {
 	return p, nil
 }
 
+// maxReplyLine bounds one line read from fd 3. The harness keeps its
+// report to a few MB; longer lines are not replies.
+const maxReplyLine = 32 << 20
+
 // read hands each reply to the run waiting for it. Lines that are not
-// replies (an Action writing to fd 3) are ignored.
+// replies (an Action writing to fd 3) are ignored, however long: the
+// reader must outlive them, or no run of the pool would ever end.
 func (p *pool) read(r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 32<<20)
-	for sc.Scan() {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := readLine(br, maxReplyLine)
+		if err != nil {
+			return
+		}
 		var rep poolReply
-		if json.Unmarshal(sc.Bytes(), &rep) != nil {
+		if json.Unmarshal(line, &rep) != nil {
 			continue
 		}
 		p.mu.Lock()
@@ -165,6 +173,30 @@ func (p *pool) read(r io.Reader) {
 		if c != nil {
 			c <- rep
 		}
+	}
+}
+
+// readLine reads one line of br; a line longer than limit is read to its
+// end and returned as nil.
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var line []byte
+	tooLong := false
+	for {
+		frag, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(frag) > limit {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, frag...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return line, nil
 	}
 }
 
