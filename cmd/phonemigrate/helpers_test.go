@@ -116,7 +116,8 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	file-mode FILE              print FILE's permission bits in octal (e.g. 600)
 //	glob-exists PATTERN         fail unless a file matches PATTERN
 //	traffic start RATE COUNT    background Passwordless deliveries (RATE a second), logged
-//	traffic wait N              wait until N of them have been sent (and logged)
+//	traffic wait N              wait until N of them have been sent (and logged);
+//	                            +N: N more than so far
 //	traffic stop                stop them
 //	break PATH                  make a delivery path fail: gateway, twilio or action
 //	break clear                 restore every delivery path
@@ -126,8 +127,9 @@ func (st *scriptState) server(ts *testscript.TestScript) *phonemigratetest.Serve
 //	                            must receive through /__fake/notify the same as at baseline;
 //	                            healthy/unhealthy also require check's verdict
 //	log-after-switch FILE       append FILE's log entries (JSON array) once the tenant is switched
-//	wait-logs-read              wait until log-after-switch's entries are logged and a
-//	                            GET /api/v2/logs came after them (its answer has them)
+//	wait-logs-read              wait until a GET /api/v2/logs comes after what is logged
+//	                            now (its answer has it); after log-after-switch, first
+//	                            wait until its entries are logged
 func scriptCommands() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"fake-tenant":      cmdFakeTenant,
@@ -586,6 +588,9 @@ func cmdTraffic(ts *testscript.TestScript, neg bool, args []string) {
 	case !neg && len(args) == 2 && args[0] == "wait":
 		n, err := strconv.Atoi(args[1])
 		ts.Check(err)
+		if strings.HasPrefix(args[1], "+") {
+			n += srv.TrafficStatus().Sent
+		}
 		deadline := time.Now().Add(scriptWait)
 		for srv.TrafficStatus().Sent < n {
 			if time.Now().After(deadline) {
@@ -602,7 +607,7 @@ func cmdTraffic(ts *testscript.TestScript, neg bool, args []string) {
 			Recipients: []string{"+15550000001", "+15550000002", "+15550000003"}}))
 		ts.Defer(srv.StopTraffic)
 	default:
-		ts.Fatalf("usage: traffic start RATE COUNT | traffic wait N | traffic stop")
+		ts.Fatalf("usage: traffic start RATE COUNT | traffic wait [+]N | traffic stop")
 	}
 }
 
