@@ -388,7 +388,7 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 		if rep.Error != "" {
 			msg = strings.TrimSpace(rep.Error + "\n" + msg)
 		}
-		return nil, fmt.Errorf("actionrun: %w (exit code %d): %s", errPoolExited, rep.Exit, r.Replace(msg))
+		return nil, fmt.Errorf("actionrun: %w (exit code %d)%s", errPoolExited, rep.Exit, colon(r.Replace(msg)))
 	}
 	return result(*rep.Report, r, rec)
 }
@@ -436,6 +436,15 @@ func nodeEnv(modulePaths []string) []string {
 		}
 	}
 	return env
+}
+
+// colon is ": " and what, or nothing when what is empty: the end of an
+// error message that says what node printed, if anything.
+func colon(what string) string {
+	if what == "" {
+		return ""
+	}
+	return ": " + what
 }
 
 // truncate keeps the first n characters (code points) of s.

@@ -169,8 +169,9 @@ func TestRunProcessExitWithoutResult(t *testing.T) {
 	requireNode(t)
 	t.Parallel()
 	code := `exports.onExecuteCustomPhoneProvider = async () => { process.exit(3); };`
-	if _, err := Run(context.Background(), code, sampleEvent()); err == nil || !strings.Contains(err.Error(), "without a result") {
-		t.Fatalf("Run error = %v, want exit without a result", err)
+	_, err := Run(context.Background(), code, sampleEvent())
+	if want := "actionrun: node exited without a result (exit code 3)"; err == nil || err.Error() != want {
+		t.Fatalf("Run error = %v, want %q", err, want)
 	}
 }
 

@@ -136,7 +136,7 @@ func startPool(node string) (*pool, error) {
 		p.errMu.Unlock()
 		p.mu.Lock()
 		p.dead = true
-		p.err = fmt.Errorf("%w (%v): %s", errPoolExited, werr, stderr)
+		p.err = fmt.Errorf("%w (%v)%s", errPoolExited, werr, colon(stderr))
 		pending := p.pending
 		p.pending = nil
 		p.mu.Unlock()

@@ -500,6 +500,8 @@ func (s *Server) runHook(ctx context.Context, req NotifyRequest, code, text stri
 		Tenant:  actionrun.Tenant{ID: TenantName},
 		Secrets: secrets,
 	}
+	ctx, cancel := s.untilClose(ctx)
+	defer cancel()
 	r, err := actionrun.RunSendPhoneMessage(ctx, v.action.Code, ev, actionrun.WithModulePaths(s.cfg.nodeModules...))
 	if err != nil {
 		return false, "the send-phone-message Action did not run: " + err.Error(), nil
@@ -514,6 +516,22 @@ func (s *Server) runHook(ctx context.Context, req NotifyRequest, code, text stri
 		threw.trigger = triggerSendPhoneMessage
 	}
 	return r.Outcome == actionrun.Sent, detail, threw
+}
+
+// untilClose returns ctx, cancelled also when Close starts: an Action
+// running then (a busy loop, say, which would run for Auth0's 20 s) is
+// stopped at once instead of holding Close, and Ctrl-C of 'phonemigrate
+// fake', for closeGrace.
+func (s *Server) untilClose(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-s.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // fakeRequest is event.request of every Action the fake runs.
@@ -699,6 +717,8 @@ func (s *Server) runAction(ctx context.Context, n actionrun.Notification, tenant
 	case "mfa":
 		ev.User = &actionrun.User{UserID: "auth0|" + otpCode(req.Recipient, "user", 12)}
 	}
+	ctx, cancel := s.untilClose(ctx)
+	defer cancel()
 	r, err := actionrun.Run(ctx, v.action.Code, ev, actionrun.WithModulePaths(s.cfg.nodeModules...))
 	if err != nil {
 		return false, "the Action did not run: " + err.Error(), nil

@@ -479,6 +479,37 @@ func TestCustomProviderActionOutcomes(t *testing.T) {
 	}
 }
 
+// TestCloseStopsRunningAction: Close stops an Action that is running
+// (here a busy loop, which would run for Auth0's 20 s): before, it ran on,
+// and Close (Ctrl-C of 'phonemigrate fake') waited 5 s for the request
+// running it, then cut its connection.
+func TestCloseStopsRunningAction(t *testing.T) {
+	requireNode(t)
+	t.Parallel()
+	running := make(chan struct{})
+	signal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { close(running) }))
+	defer signal.Close()
+	srv := newServer(t, LegacyGateway, WithActionBuild(0, 0))
+	time.Sleep(time.Millisecond)
+	deployCustomAction(t, srv, "p", `exports.onExecuteCustomPhoneProvider = async (event) => {
+	await fetch(event.secrets.RUNNING);
+	for (;;) {}
+};`, map[string]string{"RUNNING": signal.URL}, true)
+	wantStatus(t, srv, "POST", "/api/v2/branding/phone/providers", map[string]any{"name": "custom",
+		"configuration": map[string]any{"delivery_methods": []any{"text"}}, "credentials": map[string]any{}}, 201)
+	upe(t, srv, "con_Gw7tQ2mN8xLp4RvZ", true)
+	done := make(chan NotifyResult, 1)
+	go func() {
+		res, _ := srv.Notify(context.Background(), NotifyRequest{Kind: "passwordless", Recipient: recipient})
+		done <- res
+	}()
+	<-running
+	srv.Close()
+	if res := <-done; res.Delivered || !strings.Contains(res.Detail, "context canceled") {
+		t.Errorf("Notify = %+v, want the Action stopped by Close (context canceled)", res)
+	}
+}
+
 func TestCustomProviderWithoutBoundAction(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, LegacyGateway, WithActionBuild(0, 0))
