@@ -338,7 +338,7 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
-	p, id, replyc, err := startRun(runCtx, node, poolRequest{Action: actionPath, NodePath: strings.Join(cfg.modulePaths, string(os.PathListSeparator)), Input: &in})
+	p, id, replyc, err := startRun(runCtx, node, poolRequest{Action: actionPath, NodePath: strings.Join(cfg.modulePaths, string(os.PathListSeparator)), Input: &in, secrets: secrets})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("actionrun: %w", ctx.Err())

@@ -424,12 +424,22 @@ func TestRunGrandchildHoldingResultPipe(t *testing.T) {
 
 // TestRunPoolKilled: an Action that kills the node process fails its own
 // run (and only the runs sharing that process), and the next run starts a
-// new process. Not parallel: it ends the pool the package's tests share.
+// new process. The error, which says what the process printed, holds no
+// secret of any run, even one another run printed (there, to fd 2, the
+// process's own stderr). Not parallel: it ends the pool the package's
+// tests share.
 func TestRunPoolKilled(t *testing.T) {
 	requireNode(t)
+	other := sampleEvent()
+	other.Secrets = map[string]string{"OTHER": "secret-of-another-run"}
+	if _, err := Run(t.Context(), `exports.onExecuteCustomPhoneProvider = async (event) => {
+	require("fs").writeSync(2, "printed " + event.secrets.OTHER + "\n"); };`, other); err != nil {
+		t.Fatalf("Run printing to fd 2: %v", err)
+	}
 	kill := `exports.onExecuteCustomPhoneProvider = async () => { process.kill(process.pid, "SIGKILL"); await new Promise(() => {}); };`
-	if _, err := Run(t.Context(), kill, sampleEvent()); err == nil || !strings.Contains(err.Error(), "without a result") {
-		t.Fatalf("Run error = %v, want node exited without a result", err)
+	_, err := Run(t.Context(), kill, sampleEvent())
+	if err == nil || !strings.Contains(err.Error(), "without a result") || !strings.Contains(err.Error(), "printed [redacted]") {
+		t.Fatalf("Run error = %v, want node exited without a result, saying what it printed", err)
 	}
 	got, err := Run(t.Context(), `exports.onExecuteCustomPhoneProvider = async (event, api) => { api.notification.drop("after"); };`, sampleEvent())
 	if err != nil {

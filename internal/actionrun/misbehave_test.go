@@ -217,6 +217,21 @@ func TestPoolAnswersStopOfUnknownRun(t *testing.T) {
 	}
 }
 
+// TestPoolStartAfterExit: starting a run on a pool that has exited (after
+// poolFor found it running) is errPoolWrite, which startRun retries on a
+// new pool, not the old pool's exit, which would fail a run that never
+// started.
+func TestPoolStartAfterExit(t *testing.T) {
+	requireNode(t)
+	t.Parallel()
+	p := testPool(t)
+	p.in.Close()
+	<-p.done
+	if _, _, err := p.start(poolRequest{Input: &harnessInput{}}); !errors.Is(err, errPoolWrite) {
+		t.Errorf("start on an exited pool: %v, want errPoolWrite", err)
+	}
+}
+
 // testPool starts a pool of the test's own, ended with the test.
 func testPool(t *testing.T) *pool {
 	t.Helper()

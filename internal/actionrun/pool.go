@@ -38,6 +38,11 @@ type pool struct {
 	pending map[uint64]chan poolReply
 	nextID  uint64
 	dead    bool
+	// secrets holds the secret values of every run the pool was given:
+	// the pool's own stderr, which any worker can write to (fd 2), is
+	// redacted with all of them, since it ends up in the errors of
+	// whichever runs the pool's exit fails.
+	secrets map[string]string
 
 	errMu  sync.Mutex    // guards stderr (apart from mu: node may block on stderr while Go writes to stdin)
 	stderr limitedBuffer // the pool process's own stderr
@@ -62,6 +67,8 @@ type poolRequest struct {
 	Action   string        `json:"action,omitempty"`
 	NodePath string        `json:"node_path,omitempty"`
 	Input    *harnessInput `json:"input,omitempty"`
+
+	secrets map[string]string // the run's secrets (not sent: they are in Input)
 }
 
 // errPoolExited is the error of runs the pool could not finish because its
@@ -102,7 +109,7 @@ func startPool(node string) (*pool, error) {
 		return nil, err
 	}
 	args := append(append([]string{}, poolFlags...), "-e", "const HARNESS = "+string(src)+";\n"+poolSource)
-	p := &pool{node: node, pending: map[uint64]chan poolReply{}, done: make(chan struct{})}
+	p := &pool{node: node, pending: map[uint64]chan poolReply{}, secrets: map[string]string{}, done: make(chan struct{})}
 	cmd := exec.Command(node, args...)
 	cmd.Env = nodeEnv(nil)
 	cmd.Dir = os.TempDir()
@@ -136,7 +143,7 @@ func startPool(node string) (*pool, error) {
 		p.errMu.Unlock()
 		p.mu.Lock()
 		p.dead = true
-		p.err = fmt.Errorf("%w (%v)%s", errPoolExited, werr, colon(stderr))
+		p.err = fmt.Errorf("%w (%v)%s", errPoolExited, werr, colon(redactor(p.secrets).Replace(stderr)))
 		pending := p.pending
 		p.pending = nil
 		p.mu.Unlock()
@@ -229,18 +236,23 @@ func startRun(ctx context.Context, node string, req poolRequest) (*pool, uint64,
 
 // start asks the pool to run one execution. The returned channel receives
 // the run's reply, or is closed without one if the pool exits first. An
-// error writing to the pool (it is exiting) is errPoolWrite.
+// error writing to the pool (it is exiting), or a pool that has exited,
+// is errPoolWrite.
 func (p *pool) start(req poolRequest) (uint64, <-chan poolReply, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.dead {
-		return 0, nil, p.err
+		// Exited since poolFor found it running: startRun tries a new one.
+		return 0, nil, fmt.Errorf("%w: %w", errPoolWrite, p.err)
 	}
 	p.nextID++
 	req.ID, req.Op = p.nextID, "run"
 	b, err := json.Marshal(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("encode event: %w", err)
+	}
+	for _, v := range req.secrets {
+		p.secrets[v] = v
 	}
 	c := make(chan poolReply, 1)
 	p.pending[req.ID] = c
