@@ -272,7 +272,9 @@ var (
 	// a function onExecuteCustomPhoneProvider (onExecuteSendPhoneMessage
 	// for [RunSendPhoneMessage]).
 	ErrInvalidCode = errors.New("actionrun: invalid Action code")
-	// ErrTimeout means the Action ran longer than [Timeout]; node was killed.
+	// ErrTimeout means the Action ran longer than [Timeout] (or its handler's
+	// promise never settled: Auth0 waits for it until then); its worker was
+	// ended.
 	ErrTimeout = errors.New("actionrun: Action exceeded the execution time limit")
 )
 

@@ -203,6 +203,32 @@ func TestRunTimeout(t *testing.T) {
 	}
 }
 
+// TestRunUnsettledPromise: Auth0's runtime outlives the handler's promise,
+// so a promise that never settles, with nothing left to wait for, runs
+// into the time limit, and a timer the Action unrefs still fires. The
+// worker used to end at once: "node exited without a result (exit code 0)".
+func TestRunUnsettledPromise(t *testing.T) {
+	requireNode(t)
+	t.Parallel()
+	t.Run("never settles", func(t *testing.T) {
+		t.Parallel()
+		_, err := Run(t.Context(), `exports.onExecuteCustomPhoneProvider = () => new Promise(() => {});`, sampleEvent(), withTimeout(300*time.Millisecond))
+		if !errors.Is(err, ErrTimeout) {
+			t.Errorf("Run error = %v, want ErrTimeout", err)
+		}
+	})
+	t.Run("unrefed timer", func(t *testing.T) {
+		t.Parallel()
+		res, err := Run(t.Context(), `exports.onExecuteCustomPhoneProvider = async (event, api) => {
+	await new Promise((done) => setTimeout(done, 1).unref());
+	api.notification.drop("fired");
+};`, sampleEvent())
+		if err != nil || res.Reason != "fired" {
+			t.Errorf("Run = %+v, %v; want drop fired", res, err)
+		}
+	})
+}
+
 func TestRunNodeNotFound(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if NodeAvailable() {

@@ -302,6 +302,12 @@ async function main() {
   report({ outcome, reason, logs });
 }
 
+// Auth0's runtime outlives the handler's promise: one that never settles
+// runs into the time limit (ErrTimeout), and a timer the Action unrefs
+// still fires. Without this handle the worker would end as soon as
+// nothing kept its event loop alive, without a report.
+setInterval(() => {}, 0x7fffffff);
+
 main().then(exitSoon, (e) => {
   report({ harness_error: 'internal', message: errorMessage(e), logs });
   exitSoon();
