@@ -74,9 +74,11 @@
 // worker in memory, never in arguments or the environment. The harness
 // prints nothing. Every secret
 // value of four characters or more is replaced by "[redacted]" in the
-// returned reason, log lines and error messages, so that a careless Action
-// cannot leak a secret into test output; text is cut to its limits after
-// redaction, or before a secret, never through one.
+// returned reason, log lines and error messages, in every form package
+// redact finds (JSON- or URL-escaped, base64 as in a Basic authorization
+// header, hex, any letter case), so that a careless Action cannot leak a
+// secret into test output; text is cut to its limits after redaction, or
+// before a secret, never through one.
 //
 // Results travel on file descriptor 3, so Run needs a platform where
 // [os/exec.Cmd.ExtraFiles] works (not Windows).
@@ -91,10 +93,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/unifiedphone/unifiedphone/phonemigrate/redact"
 )
 
 //go:embed harness.cjs
@@ -396,7 +399,7 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 }
 
 // result turns the harness's report into a Result, secrets redacted.
-func result(rep harnessReport, r *strings.Replacer, rec *recorder) (*Result, error) {
+func result(rep harnessReport, r secretRedactor, rec *recorder) (*Result, error) {
 	if rep.HarnessError != "" {
 		return nil, fmt.Errorf("%w: %s", ErrInvalidCode, r.Replace(rep.Message))
 	}
@@ -464,22 +467,30 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// redactor replaces every secret value of at least four bytes with
-// "[redacted]", longest first so that a secret containing another is
-// replaced whole.
-func redactor(secrets map[string]string) *strings.Replacer {
+// secretRedactor replaces secret values with "[redacted]".
+type secretRedactor []string
+
+// redactor returns the redactor of the secret values of at least four
+// bytes: they are found in every form package redact finds them in (JSON-
+// or URL-escaped, base64, hex, any letter case), so that an Action logging
+// an Authorization: Basic header, say, does not leak the secret in it.
+func redactor(secrets map[string]string) secretRedactor {
 	var vals []string
 	for _, v := range secrets {
 		if len(v) >= 4 {
 			vals = append(vals, v)
 		}
 	}
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	var pairs []string
-	for _, v := range vals {
-		pairs = append(pairs, v, "[redacted]")
+	return vals
+}
+
+// Replace returns s with the secrets replaced, every other character as
+// it was.
+func (r secretRedactor) Replace(s string) string {
+	if len(r) == 0 {
+		return s
 	}
-	return strings.NewReplacer(pairs...)
+	return redact.Values(s, r...)
 }
 
 // limitedBuffer keeps the first 8 kB written to it.

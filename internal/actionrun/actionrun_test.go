@@ -109,6 +109,16 @@ func TestRunOutcomes(t *testing.T) {
 			console.log("token=" + event.secrets.TOKEN); api.notification.retry("bad " + event.secrets.TOKEN); };`,
 		want: Result{Outcome: Retry, Reason: "bad [redacted]", Logs: []string{"token=[redacted]"}},
 	}, {
+		// Only the value as it is used to be found: the base64 in a
+		// Basic header, for one, kept the whole secret.
+		name: "secret values redacted in every form: base64, escaped, upper case",
+		code: `exports.onExecuteCustomPhoneProvider = async (event, api) => {
+			const tok = event.secrets.TOKEN;
+			console.log("Authorization: Basic " + Buffer.from("AC1:" + tok).toString("base64"));
+			console.log(JSON.stringify({ token: tok.toUpperCase() }), "\n");
+			api.notification.retry("https://gw/?t=" + encodeURIComponent(tok + "&")); };`,
+		want: Result{Outcome: Retry, Reason: "https://gw/?t=[redacted]%26", Logs: []string{"Authorization: Basic QUMxOn[redacted]Q==", `{"token":"[redacted]"} ` + "\n"}},
+	}, {
 		// Truncating before redacting kept the secret's first characters.
 		name: "a secret across the log and reason limits is redacted, then cut",
 		code: `exports.onExecuteCustomPhoneProvider = async (event, api) => {

@@ -61,11 +61,19 @@ const Mark = "[redacted]"
 // Matching is done before anything is stripped, so nothing of a secret is
 // left behind.
 func Text(text string, secrets ...string) string {
-	return redactValues(text, secrets)
+	return redactValues(text, secrets, StripControl)
 }
 
-// redactValues is [Text].
-func redactValues(text string, secrets []string) string {
+// Values is [Text] that leaves every character that is not part of a
+// secret as it is (no [StripControl]), for text kept as it was written,
+// such as the log lines of an Action (package actionrun), whose secrets
+// are found in all the forms Text finds.
+func Values(text string, secrets ...string) string {
+	return redactValues(text, secrets, func(s string) string { return s })
+}
+
+// redactValues is [Text], with strip applied to the text around secrets.
+func redactValues(text string, secrets []string, strip func(string) string) string {
 	forms := secretForms(secrets)
 	// The skeleton is text lowered, without the characters StripControl
 	// replaces; at[i] is the offset in text of the skeleton's byte i.
@@ -99,7 +107,7 @@ func redactValues(text string, secrets []string) string {
 		}
 	}
 	if len(spans) == 0 {
-		return StripControl(text)
+		return strip(text)
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].lo < spans[j].lo })
 	var b strings.Builder
@@ -109,11 +117,11 @@ func redactValues(text string, secrets []string) string {
 		for i++; i < len(spans) && spans[i].lo <= hi; i++ {
 			hi = max(hi, spans[i].hi)
 		}
-		b.WriteString(StripControl(text[pos:lo]))
+		b.WriteString(strip(text[pos:lo]))
 		b.WriteString(Mark)
 		pos = hi
 	}
-	b.WriteString(StripControl(text[pos:]))
+	b.WriteString(strip(text[pos:]))
 	return b.String()
 }
 
