@@ -187,8 +187,8 @@ function holdTimers(actionPath) {
   let seq = 0;
   const held = new Set();
   // The pool posts {release: true} when the test releases the timers.
-  // The port keeps the worker alive only while a held timer is pending, as
-  // a real timer would.
+  // The port is ref'd while a held timer is pending, as a real timer would
+  // be (the worker is kept alive until it reports in any case).
   function sync() {
     if (held.size > 0 && !released) parentPort.ref();
     else parentPort.unref();
