@@ -64,7 +64,8 @@
 // run. An Action that kills the whole process (process.kill(process.pid))
 // fails the executions running with it, and the next run starts a new
 // process; the process ends with the Go process, whatever its workers are
-// doing.
+// doing, and on Unix takes the processes Actions started with it (it leads
+// a process group of its own; one an Action detaches escapes).
 // This is a test harness, not a security boundary: an Action can do
 // whatever the user running it can.
 //

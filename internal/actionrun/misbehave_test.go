@@ -4,6 +4,7 @@ package actionrun
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -198,6 +200,54 @@ func TestPoolExitsWithBlockedWorker(t *testing.T) {
 	defer w.Close()
 	p.in.Close()
 	<-p.done
+}
+
+// TestPoolEndsActionsProcesses: a process an Action started and left
+// running ends with the pool, when the Go process is gone (its stdin
+// ends); it was left behind (a node, had the Action spawned one).
+func TestPoolEndsActionsProcesses(t *testing.T) {
+	requireNode(t)
+	t.Parallel()
+	p := testPool(t)
+	action := filepath.Join(t.TempDir(), "action.cjs")
+	if err := os.WriteFile(action, []byte(`exports.onExecuteCustomPhoneProvider = async (event, api) => {
+	const c = require("child_process").spawn("sleep", ["600"], {stdio: "ignore"});
+	api.notification.drop(String(c.pid));
+};`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, c, err := p.start(poolRequest{Action: action, Input: &harnessInput{Trigger: TriggerCustomPhoneProvider, Event: sampleEvent().wire()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := <-c
+	if rep.Report == nil {
+		t.Fatalf("no report: %+v", rep)
+	}
+	pid, err := strconv.Atoi(rep.Report.Reason)
+	if err != nil {
+		t.Fatalf("reason %q, want the child's pid", rep.Report.Reason)
+	}
+	p.in.Close()
+	<-p.done
+	// The child was sent SIGKILL before the pool exited; it is gone once
+	// its parent's parent has reaped it, a zombie until then.
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return
+			}
+			t.Skipf("no /proc: %v", err)
+		}
+		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 0 && f[0] == "Z" {
+			return
+		}
+		if err := syscall.Kill(pid, 0); err != nil {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // polls: the reaping sends no signal here
+	}
 }
 
 // TestPoolAnswersStopOfUnknownRun: a stop for a run the pool does not know

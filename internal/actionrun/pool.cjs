@@ -147,10 +147,17 @@ rl.on('line', (line) => {
   }
   if (r && m.op === 'release') r.worker.postMessage({ release: true });
 });
-// process.exit waits for every worker to end, and one blocked in a system
-// call ends only when the call returns: with runs left, the pool ends at
-// once. Nobody is waiting for them: the Go process is gone.
+// The Go process is gone. The pool leads a process group of its own (on
+// Unix): ending the group ends the processes Actions started too (a node
+// an Action spawned and left running, say). Otherwise process.exit waits
+// for every worker to end, and one blocked in a system call ends only when
+// the call returns: with runs left, the pool ends at once.
 rl.on('close', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch (_) {
+    // not a process group leader
+  }
   if (runs.size > 0) process.kill(process.pid, 'SIGKILL');
   process.exit(0);
 });

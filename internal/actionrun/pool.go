@@ -113,6 +113,7 @@ func startPool(node string) (*pool, error) {
 	cmd := exec.Command(node, args...)
 	cmd.Env = nodeEnv(nil)
 	cmd.Dir = os.TempDir()
+	cmd.SysProcAttr = poolProcAttr()
 	cmd.Stdout = io.Discard
 	cmd.Stderr = &lockedWriter{mu: &p.errMu, w: &p.stderr}
 	resR, resW, err := os.Pipe()
