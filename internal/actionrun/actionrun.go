@@ -355,38 +355,13 @@ func run(ctx context.Context, code, trigger string, ev any, secrets map[string]s
 	if !cfg.holdTimers {
 		release = nil
 	}
-	var (
-		rep     poolReply
-		gotRep  bool
-		stopped bool
-	)
-	for !gotRep {
-		select {
-		case rep, gotRep = <-replyc:
-			if !gotRep { // the pool exited first
-				if ctx.Err() != nil {
-					return nil, fmt.Errorf("actionrun: %w", ctx.Err())
-				}
-				<-p.done
-				return nil, fmt.Errorf("actionrun: %s", r.Replace(p.err.Error()))
-			}
-		case <-release:
-			p.send("release", id)
-			release = nil
-		case <-runCtx.Done():
-			if stopped {
-				continue
-			}
-			// The worker is ended at once, even in a busy loop; its
-			// reply comes when it has.
-			p.send("stop", id)
-			stopped = true
-		}
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return nil, fmt.Errorf("actionrun: %w", ctxErr)
-	}
-	if runCtx.Err() != nil {
+	rep, err := p.wait(runCtx, id, replyc, release)
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("actionrun: %w", ctx.Err())
+	case err != nil:
+		return nil, fmt.Errorf("actionrun: %s", r.Replace(err.Error()))
+	case runCtx.Err() != nil:
 		return nil, fmt.Errorf("%w (%s)", ErrTimeout, cfg.timeout)
 	}
 	if rep.Report == nil {

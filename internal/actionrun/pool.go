@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 )
 
 //go:embed pool.cjs
@@ -44,8 +45,9 @@ type pool struct {
 	// whichever runs the pool's exit fails.
 	secrets map[string]string
 
-	errMu  sync.Mutex    // guards stderr (apart from mu: node may block on stderr while Go writes to stdin)
-	stderr limitedBuffer // the pool process's own stderr
+	// stderr is the pool process's own stderr, written by exec's copying
+	// goroutine only and read once Wait has returned, which waits for it.
+	stderr limitedBuffer
 
 	done chan struct{} // closed once the process has exited
 	err  error         // why it exited, set before done is closed
@@ -115,7 +117,10 @@ func startPool(node string) (*pool, error) {
 	cmd.Dir = os.TempDir()
 	cmd.SysProcAttr = poolProcAttr()
 	cmd.Stdout = io.Discard
-	cmd.Stderr = &lockedWriter{mu: &p.errMu, w: &p.stderr}
+	cmd.Stderr = &p.stderr
+	// A process an Action left behind holding stderr must not keep Wait,
+	// and so every pending run, waiting once node has exited.
+	cmd.WaitDelay = time.Second
 	resR, resW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -139,9 +144,7 @@ func startPool(node string) (*pool, error) {
 		// An Action may have left a process behind holding fd 3: the
 		// replies of a pool that has exited are over either way.
 		resR.Close()
-		p.errMu.Lock()
 		stderr := strings.TrimSpace(p.stderr.String())
-		p.errMu.Unlock()
 		p.mu.Lock()
 		p.dead = true
 		p.err = fmt.Errorf("%w (%v)%s", errPoolExited, werr, colon(redactor(p.secrets).Replace(stderr)))
@@ -264,6 +267,30 @@ func (p *pool) start(req poolRequest) (uint64, <-chan poolReply, error) {
 	return req.ID, c, nil
 }
 
+// wait returns run id's reply. It releases the run's held timers when
+// release is closed and stops the run when runCtx is done (the worker is
+// ended at once, even in a busy loop; its reply comes when it has). The
+// error is the pool's exit, when it exits before replying.
+func (p *pool) wait(runCtx context.Context, id uint64, replyc <-chan poolReply, release <-chan struct{}) (poolReply, error) {
+	done := runCtx.Done()
+	for {
+		select {
+		case rep, ok := <-replyc:
+			if ok {
+				return rep, nil
+			}
+			<-p.done
+			return poolReply{}, p.err
+		case <-release:
+			p.send("release", id)
+			release = nil
+		case <-done:
+			p.send("stop", id)
+			done = nil
+		}
+	}
+}
+
 // send writes a release or stop for run id; a pool that has exited needs
 // neither.
 func (p *pool) send(op string, id uint64) {
@@ -273,16 +300,4 @@ func (p *pool) send(op string, id uint64) {
 	if !p.dead {
 		_, _ = p.in.Write(append(b, '\n'))
 	}
-}
-
-// lockedWriter serializes writes to w with mu.
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
